@@ -1,0 +1,132 @@
+/**
+ * The HTTP API: one Hono app of sub-apps per resource, mounted under `/api`. Served by
+ * `deno task start`, by `edge/main.ts` (Deno Deploy) and as the Supabase Edge Function
+ * `supabase/functions/api` — the same code behind three entries.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Hook } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type postgres from "postgres";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { timeout } from "hono/timeout";
+import { LinearRouter } from "hono/router/linear-router";
+import type { Config } from "./config.ts";
+import type { AppEnv, Db } from "./context.ts";
+import { withClaims } from "./db/claims.ts";
+import { createTokenService, type TokenService } from "./auth/tokens.ts";
+import { apiError, issuesToDetails, onError } from "./errors.ts";
+import { authenticate, type ExternalResolver } from "./middleware/auth.ts";
+import { health } from "./routes/health.ts";
+import { publicConfig } from "./routes/config.ts";
+
+export interface AppDeps {
+  config: Config;
+  sql: postgres.Sql;
+  tokens?: TokenService;
+  resolveExternal?: ExternalResolver;
+}
+
+/** Invalid input is a 400 `invalid_request` with field paths, never a 500. */
+// deno-lint-ignore no-explicit-any
+const validationHook: Hook<any, AppEnv, any, any> = (result) => {
+  if (!result.success) {
+    throw apiError(
+      400,
+      "invalid_request",
+      "The request is invalid",
+      issuesToDetails(result.error.issues),
+    );
+  }
+};
+
+export function createApp(deps: AppDeps) {
+  const tokens = deps.tokens ?? createTokenService(deps.config);
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).basePath("/api");
+
+  app.use(requestId());
+  app.use(secureHeaders());
+  app.use(cors({
+    origin: (origin) => deps.config.corsOrigins.includes(origin) ? origin : null,
+    allowHeaders: ["authorization", "apikey", "content-type", "idempotency-key", "x-request-id"],
+    exposeHeaders: ["x-request-id"],
+  }));
+  app.use(bodyLimit({
+    maxSize: deps.config.bodyLimit,
+    onError: () => {
+      throw apiError(413, "payload_too_large", `The body exceeds ${deps.config.bodyLimit} bytes`);
+    },
+  }));
+  app.use(
+    timeout(
+      deps.config.requestTimeoutMs,
+      () => apiError(503, "timeout", "The request took too long"),
+    ),
+  );
+  app.use(async function provide(c, next) {
+    c.set("config", deps.config);
+    c.set("tokens", tokens);
+    c.set("db", requestDb(deps.sql, c));
+    await next();
+  });
+  app.use(authenticate(deps.resolveExternal));
+
+  const routes = app
+    .route("/", health)
+    .route("/", publicConfig);
+
+  routes.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Clinic edge API",
+      version: "1.0.0",
+      description: "Booking, queue, notifications and webhooks for multi-tenant clinics. " +
+        'Errors are always {"error":{"code","message","details"?}}.',
+    },
+  });
+  routes.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+
+  app.notFound(methodNotAllowedOr404(app));
+  app.onError(onError);
+  return app;
+}
+
+function requestDb(sql: postgres.Sql, c: Context<AppEnv>): Db {
+  return {
+    run: (fn) => withClaims(sql, { ...c.var.claims }, fn, c.var.requestId),
+    service: (fn) => withClaims(sql, { role: "service_role" }, fn, c.var.requestId),
+  };
+}
+
+/** 405 with `Allow` when the path exists under another method, else 404 — both as JSON. */
+function methodNotAllowedOr404(app: OpenAPIHono<AppEnv>) {
+  let router: LinearRouter<string> | undefined;
+  const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+  return (c: Context<AppEnv>) => {
+    if (!router) {
+      router = new LinearRouter<string>();
+      for (const route of app.routes) {
+        if (route.method !== "ALL") router.add(route.method, route.path, route.method);
+      }
+    }
+    const allowed = methods.filter((m) => router!.match(m, c.req.path)[0].length > 0);
+    if (allowed.length) {
+      throw apiError(
+        405,
+        "method_not_allowed",
+        `Use ${allowed.join(", ")} for this path`,
+        undefined,
+        {
+          allow: allowed.join(", "),
+        },
+      );
+    }
+    throw apiError(404, "not_found", "No such route");
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * Access tokens: short-lived HS256 JWTs shaped like Supabase's, so the same token drives RLS
+ * (`request.jwt.claims`) and realtime. Also the anon key, TV board tokens, and verification of
+ * external identity-provider tokens (RS256/ES256 against a JWKS).
+ */
+import * as jose from "jose";
+import type { Config } from "../config.ts";
+
+export type AppRole = "patient" | "doctor" | "nurse" | "staff" | "admin" | "superadmin";
+
+export interface AppMetadata {
+  clinic_id?: string | null;
+  clinic_ids?: string[];
+  role?: AppRole;
+  board?: boolean;
+  provider?: string;
+}
+
+/** The claims every verified token resolves to (what RLS sees). */
+export interface TokenClaims {
+  sub?: string;
+  role: "anon" | "authenticated" | "service_role";
+  aud?: string | string[];
+  iss?: string;
+  exp?: number;
+  iat?: number;
+  email?: string;
+  session_id?: string;
+  app_metadata?: AppMetadata;
+  [claim: string]: unknown;
+}
+
+/** Why a token was refused, as the 401's error code. */
+export type TokenErrorCode =
+  | "token_expired"
+  | "token_not_yet_valid"
+  | "token_invalid_audience"
+  | "token_invalid_issuer"
+  | "token_invalid_algorithm"
+  | "token_invalid_signature"
+  | "token_malformed"
+  | "token_invalid_claims";
+
+export class TokenError extends Error {
+  constructor(readonly code: TokenErrorCode, message: string) {
+    super(message);
+    this.name = "TokenError";
+  }
+}
+
+const audiences = ["authenticated", "anon", "board"];
+
+export interface TokenService {
+  signAccess(input: {
+    userId: string;
+    email: string;
+    sessionId: string;
+    appMetadata: AppMetadata;
+    fullName?: string;
+  }): Promise<{ token: string; expiresIn: number }>;
+  signAnonKey(): Promise<string>;
+  signBoard(boardTokenId: string, clinicId: string, expiresAt?: Date): Promise<string>;
+  /** Verifies one of our tokens (HS256) or, when configured, an external RS256/ES256 token. */
+  verify(token: string): Promise<{ claims: TokenClaims; external: boolean }>;
+}
+
+export function createTokenService(config: Config): TokenService {
+  const key = new TextEncoder().encode(config.jwtSecret);
+  const jwks = config.jwksUrl ? jose.createRemoteJWKSet(new URL(config.jwksUrl)) : undefined;
+
+  function sign(claims: jose.JWTPayload, expiresIn: number | string) {
+    return new jose.SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuer(config.jwtIssuer)
+      .setIssuedAt()
+      .setExpirationTime(expiresIn)
+      .sign(key);
+  }
+
+  return {
+    async signAccess({ userId, email, sessionId, appMetadata, fullName }) {
+      const token = await new jose.SignJWT({
+        role: "authenticated",
+        email,
+        session_id: sessionId,
+        app_metadata: { provider: "email", ...appMetadata },
+        user_metadata: fullName ? { full_name: fullName } : {},
+      })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setSubject(userId)
+        .setAudience("authenticated")
+        .setIssuer(config.jwtIssuer)
+        .setIssuedAt()
+        .setExpirationTime(`${config.accessTokenTtl}s`)
+        .sign(key);
+      return { token, expiresIn: config.accessTokenTtl };
+    },
+    signAnonKey() {
+      return sign({ role: "anon", aud: "anon" }, "3650d");
+    },
+    signBoard(boardTokenId, clinicId, expiresAt) {
+      return sign(
+        {
+          role: "anon",
+          aud: "board",
+          sub: boardTokenId,
+          app_metadata: { board: true, clinic_id: clinicId },
+        },
+        expiresAt ? Math.floor(expiresAt.getTime() / 1000) : "365d",
+      );
+    },
+    async verify(token) {
+      let header: jose.ProtectedHeaderParameters;
+      try {
+        header = jose.decodeProtectedHeader(token);
+      } catch {
+        throw new TokenError("token_malformed", "The token is not a JWT");
+      }
+      try {
+        if (header.alg === "HS256") {
+          const { payload } = await jose.jwtVerify(token, key, {
+            algorithms: ["HS256"],
+            issuer: config.jwtIssuer,
+            audience: audiences,
+            requiredClaims: ["exp", "role"],
+          });
+          return { claims: checkShape(payload), external: false };
+        }
+        if (jwks && (header.alg === "RS256" || header.alg === "ES256")) {
+          const { payload } = await jose.jwtVerify(token, jwks, {
+            algorithms: ["RS256", "ES256"],
+            issuer: config.jwksIssuer,
+            audience: config.jwksAudience,
+            requiredClaims: ["exp", "sub"],
+          });
+          return { claims: { ...payload, role: "authenticated" } as TokenClaims, external: true };
+        }
+        throw new TokenError(
+          "token_invalid_algorithm",
+          `Tokens signed with ${header.alg} are not accepted`,
+        );
+      } catch (error) {
+        throw toTokenError(error);
+      }
+    },
+  };
+}
+
+function checkShape(payload: jose.JWTPayload): TokenClaims {
+  const role = payload.role;
+  if (role !== "anon" && role !== "authenticated" && role !== "service_role") {
+    throw new TokenError("token_invalid_claims", "The token's role is not recognised");
+  }
+  if (role === "authenticated" && typeof payload.sub !== "string") {
+    throw new TokenError("token_invalid_claims", "The token has no subject");
+  }
+  return payload as TokenClaims;
+}
+
+function toTokenError(error: unknown): TokenError {
+  if (error instanceof TokenError) return error;
+  const e = error as { code?: string; claim?: string };
+  switch (e.code) {
+    case "ERR_JWT_EXPIRED":
+      return new TokenError("token_expired", "The token has expired");
+    case "ERR_JWT_CLAIM_VALIDATION_FAILED":
+      if (e.claim === "nbf" || e.claim === "iat") {
+        return new TokenError("token_not_yet_valid", "The token is not valid yet");
+      }
+      if (e.claim === "aud") {
+        return new TokenError("token_invalid_audience", "Wrong token audience");
+      }
+      if (e.claim === "iss") return new TokenError("token_invalid_issuer", "Wrong token issuer");
+      return new TokenError("token_invalid_claims", "The token's claims are not valid");
+    case "ERR_JOSE_ALG_NOT_ALLOWED":
+    case "ERR_JOSE_NOT_SUPPORTED":
+    case "ERR_JWKS_NO_MATCHING_KEY":
+      return new TokenError(
+        "token_invalid_algorithm",
+        "The token's algorithm or key is not accepted",
+      );
+    case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
+      return new TokenError("token_invalid_signature", "The token's signature is invalid");
+  }
+  return new TokenError("token_malformed", "The token could not be read");
+}

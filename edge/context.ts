@@ -1,0 +1,23 @@
+/** Typed context variables shared by every sub-app. */
+import type postgres from "postgres";
+import type { Config } from "./config.ts";
+import type { TokenClaims, TokenService } from "./auth/tokens.ts";
+
+/** Database access for one request: every statement runs under the caller's claims. */
+export interface Db {
+  /** One transaction as the caller (role + request.jwt.claims), so RLS applies. */
+  run<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T>;
+  /** One transaction as `service_role` — privileged work, explicit and rare. */
+  service<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T>;
+}
+
+export interface AppVariables {
+  requestId: string;
+  config: Config;
+  tokens: TokenService;
+  db: Db;
+  /** The verified caller; `{role: "anon"}` when no token was sent. */
+  claims: TokenClaims;
+}
+
+export type AppEnv = { Variables: AppVariables };

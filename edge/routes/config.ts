@@ -1,0 +1,36 @@
+/** `GET /config` (public): what supabase-js and the PWA need to connect. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.ts";
+
+const PublicConfig = z.object({
+  anon_key: z.string().openapi({ description: "JWT with role anon" }),
+  realtime_path: z.string(),
+  environment: z.string(),
+}).openapi("PublicConfig");
+
+const route = createRoute({
+  method: "get",
+  path: "/config",
+  tags: ["system"],
+  summary: "Public client configuration",
+  responses: {
+    200: {
+      description: "Configuration",
+      content: { "application/json": { schema: PublicConfig } },
+    },
+  },
+});
+
+let cachedAnonKey: { secret: string; key: Promise<string> } | undefined;
+
+export const publicConfig = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
+  if (cachedAnonKey?.secret !== c.var.config.jwtSecret) {
+    cachedAnonKey = { secret: c.var.config.jwtSecret, key: c.var.tokens.signAnonKey() };
+  }
+  c.header("cache-control", "public, max-age=300");
+  return c.json({
+    anon_key: await cachedAnonKey.key,
+    realtime_path: "/realtime/v1",
+    environment: c.var.config.env,
+  }, 200);
+});

@@ -1,0 +1,80 @@
+/**
+ * `deno task start` — the main job. Without DATABASE_URL it creates (first run) or reuses an
+ * embedded PostgreSQL cluster under `.data/`, applies migrations, loads the demo seed in
+ * development, and serves the API, realtime and the PWA on one port. Ctrl-C stops the server
+ * and the cluster cleanly.
+ */
+import postgres from "postgres";
+import { startCluster } from "./db/cluster.ts";
+import { migrate } from "./db/migrate.ts";
+import { isSeeded, seed } from "./db/seed.ts";
+import { loadConfig } from "./config.ts";
+import { createApp } from "./app.ts";
+import { compose } from "./server.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const dataDir = Deno.env.get("DATA_DIR") ?? `${root}.data`;
+const appEnv = Deno.env.get("APP_ENV") ?? "development";
+
+/** Development's JWT secret: generated once, kept in `.data/`. */
+async function developmentSecret(): Promise<string | undefined> {
+  if (appEnv === "production") return undefined;
+  const file = `${dataDir}/jwt_secret`;
+  await Deno.mkdir(dataDir, { recursive: true });
+  try {
+    return (await Deno.readTextFile(file)).trim();
+  } catch {
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    const secret = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    await Deno.writeTextFile(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
+const config = loadConfig(Deno.env.toObject(), { jwtSecret: await developmentSecret() });
+
+const stops: (() => Promise<void>)[] = [];
+let databaseUrl = config.databaseUrl;
+if (!databaseUrl) {
+  const pgPort = Deno.env.get("PG_PORT");
+  const cluster = await startCluster({ dir: dataDir, port: pgPort ? Number(pgPort) : undefined });
+  stops.push(() => cluster.stop());
+  const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
+  const [found] = await admin`select 1 from pg_database where datname = 'clinic'`;
+  if (!found) await admin.unsafe("create database clinic");
+  await admin.end();
+  databaseUrl = cluster.urlFor("clinic");
+  console.log(`PostgreSQL: embedded cluster in ${dataDir}/pg on 127.0.0.1:${cluster.port}`);
+}
+
+const sql = postgres(databaseUrl, { max: 20, onnotice: () => {} });
+stops.unshift(() => sql.end({ timeout: 5 }));
+const applied = await migrate(sql);
+console.log(`Migrations: ${applied.length ? `applied ${applied.join(", ")}` : "up to date"}`);
+if (config.env === "development" && !(await isSeeded(sql))) {
+  await seed(sql);
+  console.log("Seed: demo data loaded (GFC-TP, GFC-BD; password Demo123!)");
+}
+
+const api = createApp({ config, sql });
+const hostname = Deno.env.get("HOST") ?? "0.0.0.0";
+const server = Deno.serve({
+  port: config.port,
+  hostname,
+  onListen: ({ port }) => console.log(`Serving on http://localhost:${port} (${config.env})`),
+}, compose({ api }));
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping…`);
+  await server.shutdown();
+  for (const stop of stops) {
+    await stop().catch((error) => console.error(`stop failed: ${error.message}`));
+  }
+  console.log("Stopped.");
+  Deno.exit(0);
+}
+Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
+Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
