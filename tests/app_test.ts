@@ -47,8 +47,8 @@ Deno.test("API surface and error shape", async (t) => {
         body: "x".repeat(config.bodyLimit + 1),
         headers: { "content-type": "text/plain" },
       },
-      405,
-      "method_not_allowed",
+      413,
+      "payload_too_large",
     ],
     ["/api/health", { headers: { authorization: "Bearer not-a-jwt" } }, 401, "token_malformed"],
   ];
