@@ -77,8 +77,9 @@ try {
 const file = new URL("docs/BENCHMARKS.md", root);
 const previous = await Deno.readTextFile(file).catch(() => "");
 const sections = new Map<string, string>();
-for (const match of previous.matchAll(/^## (.+)\n([\s\S]*?)(?=^## |\s*$(?![\s\S]))/gm)) {
-  sections.set(match[1].trim(), match[2].trim());
+for (const chunk of previous.split(/^## /m).slice(1)) {
+  const newline = chunk.indexOf("\n");
+  sections.set(chunk.slice(0, newline).trim(), chunk.slice(newline + 1).trim());
 }
 const stamp = `_Measured ${new Date().toISOString().slice(0, 10)} on ${await machine()}._`;
 for (const result of results) sections.set(result.title, `${stamp}\n\n${result.markdown.trim()}`);
