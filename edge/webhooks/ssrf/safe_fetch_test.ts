@@ -202,6 +202,37 @@ Deno.test("safeFetch against a local receiver", async (t) => {
   }
 });
 
+function ipv6LoopbackWorks(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "safeFetch to an IPv6 loopback receiver",
+  ignore: !ipv6LoopbackWorks(),
+  async fn() {
+    const server = Deno.serve(
+      { hostname: "::1", port: 0, onListen() {} },
+      (request) => new Response(`host ${request.headers.get("host")}`),
+    );
+    try {
+      const url = `http://[::1]:${server.addr.port}/`;
+      const refused = await safeFetch(url);
+      assert.equal(!refused.ok && refused.addressClass, "loopback");
+      const result = await safeFetch(url, {}, { allow: ["::1"] });
+      assertResponse(result);
+      assert.equal(result.body, `host [::1]:${server.addr.port}`);
+      assert.equal(result.address, "::1");
+    } finally {
+      await server.shutdown();
+    }
+  },
+});
+
 Deno.test("safeFetch over TLS verifies the URL's host name on the vetted connection", async (t) => {
   const receiver = startReceiver(() => new Response("tls ok"), true);
   const options = { allow: ["127.0.0.1"], resolve: loopbackDns(), caCerts: [CA] };
