@@ -1,0 +1,120 @@
+/**
+ * Access-token verification with jose: HS256 with the shared secret, and optionally
+ * RS256/ES256 keys from a JWKS URL. Results are cached per token until it expires so that
+ * thousands of sockets presenting the same board token cost one verification.
+ */
+import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import type { Claims } from "./claims.ts";
+
+export interface JwtOptions {
+  /** HS256 secret shared with the edge API. */
+  secret?: string;
+  /** JWKS endpoint for asymmetric keys (RS256/ES256). */
+  jwksUrl?: string;
+  /** Expected `aud`, when set. */
+  audience?: string | string[];
+  /** Clock tolerance in seconds (default 0). */
+  clockToleranceSeconds?: number;
+}
+
+export type VerifyResult =
+  | { ok: true; claims: Claims }
+  | { ok: false; code: "InvalidJWTToken" | "ExpiredJWTToken"; message: string };
+
+export interface TokenVerifier {
+  verify(token: string): Promise<VerifyResult>;
+}
+
+const MAX_CACHE = 10_000;
+
+/** Creates a verifier; at least one of `secret` and `jwksUrl` is required. */
+export function createVerifier(options: JwtOptions): TokenVerifier {
+  if (!options.secret && !options.jwksUrl) {
+    throw new Error("realtime: a JWT secret or a JWKS URL is required");
+  }
+  const secret = options.secret ? new TextEncoder().encode(options.secret) : undefined;
+  const jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
+  const cache = new Map<string, { claims: Claims; exp: number }>();
+
+  async function verifyUncached(token: string): Promise<Claims> {
+    const header = decodeHeader(token);
+    const common = {
+      audience: options.audience,
+      clockTolerance: options.clockToleranceSeconds ?? 0,
+    };
+    let payload: JWTPayload;
+    if (header.alg === "HS256" && secret) {
+      ({ payload } = await jwtVerify(token, secret, { ...common, algorithms: ["HS256"] }));
+    } else if (jwks && (header.alg === "RS256" || header.alg === "ES256")) {
+      ({ payload } = await jwtVerify(token, jwks, { ...common, algorithms: ["RS256", "ES256"] }));
+    } else {
+      throw new errors.JOSEAlgNotAllowed(`algorithm ${String(header.alg)} is not accepted`);
+    }
+    if (typeof payload.role !== "string" || payload.role === "") {
+      throw new errors.JWTClaimValidationFailed('missing "role" claim', payload, "role");
+    }
+    if (typeof payload.exp !== "number") {
+      throw new errors.JWTClaimValidationFailed('missing "exp" claim', payload, "exp");
+    }
+    return payload as Claims;
+  }
+
+  return {
+    async verify(token: string): Promise<VerifyResult> {
+      const now = Date.now() / 1000;
+      const hit = cache.get(token);
+      if (hit) {
+        if (hit.exp > now) return { ok: true, claims: hit.claims };
+        cache.delete(token);
+        return expired(now - hit.exp);
+      }
+      try {
+        const claims = await verifyUncached(token);
+        if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value!);
+        cache.set(token, { claims, exp: claims.exp! });
+        return { ok: true, claims };
+      } catch (error) {
+        if (error instanceof errors.JWTExpired) {
+          const exp = Number((error.payload as JWTPayload).exp);
+          return expired(Number.isFinite(exp) ? now - exp : 0);
+        }
+        return { ok: false, code: "InvalidJWTToken", message: describe(error) };
+      }
+    },
+  };
+}
+
+function expired(agoSeconds: number): VerifyResult {
+  return {
+    ok: false,
+    code: "ExpiredJWTToken",
+    message: `Token has expired ${Math.max(0, Math.floor(agoSeconds))} seconds ago`,
+  };
+}
+
+function decodeHeader(token: string): { alg?: unknown } {
+  const part = token.split(".")[0] ?? "";
+  try {
+    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
+    const header = JSON.parse(json);
+    return typeof header === "object" && header !== null ? header : {};
+  } catch {
+    throw new errors.JWSInvalid("malformed token header");
+  }
+}
+
+/** A client-safe description of a verification failure (never echoes the token). */
+function describe(error: unknown): string {
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return "Signature verification failed";
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) return `Invalid claim: ${error.claim}`;
+  if (error instanceof errors.JOSEAlgNotAllowed) return "Algorithm not allowed";
+  if (error instanceof errors.JOSEError) return "Malformed token";
+  return "Token could not be verified";
+}
+
+/** Seconds until the claims expire (negative when already expired). */
+export function secondsLeft(claims: Claims): number {
+  return (claims.exp ?? Infinity) - Date.now() / 1000;
+}

@@ -1,0 +1,176 @@
+/**
+ * The subscription registry: groups of equivalent subscriptions, indexed by table and by
+ * equality filters so that a change only visits the groups it can match.
+ *
+ * A group is one (claims principal, table, event, filter, select): every member shares the
+ * filter result and the authorization decision.
+ */
+import type { Claims } from "../auth/claims.ts";
+import type { Condition } from "../postgres/filter.ts";
+import type { Change } from "../postgres/types.ts";
+import type { TableAccess } from "./authorizer.ts";
+import type { Subscriber } from "./subscriber.ts";
+
+/** Per claims principal: the serial delivery queue and its progress. */
+export interface Principal {
+  key: string;
+  claims: Claims;
+  /** Jobs queued or running; deliveries for this principal happen in commit order. */
+  pending: number;
+  tail: Promise<void> | null;
+  /** Commit LSN of the last job that finished (valid while `pending > 0`). */
+  processedLsn: bigint;
+  /** Groups referencing this principal. */
+  refs: number;
+}
+
+export interface Group {
+  key: string;
+  principal: Principal;
+  schema: string;
+  table: string;
+  event: "*" | Change["type"];
+  conditions: Condition[];
+  select: string[] | undefined;
+  access: TableAccess;
+  /** Member subscribers. */
+  members: Map<Subscriber, Member>;
+  /** Index slot: `column\0value` when indexed by an equality filter. */
+  indexKey?: string;
+}
+
+export interface Member {
+  /** Binding ids through which the subscriber is a member. */
+  ids: number[];
+  /** Fan-out position when it joined: older transactions are not delivered live. */
+  since: bigint;
+}
+
+interface TableGroups {
+  /** Equality-indexed groups: column → normalized value → groups. */
+  byValue: Map<string, Map<string, Set<Group>>>;
+  rest: Set<Group>;
+}
+
+export interface Registry {
+  principal(claims: Claims, key: string): Principal;
+  releasePrincipal(principal: Principal): void;
+  group(spec: Omit<Group, "members" | "key" | "indexKey">, key: string): Group;
+  removeMember(group: Group, subscriber: Subscriber): void;
+  /** Groups that may match a change (a superset; filters are evaluated by the caller). */
+  candidates(change: Change): Iterable<Group>;
+  readonly groups: number;
+  readonly principals: number;
+}
+
+/** Types whose equality can be indexed by a normalized text key. */
+const INDEXABLE = new Set(["uuid", "text", "varchar", "int2", "int4", "int8", "bpchar", "name"]);
+
+export function createRegistry(
+  columnType: (schema: string, table: string, column: string) => string | undefined,
+): Registry {
+  const principals = new Map<string, Principal>();
+  const groups = new Map<string, Group>();
+  const tables = new Map<string, TableGroups>();
+
+  function tableGroups(name: string): TableGroups {
+    let t = tables.get(name);
+    if (!t) {
+      t = { byValue: new Map(), rest: new Set() };
+      tables.set(name, t);
+    }
+    return t;
+  }
+
+  function indexSlot(group: Group): [string, string] | undefined {
+    for (const c of group.conditions) {
+      if (c.op !== "eq" || c.negate) continue;
+      const type = columnType(group.schema, group.table, c.column);
+      if (type && INDEXABLE.has(type)) return [c.column, normalize(c.values[0])];
+    }
+    return undefined;
+  }
+
+  return {
+    principal(claims, key) {
+      let p = principals.get(key);
+      if (!p) {
+        p = { key, claims, pending: 0, tail: null, processedLsn: 0n, refs: 0 };
+        principals.set(key, p);
+      } else {
+        p.claims = claims; // newest token of the same principal (only volatile claims differ)
+      }
+      return p;
+    },
+    releasePrincipal(p) {
+      if (p.refs === 0 && p.pending === 0) principals.delete(p.key);
+    },
+    group(spec, key) {
+      let g = groups.get(key);
+      if (g) return g;
+      g = { ...spec, key, members: new Map() };
+      groups.set(key, g);
+      spec.principal.refs++;
+      const t = tableGroups(`${spec.schema}.${spec.table}`);
+      const slot = indexSlot(g);
+      if (slot) {
+        const [column, value] = slot;
+        g.indexKey = `${column}\0${value}`;
+        let byColumn = t.byValue.get(column);
+        if (!byColumn) t.byValue.set(column, byColumn = new Map());
+        let set = byColumn.get(value);
+        if (!set) byColumn.set(value, set = new Set());
+        set.add(g);
+      } else {
+        t.rest.add(g);
+      }
+      return g;
+    },
+    removeMember(g, subscriber) {
+      g.members.delete(subscriber);
+      if (g.members.size > 0) return;
+      groups.delete(g.key);
+      const name = `${g.schema}.${g.table}`;
+      const t = tables.get(name)!;
+      if (g.indexKey) {
+        const [column, value] = g.indexKey.split("\0");
+        const byColumn = t.byValue.get(column)!;
+        const set = byColumn.get(value)!;
+        set.delete(g);
+        if (set.size === 0) byColumn.delete(value);
+        if (byColumn.size === 0) t.byValue.delete(column);
+      } else {
+        t.rest.delete(g);
+      }
+      if (t.rest.size === 0 && t.byValue.size === 0) tables.delete(name);
+      g.principal.refs--;
+      this.releasePrincipal(g.principal);
+    },
+    *candidates(change) {
+      const t = tables.get(`${change.schema}.${change.table}`);
+      if (!t) return;
+      yield* t.rest;
+      const row = change.type === "DELETE" ? change.old_record : change.record;
+      if (!row) return;
+      for (const [column, byValue] of t.byValue) {
+        const value = row[column];
+        if (value === null || value === undefined) continue;
+        const set = byValue.get(normalize(String(value)));
+        if (set) yield* set;
+      }
+    },
+    get groups() {
+      return groups.size;
+    },
+    get principals() {
+      return principals.size;
+    },
+  };
+}
+
+/** Maps values that are equal under text, uuid and integer types to one key. */
+function normalize(value: string): string {
+  const text = value.trim().toLowerCase();
+  if (/^[-+]?\d+$/.test(text)) return BigInt(text).toString();
+  return text;
+}

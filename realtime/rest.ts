@@ -1,0 +1,118 @@
+/**
+ * REST broadcast: `POST /api/broadcast` with `{messages: [{topic, event, payload, private}]}`
+ * (realtime-js falls back to it when a channel is not joined) and
+ * `POST /api/broadcast/<topic>/events/<event>` (realtime-js `httpSend`). Both answer 202.
+ */
+import type { Context } from "./context.ts";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_MESSAGES = 100;
+
+/** A JSON error in the project's shape. */
+export function jsonError(status: number, code: string, message: string): Response {
+  return Response.json({ error: { code, message } }, { status });
+}
+
+/** The bearer token of a REST call: `Authorization` first, then `apikey`. */
+export function requestToken(req: Request): string | undefined {
+  const auth = req.headers.get("authorization");
+  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, "").trim();
+  return req.headers.get("apikey") ?? new URL(req.url).searchParams.get("apikey") ?? undefined;
+}
+
+async function readBody(req: Request): Promise<Uint8Array | Response> {
+  const length = Number(req.headers.get("content-length") ?? "0");
+  if (length > MAX_BODY_BYTES) return jsonError(413, "payload_too_large", "Body too large");
+  const body = new Uint8Array(await req.arrayBuffer());
+  if (body.length > MAX_BODY_BYTES) return jsonError(413, "payload_too_large", "Body too large");
+  return body;
+}
+
+interface Outgoing {
+  topic: string;
+  event: string;
+  payload: unknown;
+  private: boolean;
+}
+
+function parseBatch(body: Uint8Array): Outgoing[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return undefined;
+  }
+  const messages = (parsed as { messages?: unknown })?.messages;
+  if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_MESSAGES) {
+    return undefined;
+  }
+  const out: Outgoing[] = [];
+  for (const m of messages) {
+    if (typeof m !== "object" || m === null) return undefined;
+    const { topic, event, payload } = m as Record<string, unknown>;
+    if (typeof topic !== "string" || topic === "" || typeof event !== "string") return undefined;
+    out.push({
+      topic,
+      event,
+      payload: payload ?? {},
+      private: (m as { private?: unknown }).private === true,
+    });
+  }
+  return out;
+}
+
+/** Handles a REST broadcast request; `rest` is the path after `/api/broadcast`. */
+export async function handleRestBroadcast(
+  ctx: Context,
+  req: Request,
+  rest: string,
+): Promise<Response> {
+  if (req.method !== "POST") return jsonError(405, "method_not_allowed", "Use POST");
+  const token = requestToken(req);
+  if (!token) return jsonError(401, "unauthorized", "Missing API key or token");
+  const verified = await ctx.verifier.verify(token);
+  if (!verified.ok) return jsonError(401, "unauthorized", verified.message);
+  const body = await readBody(req);
+  if (body instanceof Response) return body;
+
+  let messages: Outgoing[];
+  if (rest === "" || rest === "/") {
+    const batch = parseBatch(body);
+    if (!batch) {
+      return jsonError(400, "invalid_request", "Expected {messages: [{topic, event, payload}]}");
+    }
+    messages = batch;
+  } else {
+    const match = rest.match(/^\/([^/]+)\/events\/([^/]+)$/);
+    if (!match) return jsonError(404, "not_found", "Unknown broadcast route");
+    const binary = (req.headers.get("content-type") ?? "").startsWith("application/octet-stream");
+    let payload: unknown = body;
+    if (!binary) {
+      try {
+        payload = JSON.parse(new TextDecoder().decode(body));
+      } catch {
+        return jsonError(400, "invalid_request", "Body must be JSON");
+      }
+    }
+    messages = [{
+      topic: decodeURIComponent(match[1]),
+      event: decodeURIComponent(match[2]),
+      payload,
+      private: new URL(req.url).searchParams.get("private") === "true",
+    }];
+  }
+  for (const m of messages) {
+    if (m.private && !ctx.channelPolicy(verified.claims, m.topic)) {
+      return jsonError(403, "forbidden", `Not allowed to broadcast to ${m.topic}`);
+    }
+  }
+  for (const m of messages) {
+    ctx.counters.broadcasts++;
+    ctx.counters.broadcastDeliveries += ctx.topics.broadcast(`realtime:${m.topic}`, m.private, {
+      event: m.event,
+      payload: m.payload,
+      binary: m.payload instanceof Uint8Array,
+    });
+  }
+  return new Response(null, { status: 202 });
+}

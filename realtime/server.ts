@@ -1,0 +1,200 @@
+/**
+ * createRealtime: the realtime service as a `fetch` handler plus lifecycle.
+ *
+ * Routes (under `basePath`, default `/realtime/v1`):
+ * - `GET  /websocket`                         Supabase Realtime protocol (vsn 1.0.0 and 2.0.0)
+ * - `POST /api/broadcast`                     REST broadcast (batch)
+ * - `POST /api/broadcast/<topic>/events/<e>`  REST broadcast (realtime-js httpSend)
+ * - `GET  /health`                            feed status and slot lag (no secrets, no PHI)
+ * - `GET  /metrics`                           counters (service_role token required)
+ */
+import { type ChannelPolicy, defaultChannelPolicy } from "./auth/channel_policy.ts";
+import { createVerifier, type JwtOptions, type TokenVerifier } from "./auth/jwt.ts";
+import { createMemoryCursorStore, type CursorStore } from "./catchup/cursors.ts";
+import { createRetentionLog, type RetentionOptions } from "./catchup/retention.ts";
+import { type Context, type Limits, newCounters } from "./context.ts";
+import { type Authorizer, createRuleAuthorizer } from "./fanout/authorizer.ts";
+import { createFanout } from "./fanout/fanout.ts";
+import type { ChangeFeed } from "./feed/feed.ts";
+import { parseVsn } from "./protocol/serializer.ts";
+import { handleRestBroadcast, jsonError, requestToken } from "./rest.ts";
+import { attachConnection } from "./session/connection.ts";
+import { createTopics } from "./topics.ts";
+
+export interface RealtimeOptions {
+  /** HS256 secret (the edge's `JWT_SECRET`). */
+  jwtSecret?: string;
+  /** JWKS URL for RS256/ES256 tokens. */
+  jwksUrl?: string;
+  /** Expected token audience, if any. */
+  audience?: string | string[];
+  /** A ready verifier instead of secret/JWKS. */
+  verifier?: TokenVerifier;
+  /** Row and table authorization (see fanout/authorizer.ts). */
+  authorizer?: Authorizer;
+  /** Source of committed transactions; without one, postgres_changes never fire. */
+  feed?: ChangeFeed;
+  /** Catch-up cursors (default: in memory). */
+  cursorStore?: CursorStore;
+  retention?: RetentionOptions;
+  /** Who may join private channels (default: clinic:<id> members, user:<sub>). */
+  channelPolicy?: ChannelPolicy;
+  limits?: Partial<Limits>;
+  /** Mount point (default `/realtime/v1`). */
+  basePath?: string;
+  /** Period of the housekeeping sweep (idle sockets, retention, cursors); default 5 s. */
+  sweepIntervalMs?: number;
+}
+
+export interface Realtime {
+  fetch(req: Request): Response | Promise<Response>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  metrics(): Record<string, unknown>;
+}
+
+const DEFAULT_LIMITS: Limits = {
+  idleTimeoutMs: 120_000,
+  maxChannelsPerSocket: 100,
+  maxFrameBytes: 1024 * 1024,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  joinReadyTimeoutMs: 8_000,
+  catchUpWindowMs: 5 * 60_000,
+};
+
+export function createRealtime(options: RealtimeOptions): Realtime {
+  const basePath = (options.basePath ?? "/realtime/v1").replace(/\/+$/, "");
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const retention = createRetentionLog({ windowMs: limits.catchUpWindowMs, ...options.retention });
+  const authorizer = options.authorizer ?? createRuleAuthorizer({ rules: {} });
+  const ctx: Context = {
+    limits,
+    verifier: options.verifier ?? createVerifier(jwtOptions(options)),
+    authorizer,
+    fanout: createFanout({ authorizer, retention }),
+    retention,
+    cursors: options.cursorStore ?? createMemoryCursorStore(),
+    topics: createTopics(),
+    feed: options.feed,
+    channelPolicy: options.channelPolicy ?? defaultChannelPolicy,
+    counters: newCounters(),
+    sockets: new Set(),
+  };
+  let sweeper: ReturnType<typeof setInterval> | undefined;
+  let started = false;
+
+  function sweep(): void {
+    const now = Date.now();
+    for (const socket of [...ctx.sockets]) {
+      if (now - socket.lastSeen() > limits.idleTimeoutMs) socket.close(1000, "idle timeout");
+    }
+    retention.evict(now);
+    ctx.cursors.prune(now - limits.catchUpWindowMs);
+    ctx.cursors.flush().catch((error) => {
+      console.error(
+        "realtime: cursor flush failed:",
+        error instanceof Error ? error.message : error,
+      );
+    });
+  }
+
+  async function upgrade(req: Request): Promise<Response> {
+    if ((req.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
+      return jsonError(426, "upgrade_required", "Expected a websocket upgrade");
+    }
+    const url = new URL(req.url);
+    const vsn = parseVsn(url.searchParams.get("vsn"));
+    if (!vsn) return jsonError(400, "invalid_request", "Unsupported vsn");
+    const apikey = url.searchParams.get("apikey") ?? req.headers.get("x-api-key") ??
+      req.headers.get("apikey");
+    if (!apikey) {
+      ctx.counters.rejectedConnections++;
+      return jsonError(401, "unauthorized", "Missing apikey");
+    }
+    const verified = await ctx.verifier.verify(apikey);
+    if (!verified.ok) {
+      ctx.counters.rejectedConnections++;
+      return jsonError(403, "forbidden", verified.message);
+    }
+    const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
+    ctx.counters.connections++;
+    attachConnection(ctx, socket, vsn, apikey);
+    return response;
+  }
+
+  function health(): Response {
+    const feed = ctx.feed;
+    return Response.json({
+      status: !feed || feed.isReady() ? "healthy" : "starting",
+      feed: feed ? feed.metrics() : null,
+      sockets: ctx.sockets.size,
+    });
+  }
+
+  async function metricsResponse(req: Request): Promise<Response> {
+    const token = requestToken(req);
+    const verified = token ? await ctx.verifier.verify(token) : undefined;
+    if (!verified?.ok || verified.claims.role !== "service_role") {
+      return jsonError(401, "unauthorized", "service_role token required");
+    }
+    return Response.json(metrics());
+  }
+
+  function metrics(): Record<string, unknown> {
+    return {
+      sockets: ctx.sockets.size,
+      topics: ctx.topics.size,
+      counters: { ...ctx.counters },
+      fanout: ctx.fanout.metrics(),
+      retention: { transactions: retention.size, floor: retention.floor.toString() },
+      feed: ctx.feed ? ctx.feed.metrics() : null,
+    };
+  }
+
+  function fetch(req: Request): Response | Promise<Response> {
+    const path = new URL(req.url).pathname;
+    if (!path.startsWith(basePath)) return jsonError(404, "not_found", "Not found");
+    const rest = path.slice(basePath.length);
+    if (rest === "/websocket" || rest === "/websocket/") {
+      if (req.method !== "GET") return jsonError(405, "method_not_allowed", "Use GET");
+      return upgrade(req);
+    }
+    if (rest === "/api/broadcast" || rest.startsWith("/api/broadcast/")) {
+      return handleRestBroadcast(ctx, req, rest.slice("/api/broadcast".length));
+    }
+    if (rest === "/health" && req.method === "GET") return health();
+    if (rest === "/metrics" && req.method === "GET") return metricsResponse(req);
+    return jsonError(404, "not_found", "Not found");
+  }
+
+  return {
+    fetch,
+    async start() {
+      if (started) return;
+      started = true;
+      await ctx.cursors.load();
+      if (ctx.feed) {
+        await ctx.feed.start({
+          begin: (lsn) => ctx.fanout.begin(lsn),
+          publish: (txn) => ctx.fanout.publish(txn),
+          confirmableLsn: () => retention.floor,
+        });
+      }
+      sweeper = setInterval(sweep, options.sweepIntervalMs ?? 5_000);
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      clearInterval(sweeper);
+      for (const socket of [...ctx.sockets]) socket.close(1001, "server shutting down");
+      await ctx.fanout.idle();
+      await ctx.cursors.flush();
+      if (ctx.feed) await ctx.feed.stop();
+    },
+    metrics,
+  };
+}
+
+function jwtOptions(options: RealtimeOptions): JwtOptions {
+  return { secret: options.jwtSecret, jwksUrl: options.jwksUrl, audience: options.audience };
+}

@@ -1,0 +1,159 @@
+/**
+ * A joined channel: one topic on one socket. It is a topic member (broadcast, presence)
+ * and a fan-out subscriber (postgres_changes), owns its token-expiry timer, and records a
+ * catch-up cursor when it ends for any reason other than an explicit leave.
+ */
+import { type Claims, principalKey } from "../auth/claims.ts";
+import { secondsLeft } from "../auth/jwt.ts";
+import type { Binding } from "../postgres/bindings.ts";
+import type { TableBinding } from "../fanout/subscriber.ts";
+import type { Message, Vsn } from "../protocol/serializer.ts";
+import type { Context } from "../context.ts";
+import type { Connection } from "./connection.ts";
+
+export interface ChannelConfig {
+  self: boolean;
+  ack: boolean;
+  presenceEnabled: boolean;
+  presenceKey: string;
+  private: boolean;
+}
+
+export type CloseReason = "leave" | "disconnect" | "error" | "replaced";
+
+export interface Channel {
+  readonly topic: string;
+  readonly topicJson: string;
+  readonly subTopic: string;
+  readonly joinRef: string | null;
+  readonly vsn: Vsn;
+  readonly self: boolean;
+  readonly private: boolean;
+  readonly presenceEnabled: boolean;
+  readonly config: ChannelConfig;
+  readonly bindings: Binding[];
+  readonly cursorKey: string | undefined;
+  claims: Claims;
+  tables: TableBinding[];
+  send(frame: string): void;
+  sendFrame(frame: string | Uint8Array): void;
+  /** Pushes a message carrying this channel's join_ref. */
+  push(event: string, payload: unknown, ref?: string | null): void;
+  /** Pushes a `system` message. */
+  system(extension: string, status: string, message: string): void;
+  fail(message: string, extension?: string): void;
+  isOpen(): boolean;
+  /** (Re)arms the expiry timer for the current claims. */
+  armExpiry(): void;
+  close(reason: CloseReason): void;
+  /** The fan-out registration for the current claims. */
+  subscription(): {
+    subscriber: Channel;
+    claims: Claims;
+    principalKey: string;
+    tables: TableBinding[];
+  };
+}
+
+export interface ChannelInit {
+  topic: string;
+  joinRef: string | null;
+  config: ChannelConfig;
+  claims: Claims;
+  bindings: Binding[];
+  tables: TableBinding[];
+  cursorKey: string | undefined;
+}
+
+/** Longest delay setTimeout accepts. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function createChannel(ctx: Context, conn: Connection, init: ChannelInit): Channel {
+  let open = true;
+  let expiry: ReturnType<typeof setTimeout> | undefined;
+  const subTopic = init.topic.slice("realtime:".length);
+
+  const channel: Channel = {
+    topic: init.topic,
+    topicJson: JSON.stringify(init.topic),
+    subTopic,
+    joinRef: init.joinRef,
+    vsn: conn.vsn,
+    self: init.config.self,
+    private: init.config.private,
+    presenceEnabled: init.config.presenceEnabled,
+    config: init.config,
+    bindings: init.bindings,
+    cursorKey: init.cursorKey,
+    claims: init.claims,
+    tables: init.tables,
+    send(frame) {
+      if (open) conn.sendFrame(frame);
+    },
+    sendFrame(frame) {
+      if (open) conn.sendFrame(frame);
+    },
+    push(event, payload, ref = null) {
+      conn.push({ joinRef: init.joinRef, ref, topic: init.topic, event, payload });
+    },
+    system(extension, status, message) {
+      channel.push("system", { extension, status, message, channel: subTopic });
+    },
+    fail(message, extension = "system") {
+      if (!open) return;
+      channel.system(extension, "error", message);
+      // phx_error (ref = join_ref) makes the client mark the channel errored and rejoin.
+      channel.push("phx_error", {}, init.joinRef);
+      channel.close("error");
+    },
+    isOpen: () => open && conn.isOpen(),
+    armExpiry() {
+      clearTimeout(expiry);
+      const left = secondsLeft(channel.claims);
+      if (!Number.isFinite(left)) return;
+      expiry = setTimeout(() => {
+        expiry = undefined;
+        ctx.counters.tokenExpiries++;
+        const ago = Math.max(0, Math.floor(-secondsLeft(channel.claims)));
+        channel.fail(`Token has expired ${ago} seconds ago`);
+      }, Math.min(MAX_TIMER_MS, Math.max(0, left * 1000)));
+    },
+    close(reason) {
+      if (!open) return;
+      open = false;
+      clearTimeout(expiry);
+      expiry = undefined;
+      ctx.topics.leave(channel);
+      const cursor = ctx.fanout.unsubscribe(channel);
+      if (channel.cursorKey && cursor !== undefined) {
+        if (reason === "leave") ctx.cursors.delete(channel.cursorKey);
+        else ctx.cursors.set(channel.cursorKey, { lsn: cursor, at: Date.now() });
+      }
+      if (conn.channels.get(init.topic) === channel) conn.channels.delete(init.topic);
+    },
+    subscription() {
+      return {
+        subscriber: channel,
+        claims: channel.claims,
+        principalKey: principalKey(channel.claims),
+        tables: channel.tables,
+      };
+    },
+  };
+  return channel;
+}
+
+/** A reply to a client push. */
+export function replyTo(
+  message: Message,
+  status: "ok" | "error",
+  response: Record<string, unknown>,
+): Message {
+  return {
+    joinRef: message.joinRef,
+    ref: message.ref,
+    topic: message.topic,
+    event: "phx_reply",
+    payload: { status, response },
+  };
+}

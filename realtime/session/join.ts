@@ -1,0 +1,153 @@
+/**
+ * phx_join: verify the token, validate the config, resolve and authorize the bindings, wait
+ * for the change feed, then — in one synchronous step — reply, announce the subscription and
+ * register with the fan-out (replaying missed changes first when the subscriber has a
+ * catch-up cursor). Nothing committed after the reply can be missed.
+ */
+import { principalKey } from "../auth/claims.ts";
+import { cursorKey } from "../catchup/cursors.ts";
+import type { Context } from "../context.ts";
+import { type Binding, parseBindings, replyEntry } from "../postgres/bindings.ts";
+import { FilterError } from "../postgres/filter.ts";
+import type { Message } from "../protocol/serializer.ts";
+import { resolveTables } from "./authorize.ts";
+import { type ChannelConfig, createChannel, replyTo } from "./channel.ts";
+import type { Connection } from "./connection.ts";
+
+type JoinPayload = {
+  config?: {
+    broadcast?: { self?: unknown; ack?: unknown };
+    presence?: { key?: unknown; enabled?: unknown };
+    postgres_changes?: unknown;
+    private?: unknown;
+  };
+  access_token?: unknown;
+};
+
+export async function handleJoin(ctx: Context, conn: Connection, message: Message): Promise<void> {
+  const fail = (reason: string) => {
+    ctx.counters.joinErrors++;
+    conn.push(replyTo(message, "error", { reason }));
+  };
+  const { topic } = message;
+  if (!topic.startsWith("realtime:") || topic.length === "realtime:".length) {
+    return fail("InvalidTopic: topic must be realtime:<name>");
+  }
+  if (!conn.channels.has(topic) && conn.channels.size >= ctx.limits.maxChannelsPerSocket) {
+    return fail("ChannelRateLimitReached: Too many channels");
+  }
+  const payload =
+    (typeof message.payload === "object" && message.payload !== null
+      ? message.payload
+      : {}) as JoinPayload;
+  const token = typeof payload.access_token === "string" && payload.access_token !== ""
+    ? payload.access_token
+    : conn.apikey;
+  const verified = await ctx.verifier.verify(token);
+  if (!verified.ok) return fail(`InvalidJWTToken: ${verified.message}`);
+  const claims = verified.claims;
+
+  const config = parseConfig(payload);
+  const subTopic = topic.slice("realtime:".length);
+  if (config.private && !ctx.channelPolicy(claims, subTopic)) {
+    return fail(
+      `Unauthorized: You do not have permissions to read from this Channel topic: ${subTopic}`,
+    );
+  }
+  let bindings: Binding[];
+  try {
+    bindings = parseBindings(payload.config?.postgres_changes);
+  } catch (error) {
+    if (error instanceof FilterError) return fail(`InvalidPostgresChanges: ${error.message}`);
+    throw error;
+  }
+  const tables = await resolveTables(ctx, claims, bindings);
+  if (typeof tables === "string") return fail(tables);
+  if (bindings.length > 0 && ctx.feed && !ctx.feed.isReady()) {
+    const ready = await waitReady(ctx);
+    if (!ready) return fail("PostgresChangesUnavailable: the change feed is not ready, retry");
+  }
+  if (!conn.isOpen()) return;
+
+  // From here on everything is synchronous: no transaction can slip in between.
+  const existing = conn.channels.get(topic);
+  if (existing) {
+    // Duplicate join: close the previous one. vsn 1.0.0 frames carry no join_ref, so a
+    // phx_close there would close the new channel on the client as well.
+    if (conn.vsn === "2.0.0") existing.push("phx_close", {}, existing.joinRef);
+    existing.close("replaced");
+  }
+  const key = bindings.length > 0 && typeof claims.sub === "string"
+    ? cursorKey(claims.sub, topic, bindings.map((b) => b.canonical))
+    : undefined;
+  const channel = createChannel(ctx, conn, {
+    topic,
+    joinRef: message.joinRef ?? message.ref,
+    config,
+    claims,
+    bindings,
+    tables,
+    cursorKey: key,
+  });
+  conn.channels.set(topic, channel);
+  ctx.counters.joins++;
+  conn.push(replyTo(message, "ok", { postgres_changes: bindings.map(replyEntry) }));
+  ctx.topics.join(channel);
+  if (bindings.length > 0) {
+    channel.system("postgres_changes", "ok", "Subscribed to PostgreSQL");
+    const cursor = key ? catchUpCursor(ctx, key) : undefined;
+    if (key) ctx.cursors.set(key, { lsn: ctx.fanout.position, at: null });
+    const outcome = ctx.fanout.subscribe(
+      { subscriber: channel, claims, principalKey: principalKey(claims), tables },
+      cursor,
+    );
+    if (outcome.kind === "replay") ctx.counters.catchUpReplays++;
+    if (outcome.kind === "gap") {
+      ctx.counters.catchUpGaps++;
+      channel.system(
+        "postgres_changes",
+        "refetch",
+        "Changes made while you were disconnected can no longer be replayed; refetch",
+      );
+    }
+  }
+  if (config.presenceEnabled) {
+    channel.push("presence_state", ctx.topics.presenceState(channel));
+  }
+  channel.armExpiry();
+}
+
+function parseConfig(payload: JoinPayload): ChannelConfig {
+  const c = payload.config ?? {};
+  const key = c.presence?.key;
+  return {
+    self: c.broadcast?.self === true,
+    ack: c.broadcast?.ack === true,
+    presenceEnabled: c.presence?.enabled === true,
+    presenceKey: typeof key === "string" && key !== "" ? key : crypto.randomUUID(),
+    private: c.private === true,
+  };
+}
+
+/**
+ * The cursor of a subscriber that went away, if any. Past the catch-up window the cursor is
+ * -1, which no retention log can serve: the client is told to refetch.
+ */
+function catchUpCursor(ctx: Context, key: string): bigint | undefined {
+  const entry = ctx.cursors.get(key);
+  if (!entry || entry.at === null) return undefined;
+  if (Date.now() - entry.at > ctx.limits.catchUpWindowMs) return -1n;
+  return entry.lsn;
+}
+
+async function waitReady(ctx: Context): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ctx.limits.joinReadyTimeoutMs);
+  });
+  try {
+    return await Promise.race([ctx.feed!.ready().then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

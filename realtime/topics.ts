@@ -1,0 +1,183 @@
+/**
+ * Topics: which channels are joined to a topic, broadcast delivery between them, and
+ * presence state (Phoenix Presence semantics: `{key: {metas: [{phx_ref, …}]}}`).
+ */
+import { encodeText, encodeUserBroadcast, type Message, type Vsn } from "./protocol/serializer.ts";
+
+/** What the topic hub needs from a joined channel. */
+export interface TopicMember {
+  readonly topic: string;
+  /** Private and public channels of the same topic are separate rooms. */
+  readonly private: boolean;
+  readonly vsn: Vsn;
+  /** Receives others' broadcasts only; `self` adds its own. */
+  readonly self: boolean;
+  readonly presenceEnabled: boolean;
+  sendFrame(frame: string | Uint8Array): void;
+}
+
+export interface BroadcastMessage {
+  event: string;
+  payload: unknown;
+  binary: boolean;
+  meta?: Record<string, unknown>;
+}
+
+type Meta = Record<string, unknown> & { phx_ref: string };
+type PresenceMap = Record<string, { metas: Meta[] }>;
+
+interface Tracked {
+  key: string;
+  meta: Meta;
+}
+
+interface Topic {
+  members: Set<TopicMember>;
+  tracked: Map<TopicMember, Tracked>;
+}
+
+/** The room of a topic: private channels never hear public ones, nor the reverse. */
+export function roomOf(topic: string, isPrivate: boolean): string {
+  return `${isPrivate ? "private" : "public"}|${topic}`;
+}
+
+function room(member: TopicMember): string {
+  return roomOf(member.topic, member.private);
+}
+
+export interface Topics {
+  join(member: TopicMember): void;
+  leave(member: TopicMember): void;
+  /** Sends a broadcast to a room's members; returns how many received it. */
+  broadcast(
+    topic: string,
+    isPrivate: boolean,
+    message: BroadcastMessage,
+    from?: TopicMember,
+  ): number;
+  /** The presence state of a member's room. */
+  presenceState(member: TopicMember): PresenceMap;
+  track(member: TopicMember, key: string, payload: Record<string, unknown>): void;
+  untrack(member: TopicMember): void;
+  readonly size: number;
+}
+
+export function createTopics(): Topics {
+  const topics = new Map<string, Topic>();
+
+  function topicOf(name: string): Topic {
+    let t = topics.get(name);
+    if (!t) topics.set(name, t = { members: new Set(), tracked: new Map() });
+    return t;
+  }
+
+  function presenceDiff(member: TopicMember, joins: PresenceMap, leaves: PresenceMap): void {
+    const t = topics.get(room(member));
+    if (!t) return;
+    const message = (joinRef: null): Message => ({
+      joinRef,
+      ref: null,
+      topic: member.topic,
+      event: "presence_diff",
+      payload: { joins, leaves },
+    });
+    const frames: Partial<Record<Vsn, string>> = {};
+    for (const member of t.members) {
+      if (!member.presenceEnabled) continue;
+      const frame = frames[member.vsn] ??= encodeText(member.vsn, message(null));
+      member.sendFrame(frame);
+    }
+  }
+
+  function untrack(member: TopicMember): void {
+    const t = topics.get(room(member));
+    const tracked = t?.tracked.get(member);
+    if (!t || !tracked) return;
+    t.tracked.delete(member);
+    presenceDiff(member, {}, { [tracked.key]: { metas: [tracked.meta] } });
+  }
+
+  return {
+    join(member) {
+      topicOf(room(member)).members.add(member);
+    },
+    leave(member) {
+      untrack(member);
+      const t = topics.get(room(member));
+      if (!t) return;
+      t.members.delete(member);
+      if (t.members.size === 0 && t.tracked.size === 0) topics.delete(room(member));
+    },
+    broadcast(name, isPrivate, message, from) {
+      const t = topics.get(roomOf(name, isPrivate));
+      if (!t) return 0;
+      const cache = new Map<string, string | Uint8Array | null>();
+      let count = 0;
+      for (const member of t.members) {
+        if (member === from && !member.self) continue;
+        const frame = broadcastFrame(name, message, member.vsn, cache);
+        if (frame === null) continue;
+        member.sendFrame(frame);
+        count++;
+      }
+      return count;
+    },
+    presenceState(member) {
+      const state: PresenceMap = {};
+      for (const { key, meta } of topics.get(room(member))?.tracked.values() ?? []) {
+        (state[key] ??= { metas: [] }).metas.push(meta);
+      }
+      return state;
+    },
+    track(member, key, payload) {
+      const t = topicOf(room(member));
+      const previous = t.tracked.get(member);
+      const meta: Meta = { ...payload, phx_ref: crypto.randomUUID().slice(0, 13) };
+      if (previous) meta.phx_ref_prev = previous.meta.phx_ref;
+      t.tracked.set(member, { key, meta });
+      const leaves = previous ? { [previous.key]: { metas: [previous.meta] } } : {};
+      presenceDiff(member, { [key]: { metas: [meta] } }, leaves);
+    },
+    untrack,
+    get size() {
+      return topics.size;
+    },
+  };
+}
+
+/**
+ * A broadcast frame for a protocol version, built once per broadcast and version:
+ * binary-origin broadcasts go to vsn 2.0.0 sockets as kind 4 frames, JSON ones as text.
+ * Raw-byte payloads cannot be expressed for vsn 1.0.0 sockets and are skipped there.
+ */
+function broadcastFrame(
+  topic: string,
+  message: BroadcastMessage,
+  vsn: Vsn,
+  cache: Map<string, string | Uint8Array | null>,
+): string | Uint8Array | null {
+  const hit = cache.get(vsn);
+  if (hit !== undefined) return hit;
+  let frame: string | Uint8Array | null;
+  const rawBytes = message.payload instanceof Uint8Array;
+  if (vsn === "2.0.0" && message.binary) {
+    frame = encodeUserBroadcast(topic, message.event, message.payload, rawBytes);
+  } else if (rawBytes) {
+    frame = null;
+  } else {
+    frame = encodeText(vsn, {
+      joinRef: null,
+      ref: null,
+      topic,
+      event: "broadcast",
+      payload: {
+        type: "broadcast",
+        event: message.event,
+        payload: message.payload,
+        ...(message.meta ? { meta: message.meta } : {}),
+      },
+    });
+  }
+  cache.set(vsn, frame);
+  return frame;
+}
