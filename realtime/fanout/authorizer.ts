@@ -16,8 +16,6 @@ export interface TableAccess {
   allowed: boolean;
   /** Columns the principal may SELECT; undefined means all. */
   columns?: ReadonlySet<string>;
-  /** Decision-sharing key: equal keys ⇒ equal row decisions. */
-  policyKey: string;
   /** Why access was refused (client-safe). */
   reason?: string;
 }
@@ -37,6 +35,11 @@ export interface Authorizer {
   columnType(schema: string, table: string, column: string): string | undefined;
   /** Table-level access for claims (called at join and token refresh). */
   tableAccess(claims: Claims, schema: string, table: string): Promise<TableAccess>;
+  /**
+   * Decision-sharing key for the claims on a table, as of now: claims with equal keys get
+   * equal row decisions (it may change when memberships change).
+   */
+  policyKey(claims: Claims, schema: string, table: string): string;
   /** Row-level decision in process, or "defer" to evaluate in SQL. */
   decide(claims: Claims, access: TableAccess, schema: string, table: string, row: Row): RowDecision;
   /** Batched evaluation of deferred rows under the claims; one decision per check. */
@@ -80,23 +83,23 @@ export function createRuleAuthorizer(options: RuleAuthorizerOptions): Authorizer
       if (!rule) {
         return Promise.resolve({
           allowed: false,
-          policyKey: "",
           reason: `${schema}.${table} is not a realtime table`,
         });
       }
       const principal = rule.principal(claims);
       if (principal === null) {
-        return Promise.resolve({ allowed: false, policyKey: "", reason: "permission denied" });
+        return Promise.resolve({ allowed: false, reason: "permission denied" });
       }
-      return Promise.resolve({
-        allowed: true,
-        policyKey: `${schema}.${table}|${principal}`,
-        columns: rule.columns?.(claims),
-      });
+      return Promise.resolve({ allowed: true, columns: rule.columns?.(claims) });
+    },
+    policyKey(claims, schema, table) {
+      const rule = options.rules[`${schema}.${table}`];
+      return `${schema}.${table}|${rule?.principal(claims) ?? "\0none"}`;
     },
     decide(claims, _access, schema, table, row) {
       const rule = options.rules[`${schema}.${table}`];
-      return rule ? rule.allows(claims, row) : false;
+      if (!rule || rule.principal(claims) === null) return false;
+      return rule.allows(claims, row);
     },
     evaluate(claims, checks) {
       if (!options.evaluate) return Promise.resolve(checks.map(() => false));

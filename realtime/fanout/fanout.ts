@@ -162,6 +162,21 @@ export function createFanout(options: FanoutOptions): Fanout {
 
   // ---- authorization ----------------------------------------------------------------
 
+  /** Policy keys per principal and table, valid for one transaction. */
+  let policyKeys = new Map<Principal, Map<string, string>>();
+
+  function policyKeyOf(p: Principal, schema: string, table: string): string {
+    let byTable = policyKeys.get(p);
+    if (!byTable) policyKeys.set(p, byTable = new Map());
+    const name = `${schema}.${table}`;
+    let key = byTable.get(name);
+    if (key === undefined) {
+      key = authorizer.policyKey(p.claims, schema, table);
+      byTable.set(name, key);
+    }
+    return key;
+  }
+
   interface Decisions {
     record: Map<number, boolean>; // item position → visible
     old: Map<number, boolean>;
@@ -186,7 +201,7 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (!row) return;
       const out = side === "n" ? decisions.record : decisions.old;
       const { access, schema, table } = item.group;
-      const key = `${access.policyKey}\0${item.index}${side}`;
+      const key = `${policyKeyOf(p, schema, table)}\0${item.index}${side}`;
       let result = memo.get(key);
       if (result === undefined) {
         result = authorizer.decide(p.claims, access, schema, table, row);
@@ -348,21 +363,26 @@ export function createFanout(options: FanoutOptions): Fanout {
     }
   }
 
-  /** Decides and delivers one transaction's items for a principal. */
+  /**
+   * Decides one transaction's items for a principal now (in-process rules see the state as of
+   * this commit; SQL checks start at once) and delivers in the principal's queue.
+   */
   function process(
     p: Principal,
     txn: Transaction,
     items: Item[],
     memo: DecisionMemo,
     only: Subscriber | null,
-  ): void | Promise<void> {
-    const cache = new Map<string, string>();
+  ): () => void | Promise<void> {
+    policyKeys = new Map();
     const d = decide(p, txn, items, memo);
-    if (!(d instanceof Promise)) return deliver(txn, items, d, only, cache);
-    return d.then(
-      (decisions) => deliver(txn, items, decisions, only, cache),
-      (error) => failAll(items, only, error),
+    if (!(d instanceof Promise)) return () => deliver(txn, items, d, only, new Map());
+    // Settle now so a rejection is handled even while the job waits in the queue.
+    const settled = d.then(
+      (decisions) => () => deliver(txn, items, decisions, only, new Map()),
+      (error) => () => failAll(items, only, error),
     );
+    return () => settled.then((finish) => finish());
   }
 
   // ---- publish ----------------------------------------------------------------------
@@ -387,7 +407,7 @@ export function createFanout(options: FanoutOptions): Fanout {
     const memo: DecisionMemo = new Map();
     for (const [p, items] of work) {
       if (p.pending === 0) p.processedLsn = before;
-      schedule(p, txn.lsn, () => process(p, txn, items, memo, null));
+      schedule(p, txn.lsn, process(p, txn, items, memo, null));
     }
   }
 
@@ -411,7 +431,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         });
         m.replayedTransactions++;
         if (items.length > 0) {
-          const result = process(entry.principal, txn, items, new Map(), s);
+          const result = process(entry.principal, txn, items, new Map(), s)();
           if (result instanceof Promise) {
             i++;
             return result.then(() => {

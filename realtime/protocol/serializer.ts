@@ -25,8 +25,9 @@ export interface Message {
 /** The decoded body of a user broadcast (kind 3 frames and JSON `broadcast` pushes). */
 export interface UserBroadcast {
   event: string;
-  /** JSON payload, or raw bytes when the frame said encoding 0. */
+  /** JSON payload, or raw bytes (Uint8Array) when the frame said encoding 0. */
   payload: unknown;
+  /** Arrived in a binary frame (kind 3): goes out as kind 4 to vsn 2.0.0 sockets. */
   binary: boolean;
   meta?: Record<string, unknown>;
 }
@@ -145,7 +146,7 @@ export function decodeUserBroadcastPush(bytes: Uint8Array): Message {
   const broadcast: UserBroadcast = {
     event,
     payload,
-    binary: encoding === ENCODING_BINARY,
+    binary: true,
     ...(meta ? { meta } : {}),
   };
   return {

@@ -94,7 +94,7 @@ Deno.test("serializer", async (t) => {
       ref: "12",
       topic: "realtime:a",
       event: "broadcast",
-      payload: { event: "ping", payload: { n: 1 }, binary: false },
+      payload: { event: "ping", payload: { n: 1 }, binary: true },
     });
   });
 
@@ -185,7 +185,7 @@ Deno.test("serializer", async (t) => {
     assert.equal(m.topic, "realtime:room");
     assert.equal(m.joinRef, "3");
     assert.equal(m.ref, "4");
-    assert.deepEqual(m.payload, { event: "moved", payload: { x: 1, label: "ünï" }, binary: false });
+    assert.deepEqual(m.payload, { event: "moved", payload: { x: 1, label: "ünï" }, binary: true });
 
     // Server → client: kind 4 decodes into a broadcast event.
     let decoded: unknown;
