@@ -276,7 +276,10 @@ create policy settings_admin_write on public.system_settings for all to authenti
   using (clinic_id in (select private.admin_clinic_ids()))
   with check (clinic_id in (select private.admin_clinic_ids()));
 
+-- Feedback is about a clinic the author belongs to (or none): no writing into another tenant.
 create policy feedback_own on public.user_feedback for all to authenticated
-  using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+  using (user_id = (select auth.uid()))
+  with check (user_id = (select auth.uid())
+    and (clinic_id is null or clinic_id in (select private.member_clinic_ids())));
 create policy feedback_admin_read on public.user_feedback for select to authenticated
   using (clinic_id in (select private.admin_clinic_ids()));

@@ -42,7 +42,7 @@ begin
     if to_regclass(format('audit.%I', v_name)) is null then
       execute format(
         'create table audit.%I partition of audit.logs for values from (%L) to (%L)',
-        v_name, v_month::timestamptz at time zone 'UTC',
+        v_name, v_month::timestamp at time zone 'UTC',
         (v_month + interval '1 month')::timestamp at time zone 'UTC');
       execute format('alter table audit.%I enable row level security', v_name);
       execute format('alter table audit.%I force row level security', v_name);
@@ -86,9 +86,11 @@ begin
   if tg_op <> 'INSERT' then v_old := audit.redact(to_jsonb(old)); end if;
   if tg_op <> 'DELETE' then v_new := audit.redact(to_jsonb(new)); end if;
   if tg_op = 'UPDATE' then
+    -- Compared before redaction: a change of a redacted column (a secret rotation) is still
+    -- on record by name, without its values.
     select array_agg(n.key order by n.key) into v_changed
-    from jsonb_each(v_new) n
-    where n.key <> 'updated_at' and n.value is distinct from v_old -> n.key;
+    from jsonb_each(to_jsonb(new)) n
+    where n.key <> 'updated_at' and n.value is distinct from to_jsonb(old) -> n.key;
     if v_changed is null then
       return null; -- nothing but updated_at changed
     end if;
