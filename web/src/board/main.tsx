@@ -1,0 +1,290 @@
+/** @jsxImportSource preact */
+/**
+ * The TV queue board, `/board/<clinic-code>`: opened once with `#token=<board token>` (kept in
+ * localStorage), then runs unattended — snapshot + stream with version checks, self-healing
+ * reconnects, a discreet "offline since" marker when stale, server-corrected clock, a flash
+ * and optional chime per call, bounded memory, and a quiet daily reload.
+ */
+import { render } from "preact";
+import { computed, effect, signal } from "@preact/signals";
+import { ApiError, jwtPayload, publicConfig, request } from "../lib/api.ts";
+import { clockOffset, serverNow } from "../lib/clock.ts";
+import { createClient, type Feed, openFeed } from "../lib/live.ts";
+import { audioReady, chime, unlockAudio } from "../lib/sound.ts";
+import { registerServiceWorker } from "../lib/pwa.ts";
+import {
+  applyChange,
+  applySnapshot,
+  type BoardRow,
+  boardView,
+  type Call,
+  emptyBoard,
+  type Snapshot,
+  toRow,
+} from "./state.ts";
+
+const FLASH_MS = 7_000;
+const STALE_MARK_MS = 10_000;
+
+const code = decodeURIComponent(location.pathname.split("/")[2] ?? "").toUpperCase();
+const tokenKey = `clinic.board.${code}`;
+
+function takeToken(): string | null {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const fromHash = hash.get("token");
+  if (fromHash) {
+    try {
+      localStorage.setItem(tokenKey, fromHash);
+    } catch {
+      // Storage blocked: the token lives for this page only.
+    }
+    history.replaceState(null, "", location.pathname + location.search);
+    return fromHash;
+  }
+  try {
+    return localStorage.getItem(tokenKey);
+  } catch {
+    return null;
+  }
+}
+
+const token = takeToken();
+const board = signal(emptyBoard());
+const view = computed(() => boardView(board.value));
+const clinicName = signal<string>(code);
+const timeZone = signal<string>(Intl.DateTimeFormat().resolvedOptions().timeZone);
+const now = signal(serverNow());
+const flashQueue = signal<Call[]>([]);
+const fresh = signal<Set<string>>(new Set());
+const soundOn = signal(false);
+const fatal = signal<string | null>(null);
+let feed: Feed | null = null;
+
+function normalizeSnapshot(json: Record<string, unknown>): Snapshot & {
+  timezone?: string;
+  name?: string;
+} {
+  const clinic = (json.clinic ?? {}) as Record<string, unknown>;
+  const list = (json.tickets ?? json.board ?? json.items ?? []) as Record<string, unknown>[];
+  return {
+    version: Number(json.version ?? 0) || 0,
+    service_date: String(json.service_date ?? json.date ?? "") || null,
+    tickets: list.map(toRow).filter((r): r is BoardRow => r !== null),
+    timezone: (json.timezone ?? clinic.timezone) as string | undefined,
+    name: (json.clinic_name ?? clinic.name) as string | undefined,
+  };
+}
+
+function announce(calls: Call[]) {
+  if (!calls.length) return;
+  flashQueue.value = [...flashQueue.value, ...calls].slice(-5);
+  const next = new Set(fresh.value);
+  for (const c of calls) if (c.room) next.add(c.room);
+  fresh.value = next;
+  setTimeout(() => {
+    const after = new Set(fresh.value);
+    for (const c of calls) if (c.room) after.delete(c.room);
+    fresh.value = after;
+  }, FLASH_MS);
+}
+
+// One flash at a time, each with a chime.
+effect(() => {
+  const head = flashQueue.value[0];
+  if (!head) return;
+  if (soundOn.value) chime();
+  const timer = setTimeout(() => {
+    flashQueue.value = flashQueue.value.slice(1);
+  }, FLASH_MS);
+  return () => clearTimeout(timer);
+});
+
+const clock = (ms: number) =>
+  new Intl.DateTimeFormat("en-SG", {
+    timeZone: timeZone.value,
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }).format(ms);
+
+async function start() {
+  if (!code) {
+    fatal.value = "No clinic in the address. Open /board/<clinic-code>.";
+    return;
+  }
+  if (!token) {
+    fatal.value = "This screen is not set up yet. Open the board link created in the staff " +
+      "console (it ends with #token=…) once on this screen.";
+    return;
+  }
+  const claims = jwtPayload(token);
+  const meta = (claims.app_metadata ?? {}) as Record<string, unknown>;
+  const clinicId = typeof meta.clinic_id === "string" ? meta.clinic_id : null;
+  let config;
+  for (let attempt = 0;; attempt++) {
+    try {
+      config = await publicConfig();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 1_000 * 2 ** attempt)));
+    }
+  }
+  const client = createClient(config.anon_key, () => Promise.resolve(token));
+  const filter = clinicId ? `clinic_id=eq.${clinicId}` : undefined;
+  feed = openFeed({
+    client,
+    topic: `board:${code}`,
+    changes: [
+      { table: "queue_board_versions", filter },
+      { table: "queue_board", filter },
+    ],
+    refreshMs: 5 * 60_000,
+    async snapshot() {
+      try {
+        const json = await request<Record<string, unknown>>(
+          `/api/clinics/${encodeURIComponent(code)}/queue`,
+          { bearer: token },
+        );
+        const snap = normalizeSnapshot(json);
+        if (snap.timezone) timeZone.value = snap.timezone;
+        if (snap.name) clinicName.value = snap.name;
+        const applied = applySnapshot(board.value, snap, serverNow());
+        board.value = applied.state;
+        announce(applied.announce);
+        fatal.value = null;
+      } catch (error) {
+        if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+          fatal.value = "This board link has expired or was revoked. Open a new board link " +
+            "from the staff console.";
+        }
+        throw error;
+      }
+    },
+    onChange(change) {
+      const applied = applyChange(board.value, change);
+      board.value = applied.state;
+      announce(applied.announce);
+      if (applied.gap) feed?.resync();
+    },
+  });
+
+  // Try to keep sound on across reloads (works where autoplay is allowed, e.g. kiosk mode).
+  try {
+    if (localStorage.getItem("clinic.board.sound") === "on") {
+      soundOn.value = await unlockAudio();
+    }
+  } catch {
+    // ignore
+  }
+}
+
+async function enableSound() {
+  soundOn.value = await unlockAudio();
+  if (soundOn.value) {
+    chime();
+    try {
+      localStorage.setItem("clinic.board.sound", "on");
+    } catch {
+      // ignore
+    }
+  }
+}
+
+// Clock tick, aligned to the second; also a quiet daily reload at 04:00 clinic time.
+const startedAt = Date.now();
+setInterval(() => {
+  now.value = serverNow();
+  if (soundOn.value && !audioReady()) soundOn.value = false;
+  const hhmm = clock(now.value);
+  if (hhmm === "04:00" && Date.now() - startedAt > 6 * 3_600_000 && navigator.onLine) {
+    location.reload();
+  }
+}, 1_000);
+
+function Board() {
+  if (fatal.value && !board.value.day) {
+    return (
+      <main class="board-message">
+        <h1>Queue board {code}</h1>
+        <p>{fatal.value}</p>
+      </main>
+    );
+  }
+  const v = view.value;
+  const flash = flashQueue.value[0];
+  const stale = feed?.staleSince.value ?? null;
+  const state = feed?.state.value ?? "connecting";
+  return (
+    <div class="board-app">
+      <header class="board-head">
+        <h1>{clinicName.value}</h1>
+        <div class="board-clock" aria-label="Current time">{clock(now.value)}</div>
+      </header>
+      <main class="board-main">
+        <section class="board-section" aria-labelledby="now-serving">
+          <h2 id="now-serving">Now serving</h2>
+          {v.serving.length
+            ? (
+              <ul class="rooms">
+                {v.serving.map((r) => (
+                  <li key={r.room} class={`room${fresh.value.has(r.room) ? " fresh" : ""}`}>
+                    <span class="room-name">{r.room}</span>
+                    <span class="room-code">{r.code}</span>
+                  </li>
+                ))}
+              </ul>
+            )
+            : <p class="empty">No one is being served right now.</p>}
+        </section>
+        <aside class="side">
+          <section class="board-section" aria-labelledby="waiting">
+            <h2 id="waiting">Waiting</h2>
+            <p class="waiting-count">
+              <strong>{v.waitingCount}</strong> {v.waitingCount === 1 ? "person" : "people"}
+            </p>
+          </section>
+          <section class="board-section" aria-labelledby="next">
+            <h2 id="next">Next</h2>
+            {v.next.length
+              ? <ol class="next-codes">{v.next.map((c) => <li key={c}>{c}</li>)}</ol>
+              : <p class="empty">—</p>}
+          </section>
+        </aside>
+      </main>
+      <footer class="board-foot">
+        <ul class="recent" aria-label="Recent calls">
+          <li class="label">Recent calls</li>
+          {v.recent.slice(0, 5).map((c) => (
+            <li key={`${c.ticket_id}${c.at}`}>
+              <strong>{c.code}</strong> → {c.room ?? "—"}
+            </li>
+          ))}
+        </ul>
+        <div class="board-status">
+          {stale !== null && now.value > 0 && Date.now() - stale > STALE_MARK_MS && (
+            <span class="stale" role="status">
+              {state === "connecting"
+                ? "Connecting…"
+                : `Offline since ${clock(stale + clockOffset.value)}`}
+            </span>
+          )}
+          {!soundOn.value && (
+            <button type="button" class="sound-btn" onClick={enableSound}>
+              Enable sound
+            </button>
+          )}
+        </div>
+      </footer>
+      {flash && (
+        <div class="flash" role="alert">
+          <div class="flash-code">{flash.code}</div>
+          <div class="flash-room">{flash.room ? `Please go to ${flash.room}` : "Please come"}</div>
+        </div>
+      )}
+    </div>
+  );
+}
+
+render(<Board />, document.getElementById("root")!);
+registerServiceWorker();
+start();

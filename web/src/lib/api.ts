@@ -1,0 +1,144 @@
+/**
+ * The API client: JSON in and out, the contract's error shape as `ApiError`, the server clock
+ * learnt from every response, one silent token refresh on a 401, and a timeout so a dead
+ * network never leaves a spinner forever.
+ */
+import { noteServerDate } from "./clock.ts";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+  /** Field path → message, from a 400 `invalid_request`. */
+  fieldErrors(): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (Array.isArray(this.details)) {
+      for (const d of this.details as { path?: string; message?: string }[]) {
+        if (d?.path) out[d.path] ??= d.message ?? "Invalid value";
+      }
+    }
+    return out;
+  }
+}
+
+export interface Auth {
+  /** A valid access token (refreshed ahead of expiry), or null when signed out. */
+  token(): Promise<string | null>;
+  /** Forces a refresh after a 401; false when the session is gone. */
+  refresh(): Promise<boolean>;
+}
+
+export interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  auth?: Auth | null;
+  /** A fixed bearer token (the TV board's). */
+  bearer?: string;
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (options.body !== undefined) headers["content-type"] = "application/json";
+    if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
+    const token = options.bearer ?? (options.auth ? await options.auth.token() : null);
+    if (token) headers.authorization = `Bearer ${token}`;
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 15_000);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const sentAt = Date.now();
+    let response: Response;
+    try {
+      response = await fetch(path, {
+        method: options.method ?? (options.body === undefined ? "GET" : "POST"),
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal,
+        cache: "no-store",
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      const timedOut = timeout.aborted;
+      throw new ApiError(
+        0,
+        timedOut ? "timeout" : "network",
+        timedOut
+          ? "The server took too long to answer. Please try again."
+          : "No connection. Check your network and try again.",
+      );
+    }
+    noteServerDate(response.headers.get("date"), sentAt, Date.now());
+    if (response.status === 401 && options.auth && !options.bearer && attempt === 0) {
+      await response.body?.cancel();
+      if (await options.auth.refresh()) continue;
+    }
+    const text = await response.text();
+    let json: unknown = undefined;
+    if (text) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+    }
+    if (!response.ok) {
+      const err = (json as { error?: { code?: string; message?: string; details?: unknown } })
+        ?.error;
+      throw new ApiError(
+        response.status,
+        err?.code ?? `http_${response.status}`,
+        err?.message ?? `The request failed (${response.status}).`,
+        err?.details,
+      );
+    }
+    return json as T;
+  }
+}
+
+/** A fresh Idempotency-Key (one per booking attempt, reused by its retries). */
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID();
+}
+
+export interface PublicConfig {
+  anon_key: string;
+  realtime_path?: string;
+  environment?: string;
+}
+
+let configPromise: Promise<PublicConfig> | undefined;
+/** `GET /api/config`, once per page (retried after a failure). */
+export function publicConfig(): Promise<PublicConfig> {
+  configPromise ??= request<PublicConfig>("/api/config").catch((error) => {
+    configPromise = undefined;
+    throw error;
+  });
+  return configPromise;
+}
+
+/** The payload of a JWT (unverified: only for display and filters). */
+export function jwtPayload(token: string): Record<string, unknown> {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const binary = atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), "="));
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+  } catch {
+    return {};
+  }
+}
+
+/** A user-facing message for any error. */
+export function messageOf(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return "Something went wrong.";
+}
