@@ -136,6 +136,8 @@ create or replace function private.release_expired_holds(p_doctor uuid, p_period
     )
     select count(*)::integer from gone
   $$;
+revoke all on function private.release_expired_holds(uuid, tstzrange) from public;
+grant execute on function private.release_expired_holds(uuid, tstzrange) to authenticated, service_role;
 
 -- Does one of the caller's doctor identities treat this patient (an appointment between
 -- them, past or future)?

@@ -40,8 +40,16 @@ begin
   for i in 0..months_ahead + 1 loop
     v_name := format('logs_%s', to_char(v_month, 'YYYY_MM'));
     if to_regclass(format('audit.%I', v_name)) is null then
+      -- Rows that fell into the default partition (the worker did not run for a while) move
+      -- into the new month's table before it is attached, so attaching cannot fail.
+      execute format('create table audit.%I (like audit.logs including defaults including constraints)', v_name);
       execute format(
-        'create table audit.%I partition of audit.logs for values from (%L) to (%L)',
+        'with moved as (delete from audit.logs_default where created_at >= %L and created_at < %L returning *) '
+        'insert into audit.%I overriding system value select * from moved',
+        v_month::timestamp at time zone 'UTC', (v_month + interval '1 month')::timestamp at time zone 'UTC',
+        v_name);
+      execute format(
+        'alter table audit.logs attach partition audit.%I for values from (%L) to (%L)',
         v_name, v_month::timestamp at time zone 'UTC',
         (v_month + interval '1 month')::timestamp at time zone 'UTC');
       execute format('alter table audit.%I enable row level security', v_name);

@@ -425,3 +425,24 @@ Deno.test("audit partitions: created ahead, idempotent, UTC months, RLS-forced",
     await db.drop();
   }
 });
+
+Deno.test("audit rows that landed in the default partition move into a month created later", async () => {
+  await using db = await freshDatabase();
+  const sql = db.sql;
+  const month =
+    await sql`select to_char(date_trunc('month', now()) + interval '1 month', 'YYYY_MM') as m`;
+  const name = `logs_${month[0].m}`;
+  await sql.unsafe(`drop table audit.${name}`);
+  await sql`insert into audit.logs (table_schema, table_name, action, created_at)
+    values ('public', 'demo', 'INSERT', date_trunc('month', now()) + interval '1 month' + interval '2 days')`;
+  const [before] = await sql`select count(*)::int as n from audit.logs_default`;
+  assert.equal(before.n, 1);
+  await sql`select audit.ensure_partitions(3)`;
+  const [after] = await sql`select count(*)::int as n from audit.logs_default`;
+  assert.equal(after.n, 0);
+  const [moved] = await sql.unsafe(`select count(*)::int as n from audit.${name}`);
+  assert.equal(moved.n, 1);
+  const [forced] =
+    await sql`select relforcerowsecurity as f from pg_class where oid = ${`audit.${name}`}::regclass`;
+  assert.equal(forced.f, true);
+});
