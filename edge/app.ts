@@ -21,6 +21,16 @@ import { apiError, issuesToDetails, onError } from "./errors.ts";
 import { authenticate, type ExternalResolver } from "./middleware/auth.ts";
 import { health } from "./routes/health.ts";
 import { publicConfig } from "./routes/config.ts";
+import { createExternalResolver } from "./auth/external.ts";
+import { auth } from "./routes/auth.ts";
+import { clinics } from "./routes/clinics.ts";
+import { holds } from "./routes/holds.ts";
+import { bookings } from "./routes/bookings.ts";
+import { appointments } from "./routes/appointments.ts";
+import { boardTokens } from "./routes/board_tokens.ts";
+import { queue } from "./routes/queue.ts";
+import { me } from "./routes/me.ts";
+import { notifications } from "./routes/notifications.ts";
 
 export interface AppDeps {
   config: Config;
@@ -71,11 +81,20 @@ export function createApp(deps: AppDeps) {
     c.set("db", requestDb(deps.sql, c));
     await next();
   });
-  app.use(authenticate(deps.resolveExternal));
+  app.use(authenticate(deps.resolveExternal ?? createExternalResolver()));
 
   const routes = app
     .route("/", health)
-    .route("/", publicConfig);
+    .route("/", publicConfig)
+    .route("/", auth)
+    .route("/", clinics)
+    .route("/", holds)
+    .route("/", bookings)
+    .route("/", appointments)
+    .route("/", boardTokens)
+    .route("/", queue)
+    .route("/", me)
+    .route("/", notifications);
 
   routes.doc31("/openapi.json", {
     openapi: "3.1.0",

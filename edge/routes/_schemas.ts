@@ -1,0 +1,31 @@
+/** Response shapes shared by several issue-3 sub-apps (documented in /api/openapi.json). */
+import { z } from "@hono/zod-openapi";
+
+export const Appointment = z.object({
+  id: z.string(),
+  appointment_number: z.string().nullable().openapi({ example: "GFC-TP-261201-007" }),
+  status: z.string().openapi({ example: "scheduled" }),
+  start: z.string().openapi({ example: "2026-12-01T09:00:00+08:00" }),
+  end: z.string().openapi({ example: "2026-12-01T09:15:00+08:00" }),
+  local_date: z.string(),
+  local_time: z.string().openapi({ example: "09:00" }),
+  timezone: z.string(),
+  clinic_id: z.string(),
+  clinic_code: z.string(),
+  clinic_name: z.string(),
+  doctor_id: z.string(),
+  doctor_name: z.string(),
+  patient_id: z.string(),
+  visit_reason: z.string().nullable(),
+  hold_expires_at: z.string().nullable(),
+  rescheduled_from: z.string().nullable(),
+  cancelled_at: z.string().nullable(),
+  cancellation_reason: z.string().nullable(),
+  created_at: z.string(),
+}).openapi("Appointment");
+
+export const AppointmentEnvelope = z.object({ appointment: Appointment }).openapi(
+  "AppointmentEnvelope",
+);
+
+export type AppointmentJson = z.infer<typeof Appointment>;

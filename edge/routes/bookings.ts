@@ -1,0 +1,84 @@
+/**
+ * `POST /bookings`: book a slot, idempotently. The whole request — idempotency record and
+ * booking — is one call of api.book in one transaction under the caller's claims.
+ *
+ * Idempotency-Key (IETF httpapi draft): required (400 `idempotency_key_required`); the same
+ * key and payload answer the original status and body again, success or failure (header
+ * `Idempotent-Replayed: true`); the same key with another payload → 422
+ * `idempotency_key_mismatch`; while the first request is in flight → 409
+ * `idempotency_key_in_use`. Keys are per caller and kept 24 hours.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type postgres from "postgres";
+import type { AppEnv } from "../context.ts";
+import { apiError } from "../errors.ts";
+import { requireUser } from "../middleware/auth.ts";
+import { AppointmentEnvelope } from "./_schemas.ts";
+import { bearerSecurity, ClinicCode, errors, Instant, one, run, Uuid } from "./_shared.ts";
+
+const BookingBody = z.object({
+  clinic_code: ClinicCode,
+  doctor_id: Uuid,
+  start: Instant,
+  visit_reason: z.string().trim().max(1000).optional(),
+  hold_id: Uuid.optional(),
+  patient_id: Uuid.optional().openapi({
+    description: "Staff: the patient to book for (required). Patients: omit, or their own id.",
+  }),
+}).openapi("BookingRequest");
+
+const route = createRoute({
+  method: "post",
+  path: "/bookings",
+  tags: ["booking"],
+  summary: "Book an appointment (Idempotency-Key required)",
+  description: "Patients book for themselves, staff for any patient of their clinic. A slot " +
+    "that is taken (or held by someone else) answers 409 `slot_unavailable`. Retrying with the " +
+    "same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller.",
+  security: bearerSecurity,
+  middleware: [requireUser] as const,
+  request: {
+    headers: z.object({
+      "idempotency-key": z.string().optional().openapi({
+        param: { name: "idempotency-key", in: "header" },
+        description: "Required. 1–255 characters, unique per booking attempt (e.g. a UUID); " +
+          "a missing key answers 400 idempotency_key_required",
+      }),
+    }),
+    body: { content: { "application/json": { schema: BookingBody } }, required: true },
+  },
+  responses: {
+    201: {
+      description: "Booked",
+      content: { "application/json": { schema: AppointmentEnvelope } },
+    },
+    ...errors(400, 401, 403, 404, 409, 422),
+  },
+});
+
+/** The key as sent; the draft's sf-string form ("…") is unquoted. */
+function idempotencyKey(header: string | undefined): string | undefined {
+  let key = header?.trim();
+  if (key && key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1);
+  return key || undefined;
+}
+
+type Booked = { status: number; body: unknown; replayed: boolean };
+
+export const bookings = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
+  const key = idempotencyKey(c.req.header("idempotency-key"));
+  if (!key) {
+    throw apiError(400, "idempotency_key_required", "Send an Idempotency-Key header");
+  }
+  if (key.length > 255) {
+    throw apiError(400, "invalid_request", "The Idempotency-Key is longer than 255 characters");
+  }
+  const body = c.req.valid("json");
+  const result = await run(
+    c,
+    async (tx) =>
+      one<Booked>(await tx`select api.book(${key}, ${tx.json(body as postgres.JSONValue)}) as r`),
+  );
+  if (result.replayed) c.header("idempotent-replayed", "true");
+  return c.json(result.body as z.infer<typeof AppointmentEnvelope>, result.status as 201);
+});

@@ -1,0 +1,141 @@
+/**
+ * `/clinics/:code…`: public clinic information and doctors, free slots for a local date
+ * (api.available_slots), and the day's appointments for the clinic's staff.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.ts";
+import { requireUser } from "../middleware/auth.ts";
+import { Appointment } from "./_schemas.ts";
+import { bearerSecurity, ClinicCode, errors, IsoDate, one, run, Uuid } from "./_shared.ts";
+
+const ClinicInfo = z.object({
+  clinic: z.object({
+    id: z.string(),
+    code: z.string(),
+    name: z.string(),
+    branch_name: z.string().nullable(),
+    timezone: z.string(),
+    address: z.string().nullable(),
+    postal_code: z.string().nullable(),
+    phone: z.string().nullable(),
+    email: z.string().nullable(),
+    website: z.string().nullable(),
+  }),
+  doctors: z.array(z.object({
+    id: z.string(),
+    display_name: z.string(),
+    specializations: z.array(z.string()),
+    languages: z.array(z.string()),
+    bio: z.string().nullable(),
+    consultation_fee: z.number().nullable(),
+  })),
+}).openapi("ClinicInfo");
+
+const Slots = z.object({
+  clinic_code: z.string(),
+  date: z.string(),
+  timezone: z.string().openapi({ example: "Asia/Singapore" }),
+  slots: z.array(z.object({
+    doctor_id: z.string(),
+    doctor_name: z.string(),
+    start: z.string().openapi({ example: "2026-12-01T09:00:00+08:00" }),
+    end: z.string().openapi({ example: "2026-12-01T09:15:00+08:00" }),
+    local_time: z.string().openapi({ example: "09:00" }),
+    duration_minutes: z.number().int(),
+  })),
+}).openapi("Slots");
+
+const DayAppointments = z.object({
+  clinic_code: z.string(),
+  date: z.string(),
+  timezone: z.string(),
+  appointments: z.array(Appointment.extend({
+    patient_name: z.string(),
+    patient_number: z.string(),
+  })),
+}).openapi("ClinicDayAppointments");
+
+const CodeParam = z.object({
+  code: ClinicCode.openapi({ param: { name: "code", in: "path" } }),
+});
+
+const infoRoute = createRoute({
+  method: "get",
+  path: "/clinics/{code}",
+  tags: ["clinics"],
+  summary: "Public clinic information and its doctors",
+  request: { params: CodeParam },
+  responses: {
+    200: { description: "The clinic", content: { "application/json": { schema: ClinicInfo } } },
+    ...errors(400, 404),
+  },
+});
+
+const slotsRoute = createRoute({
+  method: "get",
+  path: "/clinics/{code}/slots",
+  tags: ["clinics"],
+  summary: "Free appointment slots on a date (clinic-local)",
+  description: "Slots come from each doctor's weekly hours in the clinic's time zone (work " +
+    "periods minus breaks, on a grid of slot length + buffer), skip blocked dates, respect the " +
+    "advance-booking window, minimum notice and daily cap, and leave out booked slots and live " +
+    "holds. `start`/`end` carry the clinic's UTC offset of that instant (DST-aware).",
+  request: {
+    params: CodeParam,
+    query: z.object({
+      date: IsoDate.openapi({ param: { name: "date", in: "query" } }),
+      doctor_id: Uuid.optional().openapi({ param: { name: "doctor_id", in: "query" } }),
+    }),
+  },
+  responses: {
+    200: { description: "Free slots", content: { "application/json": { schema: Slots } } },
+    ...errors(400, 404),
+  },
+});
+
+const dayRoute = createRoute({
+  method: "get",
+  path: "/clinics/{code}/appointments",
+  tags: ["clinics"],
+  summary: "The clinic's appointments on a date (staff)",
+  security: bearerSecurity,
+  middleware: [requireUser] as const,
+  request: {
+    params: CodeParam,
+    query: z.object({ date: IsoDate.openapi({ param: { name: "date", in: "query" } }) }),
+  },
+  responses: {
+    200: {
+      description: "Appointments",
+      content: { "application/json": { schema: DayAppointments } },
+    },
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+export const clinics = new OpenAPIHono<AppEnv>()
+  .openapi(infoRoute, async (c) => {
+    const { code } = c.req.valid("param");
+    const info = await run(c, async (tx) => one(await tx`select api.clinic_info(${code}) as r`));
+    return c.json(info as z.infer<typeof ClinicInfo>, 200);
+  })
+  .openapi(slotsRoute, async (c) => {
+    const { code } = c.req.valid("param");
+    const { date, doctor_id } = c.req.valid("query");
+    const slots = await run(c, async (tx) =>
+      one(
+        await tx`select api.available_slots(${code}, ${date}::date, ${
+          doctor_id ?? null
+        }::uuid) as r`,
+      ));
+    return c.json(slots as z.infer<typeof Slots>, 200);
+  })
+  .openapi(dayRoute, async (c) => {
+    const { code } = c.req.valid("param");
+    const { date } = c.req.valid("query");
+    const day = await run(
+      c,
+      async (tx) => one(await tx`select api.clinic_appointments(${code}, ${date}::date) as r`),
+    );
+    return c.json(day as z.infer<typeof DayAppointments>, 200);
+  });

@@ -1,0 +1,206 @@
+/**
+ * Helpers of the edge API tests: an app over a fresh database clone, access tokens for the
+ * demo users, extra patients and clinics, and JSON requests through `app.request`.
+ */
+import { freshDatabase, type Sql, type TestDatabase } from "../support/db.ts";
+import { type Config, loadConfig } from "../../edge/config.ts";
+import { createApp } from "../../edge/app.ts";
+import { createTokenService, type TokenService } from "../../edge/auth/tokens.ts";
+import type { ExternalResolver } from "../../edge/middleware/auth.ts";
+
+export const CLINIC_A = "11111111-1111-4111-8111-111111111111"; // GFC-TP, Asia/Singapore
+export const CLINIC_B = "22222222-2222-4222-8222-222222222222"; // GFC-BD
+
+export const USERS = {
+  admin: "a0000000-0000-4000-8000-000000000001",
+  doctorTan: "a0000000-0000-4000-8000-000000000002",
+  patientLim: "a0000000-0000-4000-8000-000000000003",
+  nurseOng: "a0000000-0000-4000-8000-000000000004",
+  staffKoh: "a0000000-0000-4000-8000-000000000005",
+  adminBedok: "b0000000-0000-4000-8000-000000000001",
+  patientChan: "b0000000-0000-4000-8000-000000000003",
+} as const;
+
+export const DOCTORS = {
+  tan: "d0000000-0000-4000-8000-000000000001",
+  lee: "d0000000-0000-4000-8000-000000000002",
+  ng: "d0000000-0000-4000-8000-000000000003",
+} as const;
+
+export const PATIENTS = {
+  lim: "e0000000-0000-4000-8000-000000000001",
+  chan: "e0000000-0000-4000-8000-000000000002",
+} as const;
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  db: TestDatabase;
+  sql: Sql;
+  config: Config;
+  tokens: TokenService;
+  /** An access token for a user id (as login would issue). */
+  tokenFor(userId: string): Promise<string>;
+  /** JSON request; returns status, parsed body and headers. */
+  call(
+    method: string,
+    path: string,
+    options?: {
+      token?: string;
+      body?: unknown;
+      headers?: Record<string, string>;
+      ip?: string;
+    },
+    // deno-lint-ignore no-explicit-any
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export async function testApp(
+  options: {
+    seed?: boolean;
+    config?: Record<string, string>;
+    resolveExternal?: ExternalResolver;
+    poolSize?: number;
+  } = {},
+): Promise<TestApp> {
+  const db = await freshDatabase({ seed: options.seed ?? true });
+  const config = loadConfig({
+    APP_ENV: "test",
+    JWT_SECRET: "test-secret-for-the-edge-api-tests-0123456789",
+    ...options.config,
+  });
+  const tokens = createTokenService(config);
+  const app = createApp({ config, sql: db.sql, tokens, resolveExternal: options.resolveExternal });
+  const close = () => db.drop();
+  return {
+    app,
+    db,
+    sql: db.sql,
+    config,
+    tokens,
+    async tokenFor(userId) {
+      const [u] = await db.sql`select email from public.users where id = ${userId}`;
+      const { token } = await tokens.signAccess({
+        userId,
+        email: u?.email ?? "someone@example.com",
+        sessionId: crypto.randomUUID(),
+        appMetadata: {},
+      });
+      return token;
+    },
+    async call(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      let body: string | undefined;
+      if (opts.body !== undefined) {
+        headers["content-type"] ??= "application/json";
+        body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+      }
+      const res = await app.request(
+        path,
+        { method, headers, body },
+        { remoteAddr: { hostname: opts.ip ?? "192.0.2.1", port: 1, transport: "tcp" } },
+      );
+      const text = await res.text();
+      let parsed: unknown = undefined;
+      if (text) {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = text;
+        }
+      }
+      // deno-lint-ignore no-explicit-any
+      return { status: res.status, body: parsed as any, headers: res.headers };
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Adds `count` patients (users with a patient membership) to a clinic; returns their ids. */
+export async function addPatients(
+  sql: Sql,
+  clinicId: string,
+  count: number,
+  prefix = "p",
+): Promise<{ userId: string; patientId: string }[]> {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const rows = await sql`
+    with u as (
+      insert into public.users (email, full_name)
+      select ${prefix} || '-' || ${tag} || '-' || g || '@example.com', 'Patient ' || g
+      from generate_series(1, ${count}) g
+      returning id, full_name
+    ),
+    m as (
+      insert into public.clinic_members (user_id, clinic_id, role)
+      select id, ${clinicId}, 'patient' from u
+    )
+    insert into public.patients (clinic_id, user_id, patient_number, full_name, date_of_birth,
+      gender)
+    select ${clinicId}, u.id, ${tag} || '-' || row_number() over (), u.full_name, '1990-01-01',
+      'other'
+    from u
+    returning user_id, id`;
+  return rows.map((r) => ({ userId: r.user_id as string, patientId: r.id as string }));
+}
+
+/** A clinic in `timezone` with one doctor and the given weekly hours (weekday 0 = Sunday). */
+export async function addClinic(
+  sql: Sql,
+  options: {
+    code: string;
+    timezone: string;
+    hours: { weekday: number; kind?: "work" | "break"; starts: string; ends: string }[];
+    slotMinutes?: number;
+    bufferMinutes?: number;
+    maxPerDay?: number | null;
+    advanceDays?: number;
+    minNoticeMinutes?: number;
+  },
+): Promise<{ clinicId: string; doctorId: string }> {
+  const [clinic] = await sql`
+    insert into public.clinics (code, name, timezone)
+    values (${options.code}, ${"Clinic " + options.code}, ${options.timezone})
+    returning id`;
+  const [doctor] = await sql`
+    insert into public.doctors (clinic_id, display_name)
+    values (${clinic.id}, 'Dr Test') returning id`;
+  await sql`
+    insert into public.doctor_schedules (doctor_id, clinic_id, slot_minutes, buffer_minutes,
+      max_per_day, advance_days, min_notice_minutes)
+    values (${doctor.id}, ${clinic.id}, ${options.slotMinutes ?? 15},
+      ${options.bufferMinutes ?? 0}, ${options.maxPerDay ?? null}, ${options.advanceDays ?? 30},
+      ${options.minNoticeMinutes ?? 0})`;
+  for (const h of options.hours) {
+    await sql`
+      insert into public.doctor_schedule_hours (doctor_id, clinic_id, weekday, kind, starts, ends)
+      values (${doctor.id}, ${clinic.id}, ${h.weekday}, ${h.kind ?? "work"}, ${h.starts}::time,
+        ${h.ends}::time)`;
+  }
+  return { clinicId: clinic.id, doctorId: doctor.id };
+}
+
+/** The clinic-local date `days` days from today, in `timezone` (YYYY-MM-DD). */
+export async function localDate(sql: Sql, timezone: string, days: number): Promise<string> {
+  const [row] = await sql`select to_char((now() at time zone ${timezone})::date + ${days}::int,
+    'YYYY-MM-DD') as d`;
+  return row.d;
+}
+
+/** The next Monday–Friday in Singapore at least `minDays` ahead (the demo doctors work then). */
+export async function nextWeekday(sql: Sql, minDays = 2): Promise<string> {
+  const [row] = await sql`
+    select to_char(d, 'YYYY-MM-DD') as d from generate_series(
+      (now() at time zone 'Asia/Singapore')::date + ${minDays}::int,
+      (now() at time zone 'Asia/Singapore')::date + ${minDays + 7}::int, interval '1 day') d
+    where extract(dow from d) between 1 and 5 order by d limit 1`;
+  return row.d;
+}
+
+/** `date` + local `time` in Singapore (+08:00), as the API expects. */
+export function sgt(date: string, time: string): string {
+  return `${date}T${time}:00+08:00`;
+}
