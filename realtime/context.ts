@@ -5,6 +5,7 @@ import type { CursorStore } from "./catchup/cursors.ts";
 import type { RetentionLog } from "./catchup/retention.ts";
 import type { Authorizer } from "./fanout/authorizer.ts";
 import type { Fanout } from "./fanout/fanout.ts";
+import type { Subscriber } from "./fanout/subscriber.ts";
 import type { ChangeFeed } from "./feed/feed.ts";
 import type { Topics } from "./topics.ts";
 
@@ -56,6 +57,8 @@ export interface Context {
   counters: Counters;
   /** Live sockets (for the idle sweep, shutdown and metrics). */
   sockets: Set<SocketHandle>;
+  /** Joined channels with postgres_changes (for cursor checkpoints). */
+  channels: Set<Subscriber & { readonly cursorKey: string | undefined }>;
 }
 
 export function newCounters(): Counters {

@@ -15,6 +15,7 @@ import { createRetentionLog, type RetentionOptions } from "./catchup/retention.t
 import { type Context, type Limits, newCounters } from "./context.ts";
 import { type Authorizer, createRuleAuthorizer } from "./fanout/authorizer.ts";
 import { createFanout } from "./fanout/fanout.ts";
+import { connectDatabase, type RealtimeDatabase } from "./db/setup.ts";
 import type { ChangeFeed } from "./feed/feed.ts";
 import { parseVsn } from "./protocol/serializer.ts";
 import { handleRestBroadcast, jsonError, requestToken } from "./rest.ts";
@@ -34,6 +35,16 @@ export interface RealtimeOptions {
   authorizer?: Authorizer;
   /** Source of committed transactions; without one, postgres_changes never fire. */
   feed?: ChangeFeed;
+  /**
+   * PostgreSQL connection URL (a role with REPLICATION, e.g. the embedded cluster's
+   * superuser). Enables logical replication, database-backed authorization and durable
+   * catch-up cursors, unless `feed`/`authorizer`/`cursorStore` are given explicitly.
+   */
+  databaseUrl?: string;
+  /** Replication slot name (default `realtime_<database>`). */
+  slotName?: string;
+  /** Liveness tick of the replication feed (default 5 s). */
+  tickIntervalMs?: number;
   /** Catch-up cursors (default: in memory). */
   cursorStore?: CursorStore;
   retention?: RetentionOptions;
@@ -66,7 +77,11 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   const basePath = (options.basePath ?? "/realtime/v1").replace(/\/+$/, "");
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const retention = createRetentionLog({ windowMs: limits.catchUpWindowMs, ...options.retention });
-  const authorizer = options.authorizer ?? createRuleAuthorizer({ rules: {} });
+  const delegate = createDelegatingAuthorizer(
+    options.authorizer ?? createRuleAuthorizer({ rules: {} }),
+  );
+  const authorizer = delegate.authorizer;
+  let database: RealtimeDatabase | undefined;
   const ctx: Context = {
     limits,
     verifier: options.verifier ?? createVerifier(jwtOptions(options)),
@@ -79,15 +94,27 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     channelPolicy: options.channelPolicy ?? defaultChannelPolicy,
     counters: newCounters(),
     sockets: new Set(),
+    channels: new Set(),
   };
   let sweeper: ReturnType<typeof setInterval> | undefined;
   let started = false;
+
+  /** Records where every connected subscriber stands (durable stores survive a crash). */
+  function checkpoint(): void {
+    for (const channel of ctx.channels) {
+      const lsn = ctx.fanout.cursorOf(channel);
+      if (channel.cursorKey && lsn !== undefined) {
+        ctx.cursors.set(channel.cursorKey, { lsn, at: null });
+      }
+    }
+  }
 
   function sweep(): void {
     const now = Date.now();
     for (const socket of [...ctx.sockets]) {
       if (now - socket.lastSeen() > limits.idleTimeoutMs) socket.close(1000, "idle timeout");
     }
+    checkpoint();
     retention.evict(now);
     ctx.cursors.prune(now - limits.catchUpWindowMs);
     ctx.cursors.flush().catch((error) => {
@@ -172,12 +199,24 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     async start() {
       if (started) return;
       started = true;
+      if (options.databaseUrl && !options.feed) {
+        database = await connectDatabase({
+          url: options.databaseUrl,
+          slot: options.slotName,
+          windowMs: limits.catchUpWindowMs,
+          tickIntervalMs: options.tickIntervalMs,
+        });
+        ctx.feed = database.feed;
+        if (!options.authorizer) delegate.set(database.authorizer);
+        if (!options.cursorStore) ctx.cursors = database.cursors;
+      }
       await ctx.cursors.load();
       if (ctx.feed) {
         await ctx.feed.start({
           begin: (lsn) => ctx.fanout.begin(lsn),
           publish: (txn) => ctx.fanout.publish(txn),
-          confirmableLsn: () => retention.floor,
+          // Keep the catch-up window in the slot, so a restart can rebuild it.
+          confirmableLsn: () => retention.size === 0 ? ctx.fanout.position : retention.floor,
         });
       }
       sweeper = setInterval(sweep, options.sweepIntervalMs ?? 5_000);
@@ -186,13 +225,34 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       if (!started) return;
       started = false;
       clearInterval(sweeper);
+      checkpoint();
       for (const socket of [...ctx.sockets]) socket.close(1001, "server shutting down");
       await ctx.fanout.idle();
-      await ctx.cursors.flush();
+      await ctx.cursors.flush().catch(() => {});
       if (ctx.feed) await ctx.feed.stop();
+      if (database) {
+        await database.close();
+        database = undefined;
+        ctx.feed = options.feed;
+      }
     },
     metrics,
   };
+}
+
+/** An authorizer whose implementation is set once the database is connected. */
+function createDelegatingAuthorizer(initial: Authorizer) {
+  let inner = initial;
+  const authorizer: Authorizer = {
+    tables: (schema) => inner.tables(schema),
+    columnType: (schema, table, column) => inner.columnType(schema, table, column),
+    tableAccess: (claims, schema, table) => inner.tableAccess(claims, schema, table),
+    policyKey: (claims, schema, table) => inner.policyKey(claims, schema, table),
+    decide: (claims, access, schema, table, row) =>
+      inner.decide(claims, access, schema, table, row),
+    evaluate: (claims, checks) => inner.evaluate(claims, checks),
+  };
+  return { authorizer, set: (next: Authorizer) => inner = next };
 }
 
 function jwtOptions(options: RealtimeOptions): JwtOptions {

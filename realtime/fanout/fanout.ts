@@ -391,6 +391,7 @@ export function createFanout(options: FanoutOptions): Fanout {
     if (txn.lsn <= position) return; // already seen (replayed stream after a reconnect)
     const before = position;
     position = txn.lsn;
+    if (txn.changes.length === 0) return; // a liveness tick: moves the position only
     retention.append(txn);
     m.transactions++;
     m.changes += txn.changes.length;

@@ -124,6 +124,7 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
       clearTimeout(expiry);
       expiry = undefined;
       ctx.topics.leave(channel);
+      ctx.channels.delete(channel);
       const cursor = ctx.fanout.unsubscribe(channel);
       if (channel.cursorKey && cursor !== undefined) {
         if (reason === "leave") ctx.cursors.delete(channel.cursorKey);

@@ -97,6 +97,7 @@ export async function handleJoin(ctx: Context, conn: Connection, message: Messag
     channel.system("postgres_changes", "ok", "Subscribed to PostgreSQL");
     const cursor = key ? catchUpCursor(ctx, key) : undefined;
     if (key) ctx.cursors.set(key, { lsn: ctx.fanout.position, at: null });
+    ctx.channels.add(channel);
     const outcome = ctx.fanout.subscribe(
       { subscriber: channel, claims, principalKey: principalKey(claims), tables },
       cursor,
