@@ -1,22 +1,38 @@
 /**
  * Runs the realtime service alone: `deno run -A realtime/main.ts`.
  *
- * Environment: `JWT_SECRET` (required), `REALTIME_PORT` or `PORT` (default 4000),
- * `REALTIME_HOST` (default 127.0.0.1).
+ * Environment:
+ * - `JWT_SECRET` (required): the HS256 secret shared with the edge API
+ * - `JWKS_URL` (optional): accept RS256/ES256 tokens from this key set too
+ * - `DATABASE_URL` (optional): PostgreSQL with a role that has REPLICATION; enables
+ *   postgres_changes (logical replication), DB-backed authorization and durable catch-up
+ * - `REALTIME_SLOT` (optional): replication slot name (default `realtime_<database>`)
+ * - `REALTIME_PORT` or `PORT` (default 4000), `REALTIME_HOST` (default 127.0.0.1)
+ * - `REALTIME_CATCHUP_WINDOW_MS` (default 300000), `REALTIME_SWEEP_MS` (default 5000)
  */
 import { createRealtime } from "./server.ts";
 
-const secret = Deno.env.get("JWT_SECRET");
-if (!secret) {
-  console.error("realtime: JWT_SECRET is required");
+const env = (name: string) => Deno.env.get(name) || undefined;
+const secret = env("JWT_SECRET");
+if (!secret && !env("JWKS_URL")) {
+  console.error("realtime: JWT_SECRET (or JWKS_URL) is required");
   Deno.exit(1);
 }
-const port = Number(Deno.env.get("REALTIME_PORT") ?? Deno.env.get("PORT") ?? "4000");
-const hostname = Deno.env.get("REALTIME_HOST") ?? "127.0.0.1";
+const port = Number(env("REALTIME_PORT") ?? env("PORT") ?? "4000");
+const hostname = env("REALTIME_HOST") ?? "127.0.0.1";
+const window = env("REALTIME_CATCHUP_WINDOW_MS");
 
-const realtime = createRealtime({ jwtSecret: secret });
+const realtime = createRealtime({
+  jwtSecret: secret,
+  jwksUrl: env("JWKS_URL"),
+  databaseUrl: env("DATABASE_URL"),
+  slotName: env("REALTIME_SLOT"),
+  sweepIntervalMs: env("REALTIME_SWEEP_MS") ? Number(env("REALTIME_SWEEP_MS")) : undefined,
+  limits: window ? { catchUpWindowMs: Number(window) } : undefined,
+});
 await realtime.start();
-const server = Deno.serve({ port, hostname }, realtime.fetch);
+const server = Deno.serve({ port, hostname, onListen: () => {} }, realtime.fetch);
+console.log(`realtime: listening on http://${hostname}:${port}/realtime/v1`);
 
 const shutdown = async () => {
   await realtime.stop();

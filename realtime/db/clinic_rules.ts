@@ -24,7 +24,6 @@ import { type Directory, uidOf } from "./directory.ts";
 const lower = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : "");
 
 function authenticatedRule(
-  directory: Directory,
   key: (uid: string) => string,
   allows: (uid: string, row: Row) => boolean,
 ): TableRule {
@@ -45,7 +44,6 @@ function authenticatedRule(
 
 export function clinicRules(directory: Directory): Record<string, TableRule> {
   const patientOrStaff = authenticatedRule(
-    directory,
     (uid) => {
       const v = directory.view(uid);
       return `s=${v.staffKey};p=${v.patientKey}`;
@@ -81,18 +79,15 @@ export function clinicRules(directory: Directory): Record<string, TableRule> {
     "public.queue_board": board,
     "public.queue_board_versions": board,
     "public.notifications": authenticatedRule(
-      directory,
       (uid) => `u=${uid}`,
       (uid, row) => lower(row.user_id) === uid,
     ),
     "public.clinic_members": authenticatedRule(
-      directory,
       (uid) => `u=${uid};s=${directory.view(uid).staffKey}`,
       (uid, row) =>
         lower(row.user_id) === uid || directory.view(uid).staff.includes(lower(row.clinic_id)),
     ),
     "public.board_tokens": authenticatedRule(
-      directory,
       (uid) => `s=${directory.view(uid).staffKey}`,
       (uid, row) => directory.view(uid).staff.includes(lower(row.clinic_id)),
     ),

@@ -80,7 +80,7 @@ export function createSqlPolicy(sql: Sql, catalog: Catalog): SqlPolicy {
             `select (select ${predicates.get(key)}
                      from jsonb_populate_record(null::${ident(schema)}.${ident(table)}, x.r)
                        as ${ident(table)}) as ok
-             from jsonb_array_elements($1::jsonb) with ordinality as x(r, i) order by x.i`,
+             from jsonb_array_elements($1::text::jsonb) with ordinality as x(r, i) order by x.i`,
             [JSON.stringify(rows)],
           );
           result.forEach((r, j) => out[indexes[j]] = r.ok === true);

@@ -21,7 +21,7 @@ Deno.test("privacy matrix over logical replication", async (t) => {
   const clients: RealtimeClient[] = [];
   try {
     const received = new Map<string, Event[]>();
-    async function subscriber(name: string, token: string, tables: string[], vsn = "2.0.0") {
+    const subscriber = async (name: string, token: string, tables: string[], vsn = "2.0.0") => {
       const c = client(h.server, { apikey: token, vsn: vsn as "2.0.0" });
       clients.push(c);
       const events: Event[] = [];
@@ -35,7 +35,7 @@ Deno.test("privacy matrix over logical replication", async (t) => {
         );
       }
       await subscribed(channel);
-    }
+    };
 
     await t.step("everyone subscribes", async () => {
       await subscriber("staffA", await tk.staffA(), [
