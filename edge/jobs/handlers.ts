@@ -1,0 +1,92 @@
+/**
+ * The service's job kinds and recurring jobs.
+ *
+ * | kind                      | payload                                   | what it does |
+ * | ------------------------- | ----------------------------------------- | ------------ |
+ * | `notification.deliver`    | `{delivery_id}`                           | sends one channel delivery of a notification (enqueued by `private.notify`) |
+ * | `appointment.reminder`    | `{appointment_id, start, lead_minutes}`   | the reminder before a visit (scheduled at booking); no-op if cancelled or moved |
+ * | `audit.ensure_partitions` | `{months_ahead?}`                         | monthly audit-log partitions ahead (daily) |
+ * | `holds.purge_expired`     | `{}`                                      | deletes slot holds expired for over a minute (every 5 minutes) |
+ * | `jobs.purge_finished`     | `{succeeded_days?, dead_days?}`           | deletes succeeded jobs after 7 days, dead ones after 30 (daily) |
+ */
+import { deliverNotification } from "../notify/deliver.ts";
+import { PermanentSendError, type Transports } from "../notify/transport.ts";
+import type { Handlers, Schedule } from "./worker.ts";
+import { PermanentJobError } from "./worker.ts";
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function uuidField(payload: Record<string, unknown>, name: string): string {
+  const value = payload[name];
+  if (typeof value !== "string" || !uuidPattern.test(value)) {
+    throw new PermanentJobError(`payload.${name} must be a uuid`);
+  }
+  return value;
+}
+
+function intField(payload: Record<string, unknown>, name: string, fallback: number): number {
+  const value = payload[name];
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+export function defaultHandlers(options: { transports: Transports }): Handlers {
+  return {
+    async "notification.deliver"(job, ctx) {
+      const deliveryId = uuidField(job.payload, "delivery_id");
+      try {
+        await deliverNotification(ctx.sql, deliveryId, options.transports, {
+          finalAttempt: ctx.finalAttempt,
+        });
+      } catch (error) {
+        if (error instanceof PermanentSendError) throw new PermanentJobError(error.message);
+        throw error;
+      }
+    },
+
+    async "appointment.reminder"(job, ctx) {
+      const appointmentId = uuidField(job.payload, "appointment_id");
+      const start = job.payload.start;
+      if (typeof start !== "string" || Number.isNaN(Date.parse(start))) {
+        throw new PermanentJobError("payload.start must be a timestamp");
+      }
+      const lead = intField(job.payload, "lead_minutes", 0);
+      await ctx.complete((tx) =>
+        tx`select private.appointment_reminder(${appointmentId}, ${start}::timestamptz, ${lead})`
+      );
+    },
+
+    async "audit.ensure_partitions"(job, ctx) {
+      const months = intField(job.payload, "months_ahead", 3);
+      await ctx.complete((tx) => tx`select audit.ensure_partitions(${months})`);
+    },
+
+    async "holds.purge_expired"(_job, ctx) {
+      await ctx.complete((tx) =>
+        tx`
+          delete from public.appointments
+          where status = 'held' and hold_expires_at < now() - interval '1 minute'`
+      );
+    },
+
+    async "jobs.purge_finished"(job, ctx) {
+      const succeededDays = intField(job.payload, "succeeded_days", 7);
+      const deadDays = intField(job.payload, "dead_days", 30);
+      await ctx.complete((tx) =>
+        tx`
+          delete from public.jobs
+          where (status = 'succeeded'
+                 and finished_at < now() - ${succeededDays} * interval '1 day')
+             or (status = 'dead' and finished_at < now() - ${deadDays} * interval '1 day')`
+      );
+    },
+  };
+}
+
+export const defaultSchedules: Schedule[] = [
+  { kind: "audit.ensure_partitions", everyMs: DAY },
+  { kind: "holds.purge_expired", everyMs: 5 * MINUTE },
+  { kind: "jobs.purge_finished", everyMs: DAY },
+];

@@ -1,0 +1,535 @@
+/**
+ * The job worker: `public.jobs` as a queue.
+ *
+ * - Claims ready jobs (`status = 'queued' and run_at <= now()`) in batches with
+ *   `FOR UPDATE SKIP LOCKED`, marking them `running` under a lease (`locked_until`), and counts
+ *   the attempt at claim time.
+ * - Heartbeats extend the lease of the jobs it is running; a job whose lease it lost is aborted.
+ * - Success marks the job `succeeded` (batched). A handler may instead call `ctx.complete(fn)`:
+ *   its writes and the completion commit together, only while the lease is still ours, so its
+ *   database effects happen exactly once even if the job runs twice.
+ * - Failure re-queues with jittered exponential backoff; after `max_attempts` (or a
+ *   `PermanentJobError`) the job is `dead` with its last error.
+ * - A crashed worker's jobs are taken again once their lease has expired: the reaper re-queues
+ *   them (the crashed attempt stays counted) or buries them when that was the last attempt.
+ * - Wakes on `NOTIFY jobs` (sent by `private.enqueue_job`), with polling as the backstop, so a
+ *   job scheduled for later (`run_at`) starts within one poll interval of its time.
+ * - Recurring jobs (`schedules`) are enqueued once per period across all workers (dedupe key).
+ */
+import type postgres from "postgres";
+import type { Transports } from "../notify/transport.ts";
+import { developmentTransports } from "../notify/transport.ts";
+import { defaultHandlers, defaultSchedules } from "./handlers.ts";
+
+export interface Job {
+  id: string;
+  queue: string;
+  kind: string;
+  payload: Record<string, unknown>;
+  clinicId: string | null;
+  /** Attempts so far, this one included. */
+  attempts: number;
+  maxAttempts: number;
+  runAt: Date;
+  createdAt: Date;
+}
+
+export interface JobContext {
+  /** The worker's pool (the service's own connection: no RLS applies). */
+  sql: postgres.Sql;
+  workerId: string;
+  /** Aborted when the lease is lost, the job times out or the worker is stopped. */
+  signal: AbortSignal;
+  /** This is the last attempt the job will get. */
+  finalAttempt: boolean;
+  /**
+   * Runs `fn` in one transaction (as `service_role` for the audit log) that also marks the job
+   * succeeded — committed only if this worker still holds the lease, else rolled back with a
+   * `LeaseLostError`.
+   */
+  complete<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T>;
+}
+
+export type JobHandler = (job: Job, ctx: JobContext) => Promise<unknown> | unknown;
+export type Handlers = Record<string, JobHandler>;
+
+/** A job that can never succeed: dead at once, no further attempts. */
+export class PermanentJobError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PermanentJobError";
+  }
+}
+
+/** Another worker holds the job now (our lease expired). */
+export class LeaseLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LeaseLostError";
+  }
+}
+
+export interface Schedule {
+  kind: string;
+  /** The period; one job per period, due at the period's start (UTC epoch aligned). */
+  everyMs: number;
+  payload?: Record<string, unknown>;
+  queue?: string;
+}
+
+export interface Backoff {
+  /** Delay after the first failed attempt (doubled each attempt). */
+  baseMs: number;
+  maxMs: number;
+}
+
+export interface WorkerOptions {
+  sql: postgres.Sql;
+  /** Handlers by job kind; default: the service's registry (`defaultHandlers`). */
+  handlers?: Handlers;
+  /** Channel transports of the default handlers; default: the development transport. */
+  transports?: Transports;
+  /** Recurring jobs; default: `defaultSchedules` with the default handlers, else none. */
+  schedules?: Schedule[];
+  queues?: string[];
+  /** Jobs run at once (default 10). */
+  concurrency?: number;
+  /** Most jobs claimed per query (default: concurrency). */
+  batchSize?: number;
+  leaseMs?: number;
+  heartbeatMs?: number;
+  /** Backstop poll when no NOTIFY arrives (default 1000 ms); also the reaper's period. */
+  pollMs?: number;
+  backoff?: Backoff;
+  /** A handler running longer than this fails (default 5 min). */
+  jobTimeoutMs?: number;
+  /** LISTEN for `jobs` notifications (default true). */
+  listen?: boolean;
+  workerId?: string;
+  /** Called when a handler starts (benchmarks measure enqueue-to-start latency with it). */
+  onStart?: (job: Job) => void;
+  /** Diagnostics; default `console.error`. Never receives payloads. */
+  log?: (line: string) => void;
+}
+
+export interface WorkerStats {
+  claimed: number;
+  succeeded: number;
+  retried: number;
+  dead: number;
+  reaped: number;
+}
+
+export interface Worker {
+  readonly id: string;
+  /** Resolves once LISTEN is in place and the first poll ran. */
+  readonly ready: Promise<void>;
+  readonly stats: WorkerStats;
+  /** Polls now (as a NOTIFY would). */
+  wake(): void;
+  /**
+   * Stops claiming, waits up to `graceMs` (default 10 s) for running jobs, re-queues what is
+   * still running, and releases its timers and LISTEN. The pool stays open (it is the caller's).
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+const DEFAULT_BACKOFF: Backoff = { baseMs: 1_000, maxMs: 3_600_000 };
+
+/**
+ * Delay before attempt `attempt + 1` after attempt `attempt` failed: `base × 2^(attempt-1)`
+ * capped at `max`, with "equal jitter" (half fixed, half random) so retries spread out.
+ */
+export function backoffDelay(
+  attempt: number,
+  backoff: Backoff = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
+  const exp = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exp / 2 + random() * (exp / 2));
+}
+
+/** Wait for `ms` or until poked, whichever is first; a poke before the wait is remembered. */
+class Waker {
+  #poked = false;
+  #wakeup?: () => void;
+
+  poke() {
+    this.#poked = true;
+    this.#wakeup?.();
+  }
+
+  wait(ms: number): Promise<void> {
+    if (this.#poked) {
+      this.#poked = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wakeup = undefined;
+        this.#poked = false;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.#wakeup = done;
+    });
+  }
+}
+
+interface Running {
+  job: Job;
+  controller: AbortController;
+  completed: boolean;
+  done: Promise<void>;
+}
+
+interface JobRow {
+  id: string;
+  queue: string;
+  kind: string;
+  payload: Record<string, unknown> | null;
+  clinic_id: string | null;
+  attempts: number;
+  max_attempts: number;
+  run_at: Date;
+  created_at: Date;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 2000);
+  return String(error).slice(0, 2000);
+}
+
+export function startWorker(options: WorkerOptions): Worker {
+  const sql = options.sql;
+  const usingDefaults = !options.handlers;
+  const handlers = options.handlers ??
+    defaultHandlers({ transports: options.transports ?? developmentTransports(sql) });
+  const schedules = options.schedules ?? (usingDefaults ? defaultSchedules : []);
+  const queues = options.queues?.length ? options.queues : ["default"];
+  const concurrency = Math.max(1, options.concurrency ?? 10);
+  const batchSize = Math.max(1, Math.min(options.batchSize ?? concurrency, concurrency));
+  const leaseMs = options.leaseMs ?? 30_000;
+  const heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
+  const pollMs = options.pollMs ?? 1_000;
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const jobTimeoutMs = options.jobTimeoutMs ?? 300_000;
+  const log = options.log ?? ((line: string) => console.error(line));
+  const id = options.workerId ??
+    `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
+
+  const stats: WorkerStats = { claimed: 0, succeeded: 0, retried: 0, dead: 0, reaped: 0 };
+  const running = new Map<string, Running>();
+  const waker = new Waker();
+  let stopping = false;
+  let lastClaimFull = false;
+  let unlisten: (() => Promise<unknown>) | undefined;
+  let stopped: Promise<void> | undefined;
+
+  // ---- completion, batched: ids of jobs whose handler returned, flushed one update at a time.
+  const toComplete: string[] = [];
+  let flushing: Promise<void> | undefined;
+  function succeed(jobId: string) {
+    toComplete.push(jobId);
+    flushing ??= flush();
+  }
+  async function flush() {
+    try {
+      while (toComplete.length) {
+        const ids = toComplete.splice(0);
+        try {
+          const rows = await sql`
+            update public.jobs
+            set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null
+            where id = any(${ids}::bigint[]) and locked_by = ${id} and status = 'running'
+            returning id`;
+          stats.succeeded += rows.length;
+        } catch (error) {
+          log(`[jobs] ${id}: could not record ${ids.length} completions: ${errorText(error)}`);
+        }
+      }
+    } finally {
+      flushing = undefined;
+    }
+  }
+
+  async function fail(job: Job, error: unknown) {
+    const dead = error instanceof PermanentJobError || job.attempts >= job.maxAttempts;
+    const delay = dead ? 0 : backoffDelay(job.attempts, backoff);
+    const message = errorText(error);
+    try {
+      const rows = await sql`
+        update public.jobs
+        set status = ${dead ? "dead" : "queued"}::public.job_status,
+            run_at = case when ${dead} then run_at
+                          else now() + ${delay} * interval '1 millisecond' end,
+            last_error = ${message}, locked_by = null, locked_until = null,
+            finished_at = case when ${dead} then now() end
+        where id = ${job.id} and locked_by = ${id} and status = 'running'
+        returning id`;
+      if (rows.length) {
+        if (dead) stats.dead++;
+        else stats.retried++;
+      }
+    } catch (dbError) {
+      log(`[jobs] ${id}: could not record failure of job ${job.id}: ${errorText(dbError)}`);
+    }
+    if (!(error instanceof LeaseLostError)) {
+      log(
+        `[jobs] job ${job.id} (${job.kind}) attempt ${job.attempts}/${job.maxAttempts} ` +
+          `failed${dead ? ", now dead" : `, retry in ${delay} ms`}: ${message}`,
+      );
+    }
+  }
+
+  function complete<T>(
+    job: Job,
+    entry: Running,
+    fn: (tx: postgres.TransactionSql) => Promise<T>,
+  ): Promise<T> {
+    return (sql.begin(async (tx) => {
+      await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+      const result = await fn(tx);
+      const done = await tx`
+        update public.jobs
+        set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null
+        where id = ${job.id} and locked_by = ${id} and status = 'running'
+        returning id`;
+      if (!done.length) {
+        throw new LeaseLostError(`job ${job.id}: lease lost before completion`);
+      }
+      return result;
+    }) as Promise<T>).then((result) => {
+      entry.completed = true;
+      stats.succeeded++;
+      return result;
+    });
+  }
+
+  function run(job: Job) {
+    const controller = new AbortController();
+    const entry = { job, controller, completed: false } as Running;
+    const handler = handlers[job.kind];
+    const ctx: JobContext = {
+      sql,
+      workerId: id,
+      signal: controller.signal,
+      finalAttempt: job.attempts >= job.maxAttempts,
+      complete: (fn) => complete(job, entry, fn),
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const work = (async () => {
+      if (!handler) throw new Error(`no handler for job kind '${job.kind}'`);
+      options.onStart?.(job);
+      await handler(job, ctx);
+    })();
+    const limits = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(`timed out after ${jobTimeoutMs} ms`);
+        controller.abort(error);
+        reject(error);
+      }, jobTimeoutMs);
+      controller.signal.addEventListener("abort", () => reject(controller.signal.reason), {
+        once: true,
+      });
+    });
+    limits.catch(() => {});
+    work.catch(() => {});
+    entry.done = Promise.race([work, limits])
+      .then(() => {
+        if (!entry.completed) succeed(job.id);
+      }, (error) => {
+        if (!entry.completed) return fail(job, error);
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        running.delete(job.id);
+        if (lastClaimFull) waker.poke();
+      });
+    running.set(job.id, entry);
+  }
+
+  async function claim(limit: number): Promise<Job[]> {
+    const queueFilter = queues.length === 1
+      ? sql`queue = ${queues[0]}`
+      : sql`queue = any(${queues}::text[])`;
+    const rows = await sql<JobRow[]>`
+      with next as (
+        select id from public.jobs
+        where status = 'queued' and ${queueFilter} and run_at <= now()
+        order by priority desc, run_at, id
+        limit ${limit}
+        for update skip locked
+      )
+      update public.jobs j
+      set status = 'running', attempts = j.attempts + 1, locked_by = ${id},
+          locked_until = now() + ${leaseMs} * interval '1 millisecond'
+      from next
+      where j.id = next.id
+      returning j.id, j.queue, j.kind, j.payload, j.clinic_id, j.attempts, j.max_attempts,
+                j.run_at, j.created_at`;
+    stats.claimed += rows.length;
+    return rows.map((r) => ({
+      id: String(r.id),
+      queue: r.queue,
+      kind: r.kind,
+      payload: r.payload ?? {},
+      clinicId: r.clinic_id,
+      attempts: r.attempts,
+      maxAttempts: r.max_attempts,
+      runAt: r.run_at,
+      createdAt: r.created_at,
+    }));
+  }
+
+  /** Jobs whose lease expired (their worker died): re-queued with backoff, or dead. */
+  async function reap() {
+    const rows = await sql`
+      with stale as (
+        select id from public.jobs
+        where status = 'running' and locked_until < now()
+        order by locked_until
+        limit 100
+        for update skip locked
+      )
+      update public.jobs j
+      set status = case when j.attempts >= j.max_attempts then 'dead'::public.job_status
+                        else 'queued'::public.job_status end,
+          run_at = now() + make_interval(secs => least(
+            ${backoff.baseMs}::float8 * power(2, greatest(j.attempts - 1, 0)),
+            ${backoff.maxMs}::float8) / 1000.0),
+          last_error = format('lease expired: worker %s stopped during attempt %s',
+            j.locked_by, j.attempts),
+          locked_by = null, locked_until = null,
+          finished_at = case when j.attempts >= j.max_attempts then now() end
+      from stale
+      where j.id = stale.id
+      returning j.id, j.status`;
+    stats.reaped += rows.length;
+    for (const row of rows) if (row.status === "dead") stats.dead++;
+  }
+
+  async function ensureSchedules() {
+    const now = Date.now();
+    for (const s of schedules) {
+      const at = new Date(Math.floor(now / s.everyMs) * s.everyMs);
+      await sql`
+        select private.enqueue_job(${s.kind}, ${sql.json((s.payload ?? {}) as never)}, ${at},
+          null, ${`${s.kind}@${at.toISOString()}`}, ${s.queue ?? "default"})`;
+    }
+  }
+
+  let beating = false;
+  const heartbeat = setInterval(async () => {
+    if (beating || running.size === 0) return;
+    beating = true;
+    const ids = [...running.keys()];
+    try {
+      const rows = await sql`
+        update public.jobs
+        set locked_until = now() + ${leaseMs} * interval '1 millisecond'
+        where id = any(${ids}::bigint[]) and locked_by = ${id} and status = 'running'
+        returning id`;
+      const kept = new Set(rows.map((r) => String(r.id)));
+      for (const jobId of ids) {
+        const entry = running.get(jobId);
+        if (entry && !entry.completed && !kept.has(jobId)) {
+          entry.controller.abort(new LeaseLostError(`job ${jobId}: lease lost`));
+        }
+      }
+    } catch (error) {
+      log(`[jobs] ${id}: heartbeat failed: ${errorText(error)}`);
+    } finally {
+      beating = false;
+    }
+  }, heartbeatMs);
+
+  async function loop() {
+    let nextReap = 0;
+    let nextSchedule = 0;
+    while (!stopping) {
+      try {
+        const now = Date.now();
+        if (now >= nextReap) {
+          nextReap = now + pollMs;
+          await reap();
+        }
+        if (schedules.length && now >= nextSchedule) {
+          nextSchedule = now + 60_000;
+          await ensureSchedules();
+        }
+        const free = concurrency - running.size;
+        const want = Math.min(free, batchSize);
+        if (want > 0) {
+          const jobs = await claim(want);
+          for (const job of jobs) run(job);
+          lastClaimFull = jobs.length === want;
+          if (lastClaimFull) continue;
+        } else {
+          lastClaimFull = true;
+        }
+      } catch (error) {
+        if (stopping) break;
+        log(`[jobs] ${id}: poll failed: ${errorText(error)}`);
+      }
+      await waker.wait(pollMs);
+    }
+  }
+
+  let loopDone: Promise<void> = Promise.resolve();
+  const ready = (async () => {
+    if (options.listen ?? true) {
+      try {
+        const listener = await sql.listen("jobs", (queue) => {
+          if (!queue || queues.includes(queue)) waker.poke();
+        }, () => waker.poke());
+        unlisten = listener.unlisten;
+      } catch (error) {
+        log(`[jobs] ${id}: LISTEN failed, polling only: ${errorText(error)}`);
+      }
+    }
+    if (!stopping) loopDone = loop();
+  })();
+
+  async function stop(stopOptions: { graceMs?: number } = {}): Promise<void> {
+    stopping = true;
+    waker.poke();
+    await ready;
+    await loopDone;
+    const graceMs = stopOptions.graceMs ?? 10_000;
+    if (running.size) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...running.values()].map((r) => r.done)),
+        new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
+      ]);
+      clearTimeout(timer);
+    }
+    if (running.size) {
+      const ids = [...running.keys()];
+      for (const entry of running.values()) {
+        entry.controller.abort(new Error("worker stopping"));
+      }
+      await Promise.allSettled([...running.values()].map((r) => r.done));
+      // Whatever did not finish goes back to the queue now rather than after the lease.
+      await sql`
+        update public.jobs
+        set status = 'queued', locked_by = null, locked_until = null, run_at = now(),
+            last_error = 'worker stopped during the attempt'
+        where id = any(${ids}::bigint[]) and locked_by = ${id} and status = 'running'`
+        .catch((error) => log(`[jobs] ${id}: could not release jobs: ${errorText(error)}`));
+    }
+    clearInterval(heartbeat);
+    while (flushing) await flushing;
+    if (unlisten) await unlisten().catch(() => {});
+  }
+
+  return {
+    id,
+    ready,
+    stats,
+    wake: () => waker.poke(),
+    stop: (stopOptions) => stopped ??= stop(stopOptions),
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Delivers one `notification_deliveries` row through its channel's transport (the
+ * `notification.deliver` job). Idempotent: only a `pending` delivery is sent, and the delivery
+ * id is the provider idempotency key, so a retry after a crash between "sent" and "recorded"
+ * does not send twice where the provider honours the key.
+ */
+import type postgres from "postgres";
+import { type Channel, PermanentSendError, type Transports } from "./transport.ts";
+
+export type DeliveryOutcome = "sent" | "delivered" | "skipped" | "failed" | "noop";
+
+export interface DeliverOptions {
+  /** The last attempt the job will make: a failure now marks the delivery `failed`. */
+  finalAttempt?: boolean;
+}
+
+export async function deliverNotification(
+  sql: postgres.Sql,
+  deliveryId: string,
+  transports: Transports,
+  options: DeliverOptions = {},
+): Promise<DeliveryOutcome> {
+  const [row] = await sql<
+    {
+      channel: Channel;
+      recipient: string;
+      status: string;
+      clinic_id: string;
+      title: string;
+      body: string;
+    }[]
+  >`
+    select d.channel, d.recipient, d.status, d.clinic_id, n.title, n.body
+    from public.notification_deliveries d
+    join public.notifications n on n.id = d.notification_id
+    where d.id = ${deliveryId}`;
+  if (!row || row.status !== "pending") return "noop";
+
+  const transport = transports[row.channel];
+  if (!transport) {
+    await sql`
+      update public.notification_deliveries
+      set status = 'skipped', last_error = 'no transport configured for this channel'
+      where id = ${deliveryId} and status = 'pending'`;
+    return "skipped";
+  }
+  const text = row.channel === "email" ? row.body : `${row.title}\n${row.body}`;
+  try {
+    const result = await transport.send({
+      channel: row.channel,
+      to: row.recipient,
+      subject: row.title,
+      text,
+      idempotencyKey: deliveryId,
+      clinicId: row.clinic_id,
+    });
+    await sql`
+      update public.notification_deliveries
+      set status = ${result.status}, provider = ${result.provider},
+          provider_message_id = ${result.providerMessageId}, attempts = attempts + 1,
+          sent_at = now(),
+          delivered_at = case when ${result.status} = 'delivered' then now() end,
+          last_error = null
+      where id = ${deliveryId} and status = 'pending'`;
+    return result.status;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const final = options.finalAttempt || error instanceof PermanentSendError;
+    await sql`
+      update public.notification_deliveries
+      set attempts = attempts + 1, last_error = ${message.slice(0, 1000)},
+          status = case when ${final} then 'failed' else status end,
+          failed_at = case when ${final} then now() else failed_at end
+      where id = ${deliveryId} and status = 'pending'`;
+    throw error;
+  }
+}

@@ -1,0 +1,268 @@
+-- Notifications (issue 5): one helper writes the in-app notification and its channel deliveries
+-- in the caller's transaction (consent and preferences respected, each delivery handed to the
+-- job worker); booking confirmed / cancelled / rescheduled by trigger on appointments;
+-- reminders before the visit scheduled as jobs; the development transport's outbox.
+-- Every message text carries clinic-local times.
+
+-- Clinic-local renderings used in message texts.
+create or replace function private.local_time(p_at timestamptz, p_tz text) returns text
+  language sql stable
+  set search_path = ''
+  as $$ select to_char(p_at at time zone p_tz, 'HH24:MI') $$;
+
+create or replace function private.local_datetime(p_at timestamptz, p_tz text) returns text
+  language sql stable
+  set search_path = ''
+  as $$ select to_char(p_at at time zone p_tz, 'Dy FMDD Mon YYYY "at" HH24:MI') $$;
+
+-- Creates the in-app notification for a patient's account (or `p_user`) and one pending delivery
+-- per channel the patient consented to (patients.*_consent) and has not switched off
+-- (users.notification_preferences: {"sms": false} for a channel, {"kinds": {"<kind>":
+-- {"sms": false}}} per kind). Each delivery is enqueued as a `notification.deliver` job in
+-- this same transaction. Returns the notification id, or null when there is nobody to tell
+-- (a walk-in without an account).
+create or replace function private.notify(
+  p_clinic uuid,
+  p_patient uuid,
+  p_kind text,
+  p_title text,
+  p_body text,
+  p_data jsonb default '{}',
+  p_user uuid default null
+) returns uuid
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_patient public.patients;
+  v_user uuid := p_user;
+  v_prefs jsonb;
+  v_id uuid;
+  v_delivery uuid;
+  r record;
+begin
+  if p_patient is not null then
+    select * into v_patient from public.patients p
+    where p.id = p_patient and p.deleted_at is null;
+    v_user := coalesce(v_user, v_patient.user_id);
+  end if;
+  if v_user is null then
+    return null;
+  end if;
+  select coalesce(u.notification_preferences, '{}') into v_prefs
+  from public.users u
+  where u.id = v_user and u.is_active and u.deleted_at is null;
+  if not found then
+    return null;
+  end if;
+
+  insert into public.notifications (clinic_id, user_id, kind, title, body, data)
+  values (p_clinic, v_user, p_kind, p_title, p_body, coalesce(p_data, '{}'))
+  returning id into v_id;
+
+  if v_patient.id is null then
+    return v_id;
+  end if;
+  for r in
+    select c.channel, c.recipient
+    from (values
+      ('email'::public.delivery_channel, v_patient.email_consent, v_patient.email::text),
+      ('sms'::public.delivery_channel, v_patient.sms_consent, v_patient.phone),
+      ('whatsapp'::public.delivery_channel, v_patient.whatsapp_consent, v_patient.phone)
+    ) as c (channel, consent, recipient)
+    where c.consent
+      and nullif(btrim(c.recipient), '') is not null
+      and (v_prefs -> c.channel::text) is distinct from 'false'::jsonb
+      and (v_prefs -> 'kinds' -> p_kind -> c.channel::text) is distinct from 'false'::jsonb
+  loop
+    insert into public.notification_deliveries (notification_id, clinic_id, channel, recipient)
+    values (v_id, p_clinic, r.channel, r.recipient)
+    returning id into v_delivery;
+    perform private.enqueue_job('notification.deliver',
+      jsonb_build_object('delivery_id', v_delivery), now(), p_clinic,
+      'notification.deliver:' || v_delivery);
+  end loop;
+  return v_id;
+end
+$$;
+revoke all on function private.notify(uuid, uuid, text, text, text, jsonb, uuid) from public;
+
+-- "with Dr Tan Wei Ming at Gabriel Family Clinic (Tampines)"
+create or replace function private.appointment_place(p_appointment public.appointments)
+  returns text
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+    select format('with %s at %s', d.display_name,
+      c.name || coalesce(' (' || c.branch_name || ')', ''))
+    from public.doctors d, public.clinics c
+    where d.id = p_appointment.doctor_id and c.id = p_appointment.clinic_id
+  $$;
+revoke all on function private.appointment_place(public.appointments) from public;
+
+-- Reminder jobs for an appointment: one per lead time in clinics.settings
+-- {"notifications": {"reminder_minutes_before": [1440, 120]}} (the default) that is still in
+-- the future. The dedupe key carries the start, so a moved appointment gets fresh reminders
+-- and the stale ones find a different start and do nothing.
+create or replace function private.schedule_reminders(p_appointment public.appointments)
+  returns integer
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_settings jsonb;
+  v_leads jsonb;
+  v_lead integer;
+  v_run timestamptz;
+  v_count integer := 0;
+begin
+  select c.settings into v_settings from public.clinics c where c.id = p_appointment.clinic_id;
+  v_leads := v_settings #> '{notifications,reminder_minutes_before}';
+  if v_leads is null or jsonb_typeof(v_leads) <> 'array' then
+    v_leads := '[1440, 120]';
+  end if;
+  for v_lead in
+    select distinct (e.value #>> '{}')::numeric::integer
+    from jsonb_array_elements(v_leads) e
+    where jsonb_typeof(e.value) = 'number' and (e.value #>> '{}')::numeric > 0
+  loop
+    v_run := lower(p_appointment.period) - make_interval(mins => v_lead);
+    if v_run > now() then
+      perform private.enqueue_job('appointment.reminder',
+        jsonb_build_object('appointment_id', p_appointment.id,
+          'start', lower(p_appointment.period), 'lead_minutes', v_lead),
+        v_run, p_appointment.clinic_id,
+        format('appointment.reminder:%s:%s:%s', p_appointment.id, v_lead,
+          extract(epoch from lower(p_appointment.period))::bigint));
+      v_count := v_count + 1;
+    end if;
+  end loop;
+  return v_count;
+end
+$$;
+revoke all on function private.schedule_reminders(public.appointments) from public;
+
+-- Booking notifications, written in the transaction that changes the appointment.
+--   confirmed:   inserted as scheduled/confirmed, or a hold turned into a booking
+--   rescheduled: a booking's time or doctor moved, or a new booking that `rescheduled_from`
+--                another (the old row's status 'rescheduled' then says nothing itself)
+--   cancelled:   a booking (not a hold) became cancelled
+create or replace function private.appointment_notify() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_kind text;
+  v_tz text;
+  v_when text;
+  v_place text;
+  v_title text;
+  v_body text;
+begin
+  if new.status = 'held' then
+    return null;
+  end if;
+  if tg_op = 'INSERT' then
+    if new.status in ('scheduled', 'confirmed') then
+      v_kind := case when new.rescheduled_from is null then 'booking_confirmed'
+                     else 'booking_rescheduled' end;
+    end if;
+  elsif new.status in ('scheduled', 'confirmed') and old.status = 'held' then
+    v_kind := case when new.rescheduled_from is null then 'booking_confirmed'
+                   else 'booking_rescheduled' end;
+  elsif new.status in ('scheduled', 'confirmed') and old.status in ('scheduled', 'confirmed')
+    and (new.period is distinct from old.period or new.doctor_id is distinct from old.doctor_id)
+  then
+    v_kind := 'booking_rescheduled';
+  elsif new.status = 'cancelled' and old.status not in ('cancelled', 'held') then
+    v_kind := 'booking_cancelled';
+  end if;
+  if v_kind is null then
+    return null;
+  end if;
+
+  select c.timezone into v_tz from public.clinics c where c.id = new.clinic_id;
+  v_when := private.local_datetime(lower(new.period), v_tz);
+  v_place := private.appointment_place(new);
+  case v_kind
+    when 'booking_confirmed' then
+      v_title := 'Appointment confirmed';
+      v_body := format('Your appointment %s is confirmed for %s (clinic time). Ref %s.',
+        v_place, v_when, new.appointment_number);
+    when 'booking_rescheduled' then
+      v_title := 'Appointment rescheduled';
+      v_body := format('Your appointment %s has been moved to %s (clinic time). Ref %s.',
+        v_place, v_when, new.appointment_number);
+    else
+      v_title := 'Appointment cancelled';
+      v_body := format('Your appointment %s on %s (clinic time) has been cancelled. Ref %s.',
+        v_place, v_when, new.appointment_number);
+  end case;
+  perform private.notify(new.clinic_id, new.patient_id, v_kind, v_title, v_body,
+    jsonb_build_object('appointment_id', new.id, 'start', lower(new.period),
+      'local_time', v_when, 'timezone', v_tz));
+  if v_kind <> 'booking_cancelled' then
+    perform private.schedule_reminders(new);
+  end if;
+  return null;
+end
+$$;
+revoke all on function private.appointment_notify() from public;
+
+create trigger notify after insert or update of status, period, doctor_id on public.appointments
+  for each row execute function private.appointment_notify();
+
+-- The `appointment.reminder` job: tells the patient, unless the appointment was cancelled or
+-- moved since the job was scheduled (then it is a no-op). Returns the notification id.
+create or replace function private.appointment_reminder(
+  p_appointment uuid,
+  p_start timestamptz,
+  p_lead_minutes integer
+) returns uuid
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_appt public.appointments;
+  v_tz text;
+  v_when text;
+begin
+  select * into v_appt from public.appointments a where a.id = p_appointment;
+  if not found or v_appt.status not in ('scheduled', 'confirmed')
+    or lower(v_appt.period) <> p_start or lower(v_appt.period) <= now() then
+    return null;
+  end if;
+  select c.timezone into v_tz from public.clinics c where c.id = v_appt.clinic_id;
+  v_when := private.local_datetime(lower(v_appt.period), v_tz);
+  return private.notify(v_appt.clinic_id, v_appt.patient_id, 'appointment_reminder',
+    'Appointment reminder',
+    format('Reminder: your appointment %s is on %s (clinic time). Ref %s.',
+      private.appointment_place(v_appt), v_when, v_appt.appointment_number),
+    jsonb_build_object('appointment_id', v_appt.id, 'start', lower(v_appt.period),
+      'local_time', v_when, 'timezone', v_tz, 'lead_minutes', p_lead_minutes));
+end
+$$;
+revoke all on function private.appointment_reminder(uuid, timestamptz, integer) from public;
+
+-- What the development transport "sent": one row per delivery attempt that reached it
+-- (idempotent on the delivery id), so tests and developers can read the messages.
+create table private.outbound_messages (
+  id bigint generated always as identity primary key,
+  idempotency_key text not null unique,
+  provider text not null,
+  provider_message_id text not null unique,
+  channel public.delivery_channel not null,
+  recipient text not null,
+  subject text,
+  body text not null,
+  clinic_id uuid,
+  created_at timestamptz not null default now()
+);
+alter table private.outbound_messages enable row level security;
+alter table private.outbound_messages force row level security;
+grant all on private.outbound_messages to service_role;

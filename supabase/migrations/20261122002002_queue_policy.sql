@@ -1,0 +1,714 @@
+-- Queue (issue 5): check-in, walk-ins, the call-next fairness policy, ticket transitions,
+-- wait estimates and "you are N away" notifications.
+--
+-- The commands are SECURITY DEFINER functions in `private` that check the caller themselves
+-- (staff of the ticket's clinic; the patient for their own check-in and cancel) and are
+-- executable by `authenticated` only. They raise errors with SQLSTATE 'QU<http status>' and the
+-- API error code in HINT, which the edge turns into `{"error":{code,message}}`.
+--
+-- Settings (clinics.settings -> 'queue', every key optional):
+--   check_in_window_minutes  60  a patient may check in this long before the booked start
+--   check_in_late_minutes    60  … and until this long after it (staff: any time that day)
+--   lateness_grace_minutes   10  checked in later than start + grace = late (see the policy)
+--   priority_step_minutes    15  each priority level (0–9) moves a ticket this much earlier
+--   max_wait_minutes         90  the wait cap (see the policy)
+--   no_show_recall_minutes   30  a no-show may be recalled this long after being marked
+--   near_threshold            3  "you are N away" once at most N people are ahead
+--
+-- THE FAIRNESS POLICY (one order for call-next, the board's positions and the estimates).
+-- Every waiting ticket gets a due time: an appointment checked in no later than its booked
+-- start + grace is due at its booked time (arriving early does not jump earlier bookings); a
+-- late appointment and a walk-in are due at their check-in time, so walk-ins interleave with
+-- appointments by the clock. Priority weighs in: the effective time is due time − priority ×
+-- priority_step. The line is ordered by effective time (then check-in time, then code), except
+-- that anyone who has waited max_wait_minutes since they were due (or since they arrived, if
+-- later) is overdue and goes ahead of everyone who is not, longest wait first. Call-next for a
+-- doctor takes the first ticket in that order that is for this doctor or for no doctor in
+-- particular; concurrent presses lock with FOR UPDATE SKIP LOCKED and never share a ticket.
+
+create or replace function private.queue_setting(p_settings jsonb, p_key text, p_default integer)
+  returns integer
+  language sql immutable
+  set search_path = ''
+  as $$
+    select case when jsonb_typeof(p_settings -> 'queue' -> p_key) = 'number'
+                then (p_settings -> 'queue' ->> p_key)::numeric::integer
+                else p_default end
+  $$;
+
+-- The clinic's current local day.
+create or replace function private.clinic_today(p_clinic uuid) returns date
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$ select (now() at time zone c.timezone)::date from public.clinics c where c.id = p_clinic $$;
+
+-- "Room 3" for "3", else the room as given.
+create or replace function private.room_label(p_room text) returns text
+  language sql immutable
+  set search_path = ''
+  as $$
+    select case when p_room is null or btrim(p_room) = '' then 'the consultation room'
+                when p_room ~ '^[0-9]+[A-Za-z]?$' then 'Room ' || p_room
+                else p_room end
+  $$;
+
+-- "A012": a kind letter and the per-clinic, per-day counter (row-locked upsert, so concurrent
+-- callers never share a number).
+create or replace function private.queue_next_code(p_clinic uuid, p_day date, p_letter text)
+  returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_n integer := private.next_number(p_clinic, p_day, 'ticket_' || p_letter);
+begin
+  return p_letter || case when v_n < 1000 then lpad(v_n::text, 3, '0') else v_n::text end;
+end
+$$;
+revoke all on function private.queue_next_code(uuid, date, text) from public;
+
+-- The waiting line of a clinic's day in policy order (see THE FAIRNESS POLICY above).
+create or replace function private.queue_line(p_clinic uuid, p_day date)
+  returns table (
+    ticket_id uuid,
+    doctor_id uuid,
+    rank bigint,
+    due_at timestamptz,
+    effective_at timestamptz,
+    waiting_since timestamptz,
+    late boolean,
+    overdue boolean
+  )
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+    with s as (
+      select
+        make_interval(mins => private.queue_setting(c.settings, 'lateness_grace_minutes', 10))
+          as grace,
+        make_interval(mins => private.queue_setting(c.settings, 'priority_step_minutes', 15))
+          as step,
+        make_interval(mins => private.queue_setting(c.settings, 'max_wait_minutes', 90))
+          as cap
+      from public.clinics c where c.id = p_clinic
+    ),
+    k as (
+      select t.id, t.doctor_id, t.code, t.priority, t.checked_in_at, s.step, s.cap,
+             (t.kind = 'appointment' and t.scheduled_at is not null
+               and t.checked_in_at > t.scheduled_at + s.grace) as late,
+             case when t.kind = 'appointment' and t.scheduled_at is not null
+                   and t.checked_in_at <= t.scheduled_at + s.grace
+                  then t.scheduled_at else t.checked_in_at end as due_at
+      from public.queue_tickets t, s
+      where t.clinic_id = p_clinic and t.service_date = p_day and t.status = 'waiting'
+    ),
+    e as (
+      select k.*,
+             k.due_at - k.priority * k.step as effective_at,
+             greatest(k.checked_in_at, k.due_at) as waiting_since,
+             now() >= greatest(k.checked_in_at, k.due_at) + k.cap as overdue
+      from k
+    )
+    select e.id, e.doctor_id,
+           row_number() over (
+             order by e.overdue desc,
+                      case when e.overdue then e.waiting_since end asc nulls last,
+                      e.effective_at, e.checked_in_at, e.code
+           ),
+           e.due_at, e.effective_at, e.waiting_since, e.late, e.overdue
+    from e
+  $$;
+revoke all on function private.queue_line(uuid, date) from public;
+
+-- Place and people ahead of every waiting ticket: `position` is the clinic-wide place (what the
+-- board shows); `people_ahead` counts the waiting tickets before it that the same doctor would
+-- see first (same doctor, or either ticket for no doctor in particular).
+create or replace function private.queue_places(p_clinic uuid, p_day date)
+  returns table (ticket_id uuid, doctor_id uuid, "position" bigint, people_ahead bigint)
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+    with l as (select * from private.queue_line(p_clinic, p_day))
+    select a.ticket_id, a.doctor_id, a.rank,
+           (select count(*) from l b
+             where b.rank < a.rank
+               and (a.doctor_id is null or b.doctor_id is null or b.doctor_id = a.doctor_id))
+    from l a
+  $$;
+revoke all on function private.queue_places(uuid, date) from public;
+
+-- The board: as before (versioned per clinic and day, PII-free), with positions in policy order.
+create or replace function private.refresh_board(p_clinic uuid, p_day date, p_changed uuid)
+  returns void
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_version bigint;
+begin
+  insert into public.queue_board_versions as v (clinic_id, service_date, version)
+  values (p_clinic, p_day, 1)
+  on conflict (clinic_id, service_date)
+    do update set version = v.version + 1, updated_at = now()
+  returning v.version into v_version;
+
+  delete from public.queue_board b
+  where b.ticket_id = p_changed
+    and not exists (select 1 from public.queue_tickets t where t.id = p_changed);
+
+  insert into public.queue_board as b
+    (ticket_id, clinic_id, service_date, code, status, room, called_at, position, version)
+  select t.id, t.clinic_id, t.service_date, t.code, t.status, t.room, t.called_at,
+         l.rank, v_version
+  from public.queue_tickets t
+  left join private.queue_line(p_clinic, p_day) l on l.ticket_id = t.id
+  where t.clinic_id = p_clinic and t.service_date = p_day
+  on conflict (ticket_id) do update
+    set status = excluded.status, room = excluded.room, called_at = excluded.called_at,
+        position = excluded.position, code = excluded.code, version = excluded.version,
+        updated_at = now()
+    where b.ticket_id = p_changed
+       or (b.status, b.room, b.called_at, b.position, b.code)
+          is distinct from
+          (excluded.status, excluded.room, excluded.called_at, excluded.position, excluded.code);
+end
+$$;
+revoke all on function private.refresh_board(uuid, date, uuid) from public;
+
+-- Rolling service duration per doctor: the mean of the last 20 consultations (start → end)
+-- of the past 30 days, each clamped to 1–120 minutes; with no history, the doctor's slot
+-- length (or 10 minutes).
+create index queue_tickets_service_durations on public.queue_tickets
+  (doctor_id, consultation_end_at desc)
+  where status = 'completed' and consultation_start_at is not null;
+
+create or replace function private.doctor_service_minutes(p_doctor uuid)
+  returns table (minutes numeric, samples integer)
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+    with recent as (
+      select least(greatest(
+               extract(epoch from t.consultation_end_at - t.consultation_start_at) / 60, 1), 120)
+               as m
+      from public.queue_tickets t
+      where t.doctor_id = p_doctor and t.status = 'completed'
+        and t.consultation_start_at is not null
+        and t.consultation_end_at > now() - interval '30 days'
+      order by t.consultation_end_at desc
+      limit 20
+    )
+    select round(coalesce(avg(r.m),
+             (select s.slot_minutes from public.doctor_schedules s where s.doctor_id = p_doctor),
+             10)::numeric, 1),
+           count(r.m)::integer
+    from recent r
+  $$;
+revoke all on function private.doctor_service_minutes(uuid) from public;
+
+-- Position, people ahead and estimated wait of one ticket (null fields once it is called):
+--   for a ticket of doctor D: people ahead × D's rolling duration + what remains of D's
+--   current consultation (a called patient counts as a full one);
+--   for a ticket for no doctor in particular: people ahead × the mean duration of the doctors
+--   calling today ÷ their number.
+-- Readable by the ticket's patient and the clinic's staff.
+create or replace function private.queue_ticket_info(p_ticket uuid) returns jsonb
+  language plpgsql stable
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_t public.queue_tickets;
+  v_pos bigint;
+  v_ahead bigint;
+  v_minutes numeric;
+  v_samples integer;
+  v_current numeric := 0;
+  v_doctors integer;
+  v_wait numeric;
+begin
+  select * into v_t from public.queue_tickets t where t.id = p_ticket;
+  if not found or not (
+    v_t.patient_id in (select private.my_patient_ids())
+    or v_t.clinic_id in (select private.staff_clinic_ids())
+  ) then
+    return null;
+  end if;
+  if v_t.status <> 'waiting' then
+    return jsonb_build_object('position', null, 'people_ahead', 0,
+      'estimated_wait_minutes', case when v_t.status = 'called' then 0 end,
+      'service_minutes', null, 'samples', 0);
+  end if;
+  select p.position, p.people_ahead into v_pos, v_ahead
+  from private.queue_places(v_t.clinic_id, v_t.service_date) p where p.ticket_id = v_t.id;
+
+  if v_t.doctor_id is not null then
+    select d.minutes, d.samples into v_minutes, v_samples
+    from private.doctor_service_minutes(v_t.doctor_id) d;
+    select coalesce(sum(case
+             when o.status = 'serving' then greatest(v_minutes
+               - extract(epoch from now() - coalesce(o.consultation_start_at, now())) / 60, 0)
+             else v_minutes end), 0)
+      into v_current
+    from public.queue_tickets o
+    where o.clinic_id = v_t.clinic_id and o.service_date = v_t.service_date
+      and o.doctor_id = v_t.doctor_id and o.status in ('called', 'serving');
+    v_wait := v_ahead * v_minutes + v_current;
+  else
+    with today as (
+      select distinct o.doctor_id from public.queue_tickets o
+      where o.clinic_id = v_t.clinic_id and o.service_date = v_t.service_date
+        and o.doctor_id is not null and o.called_at is not null
+    )
+    select avg(d.minutes), coalesce(sum(d.samples), 0)::integer, count(*)::integer
+      into v_minutes, v_samples, v_doctors
+    from today, lateral private.doctor_service_minutes(today.doctor_id) d;
+    if v_doctors = 0 then
+      select avg(d.minutes), coalesce(sum(d.samples), 0)::integer into v_minutes, v_samples
+      from public.doctors doc, lateral private.doctor_service_minutes(doc.id) d
+      where doc.clinic_id = v_t.clinic_id and doc.is_active and doc.deleted_at is null;
+    end if;
+    v_minutes := coalesce(v_minutes, 10);
+    v_wait := v_ahead * v_minutes / greatest(v_doctors, 1);
+  end if;
+  return jsonb_build_object('position', v_pos, 'people_ahead', v_ahead,
+    'estimated_wait_minutes', ceil(v_wait)::integer,
+    'service_minutes', round(v_minutes, 1), 'samples', coalesce(v_samples, 0));
+end
+$$;
+revoke all on function private.queue_ticket_info(uuid) from public;
+
+-- ---------------------------------------------------------------------------------------
+-- Notifications of the queue
+-- ---------------------------------------------------------------------------------------
+
+create or replace function private.queue_notify_called(p_ticket public.queue_tickets)
+  returns uuid
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_tz text;
+  v_room text := private.room_label(p_ticket.room);
+begin
+  select c.timezone into v_tz from public.clinics c where c.id = p_ticket.clinic_id;
+  return private.notify(p_ticket.clinic_id, p_ticket.patient_id, 'ticket_called',
+    format('Ticket %s: please go to %s', p_ticket.code, v_room),
+    format('It is your turn: please go to %s now (called at %s, clinic time).', v_room,
+      private.local_time(p_ticket.called_at, v_tz)),
+    jsonb_build_object('ticket_id', p_ticket.id, 'code', p_ticket.code, 'room', p_ticket.room,
+      'called_at', p_ticket.called_at, 'call_count', p_ticket.call_count,
+      'local_time', private.local_time(p_ticket.called_at, v_tz), 'timezone', v_tz));
+end
+$$;
+revoke all on function private.queue_notify_called(public.queue_tickets) from public;
+
+-- Tickets already told "you are N away" (once per ticket).
+create table private.queue_near_notified (
+  ticket_id uuid primary key references public.queue_tickets (id) on delete cascade,
+  people_ahead integer not null,
+  notified_at timestamptz not null default now()
+);
+alter table private.queue_near_notified enable row level security;
+alter table private.queue_near_notified force row level security;
+grant all on private.queue_near_notified to service_role;
+
+-- After any ticket change of a clinic's day: every waiting ticket of a patient with at most
+-- near_threshold people ahead that has not been told yet gets "you are N away".
+create or replace function private.queue_notify_near(p_clinic uuid, p_day date) returns integer
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics;
+  v_n integer;
+  v_count integer := 0;
+  r record;
+begin
+  select * into v_clinic from public.clinics c where c.id = p_clinic;
+  v_n := private.queue_setting(v_clinic.settings, 'near_threshold', 3);
+  if v_n < 0 then
+    return 0;
+  end if;
+  for r in
+    select t.id, t.code, t.patient_id, p.people_ahead
+    from private.queue_places(p_clinic, p_day) p
+    join public.queue_tickets t on t.id = p.ticket_id
+    where p.people_ahead <= v_n and t.patient_id is not null
+      and not exists (select 1 from private.queue_near_notified n where n.ticket_id = t.id)
+  loop
+    insert into private.queue_near_notified (ticket_id, people_ahead)
+    values (r.id, r.people_ahead) on conflict do nothing;
+    if found then
+      perform private.notify(p_clinic, r.patient_id, 'queue_near',
+        case when r.people_ahead = 0 then format('Ticket %s: you are next', r.code)
+             else format('Ticket %s: you are %s away', r.code, r.people_ahead) end,
+        format('%s ahead of you at %s (as of %s, clinic time). Please stay close to the '
+               'waiting area.',
+          case r.people_ahead when 0 then 'Nobody is' when 1 then '1 person is'
+               else r.people_ahead || ' people are' end,
+          v_clinic.name || coalesce(' (' || v_clinic.branch_name || ')', ''),
+          private.local_time(now(), v_clinic.timezone)),
+        jsonb_build_object('ticket_id', r.id, 'code', r.code, 'people_ahead', r.people_ahead,
+          'local_time', private.local_time(now(), v_clinic.timezone),
+          'timezone', v_clinic.timezone));
+      v_count := v_count + 1;
+    end if;
+  end loop;
+  return v_count;
+end
+$$;
+revoke all on function private.queue_notify_near(uuid, date) from public;
+
+create or replace function private.queue_ticket_near() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+begin
+  perform private.queue_notify_near(new.clinic_id, new.service_date);
+  return null;
+end
+$$;
+revoke all on function private.queue_ticket_near() from public;
+
+-- Fires after `board` (triggers run in name order), so positions are current.
+create trigger near after insert or update on public.queue_tickets
+  for each row execute function private.queue_ticket_near();
+
+-- ---------------------------------------------------------------------------------------
+-- Commands
+-- ---------------------------------------------------------------------------------------
+
+-- Keeps the appointment's status in step with its ticket; a status the appointment can no
+-- longer take (its old slot was re-booked meanwhile) is left as it was.
+create or replace function private.queue_sync_appointment(
+  p_appointment uuid,
+  p_status public.appointment_status,
+  p_reason text default null
+) returns void
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+begin
+  if p_appointment is null then
+    return;
+  end if;
+  begin
+    update public.appointments a
+    set status = p_status,
+        cancelled_at = case when p_status = 'cancelled' then now() else a.cancelled_at end,
+        cancelled_by = case when p_status = 'cancelled' then auth.uid() else a.cancelled_by end,
+        cancellation_reason = case when p_status = 'cancelled' then p_reason
+                                   else a.cancellation_reason end
+    where a.id = p_appointment and a.status is distinct from p_status;
+  exception when exclusion_violation then
+    null;
+  end;
+end
+$$;
+revoke all on function private.queue_sync_appointment(uuid, public.appointment_status, text)
+  from public;
+
+-- Check-in of a booked appointment: by its patient within the clinic's window, or by staff of
+-- the clinic on the day. Idempotent: a second check-in returns the same ticket.
+create or replace function private.queue_check_in(p_appointment uuid)
+  returns setof public.queue_tickets
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_appt public.appointments;
+  v_clinic public.clinics;
+  v_ticket public.queue_tickets;
+  v_staff boolean;
+  v_today date;
+  v_earliest timestamptz;
+  v_latest timestamptz;
+begin
+  select * into v_appt from public.appointments a where a.id = p_appointment for update;
+  if not found then
+    raise exception 'No such appointment' using errcode = 'QU404', hint = 'not_found';
+  end if;
+  v_staff := v_appt.clinic_id in (select private.staff_clinic_ids());
+  if not v_staff and v_appt.patient_id not in (select private.my_patient_ids()) then
+    raise exception 'No such appointment' using errcode = 'QU404', hint = 'not_found';
+  end if;
+
+  select * into v_ticket from public.queue_tickets t where t.appointment_id = p_appointment;
+  if found then
+    return next v_ticket;
+    return;
+  end if;
+  if v_appt.status not in ('scheduled', 'confirmed') then
+    raise exception 'This appointment cannot be checked in (it is %)', v_appt.status
+      using errcode = 'QU409', hint = 'not_checkable';
+  end if;
+
+  select * into v_clinic from public.clinics c where c.id = v_appt.clinic_id;
+  v_today := (now() at time zone v_clinic.timezone)::date;
+  if v_appt.service_date <> v_today then
+    raise exception 'Check-in is only possible on the day of the appointment'
+      using errcode = 'QU409', hint = 'not_today';
+  end if;
+  if not v_staff then
+    v_earliest := lower(v_appt.period)
+      - make_interval(mins => private.queue_setting(v_clinic.settings, 'check_in_window_minutes', 60));
+    v_latest := lower(v_appt.period)
+      + make_interval(mins => private.queue_setting(v_clinic.settings, 'check_in_late_minutes', 60));
+    if now() < v_earliest then
+      raise exception 'Check-in opens at % (clinic time)',
+        private.local_time(v_earliest, v_clinic.timezone)
+        using errcode = 'QU409', hint = 'check_in_too_early';
+    end if;
+    if now() > v_latest then
+      raise exception 'Online check-in closed at % (clinic time); please see the front desk',
+        private.local_time(v_latest, v_clinic.timezone)
+        using errcode = 'QU409', hint = 'check_in_closed';
+    end if;
+  end if;
+
+  insert into public.queue_tickets
+    (clinic_id, service_date, code, kind, patient_id, appointment_id, doctor_id, scheduled_at)
+  values (v_appt.clinic_id, v_today, private.queue_next_code(v_appt.clinic_id, v_today, 'A'),
+    'appointment', v_appt.patient_id, v_appt.id, v_appt.doctor_id, lower(v_appt.period))
+  returning * into v_ticket;
+  update public.appointments a set status = 'checked_in', checked_in_at = now()
+  where a.id = p_appointment;
+  return next v_ticket;
+end
+$$;
+revoke all on function private.queue_check_in(uuid) from public;
+
+-- A walk-in registered by staff (patient and doctor optional; priority 0–9).
+create or replace function private.queue_walk_in(
+  p_clinic uuid,
+  p_patient uuid default null,
+  p_doctor uuid default null,
+  p_priority integer default 0
+) returns setof public.queue_tickets
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_today date;
+  v_ticket public.queue_tickets;
+begin
+  if p_clinic is null or p_clinic not in (select private.staff_clinic_ids()) then
+    raise exception 'Only staff of this clinic can register walk-ins'
+      using errcode = 'QU403', hint = 'forbidden';
+  end if;
+  if p_patient is not null and not exists (
+    select 1 from public.patients p
+    where p.id = p_patient and p.clinic_id = p_clinic and p.deleted_at is null
+  ) then
+    raise exception 'No such patient in this clinic' using errcode = 'QU404', hint = 'not_found';
+  end if;
+  if p_doctor is not null and not exists (
+    select 1 from public.doctors d
+    where d.id = p_doctor and d.clinic_id = p_clinic and d.is_active and d.deleted_at is null
+  ) then
+    raise exception 'No such doctor in this clinic' using errcode = 'QU404', hint = 'not_found';
+  end if;
+  if coalesce(p_priority, 0) not between 0 and 9 then
+    raise exception 'Priority must be between 0 and 9'
+      using errcode = 'QU400', hint = 'invalid_request';
+  end if;
+  v_today := private.clinic_today(p_clinic);
+  insert into public.queue_tickets
+    (clinic_id, service_date, code, kind, priority, patient_id, doctor_id)
+  values (p_clinic, v_today, private.queue_next_code(p_clinic, v_today, 'W'), 'walk_in',
+    coalesce(p_priority, 0), p_patient, p_doctor)
+  returning * into v_ticket;
+  return next v_ticket;
+end
+$$;
+revoke all on function private.queue_walk_in(uuid, uuid, uuid, integer) from public;
+
+-- Call-next for a room: the first waiting ticket in policy order for the doctor (the given one;
+-- else the caller when they are a doctor of the clinic; else the doctor whose default room this
+-- is; else any ticket). FOR UPDATE SKIP LOCKED: simultaneous presses get different tickets.
+-- Returns no row when nobody is waiting for this doctor.
+create or replace function private.queue_call_next(
+  p_clinic uuid,
+  p_room text,
+  p_doctor uuid default null
+) returns setof public.queue_tickets
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_today date;
+  v_doctor uuid := p_doctor;
+  v_ticket public.queue_tickets;
+begin
+  if p_clinic is null or p_clinic not in (select private.staff_clinic_ids()) then
+    raise exception 'Only staff of this clinic can call patients'
+      using errcode = 'QU403', hint = 'forbidden';
+  end if;
+  if v_doctor is not null and not exists (
+    select 1 from public.doctors d
+    where d.id = v_doctor and d.clinic_id = p_clinic and d.deleted_at is null
+  ) then
+    raise exception 'No such doctor in this clinic' using errcode = 'QU404', hint = 'not_found';
+  end if;
+  if v_doctor is null then
+    select d.id into v_doctor from public.doctors d
+    where d.clinic_id = p_clinic and d.user_id = auth.uid() and d.deleted_at is null;
+  end if;
+  if v_doctor is null then
+    select min(d.id::text)::uuid into v_doctor from public.doctors d
+    where d.clinic_id = p_clinic and d.default_room = p_room and d.is_active
+      and d.deleted_at is null
+    having count(*) = 1;
+  end if;
+  v_today := private.clinic_today(p_clinic);
+
+  select t.* into v_ticket
+  from public.queue_tickets t
+  join private.queue_line(p_clinic, v_today) l on l.ticket_id = t.id
+  where t.clinic_id = p_clinic and t.service_date = v_today and t.status = 'waiting'
+    and (v_doctor is null or t.doctor_id is null or t.doctor_id = v_doctor)
+  order by l.rank
+  limit 1
+  for update of t skip locked;
+  if not found then
+    return;
+  end if;
+  if v_ticket.status <> 'waiting' then
+    raise exception 'The queue changed; please retry' using errcode = '40001';
+  end if;
+
+  update public.queue_tickets t
+  set status = 'called', room = p_room, called_at = now(), call_count = t.call_count + 1,
+      called_by = auth.uid(), doctor_id = coalesce(t.doctor_id, v_doctor)
+  where t.id = v_ticket.id
+  returning * into v_ticket;
+  perform private.queue_notify_called(v_ticket);
+  return next v_ticket;
+end
+$$;
+revoke all on function private.queue_call_next(uuid, text, uuid) from public;
+
+-- One ticket transition, by staff of the ticket's clinic (the patient may cancel their own):
+--   recall    called → called (announced again, room may change); no_show → called within
+--             no_show_recall_minutes of being marked
+--   start     called → serving        (consultation_start_at)
+--   complete  serving → completed     (consultation_end_at)
+--   no_show   called → no_show        (no_show_at; the patient's no-show count + 1)
+--   cancel    waiting | called → cancelled (cancelled_at; the appointment is cancelled)
+-- Every change is timestamped here and audited by the table's audit trigger.
+create or replace function private.queue_transition(
+  p_ticket uuid,
+  p_action text,
+  p_room text default null
+) returns setof public.queue_tickets
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_t public.queue_tickets;
+  v_clinic public.clinics;
+  v_staff boolean;
+  v_own boolean;
+  v_tolerance integer;
+  v_from public.ticket_status;
+begin
+  select * into v_t from public.queue_tickets t where t.id = p_ticket for update;
+  if not found then
+    raise exception 'No such ticket' using errcode = 'QU404', hint = 'not_found';
+  end if;
+  v_staff := v_t.clinic_id in (select private.staff_clinic_ids());
+  v_own := v_t.patient_id is not null and v_t.patient_id in (select private.my_patient_ids());
+  if not v_staff then
+    if not v_own then
+      raise exception 'No such ticket' using errcode = 'QU404', hint = 'not_found';
+    elsif p_action <> 'cancel' then
+      raise exception 'Only staff can do that' using errcode = 'QU403', hint = 'forbidden';
+    end if;
+  end if;
+  v_from := v_t.status;
+
+  if p_action = 'recall' and v_from = 'called' then
+    update public.queue_tickets t
+    set called_at = now(), call_count = t.call_count + 1, room = coalesce(p_room, t.room),
+        called_by = auth.uid()
+    where t.id = p_ticket returning * into v_t;
+    perform private.queue_notify_called(v_t);
+  elsif p_action = 'recall' and v_from = 'no_show' then
+    select * into v_clinic from public.clinics c where c.id = v_t.clinic_id;
+    v_tolerance := private.queue_setting(v_clinic.settings, 'no_show_recall_minutes', 30);
+    if now() > v_t.no_show_at + make_interval(mins => v_tolerance) then
+      raise exception 'A no-show can only be recalled within % minutes', v_tolerance
+        using errcode = 'QU409', hint = 'recall_window_passed';
+    end if;
+    update public.queue_tickets t
+    set status = 'called', called_at = now(), call_count = t.call_count + 1,
+        room = coalesce(p_room, t.room), called_by = auth.uid()
+    where t.id = p_ticket returning * into v_t;
+    if v_t.patient_id is not null then
+      update public.patients p set no_show_count = greatest(p.no_show_count - 1, 0)
+      where p.id = v_t.patient_id;
+    end if;
+    perform private.queue_sync_appointment(v_t.appointment_id, 'checked_in');
+    perform private.queue_notify_called(v_t);
+  elsif p_action = 'start' and v_from = 'called' then
+    update public.queue_tickets t
+    set status = 'serving', consultation_start_at = now(), room = coalesce(p_room, t.room)
+    where t.id = p_ticket returning * into v_t;
+    perform private.queue_sync_appointment(v_t.appointment_id, 'in_progress');
+  elsif p_action = 'complete' and v_from = 'serving' then
+    update public.queue_tickets t
+    set status = 'completed', consultation_end_at = now()
+    where t.id = p_ticket returning * into v_t;
+    perform private.queue_sync_appointment(v_t.appointment_id, 'completed');
+  elsif p_action = 'no_show' and v_from = 'called' then
+    update public.queue_tickets t
+    set status = 'no_show', no_show_at = now()
+    where t.id = p_ticket returning * into v_t;
+    if v_t.patient_id is not null then
+      update public.patients p set no_show_count = p.no_show_count + 1
+      where p.id = v_t.patient_id;
+    end if;
+    perform private.queue_sync_appointment(v_t.appointment_id, 'no_show');
+  elsif p_action = 'cancel' and v_from in ('waiting', 'called') then
+    update public.queue_tickets t
+    set status = 'cancelled', cancelled_at = now()
+    where t.id = p_ticket returning * into v_t;
+    perform private.queue_sync_appointment(v_t.appointment_id, 'cancelled',
+      'Queue ticket cancelled');
+  elsif p_action in ('recall', 'start', 'complete', 'no_show', 'cancel') then
+    raise exception 'Cannot % a ticket that is %', replace(p_action, '_', '-'), v_from
+      using errcode = 'QU409', hint = 'invalid_transition',
+            detail = jsonb_build_object('from', v_from, 'action', p_action)::text;
+  else
+    raise exception 'Unknown action %', p_action
+      using errcode = 'QU400', hint = 'invalid_request';
+  end if;
+  return next v_t;
+end
+$$;
+revoke all on function private.queue_transition(uuid, text, text) from public;
+
+grant execute on function
+  private.queue_check_in(uuid),
+  private.queue_walk_in(uuid, uuid, uuid, integer),
+  private.queue_call_next(uuid, text, uuid),
+  private.queue_transition(uuid, text, text),
+  private.queue_ticket_info(uuid),
+  private.clinic_today(uuid)
+  to authenticated, service_role;
+grant execute on function private.clinic_today(uuid) to anon;
