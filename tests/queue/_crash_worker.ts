@@ -1,0 +1,24 @@
+/**
+ * A worker process for the crash test: runs `test.crash` jobs by announcing the job on stdout
+ * and then hanging (until the test kills the process with SIGKILL mid-job).
+ * Usage: deno run -A tests/queue/_crash_worker.ts <database-url> <lease-ms>
+ */
+import postgres from "postgres";
+import { startWorker } from "../../edge/jobs/worker.ts";
+
+const [url, lease] = Deno.args;
+const sql = postgres(url, { max: 4, onnotice: () => {} });
+const worker = startWorker({
+  sql,
+  handlers: {
+    "test.crash": async (job) => {
+      console.log(`started ${job.id} attempt ${job.attempts}`);
+      await new Promise(() => {}); // mid-job forever
+    },
+  },
+  leaseMs: Number(lease),
+  pollMs: 100,
+  log: () => {},
+});
+await worker.ready;
+console.log("ready");

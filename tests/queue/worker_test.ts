@@ -1,0 +1,373 @@
+/**
+ * The job worker: runs jobs once, retries with backoff, buries a poison job after its attempts,
+ * honours run_at, wakes on NOTIFY, completes transactionally only while holding the lease, and
+ * takes over the job of a worker process killed mid-job once its lease has expired.
+ */
+import assert from "node:assert/strict";
+import { freshDatabase, type Sql } from "../support/db.ts";
+import {
+  backoffDelay,
+  enqueue,
+  type Handlers,
+  LeaseLostError,
+  PermanentJobError,
+  startWorker,
+  type WorkerOptions,
+} from "../../edge/jobs/mod.ts";
+
+const quiet = { log: () => {} };
+
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function job(sql: Sql, id: string | null) {
+  const [row] = await sql`
+    select status::text as status, attempts, last_error, run_at, finished_at, locked_by
+    from public.jobs where id = ${id}`;
+  return row;
+}
+
+async function withWorker<T>(
+  options: WorkerOptions,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const worker = startWorker({ ...quiet, ...options });
+  await worker.ready;
+  try {
+    return await fn();
+  } finally {
+    await worker.stop({ graceMs: 2_000 });
+  }
+}
+
+Deno.test("backoff doubles per attempt, is capped, and is jittered within [d/2, d]", () => {
+  const b = { baseMs: 100, maxMs: 1_000 };
+  assert.equal(backoffDelay(1, b, () => 0), 50);
+  assert.equal(backoffDelay(1, b, () => 1), 100);
+  assert.equal(backoffDelay(3, b, () => 1), 400);
+  assert.equal(backoffDelay(10, b, () => 1), 1_000);
+  assert.equal(backoffDelay(10, b, () => 0), 500);
+  for (let i = 0; i < 100; i++) {
+    const d = backoffDelay(2, b);
+    assert.ok(d >= 100 && d <= 200, `jittered ${d}`);
+  }
+});
+
+Deno.test("every job runs once and succeeds", async () => {
+  await using db = await freshDatabase();
+  const seen = new Map<string, number>();
+  const handlers: Handlers = {
+    "test.count": (job) => {
+      seen.set(job.id, (seen.get(job.id) ?? 0) + 1);
+    },
+  };
+  const ids = [];
+  for (let i = 0; i < 50; i++) ids.push(await enqueue(db.sql, "test.count", { i }));
+  await withWorker({ sql: db.sql, handlers, concurrency: 8, pollMs: 50 }, async () => {
+    await until("all jobs", async () => {
+      const [r] = await db.sql`
+        select count(*)::int as n from public.jobs where status = 'succeeded'`;
+      return r.n === 50;
+    });
+  });
+  assert.equal(seen.size, 50);
+  for (const id of ids) assert.equal(seen.get(id!), 1);
+  const rows = await db.sql`select distinct attempts, locked_by from public.jobs`;
+  assert.deepEqual(rows.map((r) => ({ ...r })), [{ attempts: 1, locked_by: null }]);
+});
+
+Deno.test("a failing job is retried with backoff and then succeeds", async () => {
+  await using db = await freshDatabase();
+  const attempts: number[] = [];
+  const handlers: Handlers = {
+    "test.flaky": (job) => {
+      attempts.push(performance.now());
+      if (job.attempts < 3) throw new Error(`flaky attempt ${job.attempts}`);
+    },
+  };
+  const id = await enqueue(db.sql, "test.flaky");
+  await withWorker(
+    { sql: db.sql, handlers, pollMs: 20, backoff: { baseMs: 200, maxMs: 5_000 } },
+    async () => {
+      await until("success", async () => (await job(db.sql, id)).status === "succeeded");
+    },
+  );
+  const row = await job(db.sql, id);
+  assert.equal(row.attempts, 3);
+  assert.match(row.last_error, /flaky attempt 2/, "the last error stays for the record");
+  assert.equal(attempts.length, 3);
+  // Retry 1 waits at least base/2, retry 2 at least base (equal jitter).
+  assert.ok(attempts[1] - attempts[0] >= 100, `first retry after ${attempts[1] - attempts[0]}`);
+  assert.ok(attempts[2] - attempts[1] >= 200, `second retry after ${attempts[2] - attempts[1]}`);
+});
+
+Deno.test("a poison job ends dead after max attempts with its last error", async () => {
+  await using db = await freshDatabase();
+  let runs = 0;
+  const handlers: Handlers = {
+    "test.poison": (job) => {
+      runs++;
+      throw new Error(`cannot process (attempt ${job.attempts})`);
+    },
+  };
+  const id = await enqueue(db.sql, "test.poison", {}, { maxAttempts: 3 });
+  await withWorker(
+    { sql: db.sql, handlers, pollMs: 20, backoff: { baseMs: 10, maxMs: 50 } },
+    async () => {
+      await until("dead", async () => (await job(db.sql, id)).status === "dead");
+    },
+  );
+  const row = await job(db.sql, id);
+  assert.equal(row.attempts, 3);
+  assert.equal(runs, 3);
+  assert.match(row.last_error, /Error: cannot process \(attempt 3\)/);
+  assert.ok(row.finished_at);
+  assert.equal(row.locked_by, null);
+});
+
+Deno.test("a PermanentJobError is dead at once; an unknown kind is retried", async () => {
+  await using db = await freshDatabase();
+  const handlers: Handlers = {
+    "test.permanent": () => {
+      throw new PermanentJobError("bad payload");
+    },
+  };
+  const permanent = await enqueue(db.sql, "test.permanent");
+  const unknown = await enqueue(db.sql, "test.nobody", {}, { maxAttempts: 2 });
+  await withWorker(
+    { sql: db.sql, handlers, pollMs: 20, backoff: { baseMs: 10, maxMs: 20 } },
+    async () => {
+      await until("both dead", async () => {
+        const rows = await db.sql`select count(*)::int as n from public.jobs where status = 'dead'`;
+        return rows[0].n === 2;
+      });
+    },
+  );
+  assert.equal((await job(db.sql, permanent)).attempts, 1);
+  const u = await job(db.sql, unknown);
+  assert.equal(u.attempts, 2);
+  assert.match(u.last_error, /no handler for job kind 'test.nobody'/);
+});
+
+Deno.test("run_at is honoured", async () => {
+  await using db = await freshDatabase();
+  let startedAt = 0;
+  const handlers: Handlers = {
+    "test.later": () => {
+      startedAt = Date.now();
+    },
+  };
+  const runAt = new Date(Date.now() + 400);
+  const id = await enqueue(db.sql, "test.later", {}, { runAt });
+  await withWorker({ sql: db.sql, handlers, pollMs: 50 }, async () => {
+    await until("ran", async () => (await job(db.sql, id)).status === "succeeded");
+  });
+  assert.ok(startedAt >= runAt.getTime(), "not started before its run_at");
+});
+
+Deno.test("NOTIFY wakes an idle worker (no polling)", async () => {
+  await using db = await freshDatabase();
+  let ran = false;
+  const handlers: Handlers = {
+    "test.wake": () => {
+      ran = true;
+    },
+  };
+  await withWorker({ sql: db.sql, handlers, pollMs: 600_000 }, async () => {
+    // The first poll found nothing; from here on only a notification can wake the worker.
+    await new Promise((r) => setTimeout(r, 100));
+    const id = await db.sql.begin((tx) => enqueue(tx, "test.wake"));
+    await until("ran", async () => (await job(db.sql, id)).status === "succeeded", 10_000);
+  });
+  assert.ok(ran);
+});
+
+Deno.test("private.enqueue_job from SQL reaches the worker, and dedupe keys dedupe", async () => {
+  await using db = await freshDatabase();
+  const runs: unknown[] = [];
+  const handlers: Handlers = {
+    "test.sql": (job) => {
+      runs.push(job.payload);
+    },
+  };
+  await withWorker({ sql: db.sql, handlers, pollMs: 600_000 }, async () => {
+    await new Promise((r) => setTimeout(r, 50));
+    await db.sql`select private.enqueue_job('test.sql', '{"n": 1}', now(), null, 'k1')`;
+    await db.sql`select private.enqueue_job('test.sql', '{"n": 2}', now(), null, 'k1')`;
+    await until("ran", () => runs.length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+  });
+  assert.deepEqual(runs, [{ n: 1 }]);
+});
+
+Deno.test("ctx.complete commits the effect with the completion, only under the lease", async (t) => {
+  await using db = await freshDatabase();
+  await db.sql`create table public.test_effects (job_id bigint primary key, note text)`;
+
+  await t.step("effect and completion commit together", async () => {
+    const handlers: Handlers = {
+      "test.tx": (job, ctx) =>
+        ctx.complete((tx) => tx`insert into public.test_effects values (${job.id}, 'done')`),
+    };
+    const id = await enqueue(db.sql, "test.tx");
+    await withWorker({ sql: db.sql, handlers, pollMs: 20 }, async () => {
+      await until("done", async () => (await job(db.sql, id)).status === "succeeded");
+    });
+    const effects = await db.sql`select note from public.test_effects where job_id = ${id}`;
+    assert.equal(effects.length, 1);
+  });
+
+  await t.step("a lost lease rolls the effect back", async () => {
+    let error: unknown;
+    const handlers: Handlers = {
+      "test.stolen": async (job, ctx) => {
+        // Another worker took the job meanwhile (its lease expired).
+        await db.sql`update public.jobs set locked_by = 'someone-else' where id = ${job.id}`;
+        try {
+          await ctx.complete((tx) =>
+            tx`insert into public.test_effects values (${job.id}, 'stolen')`
+          );
+        } catch (e) {
+          error = e;
+          throw e;
+        }
+      },
+    };
+    const id = await enqueue(db.sql, "test.stolen");
+    await withWorker({ sql: db.sql, handlers, pollMs: 20 }, async () => {
+      await until("handled", () => error !== undefined);
+    });
+    assert.ok(error instanceof LeaseLostError);
+    const effects = await db.sql`select 1 from public.test_effects where job_id = ${id}`;
+    assert.equal(effects.length, 0, "rolled back");
+    const row = await job(db.sql, id);
+    assert.equal(row.status, "running", "left to the worker that holds it now");
+    assert.equal(row.locked_by, "someone-else");
+  });
+});
+
+Deno.test("a worker killed mid-job: the job completes once, after the lease", async () => {
+  await using db = await freshDatabase();
+  await db.sql`create table public.test_effects (job_id bigint, worker text)`;
+  const id = await enqueue(db.sql, "test.crash", {}, { maxAttempts: 5 });
+  const leaseMs = 1_500;
+
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      new URL("./_crash_worker.ts", import.meta.url).pathname,
+      db.url,
+      String(leaseMs),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  try {
+    while (!out.includes(`started ${id} attempt 1`)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`worker exited early: ${out}`);
+      out += value;
+    }
+  } finally {
+    child.kill("SIGKILL");
+    await reader.cancel();
+    await child.status;
+  }
+  const killed = await job(db.sql, id);
+  assert.equal(killed.status, "running", "the dead worker still holds the lease");
+  assert.equal(killed.attempts, 1);
+  const [{ lease_left }] = await db.sql`
+    select extract(epoch from locked_until - now()) * 1000 as lease_left
+    from public.jobs where id = ${id}`;
+
+  let runs = 0;
+  const handlers: Handlers = {
+    "test.crash": (job, ctx) => {
+      runs++;
+      return ctx.complete((tx) =>
+        tx`insert into public.test_effects values (${job.id}, ${ctx.workerId})`
+      );
+    },
+  };
+  const takenOver = Date.now();
+  await withWorker(
+    {
+      sql: db.sql,
+      handlers,
+      pollMs: 50,
+      leaseMs,
+      backoff: { baseMs: 10, maxMs: 10 },
+      workerId: "survivor",
+    },
+    async () => {
+      await until("completion", async () => (await job(db.sql, id)).status === "succeeded");
+    },
+  );
+  const done = await job(db.sql, id);
+  assert.equal(done.attempts, 2, "the crashed attempt counts");
+  assert.match(done.last_error, /lease expired: worker .* stopped during attempt 1/);
+  assert.equal(runs, 1);
+  const effects = await db.sql`select worker from public.test_effects where job_id = ${id}`;
+  assert.deepEqual(effects.map((e) => e.worker), ["survivor"], "exactly once");
+  assert.ok(
+    Date.now() - takenOver >= Number(lease_left) - 50,
+    "not taken before the lease expired",
+  );
+});
+
+Deno.test("a job whose worker died on its last attempt is buried", async () => {
+  await using db = await freshDatabase();
+  const id = await enqueue(db.sql, "test.crash", {}, { maxAttempts: 1 });
+  // As a crashed worker leaves it: claimed, attempt counted, lease run out.
+  await db.sql`
+    update public.jobs set status = 'running', attempts = 1, locked_by = 'ghost',
+      locked_until = now() - interval '1 second'
+    where id = ${id}`;
+  await withWorker({ sql: db.sql, handlers: {}, pollMs: 20 }, async () => {
+    await until("dead", async () => (await job(db.sql, id)).status === "dead");
+  });
+  const row = await job(db.sql, id);
+  assert.equal(row.attempts, 1);
+  assert.match(row.last_error, /lease expired: worker ghost/);
+});
+
+Deno.test("stop() waits for running jobs and re-queues those that outlive the grace", async () => {
+  await using db = await freshDatabase();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const handlers: Handlers = {
+    "test.slow": async (_job, ctx) => {
+      await Promise.race([
+        gate,
+        new Promise((_, reject) =>
+          ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true })
+        ),
+      ]);
+    },
+  };
+  const id = await enqueue(db.sql, "test.slow");
+  const worker = startWorker({ ...quiet, sql: db.sql, handlers, pollMs: 20 });
+  await worker.ready;
+  await until("running", async () => (await job(db.sql, id)).status === "running");
+  await worker.stop({ graceMs: 100 });
+  const row = await job(db.sql, id);
+  assert.equal(row.status, "queued");
+  assert.equal(row.locked_by, null);
+  release();
+});
