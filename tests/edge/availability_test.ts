@@ -199,7 +199,12 @@ Deno.test("slots: time zones, DST change days and non-hour offsets", async (t) =
   await t.step("the schedule grid on 2026-03-08 and 2026-11-01 (America/Los_Angeles)", async () => {
     // These dates are in the past on this machine's clock, so the grid function itself is
     // checked (availability filters out the past); the HTTP step below uses the next ones.
-    for (const [day, expected] of [["2026-03-08", springExpected], ["2026-11-01", fallExpected]]) {
+    for (
+      const [day, expected] of [["2026-03-08", springExpected], [
+        "2026-11-01",
+        fallExpected,
+      ]] as const
+    ) {
       const rows = await app.sql`
         select private.iso_in_zone(starts, 'America/Los_Angeles') as start,
                extract(epoch from ends - starts)::int as seconds

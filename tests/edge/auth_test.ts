@@ -1,0 +1,316 @@
+/**
+ * Sign-up, login (PBKDF2, lockout, rate limits), refresh-token rotation and reuse detection,
+ * logout and me, through `app.request` against the real database.
+ */
+import assert from "node:assert/strict";
+import * as jose from "jose";
+import { sha256Hex } from "../../edge/auth/opaque.ts";
+import { authLimits } from "../../edge/auth/limits.ts";
+import { CLINIC_A, testApp, USERS } from "./_support.ts";
+
+const signup = (email: string, extra: Record<string, unknown> = {}) => ({
+  clinic_code: "GFC-TP",
+  email,
+  password: "correct horse battery",
+  full_name: "Tan Ah Kow",
+  date_of_birth: "1970-05-04",
+  gender: "male",
+  ...extra,
+});
+
+Deno.test("sign-up", async (t) => {
+  await using app = await testApp();
+
+  await t.step("201: session, patient record, PBKDF2 hash with a per-user salt", async () => {
+    const res = await app.call("POST", "/api/auth/signup", {
+      body: signup("ah.kow@example.com", { phone: "+65 8123 4567" }),
+      ip: "198.51.100.1",
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.body.token_type, "bearer");
+    assert.equal(res.body.expires_in, app.config.accessTokenTtl);
+    assert.equal(res.body.user.email, "ah.kow@example.com");
+    assert.equal(res.body.user.role, "patient");
+    assert.equal(res.body.user.clinic_id, CLINIC_A);
+    assert.ok(res.body.user.patient_id);
+    const claims = jose.decodeJwt(res.body.access_token);
+    assert.equal(claims.sub, res.body.user.id);
+    assert.equal(claims.role, "authenticated");
+    assert.equal(claims.aud, "authenticated");
+    assert.equal(claims.email, "ah.kow@example.com");
+    assert.ok(typeof claims.exp === "number" && typeof claims.iat === "number");
+    assert.deepEqual(claims.app_metadata, {
+      provider: "email",
+      clinic_id: CLINIC_A,
+      clinic_ids: [CLINIC_A],
+      role: "patient",
+    });
+
+    const [patient] = await app.sql`select patient_number, full_name, date_of_birth::text dob
+      from public.patients where id = ${res.body.user.patient_id}`;
+    assert.deepEqual({ ...patient }, {
+      patient_number: "TP-P-000002",
+      full_name: "Tan Ah Kow",
+      dob: "1970-05-04",
+    });
+    const second = await app.call("POST", "/api/auth/signup", {
+      body: signup("ah.beng@example.com"),
+      ip: "198.51.100.1",
+    });
+    assert.equal(second.status, 201);
+    const hashes = await app.sql`select c.password_hash from private.credentials c
+      join public.users u on u.id = c.user_id where u.email in
+      ('ah.kow@example.com', 'ah.beng@example.com')`;
+    assert.equal(hashes.length, 2);
+    for (const { password_hash } of hashes) {
+      assert.match(password_hash, /^pbkdf2_sha256\$1000\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/);
+    }
+    assert.notEqual(hashes[0].password_hash, hashes[1].password_hash); // same password
+    const [refresh] = await app.sql`select token_hash from private.refresh_tokens
+      where user_id = ${res.body.user.id}`;
+    assert.equal(refresh.token_hash, await sha256Hex(res.body.refresh_token));
+  });
+
+  await t.step("400 invalid fields, 404 unknown clinic, 409 existing email", async () => {
+    const bad = await app.call("POST", "/api/auth/signup", {
+      body: signup("not-an-email", { password: "short", gender: "x", date_of_birth: "1970-13-01" }),
+      ip: "198.51.100.2",
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, "invalid_request");
+    const paths = bad.body.error.details.map((d: { path: string }) => d.path).sort();
+    assert.deepEqual(paths, ["date_of_birth", "email", "gender", "password"]);
+    const notJson = await app.call("POST", "/api/auth/signup", {
+      body: "{nope",
+      ip: "198.51.100.2",
+    });
+    assert.equal(notJson.status, 400);
+    const clinic = await app.call("POST", "/api/auth/signup", {
+      body: signup("x@example.com", { clinic_code: "NOPE-1" }),
+      ip: "198.51.100.2",
+    });
+    assert.equal(clinic.status, 404);
+    assert.equal(clinic.body.error.code, "clinic_not_found");
+    const taken = await app.call("POST", "/api/auth/signup", {
+      body: signup("Patient.Lim@Demo.com"),
+      ip: "198.51.100.2",
+    });
+    assert.equal(taken.status, 409);
+    assert.equal(taken.body.error.code, "email_taken");
+  });
+
+  await t.step("429 after too many sign-ups from one address", async () => {
+    const ip = "198.51.100.3";
+    for (let i = 0; i < authLimits.signupPerIp.limit; i++) {
+      const res = await app.call("POST", "/api/auth/signup", {
+        body: signup(`bulk${i}@example.com`),
+        ip,
+      });
+      assert.equal(res.status, 201);
+    }
+    const res = await app.call("POST", "/api/auth/signup", {
+      body: signup("one-more@example.com"),
+      ip,
+    });
+    assert.equal(res.status, 429);
+    assert.equal(res.body.error.code, "rate_limited");
+    assert.ok(Number(res.headers.get("retry-after")) > 0);
+    const elsewhere = await app.call("POST", "/api/auth/signup", {
+      body: signup("one-more@example.com"),
+      ip: "198.51.100.4",
+    });
+    assert.equal(elsewhere.status, 201);
+  });
+});
+
+Deno.test("login, lockout and rate limits", async (t) => {
+  await using app = await testApp();
+  const login = (body: Record<string, unknown>, ip = "203.0.113.1") =>
+    app.call("POST", "/api/auth/login", { body, ip });
+
+  await t.step("200 for a demo user (seeded 600k-iteration hash); role and clinic", async () => {
+    const res = await login({ email: "ADMIN@demo.com", password: "Demo123!" });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.user.id, USERS.admin);
+    assert.equal(res.body.user.role, "admin");
+    assert.equal(res.body.user.clinic_code, "GFC-TP");
+    const [u] = await app.sql`select last_login_at is not null as seen from public.users
+      where id = ${USERS.admin}`;
+    assert.equal(u.seen, true);
+    const inClinic = await login({
+      email: "patient.lim@demo.com",
+      password: "Demo123!",
+      clinic_code: "gfc-tp",
+    });
+    assert.equal(inClinic.status, 200);
+    assert.equal(inClinic.body.user.role, "patient");
+  });
+
+  await t.step("401 wrong password or unknown email (same answer); 403/404 clinic", async () => {
+    const wrong = await login({ email: "doctor.tan@demo.com", password: "nope-nope" });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.body.error.code, "invalid_credentials");
+    const unknown = await login({ email: "nobody@demo.com", password: "Demo123!" });
+    assert.equal(unknown.status, 401);
+    assert.deepEqual(unknown.body, wrong.body);
+    const other = await login({
+      email: "patient.lim@demo.com",
+      password: "Demo123!",
+      clinic_code: "GFC-BD",
+    });
+    assert.equal(other.status, 403);
+    assert.equal(other.body.error.code, "not_a_member");
+    const none = await login({
+      email: "patient.lim@demo.com",
+      password: "Demo123!",
+      clinic_code: "NOPE-1",
+    });
+    assert.equal(none.status, 404);
+    const bad = await login({ email: "patient.lim@demo.com" });
+    assert.equal(bad.status, 400);
+  });
+
+  await t.step("lockout after repeated wrong passwords, even for the right one", async () => {
+    const created = await app.call("POST", "/api/auth/signup", {
+      body: signup("locked@example.com"),
+      ip: "203.0.113.9",
+    });
+    assert.equal(created.status, 201);
+    const ip = "203.0.113.2";
+    for (let i = 0; i < authLimits.lockout.maxFailures; i++) {
+      const res = await login({ email: "locked@example.com", password: `wrong-${i}` }, ip);
+      assert.equal(res.status, 401);
+    }
+    const locked = await login(
+      { email: "locked@example.com", password: "correct horse battery" },
+      ip,
+    );
+    assert.equal(locked.status, 429);
+    assert.equal(locked.body.error.code, "account_locked");
+    const retry = Number(locked.headers.get("retry-after"));
+    assert.ok(retry > 0 && retry <= authLimits.lockout.lockSeconds, String(retry));
+    const [row] = await app.sql`select c.locked_until > now() as locked from private.credentials c
+      join public.users u on u.id = c.user_id where u.email = 'locked@example.com'`;
+    assert.equal(row.locked, true);
+    // When the lock has passed, the right password works and the count starts over.
+    await app.sql`update private.credentials set locked_until = now() - interval '1 second'
+      where user_id = ${created.body.user.id}`;
+    const ok = await login({ email: "locked@example.com", password: "correct horse battery" }, ip);
+    assert.equal(ok.status, 200);
+    const [after] = await app.sql`select failed_login_attempts, locked_until
+      from private.credentials where user_id = ${created.body.user.id}`;
+    assert.deepEqual({ ...after }, { failed_login_attempts: 0, locked_until: null });
+  });
+
+  await t.step("429 per client address", async () => {
+    const ip = "203.0.113.3";
+    for (let i = 0; i < authLimits.loginPerIp.limit; i++) {
+      const res = await login({ email: `spray${i}@example.com`, password: "guess-1234" }, ip);
+      assert.equal(res.status, 401);
+    }
+    const res = await login({ email: "patient.lim@demo.com", password: "Demo123!" }, ip);
+    assert.equal(res.status, 429);
+    assert.equal(res.body.error.code, "rate_limited");
+    assert.ok(Number(res.headers.get("retry-after")) > 0);
+  });
+
+  await t.step("429 per account, from any address", async () => {
+    for (let i = 0; i < authLimits.loginPerAccount.limit; i++) {
+      const res = await login(
+        { email: "target@example.com", password: "guess-1234" },
+        `203.0.113.${100 + i}`,
+      );
+      assert.equal(res.status, 401);
+    }
+    const res = await login(
+      { email: "target@example.com", password: "guess-1234" },
+      "203.0.113.99",
+    );
+    assert.equal(res.status, 429);
+    assert.equal(res.body.error.code, "rate_limited");
+  });
+});
+
+Deno.test("refresh rotation, reuse detection, logout, me", async (t) => {
+  await using app = await testApp();
+  const created = await app.call("POST", "/api/auth/signup", {
+    body: signup("rotating@example.com"),
+    ip: "192.0.2.50",
+  });
+  assert.equal(created.status, 201);
+  const refresh = (token: string) =>
+    app.call("POST", "/api/auth/refresh", { body: { refresh_token: token } });
+
+  let first = { body: { refresh_token: "" } } as Awaited<ReturnType<typeof refresh>>;
+  await t.step("200: new access and refresh tokens, same session", async () => {
+    first = await refresh(created.body.refresh_token);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.notEqual(first.body.refresh_token, created.body.refresh_token);
+    const a = jose.decodeJwt(created.body.access_token);
+    const b = jose.decodeJwt(first.body.access_token);
+    assert.equal(b.session_id, a.session_id);
+    assert.equal(b.sub, a.sub);
+  });
+
+  await t.step("reusing the rotated token: 401 and the whole family is revoked", async () => {
+    const reuse = await refresh(created.body.refresh_token);
+    assert.equal(reuse.status, 401);
+    assert.equal(reuse.body.error.code, "refresh_token_reused");
+    const next = await refresh(first.body.refresh_token);
+    assert.equal(next.status, 401);
+    assert.equal(next.body.error.code, "refresh_token_revoked");
+    const [n] = await app.sql`select count(*) filter (where revoked_at is null)::int live,
+        count(*)::int total from private.refresh_tokens where user_id = ${created.body.user.id}`;
+    assert.deepEqual({ ...n }, { live: 0, total: 2 });
+  });
+
+  await t.step("401 unknown or expired token; 400 malformed body", async () => {
+    const unknown = await refresh("x".repeat(43));
+    assert.equal(unknown.status, 401);
+    assert.equal(unknown.body.error.code, "invalid_refresh_token");
+    const session = await app.call("POST", "/api/auth/login", {
+      body: { email: "rotating@example.com", password: "correct horse battery" },
+    });
+    await app.sql`update private.refresh_tokens set expires_at = now() - interval '1 second'
+      where token_hash = ${await sha256Hex(session.body.refresh_token)}`;
+    const expired = await refresh(session.body.refresh_token);
+    assert.equal(expired.status, 401);
+    assert.equal(expired.body.error.code, "refresh_token_expired");
+    assert.equal((await app.call("POST", "/api/auth/refresh", { body: {} })).status, 400);
+  });
+
+  await t.step("logout with the refresh token, or with the access token: 204", async () => {
+    const s1 = await app.call("POST", "/api/auth/login", {
+      body: { email: "rotating@example.com", password: "correct horse battery" },
+    });
+    const out1 = await app.call("POST", "/api/auth/logout", {
+      body: { refresh_token: s1.body.refresh_token },
+    });
+    assert.equal(out1.status, 204);
+    assert.equal((await refresh(s1.body.refresh_token)).body.error.code, "refresh_token_revoked");
+
+    const s2 = await app.call("POST", "/api/auth/login", {
+      body: { email: "rotating@example.com", password: "correct horse battery" },
+    });
+    const out2 = await app.call("POST", "/api/auth/logout", { token: s2.body.access_token });
+    assert.equal(out2.status, 204);
+    assert.equal((await refresh(s2.body.refresh_token)).status, 401);
+    const nothing = await app.call("POST", "/api/auth/logout");
+    assert.equal(nothing.status, 401);
+  });
+
+  await t.step("me: 200 with the session's user; 401 anonymous", async () => {
+    const s = await app.call("POST", "/api/auth/login", {
+      body: { email: "rotating@example.com", password: "correct horse battery" },
+    });
+    const me = await app.call("GET", "/api/auth/me", { token: s.body.access_token });
+    assert.equal(me.status, 200);
+    assert.equal(me.body.user.email, "rotating@example.com");
+    assert.equal(me.body.user.role, "patient");
+    assert.equal(me.body.user.memberships[0].clinic_code, "GFC-TP");
+    assert.equal(me.body.user.patients.length, 1);
+    const anon = await app.call("GET", "/api/auth/me");
+    assert.equal(anon.status, 401);
+    assert.equal(anon.body.error.code, "auth_required");
+  });
+});
