@@ -54,7 +54,7 @@ export function defaultHandlers(options: { transports: Transports }): Handlers {
       }
       const lead = intField(job.payload, "lead_minutes", 0);
       await ctx.complete((tx) =>
-        tx`select private.appointment_reminder(${appointmentId}, ${start}::timestamptz, ${lead})`
+        tx`select private.appointment_reminder(${appointmentId}, ${start}::text::timestamptz, ${lead})`
       );
     },
 

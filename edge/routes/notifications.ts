@@ -44,11 +44,12 @@ const toJson = (r: Row) => ({
   created_at: iso(r.created_at)!,
 });
 
-const encodeCursor = (r: Row) => btoa(`${r.created_at.toISOString()}|${r.id}`);
-function decodeCursor(cursor: string): { at: string; id: string } {
+/** Cursor: the last row's created_at in microseconds since the epoch, and its id. */
+const encodeCursor = (r: Row & { cursor_us: string }) => btoa(`${r.cursor_us}|${r.id}`);
+function decodeCursor(cursor: string): { us: string; id: string } {
   try {
-    const [at, id] = atob(cursor).split("|");
-    if (!Number.isNaN(Date.parse(at)) && /^[0-9a-f-]{36}$/i.test(id ?? "")) return { at, id };
+    const [us, id] = atob(cursor).split("|");
+    if (/^\d{1,19}$/.test(us) && /^[0-9a-f-]{36}$/i.test(id ?? "")) return { us, id };
   } catch { /* fall through */ }
   throw apiError(400, "invalid_request", "The cursor is invalid", [
     { path: "cursor", message: "Invalid cursor" },
@@ -147,14 +148,16 @@ export const notifications = subApp()
     const after = cursor ? decodeCursor(cursor) : null;
     const uid = c.var.claims.sub!;
     const result = await c.var.db.run(async (tx) => {
-      const rows = await tx<Row[]>`
-        select ${tx.unsafe(columns)} from public.notifications
+      const rows = await tx<(Row & { cursor_us: string })[]>`
+        select ${tx.unsafe(columns)},
+               (extract(epoch from created_at) * 1000000)::bigint::text as cursor_us
+        from public.notifications
         where user_id = ${uid}
           and (${unread === "true"} = false or read_at is null)
-          and (${after?.at ?? null}::timestamptz is null
-               or (created_at, id) < (${after?.at ?? null}::timestamptz, ${
-        after?.id ?? null
-      }::uuid))
+          and (${after?.us ?? null}::bigint is null
+               or (created_at, id) < ('epoch'::timestamptz
+                                        + ${after?.us ?? null}::bigint * interval '1 microsecond',
+                                      ${after?.id ?? null}::uuid))
         order by created_at desc, id desc
         limit ${limit + 1}`;
       const [{ count }] = await tx`

@@ -82,12 +82,14 @@ export async function addAppointment(
   const startMs = Math.round((options.startMin ?? 10) * 60_000);
   const lengthMs = (options.lengthSec ?? 60) * 1000;
   const [row] = await sql`
-    insert into public.appointments (clinic_id, patient_id, doctor_id, period, status)
+    insert into public.appointments (clinic_id, patient_id, doctor_id, period, status,
+      hold_expires_at)
     values (${options.clinic ?? CLINIC_A}, ${options.patient ?? PATIENTS.lim},
       ${options.doctor ?? DOCTORS.tan},
       tstzrange(now() + ${startMs} * interval '1 ms',
                 now() + ${startMs + lengthMs} * interval '1 ms'),
-      ${options.status ?? "confirmed"})
+      ${options.status ?? "confirmed"},
+      ${options.status === "held" ? sql`now() + interval '5 minutes'` : null})
     returning id`;
   return row.id as string;
 }

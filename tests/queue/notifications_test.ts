@@ -1,0 +1,358 @@
+/**
+ * Notifications: created in the transaction of their cause (bookings, calls, "N away"),
+ * clinic-local times in the texts, consent and preferences deciding the channels, reminders
+ * scheduled as jobs, and deliveries sent by the worker through the development transport.
+ */
+import assert from "node:assert/strict";
+import { freshDatabase, type Sql } from "../support/db.ts";
+import { startWorker } from "../../edge/jobs/mod.ts";
+import { memoryTransport } from "../../edge/notify/transport.ts";
+import {
+  addAppointment,
+  addPatients,
+  asDemoUser,
+  CLINIC_A,
+  middayClinic,
+  PATIENTS,
+  USERS,
+} from "./_support.ts";
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** "Tue 24 Nov 2026 at 10:30" in a fixed-offset Etc/GMT zone, computed here independently. */
+function local(at: Date, zone: string, withDate = true): string {
+  const m = /^Etc\/GMT(?:([+-])(\d+))?$/.exec(zone)!;
+  const offsetHours = m[1] ? (m[1] === "-" ? 1 : -1) * Number(m[2]) : 0;
+  const d = new Date(at.getTime() + offsetHours * 3_600_000);
+  const time = `${String(d.getUTCHours()).padStart(2, "0")}:${
+    String(d.getUTCMinutes()).padStart(2, "0")
+  }`;
+  if (!withDate) return time;
+  return `${DAYS[d.getUTCDay()]} ${d.getUTCDate()} ${
+    MONTHS[d.getUTCMonth()]
+  } ${d.getUTCFullYear()} at ${time}`;
+}
+
+async function notificationsOf(sql: Sql, userId = USERS.patientLim) {
+  return await sql`
+    select id, kind, title, body, data, created_at from public.notifications
+    where user_id = ${userId} order by created_at, id`;
+}
+
+async function deliveriesOf(sql: Sql, notificationId: string) {
+  const rows = await sql`
+    select channel::text as channel, recipient, status from public.notification_deliveries
+    where notification_id = ${notificationId} order by channel`;
+  return rows.map((r) => ({ ...r }));
+}
+
+async function startOf(sql: Sql, appointment: string): Promise<Date> {
+  const [row] = await sql`select lower(period) as start from public.appointments
+    where id = ${appointment}`;
+  return row.start;
+}
+
+Deno.test("booking notifications", async (t) => {
+  await using db = await freshDatabase({ seed: true });
+  const zone = await middayClinic(db.sql);
+
+  await t.step("confirmed: in-app, with clinic-local time, e-mail and SMS by consent", async () => {
+    const id = await addAppointment(db.sql, { startMin: 45 });
+    const [n] = await notificationsOf(db.sql);
+    assert.equal(n.kind, "booking_confirmed");
+    assert.equal(n.title, "Appointment confirmed");
+    const when = local(await startOf(db.sql, id), zone);
+    assert.ok(n.body.includes(when), `${n.body} mentions ${when}`);
+    assert.ok(n.body.includes("Dr Tan Wei Ming"));
+    assert.equal(n.data.appointment_id, id);
+    assert.deepEqual(await deliveriesOf(db.sql, n.id), [
+      { channel: "email", recipient: "patient.lim@demo.com", status: "pending" },
+      { channel: "sms", recipient: "+65 9000 0003", status: "pending" },
+    ]);
+    const jobs = await db.sql`
+      select payload from public.jobs where kind = 'notification.deliver' order by id`;
+    assert.equal(jobs.length, 2, "one delivery job per channel, in the same transaction");
+  });
+
+  await t.step("rolled back with its cause", async () => {
+    const before = (await notificationsOf(db.sql)).length;
+    await db.sql.begin(async (tx) => {
+      await tx`
+        insert into public.appointments (clinic_id, patient_id, doctor_id, period, status)
+        values (${CLINIC_A}, ${PATIENTS.lim}, 'd0000000-0000-4000-8000-000000000002',
+          tstzrange(now() + interval '3 hours', now() + interval '3 hours 15 minutes'),
+          'confirmed')`;
+      await tx`select 1/0`;
+    }).catch(() => {});
+    assert.equal((await notificationsOf(db.sql)).length, before);
+  });
+
+  await t.step("a hold says nothing; the booking that confirms it does", async () => {
+    const before = (await notificationsOf(db.sql)).length;
+    const id = await addAppointment(db.sql, { startMin: 200, status: "held" });
+    assert.equal((await notificationsOf(db.sql)).length, before);
+    await db.sql`update public.appointments set status = 'confirmed' where id = ${id}`;
+    const all = await notificationsOf(db.sql);
+    assert.equal(all.length, before + 1);
+    assert.equal(all.at(-1)!.kind, "booking_confirmed");
+  });
+
+  await t.step("rescheduled and cancelled", async () => {
+    const id = await addAppointment(db.sql, { startMin: 300 });
+    await db.sql`
+      update public.appointments
+      set period = tstzrange(lower(period) + interval '1 hour', upper(period) + interval '1 hour')
+      where id = ${id}`;
+    let all = await notificationsOf(db.sql);
+    const moved = all.at(-1)!;
+    assert.equal(moved.kind, "booking_rescheduled");
+    assert.ok(moved.body.includes(local(await startOf(db.sql, id), zone)));
+
+    await db.sql`update public.appointments set status = 'cancelled', cancelled_at = now()
+      where id = ${id}`;
+    all = await notificationsOf(db.sql);
+    assert.equal(all.at(-1)!.kind, "booking_cancelled");
+    assert.ok(all.at(-1)!.body.includes("cancelled"));
+    assert.ok(all.at(-1)!.body.includes(local(await startOf(db.sql, id), zone)));
+  });
+});
+
+Deno.test("reminders are scheduled as jobs and skip moved or cancelled visits", async () => {
+  await using db = await freshDatabase({ seed: true });
+  const zone = await middayClinic(db.sql);
+  const id = await addAppointment(db.sql, { startMin: 2 * 24 * 60 });
+  const start = await startOf(db.sql, id);
+  const jobs = await db.sql`
+    select payload, run_at from public.jobs where kind = 'appointment.reminder'
+    order by run_at`;
+  assert.equal(jobs.length, 2);
+  assert.equal(jobs[0].run_at.getTime(), start.getTime() - 24 * 3_600_000);
+  assert.equal(jobs[1].run_at.getTime(), start.getTime() - 2 * 3_600_000);
+  assert.equal(jobs[0].payload.appointment_id, id);
+
+  // The job runs (made due now) through the worker's default handlers.
+  await db.sql`update public.jobs set run_at = now() where kind = 'appointment.reminder'`;
+  const worker = startWorker({
+    sql: db.sql,
+    transports: {},
+    schedules: [],
+    pollMs: 20,
+    log: () => {},
+  });
+  await worker.ready;
+  try {
+    for (let i = 0; i < 400; i++) {
+      const [r] = await db.sql`
+        select count(*)::int as n from public.jobs
+        where kind = 'appointment.reminder' and status = 'succeeded'`;
+      if (r.n === 2) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } finally {
+    await worker.stop();
+  }
+  const reminders = (await notificationsOf(db.sql)).filter((n) =>
+    n.kind === "appointment_reminder"
+  );
+  assert.equal(reminders.length, 2);
+  assert.ok(reminders[0].body.includes(local(start, zone)), reminders[0].body);
+
+  // Moved: the old reminder finds another start and does nothing.
+  await db.sql`
+    update public.appointments
+    set period = tstzrange(lower(period) + interval '1 day', upper(period) + interval '1 day')
+    where id = ${id}`;
+  const [{ r }] = await db.sql`
+    select private.appointment_reminder(${id}, ${start}, 120) as r`;
+  assert.equal(r, null);
+  const fresh = await db.sql`
+    select count(*)::int as n from public.jobs
+    where kind = 'appointment.reminder' and status = 'queued'`;
+  assert.equal(fresh[0].n, 2, "the new time has its own reminders");
+
+  // Cancelled: nothing either.
+  const moved = await startOf(db.sql, id);
+  await db.sql`update public.appointments set status = 'cancelled' where id = ${id}`;
+  const [{ c }] = await db.sql`
+    select private.appointment_reminder(${id}, ${moved}, 120) as c`;
+  assert.equal(c, null);
+});
+
+Deno.test("consent flags and preferences decide the channels", async () => {
+  await using db = await freshDatabase({ seed: true });
+  await middayClinic(db.sql);
+  await db.sql`
+    update public.patients set whatsapp_consent = true, email_consent = false
+    where id = ${PATIENTS.lim}`;
+  await addAppointment(db.sql, { startMin: 30 });
+  let [n] = (await notificationsOf(db.sql)).slice(-1);
+  assert.deepEqual((await deliveriesOf(db.sql, n.id)).map((d) => d.channel), ["sms", "whatsapp"]);
+
+  await db.sql`
+    update public.users set notification_preferences = '{"sms": false}'
+    where id = ${USERS.patientLim}`;
+  await addAppointment(db.sql, { startMin: 35 });
+  [n] = (await notificationsOf(db.sql)).slice(-1);
+  assert.deepEqual((await deliveriesOf(db.sql, n.id)).map((d) => d.channel), ["whatsapp"]);
+
+  await db.sql`
+    update public.users
+    set notification_preferences = '{"kinds": {"booking_confirmed": {"whatsapp": false}}}'
+    where id = ${USERS.patientLim}`;
+  await addAppointment(db.sql, { startMin: 40 });
+  [n] = (await notificationsOf(db.sql)).slice(-1);
+  assert.deepEqual((await deliveriesOf(db.sql, n.id)).map((d) => d.channel), ["sms"]);
+
+  await db.sql`
+    update public.patients set sms_consent = false, whatsapp_consent = false
+    where id = ${PATIENTS.lim}`;
+  await addAppointment(db.sql, { startMin: 50 });
+  [n] = (await notificationsOf(db.sql)).slice(-1);
+  assert.equal(n.kind, "booking_confirmed", "in-app always");
+  assert.deepEqual(await deliveriesOf(db.sql, n.id), []);
+});
+
+Deno.test("queue notifications: 'you are N away' once, then 'please go to Room 3'", async () => {
+  await using db = await freshDatabase({ seed: true });
+  const zone = await middayClinic(db.sql);
+  await db.sql`
+    update public.clinics set settings = '{"queue": {"near_threshold": 1}}' where id = ${CLINIC_A}`;
+  const others = await addPatients(db.sql, 3);
+  const call = () =>
+    asDemoUser(
+      db.sql,
+      USERS.staffKoh,
+      (tx) => tx`select code, called_at from private.queue_call_next(${CLINIC_A}, '3', null)`,
+    );
+  await asDemoUser(db.sql, USERS.staffKoh, async (tx) => {
+    for (const p of others) await tx`select private.queue_walk_in(${CLINIC_A}, ${p}, null, 0)`;
+    await tx`select private.queue_walk_in(${CLINIC_A}, ${PATIENTS.lim}, null, 0)`;
+  });
+  const kinds = async () => (await notificationsOf(db.sql)).map((n) => n.kind);
+  assert.deepEqual(await kinds(), [], "3 ahead: not yet");
+  await call();
+  assert.deepEqual(await kinds(), [], "2 ahead: not yet");
+  await call();
+  const near = await notificationsOf(db.sql);
+  assert.deepEqual(near.map((n) => n.kind), ["queue_near"]);
+  assert.equal(near[0].title, "Ticket W004: you are 1 away");
+  assert.match(near[0].body, /^1 person is ahead of you at Gabriel Family Clinic \(Tampines\)/);
+  assert.ok(near[0].body.includes(local(near[0].created_at, zone, false)));
+  await call();
+  assert.deepEqual(await kinds(), ["queue_near"], "told once");
+  const [mine] = await call();
+  assert.equal(mine.code, "W004");
+  const all = await notificationsOf(db.sql);
+  const called = all.at(-1)!;
+  assert.equal(called.kind, "ticket_called");
+  assert.equal(called.title, "Ticket W004: please go to Room 3");
+  assert.ok(called.body.includes(`(called at ${local(mine.called_at, zone, false)}`), called.body);
+  assert.equal(called.data.room, "3");
+  assert.deepEqual((await deliveriesOf(db.sql, called.id)).map((d) => d.channel), ["email", "sms"]);
+});
+
+Deno.test("the worker delivers through the transports and records the status", async (t) => {
+  await using db = await freshDatabase({ seed: true });
+  await middayClinic(db.sql);
+  await db.sql`update public.patients set whatsapp_consent = true where id = ${PATIENTS.lim}`;
+
+  async function drain(worker: ReturnType<typeof startWorker>) {
+    await worker.ready;
+    try {
+      for (let i = 0; i < 400; i++) {
+        const [r] = await db.sql`
+          select count(*)::int as n from public.jobs
+          where kind = 'notification.deliver' and status in ('queued', 'running')`;
+        if (r.n === 0) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    } finally {
+      await worker.stop();
+    }
+  }
+
+  await t.step("development transport: recorded, delivered", async () => {
+    await addAppointment(db.sql, { startMin: 30 });
+    await drain(startWorker({ sql: db.sql, schedules: [], pollMs: 20, log: () => {} }));
+    const deliveries = await db.sql`
+      select channel::text, status, provider, provider_message_id, attempts, delivered_at
+      from public.notification_deliveries order by channel`;
+    assert.deepEqual(deliveries.map((d) => [d.channel, d.status, d.provider, d.attempts]), [
+      ["email", "delivered", "dev", 1],
+      ["sms", "delivered", "dev", 1],
+      ["whatsapp", "delivered", "dev", 1],
+    ]);
+    const sent = await db.sql`
+      select channel::text, recipient, subject, body, provider_message_id
+      from private.outbound_messages order by channel`;
+    assert.equal(sent.length, 3);
+    assert.equal(sent[0].recipient, "patient.lim@demo.com");
+    assert.equal(sent[0].subject, "Appointment confirmed");
+    assert.match(sent[1].body, /^Appointment confirmed\nYour appointment with Dr Tan/);
+    assert.deepEqual(
+      sent.map((s) => s.provider_message_id).sort(),
+      deliveries.map((d) => d.provider_message_id).sort(),
+    );
+  });
+
+  await t.step("a failing provider is retried; the last failure marks it failed", async () => {
+    await db.sql`delete from public.notification_deliveries`;
+    await db.sql`update public.patients set email_consent = false, whatsapp_consent = false
+      where id = ${PATIENTS.lim}`;
+    await addAppointment(db.sql, { startMin: 60 });
+    await db.sql`update public.jobs set max_attempts = 2
+      where kind = 'notification.deliver' and status = 'queued'`;
+    const flaky = memoryTransport();
+    flaky.fail = 1;
+    await drain(
+      startWorker({
+        sql: db.sql,
+        transports: { sms: flaky },
+        schedules: [],
+        pollMs: 20,
+        backoff: { baseMs: 10, maxMs: 10 },
+        log: () => {},
+      }),
+    );
+    let [d] = await db.sql`select status, attempts, last_error from public.notification_deliveries`;
+    assert.equal(d.status, "sent");
+    assert.equal(d.attempts, 2);
+    assert.equal(flaky.sent.length, 1);
+
+    await db.sql`delete from public.notification_deliveries`;
+    await addAppointment(db.sql, { startMin: 90 });
+    await db.sql`update public.jobs set max_attempts = 2
+      where kind = 'notification.deliver' and status = 'queued'`;
+    const broken = memoryTransport();
+    broken.fail = 10;
+    await drain(
+      startWorker({
+        sql: db.sql,
+        transports: { sms: broken },
+        schedules: [],
+        pollMs: 20,
+        backoff: { baseMs: 10, maxMs: 10 },
+        log: () => {},
+      }),
+    );
+    [d] = await db.sql`select status, attempts, last_error, failed_at
+      from public.notification_deliveries`;
+    assert.equal(d.status, "failed");
+    assert.equal(d.attempts, 2);
+    assert.match(d.last_error, /simulated failure/);
+    const [job] = await db.sql`select status::text from public.jobs
+      where kind = 'notification.deliver' order by id desc limit 1`;
+    assert.equal(job.status, "dead");
+  });
+
+  await t.step("a channel without a transport is skipped", async () => {
+    await db.sql`delete from public.notification_deliveries`;
+    await addAppointment(db.sql, { startMin: 120 });
+    await drain(
+      startWorker({ sql: db.sql, transports: {}, schedules: [], pollMs: 20, log: () => {} }),
+    );
+    const [d] = await db.sql`select status, last_error from public.notification_deliveries`;
+    assert.equal(d.status, "skipped");
+  });
+});
