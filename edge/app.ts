@@ -31,6 +31,8 @@ import { boardTokens } from "./routes/board_tokens.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
 import { notifications } from "./routes/notifications.ts";
+import { webhooks } from "./routes/webhooks.ts";
+import { webhookEndpoints } from "./routes/webhook_endpoints.ts";
 
 export interface AppDeps {
   config: Config;
@@ -94,7 +96,9 @@ export function createApp(deps: AppDeps) {
     .route("/", boardTokens)
     .route("/", queue)
     .route("/", me)
-    .route("/", notifications);
+    .route("/", notifications)
+    .route("/", webhooks)
+    .route("/", webhookEndpoints);
 
   routes.doc31("/openapi.json", {
     openapi: "3.1.0",

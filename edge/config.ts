@@ -28,6 +28,86 @@ export interface Config {
   bodyLimit: number;
   /** Per-request time budget, milliseconds. */
   requestTimeoutMs: number;
+  /** Inbound provider secrets and outbound delivery settings (see {@linkcode WebhookConfig}). */
+  webhooks?: WebhookConfig;
+}
+
+/**
+ * Webhooks: provider secrets per source (and per clinic where a provider account is per
+ * clinic), and outbound delivery settings. Lists are comma-separated, newest first (rotation).
+ */
+export interface WebhookConfig {
+  /** `STRIPE_WEBHOOK_SECRETS`: endpoint secrets of the platform's Stripe endpoint. */
+  stripeSecrets: string[];
+  /** `STRIPE_WEBHOOK_SECRETS_<CLINIC_CODE>` (`-` written `_`): per-clinic Stripe accounts. */
+  stripeClinicSecrets: Record<string, string[]>;
+  /** `TWILIO_AUTH_TOKEN`: primary then secondary auth token. */
+  twilioAuthTokens: string[];
+  /** `TWILIO_AUTH_TOKEN_<CLINIC_CODE>`: per-clinic Twilio (sub)accounts. */
+  twilioClinicAuthTokens: Record<string, string[]>;
+  /** `TWILIO_WEBHOOK_URL`: the public URL Twilio calls for `POST /api/webhooks/twilio`. */
+  twilioWebhookUrl?: string;
+  /** `STANDARD_WEBHOOK_SECRETS_<SOURCE>` (`whsec_…`), by lower-case source (`_` written `-`). */
+  standardSecrets: Record<string, string[]>;
+  /** `WEBHOOK_ALLOW_HOSTS`: outbound SSRF allow-list (hosts, IPs, CIDRs) for tests and on-prem. */
+  allowHosts: string[];
+  /** `WEBHOOK_DELIVERY_TIMEOUT_MS`: deadline of one outbound attempt. */
+  deliveryTimeoutMs: number;
+  /** `WEBHOOK_DISABLE_AFTER_HOURS`: an endpoint failing this long is disabled. */
+  disableAfterHours: number;
+  /** `WEBHOOK_ROTATION_GRACE_HOURS`: how long a rotated-out secret still signs. */
+  rotationGraceHours: number;
+  /** Clock for the ±5 min signature timestamp window (tests replaying fixed vectors). */
+  now?: () => Date;
+}
+
+const list = (value: string | undefined): string[] =>
+  (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+
+/** Reads {@linkcode WebhookConfig} from the environment. */
+export function loadWebhookConfig(
+  env: Record<string, string | undefined>,
+  int: (key: string, fallback: number) => number = (key, fallback) => {
+    const n = Number(env[key] ?? fallback);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${key} must be a whole number`);
+    return n;
+  },
+): WebhookConfig {
+  const byPrefix = (prefix: string, key: (rest: string) => string) => {
+    const out: Record<string, string[]> = {};
+    for (const [name, value] of Object.entries(env)) {
+      if (!name.startsWith(prefix) || name.length === prefix.length) continue;
+      const secrets = list(value);
+      if (secrets.length) out[key(name.slice(prefix.length))] = secrets;
+    }
+    return out;
+  };
+  const clinicCode = (rest: string) => rest.toUpperCase().replaceAll("_", "-");
+  const standardSecrets = byPrefix(
+    "STANDARD_WEBHOOK_SECRETS_",
+    (rest) => rest.toLowerCase().replaceAll("_", "-"),
+  );
+  for (const [source, secrets] of Object.entries(standardSecrets)) {
+    if (secrets.some((s) => !/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s))) {
+      throw new Error(`STANDARD_WEBHOOK_SECRETS for '${source}' must be whsec_<base64> secrets`);
+    }
+  }
+  const twilioWebhookUrl = env.TWILIO_WEBHOOK_URL || undefined;
+  if (twilioWebhookUrl && !URL.canParse(twilioWebhookUrl)) {
+    throw new Error("TWILIO_WEBHOOK_URL must be an absolute URL");
+  }
+  return {
+    stripeSecrets: list(env.STRIPE_WEBHOOK_SECRETS),
+    stripeClinicSecrets: byPrefix("STRIPE_WEBHOOK_SECRETS_", clinicCode),
+    twilioAuthTokens: list(env.TWILIO_AUTH_TOKEN),
+    twilioClinicAuthTokens: byPrefix("TWILIO_AUTH_TOKEN_", clinicCode),
+    twilioWebhookUrl,
+    standardSecrets,
+    allowHosts: list(env.WEBHOOK_ALLOW_HOSTS),
+    deliveryTimeoutMs: int("WEBHOOK_DELIVERY_TIMEOUT_MS", 10_000),
+    disableAfterHours: int("WEBHOOK_DISABLE_AFTER_HOURS", 5 * 24),
+    rotationGraceHours: int("WEBHOOK_ROTATION_GRACE_HOURS", 24),
+  };
 }
 
 const weakSecrets = new Set(["secret", "changeme", "password", "super-secret-jwt-token"]);
@@ -74,5 +154,6 @@ export function loadConfig(
     jwksAudience: env.JWKS_AUDIENCE ?? defaults.jwksAudience,
     bodyLimit: int("BODY_LIMIT", defaults.bodyLimit ?? 64 * 1024),
     requestTimeoutMs: int("REQUEST_TIMEOUT_MS", defaults.requestTimeoutMs ?? 10_000),
+    webhooks: defaults.webhooks ?? loadWebhookConfig(env, int),
   };
 }

@@ -1,0 +1,194 @@
+/**
+ * Processing of the inbox: claim a row under a lease (`private.webhook_inbox_claim`, SKIP
+ * LOCKED), apply it with the handler of its source and type in ONE transaction that also
+ * marks it processed (so its effects happen exactly once, even when a crashed worker's row is
+ * taken again after its lease), and on failure retry with backoff or dead-letter it with the
+ * reason (`private.webhook_inbox_fail`).
+ *
+ * Runs as the `webhook.process` job (see ../jobs.ts); `drainInbox` does the same for a batch
+ * of due rows (the sweeper, tests and the benchmark).
+ *
+ * @module
+ */
+
+import type postgres from "postgres";
+import { withClaims } from "../../db/claims.ts";
+import { InboxLeaseLostError, NotYetError, PermanentEventError, safeErrorText } from "./errors.ts";
+import { clerkHandler } from "./handlers/clerk.ts";
+import { emailStatusHandler, MATCH_WINDOW_MS, twilioHandler } from "./handlers/delivery_status.ts";
+import { stripeHandler } from "./handlers/stripe.ts";
+import type { EventHandler, InboxEvent } from "./handlers/types.ts";
+import { jsonObject } from "./parse.ts";
+
+/** Runs `fn` in one transaction; the job worker passes `ctx.complete`. */
+export type Transaction = <T>(fn: (tx: postgres.TransactionSql) => Promise<T>) => Promise<T>;
+
+/** The handler for an event, by source and type; `null` = acknowledged as `ignored`. */
+export function handlerFor(source: string, eventType: string | null): EventHandler | null {
+  if (source === "stripe") return stripeHandler;
+  if (source === "twilio") return twilioHandler;
+  if (source === "clerk") return clerkHandler;
+  if (eventType?.startsWith("email.")) return emailStatusHandler;
+  return null;
+}
+
+export interface ProcessOptions {
+  workerId: string;
+  /** Inbox lease, seconds (default 60). */
+  leaseSeconds?: number;
+  /** The transaction the effects commit in (default: a `service_role` transaction on `sql`). */
+  transaction?: Transaction;
+  /** Test hook: runs inside the transaction after the handler, before the commit. */
+  afterApply?: (event: InboxEvent) => Promise<void>;
+  /** Handler lookup (tests); default {@linkcode handlerFor}. */
+  handlers?: (source: string, eventType: string | null) => EventHandler | null;
+  /** How long unmatched references are retried (default 10 min). */
+  matchWindowMs?: number;
+}
+
+export type ProcessResult =
+  | { status: "processed"; outcome: string }
+  | { status: "retry" | "dead"; error: string }
+  | { status: "lost" };
+
+interface InboxRow {
+  id: string;
+  source: string;
+  event_id: string;
+  event_type: string | null;
+  clinic_id: string | null;
+  headers: Record<string, string> | null;
+  body: string;
+  received_at: Date;
+  attempts: number;
+  locked_by: string | null;
+  locked_until: Date | null;
+  status: string;
+}
+
+function toEvent(row: InboxRow): InboxEvent {
+  return {
+    id: row.id,
+    source: row.source,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    clinicId: row.clinic_id,
+    headers: row.headers ?? {},
+    body: row.body,
+    json: row.source === "twilio" ? {} : jsonObject(row.body) ?? {},
+    receivedAt: row.received_at,
+    attempts: row.attempts,
+  };
+}
+
+function serviceTransaction(sql: postgres.Sql): Transaction {
+  return (fn) => withClaims(sql, { role: "service_role" }, fn);
+}
+
+/** Claims due rows (or the row `id`). */
+export function claimInbox(
+  sql: postgres.Sql,
+  workerId: string,
+  options: { leaseSeconds?: number; limit?: number; id?: string } = {},
+): Promise<InboxRow[]> {
+  return sql<InboxRow[]>`
+    select * from private.webhook_inbox_claim(${workerId}, ${options.leaseSeconds ?? 60},
+      ${options.limit ?? 1}, ${options.id ?? null})`;
+}
+
+/** Applies one claimed row; never throws for handler failures (they are recorded). */
+export async function processClaimed(
+  sql: postgres.Sql,
+  row: InboxRow,
+  options: ProcessOptions,
+): Promise<ProcessResult> {
+  const event = toEvent(row);
+  const transaction = options.transaction ?? serviceTransaction(sql);
+  const lookup = options.handlers ?? handlerFor;
+  try {
+    const outcome = await transaction(async (tx) => {
+      const [current] = await tx<{ status: string; locked_by: string | null }[]>`
+        select status, locked_by from public.webhook_inbox where id = ${row.id} for update`;
+      if (current?.status !== "processing" || current.locked_by !== options.workerId) {
+        throw new InboxLeaseLostError();
+      }
+      const handler = lookup(event.source, event.eventType);
+      const outcome = handler ? await handler(tx, event) : "ignored";
+      await options.afterApply?.(event);
+      await tx`
+        update public.webhook_inbox
+        set status = 'processed', processed_at = now(), outcome = ${outcome.slice(0, 200)},
+            last_error = null, locked_by = null, locked_until = null
+        where id = ${row.id}`;
+      return outcome;
+    });
+    return { status: "processed", outcome };
+  } catch (error) {
+    if (error instanceof InboxLeaseLostError) return { status: "lost" };
+    const matchWindow = options.matchWindowMs ?? MATCH_WINDOW_MS;
+    if (error instanceof NotYetError && Date.now() - row.received_at.getTime() > matchWindow) {
+      // Waited long enough for what it refers to: acknowledge it as unmatched.
+      const done = await sql`
+        update public.webhook_inbox
+        set status = 'processed', processed_at = now(), outcome = 'unmatched',
+            last_error = ${safeErrorText(error)}, locked_by = null, locked_until = null
+        where id = ${row.id} and status = 'processing' and locked_by = ${options.workerId}
+        returning id`;
+      return done.length ? { status: "processed", outcome: "unmatched" } : { status: "lost" };
+    }
+    const text = safeErrorText(error);
+    const [failed] = await sql<{ status: string | null }[]>`
+      select (private.webhook_inbox_fail(${row.id}, ${options.workerId}, ${text},
+        ${error instanceof PermanentEventError})).status`;
+    if (!failed?.status) return { status: "lost" };
+    return { status: failed.status === "dead" ? "dead" : "retry", error: text };
+  }
+}
+
+/**
+ * The `webhook.process` job: claims the inbox row `id` and applies it. When another worker
+ * holds the row, a follow-up job is scheduled for when that lease ends (in case it crashed).
+ */
+export async function processInboxById(
+  sql: postgres.Sql,
+  id: string,
+  options: ProcessOptions,
+): Promise<ProcessResult | { status: "not_due" | "done" | "leased" }> {
+  const [row] = await claimInbox(sql, options.workerId, {
+    id,
+    leaseSeconds: options.leaseSeconds,
+    limit: 1,
+  });
+  if (row) return await processClaimed(sql, row, options);
+  const [state] = await sql<{ status: string; locked_until: Date | null }[]>`
+    select status, locked_until from public.webhook_inbox where id = ${id}`;
+  if (!state || state.status === "processed" || state.status === "dead") return { status: "done" };
+  if (state.status === "processing" && state.locked_until) {
+    await sql`
+      select private.enqueue_job('webhook.process', ${sql.json({ inbox_id: id })},
+        ${state.locked_until}::timestamptz + interval '1 second')`;
+    return { status: "leased" };
+  }
+  return { status: "not_due" };
+}
+
+/** Claims and applies up to `limit` due rows, `concurrency` at a time. */
+export async function drainInbox(
+  sql: postgres.Sql,
+  options: ProcessOptions & { limit?: number; concurrency?: number },
+): Promise<ProcessResult[]> {
+  const rows = await claimInbox(sql, options.workerId, {
+    leaseSeconds: options.leaseSeconds,
+    limit: options.limit ?? 100,
+  });
+  const results: ProcessResult[] = [];
+  let next = 0;
+  const lanes = Math.max(1, Math.min(options.concurrency ?? 4, rows.length));
+  await Promise.all(Array.from({ length: lanes }, async () => {
+    while (next < rows.length) {
+      const row = rows[next++];
+      results.push(await processClaimed(sql, row, options));
+    }
+  }));
+  return results;
+}

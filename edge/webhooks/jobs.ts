@@ -1,0 +1,129 @@
+/**
+ * Webhook processing as job-worker handlers (edge/jobs): register them next to the service's
+ * own, e.g. `startWorker({ sql, handlers: { ...defaultHandlers(o), ...webhookHandlers() },
+ * schedules: [...defaultSchedules, ...webhookSchedules] })`.
+ *
+ * | kind              | payload          | what it does |
+ * | ----------------- | ---------------- | ------------ |
+ * | `webhook.process` | `{inbox_id}`     | applies one inbound event (enqueued by ingest, retries, redrive) |
+ * | `webhook.deliver` | `{delivery_id}`  | one outbound attempt (enqueued by fan-out and by each retry) |
+ * | `webhook.sweep`   | `{}`             | re-enqueues inbox rows and deliveries overdue by 5 min (every minute) |
+ *
+ * Retries are not the worker's: the inbox row and the delivery carry their own attempts,
+ * schedule and dead state, and each retry is a new job enqueued for its time in the same
+ * transaction that records the failure — so the job itself always succeeds, and the effects
+ * commit together with its completion (`ctx.complete`) only while the job's lease is held.
+ *
+ * The types below are structural, matching edge/jobs' `JobHandler` without importing it.
+ *
+ * @module
+ */
+
+import type postgres from "postgres";
+import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
+import { processInboxById } from "./inbound/process.ts";
+import type { InboxEvent } from "./inbound/handlers/types.ts";
+import { deliverById } from "./outbound/deliver.ts";
+
+export const WEBHOOK_PROCESS = "webhook.process";
+export const WEBHOOK_DELIVER = "webhook.deliver";
+export const WEBHOOK_SWEEP = "webhook.sweep";
+
+/** What the handlers use of a job. */
+export interface WebhookJob {
+  id: string;
+  payload: Record<string, unknown>;
+}
+
+/** What the handlers use of the worker's job context. */
+export interface WebhookJobContext {
+  sql: postgres.Sql;
+  workerId: string;
+  signal: AbortSignal;
+  complete<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T>;
+}
+
+export type WebhookJobHandler = (job: WebhookJob, ctx: WebhookJobContext) => Promise<unknown>;
+
+export interface WebhookHandlerOptions {
+  /** Default: read from the environment. */
+  config?: WebhookConfig;
+  /** Inbox lease, seconds (default 60). */
+  inboxLeaseSeconds?: number;
+  /** Test hook, see `ProcessOptions.afterApply`. */
+  afterApply?: (event: InboxEvent) => Promise<void>;
+  /** Extra PEM roots for TLS receivers (tests, on-prem CAs). */
+  caCerts?: readonly string[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A malformed job payload: the job fails (and ends dead after the worker's max attempts). */
+class BadPayloadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BadPayloadError";
+  }
+}
+
+function uuidField(job: WebhookJob, name: string): string {
+  const value = job.payload[name];
+  if (typeof value !== "string" || !UUID.test(value)) {
+    throw new BadPayloadError(`payload.${name} must be a uuid`);
+  }
+  return value;
+}
+
+/** Re-enqueues work whose job went missing (a dead job, a purge): overdue by 5 minutes. */
+export async function sweep(sql: postgres.Sql): Promise<{ inbox: number; deliveries: number }> {
+  const [inbox] = await sql<{ n: number }[]>`
+    select count(private.enqueue_job('webhook.process', jsonb_build_object('inbox_id', i.id),
+      now(), i.clinic_id))::int as n
+    from (
+      select id, clinic_id from public.webhook_inbox
+      where (status = 'pending' and run_at < now() - interval '5 minutes')
+         or (status = 'processing' and locked_until < now() - interval '5 minutes')
+      limit 500
+    ) i`;
+  const [deliveries] = await sql<{ n: number }[]>`
+    select count(private.enqueue_job('webhook.deliver', jsonb_build_object('delivery_id', d.id),
+      now(), d.clinic_id))::int as n
+    from (
+      select id, clinic_id from public.webhook_deliveries
+      where status in ('pending', 'failed') and next_attempt_at < now() - interval '5 minutes'
+        and (locked_until is null or locked_until < now())
+      limit 500
+    ) d`;
+  return { inbox: inbox.n, deliveries: deliveries.n };
+}
+
+/** The webhook job handlers by kind. */
+export function webhookHandlers(
+  options: WebhookHandlerOptions = {},
+): Record<string, WebhookJobHandler> {
+  let config = options.config;
+  const getConfig = () => config ??= loadWebhookConfig(Deno.env.toObject());
+  return {
+    [WEBHOOK_PROCESS]: (job, ctx) =>
+      processInboxById(ctx.sql, uuidField(job, "inbox_id"), {
+        workerId: ctx.workerId,
+        leaseSeconds: options.inboxLeaseSeconds,
+        transaction: (fn) => ctx.complete(fn),
+        afterApply: options.afterApply,
+      }),
+    [WEBHOOK_DELIVER]: (job, ctx) =>
+      deliverById(ctx.sql, uuidField(job, "delivery_id"), {
+        workerId: ctx.workerId,
+        config: getConfig(),
+        signal: ctx.signal,
+        transaction: (fn) => ctx.complete(fn),
+        caCerts: options.caCerts,
+      }),
+    [WEBHOOK_SWEEP]: (_job, ctx) => sweep(ctx.sql),
+  };
+}
+
+/** Recurring webhook jobs (edge/jobs `Schedule` shape). */
+export const webhookSchedules: { kind: string; everyMs: number }[] = [
+  { kind: WEBHOOK_SWEEP, everyMs: 60_000 },
+];
