@@ -205,7 +205,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       `on the same 2 cores. Latency is commit-to-client: the commit timestamp carried in the ` +
       `event (from the WAL, millisecond precision) against the receipt time.`,
       "",
-      `**Fixed load** — ${CLINICS * STAFF_PER_CLINIC} staff subscribers across ${CLINICS} clinics ` +
+      `**Fixed load** — ${
+        CLINICS * STAFF_PER_CLINIC
+      } staff subscribers across ${CLINICS} clinics ` +
       `(one \`appointments\` binding each, filtered to their clinic, RLS-authorized), ` +
       `${FIXED_RATE} committed appointments/s for ${FIXED_SECONDS} s:`,
       "",

@@ -17,7 +17,9 @@ export async function buildWorld(
   staffPerClinic: number,
 ): Promise<BenchWorld> {
   const clinics = Array.from({ length: clinicCount }, () => crypto.randomUUID());
-  const staff = clinics.map(() => Array.from({ length: staffPerClinic }, () => crypto.randomUUID()));
+  const staff = clinics.map(() =>
+    Array.from({ length: staffPerClinic }, () => crypto.randomUUID())
+  );
   const doctors = clinics.map(() => crypto.randomUUID());
   const patients = clinics.map(() => crypto.randomUUID());
   const codes = clinics.map((_, i) => `BR-${String(i).padStart(3, "0")}`);

@@ -56,9 +56,16 @@ export interface Directory {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+const uids = new WeakMap<Claims, string | null>();
+
 /** `auth.uid()` for claims: the subject when it is a uuid. */
 export function uidOf(claims: Claims): string | null {
-  return typeof claims.sub === "string" && UUID.test(claims.sub) ? claims.sub.toLowerCase() : null;
+  let uid = uids.get(claims);
+  if (uid === undefined) {
+    uid = typeof claims.sub === "string" && UUID.test(claims.sub) ? claims.sub.toLowerCase() : null;
+    uids.set(claims, uid);
+  }
+  return uid;
 }
 
 export function createDirectory(): Directory {

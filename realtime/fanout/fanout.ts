@@ -48,6 +48,19 @@ export interface FanoutMetrics {
   replayedTransactions: number;
   gaps: number;
   position: string;
+  /** Commit → fan-out lag of recent transactions (ms): replication and decoding delay. */
+  recentLagMs: { p50: number; p99: number; max: number };
+  /** Time to dispatch a transaction to every socket, recent (ms). */
+  recentDispatchMs: { p50: number; p99: number; max: number };
+}
+
+const RECENT = 1024;
+
+function recentSummary(samples: number[]): { p50: number; p99: number; max: number } {
+  if (samples.length === 0) return { p50: 0, p99: 0, max: 0 };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] };
 }
 
 export interface Fanout {
@@ -89,6 +102,9 @@ export function createFanout(options: FanoutOptions): Fanout {
   const registry = createRegistry(authorizer.columnType);
   const entries = new Map<Subscriber, Entry>();
   let position = 0n;
+  const lags: number[] = [];
+  const dispatches: number[] = [];
+  let sample = 0;
   const m = {
     transactions: 0,
     changes: 0,
@@ -319,9 +335,21 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (!visible(change, d, start)) return;
       const group = items[start].group;
       const data = dataFor(txn, items[start].index, group, d.old.get(start) === true, cache);
+      // Members of a group often share topic and binding ids (every TV of a clinic): build
+      // the frame once for them.
+      let lastKey = "";
+      let lastFrame = "";
       for (const [s, member] of group.members) {
         if (!accepts(s, member.since, txn, only)) continue;
-        send(s, member.ids, data);
+        const key = member.ids.length === 1
+          ? `${s.vsn}${s.topicJson}${member.ids[0]}`
+          : `${s.vsn}${s.topicJson}${member.ids.join(",")}`;
+        if (key !== lastKey) {
+          lastKey = key;
+          lastFrame = frame(s, member.ids, data);
+        }
+        m.deliveries++;
+        s.send(lastFrame);
       }
       return;
     }
@@ -345,9 +373,13 @@ export function createFanout(options: FanoutOptions): Fanout {
     }
   }
 
+  function frame(s: Subscriber, ids: number[], dataJson: string): string {
+    return encodeTextRaw(s.vsn, s.topicJson, "postgres_changes", changePayloadJson(ids, dataJson));
+  }
+
   function send(s: Subscriber, ids: number[], dataJson: string): void {
     m.deliveries++;
-    s.send(encodeTextRaw(s.vsn, s.topicJson, "postgres_changes", changePayloadJson(ids, dataJson)));
+    s.send(frame(s, ids, dataJson));
   }
 
   function failAll(items: Item[], only: Subscriber | null, error: unknown): void {
@@ -392,6 +424,9 @@ export function createFanout(options: FanoutOptions): Fanout {
     const before = position;
     position = txn.lsn;
     if (txn.changes.length === 0) return; // a liveness tick: moves the position only
+    const started = performance.now();
+    const slot = sample++ % RECENT;
+    lags[slot] = Date.now() - Date.parse(txn.commitTimestamp);
     retention.append(txn);
     m.transactions++;
     m.changes += txn.changes.length;
@@ -404,12 +439,14 @@ export function createFanout(options: FanoutOptions): Fanout {
         items.push({ index, group });
       }
     });
-    if (work.size === 0) return;
-    const memo: DecisionMemo = new Map();
-    for (const [p, items] of work) {
-      if (p.pending === 0) p.processedLsn = before;
-      schedule(p, txn.lsn, process(p, txn, items, memo, null));
+    if (work.size > 0) {
+      const memo: DecisionMemo = new Map();
+      for (const [p, items] of work) {
+        if (p.pending === 0) p.processedLsn = before;
+        schedule(p, txn.lsn, process(p, txn, items, memo, null));
+      }
     }
+    dispatches[slot] = performance.now() - started;
   }
 
   // ---- subscribe / replay -----------------------------------------------------------
@@ -544,6 +581,8 @@ export function createFanout(options: FanoutOptions): Fanout {
         subscribers: entries.size,
         queuedJobs: queued,
         position: position.toString(),
+        recentLagMs: recentSummary(lags),
+        recentDispatchMs: recentSummary(dispatches),
       };
     },
   };

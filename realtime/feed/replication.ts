@@ -113,11 +113,17 @@ export function createReplicationFeed(options: ReplicationFeedOptions): Replicat
     }
   }
 
+  let lastAckAt = 0;
+
+  /** Confirms what the sink allows; at most once a second unless the server asks. */
   function confirm(force = false): void {
     if (!service || !sink) return;
+    const now = Date.now();
+    if (!force && now - lastAckAt < 1000) return;
     const target = minLsn(sink.confirmableLsn(), received);
     if (target <= acked && !force) return;
     if (target > acked) acked = target;
+    lastAckAt = now;
     service.acknowledge(formatLsn(acked)).catch(() => {});
   }
 
