@@ -11,6 +11,7 @@ import { isSeeded, seed } from "./db/seed.ts";
 import { loadConfig } from "./config.ts";
 import { createApp } from "./app.ts";
 import { compose } from "./server.ts";
+import { createWeb } from "../web/mod.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const dataDir = Deno.env.get("DATA_DIR") ?? `${root}.data`;
@@ -62,7 +63,7 @@ const server = Deno.serve({
   port: config.port,
   hostname,
   onListen: ({ port }) => console.log(`Serving on http://localhost:${port} (${config.env})`),
-}, compose({ api }));
+}, compose({ api, web: createWeb({ warm: true }) }));
 
 let stopping = false;
 async function shutdown(signal: string) {

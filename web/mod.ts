@@ -17,6 +17,8 @@ export interface WebOptions {
   distDir?: string;
   /** `auto` (default): build when missing or stale; `never`: serve what is there. */
   build?: "auto" | "never";
+  /** Start building/loading right away instead of on the first request. */
+  warm?: boolean;
   log?: (line: string) => void;
 }
 
@@ -101,6 +103,7 @@ async function runBuild(distDir: string, log: (line: string) => void): Promise<v
 
 /** Which document serves a page route, or undefined when the path is not a page. */
 export function documentFor(pathname: string): string | undefined {
+  if (/^\/(api|realtime)(\/|$)/.test(pathname)) return undefined;
   if (pathname === "/board" || pathname.startsWith("/board/")) return "/board.html";
   if (pathname === "/staff" || pathname.startsWith("/staff/")) return "/staff.html";
   const last = pathname.slice(pathname.lastIndexOf("/") + 1);
@@ -166,6 +169,10 @@ export function createWeb(options: WebOptions = {}): Web {
       status,
       headers,
     });
+  }
+
+  if (options.warm) {
+    assets().catch((error) => log(String(error instanceof Error ? error.message : error)));
   }
 
   return {

@@ -285,6 +285,8 @@ function Board() {
   );
 }
 
-render(<Board />, document.getElementById("root")!);
+const root = document.getElementById("root")!;
+root.textContent = ""; // drop the no-JS fallback
+render(<Board />, root);
 registerServiceWorker();
 start();

@@ -241,6 +241,8 @@ export function openFeed(options: FeedOptions): Feed {
   }
 
   open();
+  // Show data at once; the snapshot is taken again when the channel is joined.
+  void resync();
 
   return {
     state,

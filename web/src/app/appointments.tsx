@@ -1,0 +1,207 @@
+/** @jsxImportSource preact */
+/** My appointments (upcoming / past, cancel, reschedule) and one appointment's page. */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { messageOf } from "../lib/api.ts";
+import { serverNow } from "../lib/clock.ts";
+import { type Appointment, booking } from "../lib/endpoints.ts";
+import { longDate, timeIn } from "../lib/format.ts";
+import { queryParam } from "../lib/router.ts";
+import { Loading, Notice, PageTitle, StatusChip } from "../lib/ui.tsx";
+import { session } from "./store.ts";
+
+const ACTIVE = new Set(["scheduled", "confirmed"]);
+const tzOf = (a: Appointment) => a.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+function useAppointments() {
+  const [list, setList] = useState<{ upcoming: Appointment[]; past: Appointment[] } | null>(
+    null,
+  );
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    let live = true;
+    booking.mine(session).then((l) => live && setList(l)).catch((e) =>
+      live && setError(messageOf(e))
+    );
+    return () => {
+      live = false;
+    };
+  }, [version]);
+  return { list, error, reload: () => setVersion((v) => v + 1) };
+}
+
+export function Appointments() {
+  const { list, error, reload } = useAppointments();
+  const [message, setMessage] = useState<string | null>(null);
+  const upcoming = (list?.upcoming ?? []).filter((a) => a.status !== "held");
+  const past = (list?.past ?? []).filter((a) => a.status !== "held");
+
+  return (
+    <section>
+      <div class="spread">
+        <PageTitle>My appointments</PageTitle>
+        <a class="btn" href="/book">Book</a>
+      </div>
+      {error && <Notice kind="error">{error}</Notice>}
+      {message && <Notice kind="success">{message}</Notice>}
+      {list === null && !error && <Loading />}
+      {list && (
+        <>
+          <section aria-labelledby="upcoming">
+            <h2 id="upcoming">Upcoming</h2>
+            {upcoming.length === 0 && (
+              <p>
+                No upcoming appointments. <a href="/book">Book one</a>.
+              </p>
+            )}
+            <ul class="list">
+              {upcoming.map((a) => (
+                <li key={a.id}>
+                  <AppointmentCard
+                    appointment={a}
+                    onCancelled={() => {
+                      setMessage(`Appointment ${a.appointment_number ?? ""} cancelled.`);
+                      reload();
+                    }}
+                  />
+                </li>
+              ))}
+            </ul>
+          </section>
+          <section aria-labelledby="past">
+            <h2 id="past">Past and cancelled</h2>
+            {past.length === 0 && <p class="muted">Nothing yet.</p>}
+            <ul class="list">
+              {past.map((a) => (
+                <li key={a.id}>
+                  <AppointmentCard appointment={a} />
+                </li>
+              ))}
+            </ul>
+          </section>
+        </>
+      )}
+    </section>
+  );
+}
+
+function AppointmentCard(
+  props: { appointment: Appointment; onCancelled?: () => void; headingLevel?: 2 | 3 },
+) {
+  const a = props.appointment;
+  const tz = tzOf(a);
+  const H = props.headingLevel === 2 ? "h2" : "h3";
+  const canChange = ACTIVE.has(a.status) && Date.parse(a.start) > serverNow();
+  const today = longDate(a.start, tz) === longDate(serverNow(), tz);
+  return (
+    <article class="card appointment">
+      <div class="spread">
+        <H class="when">
+          {a.local_time ?? timeIn(a.start, tz)} · {longDate(a.start, tz)}
+        </H>
+        <StatusChip status={a.status} />
+      </div>
+      <p>
+        {a.doctor_name ?? "Doctor"}
+        {a.clinic_name ? ` · ${a.clinic_name}` : ""}
+      </p>
+      {a.appointment_number && (
+        <p class="muted">
+          Appointment number <strong class="mono">{a.appointment_number}</strong>
+        </p>
+      )}
+      <div class="row">
+        {today && (a.status === "scheduled" || a.status === "confirmed" ||
+          a.status === "checked_in") &&
+          <a class="btn" href="/visit">My visit</a>}
+        {canChange && (
+          <a class="btn secondary" href={`/book?reschedule=${a.id}`}>
+            Reschedule<span class="visually-hidden">
+              {` the ${timeIn(a.start, tz)} appointment`}
+            </span>
+          </a>
+        )}
+        {canChange && props.onCancelled && (
+          <CancelButton appointment={a} onCancelled={props.onCancelled} />
+        )}
+      </div>
+    </article>
+  );
+}
+
+function CancelButton(props: { appointment: Appointment; onCancelled: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const a = props.appointment;
+  const tz = tzOf(a);
+  async function cancel() {
+    setBusy(true);
+    setError(null);
+    try {
+      await booking.cancel(session, a.id);
+      dialog.current?.close();
+      props.onCancelled();
+    } catch (e) {
+      setError(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <>
+      <button class="btn secondary" type="button" onClick={() => dialog.current?.showModal()}>
+        Cancel<span class="visually-hidden">{` the ${timeIn(a.start, tz)} appointment`}</span>
+      </button>
+      <dialog ref={dialog} aria-labelledby={`cancel-${a.id}`}>
+        <h2 id={`cancel-${a.id}`}>Cancel this appointment?</h2>
+        <p>
+          {timeIn(a.start, tz)}, {longDate(a.start, tz)} with{" "}
+          {a.doctor_name ?? "your doctor"}. The time will be offered to other patients.
+        </p>
+        {error && <Notice kind="error">{error}</Notice>}
+        <div class="row">
+          <button class="btn danger" type="button" onClick={cancel} disabled={busy}>
+            {busy ? "Cancelling…" : "Yes, cancel it"}
+          </button>
+          <button class="btn secondary" type="button" onClick={() => dialog.current?.close()}>
+            Keep it
+          </button>
+        </div>
+      </dialog>
+    </>
+  );
+}
+
+export function AppointmentPage(props: { id: string }) {
+  const [a, setA] = useState<Appointment | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    booking.get(session, props.id).then(setA).catch((e) => setError(messageOf(e)));
+  }, [props.id]);
+  const booked = queryParam("booked");
+  const moved = queryParam("moved");
+  const title = booked ? "You're booked" : moved ? "Appointment moved" : "Appointment";
+  return (
+    <section class="narrow">
+      <PageTitle>{title}</PageTitle>
+      {error && <Notice kind="error">{error}</Notice>}
+      {!a && !error && <Loading />}
+      {a && (
+        <>
+          {(booked || moved) && (
+            <div class="card confirmation" role="status">
+              <p>Your appointment number</p>
+              <p class="number mono">{a.appointment_number}</p>
+              <p class="muted">Show this number at the counter if asked.</p>
+            </div>
+          )}
+          <AppointmentCard appointment={a} headingLevel={2} />
+          <p>
+            <a href="/appointments">All my appointments</a>
+          </p>
+        </>
+      )}
+    </section>
+  );
+}

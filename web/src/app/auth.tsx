@@ -1,0 +1,243 @@
+/** @jsxImportSource preact */
+/** Log in and sign up (patients). Errors are announced and tied to their fields. */
+import { useState } from "preact/hooks";
+import { ApiError, messageOf } from "../lib/api.ts";
+import { navigate, queryParam } from "../lib/router.ts";
+import { Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
+import { chooseClinic, clinicCode, session } from "./store.ts";
+
+function nextPath(): string {
+  const next = queryParam("next");
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+export function Login() {
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [fields, setFields] = useState<Record<string, string>>({});
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    setFields({});
+    try {
+      const s = await session.login(email.trim(), password, clinicCode.value || undefined);
+      if (s.clinic_code) chooseClinic(s.clinic_code);
+      navigate(nextPath(), { replace: true });
+    } catch (e) {
+      setError(
+        e instanceof ApiError && e.status === 401
+          ? "That email and password do not match an account."
+          : messageOf(e),
+      );
+      if (e instanceof ApiError) setFields(e.fieldErrors());
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="narrow">
+      <PageTitle>Log in</PageTitle>
+      {error && <Notice kind="error">{error}</Notice>}
+      <form onSubmit={submit} noValidate>
+        <TextField
+          id="email"
+          label="Email"
+          type="email"
+          autoComplete="email"
+          inputMode="email"
+          required
+          value={email}
+          error={fields.email}
+          onInput={(e) => setEmail(e.currentTarget.value)}
+        />
+        <TextField
+          id="password"
+          label="Password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          error={fields.password}
+          onInput={(e) => setPassword(e.currentTarget.value)}
+        />
+        <button class="btn block" type="submit" disabled={busy}>
+          {busy ? "Logging in…" : "Log in"}
+        </button>
+      </form>
+      <p class="after-form">
+        New here? <a href={`/signup${location.search}`}>Create an account</a>
+      </p>
+    </section>
+  );
+}
+
+const GENDERS: [string, string][] = [
+  ["female", "Female"],
+  ["male", "Male"],
+  ["other", "Other"],
+  ["prefer_not_to_say", "Prefer not to say"],
+];
+
+export function Signup() {
+  const [form, setForm] = useState({
+    clinic_code: clinicCode.value,
+    full_name: "",
+    email: "",
+    password: "",
+    date_of_birth: "",
+    gender: "",
+    phone: "",
+  });
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const set = (key: keyof typeof form) => (e: Event) =>
+    setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+
+  function validate(): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (!/^[A-Za-z0-9-]{2,20}$/.test(form.clinic_code.trim())) {
+      out.clinic_code = "Enter your clinic's code, e.g. GFC-TP.";
+    }
+    if (!form.full_name.trim()) out.full_name = "Enter your full name.";
+    if (!/^\S+@\S+\.\S+$/.test(form.email.trim())) out.email = "Enter a valid email address.";
+    if (form.password.length < 8) out.password = "Use at least 8 characters.";
+    if (!form.date_of_birth) out.date_of_birth = "Enter your date of birth.";
+    if (!form.gender) out.gender = "Choose an option.";
+    if (form.phone && !/^[+0-9][0-9 -]{5,19}$/.test(form.phone.trim())) {
+      out.phone = "Enter a phone number, e.g. +65 9123 4567.";
+    }
+    return out;
+  }
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (busy) return;
+    const problems = validate();
+    setFields(problems);
+    if (Object.keys(problems).length) {
+      setError("Please correct the highlighted fields.");
+      const first = Object.keys(problems)[0];
+      document.getElementById(first)?.focus();
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const code = form.clinic_code.trim().toUpperCase();
+      await session.signup({
+        clinic_code: code,
+        email: form.email.trim(),
+        password: form.password,
+        full_name: form.full_name.trim(),
+        date_of_birth: form.date_of_birth,
+        gender: form.gender,
+        ...(form.phone.trim() ? { phone: form.phone.trim() } : {}),
+      });
+      chooseClinic(code);
+      navigate(queryParam("next") ? nextPath() : "/book", { replace: true });
+    } catch (e) {
+      setError(
+        e instanceof ApiError && e.status === 409
+          ? "An account with this email already exists. Log in instead."
+          : messageOf(e),
+      );
+      if (e instanceof ApiError) setFields(e.fieldErrors());
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="narrow">
+      <PageTitle>Create your account</PageTitle>
+      {error && <Notice kind="error">{error}</Notice>}
+      <form onSubmit={submit} noValidate>
+        <TextField
+          id="clinic_code"
+          label="Clinic code"
+          hint="On your clinic's poster or link, e.g. GFC-TP."
+          autoCapitalize="characters"
+          required
+          value={form.clinic_code}
+          error={fields.clinic_code}
+          onInput={set("clinic_code")}
+        />
+        <TextField
+          id="full_name"
+          label="Full name"
+          autoComplete="name"
+          required
+          value={form.full_name}
+          error={fields.full_name}
+          onInput={set("full_name")}
+        />
+        <TextField
+          id="email"
+          label="Email"
+          type="email"
+          inputMode="email"
+          autoComplete="email"
+          required
+          value={form.email}
+          error={fields.email}
+          onInput={set("email")}
+        />
+        <TextField
+          id="password"
+          label="Password"
+          type="password"
+          autoComplete="new-password"
+          hint="At least 8 characters."
+          required
+          value={form.password}
+          error={fields.password}
+          onInput={set("password")}
+        />
+        <TextField
+          id="date_of_birth"
+          label="Date of birth"
+          type="date"
+          autoComplete="bday"
+          required
+          value={form.date_of_birth}
+          error={fields.date_of_birth}
+          onInput={set("date_of_birth")}
+        />
+        <SelectField
+          id="gender"
+          label="Gender"
+          required
+          value={form.gender}
+          error={fields.gender}
+          onChange={set("gender")}
+        >
+          <option value="">Choose…</option>
+          {GENDERS.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+        </SelectField>
+        <TextField
+          id="phone"
+          label="Mobile phone (optional)"
+          type="tel"
+          autoComplete="tel"
+          hint="For reminders and your queue call by SMS."
+          value={form.phone}
+          error={fields.phone}
+          onInput={set("phone")}
+        />
+        <button class="btn block" type="submit" disabled={busy}>
+          {busy ? "Creating your account…" : "Create account"}
+        </button>
+      </form>
+      <p class="after-form">
+        Already registered? <a href={`/login${location.search}`}>Log in</a>
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,397 @@
+/** @jsxImportSource preact */
+/**
+ * Booking (and rescheduling): clinic → day → doctor → a free slot in clinic-local time → hold
+ * → confirm. The Idempotency-Key is made once per booking attempt (when the slot is held) and
+ * reused for every retry of that attempt, so a double tap or a retry on a flaky network can
+ * never book twice; the button is also disabled while a request is in flight.
+ */
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { ApiError, messageOf, newIdempotencyKey } from "../lib/api.ts";
+import { serverNow } from "../lib/clock.ts";
+import {
+  type Appointment,
+  booking,
+  clinics,
+  type Doctor,
+  type Hold,
+  type Slot,
+} from "../lib/endpoints.ts";
+import { addDays, calendarLabel, localDay, longDate, timeIn } from "../lib/format.ts";
+import { navigate, queryParam } from "../lib/router.ts";
+import { Loading, Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
+import { chooseClinic, clinicCode, clinicInfo, session } from "./store.ts";
+
+const DAYS_AHEAD = 14;
+
+interface Attempt {
+  slot: Slot;
+  hold: Hold | null;
+  key: string;
+}
+
+function doctorLabel(d: Doctor | undefined, fallback?: string): string {
+  return d?.display_name ?? fallback ?? "Doctor";
+}
+
+export function Book() {
+  const rescheduleId = queryParam("reschedule");
+  const [code, setCode] = useState(clinicCode.value || session.user.value?.clinic_code || "");
+  const [codeInput, setCodeInput] = useState(code);
+  const [clinicName, setClinicName] = useState<string | null>(null);
+  const [tz, setTz] = useState<string | null>(null);
+  const [day, setDay] = useState<string | null>(null);
+  const [doctorId, setDoctorId] = useState("");
+  const [doctors, setDoctors] = useState<Doctor[]>([]);
+  const [slots, setSlots] = useState<Slot[] | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [original, setOriginal] = useState<Appointment | null>(null);
+  const [attempt, setAttempt] = useState<Attempt | null>(null);
+  const [reason, setReason] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [reload, setReload] = useState(0);
+  const inFlight = useRef(false);
+
+  // The appointment being rescheduled (its clinic and doctor are the defaults).
+  useEffect(() => {
+    if (!rescheduleId) return;
+    booking.get(session, rescheduleId).then((a) => {
+      setOriginal(a);
+      if (a.clinic_code) setCode(a.clinic_code);
+      setDoctorId(a.doctor_id);
+    }).catch((e) => setLoadError(messageOf(e)));
+  }, [rescheduleId]);
+
+  // Clinic details and doctors.
+  useEffect(() => {
+    if (!code) return;
+    let live = true;
+    setLoadError(null);
+    clinicInfo(code).then(({ clinic: c, doctors }) => {
+      if (!live) return;
+      setClinicName(c.name);
+      setTz(c.timezone);
+      setDoctors(doctors);
+      setDay((d) => d ?? localDay(serverNow(), c.timezone));
+      chooseClinic(c.code ?? code);
+    }).catch((e) => {
+      if (!live) return;
+      if (e instanceof ApiError && e.status === 404) {
+        setLoadError(`No clinic has the code ${code}.`);
+      } else {
+        // Without clinic details, fall back to the device's day; slots carry the zone.
+        setDay((d) => d ?? localDay(serverNow(), Intl.DateTimeFormat().resolvedOptions().timeZone));
+      }
+    });
+    return () => {
+      live = false;
+    };
+  }, [code]);
+
+  // Free slots for the day (and doctor).
+  useEffect(() => {
+    if (!code || !day) return;
+    let live = true;
+    setSlots(null);
+    clinics.slots(code, day, doctorId || undefined, session).then((res) => {
+      if (!live) return;
+      setTz(res.timezone);
+      const now = serverNow();
+      setSlots(res.slots.filter((s) => Date.parse(s.start) > now));
+    }).catch((e) => live && setLoadError(messageOf(e)));
+    return () => {
+      live = false;
+    };
+  }, [code, day, doctorId, reload]);
+
+  const today = tz ? localDay(serverNow(), tz) : day;
+  const days = useMemo(
+    () => (today ? Array.from({ length: DAYS_AHEAD }, (_, i) => addDays(today, i)) : []),
+    [today],
+  );
+  const doctorById = useMemo(() => new Map(doctors.map((d) => [d.id, d])), [doctors]);
+  const groups = useMemo(() => {
+    const map = new Map<string, Slot[]>();
+    for (const s of slots ?? []) {
+      const list = map.get(s.doctor_id) ?? [];
+      list.push(s);
+      map.set(s.doctor_id, list);
+    }
+    return [...map.entries()];
+  }, [slots]);
+
+  async function pick(slot: Slot) {
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      let hold: Hold | null = null;
+      // A reschedule moves the appointment atomically; holding the new slot first would
+      // block our own move, so only new bookings hold.
+      if (!rescheduleId) {
+        try {
+          hold = await booking.hold(session, {
+            clinic_code: code,
+            doctor_id: slot.doctor_id,
+            start: slot.start,
+          });
+        } catch (e) {
+          if (!(e instanceof ApiError && (e.status === 404 || e.status === 405))) throw e;
+          // No hold service: book directly (the booking itself is still atomic).
+        }
+      }
+      setAttempt({ slot, hold, key: newIdempotencyKey() });
+    } catch (e) {
+      setError(
+        e instanceof ApiError && e.status === 409
+          ? "Sorry, that time was just taken. Please choose another."
+          : messageOf(e),
+      );
+      setReload((n) => n + 1);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function back() {
+    const held = attempt?.hold;
+    setAttempt(null);
+    setError(null);
+    if (held) await booking.releaseHold(session, held.id).catch(() => {});
+    setReload((n) => n + 1);
+  }
+
+  async function confirm() {
+    if (!attempt || inFlight.current) return;
+    inFlight.current = true;
+    setBusy(true);
+    setError(null);
+    try {
+      const { slot, hold, key } = attempt;
+      const appointment = rescheduleId
+        ? await booking.reschedule(session, key, rescheduleId, {
+          start: slot.start,
+          doctor_id: slot.doctor_id,
+        })
+        : await booking.book(session, key, {
+          clinic_code: code,
+          doctor_id: slot.doctor_id,
+          start: slot.start,
+          ...(reason.trim() ? { visit_reason: reason.trim() } : {}),
+          ...(hold ? { hold_id: hold.id } : {}),
+        });
+      navigate(`/appointments/${appointment.id}?${rescheduleId ? "moved" : "booked"}=1`, {
+        replace: true,
+      });
+    } catch (e) {
+      if (e instanceof ApiError && (e.code === "slot_unavailable" || e.status === 409)) {
+        setAttempt(null);
+        setReload((n) => n + 1);
+        setError("Sorry, that time is no longer available. Please choose another.");
+      } else if (e instanceof ApiError && (e.status === 0 || e.status >= 500)) {
+        // Unknown outcome: retry with the same key — it can only ever book once.
+        setError(`${messageOf(e)} Your booking was not confirmed yet; tap “Try again”.`);
+      } else {
+        setError(messageOf(e));
+      }
+    } finally {
+      inFlight.current = false;
+      setBusy(false);
+    }
+  }
+
+  const title = rescheduleId ? "Reschedule appointment" : "Book an appointment";
+
+  if (!code) {
+    return (
+      <section class="narrow">
+        <PageTitle>{title}</PageTitle>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (codeInput.trim()) setCode(codeInput.trim().toUpperCase());
+          }}
+        >
+          <TextField
+            id="clinic"
+            label="Clinic code"
+            hint="On your clinic's poster or link, e.g. GFC-TP."
+            autoCapitalize="characters"
+            value={codeInput}
+            onInput={(e) => setCodeInput(e.currentTarget.value)}
+          />
+          <button class="btn" type="submit">Continue</button>
+        </form>
+      </section>
+    );
+  }
+
+  if (attempt && tz) {
+    const { slot } = attempt;
+    const doc = doctorLabel(doctorById.get(slot.doctor_id), slot.doctor_name);
+    return (
+      <section class="narrow">
+        <PageTitle title={title}>
+          {rescheduleId ? "Confirm the new time" : "Confirm booking"}
+        </PageTitle>
+        {error && <Notice kind="error">{error}</Notice>}
+        <div class="card summary">
+          <p class="big">{slot.local_time ?? timeIn(slot.start, tz)}</p>
+          <p>{longDate(slot.start, tz)}</p>
+          <p>
+            {doc}
+            {clinicName ? ` · ${clinicName}` : ""}
+          </p>
+          {attempt.hold && <HoldTimer expiresAt={attempt.hold.expires_at} />}
+          {original && (
+            <p class="muted">
+              Moving from {timeIn(original.start, tz)} on {longDate(original.start, tz)}
+            </p>
+          )}
+        </div>
+        {!rescheduleId && (
+          <div class="field">
+            <label for="reason">Reason for visit (optional)</label>
+            <textarea
+              id="reason"
+              rows={3}
+              maxLength={1000}
+              value={reason}
+              onInput={(e) => setReason(e.currentTarget.value)}
+            />
+          </div>
+        )}
+        <div class="row">
+          <button class="btn" type="button" onClick={confirm} disabled={busy} aria-busy={busy}>
+            {busy
+              ? "Confirming…"
+              : error
+              ? "Try again"
+              : rescheduleId
+              ? "Move appointment"
+              : "Confirm booking"}
+          </button>
+          <button class="btn secondary" type="button" onClick={back} disabled={busy}>
+            Choose another time
+          </button>
+        </div>
+      </section>
+    );
+  }
+
+  return (
+    <section>
+      <PageTitle>{title}</PageTitle>
+      <p class="muted">
+        {clinicName ?? code}
+        {tz ? ` · times in clinic time (${tz})` : ""}{" "}
+        <button
+          class="btn link"
+          type="button"
+          onClick={() => {
+            setCode("");
+            setCodeInput("");
+            setClinicName(null);
+            setTz(null);
+            setDay(null);
+            setDoctors([]);
+          }}
+        >
+          Change clinic
+        </button>
+      </p>
+      {original && tz && (
+        <Notice kind="info">
+          Current time: {timeIn(original.start, tz)},{" "}
+          {longDate(original.start, tz)}. Pick a new time below.
+        </Notice>
+      )}
+      {loadError && <Notice kind="error">{loadError}</Notice>}
+      {error && <Notice kind="error">{error}</Notice>}
+
+      <fieldset class="days">
+        <legend>Day</legend>
+        <div class="chips" role="radiogroup" aria-label="Day">
+          {days.map((d) => (
+            <label key={d} class={`chip${d === day ? " selected" : ""}`}>
+              <input
+                type="radio"
+                name="day"
+                value={d}
+                checked={d === day}
+                onChange={() => setDay(d)}
+              />
+              <span>{d === today ? "Today" : calendarLabel(d)}</span>
+            </label>
+          ))}
+        </div>
+      </fieldset>
+
+      <SelectField
+        id="doctor"
+        label="Doctor"
+        value={doctorId}
+        onChange={(e) => setDoctorId(e.currentTarget.value)}
+      >
+        <option value="">Any doctor</option>
+        {doctors.map((d) => (
+          <option key={d.id} value={d.id}>
+            {doctorLabel(d)}
+            {d.specializations?.length ? ` — ${d.specializations.join(", ")}` : ""}
+          </option>
+        ))}
+      </SelectField>
+
+      <section aria-labelledby="slots-heading" aria-busy={slots === null}>
+        <h2 id="slots-heading">Free times{day ? ` · ${calendarLabel(day)}` : ""}</h2>
+        {slots === null && !loadError && <Loading label="Finding free times…" />}
+        {slots?.length === 0 && <p>No free times on this day. Try another day.</p>}
+        {groups.map(([doctor, list]) => {
+          const label = doctorLabel(doctorById.get(doctor), list[0]?.doctor_name);
+          return (
+            <div key={doctor} class="slot-group">
+              <h3>{label}</h3>
+              <ul class="slots">
+                {list.map((s) => (
+                  <li key={s.start}>
+                    <button
+                      type="button"
+                      class="slot"
+                      disabled={busy}
+                      aria-label={`${s.local_time ?? timeIn(s.start, tz ?? "UTC")} with ${label}`}
+                      onClick={() => pick(s)}
+                    >
+                      {s.local_time ?? timeIn(s.start, tz ?? "UTC")}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          );
+        })}
+      </section>
+    </section>
+  );
+}
+
+function HoldTimer(props: { expiresAt: string }) {
+  const [left, setLeft] = useState(() => Date.parse(props.expiresAt) - serverNow());
+  useEffect(() => {
+    const t = setInterval(() => setLeft(Date.parse(props.expiresAt) - serverNow()), 1000);
+    return () => clearInterval(t);
+  }, [props.expiresAt]);
+  if (Number.isNaN(left)) return null;
+  if (left <= 0) {
+    return <p class="muted">Your hold has ended; booking will still try for this time.</p>;
+  }
+  const m = Math.floor(left / 60_000);
+  const s = Math.floor((left % 60_000) / 1000);
+  return (
+    <p class="muted">
+      Held for you for{" "}
+      <span aria-live="off">
+        {m}:{String(s).padStart(2, "0")}
+      </span>
+    </p>
+  );
+}

@@ -1,0 +1,84 @@
+/** @jsxImportSource preact */
+/** Home: a welcome for visitors; for patients, today's visit and what is next. */
+import { useEffect, useState } from "preact/hooks";
+import { serverNow } from "../lib/clock.ts";
+import { type Appointment, booking } from "../lib/endpoints.ts";
+import { longDate, timeIn } from "../lib/format.ts";
+import { PageTitle } from "../lib/ui.tsx";
+import { clinicCode, session, ticket } from "./store.ts";
+import { TicketCard } from "./visit.tsx";
+
+export function Welcome() {
+  const code = clinicCode.value;
+  return (
+    <section class="narrow welcome">
+      <PageTitle title="Welcome">Book your clinic visit and skip the waiting room</PageTitle>
+      <p>
+        Book an appointment, check in from your phone when you arrive and follow your place in the
+        queue live — we'll tell you when it's your turn.
+      </p>
+      {code && <p class="muted">Clinic: {code}</p>}
+      <div class="stack">
+        <a class="btn block" href="/signup">Create an account</a>
+        <a class="btn secondary block" href="/login">Log in</a>
+      </div>
+    </section>
+  );
+}
+
+export function Home() {
+  const user = session.user.value;
+  const t = ticket.value;
+  const [next, setNext] = useState<Appointment | null | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    booking.mine(session).then((list) => {
+      if (!live) return;
+      const now = serverNow();
+      const upcoming = list.upcoming
+        .filter((a) =>
+          Date.parse(a.end) > now && (a.status === "scheduled" || a.status === "confirmed" ||
+            a.status === "checked_in")
+        )
+        .sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+      setNext(upcoming[0] ?? null);
+    }).catch(() => live && setNext(null));
+    return () => {
+      live = false;
+    };
+  }, []);
+  const first = user?.full_name?.split(" ")[0];
+  return (
+    <section class="narrow">
+      <PageTitle title="Home">{first ? `Hello, ${first}` : "Hello"}</PageTitle>
+      {t && t.status !== "completed" && t.status !== "cancelled" && (
+        <section aria-labelledby="visit-now">
+          <h2 id="visit-now">Your visit today</h2>
+          <TicketCard ticket={t} compact />
+          <a class="btn block" href="/visit">Open my visit</a>
+        </section>
+      )}
+      <section aria-labelledby="next-appt">
+        <h2 id="next-appt">Next appointment</h2>
+        {next === undefined && <p class="muted" role="status">Loading…</p>}
+        {next === null && <p>You have no upcoming appointments.</p>}
+        {next && (
+          <div class="card">
+            <p class="big">
+              {timeIn(next.start, next.timezone ?? "UTC")}
+            </p>
+            <p>{longDate(next.start, next.timezone ?? "UTC")}</p>
+            <p>{next.doctor_name ?? "Doctor"}{next.clinic_name ? ` · ${next.clinic_name}` : ""}</p>
+            {next.appointment_number && (
+              <p class="muted">
+                Number <span class="mono">{next.appointment_number}</span>
+              </p>
+            )}
+            {!t && <a class="btn secondary" href="/visit">Check in when you arrive</a>}
+          </div>
+        )}
+      </section>
+      <a class="btn block" href="/book">Book an appointment</a>
+    </section>
+  );
+}

@@ -1,0 +1,261 @@
+/**
+ * The patient app's state: the session, its realtime connection and the two live feeds (my
+ * visit, my notifications). Everything is scoped to the signed-in user and torn down, with all
+ * cached data cleared, when the user signs out or another user signs in — one patient's data
+ * never shows on another patient's screen.
+ */
+import { batch, computed, effect, signal } from "@preact/signals";
+import { publicConfig } from "../lib/api.ts";
+import {
+  type ClinicInfo,
+  clinics,
+  type MyQueue,
+  type Notification,
+  notifications as notificationsApi,
+  queue,
+  type Ticket,
+} from "../lib/endpoints.ts";
+import { type ClientLike, createClient, debounce, type Feed, openFeed } from "../lib/live.ts";
+import { createSession } from "../lib/session.ts";
+import { chime, vibrate } from "../lib/sound.ts";
+
+export const session = createSession("clinic.session");
+
+/** The clinic the patient arrived by (clinic link) or belongs to. */
+const CLINIC_KEY = "clinic.code";
+export const clinicCode = signal<string>(
+  session.current.value?.clinic_code ?? localStorage.getItem(CLINIC_KEY) ?? "",
+);
+export function chooseClinic(code: string): void {
+  clinicCode.value = code.toUpperCase();
+  try {
+    localStorage.setItem(CLINIC_KEY, clinicCode.value);
+  } catch {
+    // ignore
+  }
+}
+
+const clinicCache = new Map<string, Promise<ClinicInfo>>();
+/** Public clinic details and doctors (cached per page). */
+export function clinicInfo(code: string): Promise<ClinicInfo> {
+  const key = code.toUpperCase();
+  let p = clinicCache.get(key);
+  if (!p) {
+    p = clinics.get(key).catch((error) => {
+      clinicCache.delete(key);
+      throw error;
+    });
+    clinicCache.set(key, p);
+  }
+  return p;
+}
+
+// ---- live state, per user ----------------------------------------------------------------
+
+export const myQueue = signal<MyQueue | null>(null);
+export const ticket = computed<Ticket | null>(() => myQueue.value?.ticket ?? null);
+/** The time zone of my clinic (clinic-local times everywhere). */
+export const clinicZone = signal<string>(Intl.DateTimeFormat().resolvedOptions().timeZone);
+effect(() => {
+  const code = session.user.value?.clinic_code ?? clinicCode.value;
+  if (!code) return;
+  clinicInfo(code).then((info) => {
+    clinicZone.value = info.clinic.timezone;
+  }).catch(() => {});
+});
+/** The time zone of my ticket's clinic (clinic-local times on the visit card). */
+export const ticketZone = signal<string | null>(null);
+effect(() => {
+  const code = ticket.value?.clinic_code;
+  if (!code) return;
+  clinicInfo(code).then((info) => {
+    ticketZone.value = info.clinic.timezone;
+  }).catch(() => {});
+});
+export const notificationList = signal<Notification[] | null>(null);
+export const unread = signal(0);
+export const visitFeed = signal<Feed | null>(null);
+export const noticeFeed = signal<Feed | null>(null);
+/** Set when my ticket is called (for the alert on any page). */
+export const calledAlert = signal<{ code: string; room: string | null; at: string } | null>(null);
+
+let client: ClientLike | null = null;
+let scope = 0;
+
+function applyTicketPatch(patch: Partial<Ticket> & { id?: string; ticket_id?: string }) {
+  const current = myQueue.value;
+  const t = current?.ticket;
+  const id = patch.ticket_id ?? patch.id;
+  if (!current || !t || id !== t.id) return;
+  const next: Ticket = { ...t };
+  if (typeof patch.status === "string") next.status = patch.status;
+  if (patch.room !== undefined) next.room = patch.room;
+  if (patch.called_at !== undefined) next.called_at = patch.called_at;
+  // people_ahead and the estimate are per doctor: they come from the server (refetch).
+  if (patch.position !== undefined) next.position = patch.position;
+  setQueue({ ...current, ticket: next });
+}
+
+/** Installs a new "my queue" state and raises the called alert on a new call. */
+function setQueue(next: MyQueue | null) {
+  const before = myQueue.value?.ticket;
+  myQueue.value = next;
+  const after = next?.ticket;
+  if (
+    after && after.status === "called" && after.called_at &&
+    (before?.id !== after.id || before.called_at !== after.called_at ||
+      before.status !== "called")
+  ) {
+    // Only alert for a fresh call (not one from long ago, e.g. on reload).
+    const age = Date.now() - Date.parse(after.called_at);
+    if (!before || age < 5 * 60_000) {
+      calledAlert.value = { code: after.code, room: after.room ?? null, at: after.called_at };
+      chime();
+      vibrate();
+    }
+  }
+  if (after && after.status !== "called" && calledAlert.value?.code === after.code) {
+    calledAlert.value = null;
+  }
+}
+
+async function loadQueue(myScope: number) {
+  const auth = session;
+  const data = await queue.mine(auth);
+  if (myScope !== scope) return;
+  setQueue(data);
+}
+
+async function loadNotifications(myScope: number) {
+  const data = await notificationsApi.list(session);
+  if (myScope !== scope) return;
+  batch(() => {
+    notificationList.value = data.notifications;
+    unread.value = data.unread_count;
+  });
+}
+
+async function teardown() {
+  scope++;
+  const feeds = [visitFeed.value, noticeFeed.value];
+  const old = client;
+  client = null;
+  batch(() => {
+    visitFeed.value = null;
+    noticeFeed.value = null;
+    myQueue.value = null;
+    notificationList.value = null;
+    unread.value = 0;
+    calledAlert.value = null;
+  });
+  for (const f of feeds) await f?.close();
+  if (old) await (old as unknown as { disconnect(): Promise<unknown> }).disconnect?.();
+}
+
+async function setup(userId: string, patientId: string | null, clinicId: string | null) {
+  const myScope = scope;
+  let config;
+  for (let attempt = 0;; attempt++) {
+    try {
+      config = await publicConfig();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, Math.min(20_000, 1_000 * 2 ** attempt)));
+      if (myScope !== scope) return;
+    }
+  }
+  if (myScope !== scope) return;
+  client = createClient(config.anon_key, () => session.token());
+  const refetchQueue = debounce(() => void loadQueue(myScope).catch(() => {}), 400);
+
+  const visitChanges = [];
+  if (patientId) {
+    visitChanges.push({ table: "queue_tickets", filter: `patient_id=eq.${patientId}` });
+  }
+  if (clinicId) visitChanges.push({ table: "queue_board", filter: `clinic_id=eq.${clinicId}` });
+  visitFeed.value = openFeed({
+    client,
+    topic: `visit:${userId}`,
+    changes: visitChanges,
+    refreshMs: 2 * 60_000,
+    snapshot: () => loadQueue(myScope),
+    onChange(change) {
+      if (myScope !== scope) return;
+      const mine = myQueue.value?.ticket;
+      const row = change.new as Partial<Ticket> & { ticket_id?: string };
+      if (change.table === "queue_board") {
+        if (mine && row.ticket_id === mine.id) {
+          applyTicketPatch(row);
+          refetchQueue();
+        } else if (mine && mine.status === "waiting") {
+          // Someone else moved: my estimate may change (my own row carries my position).
+          refetchQueue();
+        }
+      } else {
+        if (mine && row.id === mine.id) applyTicketPatch(row);
+        refetchQueue();
+      }
+    },
+  });
+
+  noticeFeed.value = openFeed({
+    client,
+    topic: `notifications:${userId}`,
+    changes: [{ table: "notifications", filter: `user_id=eq.${userId}` }],
+    refreshMs: 5 * 60_000,
+    snapshot: () => loadNotifications(myScope),
+    onChange(change) {
+      if (myScope !== scope) return;
+      const n = change.new as unknown as Notification;
+      const list = notificationList.value ?? [];
+      if (change.eventType === "INSERT" && n?.id) {
+        if (list.some((x) => x.id === n.id)) return;
+        batch(() => {
+          notificationList.value = [n, ...list].slice(0, 100);
+          if (!n.read_at) unread.value += 1;
+        });
+      } else if (change.eventType === "UPDATE" && n?.id) {
+        const prev = list.find((x) => x.id === n.id);
+        batch(() => {
+          notificationList.value = list.map((x) => (x.id === n.id ? { ...x, ...n } : x));
+          if (prev && !prev.read_at && n.read_at) unread.value = Math.max(0, unread.value - 1);
+          if (prev && prev.read_at && !n.read_at) unread.value += 1;
+        });
+      } else {
+        void loadNotifications(myScope).catch(() => {});
+      }
+    },
+  });
+}
+
+/** Forces a fresh "my queue" snapshot (after check-in, say). */
+export function refreshQueue(): Promise<void> {
+  return loadQueue(scope);
+}
+
+export function refreshNotifications(): Promise<void> {
+  return loadNotifications(scope);
+}
+
+// Follow the signed-in user: a different user (or none) tears everything down first.
+let activeUser: string | null = null;
+let chain: Promise<void> = Promise.resolve();
+effect(() => {
+  const user = session.user.value;
+  const id = user?.id ?? null;
+  if (id === activeUser) return;
+  activeUser = id;
+  chain = chain.then(async () => {
+    await teardown();
+    if (user) {
+      if (user.clinic_code && !clinicCode.value) chooseClinic(user.clinic_code);
+      await setup(user.id, user.patient_id ?? null, user.clinic_id ?? null).catch(() => {});
+    }
+  });
+});
+
+// A refreshed access token goes to the realtime channels too.
+effect(() => {
+  const token = session.current.value?.access_token;
+  if (token && client) void client.setAuth().catch(() => {});
+});

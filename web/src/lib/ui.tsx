@@ -1,0 +1,139 @@
+/** @jsxImportSource preact */
+/** Small accessible building blocks shared by the patient app and the staff console. */
+import type { ComponentChildren, InputHTMLAttributes } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+import type { Feed } from "./live.ts";
+
+/** The page's h1: sets the document title and takes focus on navigation (screen readers). */
+export function PageTitle(
+  props: { children: ComponentChildren; title?: string; suffix?: string },
+) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  const text = props.title ?? (typeof props.children === "string" ? props.children : "");
+  useEffect(() => {
+    if (text) document.title = `${text} · ${props.suffix ?? "Clinic"}`;
+    ref.current?.focus({ preventScroll: true });
+  }, [text]);
+  return <h1 ref={ref} tabIndex={-1}>{props.children}</h1>;
+}
+
+export function Notice(
+  props: { kind?: "error" | "success" | "info" | "warning"; children: ComponentChildren },
+) {
+  const kind = props.kind ?? "info";
+  return (
+    <div class={`notice ${kind}`} role={kind === "error" ? "alert" : "status"}>
+      {props.children}
+    </div>
+  );
+}
+
+export function Loading(props: { label?: string }) {
+  return <p role="status" class="muted">{props.label ?? "Loading…"}</p>;
+}
+
+type Handler = (event: Event & { currentTarget: HTMLInputElement }) => void;
+
+export interface TextFieldProps {
+  id: string;
+  label: string;
+  hint?: string;
+  error?: string;
+  type?: "text" | "email" | "password" | "tel" | "date" | "time" | "number" | "search";
+  value?: string;
+  onInput?: Handler;
+  required?: boolean;
+  disabled?: boolean;
+  autoComplete?: string;
+  inputMode?: "text" | "email" | "tel" | "numeric" | "search";
+  autoCapitalize?: "none" | "off" | "on" | "sentences" | "words" | "characters";
+  maxLength?: number;
+  placeholder?: string;
+}
+
+export function TextField(props: TextFieldProps) {
+  const { label, hint, error, id, ...rest } = props;
+  const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean)
+    .join(" ");
+  // Preact 11 types <input> as a union keyed by `type`; this component allows several.
+  const attrs = {
+    id,
+    name: id,
+    type: rest.type ?? "text",
+    "aria-invalid": error ? "true" : undefined,
+    "aria-describedby": described || undefined,
+    ...rest,
+  } as unknown as InputHTMLAttributes<HTMLInputElement>;
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      {hint && <span class="hint" id={`${id}-hint`}>{hint}</span>}
+      <input {...attrs} />
+      {error && <span class="error" id={`${id}-error`}>{error}</span>}
+    </div>
+  );
+}
+
+export function SelectField(props: {
+  id: string;
+  label: string;
+  error?: string;
+  value?: string;
+  required?: boolean;
+  disabled?: boolean;
+  onChange?: (event: Event & { currentTarget: HTMLSelectElement }) => void;
+  children: ComponentChildren;
+}) {
+  const { label, error, id, children, ...rest } = props;
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <select
+        id={id}
+        name={id}
+        aria-invalid={error ? "true" : undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
+        {...rest}
+      >
+        {children}
+      </select>
+      {error && <span class="error" id={`${id}-error`}>{error}</span>}
+    </div>
+  );
+}
+
+/** A visible, announced line when live data is not live. */
+export function LinkBanner(props: { feed: Feed | null }) {
+  const feed = props.feed;
+  if (!feed) return null;
+  const state = feed.state.value;
+  if (state === "live") return null;
+  return (
+    <div class="link-state" role="status">
+      {state === "connecting"
+        ? "Connecting for live updates…"
+        : "Reconnecting… live updates are paused; what you see may be out of date."}
+    </div>
+  );
+}
+
+/** Human labels for appointment and ticket statuses, with a tone for the chip. */
+export const STATUS: Record<string, [string, "" | "ok" | "warn" | "info"]> = {
+  held: ["Held", "warn"],
+  scheduled: ["Booked", "ok"],
+  confirmed: ["Confirmed", "ok"],
+  checked_in: ["Checked in", "info"],
+  in_progress: ["In consultation", "info"],
+  completed: ["Completed", ""],
+  cancelled: ["Cancelled", "warn"],
+  no_show: ["Missed", "warn"],
+  rescheduled: ["Rescheduled", ""],
+  waiting: ["Waiting", "info"],
+  called: ["Called", "ok"],
+  serving: ["In consultation", "info"],
+};
+
+export function StatusChip(props: { status: string }) {
+  const [label, tone] = STATUS[props.status] ?? [props.status, ""];
+  return <span class={`status ${tone}`}>{label}</span>;
+}
