@@ -8,9 +8,14 @@
  * | `audit.ensure_partitions` | `{months_ahead?}`                         | monthly audit-log partitions ahead (daily) |
  * | `holds.purge_expired`     | `{}`                                      | deletes slot holds expired for over a minute (every 5 minutes) |
  * | `jobs.purge_finished`     | `{succeeded_days?, dead_days?}`           | deletes succeeded jobs after 7 days, dead ones after 30 (daily) |
+ *
+ * `serviceHandlers` adds the webhook kinds (`webhook.process`, `webhook.deliver`,
+ * `webhook.sweep`, see edge/webhooks/jobs.ts): every worker of the service — the one inside
+ * `deno task start` and any started alone — must know every kind it may claim.
  */
 import { deliverNotification } from "../notify/deliver.ts";
 import { PermanentSendError, type Transports } from "../notify/transport.ts";
+import { type WebhookHandlerOptions, webhookHandlers, webhookSchedules } from "../webhooks/jobs.ts";
 import type { Handlers, Schedule } from "./worker.ts";
 import { PermanentJobError } from "./worker.ts";
 
@@ -90,3 +95,13 @@ export const defaultSchedules: Schedule[] = [
   { kind: "holds.purge_expired", everyMs: 5 * MINUTE },
   { kind: "jobs.purge_finished", everyMs: DAY },
 ];
+
+/** Every job kind of the service: ours and the webhooks'. */
+export function serviceHandlers(
+  options: { transports: Transports; webhooks?: WebhookHandlerOptions },
+): Handlers {
+  return { ...defaultHandlers(options), ...webhookHandlers(options.webhooks) };
+}
+
+/** Every recurring job of the service. */
+export const serviceSchedules: Schedule[] = [...defaultSchedules, ...webhookSchedules];

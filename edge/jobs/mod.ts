@@ -11,5 +11,10 @@ export type {
   WorkerOptions,
   WorkerStats,
 } from "./worker.ts";
-export { defaultHandlers, defaultSchedules } from "./handlers.ts";
+export {
+  defaultHandlers,
+  defaultSchedules,
+  serviceHandlers,
+  serviceSchedules,
+} from "./handlers.ts";
 export { enqueue, type EnqueueOptions } from "./enqueue.ts";

@@ -19,7 +19,7 @@
 import type postgres from "postgres";
 import type { Transports } from "../notify/transport.ts";
 import { developmentTransports } from "../notify/transport.ts";
-import { defaultHandlers, defaultSchedules } from "./handlers.ts";
+import { serviceHandlers, serviceSchedules } from "./handlers.ts";
 
 export interface Job {
   id: string;
@@ -85,11 +85,16 @@ export interface Backoff {
 
 export interface WorkerOptions {
   sql: postgres.Sql;
-  /** Handlers by job kind; default: the service's registry (`defaultHandlers`). */
+  /**
+   * Handlers by job kind; default: the service's registry (`serviceHandlers`: reminders,
+   * notification deliveries, audit partitions, hold and job purges, webhooks).
+   */
   handlers?: Handlers;
+  /** More handlers on top of `handlers` (or of the default registry). */
+  extraHandlers?: Handlers;
   /** Channel transports of the default handlers; default: the development transport. */
   transports?: Transports;
-  /** Recurring jobs; default: `defaultSchedules` with the default handlers, else none. */
+  /** Recurring jobs; default: `serviceSchedules` with the default registry, else none. */
   schedules?: Schedule[];
   queues?: string[];
   /** Jobs run at once (default 10). */
@@ -204,9 +209,12 @@ function errorText(error: unknown): string {
 export function startWorker(options: WorkerOptions): Worker {
   const sql = options.sql;
   const usingDefaults = !options.handlers;
-  const handlers = options.handlers ??
-    defaultHandlers({ transports: options.transports ?? developmentTransports(sql) });
-  const schedules = options.schedules ?? (usingDefaults ? defaultSchedules : []);
+  const handlers: Handlers = {
+    ...(options.handlers ??
+      serviceHandlers({ transports: options.transports ?? developmentTransports(sql) })),
+    ...options.extraHandlers,
+  };
+  const schedules = options.schedules ?? (usingDefaults ? serviceSchedules : []);
   const queues = options.queues?.length ? options.queues : ["default"];
   const concurrency = Math.max(1, options.concurrency ?? 10);
   const batchSize = Math.max(1, Math.min(options.batchSize ?? concurrency, concurrency));
