@@ -220,8 +220,8 @@ declare
   v_old public.webhook_inbox;
 begin
   select * into v_old from public.webhook_inbox i where i.id = p_id for update;
-  if not found or not (
-    private.is_superadmin() or v_old.clinic_id in (select private.admin_clinic_ids())
+  if not found or not coalesce(
+    private.is_superadmin() or v_old.clinic_id in (select private.admin_clinic_ids()), false
   ) then
     return;
   end if;

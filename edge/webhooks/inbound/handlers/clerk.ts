@@ -57,7 +57,7 @@ async function advance(
 ): Promise<{ applies: boolean; previous: Json | null }> {
   const [row] = await tx<{ applies: boolean; previous: Json | null }[]>`
     select applies, previous from private.webhook_sync_advance('clerk', ${key},
-      ${at === "infinity" ? "infinity" : at.toISOString()}::timestamptz)`;
+      ${at === "infinity" ? "infinity" : at.toISOString()}::text::timestamptz)`;
   return row;
 }
 
