@@ -330,8 +330,7 @@ const app = subApp()
         }
       } else {
         const [{ member }] = await tx`
-          select (${clinic.id}::uuid in (select private.member_clinic_ids())
-                  or private.is_superadmin()) as member`;
+          select ${clinic.id}::uuid in (select private.member_clinic_ids()) as member`;
         if (!member) throw apiError(403, "forbidden", "You are not a member of this clinic");
       }
       // One statement, one snapshot: the rows and the version line up.
