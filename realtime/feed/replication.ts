@@ -88,9 +88,13 @@ export function createReplicationFeed(options: ReplicationFeedOptions): Replicat
   let slotStats: Record<string, unknown> = {};
 
   async function ensureSlot(): Promise<bigint> {
-    const [existing] = await options.sql<{ lsn: string | null }[]>`
-      select confirmed_flush_lsn::text as lsn from pg_replication_slots where slot_name = ${slot}`;
-    if (existing?.lsn) return parseLsn(existing.lsn);
+    const [existing] = await options.sql<{ lsn: string | null; status: string | null }[]>`
+      select confirmed_flush_lsn::text as lsn, wal_status as status
+      from pg_replication_slots where slot_name = ${slot}`;
+    if (existing?.status === "lost") {
+      // Invalidated by max_slot_wal_keep_size: start over (clients are told to refetch).
+      await options.sql`select pg_drop_replication_slot(${slot})`;
+    } else if (existing?.lsn) return parseLsn(existing.lsn);
     const [created] = await options.sql<{ lsn: string }[]>`
       select lsn::text as lsn from pg_create_logical_replication_slot(${slot}, 'pgoutput')`;
     return parseLsn(created.lsn);
