@@ -283,6 +283,12 @@ Deno.test("walk-ins and call-next", async (t) => {
       400,
       "invalid_request",
     );
+    assertError(await q.call("GET", "/clinics/GFC-TP/queue/tickets"), 401, "auth_required");
+    assertError(
+      await q.call("GET", "/clinics/NOPE-XX/queue/tickets", { token: staff }),
+      404,
+      "clinic_not_found",
+    );
   });
 });
 
