@@ -65,16 +65,25 @@ export interface TokenService {
 }
 
 export function createTokenService(config: Config): TokenService {
-  const key = new TextEncoder().encode(config.jwtSecret);
+  // Imported once: handing jose the raw bytes would import an HMAC key on every call.
+  let imported: Promise<CryptoKey> | undefined;
+  const hmacKey = () =>
+    imported ??= crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(config.jwtSecret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
   const jwks = config.jwksUrl ? jose.createRemoteJWKSet(new URL(config.jwksUrl)) : undefined;
 
-  function sign(claims: jose.JWTPayload, expiresIn: number | string) {
+  async function sign(claims: jose.JWTPayload, expiresIn: number | string) {
     return new jose.SignJWT(claims)
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setIssuer(config.jwtIssuer)
       .setIssuedAt()
       .setExpirationTime(expiresIn)
-      .sign(key);
+      .sign(await hmacKey());
   }
 
   return {
@@ -92,7 +101,7 @@ export function createTokenService(config: Config): TokenService {
         .setIssuer(config.jwtIssuer)
         .setIssuedAt()
         .setExpirationTime(`${config.accessTokenTtl}s`)
-        .sign(key);
+        .sign(await hmacKey());
       return { token, expiresIn: config.accessTokenTtl };
     },
     signAnonKey() {
@@ -118,7 +127,7 @@ export function createTokenService(config: Config): TokenService {
       }
       try {
         if (header.alg === "HS256") {
-          const { payload } = await jose.jwtVerify(token, key, {
+          const { payload } = await jose.jwtVerify(token, await hmacKey(), {
             algorithms: ["HS256"],
             issuer: config.jwtIssuer,
             audience: audiences,
