@@ -158,7 +158,7 @@ export function createFanout(options: FanoutOptions): Fanout {
 
   function reportJobError(error: unknown): void {
     m.authorizationFailures++;
-    console.error("realtime: fan-out job failed:", error instanceof Error ? error.message : error);
+    console.error(`realtime: fan-out job failed: ${describeError(error)}`);
   }
 
   // ---- matching ---------------------------------------------------------------------
@@ -384,13 +384,14 @@ export function createFanout(options: FanoutOptions): Fanout {
 
   function failAll(items: Item[], only: Subscriber | null, error: unknown): void {
     m.authorizationFailures++;
-    const reason = error instanceof Error ? error.message : "authorization failed";
+    // Database errors can quote row values: log the kind only, tell the client nothing more.
+    console.error(`realtime: authorization failed: ${describeError(error)}`);
     const seen = new Set<Subscriber>();
     for (const { group } of items) {
       for (const s of group.members.keys()) {
         if ((only && s !== only) || seen.has(s)) continue;
         seen.add(s);
-        s.fail(`Authorization unavailable (${reason}); rejoin to catch up`);
+        s.fail("Authorization unavailable; rejoin to catch up");
       }
     }
   }
@@ -586,4 +587,11 @@ export function createFanout(options: FanoutOptions): Fanout {
       };
     },
   };
+}
+
+/** An error's kind without its message (which may quote data). */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? `${error.name} ${code}` : error.name;
 }

@@ -11,6 +11,7 @@ import {
   ProtocolError,
   type Vsn,
 } from "../protocol/serializer.ts";
+import { describeError } from "../fanout/fanout.ts";
 import { type Channel, replyTo } from "./channel.ts";
 import { handleAccessToken, handleBroadcast, handleLeave, handlePresence } from "./handlers.ts";
 import { handleJoin } from "./join.ts";
@@ -77,7 +78,7 @@ export function attachConnection(
   function enqueue(topic: string, task: () => void | Promise<void>): void {
     const previous = queues.get(topic) ?? Promise.resolve();
     const next = previous.then(task).catch((error) => {
-      console.error("realtime: handler failed:", error instanceof Error ? error.message : error);
+      console.error(`realtime: handler failed: ${describeError(error)}`);
     });
     queues.set(topic, next);
     next.then(() => {
