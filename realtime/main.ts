@@ -4,6 +4,7 @@
  * Environment:
  * - `JWT_SECRET` (required): the HS256 secret shared with the edge API
  * - `JWKS_URL` (optional): accept RS256/ES256 tokens from this key set too
+ * - `JWT_ISSUER` (optional): require this `iss`
  * - `DATABASE_URL` (optional): PostgreSQL with a role that has REPLICATION; enables
  *   postgres_changes (logical replication), DB-backed authorization and durable catch-up
  * - `REALTIME_SLOT` (optional): replication slot name (default `realtime_<database>`)
@@ -25,6 +26,7 @@ const window = env("REALTIME_CATCHUP_WINDOW_MS");
 const realtime = createRealtime({
   jwtSecret: secret,
   jwksUrl: env("JWKS_URL"),
+  issuer: env("JWT_ISSUER"),
   databaseUrl: env("DATABASE_URL"),
   slotName: env("REALTIME_SLOT"),
   sweepIntervalMs: env("REALTIME_SWEEP_MS") ? Number(env("REALTIME_SWEEP_MS")) : undefined,

@@ -27,8 +27,10 @@ export interface RealtimeOptions {
   jwtSecret?: string;
   /** JWKS URL for RS256/ES256 tokens. */
   jwksUrl?: string;
-  /** Expected token audience, if any. */
+  /** Expected token audience(s), if any (the edge uses authenticated, anon, board). */
   audience?: string | string[];
+  /** Expected token issuer, if any (the edge's `jwtIssuer`). */
+  issuer?: string;
   /** A ready verifier instead of secret/JWKS. */
   verifier?: TokenVerifier;
   /** Row and table authorization (see fanout/authorizer.ts). */
@@ -256,5 +258,10 @@ function createDelegatingAuthorizer(initial: Authorizer) {
 }
 
 function jwtOptions(options: RealtimeOptions): JwtOptions {
-  return { secret: options.jwtSecret, jwksUrl: options.jwksUrl, audience: options.audience };
+  return {
+    secret: options.jwtSecret,
+    jwksUrl: options.jwksUrl,
+    audience: options.audience,
+    issuer: options.issuer,
+  };
 }

@@ -13,6 +13,8 @@ export interface JwtOptions {
   jwksUrl?: string;
   /** Expected `aud`, when set. */
   audience?: string | string[];
+  /** Expected `iss`, when set. */
+  issuer?: string;
   /** Clock tolerance in seconds (default 0). */
   clockToleranceSeconds?: number;
 }
@@ -40,6 +42,7 @@ export function createVerifier(options: JwtOptions): TokenVerifier {
     const header = decodeHeader(token);
     const common = {
       audience: options.audience,
+      issuer: options.issuer,
       clockTolerance: options.clockToleranceSeconds ?? 0,
     };
     let payload: JWTPayload;
