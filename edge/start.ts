@@ -12,6 +12,8 @@ import { loadConfig } from "./config.ts";
 import { createApp } from "./app.ts";
 import { compose } from "./server.ts";
 import { createWeb } from "../web/mod.ts";
+import { startWorker } from "./jobs/worker.ts";
+import { developmentTransports } from "./notify/transport.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const dataDir = Deno.env.get("DATA_DIR") ?? `${root}.data`;
@@ -56,6 +58,18 @@ if (config.env === "development" && !(await isSeeded(sql))) {
   await seed(sql);
   console.log("Seed: demo data loaded (GFC-TP, GFC-BD; password Demo123!)");
 }
+
+// The job worker (reminders, notification deliveries, webhooks, housekeeping) on its own pool
+// so background work never starves HTTP requests. Scale out with `edge/jobs/main.ts`.
+const jobsSql = postgres(databaseUrl, { max: 12, onnotice: () => {} });
+const worker = startWorker({
+  sql: jobsSql,
+  transports: config.env === "production" ? {} : developmentTransports(jobsSql),
+});
+stops.unshift(async () => {
+  await worker.stop();
+  await jobsSql.end({ timeout: 5 });
+});
 
 const api = createApp({ config, sql });
 const hostname = Deno.env.get("HOST") ?? "0.0.0.0";
