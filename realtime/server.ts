@@ -31,6 +31,9 @@ export interface RealtimeOptions {
   audience?: string | string[];
   /** Expected token issuer, if any (the edge's `jwtIssuer`). */
   issuer?: string;
+  /** Expected issuer / audience of JWKS tokens (the edge's `jwksIssuer`/`jwksAudience`). */
+  jwksIssuer?: string;
+  jwksAudience?: string | string[];
   /** A ready verifier instead of secret/JWKS. */
   verifier?: TokenVerifier;
   /** Row and table authorization (see fanout/authorizer.ts). */
@@ -263,5 +266,7 @@ function jwtOptions(options: RealtimeOptions): JwtOptions {
     jwksUrl: options.jwksUrl,
     audience: options.audience,
     issuer: options.issuer,
+    jwksIssuer: options.jwksIssuer,
+    jwksAudience: options.jwksAudience,
   };
 }

@@ -13,8 +13,11 @@ export interface JwtOptions {
   jwksUrl?: string;
   /** Expected `aud`, when set. */
   audience?: string | string[];
-  /** Expected `iss`, when set. */
+  /** Expected `iss` of HS256 tokens, when set. */
   issuer?: string;
+  /** Expected `iss` / `aud` of JWKS (RS256/ES256) tokens, when set. */
+  jwksIssuer?: string;
+  jwksAudience?: string | string[];
   /** Clock tolerance in seconds (default 0). */
   clockToleranceSeconds?: number;
 }
@@ -40,16 +43,22 @@ export function createVerifier(options: JwtOptions): TokenVerifier {
 
   async function verifyUncached(token: string): Promise<Claims> {
     const header = decodeHeader(token);
-    const common = {
-      audience: options.audience,
-      issuer: options.issuer,
-      clockTolerance: options.clockToleranceSeconds ?? 0,
-    };
+    const tolerance = options.clockToleranceSeconds ?? 0;
     let payload: JWTPayload;
     if (header.alg === "HS256" && secret) {
-      ({ payload } = await jwtVerify(token, secret, { ...common, algorithms: ["HS256"] }));
+      ({ payload } = await jwtVerify(token, secret, {
+        audience: options.audience,
+        issuer: options.issuer,
+        clockTolerance: tolerance,
+        algorithms: ["HS256"],
+      }));
     } else if (jwks && (header.alg === "RS256" || header.alg === "ES256")) {
-      ({ payload } = await jwtVerify(token, jwks, { ...common, algorithms: ["RS256", "ES256"] }));
+      ({ payload } = await jwtVerify(token, jwks, {
+        audience: options.jwksAudience,
+        issuer: options.jwksIssuer,
+        clockTolerance: tolerance,
+        algorithms: ["RS256", "ES256"],
+      }));
     } else {
       throw new errors.JOSEAlgNotAllowed(`algorithm ${String(header.alg)} is not accepted`);
     }
