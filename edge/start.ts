@@ -13,6 +13,7 @@ import { createApp } from "./app.ts";
 import { compose } from "./server.ts";
 import { createWeb } from "../web/mod.ts";
 import { startWorker } from "./jobs/worker.ts";
+import { createRealtime } from "../realtime/mod.ts";
 import { developmentTransports } from "./notify/transport.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -71,13 +72,23 @@ stops.unshift(async () => {
   await jobsSql.end({ timeout: 5 });
 });
 
+// Realtime: logical replication from the same database, the same token secret as the API.
+const realtime = createRealtime({
+  jwtSecret: config.jwtSecret,
+  issuer: config.jwtIssuer,
+  jwksUrl: config.jwksUrl,
+  databaseUrl,
+});
+await realtime.start();
+stops.unshift(() => realtime.stop());
+
 const api = createApp({ config, sql });
 const hostname = Deno.env.get("HOST") ?? "0.0.0.0";
 const server = Deno.serve({
   port: config.port,
   hostname,
   onListen: ({ port }) => console.log(`Serving on http://localhost:${port} (${config.env})`),
-}, compose({ api, web: createWeb({ warm: true }) }));
+}, compose({ api, realtime, web: createWeb({ warm: true }) }));
 
 let stopping = false;
 async function shutdown(signal: string) {
