@@ -96,6 +96,14 @@ interface Item {
 
 type DecisionMemo = Map<string, RowDecision>;
 
+/** Per-transaction caches shared by every principal: decisions and serialized payloads. */
+interface TxnCache {
+  memo: DecisionMemo;
+  data: Map<string, string>;
+}
+
+const newCache = (): TxnCache => ({ memo: new Map(), data: new Map() });
+
 export function createFanout(options: FanoutOptions): Fanout {
   const { authorizer, retention } = options;
   const evaluateTimeoutMs = options.evaluateTimeoutMs ?? 5000;
@@ -404,15 +412,15 @@ export function createFanout(options: FanoutOptions): Fanout {
     p: Principal,
     txn: Transaction,
     items: Item[],
-    memo: DecisionMemo,
+    cache: TxnCache,
     only: Subscriber | null,
   ): () => void | Promise<void> {
     policyKeys = new Map();
-    const d = decide(p, txn, items, memo);
-    if (!(d instanceof Promise)) return () => deliver(txn, items, d, only, new Map());
+    const d = decide(p, txn, items, cache.memo);
+    if (!(d instanceof Promise)) return () => deliver(txn, items, d, only, cache.data);
     // Settle now so a rejection is handled even while the job waits in the queue.
     const settled = d.then(
-      (decisions) => () => deliver(txn, items, decisions, only, new Map()),
+      (decisions) => () => deliver(txn, items, decisions, only, cache.data),
       (error) => () => failAll(items, only, error),
     );
     return () => settled.then((finish) => finish());
@@ -441,10 +449,10 @@ export function createFanout(options: FanoutOptions): Fanout {
       }
     });
     if (work.size > 0) {
-      const memo: DecisionMemo = new Map();
+      const cache = newCache();
       for (const [p, items] of work) {
         if (p.pending === 0) p.processedLsn = before;
-        schedule(p, txn.lsn, process(p, txn, items, memo, null));
+        schedule(p, txn.lsn, process(p, txn, items, cache, null));
       }
     }
     dispatches[slot] = performance.now() - started;
@@ -470,7 +478,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         });
         m.replayedTransactions++;
         if (items.length > 0) {
-          const result = process(entry.principal, txn, items, new Map(), s)();
+          const result = process(entry.principal, txn, items, newCache(), s)();
           if (result instanceof Promise) {
             i++;
             return result.then(() => {

@@ -11,9 +11,15 @@ export interface Visibility {
   includeOld: boolean;
 }
 
+const columnKeys = new WeakMap<ReadonlySet<string>, string>();
+
 /** Cache key for a visibility on one change. */
 export function visibilityKey(v: Visibility): string {
-  const cols = v.columns ? [...v.columns].join(",") : "*";
+  let cols = "*";
+  if (v.columns) {
+    cols = columnKeys.get(v.columns) ?? [...v.columns].join(",");
+    columnKeys.set(v.columns, cols);
+  }
   return `${cols}|${v.select?.join(",") ?? "*"}|${v.includeRecord ? 1 : 0}${v.includeOld ? 1 : 0}`;
 }
 
