@@ -108,9 +108,10 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   function checkpoint(): void {
     for (const channel of ctx.channels) {
       const lsn = ctx.fanout.cursorOf(channel);
-      if (channel.cursorKey && lsn !== undefined) {
-        ctx.cursors.set(channel.cursorKey, { lsn, at: null });
-      }
+      if (!channel.cursorKey || lsn === undefined) continue;
+      // Another tab with the same key that went away keeps its (older) cursor.
+      if (ctx.cursors.get(channel.cursorKey)?.at) continue;
+      ctx.cursors.set(channel.cursorKey, { lsn, at: null });
     }
   }
 

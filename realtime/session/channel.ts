@@ -127,8 +127,13 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
       ctx.channels.delete(channel);
       const cursor = ctx.fanout.unsubscribe(channel);
       if (channel.cursorKey && cursor !== undefined) {
-        if (reason === "leave") ctx.cursors.delete(channel.cursorKey);
-        else ctx.cursors.set(channel.cursorKey, { lsn: cursor, at: Date.now() });
+        const key = channel.cursorKey;
+        const earlier = ctx.cursors.get(key);
+        if (reason === "leave") ctx.cursors.delete(key);
+        else if (!earlier?.at || earlier.lsn > cursor) {
+          // With several channels on one key (tabs of one user), keep the oldest cursor.
+          ctx.cursors.set(key, { lsn: cursor, at: Date.now() });
+        }
       }
       if (conn.channels.get(init.topic) === channel) conn.channels.delete(init.topic);
     },
