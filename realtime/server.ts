@@ -216,14 +216,23 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         if (!options.authorizer) delegate.set(database.authorizer);
         if (!options.cursorStore) ctx.cursors = database.cursors;
       }
-      await ctx.cursors.load();
-      if (ctx.feed) {
-        await ctx.feed.start({
-          begin: (lsn) => ctx.fanout.begin(lsn),
-          publish: (txn) => ctx.fanout.publish(txn),
-          // Keep the catch-up window in the slot, so a restart can rebuild it.
-          confirmableLsn: () => retention.size === 0 ? ctx.fanout.position : retention.floor,
-        });
+      try {
+        await ctx.cursors.load();
+        if (ctx.feed) {
+          await ctx.feed.start({
+            begin: (lsn) => ctx.fanout.begin(lsn),
+            publish: (txn) => ctx.fanout.publish(txn),
+            // Keep the catch-up window in the slot, so a restart can rebuild it.
+            confirmableLsn: () => retention.size === 0 ? ctx.fanout.position : retention.floor,
+          });
+        }
+      } catch (error) {
+        started = false;
+        await ctx.feed?.stop().catch(() => {});
+        await database?.close().catch(() => {});
+        database = undefined;
+        ctx.feed = options.feed;
+        throw error;
       }
       sweeper = setInterval(sweep, options.sweepIntervalMs ?? 5_000);
     },
