@@ -71,6 +71,23 @@ Deno.test("bookings: create, numbers, authorization and validation", async (t) =
     assert.deepEqual(seq, [seq[0], seq[0] + 1, seq[0] + 2]);
   });
 
+  await t.step("past 999 a day, numbers grow a digit instead of repeating", async () => {
+    const later = (await app.sql`select to_char(${day}::date + 7, 'YYYY-MM-DD') d`)[0].d;
+    await app.sql`insert into private.day_counters (clinic_id, day, kind, value)
+      values (${CLINIC_A}, ${later}::date, 'appointment', 998)`;
+    const numbers = [];
+    for (const time of ["09:00", "09:15", "09:30"]) {
+      const res = await app.call("POST", "/api/bookings", {
+        token: staff,
+        headers: key(),
+        body: book(DOCTORS.tan, sgt(later, time), { patient_id: PATIENTS.lim }),
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      numbers.push(res.body.appointment.appointment_number.split("-").at(-1));
+    }
+    assert.deepEqual(numbers, ["999", "1000", "1001"]);
+  });
+
   await t.step("409 slot_unavailable when the slot is taken", async () => {
     const res = await app.call("POST", "/api/bookings", {
       token: staff,
