@@ -245,9 +245,10 @@ export function createReplicationFeed(options: ReplicationFeedOptions): Replicat
     try {
       const [row] = await options.sql<Record<string, unknown>[]>`
         select active, wal_status,
-               pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint as lag_bytes,
-               pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint as retained_bytes,
-               safe_wal_size, confirmed_flush_lsn::text as confirmed_flush_lsn
+               pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8 as lag_bytes,
+               pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::float8 as retained_bytes,
+               safe_wal_size::float8 as safe_wal_size,
+               confirmed_flush_lsn::text as confirmed_flush_lsn
         from pg_replication_slots where slot_name = ${slot}`;
       slotStats = row ?? { missing: true };
     } catch {

@@ -117,6 +117,28 @@ Deno.test("postgres_changes through the database", async (t) => {
       await eventually(() => ids.includes(live), 5000, "the next row");
       assert.equal(ids.filter((id) => id === missed).length, 1);
     });
+    await t.step("the slot survives a graceful restart; health reports it", async () => {
+      const slots = async () => (await db.sql<{ slot_name: string; active: boolean }[]>`
+          select slot_name, active from pg_replication_slots
+          where database = current_database()`);
+      const before = await slots();
+      assert.equal(before.length, 1);
+      for (const c of clients) await closeClient(c);
+      clients.length = 0;
+      await h.server.close();
+      const stopped = await slots();
+      assert.deepEqual(stopped.map((s) => s.slot_name), before.map((s) => s.slot_name));
+      await h.restart();
+      let health = { status: "", feed: { slot: "", slot_stats: { lag_bytes: 0 } } };
+      for (let i = 0; i < 100 && health.status !== "healthy"; i++) {
+        health = await (await fetch(`${h.server.origin}/realtime/v1/health`)).json();
+        if (health.status !== "healthy") await delay(50);
+      }
+      assert.equal(health.status, "healthy");
+      assert.equal(health.feed.slot, before[0].slot_name);
+      assert.equal(typeof health.feed.slot_stats.lag_bytes, "number");
+      assert.equal((await slots()).length, 1);
+    });
   } finally {
     for (const c of clients) await closeClient(c);
     await h.close();

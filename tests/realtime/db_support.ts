@@ -131,7 +131,7 @@ export async function dbHarness(options: Partial<RealtimeOptions> = {}): Promise
     options: opts,
     server: await startServer(opts),
     async restart() {
-      await harness.server.close();
+      await harness.server.close().catch(() => {}); // may already be closed
       harness.server = await startServer(opts);
       return harness.server;
     },
