@@ -16,7 +16,7 @@ import type { Connection } from "./connection.ts";
 
 type JoinPayload = {
   config?: {
-    broadcast?: { self?: unknown; ack?: unknown };
+    broadcast?: { self?: unknown; ack?: unknown; replication_ready?: unknown };
     presence?: { key?: unknown; enabled?: unknown };
     postgres_changes?: unknown;
     private?: unknown;
@@ -110,6 +110,14 @@ export async function handleJoin(ctx: Context, conn: Connection, message: Messag
         "refetch",
         "Changes made while you were disconnected can no longer be replayed; refetch",
       );
+    }
+  }
+  if (payload.config?.broadcast?.replication_ready === true) {
+    // realtime-js ≥ 2.9x: announce that the replication stream is live.
+    if (ctx.feed && !ctx.feed.isReady()) {
+      channel.system("system", "error", "Replication connection is not ready");
+    } else {
+      channel.system("system", "ok", "Replication connection established");
     }
   }
   if (config.presenceEnabled) {

@@ -163,6 +163,21 @@ Deno.test("realtime protocol (raw client)", async (t) => {
       await c.close();
     });
 
+    await t.step("broadcast.replication_ready announces the live stream", async () => {
+      const c = await rawClient(server, await staffA());
+      c.send(["1", "1", "realtime:ready", "phx_join", {
+        config: { broadcast: { replication_ready: true } },
+      }]);
+      await c.next(v2("phx_reply", "1"));
+      assert.deepEqual((await c.next(v2("system")) as Frame)[4], {
+        extension: "system",
+        status: "ok",
+        message: "Replication connection established",
+        channel: "ready",
+      });
+      await c.close();
+    });
+
     await t.step("unmatched topic, duplicate join, leave", async () => {
       const c = await rawClient(server, await staffA());
       c.send(["9", "10", "realtime:nowhere", "broadcast", { type: "broadcast", event: "e" }]);
