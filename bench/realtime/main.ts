@@ -111,11 +111,13 @@ async function saturation(sql: postgres.Sql, world: BenchWorld, pool: Subscriber
     const seconds = (performance.now() - t0) / 1000;
     const s = latencySummary(pool.samples);
     rows.push({ rate: sent / 5, perSecond: pool.samples.length / seconds, ...s });
-    if (s.p99 > 50 || pool.samples.length < sent * STAFF_PER_CLINIC * 0.99) break;
+    // Past saturation: deliveries fall behind the writes or latency runs away.
+    if (s.p99 > 500 || pool.samples.length < sent * STAFF_PER_CLINIC * 0.99) break;
   }
   const sustained = rows.filter((r) => r.p99 <= 50);
   const best = sustained.length ? Math.max(...sustained.map((r) => r.perSecond)) : 0;
-  return { rows, best };
+  const peak = Math.max(...rows.map((r) => r.perSecond));
+  return { rows, best, peak };
 }
 
 async function boardFanout(sql: postgres.Sql, world: BenchWorld, endpoint: string, token: string) {
@@ -161,6 +163,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const sign = signer(secret);
   const world = await buildWorld(db.sql, CLINICS, STAFF_PER_CLINIC);
   const server = await startServer(db.url, secret);
+  const loadBefore = Deno.loadavg()[0];
   let markdown = "";
   try {
     const specs = [];
@@ -203,7 +206,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       `Realtime server as its own process (\`realtime/main.ts\`) on logical replication; ` +
       `subscribers are protocol-level websocket clients (vsn 2.0.0) in the benchmark process, ` +
       `on the same 2 cores. Latency is commit-to-client: the commit timestamp carried in the ` +
-      `event (from the WAL, millisecond precision) against the receipt time.`,
+      `event (from the WAL, millisecond precision) against the receipt time. Machine load ` +
+      `average when the run started: ${loadBefore.toFixed(1)} (other work shares the cores).`,
       "",
       `**Fixed load** — ${
         CLINICS * STAFF_PER_CLINIC
@@ -220,9 +224,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         ms(fixed.max),
       ]]),
       "",
-      `**Saturation** — same subscribers, rising write rates (5 s each; stops once p99 passes ` +
-      `50 ms). Highest sustained rate with p99 ≤ 50 ms: **${Math.round(sat.best)} authorized ` +
-      `deliveries/s**.`,
+      `**Saturation** — same subscribers, rising write rates (5 s each, until deliveries fall ` +
+      `behind). Highest sustained rate with p99 ≤ 50 ms: **${Math.round(sat.best)} authorized ` +
+      `deliveries/s**; highest delivered: ${Math.round(sat.peak)}/s.`,
       "",
       table(
         ["changes/s", "deliveries/s", "p50", "p95", "p99"],
