@@ -76,11 +76,13 @@ stops.unshift(async () => {
 const realtime = createRealtime({
   jwtSecret: config.jwtSecret,
   issuer: config.jwtIssuer,
+  audience: ["authenticated", "anon", "board"],
   jwksUrl: config.jwksUrl,
+  jwksIssuer: config.jwksIssuer,
+  jwksAudience: config.jwksAudience,
   databaseUrl,
 });
 await realtime.start();
-stops.unshift(() => realtime.stop());
 
 const api = createApp({ config, sql });
 const hostname = Deno.env.get("HOST") ?? "0.0.0.0";
@@ -95,6 +97,8 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   console.log(`\n${signal}: stopping…`);
+  // Websockets first: the HTTP server's shutdown waits for open connections.
+  await realtime.stop().catch((error) => console.error(`realtime stop failed: ${error.message}`));
   await server.shutdown();
   for (const stop of stops) {
     await stop().catch((error) => console.error(`stop failed: ${error.message}`));
