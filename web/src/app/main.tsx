@@ -84,7 +84,7 @@ function App() {
   const feed = visitFeed.value;
   const down = user && feed && feed.state.value === "reconnecting";
   return (
-    <div class="app" onClick={onLinkClick}>
+    <div class="app" onClick={onLinkClick} data-link={feed?.state.value ?? "none"}>
       <a class="skip-link" href="#main">Skip to content</a>
       <header class="topbar">
         <a class="brand" href="/">

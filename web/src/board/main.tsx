@@ -49,6 +49,8 @@ function takeToken(): string | null {
 }
 
 const token = takeToken();
+/** `?debug` logs the stream to the console (for diagnosing a screen in the field). */
+const debug = new URLSearchParams(location.search).has("debug");
 const board = signal(emptyBoard());
 const view = computed(() => boardView(board.value));
 const clinicName = signal<string>(code);
@@ -146,6 +148,7 @@ async function start() {
           { bearer: token },
         );
         const snap = normalizeSnapshot(json);
+        if (debug) console.debug("board snapshot", snap.version, snap.tickets.length);
         if (snap.timezone) timeZone.value = snap.timezone;
         if (snap.name) clinicName.value = snap.name;
         const applied = applySnapshot(board.value, snap, serverNow());
@@ -161,6 +164,7 @@ async function start() {
       }
     },
     onChange(change) {
+      if (debug) console.debug("board change", change.table, change.eventType, change.new);
       const applied = applyChange(board.value, change);
       board.value = applied.state;
       announce(applied.announce);
@@ -215,7 +219,7 @@ function Board() {
   const stale = feed?.staleSince.value ?? null;
   const state = feed?.state.value ?? "connecting";
   return (
-    <div class="board-app">
+    <div class="board-app" data-link={state}>
       <header class="board-head">
         <h1>{clinicName.value}</h1>
         <div class="board-clock" aria-label="Current time">{clock(now.value)}</div>

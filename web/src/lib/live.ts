@@ -275,7 +275,7 @@ export function createClient(
     params: { apikey: anonKey },
     ...(accessToken ? { accessToken: async () => (await accessToken()) ?? anonKey } : {}),
     heartbeatIntervalMs: 25_000,
-    reconnectAfterMs: (tries: number) => [1_000, 2_000, 5_000, 10_000][tries - 1] ?? 15_000,
+    reconnectAfterMs: (tries: number) => [1_000, 2_000, 5_000][tries - 1] ?? 10_000,
   });
   return client as unknown as ClientLike;
 }
