@@ -514,6 +514,26 @@ Deno.test("holds: hold, book with the hold, conflicts, release, expiry", async (
     assert.equal(late.status, 409);
   });
 
+  await t.step("the holder's own expired hold: booked through the normal path", async () => {
+    const hold = await app.call("POST", "/api/holds", {
+      token: otherToken,
+      body: { clinic_code: "GFC-TP", doctor_id: DOCTORS.lee, start: sgt(day, "10:15") },
+    });
+    assert.equal(hold.status, 201);
+    await app.sql`update public.appointments set hold_expires_at = now() - interval '1 second'
+      where id = ${hold.body.hold.id}`;
+    const res = await app.call("POST", "/api/bookings", {
+      token: otherToken,
+      headers: { "idempotency-key": crypto.randomUUID() },
+      body: book(DOCTORS.lee, sgt(day, "10:15"), { hold_id: hold.body.hold.id }),
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.notEqual(res.body.appointment.id, hold.body.hold.id);
+    const [gone] = await app.sql`select count(*)::int n from public.appointments
+      where id = ${hold.body.hold.id}`;
+    assert.equal(gone.n, 0);
+  });
+
   await t.step("400 and 401 on holds", async () => {
     const bad = await app.call("POST", "/api/holds", {
       token: lim,
