@@ -14,7 +14,7 @@ import { createMemoryCursorStore, type CursorStore } from "./catchup/cursors.ts"
 import { createRetentionLog, type RetentionOptions } from "./catchup/retention.ts";
 import { type Context, type Limits, newCounters } from "./context.ts";
 import { type Authorizer, createRuleAuthorizer } from "./fanout/authorizer.ts";
-import { createFanout, describeError } from "./fanout/fanout.ts";
+import { createFanout } from "./fanout/fanout.ts";
 import { connectDatabase, type RealtimeDatabase } from "./db/setup.ts";
 import type { ChangeFeed } from "./feed/feed.ts";
 import { parseVsn } from "./protocol/serializer.ts";

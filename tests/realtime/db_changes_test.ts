@@ -15,7 +15,7 @@ Deno.test("postgres_changes through the database", async (t) => {
   const { world: w, db } = h;
   const tk = tokens(w);
   const clients: RealtimeClient[] = [];
-  const open = async (token: string, vsn: "1.0.0" | "2.0.0" = "2.0.0") => {
+  const open = (token: string, vsn: "1.0.0" | "2.0.0" = "2.0.0") => {
     const c = client(h.server, { apikey: token, vsn });
     clients.push(c);
     return c;
