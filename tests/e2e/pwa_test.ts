@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
+import { audit } from "./a11y.ts";
 import { launch, PHONE, TV } from "./browser.ts";
 import { type Service, startService } from "./service.ts";
 
@@ -21,7 +22,10 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${SHOTS}${name}.png`, caret: "hide", animations: "disabled" });
 }
 
-/** Both sizes of one page (live pages are captured live, not while connecting). */
+/** axe-core findings (serious/critical), by page, checked in the last step. */
+const findings: string[] = [];
+
+/** Both sizes of one page (live pages are captured live, not while connecting), audited. */
 async function shots(page: Page, name: string): Promise<void> {
   const before = page.viewportSize();
   const linked = page.locator("[data-link]:not([data-link=none])");
@@ -30,6 +34,7 @@ async function shots(page: Page, name: string): Promise<void> {
   }
   await page.setViewportSize(PHONE);
   await shot(page, `${name}-phone`);
+  for (const line of await audit(page)) findings.push(`${name}: ${line}`);
   await page.setViewportSize(TV);
   await shot(page, `${name}-tv`);
   if (before) await page.setViewportSize(before);
@@ -344,8 +349,52 @@ Deno.test({
         }
       });
 
+      await step(
+        "PWA: service worker caches the shell, works offline, never caches the API",
+        async () => {
+          const ctx = await browser!.newContext({ viewport: PHONE });
+          const page = await ctx.newPage();
+          watch(page, "pwa", errors);
+          await page.goto(`${base}/`);
+          const manifest = await page.locator("link[rel=manifest]").getAttribute("href");
+          assert.equal(manifest, "/manifest.webmanifest");
+          await page.evaluate(async () => {
+            await navigator.serviceWorker.ready;
+          });
+          await page.reload(); // now controlled by the worker
+          await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+          await ctx.setOffline(true);
+          await page.reload();
+          await page.getByRole("heading", { name: /skip the waiting room/ }).waitFor({
+            timeout: WAIT,
+          });
+          await page.goto(`${base}/board/GFC-TP`);
+          await page.getByRole("heading", { name: "Queue board GFC-TP" }).waitFor({
+            timeout: WAIT,
+          });
+          const api = await page.evaluate(() =>
+            fetch("/api/health").then((r) => `status ${r.status}`, () => "network error")
+          );
+          assert.equal(api, "network error", "offline, the API is not answered from a cache");
+          const cached = await page.evaluate(async () => {
+            const urls: string[] = [];
+            for (const key of await caches.keys()) {
+              for (const req of await (await caches.open(key)).keys()) urls.push(req.url);
+            }
+            return urls;
+          });
+          assert.ok(cached.some((u) => u.endsWith("/index.html")), "the shell is cached");
+          assert.ok(!cached.some((u) => u.includes("/api/")), "no API response is cached");
+          await ctx.close();
+        },
+      );
+
       await step("no uncaught errors in any page", () => {
         assert.deepEqual(errors, []);
+      });
+
+      await step("accessibility: no serious or critical axe-core (WCAG 2.1 AA) findings", () => {
+        assert.deepEqual(findings, []);
       });
 
       await desk.close();

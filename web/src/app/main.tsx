@@ -105,15 +105,6 @@ function App() {
           )
           : p !== "/login" && <a class="signin" href="/login">Log in</a>}
       </header>
-      {down && (
-        <div class="link-state" role="status">
-          Reconnecting… live updates are paused.
-        </div>
-      )}
-      <CalledBanner />
-      <main id="main" tabIndex={-1}>
-        <Route />
-      </main>
       {user && (
         <nav class="tabbar" aria-label="Main">
           <ul>
@@ -134,6 +125,15 @@ function App() {
           </ul>
         </nav>
       )}
+      {down && (
+        <div class="link-state" role="status">
+          Reconnecting… live updates are paused.
+        </div>
+      )}
+      <CalledBanner />
+      <main id="main" tabIndex={-1}>
+        <Route />
+      </main>
     </div>
   );
 }

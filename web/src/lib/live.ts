@@ -59,6 +59,10 @@ export interface FeedOptions {
   refreshMs?: number;
   /** Recreate the channel when it has been down this long. */
   resetAfterMs?: number;
+  /** Backoff between failed snapshots (default 1, 2, 5, 10, 20 s). */
+  retryMs?: number[];
+  /** Delay before replacing a channel the server closed (default 1 s). */
+  reopenMs?: number;
   now?: () => number;
 }
 
@@ -94,6 +98,8 @@ export function openFeed(options: FeedOptions): Feed {
   let again = false;
   let retries = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let reopenTimer: ReturnType<typeof setTimeout> | undefined;
+  const retryMs = options.retryMs ?? SNAPSHOT_RETRY_MS;
   let lastTick = now();
 
   function update() {
@@ -144,7 +150,13 @@ export function openFeed(options: FeedOptions): Feed {
         down();
         // CHANNEL_ERROR / TIMED_OUT: realtime-js rejoins by itself. CLOSED is final for the
         // channel (the server closed it): make a new one.
-        if (status === "CLOSED") setTimeout(() => !closed && gen === generation && reopen(), 1000);
+        if (status === "CLOSED") {
+          clearTimeout(reopenTimer);
+          reopenTimer = setTimeout(
+            () => !closed && gen === generation && reopen(),
+            options.reopenMs ?? 1000,
+          );
+        }
       }
     });
     channel = ch;
@@ -189,7 +201,7 @@ export function openFeed(options: FeedOptions): Feed {
     } else {
       synced = false;
       update();
-      const delay = SNAPSHOT_RETRY_MS[Math.min(retries++, SNAPSHOT_RETRY_MS.length - 1)];
+      const delay = retryMs[Math.min(retries++, retryMs.length - 1)];
       retryTimer = setTimeout(() => void resync(), delay);
     }
     if (again) {
@@ -253,6 +265,7 @@ export function openFeed(options: FeedOptions): Feed {
       closed = true;
       clearInterval(watchdog);
       clearTimeout(retryTimer);
+      clearTimeout(reopenTimer);
       if (hasWindow) {
         removeEventListener("online", onOnline);
         removeEventListener("offline", onOffline);

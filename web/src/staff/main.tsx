@@ -308,7 +308,7 @@ function TicketRow(props: { t: StaffTicket }) {
 
 function TicketTable(props: { caption: string; list: StaffTicket[]; empty: string }) {
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={props.caption}>
       <table>
         <caption>{props.caption}</caption>
         <thead>
@@ -366,7 +366,7 @@ function Appointments() {
   return (
     <section class="panel" aria-labelledby="appts-h">
       <h2 id="appts-h">Today's appointments</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="appts-h">
         <table>
           <caption class="visually-hidden">Today's appointments</caption>
           <thead>
