@@ -238,6 +238,17 @@ Deno.test({
       });
 
       await step("staff calls next: the patient's page and the board show it", async () => {
+        // A second member of staff (a nurse) watches the same queue on another PC.
+        const nurseDesk = await browser!.newContext({ viewport: { width: 1366, height: 900 } });
+        const nurse = await nurseDesk.newPage();
+        watch(nurse, "nurse", errors);
+        await nurse.goto(`${base}/staff`);
+        await nurse.getByLabel("Email").fill("nurse.ong@demo.com");
+        await nurse.getByLabel("Password").fill("Demo123!");
+        await nurse.getByRole("button", { name: "Sign in" }).click();
+        await nurse.getByRole("row", { name: new RegExp(`${ticketCode}.*Waiting`) })
+          .waitFor({ timeout: WAIT });
+        await nurse.locator("[data-link=live]").waitFor({ timeout: WAIT });
         // Both screens are live (joined and synced) before the click.
         await board.locator(".board-app[data-link=live]").waitFor({ timeout: WAIT });
         await patient.locator(".app[data-link=live]").waitFor({ timeout: WAIT });
@@ -263,6 +274,10 @@ Deno.test({
             `→ patient's page: ${atPatient - clickedAt} ms`,
         );
         await shots(board, "board-call");
+        // The other console updated by itself.
+        await nurse.getByRole("row", { name: new RegExp(`${ticketCode}.*Called`) })
+          .waitFor({ timeout: WAIT });
+        await nurseDesk.close();
         await board.locator(".flash").waitFor({ state: "detached", timeout: WAIT });
         await board.locator(".room", { hasText: ticketCode }).waitFor();
         await staff.getByRole("row", { name: new RegExp(`${ticketCode}.*Called`) })
@@ -284,9 +299,15 @@ Deno.test({
         // While everything is down, the patient is sent to another room (straight in the DB).
         await sql`update public.queue_tickets set room = 'Room 5' where code = ${ticketCode}`;
         await service!.start();
+        const up = Date.now();
+        await board.locator(".board-app[data-link=live]").waitFor({ timeout: 60_000 });
         await board.waitForFunction(() => !document.querySelector(".stale"), null, {
-          timeout: 60_000,
+          timeout: WAIT,
         });
+        console.log(`  board live again ${Date.now() - up} ms after the server was back`);
+        // The console resynced by itself too (no reload): it shows the change made while down.
+        await staff.getByRole("row", { name: new RegExp(`${ticketCode}.*Room 5`) })
+          .waitFor({ timeout: WAIT });
         await board.locator(".room", { hasText: "Room 5" }).filter({ hasText: ticketCode })
           .waitFor({ timeout: WAIT });
         // Live again: walk-ins registered after the restart show up, a call flashes.
@@ -329,6 +350,31 @@ Deno.test({
             assert.ok(!text.includes(secret), `${page} must not show "${secret}"`);
           }
         }
+        // The second patient books, reschedules and cancels (their own data only).
+        await second.goto(`${base}/book`);
+        await second.locator(".chip").nth(1).click();
+        await second.locator("button.slot").first().click({ timeout: WAIT });
+        await second.getByRole("button", { name: "Confirm booking" }).click();
+        await second.getByRole("heading", { name: "You're booked" }).waitFor({ timeout: WAIT });
+        const bookedAt = await second.locator(".appointment .when").textContent();
+        await second.getByRole("link", { name: /^Reschedule/ }).click();
+        await second.getByRole("heading", { name: "Reschedule appointment" }).waitFor();
+        await second.locator(".chip").nth(2).click();
+        await second.locator("button.slot").nth(2).click({ timeout: WAIT });
+        await second.getByRole("button", { name: "Move appointment" }).click();
+        await second.getByRole("heading", { name: "Appointment moved" }).waitFor({
+          timeout: WAIT,
+        });
+        const movedTo = await second.locator(".appointment .when").textContent();
+        assert.notEqual(movedTo, bookedAt);
+        await second.goto(`${base}/appointments`);
+        await second.getByRole("button", { name: /^Cancel/ }).first().click({ timeout: WAIT });
+        await second.getByRole("button", { name: "Yes, cancel it" }).click();
+        await second.getByText(/Appointment GFC-TP-\d{6}-\d{3} cancelled\./).waitFor({
+          timeout: WAIT,
+        });
+        await second.locator("section[aria-labelledby=past] .status", { hasText: "Cancelled" })
+          .first().waitFor({ timeout: WAIT });
         await other.close();
 
         // Same phone: the first patient signs out, the second signs in — nothing carries over.

@@ -24,9 +24,34 @@ import { chooseClinic, clinicCode, clinicInfo, session } from "./store.ts";
 const DAYS_AHEAD = 14;
 
 interface Attempt {
+  code: string;
   slot: Slot;
   hold: Hold | null;
   key: string;
+}
+
+/**
+ * The attempt survives a reload of the page (sessionStorage, 10 minutes), so "reload and tap
+ * again" after a lost response still reuses the same Idempotency-Key.
+ */
+const ATTEMPT_KEY = "clinic.booking.attempt";
+function loadAttempt(scope: string): Attempt | null {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(ATTEMPT_KEY) ?? "null");
+    if (saved?.scope === scope && Date.now() - saved.at < 10 * 60_000) return saved.attempt;
+  } catch {
+    // ignore
+  }
+  return null;
+}
+function saveAttempt(scope: string, attempt: Attempt | null): void {
+  try {
+    if (attempt) {
+      sessionStorage.setItem(ATTEMPT_KEY, JSON.stringify({ scope, attempt, at: Date.now() }));
+    } else sessionStorage.removeItem(ATTEMPT_KEY);
+  } catch {
+    // ignore
+  }
 }
 
 function doctorLabel(d: Doctor | undefined, fallback?: string): string {
@@ -45,7 +70,12 @@ export function Book() {
   const [slots, setSlots] = useState<Slot[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [original, setOriginal] = useState<Appointment | null>(null);
-  const [attempt, setAttempt] = useState<Attempt | null>(null);
+  const scope = `${session.user.value?.id}|${rescheduleId ?? ""}`;
+  const [attempt, setAttemptState] = useState<Attempt | null>(() => loadAttempt(scope));
+  const setAttempt = (a: Attempt | null) => {
+    saveAttempt(scope, a);
+    setAttemptState(a);
+  };
   const [reason, setReason] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -140,7 +170,7 @@ export function Book() {
           // No hold service: book directly (the booking itself is still atomic).
         }
       }
-      setAttempt({ slot, hold, key: newIdempotencyKey() });
+      setAttempt({ code, slot, hold, key: newIdempotencyKey() });
     } catch (e) {
       setError(
         e instanceof ApiError && e.status === 409
@@ -174,12 +204,13 @@ export function Book() {
           doctor_id: slot.doctor_id,
         })
         : await booking.book(session, key, {
-          clinic_code: code,
+          clinic_code: attempt.code,
           doctor_id: slot.doctor_id,
           start: slot.start,
           ...(reason.trim() ? { visit_reason: reason.trim() } : {}),
           ...(hold ? { hold_id: hold.id } : {}),
         });
+      saveAttempt(scope, null);
       navigate(`/appointments/${appointment.id}?${rescheduleId ? "moved" : "booked"}=1`, {
         replace: true,
       });

@@ -524,7 +524,7 @@ function Console() {
         <button class="btn link" type="button" onClick={() => session.logout()}>Sign out</button>
       </header>
       <LinkBanner feed={feed.value} />
-      <main id="main" class="console">
+      <main id="main" class="console" data-link={feed.value?.state.value ?? "connecting"}>
         <PageTitle suffix="Staff" title="Queue">
           Today at {info.value?.clinic.name ?? code}
         </PageTitle>
