@@ -259,6 +259,8 @@ Deno.test({
             (globalThis as unknown as { clickedAt: number }).clickedAt = Date.now();
           }, { once: true, capture: true });
         });
+        const badge = patient.locator(".tabbar a[href='/notifications'] .badge");
+        const unreadBefore = Number(await badge.textContent({ timeout: WAIT }));
         const boardSees = appears(board, ".flash .flash-code", ticketCode);
         const patientSees = appears(patient, ".call-alert", "Go to Room 1");
         await staff.getByTestId("call-next").click();
@@ -274,6 +276,14 @@ Deno.test({
             `→ patient's page: ${atPatient - clickedAt} ms`,
         );
         await shots(board, "board-call");
+        // The inbox badge counted the new notification live.
+        await patient.waitForFunction(
+          (before) =>
+            Number(document.querySelector(".tabbar a[href='/notifications'] .badge")?.textContent) >
+              before,
+          unreadBefore,
+          { timeout: WAIT },
+        );
         // The other console updated by itself.
         await nurse.getByRole("row", { name: new RegExp(`${ticketCode}.*Called`) })
           .waitFor({ timeout: WAIT });
@@ -290,6 +300,31 @@ Deno.test({
         await patient.goto(`${base}/visit`);
         await patient.getByText("Go to Room 1").first().waitFor({ timeout: WAIT });
         await shots(patient, "visit-called");
+      });
+
+      await step("the phone loses its network: visibly reconnecting, then correct", async () => {
+        await patient.goto(`${base}/visit`);
+        await patient.locator(".app[data-link=live]").waitFor({ timeout: WAIT });
+        await patient.context().setOffline(true);
+        await patient.getByText("Reconnecting… live updates are paused").first().waitFor({
+          timeout: WAIT,
+        });
+        await shot(patient, "visit-reconnecting-phone");
+        // Meanwhile the patient is sent to another room.
+        await sql`update public.queue_tickets set room = 'Room 3' where code = ${ticketCode}`;
+        await patient.context().setOffline(false);
+        await patient.locator(".app[data-link=live]").waitFor({ timeout: WAIT });
+        await patient.getByText("Go to Room 3").first().waitFor({ timeout: WAIT });
+        assert.equal(await patient.getByText("Reconnecting…").count(), 0);
+      });
+
+      await step("the board: sound is enabled once, by a click", async () => {
+        await board.getByRole("button", { name: "Enable sound" }).click();
+        await board.getByRole("button", { name: "Enable sound" }).waitFor({ state: "detached" });
+        assert.equal(
+          await board.evaluate(() => localStorage.getItem("clinic.board.sound")),
+          "on",
+        );
       });
 
       await step("the board recovers after the realtime server restarts", async () => {

@@ -82,7 +82,9 @@ function App() {
   const p = path.value;
   const n = unread.value;
   const feed = visitFeed.value;
-  const down = user && feed && feed.state.value === "reconnecting";
+  // Pages with live data say so themselves (LinkBanner); elsewhere one line under the header.
+  const down = user && feed && feed.state.value === "reconnecting" &&
+    p !== "/visit" && p !== "/notifications";
   return (
     <div class="app" onClick={onLinkClick} data-link={feed?.state.value ?? "none"}>
       <a class="skip-link" href="#main">Skip to content</a>
