@@ -101,13 +101,18 @@ effect(() => {
   return () => clearTimeout(timer);
 });
 
-const clock = (ms: number) =>
-  new Intl.DateTimeFormat("en-SG", {
-    timeZone: timeZone.value,
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).format(ms);
+let clockFormat: Intl.DateTimeFormat | null = null;
+const clock = (ms: number) => {
+  if (clockFormat?.resolvedOptions().timeZone !== timeZone.value) {
+    clockFormat = new Intl.DateTimeFormat("en-SG", {
+      timeZone: timeZone.value,
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    });
+  }
+  return clockFormat.format(ms);
+};
 
 async function start() {
   if (!code) {
@@ -206,7 +211,8 @@ setInterval(() => {
 }, 1_000);
 
 function Board() {
-  if (fatal.value && !board.value.day) {
+  // No data yet, or the token was refused (revoked/expired): say so instead of stale data.
+  if (fatal.value) {
     return (
       <main class="board-message">
         <h1>Queue board {code}</h1>
