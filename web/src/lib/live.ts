@@ -63,6 +63,8 @@ export interface FeedOptions {
   retryMs?: number[];
   /** Delay before replacing a channel the server closed (default 1 s). */
   reopenMs?: number;
+  /** Watchdog period (default 5 s); a tick arriving 3 periods late means the device slept. */
+  watchdogMs?: number;
   now?: () => number;
 }
 
@@ -166,6 +168,9 @@ export function openFeed(options: FeedOptions): Feed {
     const old = channel;
     channel = null;
     generation++;
+    joined = false;
+    synced = false;
+    update();
     if (old) await options.client.removeChannel(old).catch(() => {});
     if (closed) return;
     if (!options.client.isConnected()) options.client.connect();
@@ -218,12 +223,14 @@ export function openFeed(options: FeedOptions): Feed {
     if (joined) void resync();
   }
 
+  const watchdogMs = options.watchdogMs ?? WATCHDOG_MS;
   const watchdog = setInterval(() => {
     const t = now();
-    const slept = t - lastTick > WATCHDOG_MS * 3;
+    const slept = t - lastTick > watchdogMs * 3;
     lastTick = t;
     if (slept) {
       // Timers were frozen (sleep, background): the socket may be dead without knowing it.
+      if (synced) downSince = t;
       synced = false;
       update();
       recheck();
@@ -238,7 +245,7 @@ export function openFeed(options: FeedOptions): Feed {
     } else if (options.refreshMs && syncedAt.value && t - syncedAt.value > options.refreshMs) {
       void resync();
     }
-  }, WATCHDOG_MS);
+  }, watchdogMs);
 
   const onOnline = () => recheck();
   const onOffline = () => down();

@@ -187,4 +187,42 @@ Deno.test("live feed: snapshot + stream", async (t) => {
       await feed.close();
     }
   });
+
+  await t.step("after the device slept, it re-verifies before claiming to be live", async () => {
+    const fake = fakeClient();
+    let clock = 1_000_000;
+    let snapshots = 0;
+    let release!: () => void;
+    const heartbeats: number[] = [];
+    fake.client.sendHeartbeat = () => void heartbeats.push(clock);
+    const feed = openFeed({
+      client: fake.client,
+      topic: "t",
+      changes: [{ table: "queue_board" }],
+      onChange: () => {},
+      snapshot: () => {
+        snapshots++;
+        return snapshots < 3 ? Promise.resolve() : new Promise<void>((r) => (release = r));
+      },
+      watchdogMs: 10,
+      now: () => clock,
+    });
+    try {
+      await tick();
+      fake.last().status!("SUBSCRIBED");
+      await tick();
+      assert.equal(feed.state.value, "live");
+      clock += 60_000; // timers were frozen for a minute
+      await tick(25);
+      assert.equal(feed.state.value, "reconnecting", "not live until re-verified");
+      assert.ok(heartbeats.length >= 1, "the socket is probed");
+      assert.equal(snapshots, 3, "and the snapshot reloaded");
+      release();
+      await tick();
+      assert.equal(feed.state.value, "live");
+      assert.equal(fake.channels.length, 1, "the same channel, verified");
+    } finally {
+      await feed.close();
+    }
+  });
 });
