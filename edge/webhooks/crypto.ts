@@ -13,15 +13,25 @@ function owned(bytes: Uint8Array): Bytes {
   return bytes.buffer instanceof ArrayBuffer ? bytes as Bytes : new Uint8Array(bytes);
 }
 
+/** Imported keys by hash and key bytes: a webhook secret is imported once, not per request. */
+const keyCache = new Map<string, Promise<CryptoKey>>();
+const KEY_CACHE_LIMIT = 256;
+
+function importHmacKey(hash: HmacHash, key: Uint8Array): Promise<CryptoKey> {
+  const id = `${hash}:${key.toBase64()}`;
+  let found = keyCache.get(id);
+  if (!found) {
+    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
+    found = crypto.subtle.importKey("raw", owned(key), { name: "HMAC", hash }, false, ["sign"]);
+    keyCache.set(id, found);
+    found.catch(() => keyCache.delete(id));
+  }
+  return found;
+}
+
 /** HMAC of `data` under `key`. `key` must not be empty. */
 export async function hmac(hash: HmacHash, key: Uint8Array, data: Uint8Array): Promise<Bytes> {
-  const cryptoKey = await crypto.subtle.importKey(
-    "raw",
-    owned(key),
-    { name: "HMAC", hash },
-    false,
-    ["sign"],
-  );
+  const cryptoKey = await importHmacKey(hash, key);
   return new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, owned(data)));
 }
 

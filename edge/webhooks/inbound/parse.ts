@@ -50,10 +50,12 @@ export function jsonObject(body: string): Record<string, unknown> | null {
   }
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /** The body as text: strict UTF-8 without NUL (PostgreSQL text cannot hold it), else null. */
 export function bodyText(raw: Uint8Array): string | null {
   try {
-    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw);
+    const text = strictUtf8.decode(raw);
     return text.includes("\u0000") ? null : text;
   } catch {
     return null;
