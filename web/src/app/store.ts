@@ -6,6 +6,7 @@
  */
 import { batch, computed, effect, signal } from "@preact/signals";
 import { publicConfig } from "../lib/api.ts";
+import { serverNow } from "../lib/clock.ts";
 import {
   type ClinicInfo,
   clinics,
@@ -107,8 +108,8 @@ function setQueue(next: MyQueue | null) {
       before.status !== "called")
   ) {
     // Only alert for a fresh call (not one from long ago, e.g. on reload).
-    const age = Date.now() - Date.parse(after.called_at);
-    if (!before || age < 5 * 60_000) {
+    const age = serverNow() - Date.parse(after.called_at);
+    if (age < 5 * 60_000) {
       calledAlert.value = { code: after.code, room: after.room ?? null, at: after.called_at };
       chime();
       vibrate();
