@@ -321,9 +321,10 @@ function twilio(
   c: Context<AppEnv>,
   authTokens: readonly string[],
   clinicCode: string | null,
+  pathSegment = "",
 ) {
   const config = webhookConfig(c);
-  const url = twilioUrl(config.twilioWebhookUrl, clinicCode ?? "", c.req.url);
+  const url = twilioUrl(config.twilioWebhookUrl, pathSegment, c.req.url);
   return receive(c, "twilio", async (raw, text) => {
     const verified = await verifyTwilio({
       url,
@@ -352,10 +353,11 @@ export const webhooks = new OpenAPIHono<AppEnv>()
   })
   .openapi(twilioRoute, (c) => twilio(c, webhookConfig(c).twilioAuthTokens, null) as never)
   .openapi(twilioClinicRoute, (c) => {
-    const code = c.req.valid("param").clinic.toUpperCase();
+    const segment = c.req.valid("param").clinic; // as Twilio called it: part of what it signed
+    const code = segment.toUpperCase();
     const tokens = webhookConfig(c).twilioClinicAuthTokens[code];
     if (!tokens?.length) notFound();
-    return twilio(c, tokens, code) as never;
+    return twilio(c, tokens, code, segment) as never;
   })
   .openapi(standardRoute, (c) => {
     const source = c.req.valid("param").source;

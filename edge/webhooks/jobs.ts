@@ -8,6 +8,7 @@
  * | `webhook.process` | `{inbox_id}`     | applies one inbound event (enqueued by ingest, retries, redrive) |
  * | `webhook.deliver` | `{delivery_id}`  | one outbound attempt (enqueued by fan-out and by each retry) |
  * | `webhook.sweep`   | `{}`             | re-enqueues inbox rows and deliveries overdue by 5 min (every minute) |
+ * | `webhook.purge`   | `{days?}`        | retention: processed inbox rows and finished outbox events after 30 days (daily) |
  *
  * Retries are not the worker's: the inbox row and the delivery carry their own attempts,
  * schedule and dead state, and each retry is a new job enqueued for its time in the same
@@ -28,6 +29,7 @@ import { deliverById } from "./outbound/deliver.ts";
 export const WEBHOOK_PROCESS = "webhook.process";
 export const WEBHOOK_DELIVER = "webhook.deliver";
 export const WEBHOOK_SWEEP = "webhook.sweep";
+export const WEBHOOK_PURGE = "webhook.purge";
 
 /** What the handlers use of a job. */
 export interface WebhookJob {
@@ -97,6 +99,30 @@ export async function sweep(sql: postgres.Sql): Promise<{ inbox: number; deliver
   return { inbox: inbox.n, deliveries: deliveries.n };
 }
 
+/**
+ * Retention: processed inbound events (their bodies may carry personal data) and finished
+ * outbound events after `days` (default 30), the security log after 90 days. Dead letters stay
+ * until redriven or handled.
+ */
+export async function purge(
+  sql: postgres.Sql,
+  days = 30,
+): Promise<{ inbox: number; outbox: number; securityLog: number }> {
+  const inbox = await sql`
+    delete from public.webhook_inbox
+    where status = 'processed' and processed_at < now() - ${days} * interval '1 day'`;
+  const outbox = await sql`
+    delete from public.webhook_outbox o
+    where o.created_at < now() - ${days} * interval '1 day'
+      and not exists (
+        select 1 from public.webhook_deliveries d
+        where d.event_id = o.id and d.status in ('pending', 'failed')
+      )`;
+  const log = await sql`
+    delete from public.webhook_security_log where created_at < now() - interval '90 days'`;
+  return { inbox: inbox.count, outbox: outbox.count, securityLog: log.count };
+}
+
 /** The webhook job handlers by kind. */
 export function webhookHandlers(
   options: WebhookHandlerOptions = {},
@@ -120,10 +146,15 @@ export function webhookHandlers(
         caCerts: options.caCerts,
       }),
     [WEBHOOK_SWEEP]: (_job, ctx) => sweep(ctx.sql),
+    [WEBHOOK_PURGE]: (job, ctx) => {
+      const days = job.payload.days;
+      return purge(ctx.sql, typeof days === "number" && days > 0 ? days : 30);
+    },
   };
 }
 
 /** Recurring webhook jobs (edge/jobs `Schedule` shape). */
 export const webhookSchedules: { kind: string; everyMs: number }[] = [
   { kind: WEBHOOK_SWEEP, everyMs: 60_000 },
+  { kind: WEBHOOK_PURGE, everyMs: 24 * 3_600_000 },
 ];

@@ -19,6 +19,7 @@ import {
   stripeRequest,
   testApp,
   testConfig,
+  TWILIO_URL,
   twilioRequest,
   VECTOR1_SECRET,
 } from "./_support.ts";
@@ -404,6 +405,27 @@ Deno.test("store first, answer after: duplicates, per-clinic accounts, failed in
       event_id: "SM0001:delivered",
       event_type: "message.delivered",
     }]);
+  });
+
+  await t.step("a clinic's own Twilio account: signed over TWILIO_WEBHOOK_URL/<code>", async () => {
+    const params = { MessageSid: "SM0002", MessageStatus: "sent" };
+    const res = await app.request(
+      ...await twilioRequest(params, {
+        token: "clinic-tp-token",
+        path: "/api/webhooks/twilio/gfc-tp",
+        url: `${TWILIO_URL}/gfc-tp`,
+      }),
+    );
+    assert.equal(res.status, 200);
+    const id = res.headers.get("x-webhook-inbox-id");
+    await res.body?.cancel();
+    const [row] = await db.sql`select clinic_id from public.webhook_inbox where id = ${id}`;
+    assert.equal(row.clinic_id, CLINIC_A);
+    const wrong = await app.request(
+      ...await twilioRequest(params, { path: "/api/webhooks/twilio/gfc-tp" }),
+    );
+    assert.equal(wrong.status, 401, "the platform token does not sign for the clinic");
+    await wrong.body?.cancel();
   });
 
   await t.step("a failed insert → 503 with Retry-After (the provider retries)", async () => {

@@ -10,6 +10,7 @@ import { ingest } from "../../edge/webhooks/inbound/ingest.ts";
 import type { InboundRecord } from "../../edge/webhooks/inbound/parse.ts";
 import { drainInbox, type ProcessResult } from "../../edge/webhooks/inbound/process.ts";
 import { PermanentEventError } from "../../edge/webhooks/inbound/errors.ts";
+import { purge, sweep } from "../../edge/webhooks/jobs.ts";
 import { freshDatabase } from "../support/db.ts";
 import {
   ADMIN_A,
@@ -580,4 +581,27 @@ Deno.test("retries with backoff, dead letter with the reason, audited redrive", 
   await t.step("PermanentEventError text is kept as written", () => {
     assert.equal(new PermanentEventError("x").name, "PermanentEventError");
   });
+});
+
+Deno.test("sweep re-enqueues overdue work; purge keeps dead letters, drops old processed events", async () => {
+  await using db = await freshDatabase({ seed: true });
+  const sql = db.sql;
+  const overdue = await put(sql, "acme", JSON.stringify({ type: "a" }));
+  const fresh = await put(sql, "acme", JSON.stringify({ type: "b" }));
+  await sql`delete from public.jobs`;
+  await sql`
+    update public.webhook_inbox set run_at = now() - interval '10 minutes' where id = ${overdue}`;
+  assert.deepEqual(await sweep(sql), { inbox: 1, deliveries: 0 });
+  const jobs = await sql`select payload from public.jobs where kind = 'webhook.process'`;
+  assert.deepEqual(jobs.map((j) => j.payload.inbox_id), [overdue]);
+
+  await processAll(sql);
+  const dead = await put(sql, "acme", JSON.stringify({ type: "c" }));
+  await sql`update public.webhook_inbox set status = 'dead' where id = ${dead}`;
+  await sql`
+    update public.webhook_inbox set processed_at = now() - interval '31 days'
+    where id = ${overdue}`;
+  assert.deepEqual(await purge(sql), { inbox: 1, outbox: 0, securityLog: 0 });
+  const left = await sql`select id from public.webhook_inbox order by received_at`;
+  assert.deepEqual(left.map((r) => r.id), [fresh, dead]);
 });
