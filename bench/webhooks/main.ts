@@ -95,6 +95,7 @@ const bench: Bench = async (ctx) => {
   const rows: (string | number)[][] = [];
   let processing = "";
   try {
+    const loadBefore = Deno.loadavg()[0];
     // Warm-up (JIT, connections, prepared statements).
     await load(server.base, await signedEvents(1500, "warm"), 32);
 
@@ -130,6 +131,7 @@ const bench: Bench = async (ctx) => {
       d.errors + d.non2xx,
     ]);
 
+    const loadAfter = Deno.loadavg()[0];
     // Processing on the job worker.
     await server.stop();
     // A fixed sample of the stored events, processed from scratch at each worker concurrency.
@@ -192,8 +194,12 @@ const bench: Bench = async (ctx) => {
         "Signed Stripe `payment_intent.succeeded` events POSTed over HTTP/1.1 keep-alive to " +
         "`/api/webhooks/stripe` of the API in its own process (postgres pool 16; load " +
         "generator, API and PostgreSQL share the machine; PostgreSQL with fsync on). Each " +
-        "request: HMAC-SHA256 verification on the raw bytes, one transaction inserting the " +
-        "inbox row and its `webhook.process` job (with NOTIFY), 200 after the commit.",
+        "request: HMAC-SHA256 verification on the raw bytes, one `service_role` transaction " +
+        "(BEGIN, claims, `private.webhook_ingest`, COMMIT: 4 round trips) inserting the inbox " +
+        "row and its `webhook.process` job (NOTIFY coalesced), 200 after the commit.",
+        "",
+        `Load average (1 min) of the machine when ingest started: ${loadBefore.toFixed(1)}; ` +
+        `when it ended: ${loadAfter.toFixed(1)} (other work on the box counts here).`,
         "",
         table(
           ["ingest", "requests", "requests/s", "p50", "p95", "p99", "max", "errors"],
