@@ -32,9 +32,17 @@ export interface Channel {
   readonly presenceEnabled: boolean;
   readonly config: ChannelConfig;
   readonly bindings: Binding[];
+  /** Catch-up key (token subject + topic + bindings); follows the subject of the claims. */
   readonly cursorKey: string | undefined;
+  /** The token the channel is authorized with (a push of the same token changes nothing). */
+  token: string;
   claims: Claims;
   tables: TableBinding[];
+  /**
+   * Set while the channel is off the fan-out during a token change: the position up to
+   * which it was served (it is re-registered from there).
+   */
+  pausedCursor: bigint | undefined;
   send(frame: string): void;
   sendFrame(frame: string | Uint8Array): void;
   /** Pushes a message carrying this channel's join_ref. */
@@ -45,6 +53,11 @@ export interface Channel {
   isOpen(): boolean;
   /** (Re)arms the expiry timer for the current claims. */
   armExpiry(): void;
+  /**
+   * Moves the catch-up cursor to a new key (the token's subject changed): the previous key
+   * is left as if its subscriber went away at `cursor`, the new one starts live.
+   */
+  rekey(key: string | undefined, cursor: bigint | undefined): void;
   close(reason: CloseReason): void;
   /** The fan-out registration for the current claims. */
   subscription(): {
@@ -59,6 +72,7 @@ export interface ChannelInit {
   topic: string;
   joinRef: string | null;
   config: ChannelConfig;
+  token: string;
   claims: Claims;
   bindings: Binding[];
   tables: TableBinding[];
@@ -71,6 +85,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function createChannel(ctx: Context, conn: Connection, init: ChannelInit): Channel {
   let open = true;
   let expiry: ReturnType<typeof setTimeout> | undefined;
+  let cursorKey = init.cursorKey;
   const subTopic = init.topic.slice("realtime:".length);
 
   const channel: Channel = {
@@ -84,9 +99,13 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
     presenceEnabled: init.config.presenceEnabled,
     config: init.config,
     bindings: init.bindings,
-    cursorKey: init.cursorKey,
+    get cursorKey() {
+      return cursorKey;
+    },
+    token: init.token,
     claims: init.claims,
     tables: init.tables,
+    pausedCursor: undefined,
     send(frame) {
       if (open) conn.sendFrame(frame);
     },
@@ -118,6 +137,12 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
         channel.fail(`Token has expired ${ago} seconds ago`);
       }, Math.min(MAX_TIMER_MS, Math.max(0, left * 1000)));
     },
+    rekey(key, cursor) {
+      if (key === cursorKey) return;
+      if (cursorKey && cursor !== undefined) wentAway(cursorKey, cursor);
+      cursorKey = key;
+      if (key) ctx.cursors.set(key, { lsn: cursor ?? ctx.fanout.position, at: null });
+    },
     close(reason) {
       if (!open) return;
       open = false;
@@ -125,15 +150,10 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
       expiry = undefined;
       ctx.topics.leave(channel);
       ctx.channels.delete(channel);
-      const cursor = ctx.fanout.unsubscribe(channel);
-      if (channel.cursorKey && cursor !== undefined) {
-        const key = channel.cursorKey;
-        const earlier = ctx.cursors.get(key);
-        if (reason === "leave") ctx.cursors.delete(key);
-        else if (!earlier?.at || earlier.lsn > cursor) {
-          // With several channels on one key (tabs of one user), keep the oldest cursor.
-          ctx.cursors.set(key, { lsn: cursor, at: Date.now() });
-        }
+      const cursor = ctx.fanout.unsubscribe(channel) ?? channel.pausedCursor;
+      if (cursorKey && cursor !== undefined) {
+        if (reason === "leave") ctx.cursors.delete(cursorKey);
+        else wentAway(cursorKey, cursor);
       }
       if (conn.channels.get(init.topic) === channel) conn.channels.delete(init.topic);
     },
@@ -146,6 +166,13 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
       };
     },
   };
+  /** Records that this channel's subscriber went away at `cursor` (catch-up on rejoin). */
+  function wentAway(key: string, cursor: bigint): void {
+    const earlier = ctx.cursors.get(key);
+    // With several channels on one key (tabs of one user), keep the oldest cursor.
+    if (!earlier?.at || earlier.lsn > cursor) ctx.cursors.set(key, { lsn: cursor, at: Date.now() });
+  }
+
   return channel;
 }
 

@@ -1,7 +1,8 @@
 /** Channel events after the join: leave, token refresh, broadcast and presence. */
 import type { Context } from "../context.ts";
 import type { Message, UserBroadcast } from "../protocol/serializer.ts";
-import { resolveTables } from "./authorize.ts";
+import { cursorKey } from "../catchup/cursors.ts";
+import { blindMessage, resolveTables } from "./authorize.ts";
 import { type Channel, replyTo } from "./channel.ts";
 import type { Connection } from "./connection.ts";
 
@@ -13,9 +14,16 @@ export function handleLeave(ctx: Context, conn: Connection, channel: Channel, me
 }
 
 /**
- * access_token: re-verify and re-authorize under the new claims. An invalid or expired token,
- * or claims that may no longer read a bound table, end the channel with a system error and
- * phx_error; the client rejoins (with its newest token) and catches up.
+ * access_token: re-verify and re-authorize under the new claims, as Supabase does. A different
+ * valid token — a refresh, another user, a downgrade to the anon key, an upgrade from it —
+ * moves the channel to the new claims: bindings the new claims may read no row of stay on the
+ * channel but deliver nothing (`system` message) until a later token may. Only an invalid or
+ * expired token, or a private topic the new claims may not read, ends the channel (system
+ * error and phx_error; the client rejoins with its newest token and catches up).
+ *
+ * The channel leaves the fan-out as soon as the push is handled and rejoins it from the same
+ * position once the new claims are known: nothing committed meanwhile is delivered under the
+ * old claims, nothing is lost (it is replayed, authorized under the new ones).
  */
 export async function handleAccessToken(
   ctx: Context,
@@ -25,8 +33,10 @@ export async function handleAccessToken(
 ): Promise<void> {
   const token = (message.payload as { access_token?: unknown })?.access_token;
   conn.push(replyTo(message, "ok", {}));
-  if (typeof token !== "string" || token === "") return;
+  if (typeof token !== "string" || token === "" || token === channel.token) return;
   ctx.counters.tokenRefreshes++;
+  const subscribed = channel.bindings.length > 0;
+  if (subscribed) channel.pausedCursor = ctx.fanout.unsubscribe(channel);
   const verified = await ctx.verifier.verify(token);
   if (!channel.isOpen()) return;
   if (!verified.ok) return channel.fail(verified.message);
@@ -36,17 +46,36 @@ export async function handleAccessToken(
       "Unauthorized: You do not have permissions to read from this Channel topic",
     );
   }
-  const tables = await resolveTables(ctx, claims, channel.bindings);
+  const resolved = await resolveTables(ctx, claims, channel.bindings, true);
   if (!channel.isOpen()) return;
-  if (typeof tables === "string") return channel.fail(tables);
+  if (typeof resolved === "string") return channel.fail(resolved); // not with lenient
+  const previous = channel.claims;
+  channel.token = token;
   channel.claims = claims;
-  channel.tables = tables;
+  channel.tables = resolved.tables;
   channel.armExpiry();
-  if (channel.bindings.length === 0) return;
-  // Move to the new principal without losing or repeating anything: the cursor covers what
-  // this channel was served; the rest is replayed from the retention log.
-  const cursor = ctx.fanout.unsubscribe(channel);
-  ctx.fanout.subscribe(channel.subscription(), cursor);
+  if (!subscribed) return;
+  const cursor = channel.pausedCursor;
+  channel.pausedCursor = undefined;
+  if (claims.sub !== previous.sub) {
+    channel.rekey(
+      typeof claims.sub === "string"
+        ? cursorKey(claims.sub, channel.topic, channel.bindings.map((b) => b.canonical))
+        : undefined,
+      cursor,
+    );
+  }
+  const outcome = ctx.fanout.subscribe(channel.subscription(), cursor);
+  if (outcome.kind === "gap") {
+    channel.system(
+      "postgres_changes",
+      "refetch",
+      "Changes made while the token changed can no longer be replayed; refetch",
+    );
+  }
+  if (resolved.blind.length > 0) {
+    channel.system("postgres_changes", "error", blindMessage(claims, resolved.blind));
+  }
 }
 
 function broadcastBody(payload: unknown): UserBroadcast | undefined {

@@ -3,6 +3,15 @@
  * for the change feed, then — in one synchronous step — reply, announce the subscription and
  * register with the fan-out (replaying missed changes first when the subscriber has a
  * catch-up cursor). Nothing committed after the reply can be missed.
+ *
+ * Row-level access never fails a join that carries an `access_token`: a binding whose claims
+ * see no row of its table is accepted and delivers nothing until an `access_token` push whose
+ * claims may (as Supabase, where RLS filters every row out; the client is told with a
+ * `system` message). A join *without* an `access_token` is authorized with the connection's
+ * `apikey`; if that key may read no row of a bound table the join is refused, because
+ * realtime-js sends its first join before its `accessToken` callback has resolved and never
+ * re-sends a token it already holds: accepting would leave it subscribed to nothing, while
+ * the refusal makes it rejoin with its token a second later.
  */
 import { principalKey } from "../auth/claims.ts";
 import { cursorKey } from "../catchup/cursors.ts";
@@ -10,7 +19,7 @@ import type { Context } from "../context.ts";
 import { type Binding, parseBindings, replyEntry } from "../postgres/bindings.ts";
 import { FilterError } from "../postgres/filter.ts";
 import type { Message } from "../protocol/serializer.ts";
-import { resolveTables } from "./authorize.ts";
+import { blindMessage, resolveTables } from "./authorize.ts";
 import { type ChannelConfig, createChannel, replyTo } from "./channel.ts";
 import type { Connection } from "./connection.ts";
 
@@ -22,7 +31,16 @@ type JoinPayload = {
     private?: unknown;
   };
   access_token?: unknown;
+  /** Older clients' name for access_token. */
+  user_token?: unknown;
 };
+
+function tokenOf(payload: JoinPayload): string | undefined {
+  for (const value of [payload.access_token, payload.user_token]) {
+    if (typeof value === "string" && value !== "") return value;
+  }
+  return undefined;
+}
 
 export async function handleJoin(ctx: Context, conn: Connection, message: Message): Promise<void> {
   const fail = (reason: string) => {
@@ -40,9 +58,8 @@ export async function handleJoin(ctx: Context, conn: Connection, message: Messag
     (typeof message.payload === "object" && message.payload !== null
       ? message.payload
       : {}) as JoinPayload;
-  const token = typeof payload.access_token === "string" && payload.access_token !== ""
-    ? payload.access_token
-    : conn.apikey;
+  const explicit = tokenOf(payload);
+  const token = explicit ?? conn.apikey;
   const verified = await ctx.verifier.verify(token);
   if (!verified.ok) return fail(`InvalidJWTToken: ${verified.message}`);
   const claims = verified.claims;
@@ -61,8 +78,15 @@ export async function handleJoin(ctx: Context, conn: Connection, message: Messag
     if (error instanceof FilterError) return fail(`InvalidPostgresChanges: ${error.message}`);
     throw error;
   }
-  const tables = await resolveTables(ctx, claims, bindings);
-  if (typeof tables === "string") return fail(tables);
+  const resolved = await resolveTables(ctx, claims, bindings);
+  if (typeof resolved === "string") return fail(resolved);
+  const { tables, blind } = resolved;
+  if (blind.length > 0 && explicit === undefined) {
+    return fail(
+      `Unauthorized: the join carried no access_token and the connection's apikey ` +
+        `(role ${claims.role}) may read no row of ${blind.join(", ")}; join with an access_token`,
+    );
+  }
   if (bindings.length > 0 && ctx.feed && !ctx.feed.isReady()) {
     const ready = await waitReady(ctx);
     if (!ready) return fail("PostgresChangesUnavailable: the change feed is not ready, retry");
@@ -84,6 +108,7 @@ export async function handleJoin(ctx: Context, conn: Connection, message: Messag
     topic,
     joinRef: message.joinRef ?? message.ref,
     config,
+    token,
     claims,
     bindings,
     tables,
@@ -95,6 +120,7 @@ export async function handleJoin(ctx: Context, conn: Connection, message: Messag
   ctx.topics.join(channel);
   if (bindings.length > 0) {
     channel.system("postgres_changes", "ok", "Subscribed to PostgreSQL");
+    if (blind.length > 0) channel.system("postgres_changes", "error", blindMessage(claims, blind));
     const cursor = key ? catchUpCursor(ctx, key) : undefined;
     if (key) ctx.cursors.set(key, { lsn: ctx.fanout.position, at: null });
     ctx.channels.add(channel);

@@ -13,7 +13,7 @@ import {
   testAuthorizer,
   updateAppointment,
 } from "./fixtures.ts";
-import { delay, rawClient, sign, startServer, v1, v2 } from "./support.ts";
+import { delay, eventually, rawClient, sign, startServer, v1, v2 } from "./support.ts";
 
 const staffA = () =>
   sign({ sub: crypto.randomUUID(), app_metadata: { role: "staff", clinic_ids: [CLINIC_A] } });
@@ -243,6 +243,84 @@ Deno.test("realtime protocol (raw client)", async (t) => {
       await c.next(v2("phx_error"));
       await c.close();
     });
+
+    await t.step("joins: row-level access never fails a join that carries a token", async () => {
+      const anon = await sign({ role: "anon" });
+      const appointments = {
+        config: { postgres_changes: [{ event: "*", schema: "public", table: "appointments" }] },
+      };
+      const c = await rawClient(server, anon);
+      // No access_token: the connection's anon key sees nothing, so the client must rejoin
+      // with its token (realtime-js sends its first join before its token callback resolves).
+      c.send(["1", "1", "realtime:blind", "phx_join", appointments]);
+      const refused = await c.next(v2("phx_reply", "1")) as Frame;
+      assert.equal(refused[4].status, "error");
+      assert.match(
+        String((refused[4].response as { reason: string }).reason),
+        /^Unauthorized: the join carried no access_token .*role anon.*public\.appointments/,
+      );
+      // With an explicit token that sees no row: accepted, and told so.
+      c.send(["2", "2", "realtime:blind", "phx_join", { ...appointments, access_token: anon }]);
+      assert.equal((await c.next(v2("phx_reply", "2")) as Frame)[4].status, "ok");
+      assert.equal((await c.next(v2("system")) as Frame)[4].status, "ok");
+      const told = (await c.next(v2("system")) as Frame)[4];
+      assert.equal(told.extension, "postgres_changes");
+      assert.equal(told.status, "error");
+      assert.match(String(told.message), /role anon may read no row of public\.appointments/);
+      feed.push([
+        insertAppointment({ id: 31, clinic_id: CLINIC_A, patient_id: "p", status: "s" }),
+      ]);
+      await delay(100);
+      assert.ok(!c.frames.some(v2("postgres_changes")));
+      await c.close();
+    });
+
+    await t.step(
+      "access_token: a downgrade sees nothing (no error), an upgrade resumes",
+      async () => {
+        const anon = await sign({ role: "anon" });
+        const staff = await staffA();
+        const c = await rawClient(server, anon);
+        c.send(["1", "1", "realtime:ud", "phx_join", {
+          access_token: staff,
+          config: {
+            postgres_changes: [{ event: "INSERT", schema: "public", table: "appointments" }],
+          },
+        }]);
+        assert.equal((await c.next(v2("phx_reply", "1")) as Frame)[4].status, "ok");
+        await c.next(v2("system"));
+        const ids = () =>
+          c.frames.filter(v2("postgres_changes"))
+            .map((f) => ((f as Frame)[4].data as { record: { id: number } }).record.id);
+        const insert = (id: number) =>
+          feed.push([insertAppointment({ id, clinic_id: CLINIC_A, patient_id: "p", status: "s" })]);
+
+        insert(41);
+        await eventually(() => ids().includes(41), 3000, "row 41 as staff");
+        // Downgrade: once the push is answered, nothing is delivered under the old claims.
+        c.send(["1", "2", "realtime:ud", "access_token", { access_token: anon }]);
+        await c.next(v2("phx_reply", "2"));
+        insert(42);
+        const told = await c.next(v2("system")) as Frame;
+        assert.match(String(told[4].message), /role anon may read no row/);
+        insert(43);
+        await delay(100);
+        assert.deepEqual(ids(), [41]);
+        // The same token again changes nothing (no second system message).
+        c.send(["1", "3", "realtime:ud", "access_token", { access_token: anon }]);
+        await c.next(v2("phx_reply", "3"));
+        await delay(50);
+        assert.ok(!c.frames.some(v2("system")));
+        // Upgrade: deliveries resume from the push; 42 and 43 stay unseen.
+        c.send(["1", "4", "realtime:ud", "access_token", { access_token: await staffA() }]);
+        await c.next(v2("phx_reply", "4"));
+        insert(44);
+        await eventually(() => ids().includes(44), 3000, "row 44 after the upgrade");
+        assert.deepEqual(ids(), [41, 44]);
+        assert.ok(!c.frames.some(v2("phx_error")));
+        await c.close();
+      },
+    );
 
     await t.step("broadcast: binary kind 3 in, kind 4 out, JSON to vsn 1, self, ack", async () => {
       const token = await staffA();
