@@ -79,7 +79,9 @@ export function onError(error: Error, c: Context): Response {
       return error.getResponse();
     }
     const status = error.status as ContentfulStatusCode;
-    const code = status === 413
+    const code = status === 400
+      ? "invalid_request" // e.g. malformed JSON
+      : status === 413
       ? "payload_too_large"
       : status === 401
       ? "unauthorized"

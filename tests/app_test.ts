@@ -83,3 +83,28 @@ Deno.test("configuration refuses a production start with a missing or weak secre
   assert.throws(() => loadConfig({ APP_ENV: "staging", JWT_SECRET: "x" }), /APP_ENV/);
   assert.throws(() => loadConfig({ JWT_SECRET: "x", PORT: "eighty" }), /PORT/);
 });
+
+Deno.test("auth.uid() ignores an emptied per-claim setting and reads request.jwt.claims", async () => {
+  await using db = await freshDatabase();
+  const [row] = await db.sql.begin(async (tx) => {
+    await tx`select set_config('request.jwt.claim.sub', '', true),
+      set_config('request.jwt.claims', ${
+      JSON.stringify({ sub: "a0000000-0000-4000-8000-000000000001", role: "authenticated" })
+    }, true)`;
+    return await tx`select auth.uid() as uid, auth.role() as role`;
+  });
+  assert.equal(row.uid, "a0000000-0000-4000-8000-000000000001");
+  assert.equal(row.role, "authenticated");
+});
+
+Deno.test("malformed JSON is a 400 invalid_request", async () => {
+  await using db = await freshDatabase({ seed: true });
+  const app = createApp({ config, sql: db.sql });
+  const res = await app.request("/api/auth/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{not json",
+  });
+  assert.equal(res.status, 400);
+  assert.equal((await res.json()).error.code, "invalid_request");
+});

@@ -58,10 +58,10 @@ begin
     create function auth.uid() returns uuid
       language sql stable
       as $f$
-        select nullif(coalesce(
-          current_setting('request.jwt.claim.sub', true),
-          nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'
-        ), '')::uuid
+        select coalesce(
+          nullif(current_setting('request.jwt.claim.sub', true), ''),
+          nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '')
+        )::uuid
       $f$;
   end if;
   if not exists (
@@ -71,10 +71,10 @@ begin
     create function auth.role() returns text
       language sql stable
       as $f$
-        select nullif(coalesce(
-          current_setting('request.jwt.claim.role', true),
-          nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role'
-        ), '')::text
+        select coalesce(
+          nullif(current_setting('request.jwt.claim.role', true), ''),
+          nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role', '')
+        )::text
       $f$;
   end if;
 end
