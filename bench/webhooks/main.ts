@@ -15,6 +15,8 @@ import { stripeSignatureHeader } from "../../edge/webhooks/mod.ts";
 import { utf8 } from "../../edge/webhooks/encoding.ts";
 import { startWorker } from "../../edge/jobs/worker.ts";
 import { webhookHandlers } from "../../edge/webhooks/jobs.ts";
+import { ingest } from "../../edge/webhooks/inbound/ingest.ts";
+import { withClaims } from "../../edge/db/claims.ts";
 import { type Bench, latencySummary, ms, runLanes, table } from "../support.ts";
 
 const SECRET = "whsec_bench_" + crypto.randomUUID();
@@ -132,6 +134,44 @@ const bench: Bench = async (ctx) => {
     ]);
 
     const loadAfter = Deno.loadavg()[0];
+
+    // Attribution: the same insert from this process without HTTP, as one autocommit statement
+    // and inside the 4-round-trip service transaction the route uses.
+    const record = (i: number, tag: string) => ({
+      source: "stripe",
+      eventId: `evt_attr_${tag}_${i}`,
+      eventType: "payment_intent.succeeded",
+      clinicId: CLINIC,
+      clinicCode: null,
+      headers: { "content-type": "application/json" },
+      body: '{"id":"evt_attr"}',
+    });
+    const A = 10_000;
+    const single = await runLanes(32, A, (i) => ingest(db.sql, record(i, "s")).then(() => {}));
+    const inTx = await runLanes(
+      32,
+      A,
+      (i) =>
+        withClaims(db.sql, { role: "service_role" }, (tx) => ingest(tx, record(i, "t"))).then(
+          () => {},
+        ),
+    );
+    const attribution = table(
+      ["database part only (no HTTP), concurrency 32", "inserts/s", "p99"],
+      [
+        [
+          "`private.webhook_ingest` as one autocommit statement",
+          Math.round(A / single.seconds).toLocaleString("en"),
+          ms(latencySummary(single.latencies).p99),
+        ],
+        [
+          "the same in the service transaction (BEGIN, claims, call, COMMIT)",
+          Math.round(A / inTx.seconds).toLocaleString("en"),
+          ms(latencySummary(inTx.latencies).p99),
+        ],
+      ],
+    );
+    await db.sql`delete from public.webhook_inbox where event_id like 'evt_attr_%'`;
     // Processing on the job worker.
     await server.stop();
     // A fixed sample of the stored events, processed from scratch at each worker concurrency.
@@ -207,6 +247,8 @@ const bench: Bench = async (ctx) => {
         ),
         "",
         verdict,
+        "",
+        attribution,
         "",
         "Processing: the stored events run through the job worker (`webhook.process`: claim " +
         "the inbox row under a lease, apply the Stripe handler — payment row, audit row — and " +
