@@ -437,7 +437,10 @@ export const webhookEndpoints = new OpenAPIHono<AppEnv>()
       last_error: r.last_error,
       succeeded_at: iso(r.succeeded_at),
       created_at: iso(r.created_at)!,
-      attempt_log: r.attempt_log,
+      attempt_log: (r.attempt_log as Record<string, unknown>[]).map((a) => ({
+        ...a,
+        attempted_at: new Date(String(a.attempted_at)).toISOString(),
+      })) as z.infer<typeof Attempt>[],
     }));
     return c.json({ deliveries }, 200);
   })
