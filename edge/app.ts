@@ -65,12 +65,17 @@ export function createApp(deps: AppDeps) {
     allowHeaders: ["authorization", "apikey", "content-type", "idempotency-key", "x-request-id"],
     exposeHeaders: ["x-request-id"],
   }));
-  app.use(bodyLimit({
-    maxSize: deps.config.bodyLimit,
-    onError: () => {
-      throw apiError(413, "payload_too_large", `The body exceeds ${deps.config.bodyLimit} bytes`);
-    },
-  }));
+  const limits = [deps.config.bodyLimit, deps.config.webhookBodyLimit].map((maxSize) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw apiError(413, "payload_too_large", `The body exceeds ${maxSize} bytes`);
+      },
+    })
+  );
+  app.use(function limitBody(c, next) {
+    return limits[c.req.path.startsWith("/api/webhooks/") ? 1 : 0](c, next);
+  });
   app.use(
     timeout(
       deps.config.requestTimeoutMs,

@@ -26,6 +26,8 @@ export interface Config {
   jwksAudience?: string;
   /** Largest accepted request body, bytes. */
   bodyLimit: number;
+  /** Largest accepted provider webhook body, bytes (providers' events can be larger). */
+  webhookBodyLimit: number;
   /** Per-request time budget, milliseconds. */
   requestTimeoutMs: number;
   /** Inbound provider secrets and outbound delivery settings (see {@linkcode WebhookConfig}). */
@@ -153,6 +155,7 @@ export function loadConfig(
     jwksIssuer: env.JWKS_ISSUER ?? defaults.jwksIssuer,
     jwksAudience: env.JWKS_AUDIENCE ?? defaults.jwksAudience,
     bodyLimit: int("BODY_LIMIT", defaults.bodyLimit ?? 64 * 1024),
+    webhookBodyLimit: int("WEBHOOK_BODY_LIMIT", defaults.webhookBodyLimit ?? 1024 * 1024),
     requestTimeoutMs: int("REQUEST_TIMEOUT_MS", defaults.requestTimeoutMs ?? 10_000),
     webhooks: defaults.webhooks ?? loadWebhookConfig(env, int),
   };

@@ -108,3 +108,22 @@ Deno.test("malformed JSON is a 400 invalid_request", async () => {
   assert.equal(res.status, 400);
   assert.equal((await res.json()).error.code, "invalid_request");
 });
+
+Deno.test("provider webhooks may exceed the general body limit, up to their own", async () => {
+  await using db = await freshDatabase();
+  const app = createApp({ config, sql: db.sql });
+  const body = JSON.stringify({ pad: "x".repeat(config.bodyLimit + 10) });
+  const general = await app.request("/api/auth/login", { method: "POST", body });
+  assert.equal(general.status, 413);
+  await general.body?.cancel();
+  // Past the general limit, a webhook route answers for itself (here: no signature).
+  const webhook = await app.request("/api/webhooks/stripe", { method: "POST", body });
+  assert.notEqual(webhook.status, 413);
+  await webhook.body?.cancel();
+  const huge = await app.request("/api/webhooks/stripe", {
+    method: "POST",
+    body: "x".repeat(config.webhookBodyLimit + 1),
+  });
+  assert.equal(huge.status, 413);
+  await huge.body?.cancel();
+});

@@ -290,8 +290,8 @@ Deno.test("forged and malformed deliveries are refused; nothing is stored", asyn
     assert.equal(await count(db.sql, "public.webhook_inbox"), 0);
   });
 
-  await t.step("oversized → 413", async () => {
-    const big = stripeEvent("payment_intent.succeeded", { pad: "x".repeat(70_000) });
+  await t.step("over the webhook body limit (1 MiB) → 413", async () => {
+    const big = stripeEvent("payment_intent.succeeded", { pad: "x".repeat(1_100_000) });
     const res = await app.request(...await stripeRequest(big));
     assert.equal(res.status, 413);
     assert.equal((await res.json()).error.code, "payload_too_large");
