@@ -43,11 +43,27 @@ export function issuesToDetails(
 
 interface PgError {
   code?: string;
-  constraint_name?: string;
+  message?: string;
+  detail?: string;
+  hint?: string;
 }
 
-/** Database errors a caller can cause, as API errors. */
+/**
+ * Database errors a caller can cause, as API errors. Business errors come from
+ * `private.raise_api` (SQLSTATE `PT<status>`, MESSAGE = code, DETAIL = message, HINT = JSON
+ * details); the others are generic SQLSTATEs.
+ */
 function fromDatabase(error: PgError): HTTPException | undefined {
+  if (/^PT[1-5]\d\d$/.test(error.code ?? "")) {
+    let details: unknown;
+    try {
+      details = error.hint ? JSON.parse(error.hint) : undefined;
+    } catch {
+      details = undefined;
+    }
+    const status = Number(error.code!.slice(2)) as ContentfulStatusCode;
+    return apiError(status, error.message || "error", error.detail || "Request failed", details);
+  }
   switch (error.code) {
     case "23P01": // exclusion_violation: the appointment overlap rule
       return apiError(409, "slot_unavailable", "That time slot is no longer available");

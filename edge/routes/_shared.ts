@@ -1,92 +1,21 @@
 /**
- * Shared by the issue-3 sub-apps: the error schema for the OpenAPI document, calling one
- * `api.*` SQL function per request under the caller's claims, and turning the functions'
- * business errors (SQLSTATE `PT<status>`, MESSAGE = code, DETAIL = message, HINT = details)
- * into the contract's error JSON.
+ * Request schemas and helpers shared by the issue-3 sub-apps: calling one `api.*` SQL function
+ * per request (`one`), dates, instants, ids, clinic codes and the client's address.
  */
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type postgres from "postgres";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../context.ts";
-import { apiError } from "../errors.ts";
 
-export const ErrorBody = z.object({
-  error: z.object({
-    code: z.string().openapi({ example: "slot_unavailable" }),
-    message: z.string(),
-    details: z.unknown().optional(),
-  }),
-}).openapi("Error");
-
-const descriptions: Record<number, string> = {
-  400: "Invalid request (`invalid_request` with field paths in `details`, or a specific code)",
-  401: "Not signed in, or a bad token (`auth_required`, `token_expired`, …)",
-  403: "Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …)",
-  404: "Not found (`clinic_not_found`, `doctor_not_found`, …)",
-  409: "Conflict (`slot_unavailable`, `idempotency_key_in_use`, `invalid_state`, …)",
-  422: "Unprocessable (`outside_schedule`, `too_soon`, `idempotency_key_mismatch`, …)",
-  429: "Too many requests (`rate_limited`, `account_locked`); see Retry-After",
-};
-
-/** OpenAPI response entries for the listed error statuses. */
-export function errors<S extends number>(...statuses: S[]) {
-  return Object.fromEntries(statuses.map((status) => [status, {
-    description: descriptions[status] ?? "Error",
-    content: { "application/json": { schema: ErrorBody } },
-  }])) as Record<
-    S,
-    { description: string; content: { "application/json": { schema: typeof ErrorBody } } }
-  >;
-}
-
-export const bearerSecurity = [{ bearer: [] }];
-
-interface PgError {
-  code?: string;
-  message?: string;
-  detail?: string;
-  hint?: string;
-}
-
-/** A business error raised by an `api.*` function, as an API error. */
-export function fromApiFunction(error: unknown) {
-  const e = error as PgError;
-  if (typeof e?.code !== "string" || !/^PT\d{3}$/.test(e.code)) return undefined;
-  let details: unknown;
-  if (e.hint) {
-    try {
-      details = JSON.parse(e.hint);
-    } catch {
-      details = undefined;
-    }
-  }
-  const status = Number(e.code.slice(2)) as ContentfulStatusCode;
-  return apiError(status, e.message ?? "error", e.detail ?? "Request failed", details);
-}
-
-async function translate<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    throw fromApiFunction(error) ?? error;
-  }
-}
-
-/** One transaction as the caller (RLS applies); business errors become API errors. */
+// For bookings.ts (owned by the booking work) until it calls `c.var.db.run` and imports
+// edge/openapi.ts itself: business errors are mapped by `onError` now.
+export { bearerSecurity, errors } from "../openapi.ts";
+/** @deprecated Use `c.var.db.run(fn)`. */
 export function run<T>(
   c: Context<AppEnv>,
   fn: (tx: postgres.TransactionSql) => Promise<T>,
 ): Promise<T> {
-  return translate(c.var.db.run(fn));
-}
-
-/** One transaction as `service_role` — only for authentication bookkeeping. */
-export function service<T>(
-  c: Context<AppEnv>,
-  fn: (tx: postgres.TransactionSql) => Promise<T>,
-): Promise<T> {
-  return translate(c.var.db.service(fn));
+  return c.var.db.run(fn);
 }
 
 /** The single value of a one-row, one-column `select api.fn(...) as r`. */

@@ -9,7 +9,8 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { Appointment, AppointmentEnvelope } from "./_schemas.ts";
-import { bearerSecurity, errors, Instant, one, run, Uuid } from "./_shared.ts";
+import { bearerSecurity, errors } from "../openapi.ts";
+import { Instant, one, Uuid } from "./_shared.ts";
 
 const IdParam = z.object({ id: Uuid.openapi({ param: { name: "id", in: "path" } }) });
 
@@ -124,9 +125,8 @@ const mineRoute = createRoute({
 export const appointments = new OpenAPIHono<AppEnv>()
   .openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const found = await run(
-      c,
-      async (tx) => one(await tx`select api.get_appointment(${id}::uuid) as r`),
+    const found = await c.var.db.run(async (tx) =>
+      one(await tx`select api.get_appointment(${id}::uuid) as r`)
     );
     return c.json(found as z.infer<typeof AppointmentEnvelope>, 200);
   })
@@ -136,27 +136,26 @@ export const appointments = new OpenAPIHono<AppEnv>()
     if ((c.req.header("content-type") ?? "").includes("application/json")) {
       reason = c.req.valid("json")?.reason ?? null;
     }
-    const cancelled = await run(
-      c,
-      async (tx) => one(await tx`select api.cancel_appointment(${id}::uuid, ${reason}) as r`),
+    const cancelled = await c.var.db.run(async (tx) =>
+      one(await tx`select api.cancel_appointment(${id}::uuid, ${reason}) as r`)
     );
     return c.json(cancelled as z.infer<typeof AppointmentEnvelope>, 200);
   })
   .openapi(rescheduleRoute, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const moved = await run(c, async (tx) =>
+    const moved = await c.var.db.run(async (tx) =>
       one(
         await tx`select api.reschedule_appointment(${id}::uuid, ${body.start}::timestamptz,
           ${body.doctor_id ?? null}::uuid) as r`,
-      ));
+      )
+    );
     return c.json(moved as z.infer<typeof Rescheduled>, 200);
   })
   .openapi(mineRoute, async (c) => {
     const { past_limit } = c.req.valid("query");
-    const mine = await run(
-      c,
-      async (tx) => one(await tx`select api.my_appointments(${past_limit ?? 50}) as r`),
+    const mine = await c.var.db.run(async (tx) =>
+      one(await tx`select api.my_appointments(${past_limit ?? 50}) as r`)
     );
     return c.json(mine as z.infer<typeof MyAppointments>, 200);
   });

@@ -17,16 +17,8 @@ import { burn, hashPassword, verifyPassword } from "../auth/password.ts";
 import { newOpaqueToken, sha256Hex } from "../auth/opaque.ts";
 import { authLimits, type Window } from "../auth/limits.ts";
 import type { AppRole } from "../auth/tokens.ts";
-import {
-  bearerSecurity,
-  clientIp,
-  ClinicCode,
-  errors,
-  IsoDate,
-  one,
-  run,
-  service,
-} from "./_shared.ts";
+import { bearerSecurity, errors } from "../openapi.ts";
+import { clientIp, ClinicCode, IsoDate, one } from "./_shared.ts";
 
 const SessionUser = z.object({
   id: z.string(),
@@ -224,21 +216,20 @@ export const auth = new OpenAPIHono<AppEnv>()
     const body = c.req.valid("json");
     const config = c.var.config;
     const [key, limit, window] = hit(`signup:ip:${clientIp(c)}`, authLimits.signupPerIp);
-    const wait = await service(
-      c,
-      async (tx) =>
-        one<number>(await tx`select api.rate_limit_hit(${key}, ${limit}, ${window}) as r`),
+    const wait = await c.var.db.service(async (tx) =>
+      one<number>(await tx`select api.rate_limit_hit(${key}, ${limit}, ${window}) as r`)
     );
     if (wait > 0) throw tooMany("rate_limited", "Too many sign-ups; try again later", wait);
     const passwordHash = await hashPassword(body.password, config.passwordIterations);
     const refresh = newOpaqueToken();
     const refreshHash = await sha256Hex(refresh);
-    const session = await service(c, async (tx) =>
+    const session = await c.var.db.service(async (tx) =>
       one<SessionRow>(
         await tx`select api.signup_patient(${body.clinic_code}, ${body.email}, ${passwordHash},
           ${body.full_name}, ${body.date_of_birth}::date, ${body.gender}::public.gender,
           ${body.phone ?? null}, ${refreshHash}, ${config.refreshTokenTtl}) as r`,
-      ));
+      )
+    );
     return c.json(await issue(c, session, refresh), 201);
   })
   .openapi(loginRoute, async (c) => {
@@ -247,7 +238,7 @@ export const auth = new OpenAPIHono<AppEnv>()
     const email = body.email.toLowerCase();
     const ip = hit(`login:ip:${clientIp(c)}`, authLimits.loginPerIp);
     const account = hit(`login:account:${email}`, authLimits.loginPerAccount);
-    const first = await service(c, async (tx) => {
+    const first = await c.var.db.service(async (tx) => {
       const [row] = await tx`select
         api.rate_limit_hit(${ip[0]}, ${ip[1]}, ${ip[2]}) as ip,
         api.rate_limit_hit(${account[0]}, ${account[1]}, ${account[2]}) as account,
@@ -285,9 +276,8 @@ export const auth = new OpenAPIHono<AppEnv>()
     );
     if (!check.ok) {
       const { maxFailures, lockSeconds } = authLimits.lockout;
-      await service(
-        c,
-        (tx) => tx`select api.login_failed(${found.user_id}, ${maxFailures}, ${lockSeconds}) as r`,
+      await c.var.db.service((tx) =>
+        tx`select api.login_failed(${found.user_id}, ${maxFailures}, ${lockSeconds}) as r`
       );
       throw apiError(401, "invalid_credentials", "Wrong email or password");
     }
@@ -296,11 +286,12 @@ export const auth = new OpenAPIHono<AppEnv>()
       : null;
     const refresh = newOpaqueToken();
     const refreshHash = await sha256Hex(refresh);
-    const session = await service(c, async (tx) =>
+    const session = await c.var.db.service(async (tx) =>
       one<SessionRow>(
         await tx`select api.login_succeeded(${found.user_id}, ${body.clinic_code ?? null},
           ${rehash}, ${refreshHash}, ${config.refreshTokenTtl}) as r`,
-      ));
+      )
+    );
     return c.json(await issue(c, session, refresh), 200);
   })
   .openapi(refreshRoute, async (c) => {
@@ -312,7 +303,7 @@ export const auth = new OpenAPIHono<AppEnv>()
       sha256Hex(body.refresh_token),
       sha256Hex(refresh),
     ]);
-    const result = await service(c, async (tx) => {
+    const result = await c.var.db.service(async (tx) => {
       const wait = one<number>(
         await tx`select api.rate_limit_hit(${key}, ${limit}, ${window}) as r`,
       );
@@ -353,16 +344,14 @@ export const auth = new OpenAPIHono<AppEnv>()
       throw apiError(401, "auth_required", "Send a refresh token or sign in to sign out");
     }
     const tokenHash = body.refresh_token ? await sha256Hex(body.refresh_token) : null;
-    await service(
-      c,
-      (tx) => tx`select api.logout(${tokenHash}, ${session}::uuid, ${user}::uuid) as r`,
+    await c.var.db.service((tx) =>
+      tx`select api.logout(${tokenHash}, ${session}::uuid, ${user}::uuid) as r`
     );
     return c.body(null, 204);
   })
   .openapi(meRoute, async (c) => {
-    const me = await run(
-      c,
-      async (tx) => one<Record<string, unknown> | null>(await tx`select api.me() as r`),
+    const me = await c.var.db.run(async (tx) =>
+      one<Record<string, unknown> | null>(await tx`select api.me() as r`)
     );
     if (!me) throw apiError(401, "auth_required", "The account no longer exists");
     const meta = c.var.claims.app_metadata ?? {};

@@ -6,7 +6,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
-import { bearerSecurity, ClinicCode, errors, one, run, Uuid } from "./_shared.ts";
+import { bearerSecurity, errors } from "../openapi.ts";
+import { ClinicCode, one, Uuid } from "./_shared.ts";
 
 const CodeParam = z.object({
   code: ClinicCode.openapi({ param: { name: "code", in: "path" } }),
@@ -98,24 +99,24 @@ export const boardTokens = new OpenAPIHono<AppEnv>()
     const expiresAt = body.expires_in_days
       ? new Date(Date.now() + body.expires_in_days * 86_400_000)
       : undefined;
-    const row = await run(c, async (tx) =>
+    const row = await c.var.db.run(async (tx) =>
       one<Row>(
         await tx`select api.issue_board_token(${code}, ${body.label ?? null},
           ${expiresAt?.toISOString() ?? null}::timestamptz) as r`,
-      ));
+      )
+    );
     const token = await c.var.tokens.signBoard(row.id, row.clinic_id, expiresAt);
     return c.json({ token, ...row }, 201);
   })
   .openapi(listRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const list = await run(
-      c,
-      async (tx) => one(await tx`select api.list_board_tokens(${code}) as r`),
+    const list = await c.var.db.run(async (tx) =>
+      one(await tx`select api.list_board_tokens(${code}) as r`)
     );
     return c.json({ board_tokens: list as z.infer<typeof Listed>["board_tokens"] }, 200);
   })
   .openapi(revokeRoute, async (c) => {
     const { code, id } = c.req.valid("param");
-    await run(c, (tx) => tx`select api.revoke_board_token(${code}, ${id}::uuid)`);
+    await c.var.db.run((tx) => tx`select api.revoke_board_token(${code}, ${id}::uuid)`);
     return c.body(null, 204);
   });

@@ -6,7 +6,8 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { Appointment } from "./_schemas.ts";
-import { bearerSecurity, ClinicCode, errors, IsoDate, one, run, Uuid } from "./_shared.ts";
+import { bearerSecurity, errors } from "../openapi.ts";
+import { ClinicCode, IsoDate, one, Uuid } from "./_shared.ts";
 
 const ClinicInfo = z.object({
   clinic: z.object({
@@ -116,26 +117,28 @@ const dayRoute = createRoute({
 export const clinics = new OpenAPIHono<AppEnv>()
   .openapi(infoRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const info = await run(c, async (tx) => one(await tx`select api.clinic_info(${code}) as r`));
+    const info = await c.var.db.run(async (tx) =>
+      one(await tx`select api.clinic_info(${code}) as r`)
+    );
     return c.json(info as z.infer<typeof ClinicInfo>, 200);
   })
   .openapi(slotsRoute, async (c) => {
     const { code } = c.req.valid("param");
     const { date, doctor_id } = c.req.valid("query");
-    const slots = await run(c, async (tx) =>
+    const slots = await c.var.db.run(async (tx) =>
       one(
         await tx`select api.available_slots(${code}, ${date}::date, ${
           doctor_id ?? null
         }::uuid) as r`,
-      ));
+      )
+    );
     return c.json(slots as z.infer<typeof Slots>, 200);
   })
   .openapi(dayRoute, async (c) => {
     const { code } = c.req.valid("param");
     const { date } = c.req.valid("query");
-    const day = await run(
-      c,
-      async (tx) => one(await tx`select api.clinic_appointments(${code}, ${date}::date) as r`),
+    const day = await c.var.db.run(async (tx) =>
+      one(await tx`select api.clinic_appointments(${code}, ${date}::date) as r`)
     );
     return c.json(day as z.infer<typeof DayAppointments>, 200);
   });

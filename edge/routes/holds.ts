@@ -7,7 +7,8 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
-import { bearerSecurity, ClinicCode, errors, Instant, one, run, Uuid } from "./_shared.ts";
+import { bearerSecurity, errors } from "../openapi.ts";
+import { ClinicCode, Instant, one, Uuid } from "./_shared.ts";
 
 const HoldBody = z.object({
   clinic_code: ClinicCode,
@@ -58,15 +59,13 @@ const releaseHold = createRoute({
 export const holds = new OpenAPIHono<AppEnv>()
   .openapi(createHold, async (c) => {
     const body = c.req.valid("json");
-    const hold = await run(
-      c,
-      async (tx) =>
-        one(await tx`select api.hold_slot(${tx.json(body as postgres.JSONValue)}) as r`),
+    const hold = await c.var.db.run(async (tx) =>
+      one(await tx`select api.hold_slot(${tx.json(body as postgres.JSONValue)}) as r`)
     );
     return c.json(hold as z.infer<typeof Hold>, 201);
   })
   .openapi(releaseHold, async (c) => {
     const { id } = c.req.valid("param");
-    await run(c, (tx) => tx`select api.release_hold(${id}::uuid)`);
+    await c.var.db.run((tx) => tx`select api.release_hold(${id}::uuid)`);
     return c.body(null, 204);
   });

@@ -1,14 +1,9 @@
 /** `GET /me/queue`: the caller's ticket of today with position, people ahead and wait. */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
-import {
-  errors,
-  subApp,
-  Ticket,
-  ticketColumnsOf,
-  type TicketRow,
-  withInfo,
-} from "./queue_shared.ts";
+import { bearerSecurity, errors } from "../openapi.ts";
+import { Ticket, ticketColumnsOf, type TicketRow, withInfo } from "./queue_shared.ts";
 
 const MyTicket = Ticket.extend({
   clinic_code: z.string(),
@@ -25,7 +20,7 @@ const myQueueRoute = createRoute({
     "`people_ahead` counts the waiting tickets the same doctor sees first; " +
     "`estimated_wait_minutes` = people ahead × the doctor's rolling mean consultation length " +
     "(last 20 consultations) + what remains of the current one. Filter with `clinic_code`.",
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: { query: z.object({ clinic_code: z.string().min(2).max(20).optional() }) },
   responses: {
@@ -41,7 +36,7 @@ const myQueueRoute = createRoute({
   },
 });
 
-export const me = subApp().openapi(myQueueRoute, async (c) => {
+export const me = new OpenAPIHono<AppEnv>().openapi(myQueueRoute, async (c) => {
   const { clinic_code } = c.req.valid("query");
   const ticket = await c.var.db.run(async (tx) => {
     const [row] = await tx<(TicketRow & { clinic_code: string; clinic_name: string })[]>`

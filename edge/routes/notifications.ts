@@ -3,10 +3,12 @@
  * one read, mark all read. Row-level security limits every statement to the caller's own rows
  * (and only `read_at` is writable); realtime streams new rows to the owner only.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { apiError } from "../errors.ts";
-import { errors, iso, subApp } from "./queue_shared.ts";
+import { bearerSecurity, errors } from "../openapi.ts";
+import { iso } from "./queue_shared.ts";
 
 const Notification = z.object({
   id: z.string(),
@@ -61,7 +63,7 @@ const listRoute = createRoute({
   path: "/notifications",
   tags: ["notifications"],
   summary: "My notifications, newest first",
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
     query: z.object({
@@ -96,7 +98,7 @@ const unreadRoute = createRoute({
   path: "/notifications/unread-count",
   tags: ["notifications"],
   summary: "How many of my notifications are unread",
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   responses: {
     200: {
@@ -112,7 +114,7 @@ const readRoute = createRoute({
   path: "/notifications/{id}/read",
   tags: ["notifications"],
   summary: "Mark one notification read",
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: { params: z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) }) },
   responses: {
@@ -129,7 +131,7 @@ const readAllRoute = createRoute({
   path: "/notifications/read-all",
   tags: ["notifications"],
   summary: "Mark all my notifications read",
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   responses: {
     200: {
@@ -142,7 +144,7 @@ const readAllRoute = createRoute({
 
 const columns = "id, clinic_id, kind, title, body, data, read_at, created_at";
 
-export const notifications = subApp()
+export const notifications = new OpenAPIHono<AppEnv>()
   .openapi(listRoute, async (c) => {
     const { limit, cursor, unread } = c.req.valid("query");
     const after = cursor ? decodeCursor(cursor) : null;

@@ -10,15 +10,15 @@
  * waited `max_wait_minutes` since being due goes first (longest wait first). Call-next serves
  * the doctor's tickets and tickets for no doctor in particular.
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../context.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
+import { bearerSecurity, errors, json } from "../openapi.ts";
 import {
   clinicByCode,
   commandTicket,
-  errors,
   iso,
-  subApp,
   Ticket,
   ticketColumns,
   ticketColumnsOf,
@@ -27,10 +27,6 @@ import {
 } from "./queue_shared.ts";
 
 const TicketResponse = z.object({ ticket: Ticket }).openapi("QueueTicketResponse");
-const json = (schema: z.ZodType, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
 
 const Code = z.string().min(2).max(20).openapi({
   param: { name: "code", in: "path" },
@@ -51,7 +47,7 @@ const checkInRoute = createRoute({
     "start until `check_in_late_minutes` after it (clinic settings, default 60/60), or by " +
     "staff of the clinic any time that day. Idempotent: checking in again returns the same " +
     "ticket. The ticket code (`A012`) is unique per clinic and day and reveals no name.",
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: { params: z.object({ id: Id }) },
   responses: {
@@ -84,7 +80,7 @@ const callNextRoute = createRoute({
     "Serves tickets of the doctor (`doctor_id`, else the calling doctor, else the doctor whose " +
     "default room this is) and tickets for no doctor in particular. Simultaneous presses never " +
     'get the same ticket. The patient is notified ("please go to Room 3").',
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
     params: z.object({ code: Code }),
@@ -118,7 +114,7 @@ const walkInRoute = createRoute({
   summary: "Register a walk-in (staff)",
   description: "Issues a `W…` ticket. `patient_id` (a patient of the clinic) lets the patient " +
     "follow the ticket and be notified; `doctor_id` ties it to one doctor; `priority` 0–9.",
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
     params: z.object({ code: Code }),
@@ -170,7 +166,7 @@ function transitionRoute(action: keyof typeof actions) {
     path: `/queue/tickets/{id}/${action}`,
     tags: ["queue"],
     summary: actions[action].summary,
-    security: [{ bearer: [] }],
+    security: bearerSecurity,
     middleware: [requireUser] as const,
     request: {
       params: z.object({ id: Id }),
@@ -234,7 +230,7 @@ const boardRoute = createRoute({
     "reasons, no patient ids. Readable by members of the clinic and by a TV board token of " +
     "the clinic. Called and serving tickets first (latest call first), then the waiting line " +
     "in order, then finished tickets.",
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   request: { params: z.object({ code: Code }) },
   responses: {
     200: json(Board, "Snapshot"),
@@ -257,7 +253,7 @@ const staffListRoute = createRoute({
   path: "/clinics/{code}/queue/tickets",
   tags: ["queue"],
   summary: "Today's tickets with patient names (staff console)",
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
     params: z.object({ code: Code }),
@@ -276,7 +272,7 @@ function need(ticket: TicketJson | undefined): TicketJson {
   return ticket;
 }
 
-const app = subApp()
+const app = new OpenAPIHono<AppEnv>()
   .openapi(checkInRoute, async (c) => {
     const { id } = c.req.valid("param");
     const ticket = await c.var.db.run((tx) =>

@@ -1,83 +1,10 @@
 /**
- * Shared by the queue, me and notifications sub-apps: the validation hook (400
- * `invalid_request` with field paths, as the root app's), the error responses of the OpenAPI
- * document, the queue's database errors as API errors, and the ticket's JSON shape.
+ * Shared by the queue, me and notifications sub-apps: the ticket's JSON shape and columns, its
+ * position and wait estimate, and the clinic of a `:code` path parameter.
  */
-import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Hook } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type postgres from "postgres";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { AppEnv } from "../context.ts";
-import { apiError, issuesToDetails } from "../errors.ts";
-
-// deno-lint-ignore no-explicit-any
-const validationHook: Hook<any, AppEnv, any, any> = (result) => {
-  if (!result.success) {
-    throw apiError(
-      400,
-      "invalid_request",
-      "The request is invalid",
-      issuesToDetails(result.error.issues),
-    );
-  }
-};
-
-/** A sub-app whose validation failures have the contract's error shape. */
-export function subApp() {
-  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-}
-
-export const ErrorBody = z.object({
-  error: z.object({
-    code: z.string().openapi({ example: "queue_empty" }),
-    message: z.string(),
-    details: z.unknown().optional(),
-  }),
-}).openapi("Error");
-
-/** OpenAPI entries for error statuses. */
-export function errors(...statuses: [number, string][]) {
-  return Object.fromEntries(
-    statuses.map(([status, description]) => [
-      status,
-      { description, content: { "application/json": { schema: ErrorBody } } },
-    ]),
-  );
-}
-
-interface PgError {
-  code?: string;
-  hint?: string;
-  detail?: string;
-  message?: string;
-}
-
-/**
- * Runs a queue command and turns its errors (SQLSTATE `QU<status>`, API code in HINT) into API
- * errors; other errors go to the app's error handler unchanged.
- */
-export async function queueCommand<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    const e = error as PgError;
-    if (typeof e?.code === "string" && /^QU[1-5]\d\d$/.test(e.code)) {
-      let details: unknown;
-      try {
-        details = e.detail ? JSON.parse(e.detail) : undefined;
-      } catch {
-        details = undefined;
-      }
-      throw apiError(
-        Number(e.code.slice(2)) as ContentfulStatusCode,
-        e.hint || "error",
-        e.message || "Request failed",
-        details,
-      );
-    }
-    throw error;
-  }
-}
+import { apiError } from "../errors.ts";
 
 export const TicketStatus = z.enum([
   "waiting",
@@ -176,7 +103,7 @@ export async function commandTicket(
   tx: postgres.TransactionSql,
   command: postgres.PendingQuery<postgres.Row[]>,
 ): Promise<TicketJson | undefined> {
-  const [row] = await queueCommand(command) as unknown as TicketRow[];
+  const [row] = await command as unknown as TicketRow[];
   if (!row) return undefined;
   return await withInfo(tx, row);
 }

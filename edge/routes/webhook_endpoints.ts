@@ -13,24 +13,16 @@ import type { AppEnv } from "../context.ts";
 import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
+import { bearerSecurity, errors, json } from "../openapi.ts";
 import { checkDestination, generateSecret, parseIp } from "../webhooks/mod.ts";
 import { ALL_EVENTS, OUTBOUND_EVENT_TYPES } from "../webhooks/outbound/events.ts";
 
-const ErrorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
-}).openapi("WebhookEndpointError");
-
-const json = (schema: z.ZodType, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-
-const errors = {
-  400: json(ErrorBody, "Invalid request (`invalid_request`, `invalid_url`)"),
-  401: json(ErrorBody, "Not signed in"),
-  403: json(ErrorBody, "Not an admin of this clinic (`not_clinic_admin`)"),
-  404: json(ErrorBody, "No such clinic or endpoint"),
-};
+const adminErrors = errors(
+  [400, "Invalid request (`invalid_request`, `invalid_url`)"],
+  401,
+  [403, "Not an admin of this clinic (`not_clinic_admin`)"],
+  [404, "No such clinic or endpoint"],
+);
 
 const Endpoint = z.object({
   id: z.string(),
@@ -84,7 +76,6 @@ const DeliveryParams = EndpointParams.extend({
   delivery_id: z.uuid().openapi({ param: { name: "delivery_id", in: "path" } }),
 });
 
-const security = [{ bearer: [] }];
 const tags = ["webhooks"];
 
 const createEndpointRoute = createRoute({
@@ -92,7 +83,7 @@ const createEndpointRoute = createRoute({
   path: "/clinics/{code}/webhook-endpoints",
   tags,
   summary: "Register a webhook endpoint (clinic admin); the secret is shown only here",
-  security,
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
     params: CodeParam,
@@ -103,7 +94,7 @@ const createEndpointRoute = createRoute({
       z.object({ endpoint: Endpoint, secret: z.string() }).openapi("WebhookEndpointCreated"),
       "Registered",
     ),
-    ...errors,
+    ...adminErrors,
   },
 });
 
@@ -112,12 +103,12 @@ const listRoute = createRoute({
   path: "/clinics/{code}/webhook-endpoints",
   tags,
   summary: "The clinic's webhook endpoints (clinic admin)",
-  security,
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: { params: CodeParam },
   responses: {
     200: json(z.object({ endpoints: z.array(Endpoint) }).openapi("WebhookEndpoints"), "List"),
-    ...errors,
+    ...adminErrors,
   },
 });
 
@@ -126,10 +117,10 @@ const getRoute = createRoute({
   path: "/clinics/{code}/webhook-endpoints/{id}",
   tags,
   summary: "One webhook endpoint (clinic admin)",
-  security,
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: { params: EndpointParams },
-  responses: { 200: json(z.object({ endpoint: Endpoint }), "The endpoint"), ...errors },
+  responses: { 200: json(z.object({ endpoint: Endpoint }), "The endpoint"), ...adminErrors },
 });
 
 const updateRoute = createRoute({
@@ -137,7 +128,7 @@ const updateRoute = createRoute({
   path: "/clinics/{code}/webhook-endpoints/{id}",
   tags,
   summary: "Change, enable/disable, or rotate the secret of an endpoint (clinic admin)",
-  security,
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
     params: EndpointParams,
@@ -150,7 +141,7 @@ const updateRoute = createRoute({
       ),
       "Updated; `secret` only after a rotation",
     ),
-    ...errors,
+    ...adminErrors,
   },
 });
 
@@ -159,10 +150,10 @@ const deleteRoute = createRoute({
   path: "/clinics/{code}/webhook-endpoints/{id}",
   tags,
   summary: "Remove an endpoint and its delivery history (clinic admin)",
-  security,
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: { params: EndpointParams },
-  responses: { 204: { description: "Removed" }, ...errors },
+  responses: { 204: { description: "Removed" }, ...adminErrors },
 });
 
 const Attempt = z.object({
@@ -192,7 +183,7 @@ const deliveriesRoute = createRoute({
   path: "/clinics/{code}/webhook-endpoints/{id}/deliveries",
   tags,
   summary: "Recent deliveries to an endpoint with each attempt (clinic admin)",
-  security,
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
     params: EndpointParams,
@@ -200,7 +191,7 @@ const deliveriesRoute = createRoute({
   },
   responses: {
     200: json(z.object({ deliveries: z.array(Delivery) }).openapi("WebhookDeliveries"), "List"),
-    ...errors,
+    ...adminErrors,
   },
 });
 
@@ -209,13 +200,17 @@ const retryRoute = createRoute({
   path: "/clinics/{code}/webhook-endpoints/{id}/deliveries/{delivery_id}/retry",
   tags,
   summary: "Send a dead, failed or cancelled delivery again (clinic admin; audited)",
-  security,
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: { params: DeliveryParams },
   responses: {
     200: json(z.object({ id: z.string(), status: z.literal("pending") }), "Queued"),
-    409: json(ErrorBody, "Still pending or already succeeded (`not_retryable`)"),
-    ...errors,
+    ...adminErrors,
+    ...errors([
+      409,
+      "Still pending or already succeeded (`not_retryable`), or the endpoint is disabled " +
+      "(`endpoint_disabled`)",
+    ]),
   },
 });
 
@@ -446,22 +441,9 @@ export const webhookEndpoints = new OpenAPIHono<AppEnv>()
   })
   .openapi(retryRoute, async (c) => {
     const { code, id, delivery_id } = c.req.valid("param");
-    const row = await c.var.db.run(async (tx) => {
+    await c.var.db.run(async (tx) => {
       const clinicId = await adminClinic(tx, code);
-      const [owned] = await tx`
-        select 1 from public.webhook_deliveries
-        where id = ${delivery_id} and endpoint_id = ${id} and clinic_id = ${clinicId}`;
-      if (!owned) return undefined;
-      const [row] = await tx<{ delivery_id: string; status: string; retried: boolean }[]>`
-        select * from private.webhook_delivery_retry(${delivery_id})`;
-      return row ?? null;
+      await tx`select private.webhook_delivery_retry(${clinicId}, ${id}, ${delivery_id})`;
     });
-    if (row === undefined) throw apiError(404, "delivery_not_found", "No such delivery");
-    if (row === null) {
-      throw apiError(409, "endpoint_disabled", "Re-enable the endpoint before retrying");
-    }
-    if (!row.retried) {
-      throw apiError(409, "not_retryable", `The delivery is ${row.status}`);
-    }
-    return c.json({ id: row.delivery_id, status: "pending" as const }, 200);
+    return c.json({ id: delivery_id, status: "pending" as const }, 200);
   });

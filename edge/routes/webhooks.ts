@@ -21,6 +21,7 @@ import type { AppEnv } from "../context.ts";
 import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
+import { bearerSecurity, errors, json } from "../openapi.ts";
 import { verifyStandard, verifyStripe, verifyTwilio } from "../webhooks/mod.ts";
 import type { VerifyFailureCode } from "../webhooks/mod.ts";
 import { ingest, logRejection, SecurityLogLimiter } from "../webhooks/inbound/ingest.ts";
@@ -32,15 +33,6 @@ import {
   parseTwilio,
 } from "../webhooks/inbound/parse.ts";
 
-const ErrorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
-}).openapi("WebhookError");
-
-const json = (schema: z.ZodType, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-
 const Received = z.object({
   received: z.literal(true),
   duplicate: z.boolean().openapi({ description: "Already stored: nothing new was created" }),
@@ -49,14 +41,16 @@ const Received = z.object({
 
 const inboundResponses = {
   200: json(Received, "Stored (or already stored); processed asynchronously"),
-  400: json(ErrorBody, "Signed, but not a usable event (`invalid_payload`)"),
-  401: json(ErrorBody, "Signature, timestamp or headers do not verify (`invalid_signature`)"),
-  404: json(ErrorBody, "No such webhook source or clinic endpoint (`unknown_webhook_source`)"),
-  413: json(ErrorBody, "Body over the limit (`payload_too_large`)"),
-  503: json(
-    ErrorBody,
-    "Not stored — our misconfiguration (`webhook_not_configured`) or storage failure " +
+  ...errors(
+    [400, "Signed, but not a usable event (`invalid_payload`)"],
+    [401, "Signature, timestamp or headers do not verify (`invalid_signature`)"],
+    [404, "No such webhook source or clinic endpoint (`unknown_webhook_source`)"],
+    413,
+    [
+      503,
+      "Not stored — our misconfiguration (`webhook_not_configured`) or storage failure " +
       "(`ingest_failed`); the provider retries",
+    ],
   ),
 };
 
@@ -155,7 +149,7 @@ const inboxListRoute = createRoute({
   path: "/webhooks/inbox",
   tags: ["webhooks"],
   summary: "Inbound events (metadata only) of the caller's admin clinics, or all for a superadmin",
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
     query: z.object({
@@ -165,7 +159,7 @@ const inboxListRoute = createRoute({
   },
   responses: {
     200: json(z.object({ events: z.array(InboxItem) }).openapi("WebhookInbox"), "Events"),
-    401: json(ErrorBody, "Not signed in"),
+    ...errors(401),
   },
 });
 
@@ -174,7 +168,7 @@ const redriveRoute = createRoute({
   path: "/webhooks/inbox/{id}/redrive",
   tags: ["webhooks"],
   summary: "Redrive a dead-lettered inbound event (clinic admin or superadmin; audited)",
-  security: [{ bearer: [] }],
+  security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
     params: z.object({
@@ -194,9 +188,12 @@ const redriveRoute = createRoute({
       z.object({ id: z.string(), status: z.literal("pending") }).openapi("Redriven"),
       "Back in line: processed again from its first attempt",
     ),
-    401: json(ErrorBody, "Not signed in"),
-    404: json(ErrorBody, "No such event, or not yours to redrive (`not_found`)"),
-    409: json(ErrorBody, "The event is not dead-lettered (`not_dead_lettered`)"),
+    ...errors(
+      400,
+      401,
+      [404, "No such event, or not yours to redrive (`not_found`)"],
+      [409, "The event is not dead-lettered (`not_dead_lettered`)"],
+    ),
   },
 });
 
@@ -410,13 +407,6 @@ export const webhooks = new OpenAPIHono<AppEnv>()
       if (!parsed.success) throw apiError(400, "invalid_request", "reason must be a short text");
       reason = parsed.data.reason ?? null;
     }
-    const [row] = await c.var.db.run((tx) =>
-      tx<{ inbox_id: string; status: string; redriven: boolean }[]>`
-        select * from private.webhook_inbox_redrive(${id}, ${reason})`
-    );
-    if (!row) throw apiError(404, "not_found", "No such event");
-    if (!row.redriven) {
-      throw apiError(409, "not_dead_lettered", `The event is ${row.status}, not dead-lettered`);
-    }
-    return c.json({ id: row.inbox_id, status: "pending" as const }, 200);
+    await c.var.db.run((tx) => tx`select private.webhook_inbox_redrive(${id}, ${reason})`);
+    return c.json({ id, status: "pending" as const }, 200);
   });

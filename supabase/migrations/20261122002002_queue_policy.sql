@@ -3,8 +3,8 @@
 --
 -- The commands are SECURITY DEFINER functions in `private` that check the caller themselves
 -- (staff of the ticket's clinic; the patient for their own check-in and cancel) and are
--- executable by `authenticated` only. They raise errors with SQLSTATE 'QU<http status>' and the
--- API error code in HINT, which the edge turns into `{"error":{code,message}}`.
+-- executable by `authenticated` only. Business errors go through `private.raise_api` (the
+-- convention of 20261122001000_api_core_auth.sql), which the edge turns into its error JSON.
 --
 -- Settings (clinics.settings -> 'queue', every key optional):
 --   check_in_window_minutes  60  a patient may check in this long before the booked start
@@ -438,11 +438,11 @@ declare
 begin
   select * into v_appt from public.appointments a where a.id = p_appointment for update;
   if not found then
-    raise exception 'No such appointment' using errcode = 'QU404', hint = 'not_found';
+    perform private.raise_api(404, 'not_found', 'No such appointment');
   end if;
   v_staff := v_appt.clinic_id in (select private.staff_clinic_ids());
   if not v_staff and v_appt.patient_id not in (select private.my_patient_ids()) then
-    raise exception 'No such appointment' using errcode = 'QU404', hint = 'not_found';
+    perform private.raise_api(404, 'not_found', 'No such appointment');
   end if;
 
   select * into v_ticket from public.queue_tickets t where t.appointment_id = p_appointment;
@@ -451,15 +451,15 @@ begin
     return;
   end if;
   if v_appt.status not in ('scheduled', 'confirmed') then
-    raise exception 'This appointment cannot be checked in (it is %)', v_appt.status
-      using errcode = 'QU409', hint = 'not_checkable';
+    perform private.raise_api(409, 'not_checkable',
+      format('This appointment cannot be checked in (it is %s)', v_appt.status));
   end if;
 
   select * into v_clinic from public.clinics c where c.id = v_appt.clinic_id;
   v_today := (now() at time zone v_clinic.timezone)::date;
   if v_appt.service_date <> v_today then
-    raise exception 'Check-in is only possible on the day of the appointment'
-      using errcode = 'QU409', hint = 'not_today';
+    perform private.raise_api(409, 'not_today',
+      'Check-in is only possible on the day of the appointment');
   end if;
   if not v_staff then
     v_earliest := lower(v_appt.period)
@@ -467,14 +467,14 @@ begin
     v_latest := lower(v_appt.period)
       + make_interval(mins => private.queue_setting(v_clinic.settings, 'check_in_late_minutes', 60));
     if now() < v_earliest then
-      raise exception 'Check-in opens at % (clinic time)',
-        private.local_time(v_earliest, v_clinic.timezone)
-        using errcode = 'QU409', hint = 'check_in_too_early';
+      perform private.raise_api(409, 'check_in_too_early',
+        format('Check-in opens at %s (clinic time)',
+          private.local_time(v_earliest, v_clinic.timezone)));
     end if;
     if now() > v_latest then
-      raise exception 'Online check-in closed at % (clinic time); please see the front desk',
-        private.local_time(v_latest, v_clinic.timezone)
-        using errcode = 'QU409', hint = 'check_in_closed';
+      perform private.raise_api(409, 'check_in_closed',
+        format('Online check-in closed at %s (clinic time); please see the front desk',
+          private.local_time(v_latest, v_clinic.timezone)));
     end if;
   end if;
 
@@ -506,24 +506,22 @@ declare
   v_ticket public.queue_tickets;
 begin
   if p_clinic is null or p_clinic not in (select private.staff_clinic_ids()) then
-    raise exception 'Only staff of this clinic can register walk-ins'
-      using errcode = 'QU403', hint = 'forbidden';
+    perform private.raise_api(403, 'forbidden', 'Only staff of this clinic can register walk-ins');
   end if;
   if p_patient is not null and not exists (
     select 1 from public.patients p
     where p.id = p_patient and p.clinic_id = p_clinic and p.deleted_at is null
   ) then
-    raise exception 'No such patient in this clinic' using errcode = 'QU404', hint = 'not_found';
+    perform private.raise_api(404, 'not_found', 'No such patient in this clinic');
   end if;
   if p_doctor is not null and not exists (
     select 1 from public.doctors d
     where d.id = p_doctor and d.clinic_id = p_clinic and d.is_active and d.deleted_at is null
   ) then
-    raise exception 'No such doctor in this clinic' using errcode = 'QU404', hint = 'not_found';
+    perform private.raise_api(404, 'not_found', 'No such doctor in this clinic');
   end if;
   if coalesce(p_priority, 0) not between 0 and 9 then
-    raise exception 'Priority must be between 0 and 9'
-      using errcode = 'QU400', hint = 'invalid_request';
+    perform private.raise_api(400, 'invalid_request', 'Priority must be between 0 and 9');
   end if;
   v_today := private.clinic_today(p_clinic);
   insert into public.queue_tickets
@@ -555,14 +553,13 @@ declare
   v_ticket public.queue_tickets;
 begin
   if p_clinic is null or p_clinic not in (select private.staff_clinic_ids()) then
-    raise exception 'Only staff of this clinic can call patients'
-      using errcode = 'QU403', hint = 'forbidden';
+    perform private.raise_api(403, 'forbidden', 'Only staff of this clinic can call patients');
   end if;
   if v_doctor is not null and not exists (
     select 1 from public.doctors d
     where d.id = v_doctor and d.clinic_id = p_clinic and d.deleted_at is null
   ) then
-    raise exception 'No such doctor in this clinic' using errcode = 'QU404', hint = 'not_found';
+    perform private.raise_api(404, 'not_found', 'No such doctor in this clinic');
   end if;
   if v_doctor is null then
     select d.id into v_doctor from public.doctors d
@@ -629,15 +626,15 @@ declare
 begin
   select * into v_t from public.queue_tickets t where t.id = p_ticket for update;
   if not found then
-    raise exception 'No such ticket' using errcode = 'QU404', hint = 'not_found';
+    perform private.raise_api(404, 'not_found', 'No such ticket');
   end if;
   v_staff := v_t.clinic_id in (select private.staff_clinic_ids());
   v_own := v_t.patient_id is not null and v_t.patient_id in (select private.my_patient_ids());
   if not v_staff then
     if not v_own then
-      raise exception 'No such ticket' using errcode = 'QU404', hint = 'not_found';
+      perform private.raise_api(404, 'not_found', 'No such ticket');
     elsif p_action <> 'cancel' then
-      raise exception 'Only staff can do that' using errcode = 'QU403', hint = 'forbidden';
+      perform private.raise_api(403, 'forbidden', 'Only staff can do that');
     end if;
   end if;
   v_from := v_t.status;
@@ -652,8 +649,8 @@ begin
     select * into v_clinic from public.clinics c where c.id = v_t.clinic_id;
     v_tolerance := private.queue_setting(v_clinic.settings, 'no_show_recall_minutes', 30);
     if now() > v_t.no_show_at + make_interval(mins => v_tolerance) then
-      raise exception 'A no-show can only be recalled within % minutes', v_tolerance
-        using errcode = 'QU409', hint = 'recall_window_passed';
+      perform private.raise_api(409, 'recall_window_passed',
+        format('A no-show can only be recalled within %s minutes', v_tolerance));
     end if;
     update public.queue_tickets t
     set status = 'called', called_at = now(), call_count = t.call_count + 1,
@@ -691,12 +688,11 @@ begin
     perform private.queue_sync_appointment(v_t.appointment_id, 'cancelled',
       'Queue ticket cancelled');
   elsif p_action in ('recall', 'start', 'complete', 'no_show', 'cancel') then
-    raise exception 'Cannot % a ticket that is %', replace(p_action, '_', '-'), v_from
-      using errcode = 'QU409', hint = 'invalid_transition',
-            detail = jsonb_build_object('from', v_from, 'action', p_action)::text;
+    perform private.raise_api(409, 'invalid_transition',
+      format('Cannot %s a ticket that is %s', replace(p_action, '_', '-'), v_from),
+      jsonb_build_object('from', v_from, 'action', p_action));
   else
-    raise exception 'Unknown action %', p_action
-      using errcode = 'QU400', hint = 'invalid_request';
+    perform private.raise_api(400, 'invalid_request', format('Unknown action %s', p_action));
   end if;
   return next v_t;
 end

@@ -215,10 +215,10 @@ grant execute on function private.webhook_inbox_fail(uuid, text, text, boolean) 
 
 -- Puts a dead-lettered event back in line: an admin action (the clinic's admins for their
 -- clinic's events, superadmins for all), written to the audit log with the actor and reason.
--- Returns nothing when the caller may not see the event; `redriven` is false when the event
--- is not dead.
+-- Raises 404 `not_found` when the caller may not see the event, 409 `not_dead_lettered` when
+-- it is not dead.
 create or replace function private.webhook_inbox_redrive(p_id uuid, p_reason text default null)
-  returns table (inbox_id uuid, status text, redriven boolean)
+  returns void
   language plpgsql
   security definer
   set search_path = ''
@@ -230,11 +230,11 @@ begin
   if not found or not coalesce(
     private.is_superadmin() or v_old.clinic_id in (select private.admin_clinic_ids()), false
   ) then
-    return;
+    perform private.raise_api(404, 'not_found', 'No such event');
   end if;
   if v_old.status <> 'dead' then
-    return query select v_old.id, v_old.status, false;
-    return;
+    perform private.raise_api(409, 'not_dead_lettered',
+      format('The event is %s, not dead-lettered', v_old.status));
   end if;
   update public.webhook_inbox i
   set status = 'pending', attempts = 0, run_at = now(), locked_by = null, locked_until = null,
@@ -253,7 +253,6 @@ begin
       'reason', left(p_reason, 500), 'redrive_count', v_old.redrive_count + 1),
     '{status,attempts,redrive_count}', nullif(current_setting('request.id', true), '')
   );
-  return query select p_id, 'pending'::text, true;
 end
 $$;
 revoke all on function private.webhook_inbox_redrive(uuid, text) from public;

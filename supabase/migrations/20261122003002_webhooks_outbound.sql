@@ -407,11 +407,15 @@ $$;
 revoke all on function private.webhook_endpoint_rotate(uuid, text, integer) from public;
 grant execute on function private.webhook_endpoint_rotate(uuid, text, integer) to authenticated;
 
--- Sends a dead, failed or cancelled delivery again from its first attempt (admin action,
--- audited). Returns nothing when the caller is not an admin of its clinic or the endpoint is
--- disabled; `retried` is false when the delivery is still pending or succeeded.
-create or replace function private.webhook_delivery_retry(p_id uuid)
-  returns table (delivery_id uuid, status text, retried boolean)
+-- Sends a dead, failed or cancelled delivery of an endpoint of the clinic again from its first
+-- attempt (admin action, audited). Raises 404 `delivery_not_found` when the caller is not an
+-- admin of the clinic or the delivery is not the endpoint's, 409 `endpoint_disabled` while
+-- the endpoint is disabled, 409 `not_retryable` while it is pending or after it succeeded.
+create or replace function private.webhook_delivery_retry(
+  p_clinic uuid,
+  p_endpoint uuid,
+  p_id uuid
+) returns void
   language plpgsql
   security definer
   set search_path = ''
@@ -420,15 +424,17 @@ declare
   v_old public.webhook_deliveries;
 begin
   select d.* into v_old from public.webhook_deliveries d
-  join public.webhook_endpoints e on e.id = d.endpoint_id and e.enabled
-  where d.id = p_id and d.clinic_id in (select private.admin_clinic_ids())
-  for update of d;
+  where d.id = p_id and d.endpoint_id = p_endpoint and d.clinic_id = p_clinic
+    and d.clinic_id in (select private.admin_clinic_ids())
+  for update;
   if not found then
-    return;
+    perform private.raise_api(404, 'delivery_not_found', 'No such delivery');
+  end if;
+  if not (select e.enabled from public.webhook_endpoints e where e.id = p_endpoint) then
+    perform private.raise_api(409, 'endpoint_disabled', 'Re-enable the endpoint before retrying');
   end if;
   if v_old.status not in ('dead', 'failed', 'cancelled') then
-    return query select v_old.id, v_old.status, false;
-    return;
+    perform private.raise_api(409, 'not_retryable', format('The delivery is %s', v_old.status));
   end if;
   update public.webhook_deliveries d
   set status = 'pending', attempts = 0, next_attempt_at = now(), locked_by = null,
@@ -447,8 +453,7 @@ begin
     jsonb_build_object('status', 'pending', 'attempts', 0, 'action', 'retry'),
     '{status,attempts}', nullif(current_setting('request.id', true), '')
   );
-  return query select p_id, 'pending'::text, true;
 end
 $$;
-revoke all on function private.webhook_delivery_retry(uuid) from public;
-grant execute on function private.webhook_delivery_retry(uuid) to authenticated;
+revoke all on function private.webhook_delivery_retry(uuid, uuid, uuid) from public;
+grant execute on function private.webhook_delivery_retry(uuid, uuid, uuid) to authenticated;
