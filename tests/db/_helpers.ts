@@ -5,36 +5,11 @@
  */
 import postgres from "postgres";
 import type { Claims } from "../../edge/db/claims.ts";
-import { asUser, claimsFor, clusterUrl, type Sql } from "../support/db.ts";
+import { asUser, claimsFor, type Sql } from "../support/db.ts";
+import { CLINIC_A, CLINIC_B, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
 
-export const CLINIC_A = "11111111-1111-4111-8111-111111111111"; // GFC-TP
-export const CLINIC_B = "22222222-2222-4222-8222-222222222222"; // GFC-BD
-
-/** Demo users (supabase/seed.sql), plus `patientTay`, a second patient of clinic A. */
-export const USERS = {
-  admin: "a0000000-0000-4000-8000-000000000001",
-  doctorTan: "a0000000-0000-4000-8000-000000000002",
-  patientLim: "a0000000-0000-4000-8000-000000000003",
-  nurseOng: "a0000000-0000-4000-8000-000000000004",
-  staffKoh: "a0000000-0000-4000-8000-000000000005",
-  doctorLee: "a0000000-0000-4000-8000-000000000006",
-  patientTay: "a0000000-0000-4000-8000-000000000007", // added by addFixtures
-  adminBedok: "b0000000-0000-4000-8000-000000000001",
-  doctorNg: "b0000000-0000-4000-8000-000000000002",
-  patientChan: "b0000000-0000-4000-8000-000000000003",
-} as const;
-
-export const DOCTORS = {
-  tan: "d0000000-0000-4000-8000-000000000001",
-  lee: "d0000000-0000-4000-8000-000000000002",
-  ng: "d0000000-0000-4000-8000-000000000003",
-} as const;
-
-export const PATIENTS = {
-  lim: "e0000000-0000-4000-8000-000000000001",
-  chan: "e0000000-0000-4000-8000-000000000002",
-  tay: "e0000000-0000-4000-8000-000000000003", // added by addFixtures
-} as const;
+export { CLINIC_A, CLINIC_B, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
+export { emptyDatabase } from "../support/db.ts";
 
 /** Clinic A's members by role, as the matrix's actors. */
 export const CLINIC_A_ACTORS = [
@@ -116,42 +91,6 @@ export async function pgErrorCode(promise: Promise<unknown>): Promise<string> {
 // ---------------------------------------------------------------------------------------
 // Databases and catalog
 // ---------------------------------------------------------------------------------------
-
-export interface EmptyDatabase {
-  name: string;
-  url: string;
-  sql: Sql;
-  drop(): Promise<void>;
-}
-
-let emptyCounter = 0;
-
-/** A brand-new database (`create database`, from template1): no migration applied. */
-export async function emptyDatabase(prefix = "empty"): Promise<EmptyDatabase> {
-  const name = `${prefix}_${Date.now().toString(36)}_${Deno.pid}_${emptyCounter++}`;
-  const admin = postgres(clusterUrl("postgres"), { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = clusterUrl(name);
-  const sql = postgres(url, { max: 4, onnotice: () => {} });
-  return {
-    name,
-    url,
-    sql,
-    drop: async () => {
-      await sql.end();
-      const admin = postgres(clusterUrl("postgres"), { max: 1, onnotice: () => {} });
-      try {
-        await admin.unsafe(`drop database if exists ${name} with (force)`);
-      } finally {
-        await admin.end();
-      }
-    },
-  };
-}
 
 /** Schemas the application owns: every table in them must have RLS enabled and forced. */
 export const SYSTEM_SCHEMAS = ["pg_catalog", "information_schema", "extensions"];

@@ -1,57 +1,24 @@
 /**
- * Helpers of the edge API tests: an app over a fresh database clone, access tokens for the
- * demo users, extra patients and clinics, and JSON requests through `app.request`.
+ * Helpers of the edge API tests: an app over a fresh database clone with access tokens for the
+ * demo users, extra patients and clinics, clinic-local dates.
  */
-import { freshDatabase, type Sql, type TestDatabase } from "../support/db.ts";
-import { type Config, loadConfig } from "../../edge/config.ts";
-import { createApp } from "../../edge/app.ts";
-import { createTokenService, type TokenService } from "../../edge/auth/tokens.ts";
+import type { Sql } from "../support/db.ts";
+import {
+  type Answer,
+  type AppOverDatabase,
+  appOverFreshDatabase,
+  call,
+  type CallOptions,
+} from "../support/app.ts";
 import type { ExternalResolver } from "../../edge/middleware/auth.ts";
 
-export const CLINIC_A = "11111111-1111-4111-8111-111111111111"; // GFC-TP, Asia/Singapore
-export const CLINIC_B = "22222222-2222-4222-8222-222222222222"; // GFC-BD
+export { CLINIC_A, CLINIC_B, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
 
-export const USERS = {
-  admin: "a0000000-0000-4000-8000-000000000001",
-  doctorTan: "a0000000-0000-4000-8000-000000000002",
-  patientLim: "a0000000-0000-4000-8000-000000000003",
-  nurseOng: "a0000000-0000-4000-8000-000000000004",
-  staffKoh: "a0000000-0000-4000-8000-000000000005",
-  adminBedok: "b0000000-0000-4000-8000-000000000001",
-  patientChan: "b0000000-0000-4000-8000-000000000003",
-} as const;
-
-export const DOCTORS = {
-  tan: "d0000000-0000-4000-8000-000000000001",
-  lee: "d0000000-0000-4000-8000-000000000002",
-  ng: "d0000000-0000-4000-8000-000000000003",
-} as const;
-
-export const PATIENTS = {
-  lim: "e0000000-0000-4000-8000-000000000001",
-  chan: "e0000000-0000-4000-8000-000000000002",
-} as const;
-
-export interface TestApp {
-  app: ReturnType<typeof createApp>;
-  db: TestDatabase;
-  sql: Sql;
-  config: Config;
-  tokens: TokenService;
+export interface TestApp extends AppOverDatabase {
   /** An access token for a user id (as login would issue). */
   tokenFor(userId: string): Promise<string>;
   /** JSON request; returns status, parsed body and headers. */
-  call(
-    method: string,
-    path: string,
-    options?: {
-      token?: string;
-      body?: unknown;
-      headers?: Record<string, string>;
-      ip?: string;
-    },
-    // deno-lint-ignore no-explicit-any
-  ): Promise<{ status: number; body: any; headers: Headers }>;
+  call(method: string, path: string, options?: CallOptions): Promise<Answer>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -61,27 +28,18 @@ export async function testApp(
     seed?: boolean;
     config?: Record<string, string>;
     resolveExternal?: ExternalResolver;
-    poolSize?: number;
   } = {},
 ): Promise<TestApp> {
-  const db = await freshDatabase({ seed: options.seed ?? true });
-  const config = loadConfig({
-    APP_ENV: "test",
+  const base = await appOverFreshDatabase({
     JWT_SECRET: "test-secret-for-the-edge-api-tests-0123456789",
     ...options.config,
-  });
-  const tokens = createTokenService(config);
-  const app = createApp({ config, sql: db.sql, tokens, resolveExternal: options.resolveExternal });
-  const close = () => db.drop();
+  }, options);
+  const close = () => base.db.drop();
   return {
-    app,
-    db,
-    sql: db.sql,
-    config,
-    tokens,
+    ...base,
     async tokenFor(userId) {
-      const [u] = await db.sql`select email from public.users where id = ${userId}`;
-      const { token } = await tokens.signAccess({
+      const [u] = await base.sql`select email from public.users where id = ${userId}`;
+      const { token } = await base.tokens.signAccess({
         userId,
         email: u?.email ?? "someone@example.com",
         sessionId: crypto.randomUUID(),
@@ -89,31 +47,7 @@ export async function testApp(
       });
       return token;
     },
-    async call(method, path, opts = {}) {
-      const headers: Record<string, string> = { ...opts.headers };
-      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-      let body: string | undefined;
-      if (opts.body !== undefined) {
-        headers["content-type"] ??= "application/json";
-        body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
-      }
-      const res = await app.request(
-        path,
-        { method, headers, body },
-        { remoteAddr: { hostname: opts.ip ?? "192.0.2.1", port: 1, transport: "tcp" } },
-      );
-      const text = await res.text();
-      let parsed: unknown = undefined;
-      if (text) {
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          parsed = text;
-        }
-      }
-      // deno-lint-ignore no-explicit-any
-      return { status: res.status, body: parsed as any, headers: res.headers };
-    },
+    call: (method, path, opts) => call(base.app, method, path, opts),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -4,35 +4,11 @@
  * and patients inserted directly (as the superuser), an app over a fresh database with access
  * tokens for the demo users, and the caller-claims runner.
  */
-import { asUser, claimsFor, freshDatabase, type Sql, type TestDatabase } from "../support/db.ts";
-import { type Config, loadConfig } from "../../edge/config.ts";
-import { createApp } from "../../edge/app.ts";
-import { createTokenService, type TokenService } from "../../edge/auth/tokens.ts";
+import { asUser, claimsFor, type Sql } from "../support/db.ts";
+import { type Answer, type AppOverDatabase, appOverFreshDatabase, call } from "../support/app.ts";
+import { CLINIC_A, DOCTORS, PATIENTS } from "../support/demo.ts";
 
-export const CLINIC_A = "11111111-1111-4111-8111-111111111111"; // GFC-TP
-export const CLINIC_B = "22222222-2222-4222-8222-222222222222"; // GFC-BD
-
-export const USERS = {
-  admin: "a0000000-0000-4000-8000-000000000001",
-  doctorTan: "a0000000-0000-4000-8000-000000000002",
-  patientLim: "a0000000-0000-4000-8000-000000000003",
-  nurseOng: "a0000000-0000-4000-8000-000000000004",
-  staffKoh: "a0000000-0000-4000-8000-000000000005",
-  doctorLee: "a0000000-0000-4000-8000-000000000006",
-  adminBedok: "b0000000-0000-4000-8000-000000000001",
-  patientChan: "b0000000-0000-4000-8000-000000000003",
-} as const;
-
-export const DOCTORS = {
-  tan: "d0000000-0000-4000-8000-000000000001",
-  lee: "d0000000-0000-4000-8000-000000000002",
-  ng: "d0000000-0000-4000-8000-000000000003",
-} as const;
-
-export const PATIENTS = {
-  lim: "e0000000-0000-4000-8000-000000000001",
-  chan: "e0000000-0000-4000-8000-000000000002",
-} as const;
+export { CLINIC_A, CLINIC_B, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
 
 /**
  * Gives the clinic a fixed-offset time zone in which it is now between 12:00 and 12:59, so
@@ -103,31 +79,21 @@ export function asDemoUser<T>(
   return asUser(sql, claimsFor(userId), fn);
 }
 
-export interface QueueApp {
-  app: ReturnType<typeof createApp>;
-  db: TestDatabase;
-  sql: Sql;
-  config: Config;
-  tokens: TokenService;
+export interface QueueApp extends AppOverDatabase {
   tokenFor(userId: string): Promise<string>;
   boardToken(clinicId?: string, options?: { revoked?: boolean }): Promise<string>;
-  call(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<
-    // deno-lint-ignore no-explicit-any
-    { status: number; body: any }
-  >;
+  /** A JSON request to `/api` + `path`. */
+  call(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<Answer>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** A fresh seeded database (clinic A at local noon) and the app over it. */
 export async function queueApp(): Promise<QueueApp> {
-  const db = await freshDatabase({ seed: true });
-  await middayClinic(db.sql);
-  const config = loadConfig({
-    APP_ENV: "test",
+  const base = await appOverFreshDatabase({
     JWT_SECRET: "queue-tests-secret-0123456789abcdef0123456789",
   });
-  const tokens = createTokenService(config);
-  const app = createApp({ config, sql: db.sql, tokens });
+  const { db, tokens } = base;
+  await middayClinic(db.sql);
   const cache = new Map<string, string>();
   async function tokenFor(userId: string) {
     const known = cache.get(userId);
@@ -158,35 +124,11 @@ export async function queueApp(): Promise<QueueApp> {
       values (${clinicId}, ${options.revoked ? new Date() : null}) returning id`;
     return await tokens.signBoard(row.id, clinicId);
   }
-  async function call(
-    method: string,
-    path: string,
-    options: { token?: string; body?: unknown } = {},
-  ) {
-    const headers: Record<string, string> = {};
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (options.body !== undefined) headers["content-type"] = "application/json";
-    const res = await app.request(`/api${path}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await res.text();
-    let body: unknown = text;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch { /* not JSON */ }
-    return { status: res.status, body };
-  }
   return {
-    app,
-    db,
-    sql: db.sql,
-    config,
-    tokens,
+    ...base,
     tokenFor,
     boardToken,
-    call,
+    call: (method, path, options) => call(base.app, method, `/api${path}`, options),
     [Symbol.asyncDispose]: () => db.drop(),
   };
 }

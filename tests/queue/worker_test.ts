@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { freshDatabase, type Sql } from "../support/db.ts";
+import { killWhenPrinted } from "../support/process.ts";
 import {
   backoffDelay,
   enqueue,
@@ -263,32 +264,11 @@ Deno.test("a worker killed mid-job: the job completes once, after the lease", as
   const id = await enqueue(db.sql, "test.crash", {}, { maxAttempts: 5 });
   const leaseMs = 1_500;
 
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      new URL("../../deno.json", import.meta.url).pathname,
-      new URL("./_crash_worker.ts", import.meta.url).pathname,
-      db.url,
-      String(leaseMs),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  try {
-    while (!out.includes(`started ${id} attempt 1`)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`worker exited early: ${out}`);
-      out += value;
-    }
-  } finally {
-    child.kill("SIGKILL");
-    await reader.cancel();
-    await child.status;
-  }
+  await killWhenPrinted(
+    new URL("./_crash_worker.ts", import.meta.url),
+    [db.url, String(leaseMs)],
+    `started ${id} attempt 1`,
+  );
   const killed = await job(db.sql, id);
   assert.equal(killed.status, "running", "the dead worker still holds the lease");
   assert.equal(killed.attempts, 1);

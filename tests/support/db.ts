@@ -32,15 +32,23 @@ export function clusterUrl(database: string): string {
 let counter = 0;
 
 /** A new database cloned from the migrated template (`seed: true` adds the demo data). */
-export async function freshDatabase(options: { seed?: boolean } = {}): Promise<TestDatabase> {
-  const template = options.seed ? "app_seeded" : "app_blank";
-  const name = `t_${Date.now().toString(36)}_${Deno.pid}_${counter++}`;
+export function freshDatabase(options: { seed?: boolean } = {}): Promise<TestDatabase> {
+  return createDatabase("t", options.seed ? "app_seeded" : "app_blank");
+}
+
+/** A brand-new database (from template1): no migration applied. */
+export function emptyDatabase(prefix = "empty"): Promise<TestDatabase> {
+  return createDatabase(prefix);
+}
+
+async function createDatabase(prefix: string, template?: string): Promise<TestDatabase> {
+  const name = `${prefix}_${Date.now().toString(36)}_${Deno.pid}_${counter++}`;
   const admin = postgres(clusterUrl("postgres"), { max: 1, onnotice: () => {} });
   try {
     // Cloning needs the template idle; retry briefly when another test is cloning it too.
     for (let attempt = 0;; attempt++) {
       try {
-        await admin.unsafe(`create database ${name} template ${template}`);
+        await admin.unsafe(`create database ${name}${template ? ` template ${template}` : ""}`);
         break;
       } catch (error) {
         if (attempt > 50) throw error;

@@ -8,14 +8,14 @@ import { type Config, loadConfig, loadWebhookConfig } from "../../edge/config.ts
 import { createTokenService } from "../../edge/auth/tokens.ts";
 import { sign, stripeSignatureHeader, twilioSignature } from "../../edge/webhooks/mod.ts";
 import { utf8 } from "../../edge/webhooks/encoding.ts";
+import { CLINIC_A, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
 
-export const CLINIC_A = "11111111-1111-4111-8111-111111111111"; // GFC-TP
-export const CLINIC_B = "22222222-2222-4222-8222-222222222222"; // GFC-BD
-export const ADMIN_A = "a0000000-0000-4000-8000-000000000001";
-export const ADMIN_B = "b0000000-0000-4000-8000-000000000001";
-export const PATIENT_USER_A = "a0000000-0000-4000-8000-000000000003";
-export const DOCTOR_TAN = "d0000000-0000-4000-8000-000000000001";
-export const PATIENT_LIM = "e0000000-0000-4000-8000-000000000001";
+export { CLINIC_A, CLINIC_B } from "../support/demo.ts";
+export const ADMIN_A = USERS.admin;
+export const ADMIN_B = USERS.adminBedok;
+export const PATIENT_USER_A = USERS.patientLim;
+export const DOCTOR_TAN = DOCTORS.tan;
+export const PATIENT_LIM = PATIENTS.lim;
 
 export const STRIPE_SECRET = "whsec_test_secret";
 export const STRIPE_CLINIC_SECRET = "whsec_clinic_tp_secret";

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { startWorker } from "../../edge/jobs/worker.ts";
 import { webhookHandlers } from "../../edge/webhooks/jobs.ts";
 import { freshDatabase } from "../support/db.ts";
+import { killWhenPrinted } from "../support/process.ts";
 import {
   CLINIC_A,
   count,
@@ -29,26 +30,11 @@ Deno.test("SIGKILL mid-processing → processed exactly once after the lease", a
   assert.equal(res.status, 200);
   const { id } = await res.json();
 
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./_crash_worker.ts", import.meta.url).pathname, db.url, "1000"],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  try {
-    const deadline = Date.now() + 30_000;
-    while (!out.includes(`applied ${id}`)) {
-      if (Date.now() > deadline) throw new Error(`worker never applied the event: ${out}`);
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`worker exited early: ${out}`);
-      out += value;
-    }
-  } finally {
-    child.kill("SIGKILL");
-    await reader.cancel();
-    await child.status;
-  }
+  await killWhenPrinted(
+    new URL("./_crash_worker.ts", import.meta.url),
+    [db.url, "1000"],
+    `applied ${id}`,
+  );
 
   // Killed with the payment written inside its open transaction: nothing committed.
   const [killed] = await db.sql`
