@@ -24,6 +24,7 @@ import { publicConfig } from "./routes/config.ts";
 import { createExternalResolver } from "./auth/external.ts";
 import { auth } from "./routes/auth.ts";
 import { clinics } from "./routes/clinics.ts";
+import { patients } from "./routes/patients.ts";
 import { holds } from "./routes/holds.ts";
 import { bookings } from "./routes/bookings.ts";
 import { appointments } from "./routes/appointments.ts";
@@ -95,6 +96,7 @@ export function createApp(deps: AppDeps) {
     .route("/", publicConfig)
     .route("/", auth)
     .route("/", clinics)
+    .route("/", patients)
     .route("/", holds)
     .route("/", bookings)
     .route("/", appointments)

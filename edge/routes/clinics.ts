@@ -1,13 +1,23 @@
 /**
- * `/clinics/:code…`: public clinic information and doctors, free slots for a local date
- * (api.available_slots), and the day's appointments for the clinic's staff.
+ * `/clinics…`: the public list of clinics (to pick one), public clinic information and
+ * doctors, free slots for a local date (api.available_slots), and the day's appointments for
+ * the clinic's staff.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { Appointment } from "./_schemas.ts";
-import { bearerSecurity, errors } from "../openapi.ts";
+import { bearerSecurity, errors, json } from "../openapi.ts";
 import { ClinicCode, IsoDate, one, Uuid } from "./_shared.ts";
+
+const ClinicList = z.object({
+  clinics: z.array(z.object({
+    code: z.string().openapi({ example: "GFC-TP" }),
+    name: z.string(),
+    branch_name: z.string().nullable(),
+    timezone: z.string().openapi({ example: "Asia/Singapore" }),
+  })),
+}).openapi("ClinicList");
 
 const ClinicInfo = z.object({
   clinic: z.object({
@@ -58,6 +68,16 @@ const DayAppointments = z.object({
 
 const CodeParam = z.object({
   code: ClinicCode.openapi({ param: { name: "code", in: "path" } }),
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/clinics",
+  tags: ["clinics"],
+  summary: "The active clinics (public), by name",
+  responses: {
+    200: json(ClinicList, "Clinics"),
+  },
 });
 
 const infoRoute = createRoute({
@@ -115,6 +135,14 @@ const dayRoute = createRoute({
 });
 
 export const clinics = new OpenAPIHono<AppEnv>()
+  .openapi(listRoute, async (c) => {
+    const rows = await c.var.db.run((tx) =>
+      tx<z.infer<typeof ClinicList>["clinics"]>`
+        select code, name, branch_name, timezone from public.clinics order by name, code`
+    );
+    c.header("cache-control", "public, max-age=300");
+    return c.json({ clinics: [...rows] }, 200);
+  })
   .openapi(infoRoute, async (c) => {
     const { code } = c.req.valid("param");
     const info = await c.var.db.run(async (tx) =>

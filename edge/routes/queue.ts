@@ -14,6 +14,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
+import { IsoDate } from "./_shared.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
 import {
   clinicByCode,
@@ -107,13 +108,22 @@ const callNextRoute = createRoute({
   },
 });
 
+const NewPatient = z.object({
+  full_name: z.string().trim().min(1).max(200),
+  date_of_birth: IsoDate,
+  gender: z.enum(["male", "female", "other", "prefer_not_to_say"]),
+  phone: z.string().regex(/^[+0-9][0-9 -]{5,19}$/, "Not a phone number").optional(),
+}).openapi("NewWalkInPatient");
+
 const walkInRoute = createRoute({
   method: "post",
   path: "/clinics/{code}/queue/walk-ins",
   tags: ["queue"],
   summary: "Register a walk-in (staff)",
   description: "Issues a `W…` ticket. `patient_id` (a patient of the clinic) lets the patient " +
-    "follow the ticket and be notified; `doctor_id` ties it to one doctor; `priority` 0–9.",
+    "follow the ticket and be notified; or `patient` registers a new patient of the clinic " +
+    "(next patient number) and issues the ticket for them in the same transaction. " +
+    "`doctor_id` ties it to one doctor; `priority` 0–9.",
   security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
@@ -124,8 +134,12 @@ const walkInRoute = createRoute({
         "application/json": {
           schema: z.object({
             patient_id: z.uuid().optional(),
+            patient: NewPatient.optional(),
             doctor_id: z.uuid().optional(),
             priority: z.number().int().min(0).max(9).optional(),
+          }).refine((b) => !(b.patient_id && b.patient), {
+            message: "Send patient_id or patient, not both",
+            path: ["patient"],
           }),
         },
       },
@@ -299,10 +313,17 @@ const app = new OpenAPIHono<AppEnv>()
     const body = c.req.valid("json");
     const ticket = await c.var.db.run(async (tx) => {
       const clinic = await clinicByCode(tx, code);
+      let patientId = body.patient_id ?? null;
+      if (body.patient) {
+        const p = body.patient;
+        [{ patientId }] = await tx`
+          select private.register_patient(${clinic.id}, ${p.full_name}, ${p.date_of_birth}::date,
+            ${p.gender}::public.gender, ${p.phone ?? null}) as "patientId"`;
+      }
       return await commandTicket(
         tx,
         tx`select ${tx.unsafe(ticketColumns)}
-           from private.queue_walk_in(${clinic.id}, ${body.patient_id ?? null},
+           from private.queue_walk_in(${clinic.id}, ${patientId},
              ${body.doctor_id ?? null}, ${body.priority ?? 0})`,
       );
     });

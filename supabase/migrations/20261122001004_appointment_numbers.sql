@@ -27,6 +27,30 @@ begin
 end
 $$;
 
+-- The clinic's next patient number, <branch>-P-000042, from a per-clinic counter (never
+-- COUNT+1), started after the highest number already present (e.g. the demo data's).
+create or replace function private.next_patient_number(p_clinic uuid) returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_number integer;
+begin
+  insert into private.day_counters as d (clinic_id, day, kind, value)
+  select p_clinic, date '2000-01-01', 'patient',
+    coalesce(max(nullif(substring(p.patient_number from '(\d+)$'), '')::integer), 0) + 1
+  from public.patients p where p.clinic_id = p_clinic
+  on conflict (clinic_id, day, kind) do update set value = d.value + 1
+  returning d.value into v_number;
+  return format('%s-P-%s',
+    regexp_replace((select c.code from public.clinics c where c.id = p_clinic), '^.*-', ''),
+    lpad(v_number::text, greatest(6, length(v_number::text)), '0'));
+end
+$$;
+revoke all on function private.next_patient_number(uuid) from public;
+grant execute on function private.next_patient_number(uuid) to service_role;
+
 create or replace function api.signup_patient(
   p_clinic_code text,
   p_email text,
@@ -44,7 +68,6 @@ create or replace function api.signup_patient(
 declare
   v_clinic public.clinics;
   v_user uuid;
-  v_number integer;
 begin
   select * into v_clinic from public.clinics
   where code = upper(p_clinic_code) and is_active and deleted_at is null;
@@ -66,20 +89,9 @@ begin
   insert into public.clinic_members (user_id, clinic_id, role, is_primary)
   values (v_user, v_clinic.id, 'patient', true);
 
-  -- Patient numbers <branch>-P-000042 from a per-clinic counter (never COUNT+1), started
-  -- after the highest number already present (e.g. the demo data's).
-  insert into private.day_counters as d (clinic_id, day, kind, value)
-  select v_clinic.id, date '2000-01-01', 'patient',
-    coalesce(max(nullif(substring(p.patient_number from '(\d+)$'), '')::integer), 0) + 1
-  from public.patients p where p.clinic_id = v_clinic.id
-  on conflict (clinic_id, day, kind) do update set value = d.value + 1
-  returning d.value into v_number;
-
   insert into public.patients (clinic_id, user_id, patient_number, full_name, date_of_birth,
     gender, phone, email)
-  values (v_clinic.id, v_user,
-    format('%s-P-%s', regexp_replace(v_clinic.code, '^.*-', ''),
-      lpad(v_number::text, greatest(6, length(v_number::text)), '0')),
+  values (v_clinic.id, v_user, private.next_patient_number(v_clinic.id),
     p_full_name, p_date_of_birth, p_gender, p_phone, p_email);
 
   return private.start_session(v_user, v_clinic.id, p_refresh_hash, p_refresh_ttl);

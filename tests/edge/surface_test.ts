@@ -24,6 +24,8 @@ const endpoints: [string, string][] = [
   ["post", "/api/appointments/{id}/cancel"],
   ["post", "/api/appointments/{id}/reschedule"],
   ["get", "/api/me/appointments"],
+  ["get", "/api/clinics"],
+  ["get", "/api/clinics/{code}/patients"],
 ];
 
 Deno.test("surface: OpenAPI document and app-level errors", async (t) => {
