@@ -263,6 +263,7 @@ function createDelegatingAuthorizer(initial: Authorizer) {
     columnType: (schema, table, column) => inner.columnType(schema, table, column),
     tableAccess: (claims, schema, table) => inner.tableAccess(claims, schema, table),
     policyKey: (claims, schema, table) => inner.policyKey(claims, schema, table),
+    stamp: () => inner.stamp?.() ?? -1,
     decide: (claims, access, schema, table, row) =>
       inner.decide(claims, access, schema, table, row),
     evaluate: (claims, checks) => inner.evaluate(claims, checks),

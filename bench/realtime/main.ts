@@ -1,7 +1,9 @@
 /**
  * Realtime benchmark (issue 4): the realtime server runs as its own process (realtime/main.ts)
  * on the bench database; writes go through PostgreSQL and logical replication; subscribers
- * are protocol-level websocket clients in this process.
+ * are protocol-level websocket clients (bench/realtime/subscribers.ts, a minimal RFC 6455
+ * client) in a Worker of the benchmark process — their own thread and event loop, apart from
+ * the writer.
  *
  * 1. Fixed load: 1,000 staff subscribers across 50 clinics (appointments of their clinic,
  *    RLS-authorized per clinic) while 200 appointments/s are committed → commit-to-client
@@ -11,11 +13,15 @@
  * 3. Board fan-out: 5,000 sockets on one TV board token; one board row changes → time until
  *    the last socket has it.
  *
- * Figures are measured, never asserted.
+ * Every step records the cores used by the server process, the subscribers (the Worker),
+ * the writer (the benchmark's main thread), PostgreSQL (the bench cluster) and the whole
+ * machine (which includes other work), and the load average. Figures are measured, never
+ * asserted. `bench/realtime/hotpath.ts` measures the fan-out's JavaScript alone.
  */
 import type { Bench, BenchContext, BenchResult } from "../support.ts";
 import { latencySummary, ms, table } from "../support.ts";
-import { openSubscribers, type SubscriberPool } from "./subscribers.ts";
+import { cpuMeter, postgresSeconds, processSeconds, threadSeconds } from "./cpu.ts";
+import { openSubscriberWorker, type RemotePool, type Spec } from "./subscribers.ts";
 import { type BenchWorld, buildWorld, signer, writeAppointments } from "./world.ts";
 import type postgres from "postgres";
 
@@ -23,10 +29,13 @@ const CLINICS = 50;
 const STAFF_PER_CLINIC = 20;
 const FIXED_RATE = 200;
 const FIXED_SECONDS = 10;
+const STEP_SECONDS = 5;
+const RATES = [500, 1000, 1500, 2000, 2500, 3000, 4000, 5000];
 const BOARD_SOCKETS = 5_000;
 
 interface Server {
   endpoint: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -53,6 +62,7 @@ async function startServer(databaseUrl: string, secret: string): Promise<Server>
   await Promise.race([ready, drained]);
   return {
     endpoint: `ws://127.0.0.1:${port}/realtime/v1`,
+    pid: child.pid,
     async stop() {
       child.kill("SIGTERM");
       await child.status;
@@ -61,7 +71,7 @@ async function startServer(databaseUrl: string, secret: string): Promise<Server>
   };
 }
 
-/** Commits `rate` appointments per second for `seconds`, in 10 ms batches. */
+/** Commits `rate` appointments per second for `seconds`, in 5 ms batches. */
 async function writeAtRate(
   sql: postgres.Sql,
   world: BenchWorld,
@@ -84,38 +94,85 @@ async function writeAtRate(
   return sent;
 }
 
-async function settle(pool: SubscriberPool, expected: number, timeoutMs = 10_000) {
+/** Waits until `expected` deliveries arrived (or the timeout); returns the count. */
+async function settle(pool: RemotePool, expected: number, timeoutMs = 10_000) {
   const start = Date.now();
-  while (pool.samples.length < expected && Date.now() - start < timeoutMs) {
-    await new Promise((r) => setTimeout(r, 50));
+  let count = await pool.count();
+  while (count < expected && Date.now() - start < timeoutMs) {
+    await new Promise((r) => setTimeout(r, 20));
+    count = await pool.count();
   }
+  return count;
 }
 
-async function fixedLoad(sql: postgres.Sql, world: BenchWorld, pool: SubscriberPool) {
+type Meter = ReturnType<typeof cpuMeter>;
+type Cores = ReturnType<Meter["stop"]>;
+
+const load = () => Deno.loadavg()[0];
+
+async function fixedLoad(sql: postgres.Sql, world: BenchWorld, pool: RemotePool, meter: Meter) {
   await writeAtRate(sql, world, 50, 1); // warm-up
   await settle(pool, 50 * STAFF_PER_CLINIC, 3000);
-  pool.reset();
+  await pool.reset();
+  const loadBefore = load();
+  meter.start();
   const sent = await writeAtRate(sql, world, FIXED_RATE, FIXED_SECONDS);
   await settle(pool, sent * STAFF_PER_CLINIC);
-  return { sent, delivered: pool.samples.length, ...latencySummary(pool.samples) };
+  const cores = meter.stop();
+  const samples = await pool.samples();
+  return {
+    sent,
+    delivered: samples.length,
+    loadBefore,
+    loadAfter: load(),
+    cores,
+    ...latencySummary(samples),
+  };
 }
 
-async function saturation(sql: postgres.Sql, world: BenchWorld, pool: SubscriberPool) {
-  const rows: Array<{ rate: number; perSecond: number; p50: number; p95: number; p99: number }> =
-    [];
-  for (const rate of [250, 500, 750, 1000, 1500, 2000, 3000]) {
-    pool.reset();
+interface Step {
+  rate: number;
+  perSecond: number;
+  delivered: number;
+  expected: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  load: number;
+  cores: Cores;
+}
+
+async function saturation(sql: postgres.Sql, world: BenchWorld, pool: RemotePool, meter: Meter) {
+  const rows: Step[] = [];
+  for (const rate of RATES) {
+    await pool.reset();
+    const loadBefore = load();
+    meter.start();
     const t0 = performance.now();
-    const sent = await writeAtRate(sql, world, rate, 5);
-    await settle(pool, sent * STAFF_PER_CLINIC, 15_000);
+    const sent = await writeAtRate(sql, world, rate, STEP_SECONDS);
+    const expected = sent * STAFF_PER_CLINIC;
+    await settle(pool, expected, 15_000);
     const seconds = (performance.now() - t0) / 1000;
-    const s = latencySummary(pool.samples);
-    rows.push({ rate: sent / 5, perSecond: pool.samples.length / seconds, ...s });
+    const cores = meter.stop();
+    const samples = await pool.samples();
+    const s = latencySummary(samples);
+    rows.push({
+      rate: sent / STEP_SECONDS,
+      perSecond: samples.length / seconds,
+      delivered: samples.length,
+      expected,
+      load: loadBefore,
+      cores,
+      ...s,
+    });
     // Past saturation: deliveries fall behind the writes or latency runs away.
-    if (s.p99 > 500 || pool.samples.length < sent * STAFF_PER_CLINIC * 0.99) break;
+    if (s.p99 > 500 || samples.length < expected * 0.99) break;
+    await new Promise((r) => setTimeout(r, 500));
   }
-  const sustained = rows.filter((r) => r.p99 <= 50);
-  const best = sustained.length ? Math.max(...sustained.map((r) => r.perSecond)) : 0;
+  const sustained = rows.filter((r) => r.p99 <= 50 && r.delivered >= r.expected * 0.99);
+  const best = sustained.length
+    ? sustained.reduce((a, b) => (b.perSecond > a.perSecond ? b : a))
+    : undefined;
   const peak = Math.max(...rows.map((r) => r.perSecond));
   return { rows, best, peak };
 }
@@ -125,24 +182,25 @@ async function boardFanout(sql: postgres.Sql, world: BenchWorld, endpoint: strin
     insert into public.queue_tickets (clinic_id, service_date, code, kind)
     values (${world.clinics[0]}, current_date, 'F001', 'walk_in') returning id`;
   const opened = performance.now();
-  const pool = await openSubscribers(
+  const pool = await openSubscriberWorker(
     endpoint,
     Array.from({ length: BOARD_SOCKETS }, () => ({
       token,
       topic: "realtime:board",
       binding: { event: "UPDATE", schema: "public", table: "queue_board" },
     })),
+    { raw: true },
   );
   const connectSeconds = (performance.now() - opened) / 1000;
-  pool.track = true;
+  await pool.track(true);
   const times: number[] = [];
   try {
     for (let round = 0; round < 5; round++) {
-      pool.reset();
+      await pool.reset();
       await sql`update public.queue_board set room = ${`Room ${round}`} where ticket_id = ${ticket.id}`;
       const start = Date.now();
       while (Date.now() - start < 15_000) {
-        const [entry] = [...pool.lastReceipt.entries()];
+        const [entry] = [...(await pool.receipts()).entries()];
         if (entry && entry[1].count >= BOARD_SOCKETS) {
           times.push(entry[1].last - Date.parse(entry[0]));
           break;
@@ -157,16 +215,27 @@ async function boardFanout(sql: postgres.Sql, world: BenchWorld, endpoint: strin
   return { connectSeconds, times };
 }
 
+const cores = (c: Cores, key: string) => c[key].toFixed(2);
+
 async function run(ctx: BenchContext): Promise<BenchResult> {
   const db = await ctx.freshDatabase({ max: 4 });
+  const pgPort = Number(new URL(db.url).port);
   const secret = crypto.randomUUID() + crypto.randomUUID();
   const sign = signer(secret);
   const world = await buildWorld(db.sql, CLINICS, STAFF_PER_CLINIC);
   const server = await startServer(db.url, secret);
-  const loadBefore = Deno.loadavg()[0];
+  const loadAtStart = Deno.loadavg();
+  const meter = cpuMeter({
+    server: () => processSeconds(server.pid),
+    // The Worker's thread and the runtime threads serving its sockets: everything but the
+    // main thread, which runs the writer.
+    clients: () => processSeconds(Deno.pid) - threadSeconds(Deno.pid, Deno.pid),
+    writer: () => threadSeconds(Deno.pid, Deno.pid),
+    postgres: () => postgresSeconds(pgPort),
+  });
   let markdown = "";
   try {
-    const specs = [];
+    const specs: Spec[] = [];
     for (let c = 0; c < CLINICS; c++) {
       for (const user of world.staff[c]) {
         specs.push({
@@ -186,11 +255,11 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         });
       }
     }
-    const pool = await openSubscribers(server.endpoint, specs);
+    const pool = await openSubscriberWorker(server.endpoint, specs, { raw: true });
     let fixed, sat;
     try {
-      fixed = await fixedLoad(db.sql, world, pool);
-      sat = await saturation(db.sql, world, pool);
+      fixed = await fixedLoad(db.sql, world, pool, meter);
+      sat = await saturation(db.sql, world, pool, meter);
     } finally {
       await pool.close();
     }
@@ -201,41 +270,83 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     });
     const board = await boardFanout(db.sql, world, server.endpoint, boardToken);
     const boardSorted = [...board.times].sort((a, b) => a - b);
+    const loadAtEnd = Deno.loadavg();
+    const best = sat.best;
+    const usPer = (step: { cores: Cores; perSecond: number }) =>
+      (step.cores.server * 1e6 / step.perSecond).toFixed(1);
 
     markdown = [
-      `Realtime server as its own process (\`realtime/main.ts\`) on logical replication; ` +
-      `subscribers are protocol-level websocket clients (vsn 2.0.0) in the benchmark process, ` +
-      `on the same 2 cores. Latency is commit-to-client: the commit timestamp carried in the ` +
-      `event (from the WAL, millisecond precision) against the receipt time. Machine load ` +
-      `average when the run started: ${loadBefore.toFixed(1)} (other work shares the cores).`,
+      `Realtime server as its own process (\`realtime/main.ts\`) on logical replication. ` +
+      `Subscribers are protocol-level websocket clients (vsn 2.0.0; a minimal RFC 6455 ` +
+      `client, \`bench/realtime/subscribers.ts\`) in a Worker of the benchmark process, apart ` +
+      `from the writer; everything — server, subscribers, writer, PostgreSQL — shares the same ` +
+      `${navigator.hardwareConcurrency} cores. Latency is commit-to-client: the commit ` +
+      `timestamp carried in the event (from the WAL, millisecond precision) against the ` +
+      `receipt time. Load average (1/5/15 min) at the start: ` +
+      `${loadAtStart.map((l) => l.toFixed(2)).join(" / ")}; at the end: ` +
+      `${loadAtEnd.map((l) => l.toFixed(2)).join(" / ")}. "Cores" are CPU seconds per second ` +
+      `from /proc: server process, subscribers (the Worker), writer (main thread), ` +
+      `PostgreSQL (bench cluster), and the whole machine (including other work).`,
       "",
       `**Fixed load** — ${
         CLINICS * STAFF_PER_CLINIC
       } staff subscribers across ${CLINICS} clinics ` +
       `(one \`appointments\` binding each, filtered to their clinic, RLS-authorized), ` +
-      `${FIXED_RATE} committed appointments/s for ${FIXED_SECONDS} s:`,
-      "",
-      table(["changes", "deliveries", "p50", "p95", "p99", "max"], [[
-        fixed.sent,
-        fixed.delivered,
-        ms(fixed.p50),
-        ms(fixed.p95),
-        ms(fixed.p99),
-        ms(fixed.max),
-      ]]),
-      "",
-      `**Saturation** — same subscribers, rising write rates (5 s each, until deliveries fall ` +
-      `behind). Highest sustained rate with p99 ≤ 50 ms: **${Math.round(sat.best)} authorized ` +
-      `deliveries/s**; highest delivered: ${Math.round(sat.peak)}/s.`,
+      `${FIXED_RATE} committed appointments/s for ${FIXED_SECONDS} s ` +
+      `(load average ${fixed.loadBefore.toFixed(2)} before):`,
       "",
       table(
-        ["changes/s", "deliveries/s", "p50", "p95", "p99"],
+        [
+          "changes",
+          "deliveries",
+          "p50",
+          "p95",
+          "p99",
+          "max",
+          "server µs/delivery",
+          "cores: server / subscribers / PostgreSQL / machine",
+        ],
+        [[
+          fixed.sent,
+          fixed.delivered,
+          ms(fixed.p50),
+          ms(fixed.p95),
+          ms(fixed.p99),
+          ms(fixed.max),
+          usPer({ cores: fixed.cores, perSecond: fixed.delivered / FIXED_SECONDS }),
+          ["server", "clients", "postgres", "machine"].map((k) => cores(fixed.cores, k)).join(
+            " / ",
+          ),
+        ]],
+      ),
+      "",
+      `**Saturation** — same subscribers, rising write rates (${STEP_SECONDS} s each, until ` +
+      `deliveries fall behind or p99 passes 500 ms). Highest sustained rate with p99 ≤ 50 ms: ` +
+      `**${best ? Math.round(best.perSecond) : 0} authorized deliveries/s**` +
+      (best ? ` (${Math.round(best.rate)} changes/s, p99 ${ms(best.p99)})` : "") +
+      `; highest delivered: ${Math.round(sat.peak)}/s.`,
+      "",
+      table(
+        [
+          "changes/s",
+          "deliveries/s",
+          "p50",
+          "p95",
+          "p99",
+          "load avg",
+          "server µs/delivery",
+          "cores: server / subscribers / writer / PostgreSQL / machine",
+        ],
         sat.rows.map((r) => [
           Math.round(r.rate),
-          Math.round(r.perSecond),
+          Math.round(r.perSecond) + (r.delivered < r.expected * 0.99 ? " (behind)" : ""),
           ms(r.p50),
           ms(r.p95),
           ms(r.p99),
+          r.load.toFixed(2),
+          usPer(r),
+          ["server", "clients", "writer", "postgres", "machine"].map((k) => cores(r.cores, k))
+            .join(" / "),
         ]),
       ),
       "",

@@ -12,10 +12,12 @@ export interface DbAuthorizerOptions {
   catalog: Catalog;
   rules: Record<string, TableRule>;
   sqlPolicy: SqlPolicy;
+  /** Changes whenever the rules' answers may change (the directory's stamp). */
+  stamp?: () => number;
 }
 
 export function createDbAuthorizer(options: DbAuthorizerOptions): Authorizer {
-  const { catalog, rules, sqlPolicy } = options;
+  const { catalog, rules, sqlPolicy, stamp } = options;
 
   function bypass(claims: Claims, schema: string, table: string): boolean {
     const info = catalog.table(schema, table);
@@ -41,6 +43,7 @@ export function createDbAuthorizer(options: DbAuthorizerOptions): Authorizer {
       }
       return Promise.resolve({ allowed: true, columns });
     },
+    ...(stamp ? { stamp } : {}),
     policyKey(claims, schema, table) {
       if (bypass(claims, schema, table)) return `${schema}.${table}|all|${claims.role}`;
       const rule = rules[`${schema}.${table}`];

@@ -52,6 +52,11 @@ export interface Directory {
   view(uid: string): UserView;
   /** The clinic of a live board token presented by these claims, or null. */
   boardClinic(claims: Claims): string | null;
+  /**
+   * A version that changes with every change of the directory and whenever a board token
+   * expires: equal stamps mean equal answers from `view` and `boardClinic`.
+   */
+  stamp(): number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -75,6 +80,14 @@ export function createDirectory(): Directory {
   const byUser = new Map<string, Set<string>>(); // user → membership ids
   const patientsByUser = new Map<string, Set<string>>();
   const views = new Map<string, UserView>();
+  let version = 0;
+  let nextExpiry = Infinity; // earliest board expiry still ahead
+
+  function noteExpiry(b: Board): void {
+    if (b.expiresAt !== null && b.expiresAt > Date.now() && b.expiresAt < nextExpiry) {
+      nextExpiry = b.expiresAt;
+    }
+  }
   const empty: UserView = {
     staff: [],
     member: [],
@@ -145,7 +158,12 @@ export function createDirectory(): Directory {
         select id::text, clinic_id::text, revoked_at::text,
                to_char(expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as expires_at
         from public.board_tokens`;
-      for (const r of b) boards.set(String(r.id).toLowerCase(), board(r));
+      for (const r of b) {
+        const entry = board(r);
+        boards.set(String(r.id).toLowerCase(), entry);
+        noteExpiry(entry);
+      }
+      version++;
     },
     apply(change) {
       const name = `${change.schema}.${change.table}`;
@@ -157,7 +175,23 @@ export function createDirectory(): Directory {
       if (name === "public.clinic_members") putMember(id, remove ? undefined : membership(row));
       else if (name === "public.patients") putPatient(id, remove ? undefined : patient(row));
       else if (remove) boards.delete(id);
-      else boards.set(id, board(row));
+      else {
+        const entry = board(row);
+        boards.set(id, entry);
+        noteExpiry(entry);
+      }
+      version++;
+    },
+    stamp() {
+      const now = Date.now();
+      if (now >= nextExpiry) {
+        version++;
+        nextExpiry = Infinity;
+        for (const b of boards.values()) {
+          if (b.expiresAt !== null && b.expiresAt > now) noteExpiry(b);
+        }
+      }
+      return version;
     },
     view(uid) {
       const cached = views.get(uid);

@@ -56,6 +56,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Realtim
       catalog,
       rules: clinicRules(directory),
       sqlPolicy: createSqlPolicy(sql, catalog),
+      stamp: () => directory.stamp(),
     });
     return {
       authorizer,

@@ -40,6 +40,12 @@ export interface Authorizer {
    * equal row decisions (it may change when memberships change).
    */
   policyKey(claims: Claims, schema: string, table: string): string;
+  /**
+   * Optional: a number (≥ 0) that changes whenever any policy key may change (memberships,
+   * board tokens, their expiry). While it holds, the fan-out reuses policy keys across
+   * transactions; without it they are recomputed for every transaction.
+   */
+  stamp?(): number;
   /** Row-level decision in process, or "defer" to evaluate in SQL. */
   decide(claims: Claims, access: TableAccess, schema: string, table: string, row: Row): RowDecision;
   /** Batched evaluation of deferred rows under the claims; one decision per check. */

@@ -16,7 +16,7 @@ import type { Change, Row, Transaction } from "../postgres/types.ts";
 import type { RetentionLog } from "../catchup/retention.ts";
 import type { Authorizer, RowCheck, RowDecision } from "./authorizer.ts";
 import { changeDataJson, changePayloadJson, type Visibility, visibilityKey } from "./frames.ts";
-import { createRegistry, type Group, type Principal } from "./registry.ts";
+import { createRegistry, frameShape, type Group, type Principal } from "./registry.ts";
 import type { Subscriber, Subscription } from "./subscriber.ts";
 
 export interface FanoutOptions {
@@ -94,15 +94,22 @@ interface Item {
   group: Group;
 }
 
-type DecisionMemo = Map<string, RowDecision>;
+/** Decisions per policy key, by `change index × 2 + side` (0: new row, 1: old row). */
+type DecisionMemo = Map<string, RowDecision[]>;
 
-/** Per-transaction caches shared by every principal: decisions and serialized payloads. */
+/**
+ * Per-transaction caches shared by every principal: decisions, serialized payloads (per
+ * change index and visibility) and frames (per payload and frame shape), so that a change
+ * is authorized once per policy principal, serialized once per visibility and framed once
+ * per topic and binding ids, however many sockets receive it.
+ */
 interface TxnCache {
   memo: DecisionMemo;
-  data: Map<string, string>;
+  data: Array<Map<string, string> | undefined>;
+  frames: Map<string, Map<string, string>>;
 }
 
-const newCache = (): TxnCache => ({ memo: new Map(), data: new Map() });
+const newCache = (): TxnCache => ({ memo: new Map(), data: [], frames: new Map() });
 
 export function createFanout(options: FanoutOptions): Fanout {
   const { authorizer, retention } = options;
@@ -186,24 +193,26 @@ export function createFanout(options: FanoutOptions): Fanout {
 
   // ---- authorization ----------------------------------------------------------------
 
-  /** Policy keys per principal and table, valid for one transaction. */
-  let policyKeys = new Map<Principal, Map<string, string>>();
+  /** Without an authorizer stamp, policy keys are valid for one transaction (negative). */
+  let unstamped = 0;
 
-  function policyKeyOf(p: Principal, schema: string, table: string): string {
-    let byTable = policyKeys.get(p);
-    if (!byTable) policyKeys.set(p, byTable = new Map());
-    const name = `${schema}.${table}`;
-    let key = byTable.get(name);
-    if (key === undefined) {
-      key = authorizer.policyKey(p.claims, schema, table);
-      byTable.set(name, key);
-    }
+  function currentStamp(): number {
+    const stamp = authorizer.stamp?.();
+    return stamp === undefined || !(stamp >= 0) ? --unstamped : stamp;
+  }
+
+  /** The group principal's policy key for its table, cached while the stamp holds. */
+  function policyKeyOf(group: Group, stamp: number): string {
+    const cached = group.policy;
+    if (cached && cached.stamp === stamp) return cached.key;
+    const key = authorizer.policyKey(group.principal.claims, group.schema, group.table);
+    group.policy = { stamp, key };
     return key;
   }
 
   interface Decisions {
-    record: Map<number, boolean>; // item position → visible
-    old: Map<number, boolean>;
+    record: boolean[]; // item position → visible
+    old: boolean[];
   }
 
   /**
@@ -216,46 +225,54 @@ export function createFanout(options: FanoutOptions): Fanout {
     items: Item[],
     memo: DecisionMemo,
   ): Decisions | Promise<Decisions> {
-    const decisions: Decisions = { record: new Map(), old: new Map() };
-    const checks: RowCheck[] = [];
-    const targets: Array<[Map<number, boolean>, number, number]> = [];
-    const local = new Map<string, number>(); // deferred memo within this principal
+    const decisions: Decisions = { record: [], old: [] };
+    const stamp = currentStamp();
+    let checks: RowCheck[] | undefined;
+    let targets: Array<[boolean[], number, number]> | undefined;
+    let local: Map<number, number> | undefined; // deferred memo within this principal
 
-    const one = (i: number, item: Item, row: Row | undefined, side: "n" | "o") => {
+    const one = (i: number, item: Item, row: Row | undefined, side: 0 | 1) => {
       if (!row) return;
-      const out = side === "n" ? decisions.record : decisions.old;
+      const out = side === 0 ? decisions.record : decisions.old;
       const { access, schema, table } = item.group;
-      const key = `${policyKeyOf(p, schema, table)}\0${item.index}${side}`;
-      let result = memo.get(key);
+      const policy = policyKeyOf(item.group, stamp);
+      let byChange = memo.get(policy);
+      if (!byChange) memo.set(policy, byChange = []);
+      const slot = item.index * 2 + side;
+      let result = byChange[slot];
       if (result === undefined) {
         result = authorizer.decide(p.claims, access, schema, table, row);
-        memo.set(key, result);
+        byChange[slot] = result;
         m.inProcessDecisions++;
       }
       if (result !== "defer") {
-        out.set(i, result);
+        out[i] = result;
         return;
       }
-      const localKey = `${schema}.${table}\0${item.index}${side}`;
-      let at = local.get(localKey);
+      checks ??= [];
+      targets ??= [];
+      local ??= new Map();
+      let at = local.get(slot);
       if (at === undefined) {
         at = checks.length;
-        local.set(localKey, at);
+        local.set(slot, at);
         checks.push({ schema, table, row });
       }
       targets.push([out, i, at]);
     };
 
-    items.forEach((item, i) => {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
       const change = txn.changes[item.index];
-      if (change.type !== "DELETE") one(i, item, change.record, "n");
-      if (change.type !== "INSERT") one(i, item, change.old_record, "o");
-    });
-    if (checks.length === 0) return decisions;
+      if (change.type !== "DELETE") one(i, item, change.record, 0);
+      if (change.type !== "INSERT") one(i, item, change.old_record, 1);
+    }
+    if (!checks) return decisions;
     m.sqlBatches++;
     m.sqlRows += checks.length;
+    const pending = targets!;
     return evaluateWithTimeout(p.claims, checks).then((results) => {
-      for (const [out, i, at] of targets) out.set(i, results[at] === true);
+      for (const [out, i, at] of pending) out[i] = results[at] === true;
       return decisions;
     });
   }
@@ -282,7 +299,7 @@ export function createFanout(options: FanoutOptions): Fanout {
   // ---- delivery ---------------------------------------------------------------------
 
   function visible(change: Change, d: Decisions, i: number): boolean {
-    return change.type === "DELETE" ? d.old.get(i) === true : d.record.get(i) === true;
+    return change.type === "DELETE" ? d.old[i] === true : d.record[i] === true;
   }
 
   function deliver(
@@ -290,15 +307,19 @@ export function createFanout(options: FanoutOptions): Fanout {
     items: Item[],
     d: Decisions,
     only: Subscriber | null,
-    dataCache: Map<string, string>,
+    cache: TxnCache,
   ): void {
     let start = 0;
     while (start < items.length) {
       let end = start + 1;
       while (end < items.length && items[end].index === items[start].index) end++;
-      deliverChange(txn, items, start, end, d, only, dataCache);
+      deliverChange(txn, items, start, end, d, only, cache);
       start = end;
     }
+  }
+
+  function visibility(group: Group, includeOld: boolean): Visibility {
+    return { columns: group.access.columns, select: group.select, includeRecord: true, includeOld };
   }
 
   function dataFor(
@@ -306,19 +327,24 @@ export function createFanout(options: FanoutOptions): Fanout {
     index: number,
     group: Group,
     includeOld: boolean,
-    cache: Map<string, string>,
+    cache: TxnCache,
   ): string {
-    const v: Visibility = {
-      columns: group.access.columns,
-      select: group.select,
-      includeRecord: true,
-      includeOld,
-    };
-    const key = `${index}|${visibilityKey(v)}`;
-    let json = cache.get(key);
+    const keys = group.visKeys ??= [
+      visibilityKey(visibility(group, false)),
+      visibilityKey(visibility(group, true)),
+    ];
+    const key = keys[includeOld ? 1 : 0];
+    let byKey = cache.data[index];
+    if (!byKey) cache.data[index] = byKey = new Map();
+    let json = byKey.get(key);
     if (json === undefined) {
-      json = changeDataJson(txn.changes[index], txn.commitTimestamp, v);
-      cache.set(key, json);
+      json = changeDataJson(
+        txn.changes[index],
+        txn.commitTimestamp,
+        visibility(group, includeOld),
+        key,
+      );
+      byKey.set(key, json);
     }
     return json;
   }
@@ -335,29 +361,27 @@ export function createFanout(options: FanoutOptions): Fanout {
     end: number,
     d: Decisions,
     only: Subscriber | null,
-    cache: Map<string, string>,
+    cache: TxnCache,
   ): void {
     const change = txn.changes[items[start].index];
     if (end - start === 1) {
       // Common case: one group of this principal matched the change.
       if (!visible(change, d, start)) return;
       const group = items[start].group;
-      const data = dataFor(txn, items[start].index, group, d.old.get(start) === true, cache);
-      // Members of a group often share topic and binding ids (every TV of a clinic): build
-      // the frame once for them.
-      let lastKey = "";
-      let lastFrame = "";
+      const data = dataFor(txn, items[start].index, group, d.old[start] === true, cache);
+      // Members often share topic and binding ids (every TV of a clinic, staff on one
+      // topic), across groups and principals too: one frame per shape and payload.
+      let frames = cache.frames.get(data);
+      if (!frames) cache.frames.set(data, frames = new Map());
       for (const [s, member] of group.members) {
         if (!accepts(s, member.since, txn, only)) continue;
-        const key = member.ids.length === 1
-          ? `${s.vsn}${s.topicJson}${member.ids[0]}`
-          : `${s.vsn}${s.topicJson}${member.ids.join(",")}`;
-        if (key !== lastKey) {
-          lastKey = key;
-          lastFrame = frame(s, member.ids, data);
+        let f = frames.get(member.shape);
+        if (f === undefined) {
+          f = frame(s, member.ids, data);
+          frames.set(member.shape, f);
         }
         m.deliveries++;
-        s.send(lastFrame);
+        s.send(f);
       }
       return;
     }
@@ -366,7 +390,7 @@ export function createFanout(options: FanoutOptions): Fanout {
     for (let i = start; i < end; i++) {
       if (!visible(change, d, i)) continue;
       const group = items[i].group;
-      const data = dataFor(txn, items[i].index, group, d.old.get(i) === true, cache);
+      const data = dataFor(txn, items[i].index, group, d.old[i] === true, cache);
       for (const [s, member] of group.members) {
         if (!accepts(s, member.since, txn, only)) continue;
         let byData = merged.get(s);
@@ -415,12 +439,11 @@ export function createFanout(options: FanoutOptions): Fanout {
     cache: TxnCache,
     only: Subscriber | null,
   ): () => void | Promise<void> {
-    policyKeys = new Map();
     const d = decide(p, txn, items, cache.memo);
-    if (!(d instanceof Promise)) return () => deliver(txn, items, d, only, cache.data);
+    if (!(d instanceof Promise)) return () => deliver(txn, items, d, only, cache);
     // Settle now so a rejection is handled even while the job waits in the queue.
     const settled = d.then(
-      (decisions) => () => deliver(txn, items, decisions, only, cache.data),
+      (decisions) => () => deliver(txn, items, decisions, only, cache),
       (error) => () => failAll(items, only, error),
     );
     return () => settled.then((finish) => finish());
@@ -440,14 +463,19 @@ export function createFanout(options: FanoutOptions): Fanout {
     m.transactions++;
     m.changes += txn.changes.length;
     const work = new Map<Principal, Item[]>();
-    txn.changes.forEach((change, index) => {
+    const matched = new Map<string, boolean>(); // match key → result, per change
+    for (let index = 0; index < txn.changes.length; index++) {
+      const change = txn.changes[index];
+      matched.clear();
       for (const group of registry.candidates(change)) {
-        if (!groupMatches(group, change)) continue;
+        let ok = matched.get(group.matchKey);
+        if (ok === undefined) matched.set(group.matchKey, ok = groupMatches(group, change));
+        if (!ok) continue;
         let items = work.get(group.principal);
         if (!items) work.set(group.principal, items = []);
         items.push({ index, group });
       }
-    });
+    }
     if (work.size > 0) {
       const cache = newCache();
       for (const [p, items] of work) {
@@ -513,10 +541,19 @@ export function createFanout(options: FanoutOptions): Fanout {
         conditions: b.conditions,
         select: b.select,
         access: tb.access,
+        matchKey: `${b.event}\0${b.filterText ?? ""}`,
       }, key);
       const member = group.members.get(subscriber);
-      if (member) member.ids.push(b.id);
-      else group.members.set(subscriber, { ids: [b.id], since: position });
+      if (member) {
+        member.ids.push(b.id);
+        member.shape = frameShape(subscriber, member.ids);
+      } else {
+        group.members.set(subscriber, {
+          ids: [b.id],
+          since: position,
+          shape: frameShape(subscriber, [b.id]),
+        });
+      }
       if (!groups.includes(group)) groups.push(group);
     }
     p.refs--;

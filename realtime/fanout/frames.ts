@@ -11,40 +11,77 @@ export interface Visibility {
   includeOld: boolean;
 }
 
-const columnKeys = new WeakMap<ReadonlySet<string>, string>();
+const columnSetIds = new WeakMap<ReadonlySet<string>, number>();
+let nextColumnSetId = 0;
 
-/** Cache key for a visibility on one change. */
+/**
+ * Cache key for a visibility on one change. Column sets are keyed by identity (the
+ * authorizer hands out one set per role and table), so the key stays short.
+ */
 export function visibilityKey(v: Visibility): string {
   let cols = "*";
   if (v.columns) {
-    cols = columnKeys.get(v.columns) ?? [...v.columns].join(",");
-    columnKeys.set(v.columns, cols);
+    let id = columnSetIds.get(v.columns);
+    if (id === undefined) columnSetIds.set(v.columns, id = nextColumnSetId++);
+    cols = `c${id}`;
   }
   return `${cols}|${v.select?.join(",") ?? "*"}|${v.includeRecord ? 1 : 0}${v.includeOld ? 1 : 0}`;
 }
 
-/** The `data` object of a postgres_changes event, as JSON text. */
-export function changeDataJson(change: Change, commitTimestamp: string, v: Visibility): string {
-  const keep = (name: string) =>
-    (v.columns === undefined || v.columns.has(name)) &&
-    (v.select === undefined || v.select.includes(name));
-  const columns: Column[] = change.columns.filter((c) => keep(c.name));
-  const project = (row: Row): Row => {
-    const out: Row = {};
-    for (const c of columns) if (c.name in row) out[c.name] = row[c.name];
-    return out;
-  };
-  const data: Record<string, unknown> = {
-    schema: change.schema,
-    table: change.table,
-    commit_timestamp: commitTimestamp,
-    type: change.type,
-    columns,
-  };
-  if (v.includeRecord && change.record) data.record = project(change.record);
-  if (v.includeOld && change.old_record) data.old_record = project(change.old_record);
-  data.errors = null;
-  return JSON.stringify(data);
+/** JSON of a relation's visible columns, per columns array (one per relation) and key. */
+const columnsJson = new WeakMap<Column[], Map<string, { json: string; names: string[] | null }>>();
+
+function visibleColumns(
+  columns: Column[],
+  key: string,
+  v: Visibility,
+): { json: string; names: string[] | null } {
+  let byKey = columnsJson.get(columns);
+  if (!byKey) columnsJson.set(columns, byKey = new Map());
+  let entry = byKey.get(key);
+  if (!entry) {
+    const kept = columns.filter((c) =>
+      (v.columns === undefined || v.columns.has(c.name)) &&
+      (v.select === undefined || v.select.includes(c.name))
+    );
+    // names: null when every column is visible (rows are sent as decoded).
+    entry = {
+      json: JSON.stringify(kept),
+      names: kept.length === columns.length ? null : kept.map((c) => c.name),
+    };
+    byKey.set(key, entry);
+  }
+  return entry;
+}
+
+function rowJson(row: Row, names: string[] | null): string {
+  if (names === null) return JSON.stringify(row);
+  const out: Row = {};
+  for (const name of names) if (name in row) out[name] = row[name];
+  return JSON.stringify(out);
+}
+
+/**
+ * The `data` object of a postgres_changes event, as JSON text. `key` is `visibilityKey(v)`
+ * (callers cache it); the visible columns' JSON is computed once per relation and key.
+ */
+export function changeDataJson(
+  change: Change,
+  commitTimestamp: string,
+  v: Visibility,
+  key = visibilityKey(v),
+): string {
+  const cols = visibleColumns(change.columns, key, v);
+  let json = `{"schema":${JSON.stringify(change.schema)},"table":${
+    JSON.stringify(change.table)
+  },"commit_timestamp":${
+    JSON.stringify(commitTimestamp)
+  },"type":"${change.type}","columns":${cols.json}`;
+  if (v.includeRecord && change.record) json += `,"record":${rowJson(change.record, cols.names)}`;
+  if (v.includeOld && change.old_record) {
+    json += `,"old_record":${rowJson(change.old_record, cols.names)}`;
+  }
+  return `${json},"errors":null}`;
 }
 
 /** The payload of a postgres_changes event for one channel. */

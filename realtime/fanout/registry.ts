@@ -33,10 +33,19 @@ export interface Group {
   conditions: Condition[];
   select: string[] | undefined;
   access: TableAccess;
+  /**
+   * Event and filter text: groups with equal match keys (the same filter, other principals)
+   * share one filter evaluation per change.
+   */
+  matchKey: string;
   /** Member subscribers. */
   members: Map<Subscriber, Member>;
   /** Index slot: `column\0value` when indexed by an equality filter. */
   indexKey?: string;
+  /** Visibility cache keys without / with the old record (set on first use). */
+  visKeys?: [string, string];
+  /** The principal's policy key for this table, valid while the authorizer's stamp holds. */
+  policy?: { stamp: number; key: string };
 }
 
 export interface Member {
@@ -44,6 +53,16 @@ export interface Member {
   ids: number[];
   /** Fan-out position when it joined: older transactions are not delivered live. */
   since: bigint;
+  /**
+   * What the frame depends on besides the payload: vsn, topic and binding ids. Members with
+   * equal shapes (every TV of a clinic, every staff member on one topic) share one frame.
+   */
+  shape: string;
+}
+
+/** The frame shape of a member (see `Member.shape`). */
+export function frameShape(subscriber: Subscriber, ids: number[]): string {
+  return `${subscriber.vsn}${subscriber.topicJson}${ids.join(",")}`;
 }
 
 interface TableGroups {
@@ -95,7 +114,14 @@ export function createRegistry(
     principal(claims, key) {
       let p = principals.get(key);
       if (!p) {
-        p = { key, claims, pending: 0, tail: null, processedLsn: 0n, refs: 0 };
+        p = {
+          key,
+          claims,
+          pending: 0,
+          tail: null,
+          processedLsn: 0n,
+          refs: 0,
+        };
         principals.set(key, p);
       } else {
         p.claims = claims; // newest token of the same principal (only volatile claims differ)

@@ -168,3 +168,120 @@ Deno.test("fan-out: order, isolation, shared decisions, catch-up", async (t) => 
     assert.deepEqual(fanout.subscribe(subscription(fake(), "staff"), cursor), { kind: "gap" });
   });
 });
+
+Deno.test("policy keys are reused across transactions only while the directory holds", async (t) => {
+  const { createDirectory } = await import("../../realtime/db/directory.ts");
+  const { clinicRules } = await import("../../realtime/db/clinic_rules.ts");
+  const { createDbAuthorizer } = await import("../../realtime/db/authorizer.ts");
+  const columns = [{ name: "clinic_id", type: "uuid" }, { name: "n", type: "int4" }];
+  const selectable = new Map([
+    ["authenticated", new Set(["clinic_id", "n"])],
+    ["anon", new Set(["clinic_id", "n"])],
+  ]);
+  const info = { schema: "public", table: "queue_board", columns, rls: true, selectable };
+  const directory = createDirectory();
+  const authorizer = createDbAuthorizer({
+    catalog: {
+      typeName: () => "text",
+      table: (schema, table) => (schema === "public" && table === "queue_board" ? info : undefined),
+      tables: () => ["queue_board"],
+      bypassesRls: () => false,
+      refresh: () => Promise.resolve(),
+    },
+    rules: clinicRules(directory),
+    sqlPolicy: { evaluate: () => Promise.resolve([]), predicate: () => Promise.resolve("false") },
+    stamp: () => directory.stamp(),
+  });
+  const fanout = createFanout({ authorizer, retention: createRetentionLog({ windowMs: 60_000 }) });
+  const clinic = crypto.randomUUID();
+  const apply = (table: string, record: Record<string, string | null>) =>
+    directory.apply({ schema: "public", table, type: "INSERT", columns: [], record });
+  let lsn = 100n;
+  fanout.begin(lsn);
+  let n = 0;
+  const change = () =>
+    fanout.publish({
+      lsn: lsn += 10n,
+      commitTimestamp: new Date().toISOString(),
+      changes: [{
+        schema: "public",
+        table: "queue_board",
+        type: "INSERT",
+        columns,
+        record: { clinic_id: clinic, n: ++n },
+      }],
+    });
+  const join = async (claims: Claims) => {
+    const s = fake("realtime:board");
+    const bindings = parseBindings([{ event: "*", schema: "public", table: "queue_board" }]);
+    const access = await authorizer.tableAccess(claims, "public", "queue_board");
+    assert.ok(access.allowed);
+    fanout.subscribe({
+      subscriber: s,
+      claims,
+      principalKey: JSON.stringify(claims),
+      tables: [{ binding: bindings[0], schema: "public", table: "queue_board", access }],
+    });
+    return s;
+  };
+  const seen = (s: Fake) => s.got.map((g) => g.data.record?.n);
+
+  await t.step(
+    "a board token that expires stops receiving, another of its clinic does not",
+    async () => {
+      const live = crypto.randomUUID();
+      const expiring = crypto.randomUUID();
+      apply("board_tokens", { id: live, clinic_id: clinic, revoked_at: null, expires_at: null });
+      apply("board_tokens", {
+        id: expiring,
+        clinic_id: clinic,
+        revoked_at: null,
+        expires_at: new Date(Date.now() + 150).toISOString(),
+      });
+      const board = (id: string): Claims => ({
+        role: "anon",
+        sub: id,
+        app_metadata: { board: true, clinic_id: clinic },
+      });
+      // The live board first: its (cached) decision must not be shared with the expired one.
+      const a = await join(board(live));
+      const b = await join(board(expiring));
+      change();
+      assert.deepEqual([seen(a), seen(b)], [[1], [1]]);
+      await new Promise((r) => setTimeout(r, 200));
+      change();
+      assert.deepEqual([seen(a), seen(b)], [[1, 2], [1]]);
+      fanout.unsubscribe(a);
+      fanout.unsubscribe(b);
+    },
+  );
+
+  await t.step("a revoked membership stops the stream with the next change", async () => {
+    const user = crypto.randomUUID();
+    const other = crypto.randomUUID();
+    const membership = crypto.randomUUID();
+    apply("clinic_members", { id: membership, user_id: user, clinic_id: clinic, role: "staff" });
+    apply("clinic_members", {
+      id: crypto.randomUUID(),
+      user_id: other,
+      clinic_id: clinic,
+      role: "staff",
+    });
+    const staff = (sub: string): Claims => ({ role: "authenticated", sub });
+    const a = await join(staff(other));
+    const b = await join(staff(user));
+    change();
+    assert.equal(a.got.length, 1);
+    assert.equal(b.got.length, 1);
+    apply("clinic_members", {
+      id: membership,
+      user_id: user,
+      clinic_id: clinic,
+      role: "staff",
+      revoked_at: new Date().toISOString(),
+    });
+    change();
+    assert.equal(a.got.length, 2);
+    assert.equal(b.got.length, 1);
+  });
+});
