@@ -431,6 +431,47 @@ Deno.test({
       });
 
       await step(
+        "front desk: walk-ins for a patient found by search and a new patient",
+        async () => {
+          await staff.getByLabel("Patient", { exact: true }).selectOption("find");
+          await staff.getByLabel("Name, patient number or phone").fill("9000 0003");
+          await staff.getByRole("radio", { name: /Lim Mei Ling/ }).check({ timeout: WAIT });
+          await shots(staff, "staff-walkin-find");
+          await staff.getByRole("button", { name: "Issue walk-in ticket" }).click();
+          await staff.getByText(/Walk-in registered: ticket W\d{3} for Lim Mei Ling\./)
+            .waitFor({ timeout: WAIT });
+          await staff.getByRole("row", { name: /W\d{3}.*Lim Mei Ling/ }).waitFor({ timeout: WAIT });
+
+          await staff.getByLabel("Patient", { exact: true }).selectOption("new");
+          await staff.getByLabel("Full name").fill("Walk In Wong");
+          await staff.getByLabel("Date of birth").fill("1962-05-17");
+          await staff.getByLabel("Gender").selectOption("male");
+          await shots(staff, "staff-walkin-new");
+          await staff.getByRole("button", { name: "Issue walk-in ticket" }).click();
+          await staff.getByText(/Walk-in registered: ticket W\d{3} for Walk In Wong\./)
+            .waitFor({ timeout: WAIT });
+          await staff.getByRole("row", { name: /W\d{3}.*Walk In Wong/ }).waitFor({ timeout: WAIT });
+          const [row] = await sql`
+          select patient_number from public.patients where full_name = 'Walk In Wong'`;
+          assert.match(row.patient_number, /^TP-P-\d{6}$/);
+        },
+      );
+
+      await step("patient app: pick a clinic from the list", async () => {
+        const ctx = await browser!.newContext({ viewport: PHONE, serviceWorkers: "block" });
+        const page = await ctx.newPage();
+        watch(page, "picker", errors);
+        await page.goto(`${base}/signup`);
+        const pick = page.getByRole("button", { name: /Gabriel Family Clinic · Bedok/ });
+        await pick.waitFor({ timeout: WAIT });
+        await shots(page, "signup-pick-clinic");
+        await pick.click();
+        assert.equal(await page.getByLabel("Clinic code").inputValue(), "GFC-BD");
+        assert.equal(await page.getByText("Or pick your clinic:").count(), 0, "chosen");
+        await ctx.close();
+      });
+
+      await step(
         "PWA: service worker caches the shell, works offline, never caches the API",
         async () => {
           const ctx = await browser!.newContext({ viewport: PHONE });

@@ -4,6 +4,8 @@ import { useState } from "preact/hooks";
 import { ApiError, messageOf } from "../lib/api.ts";
 import { navigate, queryParam } from "../lib/router.ts";
 import { Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
+import { GENDERS } from "../lib/endpoints.ts";
+import { ClinicPicker } from "./clinic_picker.tsx";
 import { chooseClinic, clinicCode, session } from "./store.ts";
 
 function nextPath(): string {
@@ -76,13 +78,6 @@ export function Login() {
     </section>
   );
 }
-
-const GENDERS: [string, string][] = [
-  ["female", "Female"],
-  ["male", "Male"],
-  ["other", "Other"],
-  ["prefer_not_to_say", "Prefer not to say"],
-];
 
 export function Signup() {
   const [form, setForm] = useState({
@@ -168,6 +163,10 @@ export function Signup() {
           value={form.clinic_code}
           error={fields.clinic_code}
           onInput={set("clinic_code")}
+        />
+        <ClinicPicker
+          hideFor={form.clinic_code}
+          onPick={(code) => setForm({ ...form, clinic_code: code })}
         />
         <TextField
           id="full_name"

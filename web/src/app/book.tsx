@@ -19,6 +19,7 @@ import {
 import { addDays, calendarLabel, localDay, longDate, timeIn } from "../lib/format.ts";
 import { navigate, queryParam } from "../lib/router.ts";
 import { Loading, Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
+import { ClinicPicker } from "./clinic_picker.tsx";
 import { chooseClinic, clinicCode, clinicInfo, session } from "./store.ts";
 
 const DAYS_AHEAD = 14;
@@ -253,6 +254,7 @@ export function Book() {
           />
           <button class="btn" type="submit">Continue</button>
         </form>
+        <ClinicPicker onPick={setCode} />
       </section>
     );
   }

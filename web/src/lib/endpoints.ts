@@ -11,6 +11,14 @@ export interface Clinic {
   [key: string]: unknown;
 }
 
+/** A clinic as `GET /api/clinics` lists it (what anyone may see). */
+export interface PublicClinic {
+  code: string;
+  name: string;
+  branch_name: string | null;
+  timezone: string;
+}
+
 export interface Doctor {
   id: string;
   display_name: string;
@@ -100,6 +108,7 @@ export interface ClinicInfo {
 }
 
 export const clinics = {
+  list: () => request<{ clinics: PublicClinic[] }>(`/api/clinics`).then((r) => r.clinics),
   get: (code: string) => request<ClinicInfo>(`/api/clinics/${enc(code)}`),
   slots: (code: string, date: string, doctorId?: string, auth?: Auth) =>
     request<SlotsResponse>(
@@ -195,6 +204,30 @@ export interface DayAppointment extends Appointment {
 
 export type TicketAction = "recall" | "start" | "complete" | "no-show" | "cancel";
 
+export const GENDERS: [string, string][] = [
+  ["female", "Female"],
+  ["male", "Male"],
+  ["other", "Other"],
+  ["prefer_not_to_say", "Prefer not to say"],
+];
+
+export interface PatientSummary {
+  id: string;
+  patient_number: string;
+  full_name: string;
+  date_of_birth: string;
+  gender: string;
+  phone: string | null;
+}
+
+/** A walk-in patient registered at the desk (no account). */
+export interface NewPatient {
+  full_name: string;
+  date_of_birth: string;
+  gender: string;
+  phone?: string;
+}
+
 export const staff = {
   appointments: (auth: Auth, code: string, date: string) =>
     request<
@@ -219,7 +252,7 @@ export const staff = {
   walkIn: (
     auth: Auth,
     code: string,
-    input: { patient_id?: string; doctor_id?: string; priority?: number },
+    input: { patient_id?: string; patient?: NewPatient; doctor_id?: string; priority?: number },
   ) =>
     request<{ ticket: Ticket }>(`/api/clinics/${enc(code)}/queue/walk-ins`, {
       auth,
@@ -230,6 +263,11 @@ export const staff = {
       auth,
       body: {},
     }).then((r) => r.ticket),
+  patients: (auth: Auth, code: string, q: string) =>
+    request<{ patients: PatientSummary[] }>(
+      `/api/clinics/${enc(code)}/patients?q=${enc(q)}&limit=10`,
+      { auth },
+    ).then((r) => r.patients),
   boardToken: (auth: Auth, code: string, label: string) =>
     request<{ token: string; id: string; expires_at: string | null }>(
       `/api/clinics/${enc(code)}/board-tokens`,

@@ -1,8 +1,9 @@
 /** @jsxImportSource preact */
 /**
  * The staff console, `/staff`: today's appointments and the live queue of the clinic — call
- * next per room, recall, start, complete, no-show, cancel, staff check-in, walk-ins, and a TV
- * board link. Changes by other staff arrive live (realtime → debounced refetch of the truth).
+ * next per room, recall, start, complete, no-show, cancel, staff check-in, walk-ins (nameless,
+ * a patient found by name / number / phone, or a new patient registered with the ticket), and
+ * a TV board link. Changes by other staff arrive live (realtime → debounced refetch of the truth).
  */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
@@ -13,6 +14,8 @@ import {
   type ClinicInfo,
   clinics,
   type DayAppointment,
+  GENDERS,
+  type PatientSummary,
   staff,
   type StaffTicket,
   type TicketAction,
@@ -422,20 +425,56 @@ function Appointments() {
   );
 }
 
+const NO_PERSON = { full_name: "", date_of_birth: "", gender: "", phone: "" };
+
+/** A walk-in: nameless, a patient found by name / number / phone, or a new patient. */
 function WalkIn(props: { code: string }) {
   const [doc, setDoc] = useState("");
   const [priority, setPriority] = useState("0");
+  const [who, setWho] = useState<"none" | "find" | "new">("none");
+  const [query, setQuery] = useState("");
+  const [found, setFound] = useState<PatientSummary[] | null>(null);
+  const [picked, setPicked] = useState("");
+  const [person, setPerson] = useState(NO_PERSON);
   const [busy, setBusy] = useState(false);
   const doctors = info.value?.doctors ?? [];
+  const q = query.trim();
+  useEffect(() => {
+    setFound(null);
+    setPicked("");
+    if (who !== "find" || q.length < 2) return;
+    let live = true;
+    const t = setTimeout(() => {
+      staff.patients(session, props.code, q).then((list) => live && setFound(list))
+        .catch((e) => live && say("error", `Search: ${messageOf(e)}`));
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [who, q]);
+  const field = (key: keyof typeof NO_PERSON) => (e: Event) =>
+    setPerson({ ...person, [key]: (e.currentTarget as HTMLInputElement).value });
   async function submit(e: Event) {
     e.preventDefault();
+    if (who === "find" && !picked) return say("error", "Walk-in: choose the patient first.");
+    const phone = person.phone.trim();
     setBusy(true);
     await run("Walk-in", async () => {
       const t = await staff.walkIn(session, props.code, {
         ...(doc ? { doctor_id: doc } : {}),
+        ...(who === "find" ? { patient_id: picked } : {}),
+        ...(who === "new" ? { patient: { ...person, phone: phone || undefined } } : {}),
         priority: Number(priority),
       });
-      say("success", `Walk-in registered: ticket ${t.code}.`);
+      const name = who === "find"
+        ? found?.find((p) => p.id === picked)?.full_name
+        : who === "new"
+        ? person.full_name.trim()
+        : undefined;
+      say("success", `Walk-in registered: ticket ${t.code}${name ? ` for ${name}` : ""}.`);
+      setQuery("");
+      setPerson(NO_PERSON);
     });
     setBusy(false);
   }
@@ -443,6 +482,86 @@ function WalkIn(props: { code: string }) {
     <section class="panel" aria-labelledby="walkin-h">
       <h2 id="walkin-h">Register a walk-in</h2>
       <form onSubmit={submit} class="walkin">
+        <SelectField
+          id="walkin-who"
+          label="Patient"
+          value={who}
+          onChange={(e) => setWho(e.currentTarget.value as typeof who)}
+        >
+          <option value="none">No name (ticket only)</option>
+          <option value="find">Find a patient of the clinic</option>
+          <option value="new">New patient</option>
+        </SelectField>
+        {who === "find" && (
+          <>
+            <TextField
+              id="walkin-search"
+              label="Name, patient number or phone"
+              type="search"
+              autoComplete="off"
+              value={query}
+              onInput={(e) => setQuery(e.currentTarget.value)}
+            />
+            {found && (
+              <fieldset class="walkin-found">
+                <legend>{found.length ? "Choose the patient" : "No patient matches"}</legend>
+                {found.map((p) => (
+                  <label key={p.id}>
+                    <input
+                      type="radio"
+                      name="walkin-patient"
+                      value={p.id}
+                      checked={picked === p.id}
+                      onChange={() => setPicked(p.id)}
+                    />
+                    <span>
+                      {p.full_name} <span class="mono">{p.patient_number}</span>{" "}
+                      <span class="muted">{p.date_of_birth}</span>
+                    </span>
+                  </label>
+                ))}
+              </fieldset>
+            )}
+          </>
+        )}
+        {who === "new" && (
+          <>
+            <TextField
+              id="walkin-name"
+              label="Full name"
+              required
+              autoComplete="off"
+              value={person.full_name}
+              onInput={field("full_name")}
+            />
+            <TextField
+              id="walkin-dob"
+              label="Date of birth"
+              type="date"
+              required
+              value={person.date_of_birth}
+              onInput={field("date_of_birth")}
+            />
+            <SelectField
+              id="walkin-gender"
+              label="Gender"
+              required
+              value={person.gender}
+              onChange={field("gender")}
+            >
+              <option value="">Choose…</option>
+              {GENDERS.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+            </SelectField>
+            <TextField
+              id="walkin-phone"
+              label="Mobile phone (optional)"
+              type="tel"
+              autoComplete="off"
+              value={person.phone}
+              onInput={field("phone")}
+            />
+          </>
+        )}
         <SelectField
           id="walkin-doctor"
           label="Doctor"
