@@ -14,6 +14,7 @@ import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
+import { ClinicCode } from "./_shared.ts";
 import { checkDestination, generateSecret, parseIp } from "../webhooks/mod.ts";
 import { ALL_EVENTS, OUTBOUND_EVENT_TYPES } from "../webhooks/outbound/events.ts";
 
@@ -65,9 +66,7 @@ const UpdateBody = z.object({
 }).openapi("WebhookEndpointUpdate");
 
 const CodeParam = z.object({
-  code: z.string().min(2).max(20).regex(/^[A-Za-z0-9][A-Za-z0-9-]+$/).openapi({
-    param: { name: "code", in: "path" },
-  }),
+  code: ClinicCode.openapi({ param: { name: "code", in: "path" } }),
 });
 const EndpointParams = CodeParam.extend({
   id: z.uuid().openapi({ param: { name: "id", in: "path" } }),

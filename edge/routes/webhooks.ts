@@ -22,6 +22,7 @@ import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
+import { ClinicCode } from "./_shared.ts";
 import { verifyStandard, verifyStripe, verifyTwilio } from "../webhooks/mod.ts";
 import type { VerifyFailureCode } from "../webhooks/mod.ts";
 import { ingest, logRejection, SecurityLogLimiter } from "../webhooks/inbound/ingest.ts";
@@ -66,10 +67,7 @@ const stripeRoute = createRoute({
 });
 
 const ClinicParam = z.object({
-  clinic: z.string().min(2).max(20).regex(/^[A-Za-z0-9][A-Za-z0-9-]+$/).openapi({
-    param: { name: "clinic", in: "path" },
-    description: "Clinic code",
-  }),
+  clinic: ClinicCode.openapi({ param: { name: "clinic", in: "path" }, description: "Clinic code" }),
 });
 
 const stripeClinicRoute = createRoute({
