@@ -15,7 +15,7 @@ import { timeout } from "hono/timeout";
 import { LinearRouter } from "hono/router/linear-router";
 import type { Config } from "./config.ts";
 import type { AppEnv, Db } from "./context.ts";
-import { withClaims } from "./db/claims.ts";
+import { callAs, withClaims } from "./db/claims.ts";
 import { createTokenService, type TokenService } from "./auth/tokens.ts";
 import { apiError, issuesToDetails, onError } from "./errors.ts";
 import { authenticate, type ExternalResolver } from "./middleware/auth.ts";
@@ -130,6 +130,7 @@ export function createApp(deps: AppDeps) {
 function requestDb(sql: postgres.Sql, c: Context<AppEnv>): Db {
   return {
     run: (fn) => withClaims(sql, { ...c.var.claims }, fn, c.var.requestId),
+    callAs: (fn, ...args) => callAs(sql, { ...c.var.claims }, fn, args, c.var.requestId),
     service: (fn) => withClaims(sql, { role: "service_role" }, fn, c.var.requestId),
   };
 }

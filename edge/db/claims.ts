@@ -37,3 +37,38 @@ export function withClaims<T>(
     return result;
   }) as Promise<T>;
 }
+
+/** SQL functions written to take the caller first and set it themselves (see `callAs`). */
+export type CallerFunction = "private.book_as";
+
+/** An argument of a `callAs` function: text, or anything else as jsonb. */
+export type CallArg = string | postgres.JSONValue;
+
+/**
+ * Calls `fn(role, claims, request_id, ...args)` as a single statement and returns its value:
+ * one implicit transaction, one round trip. The function sets the role (SET LOCAL ROLE),
+ * `request.jwt.claims` and `request.id` exactly as `withClaims` does before it runs anything
+ * else (private.book_as), so the work inside is under the caller's RLS as with `withClaims` —
+ * without a BEGIN/COMMIT exchange, during which the connection would sit idle in transaction,
+ * holding its locks, until this process got round to sending the next message. Strings are
+ * passed as text, everything else as jsonb.
+ */
+export async function callAs<T>(
+  sql: postgres.Sql,
+  claims: Claims,
+  fn: CallerFunction,
+  args: CallArg[],
+  requestId?: string,
+): Promise<T> {
+  const params = [
+    claims.role,
+    JSON.stringify(claims),
+    requestId ?? "",
+    ...args.map((a) => typeof a === "string" ? a : sql.json(a)),
+  ];
+  const placeholders = params.map((_, i) => `$${i + 1}`).join(", ");
+  const [row] = await sql.unsafe(`select ${fn}(${placeholders}) as r`, params, {
+    prepare: true,
+  });
+  return row.r as T;
+}

@@ -1,6 +1,7 @@
 /**
  * `POST /bookings`: book a slot, idempotently. The whole request — idempotency record and
- * booking — is one call of api.book in one transaction under the caller's claims.
+ * booking — is one call of api.book in one transaction under the caller's claims, sent as a
+ * single statement (private.book_as sets the claims, then calls api.book): one round trip.
  *
  * Idempotency-Key (IETF httpapi draft): required (400 `idempotency_key_required`); the same
  * key and payload answer the original status and body again, success or failure (header
@@ -14,7 +15,8 @@ import type { AppEnv } from "../context.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { AppointmentEnvelope } from "./_schemas.ts";
-import { bearerSecurity, ClinicCode, errors, Instant, one, run, Uuid } from "./_shared.ts";
+import { bearerSecurity, errors } from "../openapi.ts";
+import { ClinicCode, Instant, Uuid } from "./_shared.ts";
 
 const BookingBody = z.object({
   clinic_code: ClinicCode,
@@ -74,10 +76,12 @@ export const bookings = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
     throw apiError(400, "invalid_request", "The Idempotency-Key is longer than 255 characters");
   }
   const body = c.req.valid("json");
-  const result = await run(
-    c,
-    async (tx) =>
-      one<Booked>(await tx`select api.book(${key}, ${tx.json(body as postgres.JSONValue)}) as r`),
+  // One statement under the caller's claims (private.book_as sets them, then calls api.book);
+  // its business errors reach onError like any other SQL error.
+  const result = await c.var.db.callAs<Booked>(
+    "private.book_as",
+    key,
+    body as postgres.JSONValue,
   );
   if (result.replayed) c.header("idempotent-replayed", "true");
   return c.json(result.body as z.infer<typeof AppointmentEnvelope>, result.status as 201);

@@ -4,13 +4,15 @@
  * - private.booking_slot decides exactly as private.booking_target + private.check_slot +
  *   private.free_for did, for every combination of caller, patient, clinic, doctor and time
  *   below (each case in its own transaction, rolled back);
- * - private.enqueue_job wakes the workers (NOTIFY jobs) only for a job it inserted that is due.
+ * - private.enqueue_job wakes the workers (NOTIFY jobs) only for a job it inserted that is due;
+ * - private.book_as (POST /api/bookings as one statement) acts under the caller's claims for
+ *   that statement only, and client roles cannot call it.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { claimsFor, freshDatabase, type Sql } from "../support/db.ts";
 import { CLINIC_A, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
-import type { Claims } from "../../edge/db/claims.ts";
+import { callAs, type Claims, withClaims } from "../../edge/db/claims.ts";
 
 class Rollback {
   constructor(readonly value: unknown) {}
@@ -218,5 +220,61 @@ Deno.test("private.enqueue_job notifies for jobs due now that it inserted, not f
     await unlisten();
   } finally {
     await listener.end();
+  }
+});
+
+Deno.test("private.book_as: the caller's claims for one statement, and only for the API", async () => {
+  await using db = await freshDatabase({ seed: true });
+  const one = postgres(db.url, { max: 1, onnotice: () => {} });
+  try {
+    const [{ d }] = await one`
+      select to_char(d, 'YYYY-MM-DD') as d from generate_series(
+        (now() at time zone 'Asia/Singapore')::date + 2,
+        (now() at time zone 'Asia/Singapore')::date + 9, interval '1 day') d
+      where extract(dow from d) between 1 and 5 order by d limit 1`;
+    const request = { clinic_code: "GFC-TP", doctor_id: DOCTORS.tan, start: `${d}T09:00:00+08:00` };
+    const answer = await callAs<{ status: number; body: { appointment: { id: string } } }>(
+      one,
+      claimsFor(USERS.patientLim),
+      "private.book_as",
+      ["key-1", request],
+      "req-1",
+    );
+    assert.equal(answer.status, 201);
+    // Written as the patient, audited with the request id, under RLS.
+    const [audit] = await one`
+      select actor_id, actor_role, request_id from audit.logs
+      where table_name = 'appointments' and record_id = ${answer.body.appointment.id}`;
+    assert.deepEqual({ ...audit }, {
+      actor_id: USERS.patientLim,
+      actor_role: "authenticated",
+      request_id: "req-1",
+    });
+    // Nothing outlives the statement on that connection.
+    const [after] = await one`
+      select current_user as role, current_setting('request.jwt.claims', true) as claims,
+        current_setting('request.id', true) as request_id`;
+    assert.equal(after.role, "postgres");
+    assert.ok(!after.claims, `claims left behind: ${after.claims}`);
+    assert.ok(!after.request_id);
+    // A client role cannot call it (it would choose its own role) ...
+    for (const role of ["anon", "authenticated", "service_role"] as const) {
+      await assert.rejects(
+        withClaims(
+          one,
+          claimsFor(USERS.patientLim, role),
+          (tx) => tx`select private.book_as('service_role', '{}', '', 'k', '{}')`,
+        ),
+        (e: { code?: string }) => e.code === "42501",
+        role,
+      );
+    }
+    // ... and it only ever takes a client role.
+    await assert.rejects(
+      one`select private.book_as('postgres', '{}', '', 'k', '{}')`,
+      (e: { code?: string }) => e.code === "22023",
+    );
+  } finally {
+    await one.end();
   }
 });
