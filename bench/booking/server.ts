@@ -13,7 +13,12 @@ const config = loadConfig({
   DATABASE_URL: Deno.env.get("DATABASE_URL"),
 });
 const pool = Number(Deno.env.get("BENCH_POOL") ?? "16");
-const sql = postgres(config.databaseUrl!, { max: pool, onnotice: () => {} });
+const sql = postgres(config.databaseUrl!, {
+  max: pool,
+  onnotice: () => {},
+  // So bench/booking/main.ts can sample what these connections are doing.
+  connection: { application_name: "bench-booking-api" },
+});
 const app = createApp({ config, sql });
 const server = Deno.serve(
   { hostname: "127.0.0.1", port: 0, onListen: ({ port }) => console.log(`listening ${port}`) },
