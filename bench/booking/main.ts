@@ -473,10 +473,15 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
   let contention: { rounds: number; created: number[]; latencies: number[]; walls: number[] };
   const profile: string[] = [];
   let connectionTime: Record<string, number> = {};
+  let wal: { perFlush: number; bytes: number; records: number } | undefined;
   try {
     // Warm-up: JIT, prepared statements, the pool's connections. Days 31+ (not measured).
     await httpRun("warm-up", bookings, WARMUP, CLIENTS, (i) => oneDay(world, world.days[31], i));
 
+    const walOf = async () =>
+      (await db.sql`select wal_sync::float8 as syncs, wal_bytes::float8 as bytes,
+        wal_records::float8 as records from pg_stat_wal`)[0];
+    const walBefore = await walOf();
     let before = await cpuNow(server.pid, postmaster);
     const { result: sustained, shares: states } = await connectionStates(
       db.sql,
@@ -491,6 +496,12 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
     connectionTime = states;
     sustained.cpu = cpuPer(before, await cpuNow(server.pid, postmaster), sustained.created);
     runs.push(sustained);
+    const walAfter = await walOf();
+    wal = {
+      perFlush: sustained.created / Math.max(1, walAfter.syncs - walBefore.syncs),
+      bytes: (walAfter.bytes - walBefore.bytes) / sustained.created,
+      records: (walAfter.records - walBefore.records) / sustained.created,
+    };
 
     // Attribution: the same load with the appointment triggers that other parts of the system
     // added (notifications + reminder jobs with NOTIFY, outbound webhook events) switched off —
@@ -760,6 +771,10 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
     "**Profile:**",
     "",
     ...profile.map((p) => `- ${p}`),
+    `- WAL during the sustained run: ${
+      wal ? `${Math.round(wal.records)} records, ${(wal.bytes / 1024).toFixed(1)} KiB` : "?"
+    } per booking; ${wal ? wal.perFlush.toFixed(1) : "?"} bookings committed per WAL flush ` +
+    `(fdatasync) on average.`,
     `- What the API's ${POOL} database connections did during the sustained run ` +
     `(pg_stat_activity every 20 ms): ${
       Object.entries(connectionTime).map(([k, v]) => `${k} ${pct(v)}`).join(", ")
@@ -775,9 +790,13 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
           `processes kept ${full.ours.toFixed(2)} of ${cores} cores busy and the whole machine ` +
           `${full.machine.toFixed(2)} (other work took the difference). `
         : ""
-    }The database connections were ${pct(idleShare)} of the time without a booking to work ` +
-    `on (idle, or idle in transaction), i.e. waiting for the API process, which shares the ` +
-    `cores. PostgreSQL is the largest part: \`api.book\` and what the appointment insert sets ` +
+    }The API's database connections spent ${
+      pct(connectionTime["commit: WAL write/flush"] ?? 0)
+    } of their time waiting for their commit's WAL flush (durable commits, flushed in groups ` +
+    `by one backend, which competes for the same cores), ${
+      pct(connectionTime["running"] ?? 0)
+    } running, and ${pct(idleShare)} without a booking to work on (idle, or idle in ` +
+    `transaction: waiting for the API process). PostgreSQL is the largest part: \`api.book\` and what the appointment insert sets ` +
     `off — RLS on the insert and its RETURNING, the exclusion constraint, four foreign-key ` +
     `checks, the number counter, the audit row, the notification and its two reminder jobs, ` +
     `the idempotency record (${
