@@ -43,8 +43,12 @@ async function startServer(databaseUrl: string, secret: string): Promise<Server>
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
+  // REALTIME_BENCH_SERVER: another build of realtime/main.ts (before/after comparisons).
+  const main = Deno.env.get("REALTIME_BENCH_SERVER") ??
+    new URL("../../realtime/main.ts", import.meta.url).pathname;
+  const config = new URL("../../deno.json", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../realtime/main.ts", import.meta.url).pathname],
+    args: ["run", "-A", "--config", config, main],
     env: { JWT_SECRET: secret, DATABASE_URL: databaseUrl, REALTIME_PORT: String(port) },
     stdout: "piped",
     stderr: "inherit",
@@ -140,34 +144,48 @@ interface Step {
   p99: number;
   load: number;
   cores: Cores;
+  /** Missed while other work used ≥ 0.3 cores: run again (the next row). */
+  disturbed: boolean;
 }
+
+/** Cores used by work other than the benchmark's own processes. */
+const otherWork = (c: Cores) => c.machine - c.server - c.clients - c.writer - c.postgres;
 
 async function saturation(sql: postgres.Sql, world: BenchWorld, pool: RemotePool, meter: Meter) {
   const rows: Step[] = [];
   for (const rate of RATES) {
-    await pool.reset();
-    const loadBefore = load();
-    meter.start();
-    const t0 = performance.now();
-    const sent = await writeAtRate(sql, world, rate, STEP_SECONDS);
-    const expected = sent * STAFF_PER_CLINIC;
-    await settle(pool, expected, 15_000);
-    const seconds = (performance.now() - t0) / 1000;
-    const cores = meter.stop();
-    const samples = await pool.samples();
-    const s = latencySummary(samples);
-    rows.push({
-      rate: sent / STEP_SECONDS,
-      perSecond: samples.length / seconds,
-      delivered: samples.length,
-      expected,
-      load: loadBefore,
-      cores,
-      ...s,
-    });
+    let step: Step | undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await pool.reset();
+      const loadBefore = load();
+      meter.start();
+      const t0 = performance.now();
+      const sent = await writeAtRate(sql, world, rate, STEP_SECONDS);
+      const expected = sent * STAFF_PER_CLINIC;
+      await settle(pool, expected, 15_000);
+      const seconds = (performance.now() - t0) / 1000;
+      const cores = meter.stop();
+      const samples = await pool.samples();
+      step = {
+        rate: sent / STEP_SECONDS,
+        perSecond: samples.length / seconds,
+        delivered: samples.length,
+        expected,
+        load: loadBefore,
+        cores,
+        disturbed: false,
+        ...latencySummary(samples),
+      };
+      rows.push(step);
+      await new Promise((r) => setTimeout(r, 500));
+      // A step that missed while other work took a sizeable share of the cores is run once
+      // more (both are shown).
+      const missed = step.p99 > 50 || step.delivered < step.expected * 0.99;
+      if (!missed || attempt > 0 || otherWork(cores) < 0.3) break;
+      step.disturbed = true;
+    }
     // Past saturation: deliveries fall behind the writes or latency runs away.
-    if (s.p99 > 500 || samples.length < expected * 0.99) break;
-    await new Promise((r) => setTimeout(r, 500));
+    if (step!.p99 > 500 || step!.delivered < step!.expected * 0.99) break;
   }
   const sustained = rows.filter((r) => r.p99 <= 50 && r.delivered >= r.expected * 0.99);
   const best = sustained.length
@@ -321,7 +339,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       ),
       "",
       `**Saturation** — same subscribers, rising write rates (${STEP_SECONDS} s each, until ` +
-      `deliveries fall behind or p99 passes 500 ms). Highest sustained rate with p99 ≤ 50 ms: ` +
+      `deliveries fall behind or p99 passes 500 ms; a step that missed while other work on ` +
+      `the machine used ≥ 0.3 cores is run once more, both rows shown). Highest sustained ` +
+      `rate with p99 ≤ 50 ms: ` +
       `**${best ? Math.round(best.perSecond) : 0} authorized deliveries/s**` +
       (best ? ` (${Math.round(best.rate)} changes/s, p99 ${ms(best.p99)})` : "") +
       `; highest delivered: ${Math.round(sat.peak)}/s.`,
@@ -335,10 +355,10 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
           "p99",
           "load avg",
           "server µs/delivery",
-          "cores: server / subscribers / writer / PostgreSQL / machine",
+          "cores: server / subscribers / writer / PostgreSQL / machine (other work)",
         ],
         sat.rows.map((r) => [
-          Math.round(r.rate),
+          Math.round(r.rate) + (r.disturbed ? " (disturbed: run again)" : ""),
           Math.round(r.perSecond) + (r.delivered < r.expected * 0.99 ? " (behind)" : ""),
           ms(r.p50),
           ms(r.p95),
@@ -346,7 +366,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
           r.load.toFixed(2),
           usPer(r),
           ["server", "clients", "writer", "postgres", "machine"].map((k) => cores(r.cores, k))
-            .join(" / "),
+            .join(" / ") + ` (${otherWork(r.cores).toFixed(2)})`,
         ]),
       ),
       "",

@@ -54,10 +54,12 @@ function visibleColumns(
   return entry;
 }
 
-function rowJson(row: Row, names: string[] | null): string {
-  if (names === null) return JSON.stringify(row);
+function rowJson(row: Row, names: string[] | null, columns: Column[]): string {
+  // Decoded rows hold exactly the relation's columns: sent as they are when all are visible
+  // (anything else, e.g. an in-memory feed's extra field, goes through the projection).
+  if (names === null && Object.keys(row).length === columns.length) return JSON.stringify(row);
   const out: Row = {};
-  for (const name of names) if (name in row) out[name] = row[name];
+  for (const name of names ?? columns.map((c) => c.name)) if (name in row) out[name] = row[name];
   return JSON.stringify(out);
 }
 
@@ -77,9 +79,11 @@ export function changeDataJson(
   },"commit_timestamp":${
     JSON.stringify(commitTimestamp)
   },"type":"${change.type}","columns":${cols.json}`;
-  if (v.includeRecord && change.record) json += `,"record":${rowJson(change.record, cols.names)}`;
+  if (v.includeRecord && change.record) {
+    json += `,"record":${rowJson(change.record, cols.names, change.columns)}`;
+  }
   if (v.includeOld && change.old_record) {
-    json += `,"old_record":${rowJson(change.old_record, cols.names)}`;
+    json += `,"old_record":${rowJson(change.old_record, cols.names, change.columns)}`;
   }
   return `${json},"errors":null}`;
 }
