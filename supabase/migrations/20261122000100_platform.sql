@@ -120,13 +120,18 @@ alter table private.day_counters force row level security;
 
 create or replace function private.next_number(p_clinic uuid, p_day date, p_kind text)
   returns integer
-  language sql
+  language plpgsql
   security definer
   set search_path = ''
   as $$
-    insert into private.day_counters as c (clinic_id, day, kind, value)
-    values (p_clinic, p_day, p_kind, 1)
-    on conflict (clinic_id, day, kind) do update set value = c.value + 1
-    returning c.value
-  $$;
+declare
+  v_value integer;
+begin
+  insert into private.day_counters as c (clinic_id, day, kind, value)
+  values (p_clinic, p_day, p_kind, 1)
+  on conflict (clinic_id, day, kind) do update set value = c.value + 1
+  returning c.value into v_value;
+  return v_value;
+end
+$$;
 revoke all on function private.next_number(uuid, date, text) from public;

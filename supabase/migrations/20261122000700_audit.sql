@@ -77,8 +77,10 @@ create policy audit_admin_read on audit.logs for select to authenticated
 -- Columns never copied into the audit log.
 create or replace function audit.redact(v jsonb) returns jsonb
   language sql immutable
-  set search_path = ''
-  as $$ select v - '{secret,previous_secret,password_hash,token_hash,nric_encrypted}'::text[] $$;
+  as $$
+    select v operator(pg_catalog.-)
+      '{secret,previous_secret,password_hash,token_hash,nric_encrypted}'::pg_catalog.text[]
+  $$;
 
 create or replace function audit.log_change() returns trigger
   language plpgsql
