@@ -132,6 +132,7 @@ function requestDb(sql: postgres.Sql, c: Context<AppEnv>): Db {
     run: (fn) => withClaims(sql, { ...c.var.claims }, fn, c.var.requestId),
     callAs: (fn, ...args) => callAs(sql, { ...c.var.claims }, fn, args, c.var.requestId),
     service: (fn) => withClaims(sql, { role: "service_role" }, fn, c.var.requestId),
+    serviceCall: (fn, ...args) => callAs(sql, { role: "service_role" }, fn, args, c.var.requestId),
   };
 }
 

@@ -16,6 +16,8 @@ export interface Db {
   callAs<T>(fn: CallerFunction, ...args: CallArg[]): Promise<T>;
   /** One transaction as `service_role` — privileged work, explicit and rare. */
   service<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T>;
+  /** `callAs` as `service_role`: privileged work in one statement. */
+  serviceCall<T>(fn: CallerFunction, ...args: CallArg[]): Promise<T>;
 }
 
 export interface AppVariables {

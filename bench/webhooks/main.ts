@@ -11,12 +11,14 @@
  *    (claim with SKIP LOCKED and lease, apply, complete in one transaction). Events/s.
  * 3. Duplicate deliveries of already-stored events (the provider-retry path).
  */
+import type postgres from "postgres";
 import { stripeSignatureHeader } from "../../edge/webhooks/mod.ts";
 import { utf8 } from "../../edge/webhooks/encoding.ts";
 import { startWorker } from "../../edge/jobs/worker.ts";
 import { webhookHandlers } from "../../edge/webhooks/jobs.ts";
 import { ingest } from "../../edge/webhooks/inbound/ingest.ts";
-import { withClaims } from "../../edge/db/claims.ts";
+import { type CallArg, callAs, type CallerFunction, withClaims } from "../../edge/db/claims.ts";
+import type { InboundRecord } from "../../edge/webhooks/inbound/parse.ts";
 import { type Bench, latencySummary, ms, runLanes, table } from "../support.ts";
 
 const SECRET = "whsec_bench_" + crypto.randomUUID();
@@ -91,6 +93,12 @@ async function load(
   return { ...run, non2xx, rps: events.length / run.seconds };
 }
 
+/** The route's former path, for the attribution table: the insert inside a transaction. */
+async function legacyIngest(tx: postgres.TransactionSql, r: InboundRecord) {
+  await tx`select * from private.webhook_ingest(${r.source}, ${r.eventId}, ${r.eventType},
+    ${r.clinicId}, ${r.clinicCode}, ${tx.json(r.headers)}, ${r.body})`;
+}
+
 const bench: Bench = async (ctx) => {
   const db = await ctx.freshDatabase({ seed: true, max: 24 });
   const server = await startServer(db.url);
@@ -135,8 +143,8 @@ const bench: Bench = async (ctx) => {
 
     const loadAfter = Deno.loadavg()[0];
 
-    // Attribution: the same insert from this process without HTTP, as one autocommit statement
-    // and inside the 4-round-trip service transaction the route uses.
+    // Attribution: the same insert from this process without HTTP, as the route makes it (one
+    // statement) and inside a 4-round-trip service transaction (the route's former path).
     const record = (i: number, tag: string) => ({
       source: "stripe",
       eventId: `evt_attr_${tag}_${i}`,
@@ -147,25 +155,28 @@ const bench: Bench = async (ctx) => {
       body: '{"id":"evt_attr"}',
     });
     const A = 10_000;
-    const single = await runLanes(32, A, (i) => ingest(db.sql, record(i, "s")).then(() => {}));
+    const service = {
+      serviceCall: <T>(fn: CallerFunction, ...args: CallArg[]) =>
+        callAs<T>(db.sql, { role: "service_role" }, fn, args),
+    };
+    const single = await runLanes(32, A, (i) => ingest(service, record(i, "s")).then(() => {}));
     const inTx = await runLanes(
       32,
       A,
       (i) =>
-        withClaims(db.sql, { role: "service_role" }, (tx) => ingest(tx, record(i, "t"))).then(
-          () => {},
-        ),
+        withClaims(db.sql, { role: "service_role" }, (tx) => legacyIngest(tx, record(i, "t")))
+          .then(() => {}),
     );
     const attribution = table(
       ["database part only (no HTTP), concurrency 32", "inserts/s", "p99"],
       [
         [
-          "`private.webhook_ingest` as one autocommit statement",
+          "`private.webhook_ingest_as`: one statement, as the route calls it",
           Math.round(A / single.seconds).toLocaleString("en"),
           ms(latencySummary(single.latencies).p99),
         ],
         [
-          "the same in the service transaction (BEGIN, claims, call, COMMIT)",
+          "`private.webhook_ingest` in a service transaction (BEGIN, claims, call, COMMIT)",
           Math.round(A / inTx.seconds).toLocaleString("en"),
           ms(latencySummary(inTx.latencies).p99),
         ],
@@ -221,10 +232,17 @@ const bench: Bench = async (ctx) => {
       ...perConcurrency,
     ].join("\n");
 
-    const best = measured.reduce((a, b) => (a.r.rps > b.r.rps ? a : b));
-    const p99 = latencySummary(best.r.latencies).p99;
-    const verdict = `Best: ${Math.round(best.r.rps).toLocaleString("en")} requests/s at ` +
-      `concurrency ${best.c}, p99 ${ms(p99)} — target ≥ 3,000/s ${
+    // The target is a rate and a tail together: the best rate among the concurrencies whose p99
+    // stays within 30 ms (more concurrency buys rate with queueing delay).
+    const p99Of = (m: (typeof measured)[number]) => latencySummary(m.r.latencies).p99;
+    const within = measured.filter((m) => p99Of(m) <= 30);
+    const best = (within.length ? within : measured).reduce((a, b) => (a.r.rps > b.r.rps ? a : b));
+    const p99 = p99Of(best);
+    const verdict =
+      `${within.length ? "Best with p99 ≤ 30 ms" : "Best"}: ${
+        Math.round(best.r.rps).toLocaleString("en")
+      } ` +
+      `requests/s at concurrency ${best.c}, p99 ${ms(p99)} — target ≥ 3,000/s ${
         best.r.rps >= 3000 ? "met" : "NOT met"
       }, p99 ≤ 30 ms ${p99 <= 30 ? "met" : "NOT met"}.`;
 
@@ -234,9 +252,10 @@ const bench: Bench = async (ctx) => {
         "Signed Stripe `payment_intent.succeeded` events POSTed over HTTP/1.1 keep-alive to " +
         "`/api/webhooks/stripe` of the API in its own process (postgres pool 16; load " +
         "generator, API and PostgreSQL share the machine; PostgreSQL with fsync on). Each " +
-        "request: HMAC-SHA256 verification on the raw bytes, one `service_role` transaction " +
-        "(BEGIN, claims, `private.webhook_ingest`, COMMIT: 4 round trips) inserting the inbox " +
-        "row and its `webhook.process` job (NOTIFY coalesced), 200 after the commit.",
+        "request: HMAC-SHA256 verification on the raw bytes, one statement as `service_role` " +
+        "(`private.webhook_ingest_as`: claims, then the insert of the inbox row and its " +
+        "`webhook.process` job, NOTIFY coalesced; one round trip, implicit transaction), 200 " +
+        "after the commit.",
         "",
         `Load average (1 min) of the machine when ingest started: ${loadBefore.toFixed(1)}; ` +
         `when it ended: ${loadAfter.toFixed(1)} (other work on the box counts here).`,

@@ -257,7 +257,7 @@ async function receive(
   }
   let stored;
   try {
-    stored = await c.var.db.service((tx) => ingest(tx, result.record));
+    stored = await ingest(c.var.db, result.record);
   } catch {
     console.error(`[webhooks] ${source}: could not store an event`);
     throw apiError(503, "ingest_failed", "The event could not be stored; retry", undefined, {

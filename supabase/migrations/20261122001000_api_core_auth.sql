@@ -38,6 +38,27 @@ begin
 end
 $$;
 
+-- The caller for the rest of this transaction, exactly as edge/db/claims.ts#withClaims sets it
+-- (role, request.jwt.claims, request.id): the first step of the single-statement entry points
+-- (private.book_as, private.webhook_ingest_as) the edge calls with `callAs`. Only client roles.
+-- No SET clause and not SECURITY DEFINER, either of which would confine or forbid the role
+-- change. Only the owner (the role the API connects as) may call it.
+create or replace function private.act_as(p_role text, p_claims text, p_request_id text)
+  returns void
+  language plpgsql
+  as $$
+begin
+  if p_role is null or p_role not in ('anon', 'authenticated', 'service_role') then
+    raise exception 'private.act_as: role % is not a client role', p_role
+      using errcode = '22023';
+  end if;
+  perform pg_catalog.set_config('role', p_role, true),
+    pg_catalog.set_config('request.jwt.claims', p_claims, true),
+    pg_catalog.set_config('request.id', coalesce(p_request_id, ''), true);
+end
+$$;
+revoke all on function private.act_as(text, text, text) from public;
+
 -- `ts` as ISO 8601 in the zone `tz`, with that instant's offset: 2026-03-08T09:00:00-07:00.
 create or replace function private.iso_in_zone(p_ts timestamptz, p_tz text) returns text
   language sql stable

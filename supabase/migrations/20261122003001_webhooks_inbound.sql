@@ -83,6 +83,33 @@ revoke all on function private.webhook_ingest(text, text, text, uuid, text, json
 grant execute on function private.webhook_ingest(text, text, text, uuid, text, jsonb, text)
   to service_role;
 
+-- The edge's ingest as one statement (edge/db/claims.ts#callAs): set the role, claims and
+-- request id for this implicit transaction as private.book_as does, then store. One round trip
+-- and no BEGIN/COMMIT exchange, so a delivery's commit is never held open waiting for the API's
+-- event loop. `p_meta` holds source, event_id, event_type, clinic_id, clinic_code and headers;
+-- the raw body travels as text, unescaped. Only the owner (the role the API connects as) may
+-- call it.
+create or replace function private.webhook_ingest_as(
+  p_role text,
+  p_claims text,
+  p_request_id text,
+  p_body text,
+  p_meta jsonb
+) returns jsonb
+  language plpgsql
+  as $$
+declare
+  v_row record;
+begin
+  perform private.act_as(p_role, p_claims, p_request_id);
+  select * into strict v_row from private.webhook_ingest(
+    p_meta ->> 'source', p_meta ->> 'event_id', p_meta ->> 'event_type',
+    (p_meta ->> 'clinic_id')::uuid, p_meta ->> 'clinic_code', p_meta -> 'headers', p_body);
+  return pg_catalog.jsonb_build_object('inbox_id', v_row.inbox_id, 'inserted', v_row.inserted);
+end
+$$;
+revoke all on function private.webhook_ingest_as(text, text, text, text, jsonb) from public;
+
 -- Records a rejected delivery, at most `p_limit` per source per minute across all edge
 -- instances (the edge also limits itself before calling). True when it was written.
 create or replace function private.webhook_security_event(

@@ -26,13 +26,7 @@ create or replace function private.book_as(
   language plpgsql
   as $$
 begin
-  if p_role is null or p_role not in ('anon', 'authenticated', 'service_role') then
-    raise exception 'private.book_as: role % is not a client role', p_role
-      using errcode = '22023';
-  end if;
-  perform pg_catalog.set_config('role', p_role, true),
-    pg_catalog.set_config('request.jwt.claims', p_claims, true),
-    pg_catalog.set_config('request.id', coalesce(p_request_id, ''), true);
+  perform private.act_as(p_role, p_claims, p_request_id);
   return api.book(p_key, p_request);
 end
 $$;

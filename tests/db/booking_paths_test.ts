@@ -6,7 +6,8 @@
  *   below (each case in its own transaction, rolled back);
  * - private.enqueue_job wakes the workers (NOTIFY jobs) only for a job it inserted that is due;
  * - private.book_as (POST /api/bookings as one statement) acts under the caller's claims for
- *   that statement only, and client roles cannot call it.
+ *   that statement only, and client roles cannot call it (nor private.webhook_ingest_as, the
+ *   webhook ingest's statement, nor private.act_as, which both use).
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -257,23 +258,30 @@ Deno.test("private.book_as: the caller's claims for one statement, and only for 
     assert.equal(after.role, "postgres");
     assert.ok(!after.claims, `claims left behind: ${after.claims}`);
     assert.ok(!after.request_id);
-    // A client role cannot call it (it would choose its own role) ...
+    // A client role cannot call it, nor the other single-statement entry point, nor the
+    // helper that sets the caller (each would let it choose its own role) ...
+    const entries = [
+      "private.book_as('service_role', '{}', '', 'k', '{}')",
+      "private.webhook_ingest_as('service_role', '{}', '', 'body', '{}')",
+      "private.act_as('service_role', '{}', '')",
+    ];
     for (const role of ["anon", "authenticated", "service_role"] as const) {
+      for (const entry of entries) {
+        await assert.rejects(
+          withClaims(one, claimsFor(USERS.patientLim, role), (tx) => tx.unsafe(`select ${entry}`)),
+          (e: { code?: string }) => e.code === "42501",
+          `${role}: ${entry}`,
+        );
+      }
+    }
+    // ... and they only ever take a client role.
+    for (const entry of entries) {
       await assert.rejects(
-        withClaims(
-          one,
-          claimsFor(USERS.patientLim, role),
-          (tx) => tx`select private.book_as('service_role', '{}', '', 'k', '{}')`,
-        ),
-        (e: { code?: string }) => e.code === "42501",
-        role,
+        one.unsafe(`select ${entry.replace("'service_role'", "'postgres'")}`),
+        (e: { code?: string }) => e.code === "22023",
+        entry,
       );
     }
-    // ... and it only ever takes a client role.
-    await assert.rejects(
-      one`select private.book_as('postgres', '{}', '', 'k', '{}')`,
-      (e: { code?: string }) => e.code === "22023",
-    );
   } finally {
     await one.end();
   }

@@ -7,6 +7,7 @@
  */
 
 import type postgres from "postgres";
+import type { Db } from "../../context.ts";
 import type { InboundRecord } from "./parse.ts";
 
 /** Result of {@linkcode ingest}. */
@@ -16,16 +17,25 @@ export interface IngestResult {
   readonly inserted: boolean;
 }
 
-/** Inserts one verified delivery; throws when the database does (the caller answers 5xx). */
+/** Inserts one verified delivery as `service_role`, in one statement; throws when the database
+ * does (the caller answers 5xx). */
 export async function ingest(
-  sql: postgres.Sql | postgres.TransactionSql,
+  db: Pick<Db, "serviceCall">,
   record: InboundRecord,
 ): Promise<IngestResult> {
-  const [row] = await sql<{ inbox_id: string; inserted: boolean }[]>`
-    select inbox_id, inserted from private.webhook_ingest(
-      ${record.source}, ${record.eventId}, ${record.eventType}, ${record.clinicId},
-      ${record.clinicCode}, ${sql.json(record.headers)}, ${record.body})`;
-  if (!row) throw new Error("webhook_ingest returned no row");
+  const { body, ...meta } = record;
+  const row = await db.serviceCall<{ inbox_id: string; inserted: boolean }>(
+    "private.webhook_ingest_as",
+    body,
+    {
+      source: meta.source,
+      event_id: meta.eventId,
+      event_type: meta.eventType,
+      clinic_id: meta.clinicId,
+      clinic_code: meta.clinicCode,
+      headers: meta.headers,
+    },
+  );
   return { inboxId: row.inbox_id, inserted: row.inserted };
 }
 
