@@ -504,7 +504,7 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
     };
 
     // Attribution: the same load with the appointment triggers that other parts of the system
-    // added (notifications + reminder jobs with NOTIFY, outbound webhook events) switched off —
+    // added (notifications, outbound webhook events) switched off —
     // the booking path alone. Re-enabled right after.
     const others = await otherTriggers(db.sql);
     await db.sql.unsafe(
@@ -798,7 +798,7 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
     } running, and ${pct(idleShare)} without a booking to work on (idle, or idle in ` +
     `transaction: waiting for the API process). PostgreSQL is the largest part: \`api.book\` and what the appointment insert sets ` +
     `off — RLS on the insert and its RETURNING, the exclusion constraint, four foreign-key ` +
-    `checks, the number counter, the audit row, the notification and its two reminder jobs, ` +
+    `checks, the number counter, the audit row, the notification (reminders are a sweep, not written per booking), ` +
     `the idempotency record (${
       triggerCost !== undefined ? triggerCost.toFixed(2) : "?"
     } ms of PostgreSQL CPU per booking for the notification and webhook triggers here). The ` +

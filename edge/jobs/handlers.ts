@@ -4,7 +4,7 @@
  * | kind                      | payload                                   | what it does |
  * | ------------------------- | ----------------------------------------- | ------------ |
  * | `notification.deliver`    | `{delivery_id}`                           | sends one channel delivery of a notification (enqueued by `private.notify`) |
- * | `appointment.reminder`    | `{appointment_id, start, lead_minutes}`   | the reminder before a visit (scheduled at booking); no-op if cancelled or moved |
+ * | `appointment.reminders`   | `{}`                                      | sends the reminders before visits that have come due (every minute) |
  * | `audit.ensure_partitions` | `{months_ahead?}`                         | monthly audit-log partitions ahead (daily) |
  * | `holds.purge_expired`     | `{}`                                      | deletes slot holds expired for over a minute (every 5 minutes) |
  * | `jobs.purge_finished`     | `{succeeded_days?, dead_days?}`           | deletes succeeded jobs after 7 days, dead ones after 30 (daily) |
@@ -51,16 +51,8 @@ export function defaultHandlers(options: { transports: Transports }): Handlers {
       }
     },
 
-    async "appointment.reminder"(job, ctx) {
-      const appointmentId = uuidField(job.payload, "appointment_id");
-      const start = job.payload.start;
-      if (typeof start !== "string" || Number.isNaN(Date.parse(start))) {
-        throw new PermanentJobError("payload.start must be a timestamp");
-      }
-      const lead = intField(job.payload, "lead_minutes", 0);
-      await ctx.complete((tx) =>
-        tx`select private.appointment_reminder(${appointmentId}, ${start}::text::timestamptz, ${lead})`
-      );
+    async "appointment.reminders"(_job, ctx) {
+      await ctx.complete((tx) => tx`select private.send_due_reminders()`);
     },
 
     async "audit.ensure_partitions"(job, ctx) {
@@ -91,6 +83,7 @@ export function defaultHandlers(options: { transports: Transports }): Handlers {
 }
 
 export const defaultSchedules: Schedule[] = [
+  { kind: "appointment.reminders", everyMs: MINUTE },
   { kind: "audit.ensure_partitions", everyMs: DAY },
   { kind: "holds.purge_expired", everyMs: 5 * MINUTE },
   { kind: "jobs.purge_finished", everyMs: DAY },

@@ -1,7 +1,7 @@
 -- Notifications (issue 5): one helper writes the in-app notification and its channel deliveries
 -- in the caller's transaction (consent and preferences respected, each delivery handed to the
 -- job worker); booking confirmed / cancelled / rescheduled by trigger on appointments;
--- reminders before the visit scheduled as jobs; the development transport's outbox.
+-- reminders before the visit, sent by a recurring sweep; the development transport's outbox.
 -- Every message text carries clinic-local times.
 
 -- Clinic-local renderings used in message texts.
@@ -102,49 +102,6 @@ create or replace function private.appointment_place(p_appointment public.appoin
   $$;
 revoke all on function private.appointment_place(public.appointments) from public;
 
--- Reminder jobs for an appointment: one per lead time in clinics.settings
--- {"notifications": {"reminder_minutes_before": [1440, 120]}} (the default) that is still in
--- the future. The dedupe key carries the start, so a moved appointment gets fresh reminders
--- and the stale ones find a different start and do nothing.
-create or replace function private.schedule_reminders(p_appointment public.appointments)
-  returns integer
-  language plpgsql
-  security definer
-  set search_path = ''
-  as $$
-declare
-  v_settings jsonb;
-  v_leads jsonb;
-  v_lead integer;
-  v_run timestamptz;
-  v_count integer := 0;
-begin
-  select c.settings into v_settings from public.clinics c where c.id = p_appointment.clinic_id;
-  v_leads := v_settings #> '{notifications,reminder_minutes_before}';
-  if v_leads is null or jsonb_typeof(v_leads) <> 'array' then
-    v_leads := '[1440, 120]';
-  end if;
-  for v_lead in
-    select distinct (e.value #>> '{}')::numeric::integer
-    from jsonb_array_elements(v_leads) e
-    where jsonb_typeof(e.value) = 'number' and (e.value #>> '{}')::numeric > 0
-  loop
-    v_run := lower(p_appointment.period) - make_interval(mins => v_lead);
-    if v_run > now() then
-      perform private.enqueue_job('appointment.reminder',
-        jsonb_build_object('appointment_id', p_appointment.id,
-          'start', lower(p_appointment.period), 'lead_minutes', v_lead),
-        v_run, p_appointment.clinic_id,
-        format('appointment.reminder:%s:%s:%s', p_appointment.id, v_lead,
-          extract(epoch from lower(p_appointment.period))::bigint));
-      v_count := v_count + 1;
-    end if;
-  end loop;
-  return v_count;
-end
-$$;
-revoke all on function private.schedule_reminders(public.appointments) from public;
-
 -- Booking notifications, written in the transaction that changes the appointment.
 --   confirmed:   inserted as scheduled/confirmed, or a hold turned into a booking
 --   rescheduled: a booking's time or doctor moved, or a new booking that `rescheduled_from`
@@ -205,9 +162,6 @@ begin
   perform private.notify(new.clinic_id, new.patient_id, v_kind, v_title, v_body,
     jsonb_build_object('appointment_id', new.id, 'start', lower(new.period),
       'local_time', v_when, 'timezone', v_tz));
-  if v_kind <> 'booking_cancelled' then
-    perform private.schedule_reminders(new);
-  end if;
   return null;
 end
 $$;
@@ -216,38 +170,98 @@ revoke all on function private.appointment_notify() from public;
 create trigger notify after insert or update of status, period, doctor_id on public.appointments
   for each row execute function private.appointment_notify();
 
--- The `appointment.reminder` job: tells the patient, unless the appointment was cancelled or
--- moved since the job was scheduled (then it is a no-op). Returns the notification id.
-create or replace function private.appointment_reminder(
-  p_appointment uuid,
-  p_start timestamptz,
-  p_lead_minutes integer
-) returns uuid
+-- Reminders before a visit, at the lead times of clinics.settings
+-- {"notifications": {"reminder_minutes_before": [1440, 120]}} (the default). Nothing is written
+-- per booking: the recurring `appointment.reminders` job (every minute) calls
+-- private.send_due_reminders, which finds the visits whose reminder has come due and tells their
+-- patients. A reminder is sent once per visit, start and lead time (this table's key), so a
+-- moved visit is reminded of its new time and a cancelled one of nothing; a reminder that came
+-- due before the visit was booked or last changed is not sent (no "tomorrow" reminder for a
+-- visit booked three hours ahead); one that came due while no worker ran is sent late, as long
+-- as the visit is still ahead.
+create table private.appointment_reminders (
+  appointment_id uuid not null references public.appointments (id) on delete cascade,
+  starts_at timestamptz not null, -- the start the patient was reminded of
+  lead_minutes integer not null,
+  notification_id uuid references public.notifications (id) on delete set null,
+  sent_at timestamptz not null default now(),
+  primary key (appointment_id, starts_at, lead_minutes)
+);
+alter table private.appointment_reminders enable row level security;
+alter table private.appointment_reminders force row level security;
+
+-- A clinic's reminder lead times in minutes (positive whole numbers), or the default.
+create or replace function private.reminder_leads(p_settings jsonb) returns integer[]
+  language sql immutable
+  set search_path = ''
+  as $$
+    select coalesce(
+      (select array_agg(distinct (e.value #>> '{}')::numeric::integer)
+       from jsonb_array_elements(
+         case when jsonb_typeof(p_settings #> '{notifications,reminder_minutes_before}') = 'array'
+              then p_settings #> '{notifications,reminder_minutes_before}' end) e
+       where jsonb_typeof(e.value) = 'number' and (e.value #>> '{}')::numeric >= 1),
+      case when jsonb_typeof(p_settings #> '{notifications,reminder_minutes_before}') = 'array'
+           then '{}'::integer[] else '{1440,120}'::integer[] end)
+  $$;
+
+-- Sends every reminder due at `p_now` (at most `p_limit`, earliest visits first) and returns
+-- how many it sent. Safe to run concurrently: the reminder's row is claimed before the
+-- notification is written, in the same transaction.
+create or replace function private.send_due_reminders(
+  p_now timestamptz default now(),
+  p_limit integer default 1000
+) returns integer
   language plpgsql
   security definer
   set search_path = ''
   as $$
 declare
-  v_appt public.appointments;
-  v_tz text;
+  v_due record;
   v_when text;
+  v_notification uuid;
+  v_count integer := 0;
 begin
-  select * into v_appt from public.appointments a where a.id = p_appointment;
-  if not found or v_appt.status not in ('scheduled', 'confirmed')
-    or lower(v_appt.period) <> p_start or lower(v_appt.period) <= now() then
-    return null;
-  end if;
-  select c.timezone into v_tz from public.clinics c where c.id = v_appt.clinic_id;
-  v_when := private.local_datetime(lower(v_appt.period), v_tz);
-  return private.notify(v_appt.clinic_id, v_appt.patient_id, 'appointment_reminder',
-    'Appointment reminder',
-    format('Reminder: your appointment %s is on %s (clinic time). Ref %s.',
-      private.appointment_place(v_appt), v_when, v_appt.appointment_number),
-    jsonb_build_object('appointment_id', v_appt.id, 'start', lower(v_appt.period),
-      'local_time', v_when, 'timezone', v_tz, 'lead_minutes', p_lead_minutes));
+  for v_due in
+    select a as appt, c.timezone as tz, l.lead
+    from public.clinics c
+    cross join lateral unnest(private.reminder_leads(c.settings)) as l(lead)
+    join public.appointments a
+      on a.clinic_id = c.id
+      and a.service_date between (p_now at time zone c.timezone)::date
+        and ((p_now + make_interval(mins => l.lead)) at time zone c.timezone)::date
+      and a.status in ('scheduled', 'confirmed')
+      and lower(a.period) > p_now
+      and lower(a.period) - make_interval(mins => l.lead) <= p_now
+      and lower(a.period) - make_interval(mins => l.lead) > a.updated_at
+    where c.deleted_at is null
+      and not exists (
+        select 1 from private.appointment_reminders r
+        where r.appointment_id = a.id and r.starts_at = lower(a.period)
+          and r.lead_minutes = l.lead)
+    order by lower(a.period), l.lead desc
+    limit p_limit
+  loop
+    insert into private.appointment_reminders (appointment_id, starts_at, lead_minutes)
+    values ((v_due.appt).id, lower((v_due.appt).period), v_due.lead)
+    on conflict do nothing;
+    continue when not found; -- another sweep sent it
+    v_when := private.local_datetime(lower((v_due.appt).period), v_due.tz);
+    v_notification := private.notify((v_due.appt).clinic_id, (v_due.appt).patient_id,
+      'appointment_reminder', 'Appointment reminder',
+      format('Reminder: your appointment %s is on %s (clinic time). Ref %s.',
+        private.appointment_place(v_due.appt), v_when, (v_due.appt).appointment_number),
+      jsonb_build_object('appointment_id', (v_due.appt).id, 'start', lower((v_due.appt).period),
+        'local_time', v_when, 'timezone', v_due.tz, 'lead_minutes', v_due.lead));
+    update private.appointment_reminders set notification_id = v_notification
+    where appointment_id = (v_due.appt).id and starts_at = lower((v_due.appt).period)
+      and lead_minutes = v_due.lead;
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
 end
 $$;
-revoke all on function private.appointment_reminder(uuid, timestamptz, integer) from public;
+revoke all on function private.send_due_reminders(timestamptz, integer) from public;
 
 -- What the development transport "sent": one row per delivery attempt that reached it
 -- (idempotent on the delivery id), so tests and developers can read the messages.

@@ -4,21 +4,20 @@
 --
 -- * private.enqueue_job sends `NOTIFY jobs` only for a job it actually inserted that is due
 --   now. A notifying commit takes PostgreSQL's global notify lock (PreCommit_Notify) and holds
---   it through its WAL flush, so every booking — which enqueues two reminder jobs due hours
---   or days later — serialized on it: with 8 connections the booking transaction alone ran at
---   ~300–400/s instead of ~800/s. A NOTIFY for a job that is not due yet wakes the worker for
+--   it through its WAL flush, so every booking that enqueued a job due later (reminder jobs,
+--   before reminders became a sweep) serialized on it: with 8 connections the booking
+--   transaction alone ran at ~300–400/s instead of ~800/s. A NOTIFY for a job that is not due yet wakes the worker for
 --   nothing (its claim skips `run_at > now()`); such a job is started by the worker's poll,
 --   which is what happened before as well. A deduplicated (not inserted) job needs no wake-up.
 -- * private.local_time / local_datetime lose their SET clause so the planner inlines them;
 --   private.appointment_place is PL/pgSQL (a SECURITY DEFINER SQL function is parsed and
 --   planned on every call — the same fix as 20261122001003_rls_helpers_plpgsql.sql).
 -- * private.appointment_notify reads the clinic and doctor once (it read the clinic three
---   times and the doctor once, through three helpers) and writes the reminder jobs with one
---   INSERT (private.enqueue_reminders) instead of a loop of private.enqueue_job calls.
+--   times and the doctor once, through three helpers).
 -- * private.notify reads the patient and the account in one query and only looks for channels
 --   when the patient has consented to one and has an address for it.
 --
--- Same rows, same texts, same dedupe keys, same transaction.
+-- Same rows, same texts, same transaction.
 
 create or replace function private.enqueue_job(
   p_kind text,
@@ -146,61 +145,6 @@ end
 $$;
 revoke all on function private.notify(uuid, uuid, text, text, text, jsonb, uuid) from public;
 
--- Reminder jobs for an appointment given its clinic's settings: one per lead time in
--- {"notifications": {"reminder_minutes_before": [1440, 120]}} (the default) that is still in
--- the future, in one INSERT. Same payloads and dedupe keys as before (the key carries the
--- start, so a moved appointment gets fresh reminders and the stale ones do nothing). The jobs
--- are not due yet, so no NOTIFY: the worker's poll starts them.
-create or replace function private.enqueue_reminders(
-  p_appointment public.appointments,
-  p_settings jsonb
-) returns integer
-  language plpgsql
-  security definer
-  set search_path = ''
-  as $$
-declare
-  v_leads jsonb := p_settings #> '{notifications,reminder_minutes_before}';
-  v_count integer;
-begin
-  if v_leads is null or jsonb_typeof(v_leads) <> 'array' then
-    v_leads := '[1440, 120]';
-  end if;
-  insert into public.jobs (queue, kind, payload, run_at, clinic_id, dedupe_key)
-  select 'default', 'appointment.reminder',
-    jsonb_build_object('appointment_id', p_appointment.id,
-      'start', lower(p_appointment.period), 'lead_minutes', l.lead),
-    lower(p_appointment.period) - make_interval(mins => l.lead),
-    p_appointment.clinic_id,
-    format('appointment.reminder:%s:%s:%s', p_appointment.id, l.lead,
-      extract(epoch from lower(p_appointment.period))::bigint)
-  from (
-    select distinct (e.value #>> '{}')::numeric::integer as lead
-    from jsonb_array_elements(v_leads) e
-    where jsonb_typeof(e.value) = 'number' and (e.value #>> '{}')::numeric > 0
-  ) l
-  where lower(p_appointment.period) - make_interval(mins => l.lead) > now()
-  order by l.lead desc
-  on conflict (dedupe_key) do nothing;
-  get diagnostics v_count = row_count;
-  return v_count;
-end
-$$;
-revoke all on function private.enqueue_reminders(public.appointments, jsonb) from public;
-
-create or replace function private.schedule_reminders(p_appointment public.appointments)
-  returns integer
-  language plpgsql
-  security definer
-  set search_path = ''
-  as $$
-begin
-  return private.enqueue_reminders(p_appointment,
-    (select c.settings from public.clinics c where c.id = p_appointment.clinic_id));
-end
-$$;
-revoke all on function private.schedule_reminders(public.appointments) from public;
-
 -- Booking notifications, written in the transaction that changes the appointment (same rules
 -- and texts as 20261122002001_notifications.sql).
 create or replace function private.appointment_notify() returns trigger
@@ -211,7 +155,6 @@ create or replace function private.appointment_notify() returns trigger
 declare
   v_kind text;
   v_tz text;
-  v_settings jsonb;
   v_when text;
   v_place text;
   v_title text;
@@ -239,9 +182,9 @@ begin
     return null;
   end if;
 
-  select c.timezone, c.settings,
+  select c.timezone,
     format('with %s at %s', d.display_name, c.name || coalesce(' (' || c.branch_name || ')', ''))
-  into v_tz, v_settings, v_place
+  into v_tz, v_place
   from public.clinics c, public.doctors d
   where c.id = new.clinic_id and d.id = new.doctor_id;
   v_when := private.local_datetime(lower(new.period), v_tz);
@@ -262,9 +205,6 @@ begin
   perform private.notify(new.clinic_id, new.patient_id, v_kind, v_title, v_body,
     jsonb_build_object('appointment_id', new.id, 'start', lower(new.period),
       'local_time', v_when, 'timezone', v_tz));
-  if v_kind <> 'booking_cancelled' then
-    perform private.enqueue_reminders(new, v_settings);
-  end if;
   return null;
 end
 $$;

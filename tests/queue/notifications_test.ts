@@ -1,7 +1,8 @@
 /**
  * Notifications: created in the transaction of their cause (bookings, calls, "N away"),
  * clinic-local times in the texts, consent and preferences deciding the channels, reminders
- * scheduled as jobs, and deliveries sent by the worker through the development transport.
+ * sent by the recurring sweep, and deliveries sent by the worker through the development
+ * transport.
  */
 import assert from "node:assert/strict";
 import { freshDatabase, type Sql } from "../support/db.ts";
@@ -118,65 +119,133 @@ Deno.test("booking notifications", async (t) => {
   });
 });
 
-Deno.test("reminders are scheduled as jobs and skip moved or cancelled visits", async () => {
+/** Runs the reminder sweep as if the clock read `at`; how many it sent. */
+async function sweep(sql: Sql, at: Date): Promise<number> {
+  const [{ n }] = await sql`select private.send_due_reminders(${at}) as n`;
+  return n;
+}
+
+async function remindersOf(sql: Sql, appointment: string) {
+  return (await notificationsOf(sql)).filter((n) =>
+    n.kind === "appointment_reminder" && n.data.appointment_id === appointment
+  );
+}
+
+const MIN = 60_000;
+
+Deno.test("reminders: sent by the sweep when due, once, never for moved-away or cancelled times", async (t) => {
   await using db = await freshDatabase({ seed: true });
   const zone = await middayClinic(db.sql);
   const id = await addAppointment(db.sql, { startMin: 2 * 24 * 60 });
   const start = await startOf(db.sql, id);
-  const jobs = await db.sql`
-    select payload, run_at from public.jobs where kind = 'appointment.reminder'
-    order by run_at`;
-  assert.equal(jobs.length, 2);
-  assert.equal(jobs[0].run_at.getTime(), start.getTime() - 24 * 3_600_000);
-  assert.equal(jobs[1].run_at.getTime(), start.getTime() - 2 * 3_600_000);
-  assert.equal(jobs[0].payload.appointment_id, id);
 
-  // The job runs (made due now) through the worker's default handlers.
-  await db.sql`update public.jobs set run_at = now() where kind = 'appointment.reminder'`;
+  await t.step("booking writes no job: nothing per booking but the notification", async () => {
+    const [{ n }] = await db.sql`
+      select count(*)::int as n from public.jobs where kind like 'appointment.remind%'`;
+    assert.equal(n, 0);
+    assert.equal(await sweep(db.sql, new Date()), 0, "nothing is due yet");
+  });
+
+  await t.step("24 h before: one reminder with the clinic-local time, and only once", async () => {
+    const at = new Date(start.getTime() - 24 * 60 * MIN + MIN);
+    assert.equal(await sweep(db.sql, new Date(start.getTime() - 24 * 60 * MIN - MIN)), 0);
+    assert.equal(await sweep(db.sql, at), 1);
+    assert.equal(await sweep(db.sql, at), 0);
+    const [r] = await remindersOf(db.sql, id);
+    assert.ok(r.body.includes(local(start, zone)), r.body);
+    assert.equal(r.data.lead_minutes, 1440);
+  });
+
+  await t.step("2 h before: the second reminder; both recorded", async () => {
+    assert.equal(await sweep(db.sql, new Date(start.getTime() - 119 * MIN)), 1);
+    assert.deepEqual((await remindersOf(db.sql, id)).map((r) => r.data.lead_minutes), [1440, 120]);
+    const sent = await db.sql`
+      select lead_minutes, notification_id is not null as linked
+      from private.appointment_reminders where appointment_id = ${id} order by lead_minutes`;
+    assert.deepEqual(sent.map((r) => ({ ...r })), [
+      { lead_minutes: 120, linked: true },
+      { lead_minutes: 1440, linked: true },
+    ]);
+  });
+
+  await t.step("moved: the new time is reminded, the old one no more", async () => {
+    await db.sql`
+      update public.appointments
+      set period = tstzrange(lower(period) + interval '1 day', upper(period) + interval '1 day')
+      where id = ${id}`;
+    const moved = await startOf(db.sql, id);
+    assert.equal(await sweep(db.sql, new Date(start.getTime() - 119 * MIN)), 0);
+    assert.equal(await sweep(db.sql, new Date(moved.getTime() - 24 * 60 * MIN + MIN)), 1);
+    const last = (await remindersOf(db.sql, id)).at(-1)!;
+    assert.ok(last.body.includes(local(moved, zone)), last.body);
+  });
+
+  await t.step("cancelled: nothing", async () => {
+    const moved = await startOf(db.sql, id);
+    await db.sql`update public.appointments set status = 'cancelled' where id = ${id}`;
+    assert.equal(await sweep(db.sql, new Date(moved.getTime() - 119 * MIN)), 0);
+  });
+
+  await t.step("booked after a reminder came due: that reminder is skipped", async () => {
+    const late = await addAppointment(db.sql, { startMin: 3 * 60, patient: PATIENTS.lim });
+    const lateStart = await startOf(db.sql, late);
+    assert.equal(await sweep(db.sql, new Date()), 0, "no 24 h reminder for a visit 3 h ahead");
+    assert.equal(await sweep(db.sql, new Date(lateStart.getTime() - 119 * MIN)), 1);
+    assert.deepEqual((await remindersOf(db.sql, late)).map((r) => r.data.lead_minutes), [120]);
+  });
+
+  await t.step("clinic lead times: settings decide, [] means none", async () => {
+    const [{ custom, none, bad }] = await db.sql`
+      select private.reminder_leads('{"notifications":{"reminder_minutes_before":[30,30,90]}}')
+               as custom,
+             private.reminder_leads('{"notifications":{"reminder_minutes_before":[]}}') as none,
+             private.reminder_leads('{"notifications":{"reminder_minutes_before":"x"}}') as bad`;
+    assert.deepEqual(custom, [30, 90]);
+    assert.deepEqual(none, []);
+    assert.deepEqual(bad, [1440, 120]);
+  });
+});
+
+Deno.test("reminders: concurrent sweeps send each reminder once; the worker runs the sweep", async () => {
+  await using db = await freshDatabase({ seed: true });
+  await middayClinic(db.sql);
+  /** Backdates visits' bookings (the touch trigger would set updated_at to now). */
+  const bookedTwoDaysAgo = (ids: string[]) =>
+    db.sql.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      await tx`
+        update public.appointments
+        set updated_at = now() - interval '2 days', created_at = now() - interval '2 days'
+        where id = any(${ids}::uuid[])`;
+    });
+  // Visits 23 h ahead, booked two days ago: their 24 h reminder is due now.
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) ids.push(await addAppointment(db.sql, { startMin: 23 * 60 + i }));
+  await bookedTwoDaysAgo(ids);
+  const at = new Date();
+  const sent = await Promise.all(Array.from({ length: 4 }, () => sweep(db.sql, at)));
+  assert.equal(sent.reduce((a, b) => a + b, 0), 20);
+  for (const id of ids) assert.equal((await remindersOf(db.sql, id)).length, 1);
+
+  // One more due visit, picked up by the worker's recurring `appointment.reminders` job.
+  const next = await addAppointment(db.sql, { startMin: 23 * 60 + 30 });
+  await bookedTwoDaysAgo([next]);
   const worker = startWorker({
     sql: db.sql,
     transports: {},
-    schedules: [],
+    schedules: [{ kind: "appointment.reminders", everyMs: 60_000 }],
     pollMs: 20,
     log: () => {},
   });
   await worker.ready;
   try {
-    for (let i = 0; i < 400; i++) {
-      const [r] = await db.sql`
-        select count(*)::int as n from public.jobs
-        where kind = 'appointment.reminder' and status = 'succeeded'`;
-      if (r.n === 2) break;
+    for (let i = 0; i < 400 && (await remindersOf(db.sql, next)).length === 0; i++) {
       await new Promise((r) => setTimeout(r, 25));
     }
   } finally {
     await worker.stop();
   }
-  const reminders = (await notificationsOf(db.sql)).filter((n) =>
-    n.kind === "appointment_reminder"
-  );
-  assert.equal(reminders.length, 2);
-  assert.ok(reminders[0].body.includes(local(start, zone)), reminders[0].body);
-
-  // Moved: the old reminder finds another start and does nothing.
-  await db.sql`
-    update public.appointments
-    set period = tstzrange(lower(period) + interval '1 day', upper(period) + interval '1 day')
-    where id = ${id}`;
-  const [{ r }] = await db.sql`
-    select private.appointment_reminder(${id}, ${start}, 120) as r`;
-  assert.equal(r, null);
-  const fresh = await db.sql`
-    select count(*)::int as n from public.jobs
-    where kind = 'appointment.reminder' and status = 'queued'`;
-  assert.equal(fresh[0].n, 2, "the new time has its own reminders");
-
-  // Cancelled: nothing either.
-  const moved = await startOf(db.sql, id);
-  await db.sql`update public.appointments set status = 'cancelled' where id = ${id}`;
-  const [{ c }] = await db.sql`
-    select private.appointment_reminder(${id}, ${moved}, 120) as c`;
-  assert.equal(c, null);
+  assert.equal((await remindersOf(db.sql, next)).length, 1);
 });
 
 Deno.test("consent flags and preferences decide the channels", async () => {
