@@ -51,7 +51,7 @@ if (!databaseUrl) {
   console.log(`PostgreSQL: embedded cluster in ${dataDir}/pg on 127.0.0.1:${cluster.port}`);
 }
 
-const sql = postgres(databaseUrl, { max: 20, onnotice: () => {} });
+const sql = postgres(databaseUrl, { max: config.databasePoolSize, onnotice: () => {} });
 stops.unshift(() => sql.end({ timeout: 5 }));
 const applied = await migrate(sql);
 console.log(`Migrations: ${applied.length ? `applied ${applied.join(", ")}` : "up to date"}`);

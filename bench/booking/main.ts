@@ -40,7 +40,8 @@ const CONTENTION_ROUNDS = 10;
 const SQL_ONLY = 6_000;
 const SEQUENTIAL = 500;
 const HEALTH = 6_000;
-const POOL = Number(Deno.env.get("BENCH_POOL") ?? "8");
+// The API's pool as `deno task start` sizes it (edge/config.ts: twice the cores, at least 4).
+const POOL = Number(Deno.env.get("BENCH_POOL") ?? Math.max(4, 2 * navigator.hardwareConcurrency));
 const PACED_RATES = [100, 250, 500, 750, 1_000];
 const PACED_SECONDS = 6;
 
@@ -703,7 +704,9 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
     (connectionTime["idle in transaction"] ?? 0);
   const markdown = [
     `The real Hono app (\`edge/app.ts\`) as its own process (\`bench/booking/server.ts\`: ` +
-    `\`Deno.serve\` on 127.0.0.1, postgres.js pool of ${POOL}), driven over HTTP/1.1 loopback ` +
+    `\`Deno.serve\` on 127.0.0.1, postgres.js pool of ${POOL} — the size \`deno task start\` gives it here, twice the ` +
+    `cores; \`BENCH_POOL=8 deno task bench booking\` shows what more connections cost), ` +
+    `driven over HTTP/1.1 loopback ` +
     `with keep-alive by the benchmark process through a minimal HTTP/1.1 client ` +
     `(\`bench/booking/http.ts\`; \`fetch\` cost the generator ~4× the CPU, taken from the ` +
     `system under test) — every request a full \`POST /api/bookings\` (HS256 bearer token, ` +

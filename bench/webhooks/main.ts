@@ -2,9 +2,9 @@
  * `deno task bench webhooks`:
  *
  * 1. Verified ingest over HTTP: signed Stripe events POSTed to `/api/webhooks/stripe` of the
- *    API running in its own process (pool of 16 connections), at fixed concurrency; each
- *    request is verified (HMAC-SHA256 on the raw bytes), stored with its processing job, and
- *    answered after the commit. Requests/s and latency percentiles, as the sender sees them.
+ *    API running in its own process (pool sized as `deno task start` sizes it), at fixed
+ *    concurrency; each request is verified (HMAC-SHA256 on the raw bytes), stored with its
+ *    processing job, and answered after the commit. Requests/s and latency percentiles, as the sender sees them.
  *    Target: ≥ 3,000 requests/s with p99 ≤ 30 ms on this machine.
  * 2. Processing: the stored events (each creates a payment through the Stripe handler, with
  *    its audit row) processed by the job worker running the `webhook.process` handler
@@ -21,6 +21,8 @@ import { type CallArg, callAs, type CallerFunction, withClaims } from "../../edg
 import type { InboundRecord } from "../../edge/webhooks/inbound/parse.ts";
 import { type Bench, latencySummary, ms, runLanes, table } from "../support.ts";
 
+// The API's pool as `deno task start` sizes it (edge/config.ts: twice the cores, at least 4).
+const POOL = Number(Deno.env.get("BENCH_POOL") ?? Math.max(4, 2 * navigator.hardwareConcurrency));
 const SECRET = "whsec_bench_" + crypto.randomUUID();
 const CLINIC = "11111111-1111-4111-8111-111111111111";
 const PATIENT = "e0000000-0000-4000-8000-000000000001";
@@ -52,7 +54,14 @@ async function signedEvents(n: number, tag: string): Promise<{ body: string; sig
 
 async function startServer(url: string) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./server.ts", import.meta.url).pathname, url, SECRET, "16"],
+    args: [
+      "run",
+      "-A",
+      new URL("./server.ts", import.meta.url).pathname,
+      url,
+      SECRET,
+      String(POOL),
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -250,7 +259,8 @@ const bench: Bench = async (ctx) => {
       title: "Webhooks: verified ingest and processing",
       markdown: [
         "Signed Stripe `payment_intent.succeeded` events POSTed over HTTP/1.1 keep-alive to " +
-        "`/api/webhooks/stripe` of the API in its own process (postgres pool 16; load " +
+        `\`/api/webhooks/stripe\` of the API in its own process (postgres pool ${POOL}, as ` +
+        "`deno task start` sizes it on this machine; load " +
         "generator, API and PostgreSQL share the machine; PostgreSQL with fsync on). Each " +
         "request: HMAC-SHA256 verification on the raw bytes, one statement as `service_role` " +
         "(`private.webhook_ingest_as`: claims, then the insert of the inbox row and its " +
