@@ -51,9 +51,11 @@ try {
         `create database ${name} template ${options.seed ? "bench_seeded" : "bench_blank"}`,
       );
       const url = cluster.urlFor(name);
-      const sql = postgres(url, { max: options.max ?? 20, onnotice: () => {} });
+      const socket = cluster.socket;
+      const sql = postgres(url, { max: options.max ?? 20, path: socket, onnotice: () => {} });
       return {
         url,
+        socket,
         sql,
         drop: async () => {
           await sql.end();

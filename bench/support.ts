@@ -3,6 +3,9 @@ import postgres from "postgres";
 
 export interface BenchDatabase {
   url: string;
+  /** The server's Unix socket, as `deno task start` connects to its embedded cluster. */
+  socket?: string;
+  /** A pool over the socket (TCP without one). */
   sql: postgres.Sql;
   drop(): Promise<void>;
 }

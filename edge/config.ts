@@ -10,6 +10,11 @@ export interface Config {
   port: number;
   databaseUrl?: string;
   /**
+   * `DATABASE_SOCKET`: a Unix socket of `databaseUrl`'s server (`…/.s.PGSQL.<port>`), used
+   * instead of its host and port. The embedded cluster's is used without it.
+   */
+  databaseSocket?: string;
+  /**
    * Connections of the API's postgres pool (`DATABASE_POOL_SIZE`), by default twice the cores.
    * More connections than PostgreSQL can run at once only add contention: on 2 cores, 4
    * connections sustain bench/booking's 1,000/s with a lower tail than 8 (docs/BENCHMARKS.md).
@@ -148,6 +153,7 @@ export function loadConfig(
     env: name,
     port: int("PORT", defaults.port ?? 8000),
     databaseUrl: env.DATABASE_URL ?? defaults.databaseUrl,
+    databaseSocket: env.DATABASE_SOCKET || defaults.databaseSocket,
     databasePoolSize: int(
       "DATABASE_POOL_SIZE",
       defaults.databasePoolSize ?? Math.max(4, 2 * navigator.hardwareConcurrency),

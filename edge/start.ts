@@ -39,6 +39,7 @@ const config = loadConfig(Deno.env.toObject(), { jwtSecret: await developmentSec
 
 const stops: (() => Promise<void>)[] = [];
 let databaseUrl = config.databaseUrl;
+let socket = config.databaseSocket;
 if (!databaseUrl) {
   const pgPort = Deno.env.get("PG_PORT");
   const cluster = await startCluster({ dir: dataDir, port: pgPort ? Number(pgPort) : undefined });
@@ -48,10 +49,19 @@ if (!databaseUrl) {
   if (!found) await admin.unsafe("create database clinic");
   await admin.end();
   databaseUrl = cluster.urlFor("clinic");
-  console.log(`PostgreSQL: embedded cluster in ${dataDir}/pg on 127.0.0.1:${cluster.port}`);
+  socket = cluster.socket;
+  console.log(
+    `PostgreSQL: embedded cluster in ${dataDir}/pg on 127.0.0.1:${cluster.port}` +
+      (socket ? ` and ${socket}` : ""),
+  );
 }
 
-const sql = postgres(databaseUrl, { max: config.databasePoolSize, onnotice: () => {} });
+// The app's pools: over the Unix socket when the server is local (path: undefined → TCP).
+const sql = postgres(databaseUrl, {
+  max: config.databasePoolSize,
+  path: socket,
+  onnotice: () => {},
+});
 stops.unshift(() => sql.end({ timeout: 5 }));
 const applied = await migrate(sql);
 console.log(`Migrations: ${applied.length ? `applied ${applied.join(", ")}` : "up to date"}`);
@@ -62,7 +72,7 @@ if (config.env === "development" && !(await isSeeded(sql))) {
 
 // The job worker (reminders, notification deliveries, webhooks, housekeeping) on its own pool
 // so background work never starves HTTP requests. Scale out with `edge/jobs/main.ts`.
-const jobsSql = postgres(databaseUrl, { max: 12, onnotice: () => {} });
+const jobsSql = postgres(databaseUrl, { max: 12, path: socket, onnotice: () => {} });
 const worker = startWorker({
   sql: jobsSql,
   transports: config.env === "production" ? {} : developmentTransports(jobsSql),

@@ -1,9 +1,11 @@
 /**
  * `deno task start` as a user runs it: first start creates the embedded cluster, migrates,
  * seeds and serves /api/health; Ctrl-C stops server and cluster; a second start reuses the
- * cluster; a killed run (stale postmaster.pid, or a postmaster left running) is handled.
+ * cluster; a killed run (stale postmaster.pid, or a postmaster left running) is handled. The
+ * app's pools reach the embedded cluster over its Unix socket.
  */
 import assert from "node:assert/strict";
+import postgres from "postgres";
 import { freePort, pgBin } from "../edge/db/cluster.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -66,6 +68,20 @@ Deno.test("deno task start: create, stop cleanly, reuse, survive a killed run", 
       assert.equal((await health(s.port) as { status: string }).status, "healthy");
       assert.match(s.output(), /Migrations: applied/);
       assert.match(s.output(), /Seed: demo data loaded/);
+      // The API's pools use the cluster's Unix socket (no TCP connection of theirs).
+      const socket = `${dataDir}/pg/.s.PGSQL.${/127\.0\.0\.1:(\d+)/.exec(s.output())![1]}`;
+      assert.ok(s.output().includes(` and ${socket}`), s.output());
+      const password = (await Deno.readTextFile(`${dataDir}/pg_password`)).trim();
+      const db = postgres({ path: socket, user: "postgres", password, database: "clinic", max: 1 });
+      try {
+        const [{ n }] = await db`
+          select count(*)::int as n from pg_stat_activity
+          where datname = 'clinic' and backend_type = 'client backend' and client_addr is null
+            and pid <> pg_backend_pid()`;
+        assert.ok(n >= 1, "the API's connections come over the socket");
+      } finally {
+        await db.end();
+      }
       const status = await stop(s, "SIGINT");
       assert.equal(status.code, 0, s.output());
       assert.match(s.output(), /Stopped\./);

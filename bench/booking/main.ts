@@ -43,7 +43,7 @@ const HEALTH = 6_000;
 // The API's pool as `deno task start` sizes it (edge/config.ts: twice the cores, at least 4).
 const POOL = Number(Deno.env.get("BENCH_POOL") ?? Math.max(4, 2 * navigator.hardwareConcurrency));
 const PACED_RATES = [100, 250, 500, 750, 1_000];
-const PACED_SECONDS = 6;
+const PACED_SECONDS = 10;
 
 interface World {
   doctors: string[];
@@ -426,10 +426,37 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(databaseUrl: string, secret: string): Promise<Server> {
+/**
+ * Waits until no autovacuum worker has been busy for a second (at most 60 s); the seconds
+ * waited.
+ */
+async function settle(sql: postgres.Sql): Promise<number> {
+  const started = performance.now();
+  let quietSince = performance.now();
+  while (performance.now() - started < 60_000) {
+    const [{ n }] = await sql`
+      select count(*)::int as n from pg_stat_activity where backend_type = 'autovacuum worker'
+        and state is distinct from 'idle'`;
+    if (n > 0) quietSince = performance.now();
+    else if (performance.now() - quietSince >= 1_000) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function startServer(
+  databaseUrl: string,
+  socket: string | undefined,
+  secret: string,
+): Promise<Server> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("./server.ts", import.meta.url).pathname],
-    env: { JWT_SECRET: secret, DATABASE_URL: databaseUrl, BENCH_POOL: String(POOL) },
+    env: {
+      JWT_SECRET: secret,
+      DATABASE_URL: databaseUrl,
+      DATABASE_SOCKET: socket ?? "",
+      BENCH_POOL: String(POOL),
+    },
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -467,13 +494,14 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
   const loadBefore = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
   const [{ pid: backend }] = await db.sql`select pg_backend_pid() as pid`;
   const postmaster = (await procStat(backend))!.ppid;
-  const server = await startServer(db.url, secret);
+  const server = await startServer(db.url, db.socket, secret);
   const bookings = `${server.url}/api/bookings`;
   const runs: Run[] = [];
   const paced: Run[] = [];
   let contention: { rounds: number; created: number[]; latencies: number[]; walls: number[] };
   const profile: string[] = [];
   let connectionTime: Record<string, number> = {};
+  const settleWaits: number[] = [];
   let wal: { perFlush: number; bytes: number; records: number } | undefined;
   try {
     // Warm-up: JIT, prepared statements, the pool's connections. Days 31+ (not measured).
@@ -527,6 +555,9 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
 
     let pacedIndex = SUSTAINED + BARE;
     for (const rate of PACED_RATES) {
+      // Each rate starts from a settled system: the closed-loop runs above (and the previous
+      // rate) leave autovacuum work behind that would otherwise land in this window.
+      settleWaits.push(await settle(db.sql));
       const offset = pacedIndex;
       const run = await pacedRun(
         `${rate.toLocaleString("en")}/s offered`,
@@ -745,7 +776,11 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
     `The table above is closed-loop: 100 clients each send the next booking as soon as the ` +
     `last one answers. Latency at a given load is measured open-loop: bookings due at a fixed ` +
     `rate over 100 client connections (${PACED_SECONDS} s each, full system), latency counted ` +
-    `from when each request was due:`,
+    `from when each request was due. Each rate starts once autovacuum has caught up with ` +
+    `what the runs before it wrote (waited ${
+      settleWaits.map((s) => `${s.toFixed(1)} s`).join(", ")
+    } before the rates below), so a window holds that rate and the maintenance it causes ` +
+    `itself, not the backlog of the closed-loop runs:`,
     "",
     table(
       ["offered load", "requests", "bookings/s", "p50", "p95", "p99", "max", "statuses"],

@@ -15,6 +15,7 @@ const config = loadConfig({
 const pool = Number(Deno.env.get("BENCH_POOL") ?? "16");
 const sql = postgres(config.databaseUrl!, {
   max: pool,
+  path: config.databaseSocket,
   onnotice: () => {},
   // So bench/booking/main.ts can sample what these connections are doing.
   connection: { application_name: "bench-booking-api" },

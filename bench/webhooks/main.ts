@@ -52,7 +52,7 @@ async function signedEvents(n: number, tag: string): Promise<{ body: string; sig
   return out;
 }
 
-async function startServer(url: string) {
+async function startServer(url: string, socket: string | undefined) {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -61,6 +61,7 @@ async function startServer(url: string) {
       url,
       SECRET,
       String(POOL),
+      socket ?? "",
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -110,7 +111,7 @@ async function legacyIngest(tx: postgres.TransactionSql, r: InboundRecord) {
 
 const bench: Bench = async (ctx) => {
   const db = await ctx.freshDatabase({ seed: true, max: 24 });
-  const server = await startServer(db.url);
+  const server = await startServer(db.url, db.socket);
   const rows: (string | number)[][] = [];
   let processing = "";
   try {

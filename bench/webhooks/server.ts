@@ -1,14 +1,19 @@
 /**
  * The API alone in its own process for `bench/webhooks` (so the load generator does not share
- * its event loop): `deno run -A bench/webhooks/server.ts <database-url> <stripe-secret>`.
+ * its event loop): `deno run -A bench/webhooks/server.ts <database-url> <stripe-secret> [pool]
+ * [unix-socket]`.
  * Prints `listening <port>` once ready; SIGTERM stops it.
  */
 import postgres from "postgres";
 import { createApp } from "../../edge/app.ts";
 import { loadConfig } from "../../edge/config.ts";
 
-const [url, secret, pool] = Deno.args;
-const sql = postgres(url, { max: Number(pool ?? 16), onnotice: () => {} });
+const [url, secret, pool, socket] = Deno.args;
+const sql = postgres(url, {
+  max: Number(pool ?? 16),
+  path: socket || undefined,
+  onnotice: () => {},
+});
 const config = loadConfig({
   APP_ENV: "test",
   JWT_SECRET: "bench-secret-bench-secret-bench-secret",

@@ -2,8 +2,9 @@
  * An embedded PostgreSQL cluster: created on first use, reused afterwards, stopped cleanly.
  *
  * Runs the server binaries as the `postgres` OS user when the process is root (initdb
- * refuses root), listens on loopback only and has `wal_level=logical` for the realtime
- * server's replication slot.
+ * refuses root), listens on loopback only — TCP, and a Unix socket in its data directory that
+ * the local app's pools use (no TCP stack per message: a few percent of CPU under load) — and
+ * has `wal_level=logical` for the realtime server's replication slot.
  */
 
 export interface ClusterOptions {
@@ -22,6 +23,11 @@ export interface Cluster {
   password: string;
   /** Connection URL for another database of the cluster. */
   urlFor(database: string): string;
+  /**
+   * The server's Unix socket (postgres.js `path`), when it has one: same server, same
+   * authentication as the URLs. Absent when the data directory's path is too long for one.
+   */
+  socket?: string;
   stop(): Promise<void>;
 }
 
@@ -152,6 +158,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   }
 
   let port = await runningPort(pgdata);
+  const socketDir = usableSocketDir(pgdata);
   if (port === undefined) {
     // A stale postmaster.pid from a killed run: pg_ctl start copes with it when the pid
     // is gone; remove it when it names a live process that is not a postmaster.
@@ -167,9 +174,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       "-l",
       `${pgdata}/server.log`,
       "-o",
-      `-p ${port}`,
+      `-p ${port}${socketDir ? ` -k '${socketDir}'` : ""}`,
     ]);
   }
+  const socket = socketDir && await exists(`${socketDir}/.s.PGSQL.${port}`)
+    ? `${socketDir}/.s.PGSQL.${port}`
+    : undefined;
 
   const urlFor = (database: string) =>
     `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
@@ -178,10 +188,18 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     port,
     password,
     urlFor,
+    socket,
     stop: async () => {
       await run("pg_ctl", ["stop", "-w", "-t", "60", "-m", "fast", "-D", pgdata], true);
     },
   };
+}
+
+/** The data directory as the socket's directory, unless its path cannot hold one. */
+function usableSocketDir(pgdata: string): string | undefined {
+  const path = pgdata.startsWith("/") ? pgdata : `${Deno.cwd()}/${pgdata}`;
+  // sun_path holds 107 bytes; the name adds up to 16 (`/.s.PGSQL.65535`).
+  return path.length <= 90 && !/['\s]/.test(path) ? path : undefined;
 }
 
 async function removeStalePid(pgdata: string): Promise<void> {
