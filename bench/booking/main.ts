@@ -150,30 +150,48 @@ function oneDay(world: World, day: string, index: number): Booking {
 
 const TICKS = 100;
 
-async function procStat(pid: number): Promise<{ ppid: number; ticks: number } | undefined> {
+async function procStat(
+  pid: number,
+): Promise<{ ppid: number; ticks: number; exitedChildren: number } | undefined> {
   try {
     const text = await Deno.readTextFile(`/proc/${pid}/stat`);
     const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+    return {
+      ppid: Number(fields[1]),
+      ticks: Number(fields[11]) + Number(fields[12]),
+      exitedChildren: Number(fields[13]) + Number(fields[14]),
+    };
   } catch {
     return undefined;
   }
 }
 
-async function postgresTicks(postmaster: number): Promise<number> {
-  let total = (await procStat(postmaster))?.ticks ?? 0;
+/**
+ * The cluster's CPU ticks: the postmaster, its live children, and the children that exited
+ * (autovacuum workers come and go). `background` is every process but the client backends.
+ */
+async function postgresTicks(postmaster: number): Promise<{ all: number; background: number }> {
+  const main = await procStat(postmaster);
+  let all = (main?.ticks ?? 0) + (main?.exitedChildren ?? 0);
+  let background = all;
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     const stat = await procStat(Number(entry.name));
-    if (stat?.ppid === postmaster) total += stat.ticks;
+    if (stat?.ppid !== postmaster) continue;
+    all += stat.ticks;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    // Client backends show "postgres: <user> <database> <client> <state>".
+    if (!/^postgres: postgres b_/.test(cmdline)) background += stat.ticks;
   }
-  return total;
+  return { all, background };
 }
 
 interface Cpu {
   client: number;
   server: number;
   postgres: number;
+  /** Of which autovacuum, WAL writer, checkpointer and the other non-client processes. */
+  background: number;
   /** Machine-wide busy and total ticks (/proc/stat), all cores. */
   busy: number;
   total: number;
@@ -192,7 +210,7 @@ async function cpuNow(serverPid: number, postmaster: number): Promise<Cpu> {
   return {
     client: (await procStat(Deno.pid))?.ticks ?? 0,
     server: (await procStat(serverPid))?.ticks ?? 0,
-    postgres: await postgresTicks(postmaster),
+    ...await postgresTicks(postmaster).then((t) => ({ postgres: t.all, background: t.background })),
     ...(await machineTicks()),
     at: performance.now(),
   };
@@ -213,15 +231,20 @@ function cpuPer(
     after.client - before.client) / TICKS * 1000 / count;
   const text = `server ${per(before.server, after.server)} ms · postgres ${
     per(before.postgres, after.postgres)
-  } ms · load generator ${per(before.client, after.client)} ms; these processes kept ${
-    ours.toFixed(2)
-  } of ${cores} cores busy, the whole machine ${machine.toFixed(2)}`;
+  } ms (of which ${
+    per(before.background, after.background)
+  } ms autovacuum, WAL writer, checkpointer and other background processes) · load generator ${
+    per(before.client, after.client)
+  } ms; these processes kept ${ours.toFixed(2)} of ${cores} cores busy, the whole machine ${
+    machine.toFixed(2)
+  }`;
   const part = (a: number, b: number) => (b - a) / TICKS * 1000 / count;
   return {
     text,
     total,
     server: part(before.server, after.server),
     postgres: part(before.postgres, after.postgres),
+    background: part(before.background, after.background),
     client: part(before.client, after.client),
     ours,
     machine,
@@ -234,6 +257,8 @@ interface Cost {
   total: number;
   server: number;
   postgres: number;
+  /** Of `postgres`: its processes other than the client backends. */
+  background: number;
   client: number;
   ours: number;
   machine: number;
@@ -559,6 +584,7 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
       // rate) leave autovacuum work behind that would otherwise land in this window.
       settleWaits.push(await settle(db.sql));
       const offset = pacedIndex;
+      const pacedBefore = await cpuNow(server.pid, postmaster);
       const run = await pacedRun(
         `${rate.toLocaleString("en")}/s offered`,
         bookings,
@@ -566,6 +592,7 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
         PACED_SECONDS,
         (i) => spread(world, 0, offset + i),
       );
+      run.cpu = cpuPer(pacedBefore, await cpuNow(server.pid, postmaster), run.created);
       pacedIndex += run.requests;
       paced.push(run);
     }
@@ -783,9 +810,20 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
     `itself, not the backlog of the closed-loop runs:`,
     "",
     table(
-      ["offered load", "requests", "bookings/s", "p50", "p95", "p99", "max", "statuses"],
+      [
+        "offered load",
+        "requests",
+        "bookings/s",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+        "statuses",
+        "CPU per booking: server · postgres · load generator",
+      ],
       paced.map((r) => {
         const l = latencySummary(r.latencies);
+        const cpu = r.cpu;
         return [
           r.name,
           r.requests.toLocaleString("en"),
@@ -795,6 +833,11 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
           ms(l.p99),
           ms(l.max),
           statusText(r.statuses),
+          cpu
+            ? `${cpu.server.toFixed(2)} · ${cpu.postgres.toFixed(2)} (${
+              cpu.background.toFixed(2)
+            } background) · ${cpu.client.toFixed(2)} ms`
+            : "",
         ];
       }),
     ),
