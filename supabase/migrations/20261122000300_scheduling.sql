@@ -90,20 +90,36 @@ create index appointments_patient on public.appointments (patient_id, service_da
 create index appointments_holds on public.appointments (hold_expires_at) where status = 'held';
 
 -- Sets the clinic-local service date and, when an appointment stops being a hold, its
--- human-readable number `<CLINIC>-<YYMMDD>-<NNN>` from the per-day counter (never COUNT+1).
+-- human-readable number `<CLINIC>-<YYMMDD>-<NNN>` from the per-day counter (never COUNT+1):
+-- at least three digits and never cut (lpad would truncate the 1,000th of a day back to
+-- "…-100"). One statement reads the clinic's zone and code and upserts the day's counter.
 create or replace function private.appointment_defaults() returns trigger
   language plpgsql
   security definer
   set search_path = ''
   as $$
 declare
-  v_clinic public.clinics;
+  v_code text;
+  v_n integer;
+  v_tz text;
 begin
-  select * into v_clinic from public.clinics where id = new.clinic_id;
-  new.service_date := (lower(new.period) at time zone v_clinic.timezone)::date;
   if new.status <> 'held' and new.appointment_number is null then
-    new.appointment_number := format('%s-%s-%s', v_clinic.code, to_char(new.service_date, 'YYMMDD'),
-      lpad(private.next_number(new.clinic_id, new.service_date, 'appointment')::text, 3, '0'));
+    -- The local date, the clinic's code and the next number of that clinic day.
+    insert into private.day_counters as d (clinic_id, day, kind, value)
+    select c.id, (lower(new.period) at time zone c.timezone)::date, 'appointment', 1
+    from public.clinics c where c.id = new.clinic_id
+    on conflict (clinic_id, day, kind) do update set value = d.value + 1
+    returning d.day, d.value, (select c.code from public.clinics c where c.id = d.clinic_id)
+    into new.service_date, v_n, v_code;
+    if v_n is null then
+      new.service_date := null; -- no such clinic (as before: a NOT NULL violation)
+    else
+      new.appointment_number := format('%s-%s-%s', v_code, to_char(new.service_date, 'YYMMDD'),
+        lpad(v_n::text, greatest(3, length(v_n::text)), '0'));
+    end if;
+  else
+    select c.timezone into v_tz from public.clinics c where c.id = new.clinic_id;
+    new.service_date := (lower(new.period) at time zone v_tz)::date;
   end if;
   if new.status <> 'held' then
     new.hold_expires_at := null;

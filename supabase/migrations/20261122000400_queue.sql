@@ -85,14 +85,9 @@ begin
   insert into public.queue_board as b
     (ticket_id, clinic_id, service_date, code, status, room, called_at, position, version)
   select t.id, t.clinic_id, t.service_date, t.code, t.status, t.room, t.called_at,
-         case when t.status = 'waiting' then
-           row_number() over (
-             partition by (t.status = 'waiting')
-             order by t.priority desc, coalesce(t.scheduled_at, t.checked_in_at), t.checked_in_at
-           )
-         end,
-         v_version
+         l.rank, v_version
   from public.queue_tickets t
+  left join private.queue_line(p_clinic, p_day) l on l.ticket_id = t.id
   where t.clinic_id = p_clinic and t.service_date = p_day
   on conflict (ticket_id) do update
     set status = excluded.status, room = excluded.room, called_at = excluded.called_at,

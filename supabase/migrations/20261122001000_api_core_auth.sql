@@ -60,17 +60,14 @@ $$;
 revoke all on function private.act_as(text, text, text) from public;
 
 -- `ts` as ISO 8601 in the zone `tz`, with that instant's offset: 2026-03-08T09:00:00-07:00.
+-- A plain expression without a SET clause, so the planner inlines it.
 create or replace function private.iso_in_zone(p_ts timestamptz, p_tz text) returns text
   language sql stable
-  set search_path = ''
   as $$
     select to_char(p_ts at time zone p_tz, 'YYYY-MM-DD"T"HH24:MI:SS')
-      || case when o.s < 0 then '-' else '+' end
-      || lpad((abs(o.s) / 3600)::text, 2, '0') || ':'
-      || lpad((abs(o.s) % 3600 / 60)::text, 2, '0')
-    from (
-      select extract(epoch from (p_ts at time zone p_tz) - (p_ts at time zone 'UTC'))::integer as s
-    ) o
+      || case when p_ts at time zone p_tz < p_ts at time zone 'UTC' then '-' else '+' end
+      || to_char(greatest((p_ts at time zone p_tz) - (p_ts at time zone 'UTC'),
+                          (p_ts at time zone 'UTC') - (p_ts at time zone p_tz)), 'HH24:MI')
   $$;
 
 revoke all on function private.raise_api(integer, text, text, jsonb) from public;
@@ -199,7 +196,6 @@ create or replace function api.signup_patient(
 declare
   v_clinic public.clinics;
   v_user uuid;
-  v_number integer;
 begin
   select * into v_clinic from public.clinics
   where code = upper(p_clinic_code) and is_active and deleted_at is null;
@@ -221,19 +217,9 @@ begin
   insert into public.clinic_members (user_id, clinic_id, role, is_primary)
   values (v_user, v_clinic.id, 'patient', true);
 
-  -- Patient numbers <branch>-P-000042 from a per-clinic counter (never COUNT+1), started
-  -- after the highest number already present (e.g. the demo data's).
-  insert into private.day_counters as d (clinic_id, day, kind, value)
-  select v_clinic.id, date '2000-01-01', 'patient',
-    coalesce(max(nullif(substring(p.patient_number from '(\d+)$'), '')::integer), 0) + 1
-  from public.patients p where p.clinic_id = v_clinic.id
-  on conflict (clinic_id, day, kind) do update set value = d.value + 1
-  returning d.value into v_number;
-
   insert into public.patients (clinic_id, user_id, patient_number, full_name, date_of_birth,
     gender, phone, email)
-  values (v_clinic.id, v_user,
-    format('%s-P-%s', regexp_replace(v_clinic.code, '^.*-', ''), lpad(v_number::text, 6, '0')),
+  values (v_clinic.id, v_user, private.next_patient_number(v_clinic.id),
     p_full_name, p_date_of_birth, p_gender, p_phone, p_email);
 
   return private.start_session(v_user, v_clinic.id, p_refresh_hash, p_refresh_ttl);

@@ -66,15 +66,18 @@ create or replace function private.doctor_day_slots(p_doctor uuid, p_day date)
 
 -- Appointments that count against the doctor's daily cap on local date `p_day`.
 create or replace function private.day_load(p_doctor uuid, p_day date) returns integer
-  language sql stable
+  language plpgsql stable
   security definer
   set search_path = ''
   as $$
+begin
+  return (
     select count(*)::integer from public.appointments a
     where a.doctor_id = p_doctor and a.service_date = p_day
       and a.status not in ('cancelled', 'rescheduled')
-      and (a.status <> 'held' or a.hold_expires_at > now())
-  $$;
+      and (a.status <> 'held' or a.hold_expires_at > now()));
+end
+$$;
 
 -- Removes expired holds overlapping `p_range`, then: is the range free for this doctor?
 create or replace function private.free_for(p_doctor uuid, p_range tstzrange) returns boolean
@@ -96,7 +99,8 @@ $$;
 
 -- Is `p_start` a bookable slot of the doctor right now (schedule, notice, advance window,
 -- daily cap)? Returns the slot's end or raises. With a daily cap, takes a per-doctor-day
--- lock so concurrent bookings cannot overshoot it.
+-- lock so concurrent bookings cannot overshoot it. Tests the one start against the schedule
+-- arithmetically (the grid rule of private.doctor_day_slots) instead of generating the day.
 create or replace function private.check_slot(p_doctor uuid, p_start timestamptz)
   returns timestamptz
   language plpgsql
@@ -107,6 +111,9 @@ declare
   v_s public.doctor_schedules;
   v_tz text;
   v_day date;
+  v_dow smallint;
+  v_slot interval;
+  v_step integer;
   v_end timestamptz;
 begin
   select * into v_s from public.doctor_schedules where doctor_id = p_doctor;
@@ -123,9 +130,24 @@ begin
     perform private.raise_api(422, 'too_far_ahead',
       format('Appointments can be booked up to %s days ahead', v_s.advance_days));
   end if;
-  select s.ends into v_end from private.doctor_day_slots(p_doctor, v_day) s
-  where s.starts = p_start;
-  if v_end is null then
+  v_dow := extract(dow from v_day)::smallint;
+  v_slot := make_interval(mins => v_s.slot_minutes);
+  v_step := (v_s.slot_minutes + v_s.buffer_minutes) * 60;
+  v_end := p_start + v_slot;
+  if exists (select 1 from public.doctor_blocked_dates b
+             where b.doctor_id = p_doctor and b.day = v_day)
+     or not exists (
+       select 1 from public.doctor_schedule_hours w
+       where w.doctor_id = p_doctor and w.weekday = v_dow and w.kind = 'work'
+         and p_start >= (v_day + w.starts) at time zone v_tz
+         and v_end <= (v_day + w.ends) at time zone v_tz
+         and extract(epoch from p_start - ((v_day + w.starts) at time zone v_tz))::bigint
+             % v_step = 0)
+     or exists (
+       select 1 from public.doctor_schedule_hours b
+       where b.doctor_id = p_doctor and b.weekday = v_dow and b.kind = 'break'
+         and tstzrange((v_day + b.starts) at time zone v_tz, (v_day + b.ends) at time zone v_tz)
+             && tstzrange(p_start, v_end)) then
     perform private.raise_api(422, 'outside_schedule',
       'That time is not one of the doctor''s slots');
   end if;
@@ -141,35 +163,22 @@ $$;
 
 -- An appointment as the API shows it (times in the clinic's zone, with offset).
 create or replace function private.appointment_json(a public.appointments) returns jsonb
-  language sql stable
+  language plpgsql stable
   security definer
   set search_path = ''
   as $$
-    select jsonb_build_object(
-      'id', a.id,
-      'appointment_number', a.appointment_number,
-      'status', a.status,
-      'start', private.iso_in_zone(lower(a.period), c.timezone),
-      'end', private.iso_in_zone(upper(a.period), c.timezone),
-      'local_date', a.service_date,
-      'local_time', to_char(lower(a.period) at time zone c.timezone, 'HH24:MI'),
-      'timezone', c.timezone,
-      'clinic_id', a.clinic_id,
-      'clinic_code', c.code,
-      'clinic_name', c.name,
-      'doctor_id', a.doctor_id,
-      'doctor_name', d.display_name,
-      'patient_id', a.patient_id,
-      'visit_reason', a.visit_reason,
-      'hold_expires_at', a.hold_expires_at,
-      'rescheduled_from', a.rescheduled_from,
-      'cancelled_at', a.cancelled_at,
-      'cancellation_reason', a.cancellation_reason,
-      'created_at', a.created_at
-    )
-    from public.clinics c, public.doctors d
-    where c.id = a.clinic_id and d.id = a.doctor_id
-  $$;
+declare
+  v_tz text;
+  v_code text;
+  v_clinic_name text;
+  v_doctor text;
+begin
+  select c.timezone, c.code, c.name into v_tz, v_code, v_clinic_name
+  from public.clinics c where c.id = a.clinic_id;
+  select d.display_name into v_doctor from public.doctors d where d.id = a.doctor_id;
+  return private.appointment_json_of(a, v_tz, v_code, v_clinic_name, v_doctor);
+end
+$$;
 
 revoke all on function private.doctor_day_slots(uuid, date), private.day_load(uuid, date),
   private.free_for(uuid, tstzrange), private.check_slot(uuid, timestamptz),
@@ -285,10 +294,13 @@ create type private.booking_target as (
 );
 
 -- Who is booked, with whom, when: patients book for themselves; staff (doctor, nurse, staff,
--- admin) for any patient of their clinic; nobody in another clinic.
+-- admin) for any patient of their clinic; nobody in another clinic. Resolved with explicit
+-- checks as the owner (each RLS'd lookup would re-run the membership helpers); the
+-- appointment INSERT/UPDATE stays SECURITY INVOKER, so RLS has the last word.
 create or replace function private.booking_target(p_request jsonb)
   returns private.booking_target
   language plpgsql stable
+  security definer
   set search_path = ''
   as $$
 declare
@@ -296,6 +308,7 @@ declare
   v_clinic public.clinics;
   v_patient uuid := (p_request ->> 'patient_id')::uuid;
   v_doctor uuid := (p_request ->> 'doctor_id')::uuid;
+  v_staff boolean;
   v_target private.booking_target;
 begin
   if v_uid is null then
@@ -306,31 +319,30 @@ begin
   if not found then
     perform private.raise_api(404, 'clinic_not_found', 'No clinic with that code');
   end if;
-  if v_clinic.id in (select private.staff_clinic_ids()) then
+  v_staff := exists (
+    select 1 from public.clinic_members m
+    where m.user_id = v_uid and m.clinic_id = v_clinic.id and m.revoked_at is null
+      and m.role in ('doctor', 'nurse', 'staff', 'admin'));
+  if v_patient is null then
+    select p.id into v_patient from public.patients p
+    where p.clinic_id = v_clinic.id and p.user_id = v_uid and p.deleted_at is null;
     if v_patient is null then
-      select p.id into v_patient from public.patients p
-      where p.clinic_id = v_clinic.id and p.user_id = v_uid and p.deleted_at is null;
-      if v_patient is null then
+      if v_staff then
         perform private.raise_api(400, 'patient_required',
           'Staff must say which patient the appointment is for (patient_id)');
       end if;
-    elsif not exists (select 1 from public.patients p
-                      where p.id = v_patient and p.clinic_id = v_clinic.id
-                        and p.deleted_at is null) then
+      perform private.raise_api(403, 'not_a_patient', 'You are not a patient of this clinic');
+    end if;
+  elsif v_staff then
+    if not exists (select 1 from public.patients p
+                   where p.id = v_patient and p.clinic_id = v_clinic.id
+                     and p.deleted_at is null) then
       perform private.raise_api(404, 'patient_not_found', 'No such patient at this clinic');
     end if;
-  else
-    if v_patient is null then
-      select p.id into v_patient from public.patients p
-      where p.clinic_id = v_clinic.id and p.user_id = v_uid and p.deleted_at is null;
-      if v_patient is null then
-        perform private.raise_api(403, 'not_a_patient', 'You are not a patient of this clinic');
-      end if;
-    elsif not exists (select 1 from public.patients p
-                      where p.id = v_patient and p.clinic_id = v_clinic.id
-                        and p.user_id = v_uid and p.deleted_at is null) then
-      perform private.raise_api(403, 'forbidden', 'Patients can only book for themselves');
-    end if;
+  elsif not exists (select 1 from public.patients p
+                    where p.id = v_patient and p.clinic_id = v_clinic.id
+                      and p.user_id = v_uid and p.deleted_at is null) then
+    perform private.raise_api(403, 'forbidden', 'Patients can only book for themselves');
   end if;
   if not exists (select 1 from public.doctors d
                  where d.id = v_doctor and d.clinic_id = v_clinic.id
@@ -389,50 +401,6 @@ begin
   end if;
 end
 $$;
-
--- The booking itself (no idempotency): converts the caller's hold, or takes a free slot.
-create or replace function private.book(p_request jsonb) returns jsonb
-  language plpgsql
-  set search_path = ''
-  as $$
-declare
-  v_t private.booking_target := private.booking_target(p_request);
-  v_hold_id uuid := (p_request ->> 'hold_id')::uuid;
-  v_end timestamptz;
-  v_row public.appointments;
-begin
-  if v_hold_id is not null then
-    select * into v_row from public.appointments
-    where id = v_hold_id and status = 'held' for update;
-    if found then
-      if v_row.patient_id <> v_t.patient_id or v_row.doctor_id <> v_t.doctor_id
-         or lower(v_row.period) <> v_t.starts then
-        perform private.raise_api(422, 'hold_mismatch',
-          'The hold is for another patient, doctor or time');
-      end if;
-      update public.appointments
-      set status = 'scheduled', visit_reason = p_request ->> 'visit_reason'
-      where id = v_hold_id
-      returning * into v_row;
-      return private.appointment_json(v_row);
-    end if;
-    -- The hold is gone (expired and taken back): book the slot if it is still free.
-  end if;
-  v_end := private.check_slot(v_t.doctor_id, v_t.starts);
-  if not private.free_for(v_t.doctor_id, tstzrange(v_t.starts, v_end)) then
-    perform private.raise_api(409, 'slot_unavailable', 'That time slot is no longer available');
-  end if;
-  insert into public.appointments (clinic_id, patient_id, doctor_id, period, status,
-    visit_reason, booked_by, source)
-  values (v_t.clinic_id, v_t.patient_id, v_t.doctor_id, tstzrange(v_t.starts, v_end),
-    'scheduled', p_request ->> 'visit_reason', auth.uid(),
-    coalesce(p_request ->> 'source', 'web'))
-  returning * into v_row;
-  return private.appointment_json(v_row);
-end
-$$;
-revoke all on function private.book(jsonb) from public;
-grant execute on function private.book(jsonb) to authenticated, service_role;
 
 -- POST /api/bookings with an Idempotency-Key (IETF httpapi draft), per caller:
 --  * the same key while the first request is in flight → 409 idempotency_key_in_use;

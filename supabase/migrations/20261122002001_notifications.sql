@@ -4,23 +4,22 @@
 -- reminders before the visit, sent by a recurring sweep; the development transport's outbox.
 -- Every message text carries clinic-local times.
 
--- Clinic-local renderings used in message texts.
+-- Clinic-local renderings used in message texts. No SET clause, so the planner inlines them.
 create or replace function private.local_time(p_at timestamptz, p_tz text) returns text
   language sql stable
-  set search_path = ''
-  as $$ select to_char(p_at at time zone p_tz, 'HH24:MI') $$;
+  as $$ select pg_catalog.to_char(p_at at time zone p_tz, 'HH24:MI') $$;
 
 create or replace function private.local_datetime(p_at timestamptz, p_tz text) returns text
   language sql stable
-  set search_path = ''
-  as $$ select to_char(p_at at time zone p_tz, 'Dy FMDD Mon YYYY "at" HH24:MI') $$;
+  as $$ select pg_catalog.to_char(p_at at time zone p_tz, 'Dy FMDD Mon YYYY "at" HH24:MI') $$;
 
 -- Creates the in-app notification for a patient's account (or `p_user`) and one pending delivery
 -- per channel the patient consented to (patients.*_consent) and has not switched off
 -- (users.notification_preferences: {"sms": false} for a channel, {"kinds": {"<kind>":
 -- {"sms": false}}} per kind). Each delivery is enqueued as a `notification.deliver` job in
 -- this same transaction. Returns the notification id, or null when there is nobody to tell
--- (a walk-in without an account).
+-- (a walk-in without an account). Reads the patient and the account in one query and looks
+-- for channels only when the patient has consented to one and has an address for it.
 create or replace function private.notify(
   p_clinic uuid,
   p_patient uuid,
@@ -35,33 +34,38 @@ create or replace function private.notify(
   set search_path = ''
   as $$
 declare
+  v_who record;
   v_patient public.patients;
-  v_user uuid := p_user;
   v_prefs jsonb;
   v_id uuid;
   v_delivery uuid;
   r record;
 begin
-  if p_patient is not null then
-    select * into v_patient from public.patients p
-    where p.id = p_patient and p.deleted_at is null;
-    v_user := coalesce(v_user, v_patient.user_id);
-  end if;
-  if v_user is null then
+  -- The patient (when given and not deleted) and the account told: `p_user`, else the
+  -- patient's; nobody when that account is missing, inactive or deleted.
+  select p as patient, u.id as user_id, coalesce(u.notification_preferences, '{}') as prefs
+  into v_who
+  from (values (1)) as one (x)
+  left join public.patients p on p.id = p_patient and p.deleted_at is null
+  left join public.users u on u.id = coalesce(p_user, p.user_id)
+    and u.is_active and u.deleted_at is null;
+  if v_who.user_id is null then
     return null;
   end if;
-  select coalesce(u.notification_preferences, '{}') into v_prefs
-  from public.users u
-  where u.id = v_user and u.is_active and u.deleted_at is null;
-  if not found then
-    return null;
-  end if;
+  v_patient := v_who.patient;
+  v_prefs := v_who.prefs;
 
   insert into public.notifications (clinic_id, user_id, kind, title, body, data)
-  values (p_clinic, v_user, p_kind, p_title, p_body, coalesce(p_data, '{}'))
+  values (p_clinic, v_who.user_id, p_kind, p_title, p_body, coalesce(p_data, '{}'))
   returning id into v_id;
 
   if v_patient.id is null then
+    return v_id;
+  end if;
+  -- No channel can qualify without a consent and an address for it.
+  if not ((v_patient.email_consent and nullif(btrim(v_patient.email::text), '') is not null)
+          or ((v_patient.sms_consent or v_patient.whatsapp_consent)
+              and nullif(btrim(v_patient.phone), '') is not null)) then
     return v_id;
   end if;
   for r in
@@ -88,18 +92,23 @@ end
 $$;
 revoke all on function private.notify(uuid, uuid, text, text, text, jsonb, uuid) from public;
 
--- "with Dr Tan Wei Ming at Gabriel Family Clinic (Tampines)"
+-- "with Dr Tan Wei Ming at Gabriel Family Clinic (Tampines)". PL/pgSQL: PostgreSQL parses and
+-- plans a SECURITY DEFINER SQL function on every call (it cannot inline it); PL/pgSQL caches
+-- its plans per session.
 create or replace function private.appointment_place(p_appointment public.appointments)
   returns text
-  language sql stable
+  language plpgsql stable
   security definer
   set search_path = ''
   as $$
+begin
+  return (
     select format('with %s at %s', d.display_name,
       c.name || coalesce(' (' || c.branch_name || ')', ''))
     from public.doctors d, public.clinics c
-    where d.id = p_appointment.doctor_id and c.id = p_appointment.clinic_id
-  $$;
+    where d.id = p_appointment.doctor_id and c.id = p_appointment.clinic_id);
+end
+$$;
 revoke all on function private.appointment_place(public.appointments) from public;
 
 -- Booking notifications, written in the transaction that changes the appointment.
@@ -107,6 +116,7 @@ revoke all on function private.appointment_place(public.appointments) from publi
 --   rescheduled: a booking's time or doctor moved, or a new booking that `rescheduled_from`
 --                another (the old row's status 'rescheduled' then says nothing itself)
 --   cancelled:   a booking (not a hold) became cancelled
+-- Reads the clinic and the doctor once, in one query.
 create or replace function private.appointment_notify() returns trigger
   language plpgsql
   security definer
@@ -142,9 +152,12 @@ begin
     return null;
   end if;
 
-  select c.timezone into v_tz from public.clinics c where c.id = new.clinic_id;
+  select c.timezone,
+    format('with %s at %s', d.display_name, c.name || coalesce(' (' || c.branch_name || ')', ''))
+  into v_tz, v_place
+  from public.clinics c, public.doctors d
+  where c.id = new.clinic_id and d.id = new.doctor_id;
   v_when := private.local_datetime(lower(new.period), v_tz);
-  v_place := private.appointment_place(new);
   case v_kind
     when 'booking_confirmed' then
       v_title := 'Appointment confirmed';

@@ -52,7 +52,9 @@ $$;
 revoke all on function private.webhook_emit(uuid, text, jsonb) from public;
 grant execute on function private.webhook_emit(uuid, text, jsonb) to service_role;
 
--- Thin payloads: ids, statuses and times; never names, reasons or clinical details.
+-- Thin payloads: ids, statuses and times; never names, reasons or clinical details. Asks first
+-- whether the clinic has a subscribed endpoint (most have none) before building the payload;
+-- private.webhook_emit still decides.
 create or replace function private.appointment_webhook_event() returns trigger
   language plpgsql
   security definer
@@ -79,6 +81,14 @@ begin
     v_type := 'appointment.status_changed';
   end if;
   if v_type is null then
+    return null;
+  end if;
+  -- Nobody subscribed: no payload to build.
+  if not exists (
+    select 1 from public.webhook_endpoints e
+    where e.clinic_id = new.clinic_id and e.enabled
+      and (v_type = any (e.events) or '*' = any (e.events))
+  ) then
     return null;
   end if;
   perform private.webhook_emit(new.clinic_id, v_type, jsonb_build_object(

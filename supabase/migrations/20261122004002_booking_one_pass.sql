@@ -54,24 +54,6 @@ revoke all on function private.appointment_json_of(public.appointments, text, te
 grant execute on function private.appointment_json_of(public.appointments, text, text, text, text)
   to authenticated, service_role;
 
-create or replace function private.appointment_json(a public.appointments) returns jsonb
-  language plpgsql stable
-  security definer
-  set search_path = ''
-  as $$
-declare
-  v_tz text;
-  v_code text;
-  v_clinic_name text;
-  v_doctor text;
-begin
-  select c.timezone, c.code, c.name into v_tz, v_code, v_clinic_name
-  from public.clinics c where c.id = a.clinic_id;
-  select d.display_name into v_doctor from public.doctors d where d.id = a.doctor_id;
-  return private.appointment_json_of(a, v_tz, v_code, v_clinic_name, v_doctor);
-end
-$$;
-
 create type private.booking_slot as (
   clinic_id uuid,
   clinic_code text,
@@ -238,7 +220,9 @@ revoke all on function private.booking_slot(jsonb) from public;
 grant execute on function private.booking_slot(jsonb) to authenticated, service_role;
 
 -- The booking itself (no idempotency): converts the caller's live hold, or takes a free slot.
--- Same behaviour as 20261122001005_live_holds_only.sql.
+-- Only a live hold converts: an expired one nobody has taken yet is cleared and the slot is
+-- booked through the normal path, with the schedule checks (notice, daily cap). Defined here,
+-- after private.booking_slot, whose type it uses.
 create or replace function private.book(p_request jsonb) returns jsonb
   language plpgsql
   set search_path = ''
