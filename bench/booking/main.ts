@@ -21,7 +21,7 @@
 import type postgres from "postgres";
 import type { Bench, BenchContext, BenchResult } from "../support.ts";
 import { latencySummary, ms, runLanes, table } from "../support.ts";
-import { loadConfig } from "../../edge/config.ts";
+import { defaultPoolSize, loadConfig } from "../../edge/config.ts";
 import { createTokenService } from "../../edge/auth/tokens.ts";
 import { callAs } from "../../edge/db/claims.ts";
 import { HttpConnection } from "./http.ts";
@@ -40,8 +40,8 @@ const CONTENTION_ROUNDS = 10;
 const SQL_ONLY = 6_000;
 const SEQUENTIAL = 500;
 const HEALTH = 6_000;
-// The API's pool as `deno task start` sizes it (edge/config.ts: twice the cores, at least 4).
-const POOL = Number(Deno.env.get("BENCH_POOL") ?? Math.max(4, 2 * navigator.hardwareConcurrency));
+// The API's pool as `deno task start` sizes it.
+const POOL = Number(Deno.env.get("BENCH_POOL") ?? defaultPoolSize());
 const PACED_RATES = [100, 250, 500, 750, 1_000];
 const PACED_SECONDS = 10;
 
@@ -763,7 +763,7 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
   const markdown = [
     `The real Hono app (\`edge/app.ts\`) as its own process (\`bench/booking/server.ts\`: ` +
     `\`Deno.serve\` on 127.0.0.1, postgres.js pool of ${POOL} — the size \`deno task start\` gives it here, twice the ` +
-    `cores; \`BENCH_POOL=8 deno task bench booking\` shows what more connections cost), ` +
+    `cores plus one; \`BENCH_POOL=8 deno task bench booking\` shows what more connections cost), ` +
     `driven over HTTP/1.1 loopback ` +
     `with keep-alive by the benchmark process through a minimal HTTP/1.1 client ` +
     `(\`bench/booking/http.ts\`; \`fetch\` cost the generator ~4× the CPU, taken from the ` +

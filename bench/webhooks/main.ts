@@ -12,6 +12,7 @@
  * 3. Duplicate deliveries of already-stored events (the provider-retry path).
  */
 import type postgres from "postgres";
+import { defaultPoolSize } from "../../edge/config.ts";
 import { stripeSignatureHeader } from "../../edge/webhooks/mod.ts";
 import { utf8 } from "../../edge/webhooks/encoding.ts";
 import { startWorker } from "../../edge/jobs/worker.ts";
@@ -21,8 +22,8 @@ import { type CallArg, callAs, type CallerFunction, withClaims } from "../../edg
 import type { InboundRecord } from "../../edge/webhooks/inbound/parse.ts";
 import { type Bench, latencySummary, ms, runLanes, table } from "../support.ts";
 
-// The API's pool as `deno task start` sizes it (edge/config.ts: twice the cores, at least 4).
-const POOL = Number(Deno.env.get("BENCH_POOL") ?? Math.max(4, 2 * navigator.hardwareConcurrency));
+// The API's pool as `deno task start` sizes it.
+const POOL = Number(Deno.env.get("BENCH_POOL") ?? defaultPoolSize());
 const SECRET = "whsec_bench_" + crypto.randomUUID();
 const CLINIC = "11111111-1111-4111-8111-111111111111";
 const PATIENT = "e0000000-0000-4000-8000-000000000001";
