@@ -2,6 +2,7 @@
  * Configuration from the environment (see README "Environment"). Production refuses to start
  * with a missing or weak secret.
  */
+import { parseTrustedProxies, type TrustedProxies } from "./net/client_address.ts";
 
 export type AppEnvName = "development" | "test" | "production";
 
@@ -28,6 +29,11 @@ export interface Config {
   refreshTokenTtl: number;
   /** PBKDF2-SHA256 iterations for new password hashes. */
   passwordIterations: number;
+  /**
+   * `TRUSTED_PROXIES`: IPs and CIDRs of the reverse proxies in front of the API; behind one,
+   * the client's address (rate limits, security log) comes from `X-Forwarded-For`.
+   */
+  trustedProxies: TrustedProxies;
   /** Origins allowed by CORS besides our own. */
   corsOrigins: string[];
   /** External identity provider (e.g. Clerk): JWKS URL, issuer and audience. */
@@ -176,7 +182,8 @@ export function loadConfig(
       "PASSWORD_ITERATIONS",
       defaults.passwordIterations ?? (name === "test" ? 1000 : 600_000),
     ),
-    corsOrigins: (env.CORS_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    trustedProxies: parseTrustedProxies(list(env.TRUSTED_PROXIES)),
+    corsOrigins: list(env.CORS_ORIGINS),
     jwksUrl: env.JWKS_URL ?? defaults.jwksUrl,
     jwksIssuer: env.JWKS_ISSUER ?? defaults.jwksIssuer,
     jwksAudience: env.JWKS_AUDIENCE ?? defaults.jwksAudience,

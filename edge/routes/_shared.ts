@@ -6,6 +6,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
+import { clientAddress } from "../net/client_address.ts";
 
 // For bookings.ts (owned by the booking work) until it calls `c.var.db.run` and imports
 // edge/openapi.ts itself: business errors are mapped by `onError` now.
@@ -49,8 +50,15 @@ export const ClinicCode = z.string().min(2).max(20).regex(
 )
   .openapi({ example: "GFC-TP" });
 
-/** The client's address: the connection's remote address (never a forwarded header). */
+/**
+ * The client's address: the connection's remote address, or behind a trusted proxy the one it
+ * forwarded (see net/client_address.ts); `X-Forwarded-For` from anyone else is ignored.
+ */
 export function clientIp(c: Context<AppEnv>): string {
   const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
-  return env?.remoteAddr?.hostname ?? "unknown";
+  return clientAddress(
+    env?.remoteAddr?.hostname,
+    c.req.header("x-forwarded-for"),
+    c.var.config.trustedProxies,
+  ) ?? "unknown";
 }

@@ -22,7 +22,7 @@ import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
-import { ClinicCode } from "./_shared.ts";
+import { clientIp, ClinicCode } from "./_shared.ts";
 import { verifyStandard, verifyStripe, verifyTwilio } from "../webhooks/mod.ts";
 import type { VerifyFailureCode } from "../webhooks/mod.ts";
 import { ingest, logRejection, SecurityLogLimiter } from "../webhooks/inbound/ingest.ts";
@@ -221,8 +221,8 @@ function limiter(c: Context<AppEnv>): SecurityLogLimiter {
 }
 
 function remoteAddr(c: Context<AppEnv>): string | null {
-  const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
-  return env?.remoteAddr?.hostname ?? null;
+  const ip = clientIp(c);
+  return ip === "unknown" ? null : ip;
 }
 
 type Verified = { ok: true; record: InboundRecord } | {

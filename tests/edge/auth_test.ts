@@ -231,6 +231,37 @@ Deno.test("login, lockout and rate limits", async (t) => {
   });
 });
 
+Deno.test("rate limits behind a trusted proxy: per forwarded client, spoofing ignored", async (t) => {
+  await using app = await testApp({ config: { TRUSTED_PROXIES: "10.0.0.0/8" } });
+  let n = 0; // a new account each time: only the per-address limit applies
+  const login = (forwardedFor: string, peer = "10.0.0.7") =>
+    app.call("POST", "/api/auth/login", {
+      body: { email: `nobody${n++}@example.com`, password: "guess-1234" },
+      headers: { "x-forwarded-for": forwardedFor },
+      ip: peer,
+    });
+  const spend = async (forwardedFor: string, peer?: string) => {
+    for (let i = 0; i < authLimits.loginPerIp.limit; i++) {
+      assert.equal((await login(forwardedFor, peer)).status, 401);
+    }
+  };
+
+  await t.step("clients behind the proxy have a bucket each, not the proxy's", async () => {
+    await spend("198.51.100.10");
+    assert.equal((await login("198.51.100.10")).status, 429);
+    assert.equal((await login("198.51.100.11")).status, 401, "another client is not limited");
+  });
+
+  await t.step("a client's own X-Forwarded-For entry does not give it a fresh bucket", async () => {
+    assert.equal((await login("192.0.2.99, 198.51.100.10")).status, 429);
+  });
+
+  await t.step("from outside the trusted proxies the header is ignored", async () => {
+    await spend("198.51.100.20", "203.0.113.50");
+    assert.equal((await login("198.51.100.21", "203.0.113.50")).status, 429);
+  });
+});
+
 Deno.test("refresh rotation, reuse detection, logout, me", async (t) => {
   await using app = await testApp();
   const created = await app.call("POST", "/api/auth/signup", {
