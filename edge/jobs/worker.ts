@@ -13,7 +13,9 @@
  * - A crashed worker's jobs are taken again once their lease has expired: the reaper re-queues
  *   them (the crashed attempt stays counted) or buries them when that was the last attempt.
  * - Wakes on `NOTIFY jobs` (sent by `private.enqueue_job`), with polling as the backstop, so a
- *   job scheduled for later (`run_at`) starts within one poll interval of its time.
+ *   job scheduled for later (`run_at`) starts within one poll interval of its time. Concurrent
+ *   enqueuers send one NOTIFY between them, and the one that sent it may commit before the
+ *   others: after a claim that found jobs the worker claims again `followUpMs` later.
  * - Recurring jobs (`schedules`) are enqueued once per period across all workers (dedupe key).
  */
 import type postgres from "postgres";
@@ -105,6 +107,11 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   /** Backstop poll when no NOTIFY arrives (default 1000 ms); also the reaper's period. */
   pollMs?: number;
+  /**
+   * After a claim that found jobs (but not a full batch), the next claim comes this soon
+   * (default 25 ms), for jobs whose transactions committed just after the one that notified.
+   */
+  followUpMs?: number;
   backoff?: Backoff;
   /** A handler running longer than this fails (default 5 min). */
   jobTimeoutMs?: number;
@@ -221,6 +228,7 @@ export function startWorker(options: WorkerOptions): Worker {
   const leaseMs = options.leaseMs ?? 30_000;
   const heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
   const pollMs = options.pollMs ?? 1_000;
+  const followUpMs = Math.min(pollMs, options.followUpMs ?? 25);
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const jobTimeoutMs = options.jobTimeoutMs ?? 300_000;
   const log = options.log ?? ((line: string) => console.error(line));
@@ -457,6 +465,7 @@ export function startWorker(options: WorkerOptions): Worker {
     let nextReap = 0;
     let nextSchedule = 0;
     while (!stopping) {
+      let found = false;
       try {
         const now = Date.now();
         if (now >= nextReap) {
@@ -472,6 +481,7 @@ export function startWorker(options: WorkerOptions): Worker {
         if (want > 0) {
           const jobs = await claim(want);
           for (const job of jobs) run(job);
+          found = jobs.length > 0;
           lastClaimFull = jobs.length === want;
           if (lastClaimFull) continue;
         } else {
@@ -481,7 +491,7 @@ export function startWorker(options: WorkerOptions): Worker {
         if (stopping) break;
         log(`[jobs] ${id}: poll failed: ${errorText(error)}`);
       }
-      await waker.wait(pollMs);
+      await waker.wait(found ? followUpMs : pollMs);
     }
   }
 

@@ -194,6 +194,56 @@ Deno.test("NOTIFY wakes an idle worker (no polling)", async () => {
   assert.ok(ran);
 });
 
+Deno.test("concurrent enqueuers send one NOTIFY; the worker's follow-up claim takes the rest", async () => {
+  await using db = await freshDatabase();
+  const heard: string[] = [];
+  const { unlisten } = await db.sql.listen("jobs", (queue) => heard.push(queue));
+  const ran: number[] = [];
+  const handlers: Handlers = {
+    "test.pair": (job) => {
+      ran.push(job.payload.n as number);
+    },
+  };
+  try {
+    // No polling: only a notification or the follow-up claim can start a job.
+    const options = { sql: db.sql, handlers, schedules: [], pollMs: 600_000, followUpMs: 1_000 };
+    await withWorker(options, async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      let commitFirst!: () => void;
+      let commitSecond!: () => void;
+      const first = new Promise<void>((r) => commitFirst = r);
+      const second = new Promise<void>((r) => commitSecond = r);
+      let firstEnqueued!: () => void;
+      const firstIn = new Promise<void>((r) => firstEnqueued = r);
+      const a = db.sql.begin(async (tx) => {
+        await tx`select private.enqueue_job('test.pair', '{"n": 1}')`;
+        firstEnqueued();
+        await first;
+      });
+      await firstIn;
+      let secondEnqueued!: () => void;
+      const secondIn = new Promise<void>((r) => secondEnqueued = r);
+      const b = db.sql.begin(async (tx) => {
+        await tx`select private.enqueue_job('test.pair', '{"n": 2}')`; // the wake-up is taken
+        secondEnqueued();
+        await second;
+      });
+      await secondIn;
+      // The one that notified commits first; the other right after it.
+      commitFirst();
+      await a;
+      commitSecond();
+      await b;
+      await until("both ran", () => ran.length === 2);
+    });
+    assert.deepEqual(ran.sort(), [1, 2]);
+    await until("the notification", () => heard.length >= 1);
+    assert.deepEqual(heard, ["default"], "one NOTIFY for the two transactions");
+  } finally {
+    await unlisten();
+  }
+});
+
 Deno.test("private.enqueue_job from SQL reaches the worker, and dedupe keys dedupe", async () => {
   await using db = await freshDatabase();
   const runs: unknown[] = [];
