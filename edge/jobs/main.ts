@@ -5,7 +5,8 @@
  *
  * Environment: `DATABASE_URL` (required), `APP_ENV` (development and test record messages with
  * the development transport; production has no channel providers configured yet, so
- * deliveries are marked `skipped`), `WORKER_CONCURRENCY` (10), `WORKER_QUEUES` (default).
+ * deliveries are marked `skipped`), `WORKER_CONCURRENCY` (10), `WORKER_QUEUES` (default),
+ * `DATABASE_SOCKET` (a Unix socket of that server, as for the API).
  */
 import postgres from "postgres";
 import { developmentTransports } from "../notify/transport.ts";
@@ -21,7 +22,11 @@ const concurrency = Number(Deno.env.get("WORKER_CONCURRENCY") ?? 10);
 const queues = (Deno.env.get("WORKER_QUEUES") ?? "default").split(",").map((q) => q.trim())
   .filter(Boolean);
 
-const sql = postgres(url, { max: Math.max(4, Math.min(concurrency + 2, 50)), onnotice: () => {} });
+const sql = postgres(url, {
+  max: Math.max(4, Math.min(concurrency + 2, 50)),
+  path: Deno.env.get("DATABASE_SOCKET") || undefined,
+  onnotice: () => {},
+});
 const worker = startWorker({
   sql,
   concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 10,
