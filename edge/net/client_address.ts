@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { cidrContains, type IpAddress, parseCidr, parseIp } from "../webhooks/ssrf.ts";
+import { cidrContains, type IpAddress, parseCidr, parseIp } from "./ip.ts";
 
 /** Compiled `TRUSTED_PROXIES`. */
 export type TrustedProxies = readonly NonNullable<ReturnType<typeof parseCidr>>[];

@@ -22,7 +22,7 @@ export {
   isAddressAllowed,
   parseAllowList,
 } from "./ssrf/guard.ts";
-export { cidrContains, formatIp, type IpAddress, parseCidr, parseIp } from "./ssrf/ip.ts";
+export { cidrContains, formatIp, type IpAddress, parseCidr, parseIp } from "../net/ip.ts";
 export { resolveHost, type Resolver } from "./ssrf/resolve.ts";
 export {
   DEFAULT_MAX_BODY_BYTES,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { cidrContains, type IpAddress, parseCidr, parseIp } from "./ip.ts";
+import { cidrContains, type IpAddress, parseCidr, parseIp } from "../../net/ip.ts";
 
 /** Where an address points. Everything but `public` is refused by default. */
 export type AddressClass =

@@ -18,7 +18,7 @@ import {
   parseCidr,
   parseIp,
   unmapIpv4,
-} from "./ip.ts";
+} from "../../net/ip.ts";
 import { isLocalhostName, LOCALHOST_ADDRESSES, resolveHost, type Resolver } from "./resolve.ts";
 
 /** Options of {@linkcode checkDestination}. */

@@ -1,5 +1,5 @@
 /**
- * IP address and CIDR parsing, as bytes, for the SSRF guard.
+ * IP address and CIDR parsing, as bytes: the SSRF guard and trusted-proxy matching.
  *
  * Only canonical literal forms are accepted: dotted-quad IPv4 without leading
  * zeros, and IPv6 (with `::` and an optional dotted IPv4 tail, brackets
