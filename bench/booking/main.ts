@@ -469,6 +469,18 @@ async function settle(sql: postgres.Sql): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
+/** What the open-loop run at 1,000/s cost, and what share of the machine that is. */
+function openLoopLimit(run: Run | undefined, cores: number): string {
+  if (!run?.cpu) return "";
+  const rate = run.created / run.seconds;
+  const busy = rate * run.cpu.total / 1000;
+  return ` Open loop at ${Math.round(rate).toLocaleString("en")}/s a booking cost ` +
+    `${run.cpu.total.toFixed(2)} ms of CPU (PostgreSQL ${run.cpu.postgres.toFixed(2)} ms, ` +
+    `more than back to back), ` +
+    `${busy.toFixed(2)} of ${cores} cores: at that utilisation the wait for a core, not the ` +
+    `booking itself, sets the tail.`;
+}
+
 async function startServer(
   databaseUrl: string,
   socket: string | undefined,
@@ -885,7 +897,7 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
     } ms of PostgreSQL CPU per booking for the notification and webhook triggers here). The ` +
     `hot-day run is slower because every booking of that day updates the same number-counter ` +
     `row, whose lock is held until its commit's WAL flush, and counts the doctor's growing day ` +
-    `for the daily cap.`,
+    `for the daily cap.${openLoopLimit(at1000?.rate, cores)}`,
   ].join("\n");
   return { title: "Booking (bench/booking)", markdown };
 };
