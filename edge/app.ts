@@ -15,7 +15,7 @@ import { timeout } from "hono/timeout";
 import { LinearRouter } from "hono/router/linear-router";
 import type { Config } from "./config.ts";
 import type { AppEnv, Db } from "./context.ts";
-import { callAs, withClaims } from "./db/claims.ts";
+import { callAs, serviceCall, withClaims } from "./db/claims.ts";
 import { createTokenService, type TokenService } from "./auth/tokens.ts";
 import { apiError, issuesToDetails, onError } from "./errors.ts";
 import { authenticate, type ExternalResolver } from "./middleware/auth.ts";
@@ -132,7 +132,7 @@ function requestDb(sql: postgres.Sql, c: Context<AppEnv>): Db {
     run: (fn) => withClaims(sql, { ...c.var.claims }, fn, c.var.requestId),
     callAs: (fn, ...args) => callAs(sql, { ...c.var.claims }, fn, args, c.var.requestId),
     service: (fn) => withClaims(sql, { role: "service_role" }, fn, c.var.requestId),
-    serviceCall: (fn, ...args) => callAs(sql, { role: "service_role" }, fn, args, c.var.requestId),
+    serviceCall: serviceCall(sql, c.var.requestId),
   };
 }
 

@@ -337,26 +337,54 @@ function post(lane: HttpConnection, b: Booking) {
   }, JSON.stringify(b.body));
 }
 
-/** Closed loop: each of `concurrency` clients sends its next booking when the last answered. */
+/**
+ * Open loop: requests are due at a fixed rate (`rate`/s in total) over 100 client
+ * connections; latency is measured from when each request was due, so a server that falls
+ * behind is charged for the queueing (no coordinated omission).
+ */
+function pacedRun(
+  name: string,
+  url: string,
+  rate: number,
+  seconds: number,
+  make: (i: number) => Booking,
+): Promise<Run> {
+  return httpRun(name, url, Math.round(rate * seconds), CLIENTS, make, (i) => i * 1000 / rate);
+}
+
+/**
+ * `total` bookings over `clients` keep-alive connections. Closed loop: each client sends its
+ * next booking when the last answered; with `dueIn` (ms after the start, 20 ms after the
+ * connections are open), not before that booking is due, and its latency counts from then.
+ */
 async function httpRun(
   name: string,
   url: string,
   total: number,
-  concurrency: number,
+  clients: number,
   make: (i: number) => Booking,
+  dueIn?: (i: number) => number,
 ): Promise<Run> {
   const statuses: Record<number, number> = {};
   const latencies: number[] = [];
-  const lanes = await connect(url, concurrency);
+  const lanes = await connect(url, clients);
+  const started = performance.now() + (dueIn ? 20 : 0);
   let next = 0;
-  const started = performance.now();
   try {
     await Promise.all(lanes.map(async (lane) => {
       while (true) {
         const i = next++;
         if (i >= total) return;
-        const t0 = performance.now();
-        const { status } = await post(lane, make(i));
+        const due = dueIn ? started + dueIn(i) : undefined;
+        const wait = due === undefined ? 0 : due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const t0 = due ?? performance.now();
+        let status = 0;
+        try {
+          status = (await post(lane, make(i))).status;
+        } catch {
+          status = 0;
+        }
         latencies.push(performance.now() - t0);
         statuses[status] = (statuses[status] ?? 0) + 1;
       }
@@ -367,59 +395,8 @@ async function httpRun(
   return {
     name,
     requests: total,
-    concurrency,
+    concurrency: clients,
     seconds: (performance.now() - started) / 1000,
-    created: statuses[201] ?? 0,
-    latencies,
-    statuses,
-  };
-}
-
-/**
- * Open loop: requests are due at a fixed rate (`rate`/s in total) over 100 client
- * connections; latency is measured from when each request was due, so a server that falls
- * behind is charged for the queueing (no coordinated omission).
- */
-async function pacedRun(
-  name: string,
-  url: string,
-  rate: number,
-  seconds: number,
-  make: (i: number) => Booking,
-): Promise<Run> {
-  const total = Math.round(rate * seconds);
-  const interval = 1000 / rate;
-  const statuses: Record<number, number> = {};
-  const latencies: number[] = [];
-  const lanes = await connect(url, CLIENTS);
-  const t0 = performance.now() + 20;
-  let next = 0;
-  try {
-    await Promise.all(lanes.map(async (lane) => {
-      while (true) {
-        const i = next++;
-        if (i >= total) return;
-        const due = t0 + i * interval;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        let status = 0;
-        try {
-          status = (await post(lane, make(i))).status;
-        } catch {
-          status = 0;
-        }
-        latencies.push(performance.now() - due);
-        statuses[status] = (statuses[status] ?? 0) + 1;
-      }
-    }));
-  } finally {
-    closeAll(lanes);
-  }
-  return {
-    name,
-    requests: total,
-    concurrency: CLIENTS,
-    seconds: (performance.now() - t0) / 1000,
     created: statuses[201] ?? 0,
     latencies,
     statuses,

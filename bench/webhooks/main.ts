@@ -18,7 +18,7 @@ import { utf8 } from "../../edge/webhooks/encoding.ts";
 import { startWorker } from "../../edge/jobs/worker.ts";
 import { webhookHandlers } from "../../edge/webhooks/jobs.ts";
 import { ingest } from "../../edge/webhooks/inbound/ingest.ts";
-import { type CallArg, callAs, type CallerFunction, withClaims } from "../../edge/db/claims.ts";
+import { serviceCall, withClaims } from "../../edge/db/claims.ts";
 import type { InboundRecord } from "../../edge/webhooks/inbound/parse.ts";
 import { type Bench, latencySummary, ms, runLanes, table } from "../support.ts";
 
@@ -110,6 +110,21 @@ async function legacyIngest(tx: postgres.TransactionSql, r: InboundRecord) {
     ${r.clinicId}, ${r.clinicCode}, ${tx.json(r.headers)}, ${r.body})`;
 }
 
+/** A row of the ingest table. */
+function loadRow(label: string, requests: number, r: Awaited<ReturnType<typeof load>>) {
+  const l = latencySummary(r.latencies);
+  return [
+    label,
+    requests,
+    Math.round(r.rps).toLocaleString("en"),
+    ms(l.p50),
+    ms(l.p95),
+    ms(l.p99),
+    ms(l.max),
+    r.errors + r.non2xx,
+  ];
+}
+
 const bench: Bench = async (ctx) => {
   const db = await ctx.freshDatabase({ seed: true, max: 24 });
   const server = await startServer(db.url, db.socket);
@@ -126,31 +141,16 @@ const bench: Bench = async (ctx) => {
       const events = await signedEvents(N, `c${concurrency}`);
       const r = await load(server.base, events, concurrency);
       measured.push({ c: concurrency, r });
-      const l = latencySummary(r.latencies);
-      rows.push([
-        `new events, concurrency ${concurrency}`,
-        N,
-        Math.round(r.rps).toLocaleString("en"),
-        ms(l.p50),
-        ms(l.p95),
-        ms(l.p99),
-        ms(l.max),
-        r.errors + r.non2xx,
-      ]);
+      rows.push(loadRow(`new events, concurrency ${concurrency}`, N, r));
     }
     const dupes = await signedEvents(5000, "c32");
-    const d = await load(server.base, dupes, 32);
-    const dl = latencySummary(d.latencies);
-    rows.push([
-      "duplicates (provider retries), concurrency 32",
-      dupes.length,
-      Math.round(d.rps).toLocaleString("en"),
-      ms(dl.p50),
-      ms(dl.p95),
-      ms(dl.p99),
-      ms(dl.max),
-      d.errors + d.non2xx,
-    ]);
+    rows.push(
+      loadRow(
+        "duplicates (provider retries), concurrency 32",
+        dupes.length,
+        await load(server.base, dupes, 32),
+      ),
+    );
 
     const loadAfter = Deno.loadavg()[0];
 
@@ -166,11 +166,11 @@ const bench: Bench = async (ctx) => {
       body: '{"id":"evt_attr"}',
     });
     const A = 10_000;
-    const service = {
-      serviceCall: <T>(fn: CallerFunction, ...args: CallArg[]) =>
-        callAs<T>(db.sql, { role: "service_role" }, fn, args),
-    };
-    const single = await runLanes(32, A, (i) => ingest(service, record(i, "s")).then(() => {}));
+    const single = await runLanes(
+      32,
+      A,
+      (i) => ingest({ serviceCall: serviceCall(db.sql) }, record(i, "s")).then(() => {}),
+    );
     const inTx = await runLanes(
       32,
       A,

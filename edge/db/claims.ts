@@ -44,6 +44,12 @@ export type CallerFunction = "private.book_as" | "private.webhook_ingest_as";
 /** An argument of a `callAs` function: text, or anything else as jsonb. */
 export type CallArg = string | postgres.JSONValue;
 
+/** `callAs` as `service_role` over `sql` (`Db.serviceCall`): privileged work in one statement. */
+export function serviceCall(sql: postgres.Sql, requestId?: string) {
+  return <T>(fn: CallerFunction, ...args: CallArg[]): Promise<T> =>
+    callAs<T>(sql, { role: "service_role" }, fn, args, requestId);
+}
+
 /**
  * Calls `fn(role, claims, request_id, ...args)` as a single statement and returns its value:
  * one implicit transaction, one round trip. The function sets the role (SET LOCAL ROLE),

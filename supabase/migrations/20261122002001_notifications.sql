@@ -208,14 +208,12 @@ create or replace function private.reminder_leads(p_settings jsonb) returns inte
   language sql immutable
   set search_path = ''
   as $$
-    select coalesce(
+    select case when jsonb_typeof(s.leads) = 'array' then coalesce(
       (select array_agg(distinct (e.value #>> '{}')::numeric::integer)
-       from jsonb_array_elements(
-         case when jsonb_typeof(p_settings #> '{notifications,reminder_minutes_before}') = 'array'
-              then p_settings #> '{notifications,reminder_minutes_before}' end) e
+       from jsonb_array_elements(s.leads) e
        where jsonb_typeof(e.value) = 'number' and (e.value #>> '{}')::numeric >= 1),
-      case when jsonb_typeof(p_settings #> '{notifications,reminder_minutes_before}') = 'array'
-           then '{}'::integer[] else '{1440,120}'::integer[] end)
+      '{}') else '{1440,120}' end
+    from (select p_settings #> '{notifications,reminder_minutes_before}' as leads) s
   $$;
 
 -- Sends every reminder due at `p_now` (at most `p_limit`, earliest visits first) and returns

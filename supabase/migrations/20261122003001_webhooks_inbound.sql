@@ -66,13 +66,12 @@ begin
       where i.source = p_source and i.event_id = p_event_id;
     return;
   end if;
-  -- The job, as private.enqueue_job would, but with its NOTIFY coalesced: a notifying commit
-  -- takes PostgreSQL's global notify lock and serializes with every other one (~2.8k/s here),
-  -- so only one ingest at a time notifies; the others' jobs are claimed by the worker that
-  -- notification wakes (or by the next one, or its poll).
+  -- The job and its coalesced NOTIFY exactly as private.enqueue_job makes them (the same
+  -- wake-up lock), written out: the job has no dedupe key, and the plain INSERT here instead of
+  -- enqueue_job's INSERT … ON CONFLICT and function call measured 3–15% more ingests/s.
   insert into public.jobs (queue, kind, payload, run_at, clinic_id)
   values ('default', 'webhook.process', jsonb_build_object('inbox_id', v_id), now(), v_clinic);
-  if pg_try_advisory_xact_lock(hashtext('webhook_ingest_notify')) then
+  if pg_try_advisory_xact_lock(pg_catalog.hashtext('jobs_notify:default')) then
     perform pg_notify('jobs', 'default');
   end if;
   return query select v_id, true;

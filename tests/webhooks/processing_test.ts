@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import { type CallArg, callAs, type CallerFunction } from "../../edge/db/claims.ts";
+import { serviceCall } from "../../edge/db/claims.ts";
 import { ingest } from "../../edge/webhooks/inbound/ingest.ts";
 import type { InboundRecord } from "../../edge/webhooks/inbound/parse.ts";
 import { drainInbox, type ProcessResult } from "../../edge/webhooks/inbound/process.ts";
@@ -32,13 +32,6 @@ type Sql = postgres.Sql;
 
 let seq = 0;
 
-function asService(sql: Sql) {
-  return {
-    serviceCall: <T>(fn: CallerFunction, ...args: CallArg[]) =>
-      callAs<T>(sql, { role: "service_role" }, fn, args),
-  };
-}
-
 /** Stores an event as the routes would, and returns its inbox id. */
 async function put(
   sql: Sql,
@@ -47,7 +40,7 @@ async function put(
   options: Partial<InboundRecord> = {},
 ): Promise<string> {
   const json = source === "twilio" ? {} : JSON.parse(body);
-  const { inboxId } = await ingest(asService(sql), {
+  const { inboxId } = await ingest({ serviceCall: serviceCall(sql) }, {
     source,
     eventId: options.eventId ?? json.id ?? `ev_${seq++}_${crypto.randomUUID()}`,
     eventType: options.eventType ?? json.type ?? null,
