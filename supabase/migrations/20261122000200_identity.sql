@@ -212,6 +212,10 @@ create trigger touch before update on public.staff
 -- into the RLS of the tables it reads; STABLE so `(select …)` in a policy runs once per query.
 -- (PL/pgSQL, not LANGUAGE sql: a security-definer SQL function cannot be inlined and is re-planned
 -- on every call; PL/pgSQL caches its plans, ~4x cheaper per call under RLS-heavy load.)
+-- The caller is read as `(select auth.uid())`: an init plan, evaluated once per query. A bare
+-- `auth.uid()` is inlined into the filter and, wherever the planner picks a sequential scan
+-- (small tables), re-reads and re-parses the claims for every row it filters — measured at
+-- 0.3 ms of PostgreSQL CPU per booking (bench/booking).
 -- ---------------------------------------------------------------------------------------
 
 -- Clinics where the caller holds one of `roles` (active membership).
@@ -223,7 +227,7 @@ create or replace function private.clinic_ids_with(roles public.member_role[])
 begin
   return query
     select m.clinic_id from public.clinic_members m
-    where m.user_id = auth.uid() and m.revoked_at is null and m.role = any (roles);
+    where m.user_id = (select auth.uid()) and m.revoked_at is null and m.role = any (roles);
 end
 $$;
 
@@ -235,7 +239,7 @@ create or replace function private.staff_clinic_ids() returns setof uuid
 begin
   return query
     select m.clinic_id from public.clinic_members m
-    where m.user_id = auth.uid() and m.revoked_at is null
+    where m.user_id = (select auth.uid()) and m.revoked_at is null
       and m.role = any ('{doctor,nurse,staff,admin}'::public.member_role[]);
 end
 $$;
@@ -247,7 +251,7 @@ create or replace function private.admin_clinic_ids() returns setof uuid
 begin
   return query
     select m.clinic_id from public.clinic_members m
-    where m.user_id = auth.uid() and m.revoked_at is null
+    where m.user_id = (select auth.uid()) and m.revoked_at is null
       and m.role = any ('{admin}'::public.member_role[]);
 end
 $$;
@@ -260,7 +264,7 @@ create or replace function private.clinician_clinic_ids() returns setof uuid
 begin
   return query
     select m.clinic_id from public.clinic_members m
-    where m.user_id = auth.uid() and m.revoked_at is null
+    where m.user_id = (select auth.uid()) and m.revoked_at is null
       and m.role = any ('{doctor,nurse}'::public.member_role[]);
 end
 $$;
@@ -272,7 +276,7 @@ create or replace function private.nurse_clinic_ids() returns setof uuid
 begin
   return query
     select m.clinic_id from public.clinic_members m
-    where m.user_id = auth.uid() and m.revoked_at is null
+    where m.user_id = (select auth.uid()) and m.revoked_at is null
       and m.role = any ('{nurse}'::public.member_role[]);
 end
 $$;
@@ -285,7 +289,7 @@ create or replace function private.member_clinic_ids() returns setof uuid
 begin
   return query
     select m.clinic_id from public.clinic_members m
-    where m.user_id = auth.uid() and m.revoked_at is null
+    where m.user_id = (select auth.uid()) and m.revoked_at is null
       and m.role = any ('{patient,doctor,nurse,staff,admin}'::public.member_role[]);
 end
 $$;
@@ -296,7 +300,7 @@ create or replace function private.my_patient_ids() returns setof uuid
   as $$
 begin
   return query
-    select p.id from public.patients p where p.user_id = auth.uid() and p.deleted_at is null;
+    select p.id from public.patients p where p.user_id = (select auth.uid()) and p.deleted_at is null;
 end
 $$;
 
@@ -306,7 +310,7 @@ create or replace function private.my_doctor_ids() returns setof uuid
   as $$
 begin
   return query
-    select d.id from public.doctors d where d.user_id = auth.uid() and d.deleted_at is null;
+    select d.id from public.doctors d where d.user_id = (select auth.uid()) and d.deleted_at is null;
 end
 $$;
 
@@ -316,7 +320,7 @@ create or replace function private.is_superadmin() returns boolean
   as $$
 begin
   return coalesce(
-    (select u.is_superadmin from public.users u where u.id = auth.uid() and u.is_active),
+    (select u.is_superadmin from public.users u where u.id = (select auth.uid()) and u.is_active),
     false);
 end
 $$;
@@ -329,9 +333,9 @@ create or replace function private.board_clinic_id() returns uuid
 begin
   return (
     select b.clinic_id from public.board_tokens b
-    where coalesce((auth.jwt() -> 'app_metadata' ->> 'board')::boolean, false)
-      and b.id = auth.uid()
-      and b.clinic_id = (auth.jwt() -> 'app_metadata' ->> 'clinic_id')::uuid
+    where coalesce(((select auth.jwt()) -> 'app_metadata' ->> 'board')::boolean, false)
+      and b.id = (select auth.uid())
+      and b.clinic_id = ((select auth.jwt()) -> 'app_metadata' ->> 'clinic_id')::uuid
       and b.revoked_at is null
       and (b.expires_at is null or b.expires_at > now()));
 end

@@ -71,11 +71,6 @@ create trigger guard before update on public.appointments
     '{period,doctor_id,visit_reason,status,hold_expires_at,service_date,appointment_number,cancelled_at,cancelled_by,cancellation_reason,rescheduled_from,updated_at}'
   );
 
--- Patients may move their own appointments only between these states.
-alter policy appointments_patient_update on public.appointments
-  with check (patient_id in (select private.my_patient_ids())
-    and status in ('held', 'scheduled', 'confirmed', 'cancelled'));
-
 -- Realtime: changes of these tables are streamed by the realtime server (logical replication).
 -- REPLICA IDENTITY FULL so UPDATE/DELETE carry the whole old row, which authorization needs.
 alter table public.appointments replica identity full;

@@ -13,14 +13,6 @@
 -- the day?) are SECURITY DEFINER and answer only yes/no or a count.
 
 -- ---------------------------------------------------------------------------------------
--- Fix (earlier migration 20261122000800): a patient could not move their own appointment to
--- status 'rescheduled', so a patient reschedule was impossible under RLS.
--- ---------------------------------------------------------------------------------------
-alter policy appointments_patient_update on public.appointments
-  with check (patient_id in (select private.my_patient_ids())
-    and status in ('held', 'scheduled', 'confirmed', 'cancelled', 'rescheduled'));
-
--- ---------------------------------------------------------------------------------------
 -- Schedule arithmetic (SECURITY DEFINER: schedules are readable by members only, but
 -- availability is public)
 -- ---------------------------------------------------------------------------------------

@@ -524,7 +524,7 @@ begin
   end if;
   if v_doctor is null then
     select d.id into v_doctor from public.doctors d
-    where d.clinic_id = p_clinic and d.user_id = auth.uid() and d.deleted_at is null;
+    where d.clinic_id = p_clinic and d.user_id = (select auth.uid()) and d.deleted_at is null;
   end if;
   if v_doctor is null then
     select min(d.id::text)::uuid into v_doctor from public.doctors d
