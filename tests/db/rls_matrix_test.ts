@@ -521,6 +521,37 @@ Deno.test("a patient cannot escalate", async (t) => {
         expect: "ok1",
       },
       {
+        name: "book directly for another patient of her clinic",
+        sql: `insert into public.appointments (clinic_id, patient_id, doctor_id, period)
+          values ('${tay.clinicId}', '${tay.patientId}', '${tay.doctorId}',
+            '[2030-07-02 10:00+08, 2030-07-02 10:15+08)')`,
+        expect: "42501",
+      },
+      {
+        name: "book directly at another clinic",
+        sql: `insert into public.appointments (clinic_id, patient_id, doctor_id, period)
+          values ('${chan.clinicId}', '${lim.patientId}', '${chan.doctorId}',
+            '[2030-07-02 10:00+08, 2030-07-02 10:15+08)')`,
+        expect: "42501",
+      },
+      {
+        name: "book directly for herself (control)",
+        sql: `insert into public.appointments (clinic_id, patient_id, doctor_id, period)
+          values ('${lim.clinicId}', '${lim.patientId}', '${lim.doctorId}',
+            '[2030-07-03 10:00+08, 2030-07-03 10:15+08)')`,
+        expect: "ok1",
+      },
+      {
+        name: "delete her booked (not held) appointment",
+        sql: `delete from public.appointments where id = '${lim.appointmentId}'`,
+        expect: "none",
+      },
+      {
+        name: "delete another patient's appointment",
+        sql: `delete from public.appointments where id = '${tay.appointmentId}'`,
+        expect: "none",
+      },
+      {
         name: "reset her no-show count",
         sql: `update public.patients set no_show_count = 7 where id = '${lim.patientId}'`,
         expect: "42501",
