@@ -334,7 +334,7 @@ begin
   elsif not exists (select 1 from public.patients p
                     where p.id = v_patient and p.clinic_id = v_clinic.id
                       and p.user_id = v_uid and p.deleted_at is null) then
-    perform private.raise_api(403, 'forbidden', 'Patients can only book for themselves');
+    perform private.raise_api(403, 'forbidden', 'Only staff of this clinic can book for another patient');
   end if;
   if not exists (select 1 from public.doctors d
                  where d.id = v_doctor and d.clinic_id = v_clinic.id

@@ -159,7 +159,7 @@ begin
       perform private.raise_api(404, 'patient_not_found', 'No such patient at this clinic');
     end if;
   elsif not k.own then
-    perform private.raise_api(403, 'forbidden', 'Patients can only book for themselves');
+    perform private.raise_api(403, 'forbidden', 'Only staff of this clinic can book for another patient');
   end if;
   if k.doctor_id is null then
     perform private.raise_api(404, 'doctor_not_found', 'No such doctor at this clinic');

@@ -161,6 +161,8 @@ Deno.test("bookings: create, numbers, authorization and validation", async (t) =
         body: book(DOCTORS.tan, sgt(day, "10:00"), { patient_id: PATIENTS.lim }),
       });
       assert.equal(foreignStaff.status, 403);
+      assert.equal(foreignStaff.body.error.code, "forbidden");
+      assert.match(foreignStaff.body.error.message, /Only staff of this clinic/);
       const [other] = await addPatients(app.sql, CLINIC_A, 1);
       const forOther = await app.call("POST", "/api/bookings", {
         token: lim,
