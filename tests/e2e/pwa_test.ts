@@ -45,12 +45,18 @@ const pages = new Map<string, Page>();
 function watch(page: Page, label: string, errors: string[]): void {
   pages.set(label, page);
   page.on("pageerror", (e) => errors.push(`[${label}] ${e.message}`));
-  page.on("console", (m) => {
-    consoleLog.push(
-      `[${label}] ${Math.round(performance.now())} ${m.type()}: ${m.text().slice(0, 200)}`,
-    );
-    if (consoleLog.length > 200) consoleLog.shift();
-  });
+  page.on("console", (m) => note(`[${label}] ${m.type()}: ${shorten(m.text())}`));
+}
+
+/** A line of the failure timeline, stamped with this process's clock (ms). */
+function note(line: string): void {
+  consoleLog.push(`${Math.round(performance.now())} ${line}`);
+  if (consoleLog.length > 200) consoleLog.shift();
+}
+
+/** Long messages keep both ends: a failed WebSocket's reason comes after its long URL. */
+function shorten(text: string): string {
+  return text.length > 240 ? `${text.slice(0, 100)} … ${text.slice(-140)}` : text;
 }
 
 /** On failure: every open page as a screenshot, and the browser consoles. */
@@ -60,7 +66,7 @@ async function evidence(): Promise<void> {
       await page.screenshot({ path: `${SHOTS}failure-${label}.png` }).catch(() => {});
     }
   }
-  console.error(`--- browser console ---\n${consoleLog.slice(-60).join("\n")}`);
+  console.error(`--- browser console and steps ---\n${consoleLog.slice(-60).join("\n")}`);
 }
 
 /** Resolves with the page's clock (epoch ms) when `selector` first shows `text`. */
@@ -109,7 +115,9 @@ Deno.test({
     try {
       /** A step; on failure, leave evidence and stop (later steps build on it). */
       const step = async (name: string, fn: () => Promise<void> | void) => {
+        note(`-- step: ${name}`);
         if (!await t.step(name, fn)) {
+          note(`-- step failed: ${name}`);
           await evidence();
           throw new Error(`step failed: ${name}`);
         }
