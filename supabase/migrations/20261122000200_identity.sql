@@ -214,8 +214,8 @@ create trigger touch before update on public.staff
 -- on every call; PL/pgSQL caches its plans, ~4x cheaper per call under RLS-heavy load.)
 -- The caller is read as `(select auth.uid())`: an init plan, evaluated once per query. A bare
 -- `auth.uid()` is inlined into the filter and, wherever the planner picks a sequential scan
--- (small tables), re-reads and re-parses the claims for every row it filters — measured at
--- 0.3 ms of PostgreSQL CPU per booking (bench/booking).
+-- (small tables), re-reads and re-parses the claims for every row it filters: 0.3 ms of
+-- PostgreSQL CPU per booking, measured at a clinic of 100 patients.
 -- ---------------------------------------------------------------------------------------
 
 -- Clinics where the caller holds one of `roles` (active membership).
@@ -300,7 +300,8 @@ create or replace function private.my_patient_ids() returns setof uuid
   as $$
 begin
   return query
-    select p.id from public.patients p where p.user_id = (select auth.uid()) and p.deleted_at is null;
+    select p.id from public.patients p
+    where p.user_id = (select auth.uid()) and p.deleted_at is null;
 end
 $$;
 
@@ -310,7 +311,8 @@ create or replace function private.my_doctor_ids() returns setof uuid
   as $$
 begin
   return query
-    select d.id from public.doctors d where d.user_id = (select auth.uid()) and d.deleted_at is null;
+    select d.id from public.doctors d
+    where d.user_id = (select auth.uid()) and d.deleted_at is null;
 end
 $$;
 
