@@ -40,7 +40,7 @@ async function shots(page: Page, name: string): Promise<void> {
   if (before) await page.setViewportSize(before);
 }
 
-const consoleLog: string[] = [];
+const timeline: string[] = [];
 const pages = new Map<string, Page>();
 function watch(page: Page, label: string, errors: string[]): void {
   pages.set(label, page);
@@ -50,8 +50,8 @@ function watch(page: Page, label: string, errors: string[]): void {
 
 /** A line of the failure timeline, stamped with this process's clock (ms). */
 function note(line: string): void {
-  consoleLog.push(`${Math.round(performance.now())} ${line}`);
-  if (consoleLog.length > 200) consoleLog.shift();
+  timeline.push(`${Math.round(performance.now())} ${line}`);
+  if (timeline.length > 200) timeline.shift();
 }
 
 /** Long messages keep both ends: a failed WebSocket's reason comes after its long URL. */
@@ -59,14 +59,14 @@ function shorten(text: string): string {
   return text.length > 240 ? `${text.slice(0, 100)} … ${text.slice(-140)}` : text;
 }
 
-/** On failure: every open page as a screenshot, and the browser consoles. */
+/** On failure: every open page as a screenshot, and the timeline of steps and consoles. */
 async function evidence(): Promise<void> {
   for (const [label, page] of pages) {
     if (!page.isClosed()) {
       await page.screenshot({ path: `${SHOTS}failure-${label}.png` }).catch(() => {});
     }
   }
-  console.error(`--- browser console and steps ---\n${consoleLog.slice(-60).join("\n")}`);
+  console.error(`--- browser console and steps ---\n${timeline.slice(-60).join("\n")}`);
 }
 
 /** Resolves with the page's clock (epoch ms) when `selector` first shows `text`. */
@@ -277,7 +277,7 @@ Deno.test({
           (globalThis as unknown as { clickedAt: number }).clickedAt
         );
         if (Deno.env.get("E2E_DEBUG")) {
-          console.log(consoleLog.filter((l) => l.startsWith("[board]")).slice(-20).join("\n"));
+          console.log(timeline.filter((l) => l.includes(" [board] ")).slice(-20).join("\n"));
         }
         console.log(
           `  staff click → board update: ${atBoard - clickedAt} ms; ` +
