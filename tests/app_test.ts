@@ -50,10 +50,24 @@ Deno.test("API surface and error shape", async (t) => {
       413,
       "payload_too_large",
     ],
+    [
+      "/api/health",
+      {
+        method: "POST",
+        body: "x".repeat(config.bodyLimit + 1),
+        headers: {
+          "content-type": "text/plain",
+          "content-length": String(config.bodyLimit + 1),
+        },
+      },
+      413,
+      "payload_too_large",
+    ],
     ["/api/health", { headers: { authorization: "Bearer not-a-jwt" } }, 401, "token_malformed"],
   ];
   for (const [path, init, status, code] of errorCases) {
-    await t.step(`${init.method ?? "GET"} ${path} → ${status} ${code}`, async () => {
+    const declared = new Headers(init.headers).has("content-length") ? " (Content-Length)" : "";
+    await t.step(`${init.method ?? "GET"} ${path}${declared} → ${status} ${code}`, async () => {
       const res = await app.request(path, init);
       assert.equal(res.status, status);
       assert.match(res.headers.get("content-type") ?? "", /application\/json/);

@@ -41,7 +41,7 @@ export function createExternalResolver(options: { cacheMs?: number; maxEntries?:
     const key = `${subject}\u0000${org ?? ""}`;
     let identity = cache.get(key);
     if (!identity || identity.until < Date.now()) {
-      const found = await c.var.db.service(async (tx) => {
+      const found = await c.get("db").service(async (tx) => {
         const [row] = await tx`select api.resolve_external(${subject}, ${org}) as r`;
         return row.r as Identity | { error: string };
       });

@@ -28,7 +28,7 @@ export function authenticate(resolveExternal?: ExternalResolver) {
       return next();
     }
     try {
-      const { claims, external } = await c.var.tokens.verify(token);
+      const { claims, external } = await c.get("tokens").verify(token);
       if (external) {
         if (!resolveExternal) {
           throw new TokenError("token_invalid_algorithm", "External tokens are not accepted");
@@ -51,7 +51,7 @@ export function authenticate(resolveExternal?: ExternalResolver) {
 
 /** Rejects anonymous callers (and TV board tokens) with 401 `auth_required`. */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.var.claims.role !== "authenticated" || !c.var.claims.sub) {
+  if (c.get("claims").role !== "authenticated" || !c.get("claims").sub) {
     throw apiError(401, "auth_required", "Sign in to do this");
   }
   await next();

@@ -8,15 +8,15 @@ import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
 import { clientAddress } from "../net/client_address.ts";
 
-// For bookings.ts (owned by the booking work) until it calls `c.var.db.run` and imports
+// For bookings.ts (owned by the booking work) until it calls `c.get("db").run` and imports
 // edge/openapi.ts itself: business errors are mapped by `onError` now.
 export { bearerSecurity, errors } from "../openapi.ts";
-/** @deprecated Use `c.var.db.run(fn)`. */
+/** @deprecated Use `c.get("db").run(fn)`. */
 export function run<T>(
   c: Context<AppEnv>,
   fn: (tx: postgres.TransactionSql) => Promise<T>,
 ): Promise<T> {
-  return c.var.db.run(fn);
+  return c.get("db").run(fn);
 }
 
 /** The single value of a one-row, one-column `select api.fn(...) as r`. */
@@ -59,6 +59,6 @@ export function clientIp(c: Context<AppEnv>): string {
   return clientAddress(
     env?.remoteAddr?.hostname,
     c.req.header("x-forwarded-for"),
-    c.var.config.trustedProxies,
+    c.get("config").trustedProxies,
   ) ?? "unknown";
 }

@@ -125,7 +125,7 @@ const mineRoute = createRoute({
 export const appointments = new OpenAPIHono<AppEnv>()
   .openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const found = await c.var.db.run(async (tx) =>
+    const found = await c.get("db").run(async (tx) =>
       one(await tx`select api.get_appointment(${id}::uuid) as r`)
     );
     return c.json(found as z.infer<typeof AppointmentEnvelope>, 200);
@@ -136,7 +136,7 @@ export const appointments = new OpenAPIHono<AppEnv>()
     if ((c.req.header("content-type") ?? "").includes("application/json")) {
       reason = c.req.valid("json")?.reason ?? null;
     }
-    const cancelled = await c.var.db.run(async (tx) =>
+    const cancelled = await c.get("db").run(async (tx) =>
       one(await tx`select api.cancel_appointment(${id}::uuid, ${reason}) as r`)
     );
     return c.json(cancelled as z.infer<typeof AppointmentEnvelope>, 200);
@@ -144,7 +144,7 @@ export const appointments = new OpenAPIHono<AppEnv>()
   .openapi(rescheduleRoute, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const moved = await c.var.db.run(async (tx) =>
+    const moved = await c.get("db").run(async (tx) =>
       one(
         await tx`select api.reschedule_appointment(${id}::uuid, ${body.start}::timestamptz,
           ${body.doctor_id ?? null}::uuid) as r`,
@@ -154,7 +154,7 @@ export const appointments = new OpenAPIHono<AppEnv>()
   })
   .openapi(mineRoute, async (c) => {
     const { past_limit } = c.req.valid("query");
-    const mine = await c.var.db.run(async (tx) =>
+    const mine = await c.get("db").run(async (tx) =>
       one(await tx`select api.my_appointments(${past_limit ?? 50}) as r`)
     );
     return c.json(mine as z.infer<typeof MyAppointments>, 200);

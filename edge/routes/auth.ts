@@ -182,7 +182,7 @@ interface SessionRow {
 
 async function issue(c: Context<AppEnv>, session: SessionRow, refreshToken: string) {
   const user = session.user;
-  const { token, expiresIn } = await c.var.tokens.signAccess({
+  const { token, expiresIn } = await c.get("tokens").signAccess({
     userId: user.id,
     email: user.email,
     sessionId: session.session_id,
@@ -214,16 +214,16 @@ function hit(key: string, rule: Window) {
 export const auth = new OpenAPIHono<AppEnv>()
   .openapi(signupRoute, async (c) => {
     const body = c.req.valid("json");
-    const config = c.var.config;
+    const config = c.get("config");
     const [key, limit, window] = hit(`signup:ip:${clientIp(c)}`, authLimits.signupPerIp);
-    const wait = await c.var.db.service(async (tx) =>
+    const wait = await c.get("db").service(async (tx) =>
       one<number>(await tx`select api.rate_limit_hit(${key}, ${limit}, ${window}) as r`)
     );
     if (wait > 0) throw tooMany("rate_limited", "Too many sign-ups; try again later", wait);
     const passwordHash = await hashPassword(body.password, config.passwordIterations);
     const refresh = newOpaqueToken();
     const refreshHash = await sha256Hex(refresh);
-    const session = await c.var.db.service(async (tx) =>
+    const session = await c.get("db").service(async (tx) =>
       one<SessionRow>(
         await tx`select api.signup_patient(${body.clinic_code}, ${body.email}, ${passwordHash},
           ${body.full_name}, ${body.date_of_birth}::date, ${body.gender}::public.gender,
@@ -234,11 +234,11 @@ export const auth = new OpenAPIHono<AppEnv>()
   })
   .openapi(loginRoute, async (c) => {
     const body = c.req.valid("json");
-    const config = c.var.config;
+    const config = c.get("config");
     const email = body.email.toLowerCase();
     const ip = hit(`login:ip:${clientIp(c)}`, authLimits.loginPerIp);
     const account = hit(`login:account:${email}`, authLimits.loginPerAccount);
-    const first = await c.var.db.service(async (tx) => {
+    const first = await c.get("db").service(async (tx) => {
       const [row] = await tx`select
         api.rate_limit_hit(${ip[0]}, ${ip[1]}, ${ip[2]}) as ip,
         api.rate_limit_hit(${account[0]}, ${account[1]}, ${account[2]}) as account,
@@ -276,7 +276,7 @@ export const auth = new OpenAPIHono<AppEnv>()
     );
     if (!check.ok) {
       const { maxFailures, lockSeconds } = authLimits.lockout;
-      await c.var.db.service((tx) =>
+      await c.get("db").service((tx) =>
         tx`select api.login_failed(${found.user_id}, ${maxFailures}, ${lockSeconds}) as r`
       );
       throw apiError(401, "invalid_credentials", "Wrong email or password");
@@ -286,7 +286,7 @@ export const auth = new OpenAPIHono<AppEnv>()
       : null;
     const refresh = newOpaqueToken();
     const refreshHash = await sha256Hex(refresh);
-    const session = await c.var.db.service(async (tx) =>
+    const session = await c.get("db").service(async (tx) =>
       one<SessionRow>(
         await tx`select api.login_succeeded(${found.user_id}, ${body.clinic_code ?? null},
           ${rehash}, ${refreshHash}, ${config.refreshTokenTtl}) as r`,
@@ -296,14 +296,14 @@ export const auth = new OpenAPIHono<AppEnv>()
   })
   .openapi(refreshRoute, async (c) => {
     const body = c.req.valid("json");
-    const config = c.var.config;
+    const config = c.get("config");
     const [key, limit, window] = hit(`refresh:ip:${clientIp(c)}`, authLimits.refreshPerIp);
     const refresh = newOpaqueToken();
     const [oldHash, newHash] = await Promise.all([
       sha256Hex(body.refresh_token),
       sha256Hex(refresh),
     ]);
-    const result = await c.var.db.service(async (tx) => {
+    const result = await c.get("db").service(async (tx) => {
       const wait = one<number>(
         await tx`select api.rate_limit_hit(${key}, ${limit}, ${window}) as r`,
       );
@@ -335,7 +335,7 @@ export const auth = new OpenAPIHono<AppEnv>()
     if ((c.req.header("content-type") ?? "").includes("application/json")) {
       body = c.req.valid("json") ?? {};
     }
-    const claims = c.var.claims;
+    const claims = c.get("claims");
     const session = claims.role === "authenticated" && typeof claims.session_id === "string"
       ? claims.session_id
       : null;
@@ -344,17 +344,17 @@ export const auth = new OpenAPIHono<AppEnv>()
       throw apiError(401, "auth_required", "Send a refresh token or sign in to sign out");
     }
     const tokenHash = body.refresh_token ? await sha256Hex(body.refresh_token) : null;
-    await c.var.db.service((tx) =>
+    await c.get("db").service((tx) =>
       tx`select api.logout(${tokenHash}, ${session}::uuid, ${user}::uuid) as r`
     );
     return c.body(null, 204);
   })
   .openapi(meRoute, async (c) => {
-    const me = await c.var.db.run(async (tx) =>
+    const me = await c.get("db").run(async (tx) =>
       one<Record<string, unknown> | null>(await tx`select api.me() as r`)
     );
     if (!me) throw apiError(401, "auth_required", "The account no longer exists");
-    const meta = c.var.claims.app_metadata ?? {};
+    const meta = c.get("claims").app_metadata ?? {};
     return c.json({
       user: {
         ...(me as z.infer<typeof Me>["user"]),

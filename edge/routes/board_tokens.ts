@@ -99,24 +99,24 @@ export const boardTokens = new OpenAPIHono<AppEnv>()
     const expiresAt = body.expires_in_days
       ? new Date(Date.now() + body.expires_in_days * 86_400_000)
       : undefined;
-    const row = await c.var.db.run(async (tx) =>
+    const row = await c.get("db").run(async (tx) =>
       one<Row>(
         await tx`select api.issue_board_token(${code}, ${body.label ?? null},
           ${expiresAt?.toISOString() ?? null}::timestamptz) as r`,
       )
     );
-    const token = await c.var.tokens.signBoard(row.id, row.clinic_id, expiresAt);
+    const token = await c.get("tokens").signBoard(row.id, row.clinic_id, expiresAt);
     return c.json({ token, ...row }, 201);
   })
   .openapi(listRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const list = await c.var.db.run(async (tx) =>
+    const list = await c.get("db").run(async (tx) =>
       one(await tx`select api.list_board_tokens(${code}) as r`)
     );
     return c.json({ board_tokens: list as z.infer<typeof Listed>["board_tokens"] }, 200);
   })
   .openapi(revokeRoute, async (c) => {
     const { code, id } = c.req.valid("param");
-    await c.var.db.run((tx) => tx`select api.revoke_board_token(${code}, ${id}::uuid)`);
+    await c.get("db").run((tx) => tx`select api.revoke_board_token(${code}, ${id}::uuid)`);
     return c.body(null, 204);
   });

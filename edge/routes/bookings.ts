@@ -78,7 +78,7 @@ export const bookings = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
   const body = c.req.valid("json");
   // One statement under the caller's claims (private.book_as sets them, then calls api.book);
   // its business errors reach onError like any other SQL error.
-  const result = await c.var.db.callAs<Booked>(
+  const result = await c.get("db").callAs<Booked>(
     "private.book_as",
     key,
     body as postgres.JSONValue,

@@ -136,7 +136,7 @@ const dayRoute = createRoute({
 
 export const clinics = new OpenAPIHono<AppEnv>()
   .openapi(listRoute, async (c) => {
-    const rows = await c.var.db.run((tx) =>
+    const rows = await c.get("db").run((tx) =>
       tx<z.infer<typeof ClinicList>["clinics"]>`
         select code, name, branch_name, timezone from public.clinics order by name, code`
     );
@@ -145,7 +145,7 @@ export const clinics = new OpenAPIHono<AppEnv>()
   })
   .openapi(infoRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const info = await c.var.db.run(async (tx) =>
+    const info = await c.get("db").run(async (tx) =>
       one(await tx`select api.clinic_info(${code}) as r`)
     );
     return c.json(info as z.infer<typeof ClinicInfo>, 200);
@@ -153,7 +153,7 @@ export const clinics = new OpenAPIHono<AppEnv>()
   .openapi(slotsRoute, async (c) => {
     const { code } = c.req.valid("param");
     const { date, doctor_id } = c.req.valid("query");
-    const slots = await c.var.db.run(async (tx) =>
+    const slots = await c.get("db").run(async (tx) =>
       one(
         await tx`select api.available_slots(${code}, ${date}::date, ${
           doctor_id ?? null
@@ -165,7 +165,7 @@ export const clinics = new OpenAPIHono<AppEnv>()
   .openapi(dayRoute, async (c) => {
     const { code } = c.req.valid("param");
     const { date } = c.req.valid("query");
-    const day = await c.var.db.run(async (tx) =>
+    const day = await c.get("db").run(async (tx) =>
       one(await tx`select api.clinic_appointments(${code}, ${date}::date) as r`)
     );
     return c.json(day as z.infer<typeof DayAppointments>, 200);

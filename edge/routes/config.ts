@@ -24,13 +24,13 @@ const route = createRoute({
 let cachedAnonKey: { secret: string; key: Promise<string> } | undefined;
 
 export const publicConfig = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
-  if (cachedAnonKey?.secret !== c.var.config.jwtSecret) {
-    cachedAnonKey = { secret: c.var.config.jwtSecret, key: c.var.tokens.signAnonKey() };
+  if (cachedAnonKey?.secret !== c.get("config").jwtSecret) {
+    cachedAnonKey = { secret: c.get("config").jwtSecret, key: c.get("tokens").signAnonKey() };
   }
   c.header("cache-control", "public, max-age=300");
   return c.json({
     anon_key: await cachedAnonKey.key,
     realtime_path: "/realtime/v1",
-    environment: c.var.config.env,
+    environment: c.get("config").env,
   }, 200);
 });

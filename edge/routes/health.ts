@@ -25,7 +25,7 @@ const route = createRoute({
 export const health = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
   const time = new Date().toISOString();
   try {
-    await c.var.db.run((tx) => tx`select 1`);
+    await c.get("db").run((tx) => tx`select 1`);
     return c.json({ status: "healthy" as const, database: "up" as const, time }, 200);
   } catch {
     return c.json({ status: "unhealthy" as const, database: "down" as const, time }, 503);

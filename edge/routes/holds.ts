@@ -59,13 +59,13 @@ const releaseHold = createRoute({
 export const holds = new OpenAPIHono<AppEnv>()
   .openapi(createHold, async (c) => {
     const body = c.req.valid("json");
-    const hold = await c.var.db.run(async (tx) =>
+    const hold = await c.get("db").run(async (tx) =>
       one(await tx`select api.hold_slot(${tx.json(body as postgres.JSONValue)}) as r`)
     );
     return c.json(hold as z.infer<typeof Hold>, 201);
   })
   .openapi(releaseHold, async (c) => {
     const { id } = c.req.valid("param");
-    await c.var.db.run((tx) => tx`select api.release_hold(${id}::uuid)`);
+    await c.get("db").run((tx) => tx`select api.release_hold(${id}::uuid)`);
     return c.body(null, 204);
   });

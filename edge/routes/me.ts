@@ -38,7 +38,7 @@ const myQueueRoute = createRoute({
 
 export const me = new OpenAPIHono<AppEnv>().openapi(myQueueRoute, async (c) => {
   const { clinic_code } = c.req.valid("query");
-  const ticket = await c.var.db.run(async (tx) => {
+  const ticket = await c.get("db").run(async (tx) => {
     const [row] = await tx<(TicketRow & { clinic_code: string; clinic_name: string })[]>`
       select ${tx.unsafe(ticketColumnsOf("t"))}, c.code as clinic_code, c.name as clinic_name
       from public.queue_tickets t

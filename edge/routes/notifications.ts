@@ -148,8 +148,8 @@ export const notifications = new OpenAPIHono<AppEnv>()
   .openapi(listRoute, async (c) => {
     const { limit, cursor, unread } = c.req.valid("query");
     const after = cursor ? decodeCursor(cursor) : null;
-    const uid = c.var.claims.sub!;
-    const result = await c.var.db.run(async (tx) => {
+    const uid = c.get("claims").sub!;
+    const result = await c.get("db").run(async (tx) => {
       const rows = await tx<(Row & { cursor_us: string })[]>`
         select ${tx.unsafe(columns)},
                (extract(epoch from created_at) * 1000000)::bigint::text as cursor_us
@@ -175,8 +175,8 @@ export const notifications = new OpenAPIHono<AppEnv>()
     }, 200);
   })
   .openapi(unreadRoute, async (c) => {
-    const uid = c.var.claims.sub!;
-    const count = await c.var.db.run(async (tx) => {
+    const uid = c.get("claims").sub!;
+    const count = await c.get("db").run(async (tx) => {
       const [row] = await tx`
         select count(*)::integer as count from public.notifications
         where user_id = ${uid} and read_at is null`;
@@ -186,7 +186,7 @@ export const notifications = new OpenAPIHono<AppEnv>()
   })
   .openapi(readRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const row = await c.var.db.run(async (tx) => {
+    const row = await c.get("db").run(async (tx) => {
       const [updated] = await tx<Row[]>`
         update public.notifications set read_at = coalesce(read_at, now())
         where id = ${id}
@@ -197,8 +197,8 @@ export const notifications = new OpenAPIHono<AppEnv>()
     return c.json({ notification: toJson(row) }, 200);
   })
   .openapi(readAllRoute, async (c) => {
-    const uid = c.var.claims.sub!;
-    const updated = await c.var.db.run(async (tx) => {
+    const uid = c.get("claims").sub!;
+    const updated = await c.get("db").run(async (tx) => {
       const result = await tx`
         update public.notifications set read_at = now()
         where user_id = ${uid} and read_at is null`;

@@ -46,7 +46,7 @@ const searchRoute = createRoute({
 export const patients = new OpenAPIHono<AppEnv>().openapi(searchRoute, async (c) => {
   const { code } = c.req.valid("param");
   const { q, limit } = c.req.valid("query");
-  const found = await c.var.db.run(async (tx) =>
+  const found = await c.get("db").run(async (tx) =>
     one<z.infer<typeof Patients>>(
       await tx`select api.search_patients(${code}, ${q}, ${limit ?? 20}) as r`,
     )

@@ -289,7 +289,7 @@ function need(ticket: TicketJson | undefined): TicketJson {
 const app = new OpenAPIHono<AppEnv>()
   .openapi(checkInRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const ticket = await c.var.db.run((tx) =>
+    const ticket = await c.get("db").run((tx) =>
       commandTicket(tx, tx`select ${tx.unsafe(ticketColumns)} from private.queue_check_in(${id})`)
     );
     return c.json({ ticket: need(ticket) }, 200);
@@ -297,7 +297,7 @@ const app = new OpenAPIHono<AppEnv>()
   .openapi(callNextRoute, async (c) => {
     const { code } = c.req.valid("param");
     const { room, doctor_id } = c.req.valid("json");
-    const ticket = await c.var.db.run(async (tx) => {
+    const ticket = await c.get("db").run(async (tx) => {
       const clinic = await clinicByCode(tx, code);
       return await commandTicket(
         tx,
@@ -311,7 +311,7 @@ const app = new OpenAPIHono<AppEnv>()
   .openapi(walkInRoute, async (c) => {
     const { code } = c.req.valid("param");
     const body = c.req.valid("json");
-    const ticket = await c.var.db.run(async (tx) => {
+    const ticket = await c.get("db").run(async (tx) => {
       const clinic = await clinicByCode(tx, code);
       let patientId = body.patient_id ?? null;
       if (body.patient) {
@@ -331,8 +331,8 @@ const app = new OpenAPIHono<AppEnv>()
   })
   .openapi(boardRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const claims = c.var.claims;
-    const board = await c.var.db.run(async (tx) => {
+    const claims = c.get("claims");
+    const board = await c.get("db").run(async (tx) => {
       const clinic = await clinicByCode(tx, code);
       if (claims.role === "anon") {
         if (!claims.app_metadata?.board) {
@@ -386,7 +386,7 @@ const app = new OpenAPIHono<AppEnv>()
   .openapi(staffListRoute, async (c) => {
     const { code } = c.req.valid("param");
     const { status } = c.req.valid("query");
-    const tickets = await c.var.db.run(async (tx) => {
+    const tickets = await c.get("db").run(async (tx) => {
       const clinic = await clinicByCode(tx, code);
       const [{ staff }] = await tx`
         select ${clinic.id}::uuid in (select private.staff_clinic_ids()) as staff`;
@@ -441,7 +441,7 @@ function addTransition(action: keyof typeof actions) {
   app.openapi(transitionRoute(action), async (c) => {
     const { id } = c.req.valid("param");
     const { room } = c.req.valid("json");
-    const ticket = await c.var.db.run((tx) =>
+    const ticket = await c.get("db").run((tx) =>
       commandTicket(
         tx,
         tx`select ${tx.unsafe(ticketColumns)}

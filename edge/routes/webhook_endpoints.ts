@@ -217,7 +217,7 @@ const retryRoute = createRoute({
 
 const configs = new WeakMap<object, WebhookConfig>();
 function webhookConfig(c: Context<AppEnv>): WebhookConfig {
-  const config = c.var.config;
+  const config = c.get("config");
   if (config.webhooks) return config.webhooks;
   let loaded = configs.get(config);
   if (!loaded) configs.set(config, loaded = loadWebhookConfig(Deno.env.toObject()));
@@ -259,7 +259,7 @@ async function checkUrl(c: Context<AppEnv>, url: string): Promise<string> {
   }
   const host = parsed.hostname.replace(/^\[|\]$/g, "").toLowerCase();
   const allowListed = config.allowHosts.some((h) => h.toLowerCase() === host);
-  if (c.var.config.env === "production" && parsed.protocol !== "https:" && !allowListed) {
+  if (c.get("config").env === "production" && parsed.protocol !== "https:" && !allowListed) {
     throw apiError(400, "invalid_url", "Use an https:// URL");
   }
   if (parseIp(host) || host === "localhost" || host.endsWith(".localhost")) {
@@ -312,13 +312,13 @@ export const webhookEndpoints = new OpenAPIHono<AppEnv>()
     const body = c.req.valid("json");
     const url = await checkUrl(c, body.url);
     const secret = generateSecret(32);
-    const row = await c.var.db.run(async (tx) => {
+    const row = await c.get("db").run(async (tx) => {
       const clinicId = await adminClinic(tx, code);
       const [row] = await tx`
         insert into public.webhook_endpoints (clinic_id, url, description, events, secret,
           created_by)
         values (${clinicId}, ${url}, ${body.description ?? null}, ${uniqueEvents(body.events)},
-          ${secret}, ${c.var.claims.sub ?? null})
+          ${secret}, ${c.get("claims").sub ?? null})
         returning ${endpointColumns(tx)}`;
       return row;
     });
@@ -326,7 +326,7 @@ export const webhookEndpoints = new OpenAPIHono<AppEnv>()
   })
   .openapi(listRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const rows = await c.var.db.run(async (tx) => {
+    const rows = await c.get("db").run(async (tx) => {
       const clinicId = await adminClinic(tx, code);
       return await tx`
         select ${endpointColumns(tx)} from public.webhook_endpoints
@@ -336,7 +336,7 @@ export const webhookEndpoints = new OpenAPIHono<AppEnv>()
   })
   .openapi(getRoute, async (c) => {
     const { code, id } = c.req.valid("param");
-    const row = await c.var.db.run(async (tx) => {
+    const row = await c.get("db").run(async (tx) => {
       const clinicId = await adminClinic(tx, code);
       const [row] = await tx`
         select ${endpointColumns(tx)} from public.webhook_endpoints
@@ -352,7 +352,7 @@ export const webhookEndpoints = new OpenAPIHono<AppEnv>()
     const url = body.url === undefined ? undefined : await checkUrl(c, body.url);
     const secret = body.rotate_secret ? generateSecret(32) : undefined;
     const graceHours = body.grace_period_hours ?? webhookConfig(c).rotationGraceHours;
-    const row = await c.var.db.run(async (tx) => {
+    const row = await c.get("db").run(async (tx) => {
       const clinicId = await adminClinic(tx, code);
       const [found] = await tx`
         select id from public.webhook_endpoints
@@ -389,7 +389,7 @@ export const webhookEndpoints = new OpenAPIHono<AppEnv>()
   })
   .openapi(deleteRoute, async (c) => {
     const { code, id } = c.req.valid("param");
-    const deleted = await c.var.db.run(async (tx) => {
+    const deleted = await c.get("db").run(async (tx) => {
       const clinicId = await adminClinic(tx, code);
       return await tx`
         delete from public.webhook_endpoints where id = ${id} and clinic_id = ${clinicId}
@@ -401,7 +401,7 @@ export const webhookEndpoints = new OpenAPIHono<AppEnv>()
   .openapi(deliveriesRoute, async (c) => {
     const { code, id } = c.req.valid("param");
     const { limit } = c.req.valid("query");
-    const rows = await c.var.db.run(async (tx) => {
+    const rows = await c.get("db").run(async (tx) => {
       const clinicId = await adminClinic(tx, code);
       return await tx`
         select d.id, d.event_id, o.event_type, d.status, d.attempts, d.next_attempt_at,
@@ -440,7 +440,7 @@ export const webhookEndpoints = new OpenAPIHono<AppEnv>()
   })
   .openapi(retryRoute, async (c) => {
     const { code, id, delivery_id } = c.req.valid("param");
-    await c.var.db.run(async (tx) => {
+    await c.get("db").run(async (tx) => {
       const clinicId = await adminClinic(tx, code);
       await tx`select private.webhook_delivery_retry(${clinicId}, ${id}, ${delivery_id})`;
     });

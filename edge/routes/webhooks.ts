@@ -201,7 +201,7 @@ const limiters = new WeakMap<object, SecurityLogLimiter>();
 const webhookConfigs = new WeakMap<object, WebhookConfig>();
 
 function webhookConfig(c: Context<AppEnv>): WebhookConfig {
-  const config = c.var.config;
+  const config = c.get("config");
   if (config.webhooks) return config.webhooks;
   let loaded = webhookConfigs.get(config);
   if (!loaded) {
@@ -212,10 +212,10 @@ function webhookConfig(c: Context<AppEnv>): WebhookConfig {
 }
 
 function limiter(c: Context<AppEnv>): SecurityLogLimiter {
-  let found = limiters.get(c.var.config);
+  let found = limiters.get(c.get("config"));
   if (!found) {
     found = new SecurityLogLimiter();
-    limiters.set(c.var.config, found);
+    limiters.set(c.get("config"), found);
   }
   return found;
 }
@@ -249,7 +249,9 @@ async function receive(
     if (result.code === "invalid_payload") {
       throw apiError(400, "invalid_payload", "The signed body is not a usable event");
     }
-    await c.var.db.service((tx) => logRejection(tx, limiter(c), source, result.code, remoteAddr(c)))
+    await c.get("db").service((tx) =>
+      logRejection(tx, limiter(c), source, result.code, remoteAddr(c))
+    )
       .catch(() => {});
     throw apiError(401, "invalid_signature", "The webhook signature could not be verified", {
       reason: result.code,
@@ -257,7 +259,7 @@ async function receive(
   }
   let stored;
   try {
-    stored = await ingest(c.var.db, result.record);
+    stored = await ingest(c.get("db"), result.record);
   } catch {
     console.error(`[webhooks] ${source}: could not store an event`);
     throw apiError(503, "ingest_failed", "The event could not be stored; retry", undefined, {
@@ -374,7 +376,7 @@ export const webhooks = new OpenAPIHono<AppEnv>()
   })
   .openapi(inboxListRoute, async (c) => {
     const { status, limit } = c.req.valid("query");
-    const rows = await c.var.db.run((tx) =>
+    const rows = await c.get("db").run((tx) =>
       tx`select * from private.webhook_inbox_list(${status ?? null}, ${limit ?? 50})`
     );
     const iso = (v: unknown) => v instanceof Date ? v.toISOString() : v === null ? null : String(v);
@@ -405,6 +407,6 @@ export const webhooks = new OpenAPIHono<AppEnv>()
       if (!parsed.success) throw apiError(400, "invalid_request", "reason must be a short text");
       reason = parsed.data.reason ?? null;
     }
-    await c.var.db.run((tx) => tx`select private.webhook_inbox_redrive(${id}, ${reason})`);
+    await c.get("db").run((tx) => tx`select private.webhook_inbox_redrive(${id}, ${reason})`);
     return c.json({ id, status: "pending" as const }, 200);
   });
