@@ -42,7 +42,9 @@ const SEQUENTIAL = 500;
 const HEALTH = 6_000;
 // The API's pool as `deno task start` sizes it.
 const POOL = Number(Deno.env.get("BENCH_POOL") ?? defaultPoolSize());
-const PACED_RATES = [100, 250, 500, 750, 1_000];
+const PACED_RATES = [100, 250, 500, 750, 900];
+/** Windows at the target rate: at ~90 % of the machine one window says little on its own. */
+const TARGET_WINDOWS = 3;
 const PACED_SECONDS = 10;
 
 interface World {
@@ -569,14 +571,21 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
     );
 
     let pacedIndex = SUSTAINED + BARE;
-    for (const rate of PACED_RATES) {
+    const windows = [
+      ...PACED_RATES.map((rate) => ({ rate, name: `${rate.toLocaleString("en")}/s offered` })),
+      ...Array.from({ length: TARGET_WINDOWS }, (_, k) => ({
+        rate: 1_000,
+        name: `1,000/s offered (window ${k + 1} of ${TARGET_WINDOWS})`,
+      })),
+    ];
+    for (const { rate, name } of windows) {
       // Each rate starts from a settled system: the closed-loop runs above (and the previous
       // rate) leave autovacuum work behind that would otherwise land in this window.
       settleWaits.push(await settle(db.sql));
       const offset = pacedIndex;
       const pacedBefore = await cpuNow(server.pid, postmaster);
       const run = await pacedRun(
-        `${rate.toLocaleString("en")}/s offered`,
+        name,
         bookings,
         rate,
         PACED_SECONDS,
@@ -762,7 +771,12 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
   const cores = navigator.hardwareConcurrency;
   const pct = (x: number) => `${Math.round(x * 100)} %`;
   const pacedP95 = paced.map((r) => ({ rate: r, p95: latencySummary(r.latencies).p95 }));
-  const at1000 = pacedP95.find((x) => x.rate.requests === 1_000 * PACED_SECONDS);
+  const at1000 = pacedP95.filter((x) => x.rate.requests === 1_000 * PACED_SECONDS);
+  const met1000 = at1000.filter((x) => x.p95 <= 25 && x.rate.created === x.rate.requests);
+  const worst1000 = at1000.reduce<typeof at1000[number] | undefined>(
+    (w, x) => !w || x.p95 > w.p95 ? x : w,
+    undefined,
+  );
   let best: Run | undefined;
   for (const x of pacedP95) {
     if (x.p95 > 25 || x.rate.created !== x.rate.requests) break;
@@ -793,8 +807,12 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
     }). Latency: back to back, 100 clients wait their turn (Little's law: 100 ÷ throughput ≈ ${
       ms(100_000 / rate)
     } on average), so p95 is ${ms(sl.p95)}; at a steady 1,000 bookings/s offered by 100 ` +
-    `clients, p95 ${at1000 ? ms(at1000.p95) : "?"} (${
-      at1000 && at1000.p95 <= 25 ? "met" : "missed"
+    `clients, in ${at1000.length} windows of ${PACED_SECONDS} s, p95 ${
+      at1000.map((x) => ms(x.p95)).join(", ")
+    } (${
+      at1000.length && met1000.length === at1000.length
+        ? "met"
+        : `missed${met1000.length ? `; met in ${met1000.length} of ${at1000.length}` : ""}`
     }); p95 ≤ 25 ms holds up to ${
       best ? `${(best.requests / PACED_SECONDS).toLocaleString("en")}/s` : "none"
     } of the offered loads below.${
@@ -903,7 +921,7 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
     } ms of PostgreSQL CPU per booking for the notification and webhook triggers here). The ` +
     `hot-day run is slower because every booking of that day updates the same number-counter ` +
     `row, whose lock is held until its commit's WAL flush, and counts the doctor's growing day ` +
-    `for the daily cap.${openLoopLimit(at1000?.rate, cores)}`,
+    `for the daily cap.${openLoopLimit(worst1000?.rate, cores)}`,
   ].join("\n");
   return { title: "Booking (bench/booking)", markdown };
 };
