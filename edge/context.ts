@@ -20,6 +20,7 @@ export interface Db {
   serviceCall<T>(fn: CallerFunction, ...args: CallArg[]): Promise<T>;
 }
 
+/** Read with `c.get("…")`: Hono's `c.var` copies every variable into a new object per access. */
 export interface AppVariables {
   requestId: string;
   config: Config;

@@ -51,7 +51,8 @@ export function authenticate(resolveExternal?: ExternalResolver) {
 
 /** Rejects anonymous callers (and TV board tokens) with 401 `auth_required`. */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.get("claims").role !== "authenticated" || !c.get("claims").sub) {
+  const { role, sub } = c.get("claims");
+  if (role !== "authenticated" || !sub) {
     throw apiError(401, "auth_required", "Sign in to do this");
   }
   await next();

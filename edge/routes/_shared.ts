@@ -8,17 +8,6 @@ import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
 import { clientAddress } from "../net/client_address.ts";
 
-// For bookings.ts (owned by the booking work) until it calls `c.get("db").run` and imports
-// edge/openapi.ts itself: business errors are mapped by `onError` now.
-export { bearerSecurity, errors } from "../openapi.ts";
-/** @deprecated Use `c.get("db").run(fn)`. */
-export function run<T>(
-  c: Context<AppEnv>,
-  fn: (tx: postgres.TransactionSql) => Promise<T>,
-): Promise<T> {
-  return c.get("db").run(fn);
-}
-
 /** The single value of a one-row, one-column `select api.fn(...) as r`. */
 export function one<T>(rows: postgres.RowList<postgres.Row[]>): T {
   return rows[0]?.r as T;

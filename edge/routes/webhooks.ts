@@ -249,9 +249,8 @@ async function receive(
     if (result.code === "invalid_payload") {
       throw apiError(400, "invalid_payload", "The signed body is not a usable event");
     }
-    await c.get("db").service((tx) =>
-      logRejection(tx, limiter(c), source, result.code, remoteAddr(c))
-    )
+    const db = c.get("db");
+    await db.service((tx) => logRejection(tx, limiter(c), source, result.code, remoteAddr(c)))
       .catch(() => {});
     throw apiError(401, "invalid_signature", "The webhook signature could not be verified", {
       reason: result.code,
