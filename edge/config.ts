@@ -130,7 +130,6 @@ export function loadWebhookConfig(
 
 const weakSecrets = new Set(["secret", "changeme", "password", "super-secret-jwt-token"]);
 
-/** Reads the configuration; throws with a clear message when production is misconfigured. */
 /**
  * PostgreSQL's rule of thumb for a pool: twice the cores plus one (a connection waiting on the
  * disk). More connections than the server can run at once only add contention: on 2 cores,
@@ -142,6 +141,7 @@ export function defaultPoolSize(cores = navigator.hardwareConcurrency): number {
   return 2 * cores + 1;
 }
 
+/** Reads the configuration; throws with a clear message when production is misconfigured. */
 export function loadConfig(
   env: Record<string, string | undefined> = Deno.env.toObject(),
   defaults: Partial<Config> = {},
