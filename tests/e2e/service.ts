@@ -4,6 +4,7 @@
  * ephemeral cluster, with `DATA_DIR` in a temp dir. `restart()` stops it (SIGTERM) and starts it
  * again on the same port — API, realtime and all — as a crash/redeploy would.
  */
+import { middayZone } from "../support/clock.ts";
 import { freshDatabase, type TestDatabase } from "../support/db.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -28,10 +29,13 @@ function freePort(): number {
 }
 
 /**
- * Opens every doctor of the demo clinics all day, every day, without minimum notice, and lets
- * patients check in all day — so "book now, check in now" works whenever the test runs.
+ * Opens every doctor of the demo clinics all day, every day, without minimum notice, lets
+ * patients check in all day, and puts the clinics in the midday zone — so "book now, check in
+ * now" works whenever the test runs (in Asia/Singapore the first free slot is tomorrow's from
+ * 23:30 local).
  */
 async function openAllDay(db: TestDatabase): Promise<void> {
+  const zone = await middayZone(db.sql);
   await db.sql.begin(async (sql) => {
     await sql`update public.doctor_schedules
               set min_notice_minutes = 0, max_per_day = null, buffer_minutes = 0`;
@@ -43,7 +47,8 @@ async function openAllDay(db: TestDatabase): Promise<void> {
       from public.doctors d cross join generate_series(0, 6) as w`;
     await sql`
       update public.clinics
-      set settings = settings || '{"queue": {"check_in_window_minutes": 1440}}'::jsonb`;
+      set settings = settings || '{"queue": {"check_in_window_minutes": 1440}}'::jsonb,
+          timezone = ${zone}`;
   });
 }
 

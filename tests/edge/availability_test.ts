@@ -134,7 +134,7 @@ Deno.test("slots: buffer, minimum notice", async (t) => {
       [["09:00", "09:20"], ["09:30", "09:50"], ["10:00", "10:20"], ["10:30", "10:50"]],
     );
   });
-  await t.step("today's slots start no earlier than now + minimum notice", async () => {
+  await t.step("slots start no earlier than now + minimum notice, at any hour", async () => {
     await addClinic(app.sql, {
       code: "NOTICE-1",
       timezone: "UTC",
@@ -142,15 +142,34 @@ Deno.test("slots: buffer, minimum notice", async (t) => {
       minNoticeMinutes: 120,
       hours: [0, 1, 2, 3, 4, 5, 6].map((weekday) => ({ weekday, starts: "00:00", ends: "24:00" })),
     });
-    const today = await localDate(app.sql, "UTC", 0);
-    const res = await app.call("GET", `/api/clinics/NOTICE-1/slots?date=${today}`);
-    const earliest = Date.now() + 120 * 60_000;
-    for (const s of res.body.slots) assert.ok(Date.parse(s.start) >= earliest - 5_000, s.start);
-    const tomorrow = await localDate(app.sql, "UTC", 1);
-    const full = await app.call("GET", `/api/clinics/NOTICE-1/slots?date=${tomorrow}`);
-    assert.equal(full.body.slots.length, 96);
+    // The server's "now" is the database clock at some instant between these two readings:
+    // the expectation is computed from that one clock, so it holds at any hour of the day
+    // (from 22:00 UTC the notice reaches into tomorrow; from 00:00 today is empty).
+    for (const days of [0, 1, 2]) {
+      const day = await localDate(app.sql, "UTC", days);
+      const before = await databaseNow(app.sql);
+      const res = await app.call("GET", `/api/clinics/NOTICE-1/slots?date=${day}`);
+      const after = await databaseNow(app.sql);
+      const starts: number[] = res.body.slots.map((s: Slot) => Date.parse(s.start));
+      const grid = Array.from(
+        { length: 96 },
+        (_, i) => Date.parse(`${day}T00:00:00Z`) + i * 900_000,
+      );
+      const notice = 120 * 60_000;
+      // Every slot is on the grid and past the notice; every grid start past it is offered.
+      assert.ok(starts.every((at) => grid.includes(at) && at >= before + notice), day);
+      const due = grid.filter((at) => at >= after + notice);
+      assert.deepEqual(starts.filter((at) => at >= after + notice), due, day);
+      if (days === 2) assert.equal(starts.length, 96, "a day past the notice is whole");
+    }
   });
 });
+
+/** The database clock (the one slot listing reads), in epoch ms. */
+async function databaseNow(sql: Parameters<typeof localDate>[0]): Promise<number> {
+  const [row] = await sql`select extract(epoch from clock_timestamp()) * 1000 as ms`;
+  return Number(row.ms);
+}
 
 Deno.test("slots: time zones, DST change days and non-hour offsets", async (t) => {
   await using app = await testApp();

@@ -4,19 +4,16 @@
  * and patients inserted directly (as the superuser), an app over a fresh database with access
  * tokens for the demo users, and the caller-claims runner.
  */
+import { middayZone } from "../support/clock.ts";
 import { asUser, claimsFor, type Sql } from "../support/db.ts";
 import { type Answer, type AppOverDatabase, appOverFreshDatabase, call } from "../support/app.ts";
 import { CLINIC_A, DOCTORS, PATIENTS } from "../support/demo.ts";
 
 export { CLINIC_A, CLINIC_B, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
 
-/**
- * Gives the clinic a fixed-offset time zone in which it is now between 12:00 and 12:59, so
- * "today" has at least 11 hours on either side. Returns the zone name.
- */
+/** Gives the clinic the midday zone (see support/clock.ts). Returns the zone name. */
 export async function middayClinic(sql: Sql, clinicId: string = CLINIC_A): Promise<string> {
-  const offset = 12 - new Date().getUTCHours(); // -11 … +12
-  const zone = offset === 0 ? "Etc/GMT" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+  const zone = await middayZone(sql);
   await sql`update public.clinics set timezone = ${zone} where id = ${clinicId}`;
   return zone;
 }
