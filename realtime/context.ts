@@ -1,5 +1,4 @@
 /** The shared state of one realtime server instance, passed to the session handlers. */
-import type { ChannelPolicy } from "./auth/channel_policy.ts";
 import type { TokenVerifier } from "./auth/jwt.ts";
 import type { CursorStore } from "./catchup/cursors.ts";
 import type { RetentionLog } from "./catchup/retention.ts";
@@ -7,6 +6,7 @@ import type { Authorizer } from "./fanout/authorizer.ts";
 import type { Fanout } from "./fanout/fanout.ts";
 import type { Subscriber } from "./fanout/subscriber.ts";
 import type { ChangeFeed } from "./feed/feed.ts";
+import type { PrivateRooms } from "./session/private.ts";
 import type { Topics } from "./topics.ts";
 
 export interface SocketHandle {
@@ -53,7 +53,8 @@ export interface Context {
   cursors: CursorStore;
   topics: Topics;
   feed: ChangeFeed | undefined;
-  channelPolicy: ChannelPolicy;
+  /** Private channels: their authorization and its re-check. */
+  privateRooms: PrivateRooms;
   counters: Counters;
   /** Live sockets (for the idle sweep, shutdown and metrics). */
   sockets: Set<SocketHandle>;

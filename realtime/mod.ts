@@ -5,7 +5,12 @@
 export { createRealtime, type Realtime, type RealtimeOptions } from "./server.ts";
 export type { Claims } from "./auth/claims.ts";
 export { createVerifier, type TokenVerifier } from "./auth/jwt.ts";
-export { type ChannelPolicy, defaultChannelPolicy } from "./auth/channel_policy.ts";
+export {
+  FULL_ACCESS,
+  NO_ACCESS,
+  type TopicAccess,
+  type TopicPolicy,
+} from "./auth/channel_policy.ts";
 export {
   type Authorizer,
   createRuleAuthorizer,

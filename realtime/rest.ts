@@ -101,9 +101,12 @@ export async function handleRestBroadcast(
       private: new URL(req.url).searchParams.get("private") === "true",
     }];
   }
-  for (const m of messages) {
-    if (m.private && !ctx.channelPolicy(verified.claims, m.topic)) {
-      return jsonError(403, "forbidden", `Not allowed to broadcast to ${m.topic}`);
+  // Private topics: send (broadcast write) permission from the database's policies.
+  for (const topic of new Set(messages.filter((m) => m.private).map((m) => m.topic))) {
+    const grant = await ctx.privateRooms.authorize(verified.claims, topic);
+    if (!grant) return jsonError(503, "unavailable", "Could not check access to private topics");
+    if (!grant.access.broadcast.write) {
+      return jsonError(403, "forbidden", `Not allowed to broadcast to ${topic}`);
     }
   }
   for (const m of messages) {

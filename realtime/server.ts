@@ -8,7 +8,7 @@
  * - `GET  /health`                            feed status and slot lag (no secrets, no PHI)
  * - `GET  /metrics`                           counters (service_role token required)
  */
-import { type ChannelPolicy, defaultChannelPolicy } from "./auth/channel_policy.ts";
+import { serviceRoleOnly, type TopicPolicy } from "./auth/channel_policy.ts";
 import { createVerifier, type JwtOptions, type TokenVerifier } from "./auth/jwt.ts";
 import { createMemoryCursorStore, type CursorStore } from "./catchup/cursors.ts";
 import { createRetentionLog, type RetentionOptions } from "./catchup/retention.ts";
@@ -20,6 +20,7 @@ import type { ChangeFeed } from "./feed/feed.ts";
 import { parseVsn } from "./protocol/serializer.ts";
 import { handleRestBroadcast, jsonError, requestToken } from "./rest.ts";
 import { attachConnection } from "./session/connection.ts";
+import { createPrivateRooms } from "./session/private.ts";
 import { createTopics } from "./topics.ts";
 
 export interface RealtimeOptions {
@@ -53,8 +54,11 @@ export interface RealtimeOptions {
   /** Catch-up cursors (default: in memory). */
   cursorStore?: CursorStore;
   retention?: RetentionOptions;
-  /** Who may join private channels (default: clinic:<id> members, user:<sub>). */
-  channelPolicy?: ChannelPolicy;
+  /**
+   * Who may receive and send on private channels. Default: the RLS policies on
+   * `realtime.messages` when `databaseUrl` is set, else `service_role` only.
+   */
+  topicPolicy?: TopicPolicy;
   limits?: Partial<Limits>;
   /** Mount point (default `/realtime/v1`). */
   basePath?: string;
@@ -87,6 +91,8 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   );
   const authorizer = delegate.authorizer;
   let database: RealtimeDatabase | undefined;
+  const topics = createTopics();
+  const fallbackPolicy = options.topicPolicy ?? serviceRoleOnly;
   const ctx: Context = {
     limits,
     verifier: options.verifier ?? createVerifier(jwtOptions(options)),
@@ -94,9 +100,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     fanout: createFanout({ authorizer, retention }),
     retention,
     cursors: options.cursorStore ?? createMemoryCursorStore(),
-    topics: createTopics(),
+    topics,
     feed: options.feed,
-    channelPolicy: options.channelPolicy ?? defaultChannelPolicy,
+    privateRooms: createPrivateRooms(fallbackPolicy, topics),
     counters: newCounters(),
     sockets: new Set(),
     channels: new Set(),
@@ -121,6 +127,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       if (now - socket.lastSeen() > limits.idleTimeoutMs) socket.close(1000, "idle timeout");
     }
     checkpoint();
+    ctx.privateRooms.revalidate(); // a board token may have expired
     retention.evict(now);
     ctx.cursors.prune(now - limits.catchUpWindowMs);
     ctx.cursors.flush().catch((error) => {
@@ -215,13 +222,17 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         ctx.feed = database.feed;
         if (!options.authorizer) delegate.set(database.authorizer);
         if (!options.cursorStore) ctx.cursors = database.cursors;
+        if (!options.topicPolicy) ctx.privateRooms.use(database.topicPolicy);
       }
       try {
         await ctx.cursors.load();
         if (ctx.feed) {
           await ctx.feed.start({
             begin: (lsn) => ctx.fanout.begin(lsn),
-            publish: (txn) => ctx.fanout.publish(txn),
+            publish(txn) {
+              ctx.fanout.publish(txn);
+              ctx.privateRooms.revalidate(); // the transaction may have revoked a membership
+            },
             // Keep the catch-up window in the slot, so a restart can rebuild it.
             confirmableLsn: () => retention.size === 0 ? ctx.fanout.position : retention.floor,
           });
@@ -232,6 +243,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         await database?.close().catch(() => {});
         database = undefined;
         ctx.feed = options.feed;
+        ctx.privateRooms.use(fallbackPolicy);
         throw error;
       }
       sweeper = setInterval(sweep, options.sweepIntervalMs ?? 5_000);
@@ -243,12 +255,14 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       checkpoint();
       for (const socket of [...ctx.sockets]) socket.close(1001, "server shutting down");
       await ctx.fanout.idle();
+      await ctx.privateRooms.idle();
       await ctx.cursors.flush().catch(() => {});
       if (ctx.feed) await ctx.feed.stop();
       if (database) {
         await database.close();
         database = undefined;
         ctx.feed = options.feed;
+        ctx.privateRooms.use(fallbackPolicy);
       }
     },
     metrics,

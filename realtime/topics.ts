@@ -12,6 +12,8 @@ export interface TopicMember {
   readonly vsn: Vsn;
   /** Receives others' broadcasts only; `self` adds its own. */
   readonly self: boolean;
+  /** False on a private channel whose claims may not receive broadcasts. */
+  readonly receivesBroadcasts: boolean;
   readonly presenceEnabled: boolean;
   sendFrame(frame: string | Uint8Array): void;
 }
@@ -114,7 +116,7 @@ export function createTopics(): Topics {
       const cache = new Map<string, string | Uint8Array | null>();
       let count = 0;
       for (const member of t.members) {
-        if (member === from && !member.self) continue;
+        if ((member === from && !member.self) || !member.receivesBroadcasts) continue;
         const frame = broadcastFrame(name, message, member.vsn, cache);
         if (frame === null) continue;
         member.sendFrame(frame);

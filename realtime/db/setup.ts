@@ -1,9 +1,10 @@
 /**
  * Wires the realtime server to its database: catalog, authorization directory, clinic
- * rules with SQL fallback, the replication feed (directory changes applied in commit order
+ * rules with SQL fallback, private-topic policy, the replication feed (directory changes applied in commit order
  * before the fan-out sees the transaction) and durable catch-up cursors.
  */
 import postgres from "postgres";
+import type { TopicPolicy } from "../auth/channel_policy.ts";
 import type { CursorStore } from "../catchup/cursors.ts";
 import type { Authorizer } from "../fanout/authorizer.ts";
 import type { ChangeFeed, FeedSink } from "../feed/feed.ts";
@@ -14,6 +15,7 @@ import { clinicRules } from "./clinic_rules.ts";
 import { createDbCursorStore } from "./cursor_store.ts";
 import { createDirectory, type Directory } from "./directory.ts";
 import { createSqlPolicy } from "./sql_policy.ts";
+import { createDbTopicPolicy } from "./topic_policy.ts";
 
 export const CLIENT_PUBLICATION = "supabase_realtime";
 export const DIRECTORY_PUBLICATION = "realtime_directory";
@@ -31,6 +33,8 @@ export interface RealtimeDatabase {
   authorizer: Authorizer;
   feed: ChangeFeed;
   cursors: CursorStore;
+  /** Private channels, by the RLS policies on realtime.messages. */
+  topicPolicy: TopicPolicy;
   catalog: Catalog;
   directory: Directory;
   slot: string;
@@ -62,6 +66,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Realtim
       authorizer,
       feed: withDirectory(replication, directory, catalog, sql),
       cursors: createDbCursorStore(sql, options.windowMs),
+      topicPolicy: createDbTopicPolicy(sql, () => directory.stamp()),
       catalog,
       directory,
       slot: replication.slot,

@@ -3,6 +3,7 @@
  * and a fan-out subscriber (postgres_changes), owns its token-expiry timer, and records a
  * catch-up cursor when it ends for any reason other than an explicit leave.
  */
+import type { TopicAccess } from "../auth/channel_policy.ts";
 import { type Claims, principalKey } from "../auth/claims.ts";
 import { secondsLeft } from "../auth/jwt.ts";
 import type { Binding } from "../postgres/bindings.ts";
@@ -29,7 +30,9 @@ export interface Channel {
   readonly vsn: Vsn;
   readonly self: boolean;
   readonly private: boolean;
+  /** Presence asked for in the join and, on a private channel, readable. */
   readonly presenceEnabled: boolean;
+  readonly receivesBroadcasts: boolean;
   readonly config: ChannelConfig;
   readonly bindings: Binding[];
   /** Catch-up key (token subject + topic + bindings); follows the subject of the claims. */
@@ -37,6 +40,8 @@ export interface Channel {
   /** The token the channel is authorized with (a push of the same token changes nothing). */
   token: string;
   claims: Claims;
+  /** What the claims may receive and send here (everything on a public channel). */
+  access: TopicAccess;
   tables: TableBinding[];
   /**
    * Set while the channel is off the fan-out during a token change: the position up to
@@ -74,6 +79,7 @@ export interface ChannelInit {
   config: ChannelConfig;
   token: string;
   claims: Claims;
+  access: TopicAccess;
   bindings: Binding[];
   tables: TableBinding[];
   cursorKey: string | undefined;
@@ -96,7 +102,12 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
     vsn: conn.vsn,
     self: init.config.self,
     private: init.config.private,
-    presenceEnabled: init.config.presenceEnabled,
+    get presenceEnabled() {
+      return init.config.presenceEnabled && channel.access.presence.read;
+    },
+    get receivesBroadcasts() {
+      return channel.access.broadcast.read;
+    },
     config: init.config,
     bindings: init.bindings,
     get cursorKey() {
@@ -104,6 +115,7 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
     },
     token: init.token,
     claims: init.claims,
+    access: init.access,
     tables: init.tables,
     pausedCursor: undefined,
     send(frame) {
@@ -149,6 +161,7 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
       clearTimeout(expiry);
       expiry = undefined;
       ctx.topics.leave(channel);
+      ctx.privateRooms.release(channel);
       ctx.channels.delete(channel);
       const cursor = ctx.fanout.unsubscribe(channel) ?? channel.pausedCursor;
       if (cursorKey && cursor !== undefined) {

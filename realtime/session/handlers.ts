@@ -18,8 +18,8 @@ export function handleLeave(ctx: Context, conn: Connection, channel: Channel, me
  * valid token — a refresh, another user, a downgrade to the anon key, an upgrade from it —
  * moves the channel to the new claims: bindings the new claims may read no row of stay on the
  * channel but deliver nothing (`system` message) until a later token may. Only an invalid or
- * expired token, or a private topic the new claims may not read, ends the channel (system
- * error and phx_error; the client rejoins with its newest token and catches up).
+ * expired token, or a private topic where the new claims lose a read permission, ends the
+ * channel (system error and phx_error; the client rejoins with its newest token and catches up).
  *
  * The channel leaves the fan-out as soon as the push is handled and rejoins it from the same
  * position once the new claims are known: nothing committed meanwhile is delivered under the
@@ -41,10 +41,12 @@ export async function handleAccessToken(
   if (!channel.isOpen()) return;
   if (!verified.ok) return channel.fail(verified.message);
   const claims = verified.claims;
-  if (channel.config.private && !ctx.channelPolicy(claims, channel.subTopic)) {
-    return channel.fail(
-      "Unauthorized: You do not have permissions to read from this Channel topic",
-    );
+  const grant = channel.private
+    ? await ctx.privateRooms.authorize(claims, channel.subTopic)
+    : undefined;
+  if (!channel.isOpen()) return;
+  if (channel.private && !grant) {
+    return channel.fail("Realtime was unable to connect to the project database");
   }
   const resolved = await resolveTables(ctx, claims, channel.bindings, true);
   if (!channel.isOpen()) return;
@@ -53,6 +55,10 @@ export async function handleAccessToken(
   channel.token = token;
   channel.claims = claims;
   channel.tables = resolved.tables;
+  if (grant) {
+    ctx.privateRooms.hold(channel, grant); // ends the channel if a read permission is lost
+    if (!channel.isOpen()) return;
+  }
   channel.armExpiry();
   if (!subscribed) return;
   const cursor = channel.pausedCursor;
@@ -96,6 +102,10 @@ export function handleBroadcast(
     if (channel.config.ack) conn.push(replyTo(message, "error", { reason: "invalid broadcast" }));
     return;
   }
+  if (!channel.access.broadcast.write) {
+    if (channel.config.ack) conn.push(replyTo(message, "error", { reason: cannotWrite(channel) }));
+    return;
+  }
   ctx.counters.broadcasts++;
   ctx.counters.broadcastDeliveries += ctx.topics.broadcast(
     channel.topic,
@@ -110,6 +120,9 @@ export function handlePresence(ctx: Context, conn: Connection, channel: Channel,
   const p = (message.payload ?? {}) as { event?: unknown; payload?: unknown };
   ctx.counters.presenceEvents++;
   if (p.event === "track") {
+    if (!channel.access.presence.write) {
+      return conn.push(replyTo(message, "error", { reason: cannotWrite(channel) }));
+    }
     const meta = typeof p.payload === "object" && p.payload !== null && !Array.isArray(p.payload)
       ? p.payload as Record<string, unknown>
       : {};
@@ -121,4 +134,8 @@ export function handlePresence(ctx: Context, conn: Connection, channel: Channel,
     return conn.push(replyTo(message, "ok", {}));
   }
   conn.push(replyTo(message, "error", { reason: "unknown presence event" }));
+}
+
+function cannotWrite(channel: Channel): string {
+  return `Unauthorized: You do not have permissions to write to this Channel topic: ${channel.subTopic}`;
 }

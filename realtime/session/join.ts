@@ -13,6 +13,7 @@
  * re-sends a token it already holds: accepting would leave it subscribed to nothing, while
  * the refusal makes it rejoin with its token a second later.
  */
+import { canReceive, FULL_ACCESS } from "../auth/channel_policy.ts";
 import { principalKey } from "../auth/claims.ts";
 import { cursorKey } from "../catchup/cursors.ts";
 import type { Context } from "../context.ts";
@@ -66,7 +67,12 @@ export async function handleJoin(ctx: Context, conn: Connection, message: Messag
 
   const config = parseConfig(payload);
   const subTopic = topic.slice("realtime:".length);
-  if (config.private && !ctx.channelPolicy(claims, subTopic)) {
+  // Private: the database's policies decide (session/private.ts), never the claims alone.
+  const grant = config.private ? await ctx.privateRooms.authorize(claims, subTopic) : undefined;
+  if (config.private && !grant) {
+    return fail("UnableToSetPolicies: Realtime was unable to connect to the project database");
+  }
+  if (grant && !canReceive(grant.access)) {
     return fail(
       `Unauthorized: You do not have permissions to read from this Channel topic: ${subTopic}`,
     );
@@ -110,11 +116,13 @@ export async function handleJoin(ctx: Context, conn: Connection, message: Messag
     config,
     token,
     claims,
+    access: grant?.access ?? FULL_ACCESS,
     bindings,
     tables,
     cursorKey: key,
   });
   conn.channels.set(topic, channel);
+  if (grant) ctx.privateRooms.hold(channel, grant);
   ctx.counters.joins++;
   conn.push(replyTo(message, "ok", { postgres_changes: bindings.map(replyEntry) }));
   ctx.topics.join(channel);
@@ -146,7 +154,7 @@ export async function handleJoin(ctx: Context, conn: Connection, message: Messag
       channel.system("system", "ok", "Replication connection established");
     }
   }
-  if (config.presenceEnabled) {
+  if (channel.presenceEnabled) {
     channel.push("presence_state", ctx.topics.presenceState(channel));
   }
   channel.armExpiry();
