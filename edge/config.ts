@@ -36,6 +36,12 @@ export interface Config {
   trustedProxies: TrustedProxies;
   /** Origins allowed by CORS besides our own. */
   corsOrigins: string[];
+  /**
+   * `PUBLIC_URL`: where users reach the service, for links in e-mails (sign-in unlock links).
+   * Outside production it defaults to `http://localhost:<port>`; production without it sends
+   * no such links (a request's own Host header must never choose where a secret link points).
+   */
+  publicUrl?: string;
   /** External identity provider (e.g. Clerk): JWKS URL, issuer and audience. */
   jwksUrl?: string;
   jwksIssuer?: string;
@@ -158,6 +164,10 @@ export function loadConfig(
     }
   }
   if (!jwtSecret) throw new Error("JWT_SECRET is not set");
+  const publicUrl = env.PUBLIC_URL || defaults.publicUrl;
+  if (publicUrl && !/^https?:$/.test(URL.parse(publicUrl)?.protocol ?? "")) {
+    throw new Error("PUBLIC_URL must be an absolute http(s) URL");
+  }
   const int = (key: string, fallback: number) => {
     const value = env[key];
     if (value === undefined || value === "") return fallback;
@@ -165,9 +175,10 @@ export function loadConfig(
     if (!Number.isInteger(n) || n < 0) throw new Error(`${key} must be a whole number`);
     return n;
   };
+  const port = int("PORT", defaults.port ?? 8000);
   return {
     env: name,
-    port: int("PORT", defaults.port ?? 8000),
+    port,
     databaseUrl: env.DATABASE_URL ?? defaults.databaseUrl,
     databaseSocket: env.DATABASE_SOCKET || defaults.databaseSocket,
     databasePoolSize: int(
@@ -184,6 +195,8 @@ export function loadConfig(
     ),
     trustedProxies: parseTrustedProxies(list(env.TRUSTED_PROXIES)),
     corsOrigins: list(env.CORS_ORIGINS),
+    publicUrl: publicUrl?.replace(/\/+$/, "") ??
+      (name === "production" ? undefined : `http://localhost:${port}`),
     jwksUrl: env.JWKS_URL ?? defaults.jwksUrl,
     jwksIssuer: env.JWKS_ISSUER ?? defaults.jwksIssuer,
     jwksAudience: env.JWKS_AUDIENCE ?? defaults.jwksAudience,

@@ -26,7 +26,7 @@ const descriptions: Record<number, string> = {
   409: "Conflict (`slot_unavailable`, `idempotency_key_in_use`, `invalid_state`, …)",
   413: "Body over the limit (`payload_too_large`)",
   422: "Unprocessable (`outside_schedule`, `too_soon`, `idempotency_key_mismatch`, …)",
-  429: "Too many requests (`rate_limited`, `account_locked`); see Retry-After",
+  429: "Too many requests from this client (`rate_limited`); see Retry-After",
   503: "Temporarily unavailable (`retry`, `timeout`, …); see Retry-After",
 };
 

@@ -98,6 +98,19 @@ Deno.test("configuration refuses a production start with a missing or weak secre
   assert.throws(() => loadConfig({ JWT_SECRET: "x", PORT: "eighty" }), /PORT/);
 });
 
+Deno.test("PUBLIC_URL: the origin of e-mailed links; none in production unless set", () => {
+  assert.equal(loadConfig({ JWT_SECRET: "x", PORT: "8123" }).publicUrl, "http://localhost:8123");
+  const secret = "a".repeat(40);
+  assert.equal(loadConfig({ APP_ENV: "production", JWT_SECRET: secret }).publicUrl, undefined);
+  assert.equal(
+    loadConfig({ APP_ENV: "production", JWT_SECRET: secret, PUBLIC_URL: "https://c.example/" })
+      .publicUrl,
+    "https://c.example",
+  );
+  assert.throws(() => loadConfig({ JWT_SECRET: "x", PUBLIC_URL: "c.example" }), /PUBLIC_URL/);
+  assert.throws(() => loadConfig({ JWT_SECRET: "x", PUBLIC_URL: "ftp://c.example" }), /PUBLIC_URL/);
+});
+
 Deno.test("auth.uid() ignores an emptied per-claim setting and reads request.jwt.claims", async () => {
   await using db = await freshDatabase();
   const [row] = await db.sql.begin(async (tx) => {

@@ -1,7 +1,9 @@
 /**
  * Brute-force defences of the auth endpoints. Rate limits are fixed windows counted in the
  * database (private.rate_limits via api.rate_limit_hit), so every edge instance shares them;
- * the lockout lives on the account (private.credentials.failed_login_attempts/locked_until).
+ * they are per client address only, so a stranger can only rate-limit themselves. Wrong
+ * passwords are throttled per (account, source) and per account with the rules of `lockout`,
+ * applied in the database (supabase/migrations/20261205000200_login_throttle.sql).
  */
 
 export interface Window {
@@ -9,15 +11,41 @@ export interface Window {
   windowSeconds: number;
 }
 
+/**
+ * Wrong passwords that lock, and the first lock's length (each further lock doubles it). A type,
+ * not an interface, so the rules pass as JSON to the database.
+ */
+export type LockRule = {
+  maxFailures: number;
+  lockSeconds: number;
+};
+
 export const authLimits = {
   /** Login attempts per client address. */
   loginPerIp: { limit: 30, windowSeconds: 300 } as Window,
-  /** Login attempts per email address (known or not), from anywhere. */
-  loginPerAccount: { limit: 10, windowSeconds: 900 } as Window,
   /** Sign-ups per client address. */
   signupPerIp: { limit: 10, windowSeconds: 3600 } as Window,
   /** Refresh-token exchanges per client address. */
   refreshPerIp: { limit: 120, windowSeconds: 60 } as Window,
-  /** Consecutive wrong passwords that lock an account, and for how long. */
-  lockout: { maxFailures: 5, lockSeconds: 900 },
+  /** Unlock-link uses per client address. */
+  unlockPerIp: { limit: 10, windowSeconds: 900 } as Window,
+  lockout: {
+    /**
+     * Wrong passwords for one account from one source (a client address, or a known device
+     * of the account): that source is refused for that account only.
+     */
+    perSource: { maxFailures: 5, lockSeconds: 900 } as LockRule,
+    /**
+     * Wrong passwords for one account from every source together (distributed guessing): the
+     * account is guarded — only its known devices may sign in; the right password from
+     * anywhere else e-mails an unlock link instead.
+     */
+    perAccount: { maxFailures: 20, lockSeconds: 3600 } as LockRule,
+    /** The longest lock; failures are forgotten after this long without one. */
+    maxLockSeconds: 86_400,
+    /** Unlock links: valid this long; at most one e-mail per account per `everySeconds`. */
+    unlockLink: { ttlSeconds: 3600, everySeconds: 900 },
+    /** A browser stays a known device of an account this long after its last sign-in. */
+    deviceSeconds: 180 * 86_400,
+  },
 };

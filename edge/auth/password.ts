@@ -59,13 +59,16 @@ export interface Verification {
   needsRehash: boolean;
 }
 
-/** Checks `password` against a stored hash; malformed hashes never match. */
+/**
+ * Checks `password` against a stored hash. No hash (no such account) and malformed hashes never
+ * match, after the same work as a real check, so the answer's timing does not tell them apart.
+ */
 export async function verifyPassword(
   password: string,
-  stored: string,
+  stored: string | null,
   configuredIterations: number,
 ): Promise<Verification> {
-  const parts = stored.split("$");
+  const parts = (stored ?? "").split("$");
   const iterations = Number(parts[1]);
   if (
     parts.length !== 4 || parts[0] !== "pbkdf2_sha256" || !Number.isInteger(iterations) ||
@@ -91,6 +94,6 @@ export async function verifyPassword(
 const dummySalt = crypto.getRandomValues(new Uint8Array(16));
 
 /** Spends the same work as a real check, so an unknown email answers no faster than a known one. */
-export async function burn(password: string, iterations: number): Promise<void> {
+async function burn(password: string, iterations: number): Promise<void> {
   await derive(password, dummySalt, iterations, HASH_BYTES);
 }

@@ -8,11 +8,14 @@
  * | `audit.ensure_partitions` | `{months_ahead?}`                         | monthly audit-log partitions ahead (daily) |
  * | `holds.purge_expired`     | `{}`                                      | deletes slot holds expired for over a minute (every 5 minutes) |
  * | `jobs.purge_finished`     | `{succeeded_days?, dead_days?}`           | deletes succeeded jobs after 7 days, dead ones after 30 (daily) |
+ * | `auth.unlock_link`        | `{user_id, url}`                          | e-mails a sign-in unlock link (enqueued by `api.login_failed`) |
+ * | `auth.purge_expired`      | `{}`                                      | deletes expired rate-limit windows, refresh tokens, login throttling state (hourly) |
  *
  * `serviceHandlers` adds the webhook kinds (`webhook.process`, `webhook.deliver`,
  * `webhook.sweep`, see edge/webhooks/jobs.ts): every worker of the service — the one inside
  * `deno task start` and any started alone — must know every kind it may claim.
  */
+import { sendUnlockLink } from "../auth/unlock.ts";
 import { deliverNotification } from "../notify/deliver.ts";
 import { PermanentSendError, type Transports } from "../notify/transport.ts";
 import { type WebhookHandlerOptions, webhookHandlers, webhookSchedules } from "../webhooks/jobs.ts";
@@ -20,6 +23,7 @@ import type { Handlers, Schedule } from "./worker.ts";
 import { PermanentJobError } from "./worker.ts";
 
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 const DAY = 24 * 60 * MINUTE;
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -79,6 +83,12 @@ export function defaultHandlers(options: { transports: Transports }): Handlers {
              or (status = 'dead' and finished_at < now() - ${deadDays} * interval '1 day')`
       );
     },
+
+    "auth.unlock_link": (job, ctx) => sendUnlockLink(job, ctx, options.transports.email),
+
+    async "auth.purge_expired"(_job, ctx) {
+      await ctx.complete((tx) => tx`select api.purge_expired_auth_state()`);
+    },
   };
 }
 
@@ -87,6 +97,7 @@ export const defaultSchedules: Schedule[] = [
   { kind: "audit.ensure_partitions", everyMs: DAY },
   { kind: "holds.purge_expired", everyMs: 5 * MINUTE },
   { kind: "jobs.purge_finished", everyMs: DAY },
+  { kind: "auth.purge_expired", everyMs: HOUR },
 ];
 
 /** Every job kind of the service: ours and the webhooks'. */

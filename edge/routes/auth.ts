@@ -1,21 +1,26 @@
 /**
- * `/auth/*`: patient sign-up, login, refresh, logout, me.
+ * `/auth/*`: patient sign-up, login, unlock, refresh, logout, me.
  *
  * Passwords: PBKDF2-SHA256 with a per-user salt (edge/auth/password.ts), verified outside any
  * transaction so no connection waits on the hash. Brute force: DB-backed rate limits per
- * client address and per account, and a lockout after repeated wrong passwords. Sessions:
- * a short-lived HS256 access token (Supabase-shaped) plus an opaque refresh token stored
- * hashed, rotated on every use; presenting a rotated token again revokes the whole family.
- * Credential work runs as `service_role` (the explicit privileged path); `me` runs as the user.
+ * client address, and wrong passwords throttled per (account, source) and per account
+ * (edge/auth/limits.ts, the rules in the database) so that a stranger can slow down only
+ * themselves; known devices (edge/auth/device.ts) and e-mailed unlock links keep the owner in.
+ * Every refused login — unknown account, wrong password, refused source — answers the same
+ * 401 after the same work. Sessions: a short-lived HS256 access token (Supabase-shaped) plus an
+ * opaque refresh token stored hashed, rotated on every use; presenting a rotated token again
+ * revokes the whole family. Credential work runs as `service_role` (the explicit privileged
+ * path); `me` runs as the user.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../context.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
-import { burn, hashPassword, verifyPassword } from "../auth/password.ts";
+import { hashPassword, verifyPassword } from "../auth/password.ts";
 import { newOpaqueToken, sha256Hex } from "../auth/opaque.ts";
 import { authLimits, type Window } from "../auth/limits.ts";
+import { DEVICE_COOKIE, deviceOf, rememberDevice } from "../auth/device.ts";
 import type { AppRole } from "../auth/tokens.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
 import { clientIp, ClinicCode, IsoDate, one } from "./_shared.ts";
@@ -61,6 +66,8 @@ const LoginBody = z.object({
   clinic_code: ClinicCode.optional(),
 }).openapi("LoginRequest");
 
+const UnlockBody = z.object({ token: z.string().min(20).max(200) }).openapi("UnlockRequest");
+
 const RefreshBody = z.object({ refresh_token: z.string().min(20).max(200) }).openapi(
   "RefreshRequest",
 );
@@ -88,23 +95,54 @@ const signupRoute = createRoute({
   },
 });
 
+const { perSource, perAccount, unlockLink } = authLimits.lockout;
+const deviceCookie = {
+  "Set-Cookie": {
+    description: `\`${DEVICE_COOKIE}\`: this browser's device id (HttpOnly, path /api/auth)`,
+    schema: { type: "string" as const },
+  },
+};
+
 const loginRoute = createRoute({
   method: "post",
   path: "/auth/login",
   tags: ["auth"],
   summary: "Sign in with email and password",
-  description:
-    `After ${authLimits.lockout.maxFailures} consecutive wrong passwords the account is ` +
-    `locked for ${
-      authLimits.lockout.lockSeconds / 60
-    } minutes (429 account_locked). Rate limits: ` +
-    `${authLimits.loginPerIp.limit} attempts per ${authLimits.loginPerIp.windowSeconds / 60} min ` +
-    `per client address, ${authLimits.loginPerAccount.limit} per ` +
-    `${authLimits.loginPerAccount.windowSeconds / 60} min per email (429 rate_limited).`,
+  description: "An unknown email, a wrong password and a refused source all answer the same " +
+    "401 invalid_credentials. A source — the client address, or a browser that has signed in " +
+    `to the account before (the \`${DEVICE_COOKIE}\` cookie) — is refused for an account after ` +
+    `${perSource.maxFailures} wrong passwords, for ${perSource.lockSeconds / 60} minutes, ` +
+    `doubling with each further lock. After ${perAccount.maxFailures} wrong passwords from all ` +
+    `sources together, only browsers that have signed in before may sign in for ` +
+    `${perAccount.lockSeconds / 60} minutes (doubling). The right password from a refused ` +
+    "source e-mails the account an unlock link (POST /api/auth/unlock). Rate limit: " +
+    `${authLimits.loginPerIp.limit} attempts per ${authLimits.loginPerIp.windowSeconds / 60} ` +
+    "min per client address (429 rate_limited).",
   request: { body: json(LoginBody) },
   responses: {
-    200: { description: "Signed in", content: { "application/json": { schema: Session } } },
-    ...errors(400, 401, 403, 404, 429),
+    200: {
+      description: "Signed in",
+      headers: deviceCookie,
+      content: { "application/json": { schema: Session } },
+    },
+    ...errors(400, [401, "Wrong email or password (`invalid_credentials`)"], 403, 404, 429),
+  },
+});
+
+const unlockRoute = createRoute({
+  method: "post",
+  path: "/auth/unlock",
+  tags: ["auth"],
+  summary: "Use an e-mailed unlock link: this browser may sign in again",
+  description: "The token from the link the account was sent when its right password came " +
+    `from a refused source. Works once, within ${unlockLink.ttlSeconds / 60} minutes; makes ` +
+    `this browser (the \`${DEVICE_COOKIE}\` cookie) a known device of the account. ` +
+    `Rate limit: ${authLimits.unlockPerIp.limit} per ` +
+    `${authLimits.unlockPerIp.windowSeconds / 60} min per client address.`,
+  request: { body: json(UnlockBody) },
+  responses: {
+    204: { description: "This browser may sign in", headers: deviceCookie },
+    ...errors(400, [401, "Unknown, used or expired link (`invalid_unlock_token`)"], 429),
   },
 });
 
@@ -235,49 +273,38 @@ export const auth = new OpenAPIHono<AppEnv>()
   .openapi(loginRoute, async (c) => {
     const body = c.req.valid("json");
     const config = c.get("config");
-    const email = body.email.toLowerCase();
-    const ip = hit(`login:ip:${clientIp(c)}`, authLimits.loginPerIp);
-    const account = hit(`login:account:${email}`, authLimits.loginPerAccount);
+    const device = deviceOf(c);
+    const deviceHash = device ? await sha256Hex(device) : null;
+    const address = clientIp(c);
+    const [key, limit, window] = hit(`login:ip:${address}`, authLimits.loginPerIp);
     const first = await c.get("db").service(async (tx) => {
       const [row] = await tx`select
-        api.rate_limit_hit(${ip[0]}, ${ip[1]}, ${ip[2]}) as ip,
-        api.rate_limit_hit(${account[0]}, ${account[1]}, ${account[2]}) as account,
-        api.login_lookup(${email}) as found`;
+        api.rate_limit_hit(${key}, ${limit}, ${window}) as wait,
+        api.login_begin(${body.email}, ${address}, ${deviceHash}) as attempt`;
       return row as {
-        ip: number;
-        account: number;
-        found: {
-          user_id: string;
-          password_hash: string;
-          locked: boolean;
-          locked_until: string | null;
-        } | null;
+        wait: number;
+        attempt: {
+          user_id: string | null;
+          password_hash: string | null;
+          source: string;
+          blocked: boolean;
+        };
       };
     });
-    const wait = Math.max(first.ip, first.account);
-    if (wait > 0) throw tooMany("rate_limited", "Too many sign-in attempts; try again later", wait);
-    const found = first.found;
-    if (!found) {
-      await burn(body.password, config.passwordIterations);
-      throw apiError(401, "invalid_credentials", "Wrong email or password");
+    if (first.wait > 0) {
+      throw tooMany("rate_limited", "Too many sign-in attempts; try again later", first.wait);
     }
-    if (found.locked) {
-      const seconds = (Date.parse(found.locked_until!) - Date.now()) / 1000;
-      throw tooMany(
-        "account_locked",
-        "Too many wrong passwords: the account is locked for a while",
-        Math.max(1, seconds),
-      );
-    }
+    const attempt = first.attempt;
+    // The same hash work whether or not the account exists or the source is refused.
     const check = await verifyPassword(
       body.password,
-      found.password_hash,
+      attempt.password_hash,
       config.passwordIterations,
     );
-    if (!check.ok) {
-      const { maxFailures, lockSeconds } = authLimits.lockout;
+    if (!check.ok || attempt.blocked) {
       await c.get("db").service((tx) =>
-        tx`select api.login_failed(${found.user_id}, ${maxFailures}, ${lockSeconds}) as r`
+        tx`select api.login_failed(${body.email}, ${attempt.source}, ${attempt.user_id},
+          ${check.ok}, ${tx.json(authLimits.lockout)}, ${config.publicUrl ?? null})`
       );
       throw apiError(401, "invalid_credentials", "Wrong email or password");
     }
@@ -285,14 +312,42 @@ export const auth = new OpenAPIHono<AppEnv>()
       ? await hashPassword(body.password, config.passwordIterations)
       : null;
     const refresh = newOpaqueToken();
-    const refreshHash = await sha256Hex(refresh);
+    const known = device ?? newOpaqueToken();
+    const [refreshHash, knownHash] = await Promise.all([sha256Hex(refresh), sha256Hex(known)]);
     const session = await c.get("db").service(async (tx) =>
       one<SessionRow>(
-        await tx`select api.login_succeeded(${found.user_id}, ${body.clinic_code ?? null},
-          ${rehash}, ${refreshHash}, ${config.refreshTokenTtl}) as r`,
+        await tx`select api.login_succeeded(${attempt.user_id}, ${body.clinic_code ?? null},
+          ${rehash}, ${refreshHash}, ${config.refreshTokenTtl}, ${body.email}, ${attempt.source},
+          ${knownHash}, ${authLimits.lockout.deviceSeconds}) as r`,
       )
     );
+    rememberDevice(c, known);
     return c.json(await issue(c, session, refresh), 200);
+  })
+  .openapi(unlockRoute, async (c) => {
+    const body = c.req.valid("json");
+    const [key, limit, window] = hit(`unlock:ip:${clientIp(c)}`, authLimits.unlockPerIp);
+    const device = deviceOf(c) ?? newOpaqueToken();
+    const [tokenHash, deviceHash] = await Promise.all([sha256Hex(body.token), sha256Hex(device)]);
+    const result = await c.get("db").service(async (tx) => {
+      const wait = one<number>(
+        await tx`select api.rate_limit_hit(${key}, ${limit}, ${window}) as r`,
+      );
+      if (wait > 0) return { wait, unlocked: false };
+      const unlocked = one<boolean>(
+        await tx`select api.login_unlock(${tokenHash}, ${deviceHash},
+          ${authLimits.lockout.deviceSeconds}) as r`,
+      );
+      return { wait: 0, unlocked };
+    });
+    if (result.wait > 0) {
+      throw tooMany("rate_limited", "Too many unlock attempts; try again later", result.wait);
+    }
+    if (!result.unlocked) {
+      throw apiError(401, "invalid_unlock_token", "This unlock link is unknown, used or expired");
+    }
+    rememberDevice(c, device);
+    return c.body(null, 204);
   })
   .openapi(refreshRoute, async (c) => {
     const body = c.req.valid("json");

@@ -8,6 +8,7 @@ import { DOCTORS, testApp, USERS } from "./_support.ts";
 const endpoints: [string, string][] = [
   ["post", "/api/auth/signup"],
   ["post", "/api/auth/login"],
+  ["post", "/api/auth/unlock"],
   ["post", "/api/auth/refresh"],
   ["post", "/api/auth/logout"],
   ["get", "/api/auth/me"],

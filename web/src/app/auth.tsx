@@ -1,10 +1,11 @@
 /** @jsxImportSource preact */
 /** Log in and sign up (patients). Errors are announced and tied to their fields. */
 import { useState } from "preact/hooks";
-import { ApiError, messageOf } from "../lib/api.ts";
+import { ApiError, messageOf, request } from "../lib/api.ts";
 import { navigate, queryParam } from "../lib/router.ts";
 import { Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { GENDERS } from "../lib/endpoints.ts";
+import { NOT_SIGNED_IN } from "../lib/session.ts";
 import { ClinicPicker } from "./clinic_picker.tsx";
 import { chooseClinic, clinicCode, session } from "./store.ts";
 
@@ -32,9 +33,7 @@ export function Login() {
       navigate(nextPath(), { replace: true });
     } catch (e) {
       setError(
-        e instanceof ApiError && e.status === 401
-          ? "That email and password do not match an account."
-          : messageOf(e),
+        e instanceof ApiError && e.status === 401 ? NOT_SIGNED_IN : messageOf(e),
       );
       if (e instanceof ApiError) setFields(e.fieldErrors());
     } finally {
@@ -237,6 +236,63 @@ export function Signup() {
       <p class="after-form">
         Already registered? <a href={`/login${location.search}`}>Log in</a>
       </p>
+    </section>
+  );
+}
+
+/**
+ * `/unlock#<token>`: the e-mailed unlock link. The token stays in the fragment (never sent in a
+ * request line or Referer) and is used only on a press, so a mail scanner opening the link
+ * cannot use it up; it makes this browser one the account may sign in from.
+ */
+export function Unlock() {
+  const [state, setState] = useState<"ready" | "busy" | "done">("ready");
+  const [error, setError] = useState<string | null>(null);
+  const token = location.hash.slice(1);
+
+  async function unlock() {
+    setState("busy");
+    setError(null);
+    try {
+      await request("/api/auth/unlock", { body: { token } });
+      history.replaceState(null, "", location.pathname);
+      setState("done");
+    } catch (e) {
+      setError(
+        e instanceof ApiError && e.status === 401
+          ? "This link has been used or has expired. Sign in again to be sent a new one."
+          : messageOf(e),
+      );
+      setState("ready");
+    }
+  }
+
+  return (
+    <section class="narrow">
+      <PageTitle>Unlock sign-in</PageTitle>
+      {error && <Notice kind="error">{error}</Notice>}
+      {state === "done"
+        ? (
+          <Notice kind="success">
+            This browser may sign in to your account again. <a href="/login">Log in</a> or{" "}
+            <a href="/staff">open the staff console</a>.
+          </Notice>
+        )
+        : token
+        ? (
+          <>
+            <p>Open this link in the browser you sign in with, then press the button.</p>
+            <button
+              class="btn block"
+              type="button"
+              disabled={state === "busy"}
+              onClick={unlock}
+            >
+              {state === "busy" ? "Unlocking…" : "Let this browser sign in"}
+            </button>
+          </>
+        )
+        : <p>Open the link from the unlock email you were sent.</p>}
     </section>
   );
 }

@@ -5,7 +5,7 @@ import { useEffect } from "preact/hooks";
 import { match, navigate, onLinkClick, path } from "../lib/router.ts";
 import { registerServiceWorker } from "../lib/pwa.ts";
 import { PageTitle } from "../lib/ui.tsx";
-import { Login, Signup } from "./auth.tsx";
+import { Login, Signup, Unlock } from "./auth.tsx";
 import { Book } from "./book.tsx";
 import { AppointmentPage, Appointments } from "./appointments.tsx";
 import { Home, Welcome } from "./home.tsx";
@@ -44,6 +44,7 @@ function Route() {
   if (clinic) return <ClinicLink code={clinic.code} to={user ? "/book" : "/signup"} />;
   if (p === "/login") return user ? <Redirect to="/" /> : <Login />;
   if (p === "/signup") return user ? <Redirect to="/book" /> : <Signup />;
+  if (p === "/unlock") return <Unlock />;
   if (p === "/") return user ? <Home /> : <Welcome />;
   if (!user) {
     const known = ["/book", "/appointments", "/visit", "/notifications"].some((r) => current(r, p));

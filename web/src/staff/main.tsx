@@ -23,7 +23,7 @@ import {
 import { localDay, timeIn } from "../lib/format.ts";
 import { type ClientLike, createClient, debounce, type Feed, openFeed } from "../lib/live.ts";
 import { registerServiceWorker } from "../lib/pwa.ts";
-import { createSession } from "../lib/session.ts";
+import { createSession, NOT_SIGNED_IN } from "../lib/session.ts";
 import { LinkBanner, Notice, PageTitle, SelectField, StatusChip, TextField } from "../lib/ui.tsx";
 
 const session = createSession("clinic.staff.session");
@@ -153,11 +153,7 @@ function Login() {
         setError("This console is for clinic staff. Patients: use the app at /.");
       }
     } catch (err) {
-      setError(
-        err instanceof ApiError && err.status === 401
-          ? "That email and password do not match a staff account."
-          : messageOf(err),
-      );
+      setError(err instanceof ApiError && err.status === 401 ? NOT_SIGNED_IN : messageOf(err));
     } finally {
       setBusy(false);
     }
