@@ -19,7 +19,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../context.ts";
 import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
-import { apiError } from "../errors.ts";
+import { apiError, isDataException } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
 import { clientIp, ClinicCode, FreeText } from "./_shared.ts";
@@ -261,7 +261,11 @@ async function receive(
   let stored;
   try {
     stored = await ingest(c.get("db"), result.record);
-  } catch {
+  } catch (error) {
+    // A value the database refuses is refused on every retry: a 503 would loop for days.
+    if (isDataException(error)) {
+      throw apiError(400, "invalid_payload", "The signed body is not a usable event");
+    }
     console.error(`[webhooks] ${source}: could not store an event`);
     throw apiError(503, "ingest_failed", "The event could not be stored; retry", undefined, {
       "retry-after": "5",
