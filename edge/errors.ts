@@ -49,6 +49,16 @@ interface PgError {
 }
 
 /**
+ * A data exception (SQLSTATE class 22: a value PostgreSQL cannot take — a NUL in text, an
+ * out-of-range offset or number, a malformed literal). The same value fails the same way
+ * every time, so it is the sender's error, never worth a retry.
+ */
+export function isDataException(error: unknown): boolean {
+  const code = (error as PgError | null)?.code;
+  return typeof code === "string" && /^22[0-9A-Z]{3}$/.test(code);
+}
+
+/**
  * Database errors a caller can cause, as API errors. Business errors come from
  * `private.raise_api` (SQLSTATE `PT<status>`, MESSAGE = code, DETAIL = message, HINT = JSON
  * details); the others are generic SQLSTATEs.
@@ -64,6 +74,9 @@ function fromDatabase(error: PgError): HTTPException | undefined {
     const status = Number(error.code!.slice(2)) as ContentfulStatusCode;
     return apiError(status, error.message || "error", error.detail || "Request failed", details);
   }
+  if (isDataException(error) || error.code === "23514") { // 23514: a check constraint
+    return apiError(400, "invalid_request", "The request contains an invalid value");
+  }
   switch (error.code) {
     case "23P01": // exclusion_violation: the appointment overlap rule
       return apiError(409, "slot_unavailable", "That time slot is no longer available");
@@ -71,12 +84,6 @@ function fromDatabase(error: PgError): HTTPException | undefined {
       return apiError(409, "conflict", "A record with the same identity already exists");
     case "23503":
       return apiError(409, "conflict", "A referenced record does not exist");
-    case "23514":
-    case "22P02":
-    case "22007":
-    case "22008":
-    case "22023":
-      return apiError(400, "invalid_request", "The request contains an invalid value");
     case "42501":
       return apiError(403, "forbidden", "You are not allowed to do that");
     case "40001":

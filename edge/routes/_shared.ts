@@ -1,35 +1,57 @@
 /**
  * Request schemas and helpers shared by the issue-3 sub-apps: calling one `api.*` SQL function
- * per request (`one`), dates, instants, ids, clinic codes and the client's address.
+ * per request (`one`), text, dates, instants, ids, clinic codes and the client's address.
  */
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
 import { clientAddress } from "../net/client_address.ts";
+import { hasControlCharacters } from "../text.ts";
 
 /** The single value of a one-row, one-column `select api.fn(...) as r`. */
 export function one<T>(rows: postgres.RowList<postgres.Row[]>): T {
   return rows[0]?.r as T;
 }
 
-/** Accepts `YYYY-MM-DD` that names a real calendar date. */
-export const IsoDate = z.string().refine((s) => {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+/** One line of text (a name, room, label, query, URL): no control characters at all. */
+export const Line = z.string().refine(
+  (s) => !hasControlCharacters(s),
+  "Use one line of text without control characters",
+);
+
+/** Free text that may span lines (a reason, a description): tab and line breaks allowed. */
+export const FreeText = z.string().refine(
+  (s) => !hasControlCharacters(s, true),
+  "Use text without control characters",
+);
+
+/** `YYYY-MM-DD` naming a real calendar date, year 0001 or later (as PostgreSQL reads it). */
+function isCalendarDate(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s) || s.startsWith("0000")) return false;
   const d = new Date(`${s}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}, "Use a calendar date as YYYY-MM-DD").openapi({ example: "2026-12-01" });
+}
 
-const instantPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** Accepts `YYYY-MM-DD` that names a real calendar date. */
+export const IsoDate = z.string().refine(isCalendarDate, "Use a calendar date as YYYY-MM-DD")
+  .openapi({ example: "2026-12-01" });
+
+// Offsets stop at ±15:59, PostgreSQL's limit (beyond it: SQLSTATE 22009).
+const instantPattern =
+  /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-](0\d|1[0-5]):[0-5]\d)$/;
 
 /** An ISO 8601 instant with an explicit offset (or Z). */
-export const Instant = z.string().refine(
-  (s) => instantPattern.test(s) && !Number.isNaN(Date.parse(s)),
-  "Use ISO 8601 with an offset, e.g. 2026-12-01T09:00:00+08:00",
-).openapi({ example: "2026-12-01T09:00:00+08:00" });
+export const Instant = z.string().refine((s) => {
+  const match = instantPattern.exec(s);
+  return match !== null && isCalendarDate(match[1]);
+}, "Use ISO 8601 with an offset up to ±15:59, e.g. 2026-12-01T09:00:00+08:00").openapi({
+  example: "2026-12-01T09:00:00+08:00",
+});
 
+// Case spelled out rather than with the `i` flag, which the OpenAPI pattern cannot carry.
 export const Uuid = z.string().regex(
-  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
   "Must be a UUID",
 );
 

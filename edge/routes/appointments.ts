@@ -10,7 +10,7 @@ import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { Appointment, AppointmentEnvelope } from "./_schemas.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { Instant, one, Uuid } from "./_shared.ts";
+import { FreeText, Instant, one, Uuid } from "./_shared.ts";
 
 const IdParam = z.object({ id: Uuid.openapi({ param: { name: "id", in: "path" } }) });
 
@@ -52,7 +52,7 @@ const cancelRoute = createRoute({
     body: {
       content: {
         "application/json": {
-          schema: z.object({ reason: z.string().trim().max(500).optional() }).openapi(
+          schema: z.object({ reason: FreeText.trim().max(500).optional() }).openapi(
             "CancelRequest",
           ),
         },

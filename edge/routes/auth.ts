@@ -23,7 +23,7 @@ import { authLimits, type Window } from "../auth/limits.ts";
 import { DEVICE_COOKIE, deviceOf, rememberDevice } from "../auth/device.ts";
 import type { AppRole } from "../auth/tokens.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { clientIp, ClinicCode, IsoDate, one } from "./_shared.ts";
+import { clientIp, ClinicCode, IsoDate, Line, one } from "./_shared.ts";
 
 const SessionUser = z.object({
   id: z.string(),
@@ -54,7 +54,7 @@ const SignupBody = z.object({
   clinic_code: ClinicCode,
   email: Email,
   password: Password,
-  full_name: z.string().trim().min(1).max(200),
+  full_name: Line.trim().min(1).max(200),
   date_of_birth: IsoDate,
   gender: z.enum(["male", "female", "other", "prefer_not_to_say"]),
   phone: z.string().regex(/^[+0-9][0-9 -]{5,19}$/, "Not a phone number").optional(),

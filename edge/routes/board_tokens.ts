@@ -7,7 +7,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { ClinicCode, one, Uuid } from "./_shared.ts";
+import { ClinicCode, Line, one, Uuid } from "./_shared.ts";
 
 const CodeParam = z.object({
   code: ClinicCode.openapi({ param: { name: "code", in: "path" } }),
@@ -46,7 +46,7 @@ const issueRoute = createRoute({
       content: {
         "application/json": {
           schema: z.object({
-            label: z.string().trim().min(1).max(100).optional(),
+            label: Line.trim().min(1).max(100).optional(),
             expires_in_days: z.number().int().min(1).max(3650).optional(),
           }).openapi("BoardTokenRequest"),
         },

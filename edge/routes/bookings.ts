@@ -16,13 +16,13 @@ import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { AppointmentEnvelope } from "./_schemas.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { ClinicCode, Instant, Uuid } from "./_shared.ts";
+import { ClinicCode, FreeText, Instant, Uuid } from "./_shared.ts";
 
 const BookingBody = z.object({
   clinic_code: ClinicCode,
   doctor_id: Uuid,
   start: Instant,
-  visit_reason: z.string().trim().max(1000).optional(),
+  visit_reason: FreeText.trim().max(1000).optional(),
   hold_id: Uuid.optional(),
   patient_id: Uuid.optional().openapi({
     description: "Staff: the patient to book for (required). Patients: omit, or their own id.",

@@ -3,6 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
+import { ClinicCode } from "./_shared.ts";
 import { Ticket, ticketColumnsOf, type TicketRow, withInfo } from "./queue_shared.ts";
 
 const MyTicket = Ticket.extend({
@@ -22,7 +23,7 @@ const myQueueRoute = createRoute({
     "(last 20 consultations) + what remains of the current one. Filter with `clinic_code`.",
   security: bearerSecurity,
   middleware: [requireUser] as const,
-  request: { query: z.object({ clinic_code: z.string().min(2).max(20).optional() }) },
+  request: { query: z.object({ clinic_code: ClinicCode.optional() }) },
   responses: {
     200: {
       description: "My ticket, or null",

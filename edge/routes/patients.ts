@@ -7,7 +7,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
-import { ClinicCode, one } from "./_shared.ts";
+import { ClinicCode, Line, one } from "./_shared.ts";
 
 export const PatientSummary = z.object({
   id: z.string(),
@@ -33,7 +33,7 @@ const searchRoute = createRoute({
   request: {
     params: z.object({ code: ClinicCode.openapi({ param: { name: "code", in: "path" } }) }),
     query: z.object({
-      q: z.string().trim().min(2).max(100).openapi({ example: "lim" }),
+      q: Line.trim().min(2).max(100).openapi({ example: "lim" }),
       limit: z.coerce.number().int().min(1).max(50).optional(),
     }),
   },

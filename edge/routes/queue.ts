@@ -14,7 +14,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
-import { IsoDate } from "./_shared.ts";
+import { ClinicCode, IsoDate, Line } from "./_shared.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
 import {
   clinicByCode,
@@ -29,10 +29,7 @@ import {
 
 const TicketResponse = z.object({ ticket: Ticket }).openapi("QueueTicketResponse");
 
-const Code = z.string().min(2).max(20).openapi({
-  param: { name: "code", in: "path" },
-  example: "GFC-TP",
-});
+const Code = ClinicCode.openapi({ param: { name: "code", in: "path" } });
 const Id = z.uuid().openapi({ param: { name: "id", in: "path" } });
 
 // ---------------------------------------------------------------------------------------
@@ -90,7 +87,7 @@ const callNextRoute = createRoute({
       content: {
         "application/json": {
           schema: z.object({
-            room: z.string().trim().min(1).max(40).openapi({ example: "Room 3" }),
+            room: Line.trim().min(1).max(40).openapi({ example: "Room 3" }),
             doctor_id: z.uuid().optional(),
           }),
         },
@@ -109,7 +106,7 @@ const callNextRoute = createRoute({
 });
 
 const NewPatient = z.object({
-  full_name: z.string().trim().min(1).max(200),
+  full_name: Line.trim().min(1).max(200),
   date_of_birth: IsoDate,
   gender: z.enum(["male", "female", "other", "prefer_not_to_say"]),
   phone: z.string().regex(/^[+0-9][0-9 -]{5,19}$/, "Not a phone number").optional(),
@@ -189,7 +186,7 @@ function transitionRoute(action: keyof typeof actions) {
         content: {
           "application/json": {
             schema: z.object({
-              room: z.string().trim().min(1).max(40).optional().openapi({
+              room: Line.trim().min(1).max(40).optional().openapi({
                 description: "recall/start: a different room",
               }),
             }),

@@ -14,7 +14,7 @@ import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
-import { ClinicCode } from "./_shared.ts";
+import { ClinicCode, FreeText, Line } from "./_shared.ts";
 import { checkDestination, generateSecret, parseIp } from "../webhooks/mod.ts";
 import { ALL_EVENTS, OUTBOUND_EVENT_TYPES } from "../webhooks/outbound/events.ts";
 
@@ -49,15 +49,15 @@ const EventName = z.string().refine(
 );
 
 const CreateBody = z.object({
-  url: z.string().min(1).max(2000),
+  url: Line.min(1).max(2000),
   events: z.array(EventName).min(1).max(50),
-  description: z.string().max(500).optional(),
+  description: FreeText.max(500).optional(),
 }).openapi("WebhookEndpointCreate");
 
 const UpdateBody = z.object({
-  url: z.string().min(1).max(2000).optional(),
+  url: Line.min(1).max(2000).optional(),
   events: z.array(EventName).min(1).max(50).optional(),
-  description: z.string().max(500).nullable().optional(),
+  description: FreeText.max(500).nullable().optional(),
   enabled: z.boolean().optional(),
   rotate_secret: z.boolean().optional(),
   grace_period_hours: z.number().int().min(0).max(24 * 14).optional().openapi({

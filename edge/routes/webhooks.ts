@@ -19,10 +19,10 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../context.ts";
 import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
-import { apiError } from "../errors.ts";
+import { apiError, isDataException } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
-import { clientIp, ClinicCode } from "./_shared.ts";
+import { clientIp, ClinicCode, FreeText } from "./_shared.ts";
 import { verifyStandard, verifyStripe, verifyTwilio } from "../webhooks/mod.ts";
 import type { VerifyFailureCode } from "../webhooks/mod.ts";
 import { ingest, logRejection, SecurityLogLimiter } from "../webhooks/inbound/ingest.ts";
@@ -161,6 +161,8 @@ const inboxListRoute = createRoute({
   },
 });
 
+const RedriveBody = z.object({ reason: FreeText.max(500).optional() }).openapi("RedriveRequest");
+
 const redriveRoute = createRoute({
   method: "post",
   path: "/webhooks/inbox/{id}/redrive",
@@ -175,7 +177,7 @@ const redriveRoute = createRoute({
     body: {
       content: {
         "application/json": {
-          schema: z.object({ reason: z.string().max(500).optional() }).openapi("RedriveRequest"),
+          schema: RedriveBody,
         },
       },
       required: false,
@@ -259,7 +261,11 @@ async function receive(
   let stored;
   try {
     stored = await ingest(c.get("db"), result.record);
-  } catch {
+  } catch (error) {
+    // A value the database refuses is refused on every retry: a 503 would loop for days.
+    if (isDataException(error)) {
+      throw apiError(400, "invalid_payload", "The signed body is not a usable event");
+    }
     console.error(`[webhooks] ${source}: could not store an event`);
     throw apiError(503, "ingest_failed", "The event could not be stored; retry", undefined, {
       "retry-after": "5",
@@ -399,13 +405,7 @@ export const webhooks = new OpenAPIHono<AppEnv>()
   })
   .openapi(redriveRoute, async (c) => {
     const { id } = c.req.valid("param");
-    let reason: string | null = null;
-    if (c.req.header("content-type")?.includes("application/json")) {
-      const body = await c.req.json().catch(() => ({}));
-      const parsed = z.object({ reason: z.string().max(500).optional() }).safeParse(body);
-      if (!parsed.success) throw apiError(400, "invalid_request", "reason must be a short text");
-      reason = parsed.data.reason ?? null;
-    }
+    const reason = c.req.valid("json")?.reason ?? null;
     await c.get("db").run((tx) => tx`select private.webhook_inbox_redrive(${id}, ${reason})`);
     return c.json({ id, status: "pending" as const }, 200);
   });

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { hasControlCharacters } from "../../text.ts";
 import { sha256 } from "../crypto.ts";
 import { encodeHex, utf8 } from "../encoding.ts";
 import { type HeadersLike, headerValue } from "../verify/headers.ts";
@@ -31,8 +32,13 @@ export function uuidOrNull(value: unknown): string | null {
   return typeof value === "string" && UUID.test(value) ? value.toLowerCase() : null;
 }
 
+/** A non-empty id or type of at most `max` characters that the inbox can store and show. A
+ * NUL (`\u0000` in the JSON) would fail the insert on every retry of the provider. */
 function shortString(value: unknown, max = MAX_ID): string | null {
-  return typeof value === "string" && value.length > 0 && value.length <= max ? value : null;
+  return typeof value === "string" && value.length > 0 && value.length <= max &&
+      !hasControlCharacters(value)
+    ? value
+    : null;
 }
 
 function record(value: unknown): Record<string, unknown> | null {
@@ -152,7 +158,7 @@ export async function parseTwilio(
   return {
     source: "twilio",
     eventId,
-    eventType,
+    eventType: shortString(eventType),
     clinicId: null,
     clinicCode,
     headers: keep(headers, [...COMMON, "i-twilio-idempotency-token", "x-home-region"]),

@@ -13,6 +13,7 @@
 
 import type postgres from "postgres";
 import { withClaims } from "../../db/claims.ts";
+import { isDataException } from "../../errors.ts";
 import { InboxLeaseLostError, NotYetError, PermanentEventError, safeErrorText } from "./errors.ts";
 import { clerkHandler } from "./handlers/clerk.ts";
 import { emailStatusHandler, MATCH_WINDOW_MS, twilioHandler } from "./handlers/delivery_status.ts";
@@ -139,7 +140,7 @@ export async function processClaimed(
     const text = safeErrorText(error);
     const [failed] = await sql<{ status: string | null }[]>`
       select (private.webhook_inbox_fail(${row.id}, ${options.workerId}, ${text},
-        ${error instanceof PermanentEventError})).status`;
+        ${error instanceof PermanentEventError || isDataException(error)})).status`;
     if (!failed?.status) return { status: "lost" };
     return { status: failed.status === "dead" ? "dead" : "retry", error: text };
   }
