@@ -8,8 +8,9 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { batch, effect, signal } from "@preact/signals";
-import { ApiError, messageOf, publicConfig } from "../lib/api.ts";
+import { ApiError, messageOf } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
+import { waitForConfig } from "../lib/config.ts";
 import {
   type ClinicInfo,
   clinics,
@@ -60,16 +61,8 @@ async function connect(code: string) {
   const clinic = await clinics.get(code);
   if (myScope !== scope) return;
   info.value = clinic;
-  let config;
-  for (let attempt = 0;; attempt++) {
-    try {
-      config = await publicConfig();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, Math.min(20_000, 1_000 * 2 ** attempt)));
-      if (myScope !== scope) return;
-    }
-  }
+  const config = await waitForConfig({ cancelled: () => myScope !== scope });
+  if (!config) return;
   client = createClient(config.anon_key, () => session.token());
   const clinicId = clinic.clinic.id;
   const reload = debounce(() => void loadAll(code).catch(() => {}), 250);
