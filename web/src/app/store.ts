@@ -5,8 +5,8 @@
  * never shows on another patient's screen.
  */
 import { batch, computed, effect, signal } from "@preact/signals";
-import { publicConfig } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
+import { waitForConfig } from "../lib/config.ts";
 import {
   type ClinicInfo,
   clinics,
@@ -155,17 +155,8 @@ async function teardown() {
 
 async function setup(userId: string, patientId: string | null, clinicId: string | null) {
   const myScope = scope;
-  let config;
-  for (let attempt = 0;; attempt++) {
-    try {
-      config = await publicConfig();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, Math.min(20_000, 1_000 * 2 ** attempt)));
-      if (myScope !== scope) return;
-    }
-  }
-  if (myScope !== scope) return;
+  const config = await waitForConfig({ cancelled: () => myScope !== scope });
+  if (!config || myScope !== scope) return;
   client = createClient(config.anon_key, () => session.token());
   const refetchQueue = debounce(() => void loadQueue(myScope).catch(() => {}), 400);
 

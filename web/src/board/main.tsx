@@ -7,8 +7,9 @@
  */
 import { render } from "preact";
 import { computed, effect, signal } from "@preact/signals";
-import { ApiError, jwtPayload, publicConfig, request } from "../lib/api.ts";
+import { ApiError, jwtPayload, request } from "../lib/api.ts";
 import { clockOffset, serverNow } from "../lib/clock.ts";
+import { waitForConfig } from "../lib/config.ts";
 import { createClient, type Feed, openFeed } from "../lib/live.ts";
 import { audioReady, chime, unlockAudio } from "../lib/sound.ts";
 import { registerServiceWorker } from "../lib/pwa.ts";
@@ -127,15 +128,7 @@ async function start() {
   const claims = jwtPayload(token);
   const meta = (claims.app_metadata ?? {}) as Record<string, unknown>;
   const clinicId = typeof meta.clinic_id === "string" ? meta.clinic_id : null;
-  let config;
-  for (let attempt = 0;; attempt++) {
-    try {
-      config = await publicConfig();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, Math.min(30_000, 1_000 * 2 ** attempt)));
-    }
-  }
+  const config = (await waitForConfig({ maxDelayMs: 30_000 }))!;
   const client = createClient(config.anon_key, () => Promise.resolve(token));
   const filter = clinicId ? `clinic_id=eq.${clinicId}` : undefined;
   feed = openFeed({

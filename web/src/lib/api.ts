@@ -109,22 +109,6 @@ export function newIdempotencyKey(): string {
   return crypto.randomUUID();
 }
 
-export interface PublicConfig {
-  anon_key: string;
-  realtime_path?: string;
-  environment?: string;
-}
-
-let configPromise: Promise<PublicConfig> | undefined;
-/** `GET /api/config`, once per page (retried after a failure). */
-export function publicConfig(): Promise<PublicConfig> {
-  configPromise ??= request<PublicConfig>("/api/config").catch((error) => {
-    configPromise = undefined;
-    throw error;
-  });
-  return configPromise;
-}
-
 /** The payload of a JWT (unverified: only for display and filters). */
 export function jwtPayload(token: string): Record<string, unknown> {
   try {

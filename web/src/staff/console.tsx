@@ -1,0 +1,55 @@
+/** @jsxImportSource preact */
+/** The signed-in console: header, link state, flash messages and the panels. */
+import { useEffect } from "preact/hooks";
+import { LinkBanner, Notice, PageTitle } from "../lib/ui.tsx";
+import { Appointments } from "./appointments.tsx";
+import { BoardLink } from "./board_link.tsx";
+import { CallNext } from "./call_next.tsx";
+import { Queue } from "./queue.tsx";
+import { feed, flash, info, session } from "./store.ts";
+import { WalkIn } from "./walk_in.tsx";
+
+/** How long a flash message stays. */
+const FLASH_MS = 8000;
+
+export function Console() {
+  const user = session.user.value!;
+  const code = user.clinic_code!;
+  const message = flash.value;
+  useEffect(() => {
+    if (!message) return;
+    const t = setTimeout(() => (flash.value = null), FLASH_MS);
+    return () => clearTimeout(t);
+  }, [message]);
+  return (
+    <>
+      <header class="staff-head">
+        <div>
+          <span class="brand">✚ {info.value?.clinic.name ?? code}</span>
+          <span class="muted-on-primary">{user.full_name} · {user.role}</span>
+        </div>
+        <button class="btn link" type="button" onClick={() => session.logout()}>Sign out</button>
+      </header>
+      <LinkBanner feed={feed.value} />
+      <main id="main" class="console" data-link={feed.value?.state.value ?? "connecting"}>
+        <PageTitle suffix="Staff" title="Queue">
+          Today at {info.value?.clinic.name ?? code}
+        </PageTitle>
+        <div aria-live="polite" class="flash-area">
+          {message && <Notice kind={message.kind}>{message.text}</Notice>}
+        </div>
+        <div class="grid">
+          <div class="col-main">
+            <CallNext code={code} />
+            <Queue />
+          </div>
+          <div class="col-side">
+            <WalkIn code={code} />
+            <BoardLink code={code} />
+          </div>
+        </div>
+        <Appointments />
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,68 @@
+/** @jsxImportSource preact */
+/** The console's sign-in: staff only (a patient account is signed out again and sent to /). */
+import { useState } from "preact/hooks";
+import { ApiError, messageOf } from "../lib/api.ts";
+import { NOT_SIGNED_IN } from "../lib/session.ts";
+import { Notice, PageTitle, TextField } from "../lib/ui.tsx";
+import { isStaff } from "./state.ts";
+import { session } from "./store.ts";
+
+export function Login() {
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  async function submit(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const s = await session.login(email.trim(), password, code.trim().toUpperCase() || undefined);
+      if (!isStaff(s.user)) {
+        await session.logout();
+        setError("This console is for clinic staff. Patients: use the app at /.");
+      }
+    } catch (err) {
+      setError(err instanceof ApiError && err.status === 401 ? NOT_SIGNED_IN : messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <main id="main" class="login">
+      <PageTitle suffix="Staff">Staff console</PageTitle>
+      {error && <Notice kind="error">{error}</Notice>}
+      <form onSubmit={submit}>
+        <TextField
+          id="email"
+          label="Email"
+          type="email"
+          autoComplete="username"
+          required
+          value={email}
+          onInput={(e) => setEmail(e.currentTarget.value)}
+        />
+        <TextField
+          id="password"
+          label="Password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onInput={(e) => setPassword(e.currentTarget.value)}
+        />
+        <TextField
+          id="clinic"
+          label="Clinic code (if you work at several)"
+          autoCapitalize="characters"
+          value={code}
+          onInput={(e) => setCode(e.currentTarget.value)}
+        />
+        <button class="btn block" type="submit" disabled={busy}>
+          {busy ? "Signing in…" : "Sign in"}
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,92 @@
+/** @jsxImportSource preact */
+/** The live queue: called and in consultation, waiting in call order, finished today. */
+import { useState } from "preact/hooks";
+import { serverNow } from "../lib/clock.ts";
+import { staff, type StaffTicket } from "../lib/endpoints.ts";
+import { StatusChip } from "../lib/ui.tsx";
+import { queueView, ticketActions, ticketTiming } from "./state.ts";
+import { run, session, tickets, tz } from "./store.ts";
+
+function TicketRow(props: { t: StaffTicket }) {
+  const t = props.t;
+  const [busy, setBusy] = useState(false);
+  return (
+    <tr>
+      <th scope="row" class="code">{t.code}</th>
+      <td>
+        {t.patient_name ?? <span class="muted">Walk-in</span>}
+        {t.priority ? <span class="status warn">Priority {t.priority}</span> : null}
+      </td>
+      <td>{t.doctor_name ?? "Any"}</td>
+      <td>
+        <StatusChip status={t.status} /> {t.room ?? ""}
+      </td>
+      <td>{ticketTiming(t, serverNow(), tz())}</td>
+      <td class="actions">
+        {ticketActions(t.status).map(([action, label]) => (
+          <button
+            key={action}
+            type="button"
+            class={`btn small ${action === "start" || action === "complete" ? "" : "secondary"}`}
+            disabled={busy}
+            onClick={async () => {
+              setBusy(true);
+              await run(`${label} ${t.code}`, () => staff.act(session, t.id, action));
+              setBusy(false);
+            }}
+          >
+            {label}
+            <span class="visually-hidden">{` ${t.code}`}</span>
+          </button>
+        ))}
+      </td>
+    </tr>
+  );
+}
+
+function TicketTable(props: { caption: string; list: StaffTicket[]; empty: string }) {
+  return (
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={props.caption}>
+      <table>
+        <caption>{props.caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Ticket</th>
+            <th scope="col">Patient</th>
+            <th scope="col">Doctor</th>
+            <th scope="col">Status</th>
+            <th scope="col">Waited / called</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.list.map((t) => <TicketRow key={t.id} t={t} />)}
+          {props.list.length === 0 && (
+            <tr>
+              <td colSpan={6} class="muted">{props.empty}</td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function Queue() {
+  const list = tickets.value;
+  if (!list) return <p role="status" class="muted">Loading the queue…</p>;
+  const { now, waiting, done } = queueView(list);
+  return (
+    <section class="panel" aria-labelledby="queue-h">
+      <h2 id="queue-h">
+        Live queue <span class="muted count">{waiting.length} waiting</span>
+      </h2>
+      <TicketTable caption="Called and in consultation" list={now} empty="No one called." />
+      <TicketTable caption="Waiting, in call order" list={waiting} empty="No one waiting." />
+      <details>
+        <summary>Finished today ({done.length})</summary>
+        <TicketTable caption="Finished" list={done} empty="Nothing yet." />
+      </details>
+    </section>
+  );
+}

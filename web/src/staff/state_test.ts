@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import type { PatientSummary, StaffTicket } from "../lib/endpoints.ts";
+import {
+  boardUrl,
+  canCheckIn,
+  consoleFeed,
+  consoleKey,
+  FINISHED_SHOWN,
+  isStaff,
+  NO_PERSON,
+  queueView,
+  searchTerm,
+  STAFF_ROLES,
+  ticketActions,
+  ticketTiming,
+  type WalkInForm,
+  walkInRequest,
+} from "./state.ts";
+
+const T0 = Date.parse("2026-11-24T02:00:00Z");
+const iso = (offsetSec: number) => new Date(T0 + offsetSec * 1000).toISOString();
+
+function ticket(code: string, status: string, patch: Partial<StaffTicket> = {}): StaffTicket {
+  return {
+    id: code,
+    code,
+    status,
+    patient_name: null,
+    patient_number: null,
+    doctor_name: null,
+    ...patch,
+  };
+}
+
+const LIM: PatientSummary = {
+  id: "p1",
+  patient_number: "P-0001",
+  full_name: "Lim Mei Ling",
+  date_of_birth: "1980-01-02",
+  gender: "female",
+  phone: null,
+};
+
+const form = (patch: Partial<WalkInForm> = {}): WalkInForm => ({
+  who: "none",
+  doctorId: "",
+  priority: "0",
+  picked: "",
+  found: null,
+  person: NO_PERSON,
+  ...patch,
+});
+
+Deno.test("staff console state", async (t) => {
+  await t.step("the console is for staff of a clinic; the key follows user and clinic", () => {
+    assert.deepEqual([...STAFF_ROLES], ["doctor", "nurse", "staff", "admin", "superadmin"]);
+    assert.equal(isStaff({ role: "nurse" }), true);
+    assert.equal(isStaff({ role: "patient" }), false);
+    assert.equal(isStaff(null), false);
+    const nurse = { id: "u1", role: "nurse", clinic_code: "SGH" };
+    assert.equal(consoleKey(nurse), "u1:SGH");
+    assert.equal(consoleKey({ ...nurse, clinic_code: "TTSH" }), "u1:TTSH");
+    assert.equal(consoleKey({ ...nurse, clinic_code: null }), null, "no clinic: sign-in page");
+    assert.equal(consoleKey({ ...nurse, clinic_code: "" }), null);
+    assert.equal(consoleKey({ ...nurse, role: "patient" }), null);
+    assert.equal(consoleKey(null), null);
+  });
+
+  await t.step("the feed listens to its own clinic's tickets and appointments only", () => {
+    assert.deepEqual(consoleFeed("c-1"), {
+      topic: "staff:c-1",
+      changes: [
+        { table: "queue_tickets", filter: "clinic_id=eq.c-1" },
+        { table: "appointments", filter: "clinic_id=eq.c-1" },
+      ],
+    });
+  });
+
+  await t.step("the queue splits into now, waiting and finished, in the API's order", () => {
+    const list = [
+      ticket("A003", "waiting"),
+      ticket("A001", "serving"),
+      ticket("A004", "completed"),
+      ticket("A002", "called"),
+      ticket("A005", "waiting"),
+      ticket("A006", "no_show"),
+      ticket("A007", "cancelled"),
+    ];
+    const view = queueView(list);
+    assert.deepEqual(view.now.map((x) => x.code), ["A001", "A002"]);
+    assert.deepEqual(view.waiting.map((x) => x.code), ["A003", "A005"]);
+    assert.deepEqual(view.done.map((x) => x.code), ["A004", "A006", "A007"]);
+    const many = Array.from({ length: 25 }, (_, i) => ticket(`D${i}`, "completed"));
+    assert.equal(queueView(many).done.length, FINISHED_SHOWN);
+    assert.deepEqual(queueView([]), { now: [], waiting: [], done: [] });
+  });
+
+  await t.step("each status offers its actions; a no-show can be recalled", () => {
+    const actions = (s: string) => ticketActions(s).map(([a]) => a);
+    assert.deepEqual(actions("waiting"), ["cancel"]);
+    assert.deepEqual(actions("called"), ["recall", "start", "no-show"]);
+    assert.deepEqual(actions("serving"), ["complete"]);
+    assert.deepEqual(actions("no_show"), ["recall"]);
+    assert.deepEqual(actions("completed"), []);
+    assert.deepEqual(actions("cancelled"), []);
+    assert.deepEqual(ticketActions("called").map(([, label]) => label), [
+      "Recall",
+      "Start",
+      "No-show",
+    ]);
+  });
+
+  await t.step("waiting shows minutes since check-in; called shows the clinic-local time", () => {
+    const waiting = ticket("A001", "waiting", { checked_in_at: iso(-125) });
+    assert.equal(ticketTiming(waiting, T0, "Asia/Singapore"), "2 min");
+    assert.equal(ticketTiming(waiting, T0 - 600_000, "UTC"), "0 min", "clock skew: never < 0");
+    assert.equal(ticketTiming(ticket("A002", "waiting"), T0, "UTC"), "");
+    const called = ticket("A003", "called", { called_at: iso(0) });
+    assert.equal(ticketTiming(called, T0, "Asia/Singapore"), "10:00");
+    assert.equal(ticketTiming(called, T0, "UTC"), "02:00");
+    assert.equal(ticketTiming(ticket("A004", "serving"), T0, "UTC"), "");
+  });
+
+  await t.step("only a booked appointment can be checked in", () => {
+    assert.equal(canCheckIn({ status: "scheduled" }), true);
+    assert.equal(canCheckIn({ status: "confirmed" }), true);
+    for (const status of ["checked_in", "completed", "cancelled", "no_show"]) {
+      assert.equal(canCheckIn({ status }), false, status);
+    }
+  });
+
+  await t.step("patient search waits for two characters", () => {
+    assert.equal(searchTerm(""), null);
+    assert.equal(searchTerm(" L "), null);
+    assert.equal(searchTerm("  Li "), "Li");
+  });
+
+  await t.step("walk-ins: nameless, found or new, with doctor and priority", () => {
+    assert.deepEqual(walkInRequest(form()), { body: { priority: 0 }, name: undefined });
+    assert.deepEqual(walkInRequest(form({ doctorId: "d1", priority: "6" })), {
+      body: { doctor_id: "d1", priority: 6 },
+      name: undefined,
+    });
+
+    assert.deepEqual(walkInRequest(form({ who: "find", found: [LIM] })), {
+      error: "Walk-in: choose the patient first.",
+    });
+    assert.deepEqual(walkInRequest(form({ who: "find", found: [LIM], picked: "p1" })), {
+      body: { patient_id: "p1", priority: 0 },
+      name: "Lim Mei Ling",
+    });
+
+    const person = {
+      full_name: " Walk In Wong ",
+      date_of_birth: "1962-05-17",
+      gender: "male",
+      phone: "  ",
+    };
+    assert.deepEqual(walkInRequest(form({ who: "new", person, priority: "3" })), {
+      body: { patient: { ...person, phone: undefined }, priority: 3 },
+      name: "Walk In Wong",
+    });
+    const withPhone = walkInRequest(form({ who: "new", person: { ...person, phone: " 9000 " } }));
+    assert.ok("body" in withPhone);
+    assert.equal(withPhone.body.patient?.phone, "9000");
+
+    // What the other modes typed is not sent.
+    assert.deepEqual(walkInRequest(form({ who: "none", person, picked: "p1" })), {
+      body: { priority: 0 },
+      name: undefined,
+    });
+  });
+
+  await t.step("the board link carries its token in the fragment", () => {
+    assert.equal(
+      boardUrl("https://clinic.example", "SG H/1", "tok.en"),
+      "https://clinic.example/board/SG%20H%2F1#token=tok.en",
+    );
+  });
+});

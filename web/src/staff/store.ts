@@ -1,0 +1,50 @@
+/**
+ * The staff console's data: the session, the clinic, its tickets and appointments of the day
+ * (as last loaded from the API), the live feed, the flash message, and `run` — an action followed
+ * by a reload, so the screen shows the outcome at once without waiting for the realtime change.
+ */
+import { batch, signal } from "@preact/signals";
+import { messageOf } from "../lib/api.ts";
+import { serverNow } from "../lib/clock.ts";
+import { type ClinicInfo, type DayAppointment, staff, type StaffTicket } from "../lib/endpoints.ts";
+import { localDay } from "../lib/format.ts";
+import type { Feed } from "../lib/live.ts";
+import { createSession } from "../lib/session.ts";
+
+export const session = createSession("clinic.staff.session");
+
+export const info = signal<ClinicInfo | null>(null);
+export const tickets = signal<StaffTicket[] | null>(null);
+export const appointments = signal<DayAppointment[] | null>(null);
+export const feed = signal<Feed | null>(null);
+export const flash = signal<{ kind: "success" | "error" | "info"; text: string } | null>(null);
+
+/** The clinic's time zone (every time on the console is clinic-local). */
+export const tz = () => info.value?.clinic.timezone ?? "UTC";
+
+/** Loads the clinic's tickets and today's appointments. */
+export async function loadAll(code: string) {
+  const [t, a] = await Promise.all([
+    staff.tickets(session, code),
+    staff.appointments(session, code, localDay(serverNow(), tz())),
+  ]);
+  batch(() => {
+    tickets.value = t;
+    appointments.value = a.appointments;
+  });
+}
+
+export function say(kind: "success" | "error" | "info", text: string) {
+  flash.value = { kind, text };
+}
+
+/** Runs an action, then reloads; a failure is flashed as "<label>: <message>". */
+export async function run(label: string, fn: () => Promise<unknown>) {
+  try {
+    await fn();
+    const code = session.user.value?.clinic_code;
+    if (code) await loadAll(code).catch(() => {});
+  } catch (e) {
+    say("error", `${label}: ${messageOf(e)}`);
+  }
+}
