@@ -40,6 +40,8 @@ export interface Counters {
   presenceEvents: number;
   slowConsumersClosed: number;
   protocolErrors: number;
+  /** Unexpected errors in a socket's handlers or timers (each closed that socket). */
+  handlerErrors: number;
   catchUpReplays: number;
   catchUpGaps: number;
 }
@@ -75,6 +77,7 @@ export function newCounters(): Counters {
     presenceEvents: 0,
     slowConsumersClosed: 0,
     protocolErrors: 0,
+    handlerErrors: 0,
     catchUpReplays: 0,
     catchUpGaps: 0,
   };

@@ -18,6 +18,7 @@ import { createFanout } from "./fanout/fanout.ts";
 import { connectDatabase, type RealtimeDatabase } from "./db/setup.ts";
 import type { ChangeFeed } from "./feed/feed.ts";
 import { parseVsn } from "./protocol/serializer.ts";
+import { guarded, report, requestIdOf } from "./guard.ts";
 import { handleRestBroadcast, jsonError, requestToken } from "./rest.ts";
 import { attachConnection } from "./session/connection.ts";
 import { createTopics } from "./topics.ts";
@@ -63,7 +64,7 @@ export interface RealtimeOptions {
 }
 
 export interface Realtime {
-  fetch(req: Request): Response | Promise<Response>;
+  fetch(req: Request): Promise<Response>;
   start(): Promise<void>;
   stop(): Promise<void>;
   metrics(): Record<string, unknown>;
@@ -131,7 +132,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     });
   }
 
-  async function upgrade(req: Request): Promise<Response> {
+  async function upgrade(req: Request, id: string): Promise<Response> {
     if ((req.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
       return jsonError(426, "upgrade_required", "Expected a websocket upgrade");
     }
@@ -151,7 +152,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     }
     const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
     ctx.counters.connections++;
-    attachConnection(ctx, socket, vsn, apikey);
+    attachConnection(ctx, socket, { id, vsn, apikey });
     return response;
   }
 
@@ -184,13 +185,24 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     };
   }
 
-  function fetch(req: Request): Response | Promise<Response> {
+  /** The HTTP boundary: an unexpected error is a logged 500 in the JSON error shape. */
+  async function fetch(req: Request): Promise<Response> {
+    const id = requestIdOf(req);
+    try {
+      return await route(req, id);
+    } catch (error) {
+      report(id, error);
+      return jsonError(500, "internal_error", "Internal error");
+    }
+  }
+
+  function route(req: Request, id: string): Response | Promise<Response> {
     const path = new URL(req.url).pathname;
     if (!path.startsWith(basePath)) return jsonError(404, "not_found", "Not found");
     const rest = path.slice(basePath.length);
     if (rest === "/websocket" || rest === "/websocket/") {
       if (req.method !== "GET") return jsonError(405, "method_not_allowed", "Use GET");
-      return upgrade(req);
+      return upgrade(req, id);
     }
     if (rest === "/api/broadcast" || rest.startsWith("/api/broadcast/")) {
       return handleRestBroadcast(ctx, req, rest.slice("/api/broadcast".length));
@@ -234,7 +246,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         ctx.feed = options.feed;
         throw error;
       }
-      sweeper = setInterval(sweep, options.sweepIntervalMs ?? 5_000);
+      sweeper = setInterval(guarded("sweep", sweep), options.sweepIntervalMs ?? 5_000);
     },
     async stop() {
       if (!started) return;

@@ -71,30 +71,27 @@ export function createTopics(): Topics {
     return t;
   }
 
-  function presenceDiff(member: TopicMember, joins: PresenceMap, leaves: PresenceMap): void {
-    const t = topics.get(room(member));
-    if (!t) return;
-    const message = (joinRef: null): Message => ({
-      joinRef,
+  function sendDiff(t: Topic, topic: string, joins: PresenceMap, leaves: PresenceMap): void {
+    const message: Message = {
+      joinRef: null,
       ref: null,
-      topic: member.topic,
+      topic,
       event: "presence_diff",
       payload: { joins, leaves },
-    });
+    };
     const frames: Partial<Record<Vsn, string>> = {};
     for (const member of t.members) {
       if (!member.presenceEnabled) continue;
-      const frame = frames[member.vsn] ??= encodeText(member.vsn, message(null));
+      const frame = frames[member.vsn] ??= encodeText(member.vsn, message);
       member.sendFrame(frame);
     }
   }
 
-  function untrack(member: TopicMember): void {
-    const t = topics.get(room(member));
-    const tracked = t?.tracked.get(member);
-    if (!t || !tracked) return;
+  function untrackIn(t: Topic, member: TopicMember): void {
+    const tracked = t.tracked.get(member);
+    if (!tracked) return;
     t.tracked.delete(member);
-    presenceDiff(member, {}, { [tracked.key]: { metas: [tracked.meta] } });
+    sendDiff(t, member.topic, {}, { [tracked.key]: { metas: [tracked.meta] } });
   }
 
   return {
@@ -102,11 +99,12 @@ export function createTopics(): Topics {
       topicOf(room(member)).members.add(member);
     },
     leave(member) {
-      untrack(member);
       const t = topics.get(room(member));
       if (!t) return;
+      // Out of the room (it goes with its last member) before the others hear of it.
       t.members.delete(member);
-      if (t.members.size === 0 && t.tracked.size === 0) topics.delete(room(member));
+      if (t.members.size === 0) topics.delete(room(member));
+      untrackIn(t, member);
     },
     broadcast(name, isPrivate, message, from) {
       const t = topics.get(roomOf(name, isPrivate));
@@ -136,9 +134,12 @@ export function createTopics(): Topics {
       if (previous) meta.phx_ref_prev = previous.meta.phx_ref;
       t.tracked.set(member, { key, meta });
       const leaves = previous ? { [previous.key]: { metas: [previous.meta] } } : {};
-      presenceDiff(member, { [key]: { metas: [meta] } }, leaves);
+      sendDiff(t, member.topic, { [key]: { metas: [meta] } }, leaves);
     },
-    untrack,
+    untrack(member) {
+      const t = topics.get(room(member));
+      if (t) untrackIn(t, member);
+    },
     get size() {
       return topics.size;
     },
