@@ -4,6 +4,7 @@
  * `POST /api/broadcast/<topic>/events/<event>` (realtime-js `httpSend`). Both answer 202.
  */
 import type { Context } from "./context.ts";
+import { parseClientJson } from "./protocol/serializer.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_MESSAGES = 100;
@@ -38,7 +39,7 @@ interface Outgoing {
 function parseBatch(body: Uint8Array): Outgoing[] | undefined {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(body));
+    parsed = parseClientJson(new TextDecoder().decode(body), "body");
   } catch {
     return undefined;
   }
@@ -89,9 +90,9 @@ export async function handleRestBroadcast(
     let payload: unknown = body;
     if (!binary) {
       try {
-        payload = JSON.parse(new TextDecoder().decode(body));
-      } catch {
-        return jsonError(400, "invalid_request", "Body must be JSON");
+        payload = parseClientJson(new TextDecoder().decode(body), "body");
+      } catch (error) {
+        return jsonError(400, "invalid_request", (error as Error).message);
       }
     }
     messages = [{

@@ -2,7 +2,13 @@
  * Topics: which channels are joined to a topic, broadcast delivery between them, and
  * presence state (Phoenix Presence semantics: `{key: {metas: [{phx_ref, …}]}}`).
  */
-import { encodeText, encodeUserBroadcast, type Message, type Vsn } from "./protocol/serializer.ts";
+import {
+  encodeText,
+  encodeUserBroadcast,
+  fitsUserBroadcast,
+  type Message,
+  type Vsn,
+} from "./protocol/serializer.ts";
 
 /** What the topic hub needs from a joined channel. */
 export interface TopicMember {
@@ -148,8 +154,9 @@ export function createTopics(): Topics {
 
 /**
  * A broadcast frame for a protocol version, built once per broadcast and version:
- * binary-origin broadcasts go to vsn 2.0.0 sockets as kind 4 frames, JSON ones as text.
- * Raw-byte payloads cannot be expressed for vsn 1.0.0 sockets and are skipped there.
+ * binary-origin broadcasts go to vsn 2.0.0 sockets as kind 4 frames, JSON ones as text (as
+ * do binary-origin ones whose topic or event is too long for a kind 4 header). Raw-byte
+ * payloads cannot be expressed as text and are skipped where a kind 4 frame cannot go.
  */
 function broadcastFrame(
   topic: string,
@@ -161,7 +168,7 @@ function broadcastFrame(
   if (hit !== undefined) return hit;
   let frame: string | Uint8Array | null;
   const rawBytes = message.payload instanceof Uint8Array;
-  if (vsn === "2.0.0" && message.binary) {
+  if (vsn === "2.0.0" && message.binary && fitsUserBroadcast(topic, message.event)) {
     frame = encodeUserBroadcast(topic, message.event, message.payload, rawBytes);
   } else if (rawBytes) {
     frame = null;
