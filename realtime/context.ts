@@ -25,6 +25,8 @@ export interface Limits {
   joinReadyTimeoutMs: number;
   /** Catch-up window: cursors older than this are forgotten. */
   catchUpWindowMs: number;
+  /** Open sockets per client address; an upgrade beyond it is answered 429. */
+  maxSocketsPerAddress: number;
 }
 
 export interface Counters {
@@ -59,6 +61,8 @@ export interface Context {
   counters: Counters;
   /** Live sockets (for the idle sweep, shutdown and metrics). */
   sockets: Set<SocketHandle>;
+  /** Live sockets per client address (see `Limits.maxSocketsPerAddress`). */
+  addresses: Map<string, number>;
   /** Joined channels with postgres_changes (for cursor checkpoints). */
   channels: Set<Subscriber & { readonly cursorKey: string | undefined }>;
 }

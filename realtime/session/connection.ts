@@ -40,6 +40,8 @@ export interface ConnectionInit {
   id: string;
   vsn: Vsn;
   apikey: string;
+  /** The client's address, counted against `maxSocketsPerAddress` while the socket lives. */
+  address: string | undefined;
 }
 
 const BUFFER_CHECK_BYTES = 64 * 1024;
@@ -47,7 +49,7 @@ const BUFFER_CHECK_BYTES = 64 * 1024;
 export function attachConnection(
   ctx: Context,
   socket: WebSocket,
-  { id, vsn, apikey }: ConnectionInit,
+  { id, vsn, apikey, address }: ConnectionInit,
 ): Connection {
   const channels = new Map<string, Channel>();
   const queues = new Map<string, Promise<void>>();
@@ -104,6 +106,11 @@ export function attachConnection(
     closed = true;
     open = false;
     ctx.sockets.delete(conn);
+    if (address !== undefined) {
+      const left = (ctx.addresses.get(address) ?? 1) - 1;
+      if (left > 0) ctx.addresses.set(address, left);
+      else ctx.addresses.delete(address);
+    }
     for (const channel of [...channels.values()]) {
       guarded(id, () => channel.close("disconnect"), failed)();
     }
@@ -170,5 +177,6 @@ export function attachConnection(
   socket.addEventListener("close", conn.guard(teardown));
   socket.addEventListener("error", conn.guard(teardown));
   ctx.sockets.add(conn);
+  if (address !== undefined) ctx.addresses.set(address, (ctx.addresses.get(address) ?? 0) + 1);
   return conn;
 }
