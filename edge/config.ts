@@ -52,6 +52,11 @@ export interface Config {
   webhookBodyLimit: number;
   /** Per-request time budget, milliseconds. */
   requestTimeoutMs: number;
+  /**
+   * `REALTIME_MAX_SOCKETS_PER_ADDRESS`: open realtime sockets per client address (unset:
+   * the realtime server's default).
+   */
+  realtimeMaxSocketsPerAddress?: number;
   /** Inbound provider secrets and outbound delivery settings (see {@linkcode WebhookConfig}). */
   webhooks?: WebhookConfig;
 }
@@ -203,6 +208,9 @@ export function loadConfig(
     bodyLimit: int("BODY_LIMIT", defaults.bodyLimit ?? 64 * 1024),
     webhookBodyLimit: int("WEBHOOK_BODY_LIMIT", defaults.webhookBodyLimit ?? 1024 * 1024),
     requestTimeoutMs: int("REQUEST_TIMEOUT_MS", defaults.requestTimeoutMs ?? 10_000),
+    realtimeMaxSocketsPerAddress: env.REALTIME_MAX_SOCKETS_PER_ADDRESS
+      ? int("REALTIME_MAX_SOCKETS_PER_ADDRESS", 0)
+      : defaults.realtimeMaxSocketsPerAddress,
     webhooks: defaults.webhooks ?? loadWebhookConfig(env, int),
   };
 }

@@ -91,6 +91,8 @@ const realtime = createRealtime({
   jwksIssuer: config.jwksIssuer,
   jwksAudience: config.jwksAudience,
   databaseUrl,
+  trustedProxies: config.trustedProxies,
+  limits: { maxSocketsPerAddress: config.realtimeMaxSocketsPerAddress },
 });
 await realtime.start();
 

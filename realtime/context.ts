@@ -25,6 +25,8 @@ export interface Limits {
   joinReadyTimeoutMs: number;
   /** Catch-up window: cursors older than this are forgotten. */
   catchUpWindowMs: number;
+  /** Open sockets per client address; an upgrade beyond it is answered 429. */
+  maxSocketsPerAddress: number;
 }
 
 export interface Counters {
@@ -40,6 +42,8 @@ export interface Counters {
   presenceEvents: number;
   slowConsumersClosed: number;
   protocolErrors: number;
+  /** Unexpected errors in a socket's handlers or timers (each closed that socket). */
+  handlerErrors: number;
   catchUpReplays: number;
   catchUpGaps: number;
 }
@@ -58,6 +62,8 @@ export interface Context {
   counters: Counters;
   /** Live sockets (for the idle sweep, shutdown and metrics). */
   sockets: Set<SocketHandle>;
+  /** Live sockets per client address (see `Limits.maxSocketsPerAddress`). */
+  addresses: Map<string, number>;
   /** Joined channels with postgres_changes (for cursor checkpoints). */
   channels: Set<Subscriber & { readonly cursorKey: string | undefined }>;
 }
@@ -76,6 +82,7 @@ export function newCounters(): Counters {
     presenceEvents: 0,
     slowConsumersClosed: 0,
     protocolErrors: 0,
+    handlerErrors: 0,
     catchUpReplays: 0,
     catchUpGaps: 0,
   };

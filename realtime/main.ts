@@ -10,7 +10,11 @@
  * - `REALTIME_SLOT` (optional): replication slot name (default `realtime_<database>`)
  * - `REALTIME_PORT` or `PORT` (default 4000), `REALTIME_HOST` (default 127.0.0.1)
  * - `REALTIME_CATCHUP_WINDOW_MS` (default 300000), `REALTIME_SWEEP_MS` (default 5000)
+ * - `REALTIME_MAX_SOCKETS_PER_ADDRESS` (default 100): open sockets per client address
+ * - `TRUSTED_PROXIES` (optional): IPs and CIDRs of reverse proxies whose `X-Forwarded-For`
+ *   gives the client address
  */
+import { parseTrustedProxies } from "../edge/net/client_address.ts";
 import { createRealtime } from "./server.ts";
 
 const env = (name: string) => Deno.env.get(name) || undefined;
@@ -21,7 +25,7 @@ if (!secret && !env("JWKS_URL")) {
 }
 const port = Number(env("REALTIME_PORT") ?? env("PORT") ?? "4000");
 const hostname = env("REALTIME_HOST") ?? "127.0.0.1";
-const window = env("REALTIME_CATCHUP_WINDOW_MS");
+const number = (name: string) => env(name) === undefined ? undefined : Number(env(name));
 
 const realtime = createRealtime({
   jwtSecret: secret,
@@ -29,8 +33,12 @@ const realtime = createRealtime({
   issuer: env("JWT_ISSUER"),
   databaseUrl: env("DATABASE_URL"),
   slotName: env("REALTIME_SLOT"),
-  sweepIntervalMs: env("REALTIME_SWEEP_MS") ? Number(env("REALTIME_SWEEP_MS")) : undefined,
-  limits: window ? { catchUpWindowMs: Number(window) } : undefined,
+  sweepIntervalMs: number("REALTIME_SWEEP_MS"),
+  limits: {
+    catchUpWindowMs: number("REALTIME_CATCHUP_WINDOW_MS"),
+    maxSocketsPerAddress: number("REALTIME_MAX_SOCKETS_PER_ADDRESS"),
+  },
+  trustedProxies: parseTrustedProxies((env("TRUSTED_PROXIES") ?? "").split(",").filter(Boolean)),
 });
 await realtime.start();
 const server = Deno.serve({ port, hostname, onListen: () => {} }, realtime.fetch);

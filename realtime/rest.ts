@@ -4,6 +4,7 @@
  * `POST /api/broadcast/<topic>/events/<event>` (realtime-js `httpSend`). Both answer 202.
  */
 import type { Context } from "./context.ts";
+import { parseClientJson } from "./protocol/serializer.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_MESSAGES = 100;
@@ -20,12 +21,39 @@ export function requestToken(req: Request): string | undefined {
   return req.headers.get("apikey") ?? new URL(req.url).searchParams.get("apikey") ?? undefined;
 }
 
+/**
+ * The body, read chunk by chunk and abandoned as soon as it passes the cap: a chunked body
+ * (no Content-Length) of any size costs at most the cap.
+ */
 async function readBody(req: Request): Promise<Uint8Array | Response> {
-  const length = Number(req.headers.get("content-length") ?? "0");
-  if (length > MAX_BODY_BYTES) return jsonError(413, "payload_too_large", "Body too large");
-  const body = new Uint8Array(await req.arrayBuffer());
-  if (body.length > MAX_BODY_BYTES) return jsonError(413, "payload_too_large", "Body too large");
+  const tooLarge = () =>
+    jsonError(413, "payload_too_large", `The body exceeds ${MAX_BODY_BYTES} bytes`);
+  if (Number(req.headers.get("content-length") ?? "0") > MAX_BODY_BYTES) return tooLarge();
+  if (!req.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.length;
+    // Leaving the loop cancels the stream: the rest is never read.
+    if (size > MAX_BODY_BYTES) return tooLarge();
+    chunks.push(chunk);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
+  }
   return body;
+}
+
+/** A percent-decoded path segment, or undefined when its encoding is malformed. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 interface Outgoing {
@@ -38,7 +66,7 @@ interface Outgoing {
 function parseBatch(body: Uint8Array): Outgoing[] | undefined {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(body));
+    parsed = parseClientJson(new TextDecoder().decode(body), "body");
   } catch {
     return undefined;
   }
@@ -89,14 +117,18 @@ export async function handleRestBroadcast(
     let payload: unknown = body;
     if (!binary) {
       try {
-        payload = JSON.parse(new TextDecoder().decode(body));
-      } catch {
-        return jsonError(400, "invalid_request", "Body must be JSON");
+        payload = parseClientJson(new TextDecoder().decode(body), "body");
+      } catch (error) {
+        return jsonError(400, "invalid_request", (error as Error).message);
       }
     }
+    const [topic, event] = [decodeSegment(match[1]), decodeSegment(match[2])];
+    if (topic === undefined || event === undefined) {
+      return jsonError(400, "invalid_request", "Malformed percent-encoding in the topic or event");
+    }
     messages = [{
-      topic: decodeURIComponent(match[1]),
-      event: decodeURIComponent(match[2]),
+      topic,
+      event,
       payload,
       private: new URL(req.url).searchParams.get("private") === "true",
     }];

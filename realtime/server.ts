@@ -13,11 +13,13 @@ import { createVerifier, type JwtOptions, type TokenVerifier } from "./auth/jwt.
 import { createMemoryCursorStore, type CursorStore } from "./catchup/cursors.ts";
 import { createRetentionLog, type RetentionOptions } from "./catchup/retention.ts";
 import { type Context, type Limits, newCounters } from "./context.ts";
+import { clientAddress, type TrustedProxies } from "../edge/net/client_address.ts";
 import { type Authorizer, createRuleAuthorizer } from "./fanout/authorizer.ts";
 import { createFanout } from "./fanout/fanout.ts";
 import { connectDatabase, type RealtimeDatabase } from "./db/setup.ts";
 import type { ChangeFeed } from "./feed/feed.ts";
 import { parseVsn } from "./protocol/serializer.ts";
+import { guarded, report, requestIdOf } from "./guard.ts";
 import { handleRestBroadcast, jsonError, requestToken } from "./rest.ts";
 import { attachConnection } from "./session/connection.ts";
 import { createPrivateRooms } from "./session/private.ts";
@@ -64,10 +66,16 @@ export interface RealtimeOptions {
   basePath?: string;
   /** Period of the housekeeping sweep (idle sockets, retention, cursors); default 5 s. */
   sweepIntervalMs?: number;
+  /**
+   * Reverse proxies in front of the server (the edge's `TRUSTED_PROXIES`): behind one, the
+   * client address counted per socket comes from `X-Forwarded-For`.
+   */
+  trustedProxies?: TrustedProxies;
 }
 
 export interface Realtime {
-  fetch(req: Request): Response | Promise<Response>;
+  /** `info` (from `Deno.serve`) gives the client's address; without it none is counted. */
+  fetch(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response>;
   start(): Promise<void>;
   stop(): Promise<void>;
   metrics(): Record<string, unknown>;
@@ -80,11 +88,17 @@ const DEFAULT_LIMITS: Limits = {
   maxBufferedBytes: 16 * 1024 * 1024,
   joinReadyTimeoutMs: 8_000,
   catchUpWindowMs: 5 * 60_000,
+  // Tabs of one browser share one socket; a clinic behind one NAT has a few dozen devices.
+  maxSocketsPerAddress: 100,
 };
 
 export function createRealtime(options: RealtimeOptions): Realtime {
   const basePath = (options.basePath ?? "/realtime/v1").replace(/\/+$/, "");
-  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits: Limits = {
+    ...DEFAULT_LIMITS,
+    // A limit given as undefined (an unset environment variable) keeps its default.
+    ...Object.fromEntries(Object.entries(options.limits ?? {}).filter(([, v]) => v !== undefined)),
+  };
   const retention = createRetentionLog({ windowMs: limits.catchUpWindowMs, ...options.retention });
   const delegate = createDelegatingAuthorizer(
     options.authorizer ?? createRuleAuthorizer({ rules: {} }),
@@ -105,6 +119,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     privateRooms: createPrivateRooms(fallbackPolicy, topics),
     counters: newCounters(),
     sockets: new Set(),
+    addresses: new Map(),
     channels: new Set(),
   };
   let sweeper: ReturnType<typeof setInterval> | undefined;
@@ -138,7 +153,11 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     });
   }
 
-  async function upgrade(req: Request): Promise<Response> {
+  async function upgrade(
+    req: Request,
+    id: string,
+    info: Deno.ServeHandlerInfo | undefined,
+  ): Promise<Response> {
     if ((req.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
       return jsonError(426, "upgrade_required", "Expected a websocket upgrade");
     }
@@ -156,9 +175,19 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       ctx.counters.rejectedConnections++;
       return jsonError(403, "forbidden", verified.message);
     }
+    // Counted where the socket is made: nothing can slip in between (no await).
+    const address = clientAddress(
+      (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname,
+      req.headers.get("x-forwarded-for") ?? undefined,
+      options.trustedProxies ?? [],
+    );
+    if (address !== undefined && (ctx.addresses.get(address) ?? 0) >= limits.maxSocketsPerAddress) {
+      ctx.counters.rejectedConnections++;
+      return jsonError(429, "too_many_connections", "Too many open sockets from this address");
+    }
     const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
     ctx.counters.connections++;
-    attachConnection(ctx, socket, vsn, apikey);
+    attachConnection(ctx, socket, { id, vsn, apikey, address });
     return response;
   }
 
@@ -191,13 +220,28 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     };
   }
 
-  function fetch(req: Request): Response | Promise<Response> {
+  /** The HTTP boundary: an unexpected error is a logged 500 in the JSON error shape. */
+  async function fetch(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
+    const id = requestIdOf(req);
+    try {
+      return await route(req, id, info);
+    } catch (error) {
+      report(id, error);
+      return jsonError(500, "internal_error", "Internal error");
+    }
+  }
+
+  function route(
+    req: Request,
+    id: string,
+    info: Deno.ServeHandlerInfo | undefined,
+  ): Response | Promise<Response> {
     const path = new URL(req.url).pathname;
     if (!path.startsWith(basePath)) return jsonError(404, "not_found", "Not found");
     const rest = path.slice(basePath.length);
     if (rest === "/websocket" || rest === "/websocket/") {
       if (req.method !== "GET") return jsonError(405, "method_not_allowed", "Use GET");
-      return upgrade(req);
+      return upgrade(req, id, info);
     }
     if (rest === "/api/broadcast" || rest.startsWith("/api/broadcast/")) {
       return handleRestBroadcast(ctx, req, rest.slice("/api/broadcast".length));
@@ -246,7 +290,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         ctx.privateRooms.use(fallbackPolicy);
         throw error;
       }
-      sweeper = setInterval(sweep, options.sweepIntervalMs ?? 5_000);
+      sweeper = setInterval(guarded("sweep", sweep), options.sweepIntervalMs ?? 5_000);
     },
     async stop() {
       if (!started) return;

@@ -2,7 +2,13 @@
  * Topics: which channels are joined to a topic, broadcast delivery between them, and
  * presence state (Phoenix Presence semantics: `{key: {metas: [{phx_ref, …}]}}`).
  */
-import { encodeText, encodeUserBroadcast, type Message, type Vsn } from "./protocol/serializer.ts";
+import {
+  encodeText,
+  encodeUserBroadcast,
+  fitsUserBroadcast,
+  type Message,
+  type Vsn,
+} from "./protocol/serializer.ts";
 
 /** What the topic hub needs from a joined channel. */
 export interface TopicMember {
@@ -73,30 +79,27 @@ export function createTopics(): Topics {
     return t;
   }
 
-  function presenceDiff(member: TopicMember, joins: PresenceMap, leaves: PresenceMap): void {
-    const t = topics.get(room(member));
-    if (!t) return;
-    const message = (joinRef: null): Message => ({
-      joinRef,
+  function sendDiff(t: Topic, topic: string, joins: PresenceMap, leaves: PresenceMap): void {
+    const message: Message = {
+      joinRef: null,
       ref: null,
-      topic: member.topic,
+      topic,
       event: "presence_diff",
       payload: { joins, leaves },
-    });
+    };
     const frames: Partial<Record<Vsn, string>> = {};
     for (const member of t.members) {
       if (!member.presenceEnabled) continue;
-      const frame = frames[member.vsn] ??= encodeText(member.vsn, message(null));
+      const frame = frames[member.vsn] ??= encodeText(member.vsn, message);
       member.sendFrame(frame);
     }
   }
 
-  function untrack(member: TopicMember): void {
-    const t = topics.get(room(member));
-    const tracked = t?.tracked.get(member);
-    if (!t || !tracked) return;
+  function untrackIn(t: Topic, member: TopicMember): void {
+    const tracked = t.tracked.get(member);
+    if (!tracked) return;
     t.tracked.delete(member);
-    presenceDiff(member, {}, { [tracked.key]: { metas: [tracked.meta] } });
+    sendDiff(t, member.topic, {}, { [tracked.key]: { metas: [tracked.meta] } });
   }
 
   return {
@@ -104,11 +107,12 @@ export function createTopics(): Topics {
       topicOf(room(member)).members.add(member);
     },
     leave(member) {
-      untrack(member);
       const t = topics.get(room(member));
       if (!t) return;
+      // Out of the room (it goes with its last member) before the others hear of it.
       t.members.delete(member);
-      if (t.members.size === 0 && t.tracked.size === 0) topics.delete(room(member));
+      if (t.members.size === 0) topics.delete(room(member));
+      untrackIn(t, member);
     },
     broadcast(name, isPrivate, message, from) {
       const t = topics.get(roomOf(name, isPrivate));
@@ -138,9 +142,12 @@ export function createTopics(): Topics {
       if (previous) meta.phx_ref_prev = previous.meta.phx_ref;
       t.tracked.set(member, { key, meta });
       const leaves = previous ? { [previous.key]: { metas: [previous.meta] } } : {};
-      presenceDiff(member, { [key]: { metas: [meta] } }, leaves);
+      sendDiff(t, member.topic, { [key]: { metas: [meta] } }, leaves);
     },
-    untrack,
+    untrack(member) {
+      const t = topics.get(room(member));
+      if (t) untrackIn(t, member);
+    },
     get size() {
       return topics.size;
     },
@@ -149,8 +156,9 @@ export function createTopics(): Topics {
 
 /**
  * A broadcast frame for a protocol version, built once per broadcast and version:
- * binary-origin broadcasts go to vsn 2.0.0 sockets as kind 4 frames, JSON ones as text.
- * Raw-byte payloads cannot be expressed for vsn 1.0.0 sockets and are skipped there.
+ * binary-origin broadcasts go to vsn 2.0.0 sockets as kind 4 frames, JSON ones as text (as
+ * do binary-origin ones whose topic or event is too long for a kind 4 header). Raw-byte
+ * payloads cannot be expressed as text and are skipped where a kind 4 frame cannot go.
  */
 function broadcastFrame(
   topic: string,
@@ -162,7 +170,7 @@ function broadcastFrame(
   if (hit !== undefined) return hit;
   let frame: string | Uint8Array | null;
   const rawBytes = message.payload instanceof Uint8Array;
-  if (vsn === "2.0.0" && message.binary) {
+  if (vsn === "2.0.0" && message.binary && fitsUserBroadcast(topic, message.event)) {
     frame = encodeUserBroadcast(topic, message.event, message.payload, rawBytes);
   } else if (rawBytes) {
     frame = null;

@@ -10,6 +10,7 @@
  *   slow authorization only ends the channels of that principal (which rejoin and catch up).
  */
 import type { Claims } from "../auth/claims.ts";
+import { describeError } from "../guard.ts";
 import { matches } from "../postgres/filter.ts";
 import { encodeTextRaw } from "../protocol/serializer.ts";
 import type { Change, Row, Transaction } from "../postgres/types.ts";
@@ -632,11 +633,4 @@ export function createFanout(options: FanoutOptions): Fanout {
       };
     },
   };
-}
-
-/** An error's kind without its message (which may quote data). */
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return typeof error;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" ? `${error.name} ${code}` : error.name;
 }

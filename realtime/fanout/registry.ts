@@ -40,8 +40,8 @@ export interface Group {
   matchKey: string;
   /** Member subscribers. */
   members: Map<Subscriber, Member>;
-  /** Index slot: `column\0value` when indexed by an equality filter. */
-  indexKey?: string;
+  /** Index slot: column and normalized value, when indexed by an equality filter. */
+  index?: readonly [column: string, value: string];
   /** Visibility cache keys without / with the old record (set on first use). */
   visKeys?: [string, string];
   /** The principal's policy key for this table, valid while the authorizer's stamp holds. */
@@ -74,7 +74,8 @@ interface TableGroups {
 export interface Registry {
   principal(claims: Claims, key: string): Principal;
   releasePrincipal(principal: Principal): void;
-  group(spec: Omit<Group, "members" | "key" | "indexKey">, key: string): Group;
+  group(spec: Omit<Group, "members" | "key" | "index">, key: string): Group;
+  /** Removes a member; the group leaves every index with its last member (idempotent). */
   removeMember(group: Group, subscriber: Subscriber): void;
   /** Groups that may match a change (a superset; filters are evaluated by the caller). */
   candidates(change: Change): Iterable<Group>;
@@ -101,13 +102,17 @@ export function createRegistry(
     return t;
   }
 
-  function indexSlot(group: Group): [string, string] | undefined {
+  function indexSlot(group: Group): readonly [string, string] | undefined {
     for (const c of group.conditions) {
       if (c.op !== "eq" || c.negate) continue;
       const type = columnType(group.schema, group.table, c.column);
       if (type && INDEXABLE.has(type)) return [c.column, normalize(c.values[0])];
     }
     return undefined;
+  }
+
+  function releasePrincipal(p: Principal): void {
+    if (p.refs === 0 && p.pending === 0) principals.delete(p.key);
   }
 
   return {
@@ -128,20 +133,17 @@ export function createRegistry(
       }
       return p;
     },
-    releasePrincipal(p) {
-      if (p.refs === 0 && p.pending === 0) principals.delete(p.key);
-    },
+    releasePrincipal,
     group(spec, key) {
       let g = groups.get(key);
       if (g) return g;
       g = { ...spec, key, members: new Map() };
+      g.index = indexSlot(g);
       groups.set(key, g);
       spec.principal.refs++;
       const t = tableGroups(`${spec.schema}.${spec.table}`);
-      const slot = indexSlot(g);
-      if (slot) {
-        const [column, value] = slot;
-        g.indexKey = `${column}\0${value}`;
+      if (g.index) {
+        const [column, value] = g.index;
         let byColumn = t.byValue.get(column);
         if (!byColumn) t.byValue.set(column, byColumn = new Map());
         let set = byColumn.get(value);
@@ -153,24 +155,21 @@ export function createRegistry(
       return g;
     },
     removeMember(g, subscriber) {
-      g.members.delete(subscriber);
-      if (g.members.size > 0) return;
+      if (!g.members.delete(subscriber) || g.members.size > 0 || groups.get(g.key) !== g) return;
+      // Nothing below can throw: the group leaves every structure, or none was left to update.
       groups.delete(g.key);
       const name = `${g.schema}.${g.table}`;
-      const t = tables.get(name)!;
-      if (g.indexKey) {
-        const [column, value] = g.indexKey.split("\0");
-        const byColumn = t.byValue.get(column)!;
-        const set = byColumn.get(value)!;
-        set.delete(g);
-        if (set.size === 0) byColumn.delete(value);
-        if (byColumn.size === 0) t.byValue.delete(column);
-      } else {
-        t.rest.delete(g);
-      }
-      if (t.rest.size === 0 && t.byValue.size === 0) tables.delete(name);
+      const t = tables.get(name);
+      if (t && g.index) {
+        const [column, value] = g.index;
+        const byColumn = t.byValue.get(column);
+        const set = byColumn?.get(value);
+        if (set?.delete(g) && set.size === 0) byColumn!.delete(value);
+        if (byColumn?.size === 0) t.byValue.delete(column);
+      } else t?.rest.delete(g);
+      if (t && t.rest.size === 0 && t.byValue.size === 0) tables.delete(name);
       g.principal.refs--;
-      this.releasePrincipal(g.principal);
+      releasePrincipal(g.principal);
     },
     *candidates(change) {
       const t = tables.get(`${change.schema}.${change.table}`);
@@ -194,9 +193,13 @@ export function createRegistry(
   };
 }
 
-/** Maps values that are equal under text, uuid and integer types to one key. */
+/**
+ * Maps values that are equal under text, uuid and integer types to one key. Linear in the
+ * value's length (a filter value may be a megabyte of digits).
+ */
 function normalize(value: string): string {
   const text = value.trim().toLowerCase();
-  if (/^[-+]?\d+$/.test(text)) return BigInt(text).toString();
-  return text;
+  if (!/^[-+]?\d+$/.test(text)) return text;
+  const digits = text.replace(/^[-+]?0*/, "") || "0";
+  return text[0] === "-" && digits !== "0" ? `-${digits}` : digits;
 }

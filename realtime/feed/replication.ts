@@ -27,6 +27,7 @@ import {
 } from "../postgres/types.ts";
 import { toRow } from "./decode.ts";
 import type { ChangeFeed, FeedSink } from "./feed.ts";
+import { guarded } from "../guard.ts";
 
 export interface ReplicationFeedOptions {
   /** Connection URL of a role with REPLICATION (the embedded cluster's superuser). */
@@ -202,10 +203,16 @@ export function createReplicationFeed(options: ReplicationFeedOptions): Replicat
       database,
     }, { acknowledge: { auto: false, timeoutSeconds: 0 } });
     service = s;
-    s.on("data", onData);
-    s.on("heartbeat", (_lsn: string, _ts: number, shouldRespond: boolean) => {
-      if (shouldRespond) confirm(true);
-    });
+    // A failing step drops this stream: the next one resumes from the confirmed position.
+    const guard = <A extends unknown[]>(callback: (...args: A) => void) =>
+      guarded("feed", callback, () => scheduleReconnect(s));
+    s.on("data", guard(onData));
+    s.on(
+      "heartbeat",
+      guard((_lsn: string, _ts: number, shouldRespond: boolean) => {
+        if (shouldRespond) confirm(true);
+      }),
+    );
     s.on("start", () => {
       backoff = 250;
       running = true;
@@ -267,12 +274,15 @@ export function createReplicationFeed(options: ReplicationFeedOptions): Replicat
       received = startLsn;
       s.begin(startLsn);
       await connect();
-      ticker = setInterval(async () => {
-        if (stopping) return;
-        await tick();
-        confirm(true);
-        await refreshSlotStats();
-      }, tickIntervalMs);
+      ticker = setInterval(
+        guarded("feed tick", async () => {
+          if (stopping) return;
+          await tick();
+          confirm(true);
+          await refreshSlotStats();
+        }),
+        tickIntervalMs,
+      );
       await refreshSlotStats();
     },
     async stop() {

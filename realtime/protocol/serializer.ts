@@ -49,18 +49,44 @@ export function parseVsn(value: string | null): Vsn | undefined {
   return undefined;
 }
 
+/** Deepest nesting of arrays and objects accepted in JSON from a client. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * JSON from a client (frames, payloads, REST bodies). Throws ProtocolError when `text` is not
+ * JSON or nests deeper than MAX_JSON_DEPTH: what is parsed here is serialized again (replies,
+ * broadcasts, presence) and JSON.stringify recurses, so a deep value would overflow the stack
+ * in whichever handler serializes it next — possibly another client's.
+ */
+export function parseClientJson(text: string, what: string): unknown {
+  let depth = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (quoted) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) quoted = false;
+    } else if (c === 0x22) quoted = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) {
+        throw new ProtocolError(`${what} nests deeper than ${MAX_JSON_DEPTH} levels`);
+      }
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ProtocolError(`${what} is not JSON`);
+  }
+}
+
 /** Decodes one inbound frame. Throws ProtocolError on malformed input. */
 export function decodeFrame(vsn: Vsn, data: string | ArrayBuffer | Uint8Array): Message {
   if (typeof data !== "string") {
     if (vsn !== VSN_2) throw new ProtocolError("binary frames need vsn 2.0.0");
     return decodeUserBroadcastPush(data instanceof Uint8Array ? data : new Uint8Array(data));
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    throw new ProtocolError("frame is not JSON");
-  }
+  const parsed = parseClientJson(data, "frame");
   return vsn === VSN_2 ? fromArray(parsed) : fromObject(parsed);
 }
 
@@ -128,21 +154,12 @@ export function decodeUserBroadcastPush(bytes: Uint8Array): Message {
   const body = bytes.slice(offset);
   let meta: Record<string, unknown> | undefined;
   if (metaText !== "") {
-    try {
-      const parsed = JSON.parse(metaText);
-      if (typeof parsed === "object" && parsed !== null) meta = parsed;
-    } catch {
-      throw new ProtocolError("binary frame metadata is not JSON");
-    }
+    const parsed = parseClientJson(metaText, "binary frame metadata");
+    if (typeof parsed === "object" && parsed !== null) meta = parsed as Record<string, unknown>;
   }
-  let payload: unknown = body;
-  if (encoding === ENCODING_JSON) {
-    try {
-      payload = JSON.parse(text(body));
-    } catch {
-      throw new ProtocolError("binary frame payload is not JSON");
-    }
-  }
+  const payload = encoding === ENCODING_JSON
+    ? parseClientJson(text(body), "binary frame payload")
+    : body;
   const broadcast: UserBroadcast = {
     event,
     payload,
@@ -189,6 +206,11 @@ export function encodeTextRaw(
 ): string {
   if (vsn === VSN_2) return `[null,null,${topicJson},"${event}",${payloadJson}]`;
   return `{"topic":${topicJson},"event":"${event}","payload":${payloadJson},"ref":null}`;
+}
+
+/** Whether a kind 4 frame can carry these names (each at most 255 UTF-8 bytes). */
+export function fitsUserBroadcast(topic: string, event: string): boolean {
+  return encoder.encode(topic).length <= 255 && encoder.encode(event).length <= 255;
 }
 
 /**

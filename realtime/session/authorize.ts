@@ -9,9 +9,10 @@ export interface Resolved {
   /** Bound tables the claims may read rows of (registered with the fan-out). */
   tables: TableBinding[];
   /**
-   * `schema.table` of bound tables the claims may read no row of. Such a binding stays on the
-   * channel but delivers nothing until an `access_token` whose claims may read the table
-   * (as with Supabase, where RLS filters every row out).
+   * `schema.table` of bound tables the claims may read no row of (`schema.*` for a `*`
+   * binding whose tables they may read none of). Such a binding stays on the channel but
+   * delivers nothing until an `access_token` whose claims may read the table (as with
+   * Supabase, where RLS filters every row out).
    */
   blind: string[];
 }
@@ -60,6 +61,11 @@ export async function resolveTables(
         return `Unauthorized: column ${hidden} of ${name} is not readable`;
       }
       tables.push({ binding, schema: binding.schema, table, access });
+    }
+    // `*` stands for the tables the claims may read: blind when that is none of them.
+    const all = `${binding.schema}.*`;
+    if (wildcard && !tables.some((t) => t.binding === binding) && !blind.includes(all)) {
+      blind.push(all);
     }
   }
   return { tables, blind };

@@ -142,12 +142,15 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
       clearTimeout(expiry);
       const left = secondsLeft(channel.claims);
       if (!Number.isFinite(left)) return;
-      expiry = setTimeout(() => {
-        expiry = undefined;
-        ctx.counters.tokenExpiries++;
-        const ago = Math.max(0, Math.floor(-secondsLeft(channel.claims)));
-        channel.fail(`Token has expired ${ago} seconds ago`);
-      }, Math.min(MAX_TIMER_MS, Math.max(0, left * 1000)));
+      expiry = setTimeout(
+        conn.guard(() => {
+          expiry = undefined;
+          ctx.counters.tokenExpiries++;
+          const ago = Math.max(0, Math.floor(-secondsLeft(channel.claims)));
+          channel.fail(`Token has expired ${ago} seconds ago`);
+        }),
+        Math.min(MAX_TIMER_MS, Math.max(0, left * 1000)),
+      );
     },
     rekey(key, cursor) {
       if (key === cursorKey) return;
@@ -160,7 +163,8 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
       open = false;
       clearTimeout(expiry);
       expiry = undefined;
-      ctx.topics.leave(channel);
+      // Plain bookkeeping first, then the fan-out, then the topic (which tells the others).
+      if (conn.channels.get(init.topic) === channel) conn.channels.delete(init.topic);
       ctx.privateRooms.release(channel);
       ctx.channels.delete(channel);
       const cursor = ctx.fanout.unsubscribe(channel) ?? channel.pausedCursor;
@@ -168,7 +172,7 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
         if (reason === "leave") ctx.cursors.delete(cursorKey);
         else wentAway(cursorKey, cursor);
       }
-      if (conn.channels.get(init.topic) === channel) conn.channels.delete(init.topic);
+      ctx.topics.leave(channel);
     },
     subscription() {
       return {

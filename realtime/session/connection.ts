@@ -1,7 +1,9 @@
 /**
  * One websocket: decoding, heartbeats, backpressure, and routing of channel
  * events. Events of one topic are handled one after another (a join may await the token
- * check and the change feed); heartbeats are answered at once.
+ * check and the change feed); heartbeats are answered at once. Every callback the runtime
+ * makes into a connection — socket listeners, queued handlers, its channels' timers — goes
+ * through `guard`: an error closes this socket, never the process.
  */
 import type { Context } from "../context.ts";
 import {
@@ -11,12 +13,14 @@ import {
   ProtocolError,
   type Vsn,
 } from "../protocol/serializer.ts";
-import { describeError } from "../fanout/fanout.ts";
+import { type Guarded, guarded } from "../guard.ts";
 import { type Channel, replyTo } from "./channel.ts";
 import { handleAccessToken, handleBroadcast, handleLeave, handlePresence } from "./handlers.ts";
 import { handleJoin } from "./join.ts";
 
 export interface Connection {
+  /** The id of the upgrade request, in every log line about this socket. */
+  readonly id: string;
   readonly vsn: Vsn;
   /** The token from the connection URL (`apikey`), used when a join carries none. */
   readonly apikey: string;
@@ -27,6 +31,17 @@ export interface Connection {
   close(code: number, reason: string): void;
   /** When the client last sent a frame (epoch ms). */
   lastSeen(): number;
+  /** Wraps a callback the runtime makes into this connection (see `guarded`). */
+  guard<A extends unknown[]>(callback: (...args: A) => unknown): Guarded<A>;
+}
+
+export interface ConnectionInit {
+  /** The upgrade request's id (see `requestIdOf`). */
+  id: string;
+  vsn: Vsn;
+  apikey: string;
+  /** The client's address, counted against `maxSocketsPerAddress` while the socket lives. */
+  address: string | undefined;
 }
 
 const BUFFER_CHECK_BYTES = 64 * 1024;
@@ -34,16 +49,17 @@ const BUFFER_CHECK_BYTES = 64 * 1024;
 export function attachConnection(
   ctx: Context,
   socket: WebSocket,
-  vsn: Vsn,
-  apikey: string,
+  { id, vsn, apikey, address }: ConnectionInit,
 ): Connection {
   const channels = new Map<string, Channel>();
   const queues = new Map<string, Promise<void>>();
   let open = socket.readyState === WebSocket.OPEN;
+  let closed = false; // a socket may close before it ever opened (handshake dropped)
   let lastSeen = Date.now();
   let sinceCheck = BUFFER_CHECK_BYTES; // the first frame checks
 
   const conn: Connection = {
+    id,
     vsn,
     apikey,
     channels,
@@ -75,20 +91,34 @@ export function attachConnection(
       }
       teardown();
     },
+    guard: (callback) => guarded(id, callback, failed),
   };
 
+  /** After an unexpected error (logged by the guard): this socket goes, nothing else. */
+  function failed(): void {
+    ctx.counters.handlerErrors++;
+    conn.close(1011, "internal error");
+  }
+
+  /** Leaves every structure the socket is in; one failing channel does not keep the others. */
   function teardown(): void {
-    if (!open) return;
+    if (closed) return;
+    closed = true;
     open = false;
-    for (const channel of [...channels.values()]) channel.close("disconnect");
     ctx.sockets.delete(conn);
+    if (address !== undefined) {
+      const left = (ctx.addresses.get(address) ?? 1) - 1;
+      if (left > 0) ctx.addresses.set(address, left);
+      else ctx.addresses.delete(address);
+    }
+    for (const channel of [...channels.values()]) {
+      guarded(id, () => channel.close("disconnect"), failed)();
+    }
   }
 
   function enqueue(topic: string, task: () => void | Promise<void>): void {
     const previous = queues.get(topic) ?? Promise.resolve();
-    const next = previous.then(task).catch((error) => {
-      console.error(`realtime: handler failed: ${describeError(error)}`);
-    });
+    const next = previous.then(conn.guard(task));
     queues.set(topic, next);
     next.then(() => {
       if (queues.get(topic) === next) queues.delete(topic);
@@ -123,11 +153,7 @@ export function attachConnection(
     });
   }
 
-  socket.binaryType = "arraybuffer";
-  socket.addEventListener("open", () => {
-    open = true;
-  });
-  socket.addEventListener("message", (event: MessageEvent) => {
+  function receive(event: MessageEvent): void {
     lastSeen = Date.now();
     const data = event.data as string | ArrayBuffer;
     const size = typeof data === "string" ? data.length : data.byteLength;
@@ -141,9 +167,16 @@ export function attachConnection(
       throw error;
     }
     route(message);
+  }
+
+  socket.binaryType = "arraybuffer";
+  socket.addEventListener("open", () => {
+    open = !closed;
   });
-  socket.addEventListener("close", teardown);
-  socket.addEventListener("error", teardown);
+  socket.addEventListener("message", conn.guard(receive));
+  socket.addEventListener("close", conn.guard(teardown));
+  socket.addEventListener("error", conn.guard(teardown));
   ctx.sockets.add(conn);
+  if (address !== undefined) ctx.addresses.set(address, (ctx.addresses.get(address) ?? 0) + 1);
   return conn;
 }

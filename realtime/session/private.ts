@@ -8,7 +8,7 @@
  */
 import { canReceive, type TopicAccess, type TopicPolicy } from "../auth/channel_policy.ts";
 import type { Claims } from "../auth/claims.ts";
-import { describeError } from "../fanout/fanout.ts";
+import { describeError } from "../guard.ts";
 import type { TopicMember, Topics } from "../topics.ts";
 
 /** A decision and the policy stamp it was taken at. */

@@ -3,6 +3,7 @@
  * protocol client for byte-level checks, and stock realtime-js clients that close cleanly
  * (the op sanitizer is on).
  */
+import assert from "node:assert/strict";
 import { SignJWT } from "jose";
 import { RealtimeClient } from "@supabase/realtime-js";
 import { createRealtime, type Realtime, type RealtimeOptions } from "../../realtime/mod.ts";
@@ -60,6 +61,27 @@ export async function startServer(options: Partial<RealtimeOptions> = {}): Promi
       await server.shutdown();
     },
   };
+}
+
+/** What a server holds: sockets, topics, the fan-out's registry, and handler failures. */
+export function held(realtime: Realtime) {
+  const m = realtime.metrics() as {
+    sockets: number;
+    topics: number;
+    counters: { handlerErrors: number };
+    fanout: { groups: number; principals: number; subscribers: number };
+  };
+  const { groups, principals, subscribers } = m.fanout;
+  const { handlerErrors } = m.counters;
+  return { sockets: m.sockets, topics: m.topics, groups, principals, subscribers, handlerErrors };
+}
+
+/** Waits until the server holds `expected` (a socket is let go when its close arrives). */
+export async function holds(realtime: Realtime, expected: ReturnType<typeof held>) {
+  const same = () => JSON.stringify(held(realtime)) === JSON.stringify(expected);
+  await eventually(same, 5000, "the server to let go").catch(() => {
+    assert.deepEqual(held(realtime), expected);
+  });
 }
 
 /** Resolves when `check` passes, polling; rejects after `ms`. */
