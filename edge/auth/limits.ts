@@ -3,7 +3,7 @@
  * database (private.rate_limits via api.rate_limit_hit), so every edge instance shares them;
  * they are per client address only, so a stranger can only rate-limit themselves. Wrong
  * passwords are throttled per (account, source) and per account with the rules of `lockout`,
- * applied in the database (supabase/migrations/20261205000200_login_throttle.sql).
+ * applied in the database (supabase/migrations/20261122000500_authentication.sql).
  */
 
 export interface Window {

@@ -1,6 +1,6 @@
 /**
  * The `auth.unlock_link` job: the right password arrived from a source that may not sign in
- * (see supabase/migrations/20261205000200_login_throttle.sql), so the account's owner gets a
+ * (see supabase/migrations/20261122000500_authentication.sql), so the account's owner gets a
  * link that makes their browser a known device. The token is made here, stored only hashed,
  * and exists in clear only in the e-mail. The link opens the PWA's `/unlock` page with the
  * token in the fragment (never sent to a server or a Referer), which POSTs it to

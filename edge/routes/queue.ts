@@ -1,7 +1,7 @@
 /**
  * The clinic queue: check-in, walk-ins, call-next, ticket transitions, the staff list and the
  * PII-free board snapshot. The rules live in the database (`private.queue_*`, migration
- * 20261122002002_queue_policy.sql); every request runs them as the caller, in one transaction.
+ * 20261122000900_queue.sql); every request runs them as the caller, in one transaction.
  *
  * Fairness policy of call-next (the board's positions follow the same order): an appointment
  * checked in by its booked time + `lateness_grace_minutes` is due at its booked time; a late

@@ -1,6 +1,6 @@
 /**
  * Private topics authorized by the database, as Supabase does: the RLS policies on
- * `realtime.messages` (supabase/migrations/20261205000100_realtime_topic_auth.sql) decide,
+ * `realtime.messages` (supabase/migrations/20261122001100_realtime.sql) decide,
  * with the topic exposed through `realtime.topic()`. One transaction per check, always rolled
  * back: probe rows inserted as the server, then, under the caller's role and claims, a SELECT
  * of them (read) and an INSERT per extension under a savepoint (write).

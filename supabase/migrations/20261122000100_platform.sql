@@ -1,6 +1,18 @@
--- Platform: extensions, schemas, Supabase-compatible roles and auth helpers, shared functions.
--- Everything here is created only when absent, so the same file also applies to a real
--- Supabase database (which already has the roles and the auth schema).
+-- Platform: extensions, schemas, Supabase-compatible roles and auth helpers, and what every
+-- domain shares: the API's error convention, the caller switch of the single-statement entry
+-- points, time helpers, per-day counters and rate limits.
+-- Roles, the auth schema and its functions are created only when absent, so the same file also
+-- applies to a real Supabase database (which already has them).
+--
+-- Conventions of the API (schema `api`):
+-- * Handlers call exactly one `api.*` function per request, inside the caller's transaction
+--   (`SET LOCAL ROLE` + `request.jwt.claims`), so RLS and the audit trigger see who acts.
+-- * A business error is raised with SQLSTATE `PT<http status>` (PostgREST's convention),
+--   MESSAGE = the snake_case error code, DETAIL = the human message, HINT = optional JSON
+--   details (private.raise_api). The edge turns it into the contract's
+--   `{"error":{code,message,details}}`.
+-- * Every `api.*` function is revoked from PUBLIC and granted to the roles that call it.
+--   (Per-schema default privileges can only add privileges, so the revoke is explicit.)
 
 create schema if not exists extensions;
 create extension if not exists pgcrypto with schema extensions;
@@ -11,7 +23,8 @@ create extension if not exists citext with schema extensions;
 
 -- `private`: security-definer helpers and internal tables no client role can touch.
 create schema if not exists private;
-create schema if not exists audit;
+-- `api`: the functions the edge's handlers call.
+create schema if not exists api;
 
 do $$
 begin
@@ -32,10 +45,10 @@ grant usage on schema auth to anon, authenticated, service_role;
 grant usage on schema extensions to anon, authenticated, service_role;
 grant usage on schema public to anon, authenticated, service_role;
 grant usage on schema private to anon, authenticated, service_role;
-revoke all on schema audit from public;
+grant usage on schema api to anon, authenticated, service_role;
 
 -- auth.uid(), auth.role(), auth.jwt(): the claims of the current request, as PostgREST sets
--- them (`request.jwt.claims`, or the older per-claim settings).
+-- them (`request.jwt.claims`, or the per-claim settings).
 do $$
 begin
   if not exists (
@@ -82,16 +95,57 @@ $$;
 
 grant execute on function auth.jwt(), auth.uid(), auth.role() to anon, authenticated, service_role;
 
--- Keeps `updated_at` current on every update.
-create or replace function private.touch_updated_at() returns trigger
+-- ---------------------------------------------------------------------------------------
+-- Errors and the caller
+-- ---------------------------------------------------------------------------------------
+
+-- Raises a business error in the API's convention (above): SQLSTATE PT<status>.
+create or replace function private.raise_api(
+  p_status integer,
+  p_code text,
+  p_message text,
+  p_details jsonb default null
+) returns void
   language plpgsql
   set search_path = ''
   as $$
 begin
-  new.updated_at := now();
-  return new;
+  raise exception using
+    errcode = 'PT' || p_status::text,
+    message = p_code,
+    detail = p_message,
+    hint = coalesce(p_details::text, '');
 end
 $$;
+revoke all on function private.raise_api(integer, text, text, jsonb) from public;
+grant execute on function private.raise_api(integer, text, text, jsonb)
+  to anon, authenticated, service_role;
+
+-- The caller for the rest of this transaction, exactly as edge/db/claims.ts#withClaims sets it
+-- (role, request.jwt.claims, request.id): the first step of the single-statement entry points
+-- (private.book_as, private.webhook_ingest_as) the edge calls with `callAs`, so a request is
+-- one round trip and nothing is held open between messages. Only client roles. No SET clause
+-- and not SECURITY DEFINER, either of which would confine or forbid the role change. Only the
+-- owner (the role the API connects as) may call it.
+create or replace function private.act_as(p_role text, p_claims text, p_request_id text)
+  returns void
+  language plpgsql
+  as $$
+begin
+  if p_role is null or p_role not in ('anon', 'authenticated', 'service_role') then
+    raise exception 'private.act_as: role % is not a client role', p_role
+      using errcode = '22023';
+  end if;
+  perform pg_catalog.set_config('role', p_role, true),
+    pg_catalog.set_config('request.jwt.claims', p_claims, true),
+    pg_catalog.set_config('request.id', coalesce(p_request_id, ''), true);
+end
+$$;
+revoke all on function private.act_as(text, text, text) from public;
+
+-- ---------------------------------------------------------------------------------------
+-- Time
+-- ---------------------------------------------------------------------------------------
 
 -- True when `tz` names a time zone PostgreSQL knows.
 create or replace function private.is_time_zone(tz text) returns boolean
@@ -106,8 +160,37 @@ exception when others then
 end
 $$;
 
--- Per-clinic, per-day, per-kind counters for human-readable numbers (appointments, tickets).
--- An upsert takes the row lock, so concurrent callers get distinct values.
+-- `ts` as ISO 8601 in the zone `tz`, with that instant's offset: 2026-03-08T09:00:00-07:00.
+-- A plain expression without a SET clause, so the planner inlines it.
+create or replace function private.iso_in_zone(p_ts timestamptz, p_tz text) returns text
+  language sql stable
+  as $$
+    select to_char(p_ts at time zone p_tz, 'YYYY-MM-DD"T"HH24:MI:SS')
+      || case when p_ts at time zone p_tz < p_ts at time zone 'UTC' then '-' else '+' end
+      || to_char(greatest((p_ts at time zone p_tz) - (p_ts at time zone 'UTC'),
+                          (p_ts at time zone 'UTC') - (p_ts at time zone p_tz)), 'HH24:MI')
+  $$;
+revoke all on function private.iso_in_zone(timestamptz, text) from public;
+grant execute on function private.iso_in_zone(timestamptz, text)
+  to anon, authenticated, service_role;
+
+-- Keeps `updated_at` current on every update.
+create or replace function private.touch_updated_at() returns trigger
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  new.updated_at := now();
+  return new;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- Counters and rate limits
+-- ---------------------------------------------------------------------------------------
+
+-- Per-clinic, per-day, per-kind counters for human-readable numbers (appointments, tickets,
+-- patients). An upsert takes the row lock, so concurrent callers get distinct values.
 create table private.day_counters (
   clinic_id uuid not null,
   day date not null,
@@ -117,6 +200,7 @@ create table private.day_counters (
 );
 alter table private.day_counters enable row level security;
 alter table private.day_counters force row level security;
+grant all on private.day_counters to service_role;
 
 create or replace function private.next_number(p_clinic uuid, p_day date, p_kind text)
   returns integer
@@ -135,3 +219,41 @@ begin
 end
 $$;
 revoke all on function private.next_number(uuid, date, text) from public;
+
+-- Fixed-window rate limits (per IP, per account, …) shared by every edge instance.
+create table private.rate_limits (
+  key text primary key,
+  window_start timestamptz not null,
+  hits integer not null
+);
+alter table private.rate_limits enable row level security;
+alter table private.rate_limits force row level security;
+grant all on private.rate_limits to service_role;
+
+-- Counts one hit on `key`; returns 0 when within `p_limit` hits per window, else the seconds
+-- until the window resets (for Retry-After).
+create or replace function api.rate_limit_hit(p_key text, p_limit integer, p_window_seconds integer)
+  returns integer
+  language sql
+  security definer
+  set search_path = ''
+  as $$
+    with hit as (
+      insert into private.rate_limits as r (key, window_start, hits)
+      values (p_key, now(), 1)
+      on conflict (key) do update set
+        window_start = case
+          when r.window_start + make_interval(secs => p_window_seconds) <= now() then now()
+          else r.window_start end,
+        hits = case
+          when r.window_start + make_interval(secs => p_window_seconds) <= now() then 1
+          else r.hits + 1 end
+      returning r.window_start, r.hits
+    )
+    select case when hit.hits > p_limit then greatest(1, ceil(extract(epoch from
+      hit.window_start + make_interval(secs => p_window_seconds) - now())))::integer
+      else 0 end
+    from hit
+  $$;
+revoke all on function api.rate_limit_hit(text, integer, integer) from public;
+grant execute on function api.rate_limit_hit(text, integer, integer) to service_role;

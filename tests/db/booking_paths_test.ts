@@ -1,9 +1,9 @@
 /**
- * The booking fast path (supabase/migrations/2026112200400*) against the code it replaced:
+ * The booking path (supabase/migrations/20261122000800_scheduling_booking.sql):
  *
  * - private.booking_slot decides exactly as private.booking_target + private.check_slot +
- *   private.free_for did, for every combination of caller, patient, clinic, doctor and time
- *   below (each case in its own transaction, rolled back);
+ *   private.free_for one after another, for every combination of caller, patient, clinic,
+ *   doctor and time below (each case in its own transaction, rolled back);
  * - private.enqueue_job wakes the workers (NOTIFY jobs) only for a job it inserted that is due;
  * - private.book_as (POST /api/bookings as one statement) acts under the caller's claims for
  *   that statement only, and client roles cannot call it (nor private.webhook_ingest_as, the
@@ -39,8 +39,8 @@ async function attempt(
   }
 }
 
-/** What private.book decided before 20261122004002: target, then slot, then free. */
-function oldPath(request: Record<string, unknown>) {
+/** The checks one after another: target, then slot, then free. */
+function separateChecks(request: Record<string, unknown>) {
   return async (tx: postgres.TransactionSql) => {
     const [t] = await tx`
       select t.clinic_id, t.patient_id, t.doctor_id, t.starts,
@@ -56,7 +56,7 @@ function oldPath(request: Record<string, unknown>) {
   };
 }
 
-function newPath(request: Record<string, unknown>) {
+function onePass(request: Record<string, unknown>) {
   return async (tx: postgres.TransactionSql) => {
     const [s] = await tx`
       select s.clinic_id, s.patient_id, s.doctor_id, s.starts, s.ends
@@ -157,13 +157,13 @@ Deno.test("private.booking_slot decides like booking_target + check_slot + free_
             : starts.slice(0, 2);
           for (const start of starts_) {
             const request = { clinic_code, doctor_id, start, patient_id };
-            const before = await attempt(sql, claims, oldPath(request));
-            const after = await attempt(sql, claims, newPath(request));
-            assert.equal(after, before, `${who} ${JSON.stringify(request)}`);
+            const expected = await attempt(sql, claims, separateChecks(request));
+            const actual = await attempt(sql, claims, onePass(request));
+            assert.equal(actual, expected, `${who} ${JSON.stringify(request)}`);
             cases++;
-            if (!before.includes(": ")) booked++;
-            outcomes.add(before.includes(": ") ? before.split(": ")[1] : "ok");
-            if (before.includes("fully booked")) outcomes.add("fully booked");
+            if (!expected.includes(": ")) booked++;
+            outcomes.add(expected.includes(": ") ? expected.split(": ")[1] : "ok");
+            if (expected.includes("fully booked")) outcomes.add("fully booked");
           }
         }
       }
@@ -192,9 +192,9 @@ Deno.test("private.booking_slot decides like booking_target + check_slot + free_
   // A doctor without a schedule.
   await sql`delete from public.doctor_schedules where doctor_id = ${DOCTORS.tan}`;
   const request = { clinic_code: "GFC-TP", doctor_id: DOCTORS.tan, start: at(day, "09:00") };
-  const before = await attempt(sql, callers.patientLim, oldPath(request));
-  assert.match(before, /The doctor takes no appointments|outside_schedule/);
-  assert.equal(await attempt(sql, callers.patientLim, newPath(request)), before);
+  const expected = await attempt(sql, callers.patientLim, separateChecks(request));
+  assert.match(expected, /The doctor takes no appointments|outside_schedule/);
+  assert.equal(await attempt(sql, callers.patientLim, onePass(request)), expected);
 });
 
 Deno.test("private.enqueue_job notifies for jobs due now that it inserted, not for later ones", async () => {

@@ -1,6 +1,6 @@
 /**
  * Private channels against a real database: the RLS policies on `realtime.messages` decide who
- * may receive and send on which private topic (supabase/migrations/*_realtime_topic_auth.sql),
+ * may receive and send on which private topic (supabase/migrations/*_realtime.sql),
  * evaluated by the realtime server per join, token change and membership / board-token change,
  * with stock realtime-js clients where it is about the protocol.
  */

@@ -1,7 +1,8 @@
 /**
  * The outbound event catalog: what clinic integrations can subscribe to. Each is written to
- * `webhook_outbox` by a trigger in the same transaction as the change (see the migration
- * `20261122003002_webhooks_outbound.sql`), with a thin payload of ids, statuses and times.
+ * `webhook_outbox` by a trigger in the same transaction as the change (private.webhook_emit in
+ * the migration `20261122000700_webhooks.sql`; the triggers are with their tables' migrations),
+ * with a thin payload of ids, statuses and times.
  *
  * @module
  */

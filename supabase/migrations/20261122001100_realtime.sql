@@ -1,3 +1,57 @@
+-- Realtime: what the realtime server streams (logical replication) and how it authorizes it.
+
+-- Changes of these tables are streamed to subscribers, each row only if its RLS lets the
+-- subscriber SELECT it. REPLICA IDENTITY FULL so UPDATE/DELETE carry the whole old row, which
+-- that authorization needs.
+alter table public.appointments replica identity full;
+alter table public.queue_tickets replica identity full;
+alter table public.queue_board replica identity full;
+alter table public.queue_board_versions replica identity full;
+alter table public.notifications replica identity full;
+alter table public.clinic_members replica identity full;
+alter table public.board_tokens replica identity full;
+
+do $$
+begin
+  if not exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
+    create publication supabase_realtime;
+  end if;
+end
+$$;
+alter publication supabase_realtime add table
+  public.appointments, public.queue_tickets, public.queue_board, public.queue_board_versions,
+  public.notifications, public.clinic_members, public.board_tokens;
+
+-- A second publication, read only by the realtime server, carrying just the columns that RLS
+-- helper functions depend on and that are not already in supabase_realtime
+-- (private.my_patient_ids() reads patients.user_id / deleted_at). Clients can never subscribe
+-- to it: the server only accepts tables of supabase_realtime.
+do $$
+begin
+  if not exists (select 1 from pg_publication where pubname = 'realtime_directory') then
+    create publication realtime_directory;
+  end if;
+end
+$$;
+alter publication realtime_directory add table public.patients (id, user_id, clinic_id, deleted_at);
+
+-- Durable catch-up cursors, so that clients reconnecting after a realtime-server restart
+-- receive what they missed. Only the realtime server (superuser or service_role) reads it.
+create table if not exists private.realtime_cursors (
+  key text primary key,
+  lsn bigint not null,
+  -- null while the subscriber is connected (a crash leaves it null: treated as "left then")
+  disconnected_at timestamptz,
+  updated_at timestamptz not null default now()
+);
+alter table private.realtime_cursors enable row level security;
+alter table private.realtime_cursors force row level security;
+grant all on private.realtime_cursors to service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- Private channels
+-- ---------------------------------------------------------------------------------------
+
 -- Private realtime channels are authorized by the database, as in Supabase: RLS policies on
 -- `realtime.messages`, with the topic being checked exposed by `realtime.topic()`.
 --

@@ -1,7 +1,9 @@
--- Clinical records (seed 000): medical records, prescriptions, lab and imaging results,
--- vaccinations, telemedicine sessions; and payments.
--- Visible to the patient they belong to, to the clinic's nurses, and to doctors of the clinic
--- who treat the patient. Written by clinicians of the clinic.
+-- Clinical records: medical records, prescriptions, lab and imaging results, vaccinations,
+-- telemedicine sessions; and payments, their items and insurance claims.
+-- Clinical rows are visible to the patient they belong to, to the clinic's nurses, and to
+-- doctors of the clinic who treat the patient (private.treats_patient); clinicians of the
+-- clinic write them. Money is read by the patient it concerns and handled by the clinic's staff
+-- and admins.
 
 create table public.medical_records (
   id uuid primary key default gen_random_uuid(),
@@ -201,19 +203,242 @@ create table public.insurance_claims (
   foreign key (patient_id, clinic_id) references public.patients (id, clinic_id)
 );
 
+-- ---------------------------------------------------------------------------------------
+-- Payments from the provider's events (inbound webhooks), in any order
+-- ---------------------------------------------------------------------------------------
+
+-- Progress order of a payment: an update never moves a payment to a lower rank once it is
+-- paid, and otherwise only a newer provider event (or an equally old one of higher rank)
+-- applies.
+create or replace function private.payment_status_rank(p_status public.payment_status)
+  returns integer
+  language sql immutable
+  set search_path = ''
+  as $$
+    select case p_status
+      when 'unpaid' then 0 when 'pending' then 1 when 'failed' then 2 when 'cancelled' then 3
+      when 'paid' then 4 when 'partially_refunded' then 5 when 'refunded' then 6 end
+  $$;
+
+create or replace function private.payment_event_applies(
+  p_old public.payment_status,
+  p_old_at timestamptz,
+  p_new public.payment_status,
+  p_new_at timestamptz
+) returns boolean
+  language sql immutable
+  set search_path = ''
+  as $$
+    select case
+      when p_old_at is null then true
+      when private.payment_status_rank(p_old) >= 4
+        and private.payment_status_rank(p_new) < private.payment_status_rank(p_old) then false
+      when p_new_at > p_old_at then true
+      when p_new_at = p_old_at then private.payment_status_rank(p_new)
+        > private.payment_status_rank(p_old)
+      else false
+    end
+  $$;
+
+-- Applies one provider payment event. Creates the payment when it is unknown and the
+-- metadata names a patient of the clinic; returns created | updated | stale | unmatched.
+-- The appointment's payment status follows the best payment it has.
+create or replace function private.apply_payment_event(
+  p_provider text,
+  p_provider_payment_id text,
+  p_clinic uuid,
+  p_patient uuid,
+  p_appointment uuid,
+  p_amount numeric,
+  p_currency text,
+  p_status public.payment_status,
+  p_event_at timestamptz,
+  p_refunded numeric default null
+) returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_payment public.payments;
+  v_outcome text;
+  v_appointment uuid;
+begin
+  select * into v_payment from public.payments p
+  where p.provider = p_provider and p.provider_payment_id = p_provider_payment_id
+  for update;
+  if not found then
+    if p_clinic is null or p_patient is null or p_amount is null
+      or not exists (
+        select 1 from public.patients pt where pt.id = p_patient and pt.clinic_id = p_clinic
+      ) then
+      return 'unmatched';
+    end if;
+    if p_appointment is not null and not exists (
+      select 1 from public.appointments a
+      where a.id = p_appointment and a.clinic_id = p_clinic and a.patient_id = p_patient
+    ) then
+      p_appointment := null;
+    end if;
+    insert into public.payments as p (
+      clinic_id, patient_id, appointment_id, amount, currency, status, provider,
+      provider_payment_id, provider_event_at, paid_at, refunded_amount
+    ) values (
+      p_clinic, p_patient, p_appointment, p_amount, upper(coalesce(p_currency, 'SGD')),
+      p_status, p_provider, p_provider_payment_id, p_event_at,
+      case when private.payment_status_rank(p_status) >= 4 then p_event_at end,
+      coalesce(p_refunded, 0)
+    )
+    on conflict (provider, provider_payment_id) do nothing
+    returning p.appointment_id into v_appointment;
+    if not found then
+      -- A concurrent event created it: apply this one on top.
+      return private.apply_payment_event(p_provider, p_provider_payment_id, p_clinic, p_patient,
+        p_appointment, p_amount, p_currency, p_status, p_event_at, p_refunded);
+    end if;
+    v_outcome := 'created';
+  else
+    if not private.payment_event_applies(v_payment.status, v_payment.provider_event_at,
+      p_status, p_event_at) then
+      return 'stale';
+    end if;
+    update public.payments p
+    set status = p_status,
+        provider_event_at = p_event_at,
+        amount = coalesce(p_amount, p.amount),
+        paid_at = case when private.payment_status_rank(p_status) >= 4
+          then coalesce(p.paid_at, p_event_at) else p.paid_at end,
+        refunded_amount = greatest(p.refunded_amount, coalesce(p_refunded, 0))
+    where p.id = v_payment.id;
+    v_appointment := v_payment.appointment_id;
+    v_outcome := 'updated';
+  end if;
+  if v_appointment is not null then
+    update public.appointments a
+    set payment_status = best.status
+    from (
+      select p.status from public.payments p
+      where p.appointment_id = v_appointment
+      order by case p.status when 'refunded' then 6 when 'partially_refunded' then 5
+        when 'paid' then 4 when 'pending' then 3 when 'failed' then 2 when 'cancelled' then 1
+        else 0 end desc, p.provider_event_at desc nulls last
+      limit 1
+    ) best
+    where a.id = v_appointment and a.payment_status is distinct from best.status;
+  end if;
+  return v_outcome;
+end
+$$;
+revoke all on function private.apply_payment_event(text, text, uuid, uuid, uuid, numeric, text,
+  public.payment_status, timestamptz, numeric) from public;
+grant execute on function private.apply_payment_event(text, text, uuid, uuid, uuid, numeric,
+  text, public.payment_status, timestamptz, numeric) to service_role;
+
+-- Outbound webhook events of payments (thin payloads: ids, status, amounts).
+create or replace function private.payment_webhook_event() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_type text;
+begin
+  v_type := case new.status
+    when 'paid' then 'payment.completed'
+    when 'failed' then 'payment.failed'
+    when 'refunded' then 'payment.refunded'
+    when 'partially_refunded' then 'payment.refunded'
+    else null end;
+  if v_type is null then
+    return null;
+  end if;
+  perform private.webhook_emit(new.clinic_id, v_type, jsonb_build_object(
+    'payment_id', new.id,
+    'appointment_id', new.appointment_id,
+    'patient_id', new.patient_id,
+    'status', new.status,
+    'amount', new.amount,
+    'currency', new.currency,
+    'refunded_amount', new.refunded_amount,
+    'provider', new.provider,
+    'paid_at', new.paid_at
+  ));
+  return null;
+end
+$$;
+revoke all on function private.payment_webhook_event() from public;
+
+-- ---------------------------------------------------------------------------------------
+-- Triggers
+-- ---------------------------------------------------------------------------------------
+
+create trigger touch before update on public.medical_records
+  for each row execute function private.touch_updated_at();
+
+create trigger audit after insert or update or delete on public.medical_records
+  for each row execute function audit.log_change();
+
+create trigger touch before update on public.prescriptions
+  for each row execute function private.touch_updated_at();
+
+create trigger audit after insert or update or delete on public.prescriptions
+  for each row execute function audit.log_change();
+
+create trigger audit after insert or update or delete on public.prescription_items
+  for each row execute function audit.log_change();
+
+create trigger touch before update on public.lab_results
+  for each row execute function private.touch_updated_at();
+
+create trigger audit after insert or update or delete on public.lab_results
+  for each row execute function audit.log_change();
+
+create trigger touch before update on public.imaging_results
+  for each row execute function private.touch_updated_at();
+
+create trigger audit after insert or update or delete on public.imaging_results
+  for each row execute function audit.log_change();
+
+create trigger touch before update on public.vaccination_records
+  for each row execute function private.touch_updated_at();
+
+create trigger audit after insert or update or delete on public.vaccination_records
+  for each row execute function audit.log_change();
+
+create trigger touch before update on public.telemedicine_sessions
+  for each row execute function private.touch_updated_at();
+
+create trigger audit after insert or update or delete on public.telemedicine_sessions
+  for each row execute function audit.log_change();
+
+create trigger touch before update on public.payments
+  for each row execute function private.touch_updated_at();
+
+create trigger audit after insert or update or delete on public.payments
+  for each row execute function audit.log_change();
+
+create trigger webhook_event_insert after insert on public.payments
+  for each row execute function private.payment_webhook_event();
+
+create trigger webhook_event_update after update of status, refunded_amount on public.payments
+  for each row when (old.status is distinct from new.status
+    or old.refunded_amount <> new.refunded_amount)
+  execute function private.payment_webhook_event();
+
+create trigger touch before update on public.insurance_claims
+  for each row execute function private.touch_updated_at();
+
+create trigger audit after insert or update or delete on public.insurance_claims
+  for each row execute function audit.log_change();
+
+-- ---------------------------------------------------------------------------------------
+-- Row-level security and privileges
+-- ---------------------------------------------------------------------------------------
+
 do $$
 declare
   t text;
 begin
-  foreach t in array array[
-    'medical_records', 'prescriptions', 'lab_results', 'imaging_results',
-    'vaccination_records', 'telemedicine_sessions', 'payments', 'insurance_claims'
-  ] loop
-    execute format(
-      'create trigger touch before update on public.%I for each row execute function private.touch_updated_at()',
-      t);
-  end loop;
-
   -- Clinical tables: the patient, the clinic's nurses, and treating doctors read; clinicians
   -- of the clinic write.
   foreach t in array array[
@@ -259,3 +484,9 @@ create policy payment_items_patient_read on public.payment_items for select to a
   ));
 create policy claims_patient_read on public.insurance_claims for select to authenticated
   using (patient_id in (select private.my_patient_ids()));
+
+grant select, insert, update, delete on public.medical_records, public.prescriptions,
+  public.prescription_items, public.lab_results, public.imaging_results,
+  public.vaccination_records, public.telemedicine_sessions, public.payments,
+  public.payment_items, public.insurance_claims
+  to authenticated, service_role;

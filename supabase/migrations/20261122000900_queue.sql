@@ -1,10 +1,11 @@
--- Queue (issue 5): check-in, walk-ins, the call-next fairness policy, ticket transitions,
--- wait estimates and "you are N away" notifications.
+-- Queue: per-clinic, per-day tickets, the PII-free board projection a TV may read, check-in,
+-- walk-ins, the call-next fairness policy, ticket transitions, wait estimates and the
+-- patient's notifications ("please go to room 3", "you are N away").
 --
 -- The commands are SECURITY DEFINER functions in `private` that check the caller themselves
 -- (staff of the ticket's clinic; the patient for their own check-in and cancel) and are
--- executable by `authenticated` only. Business errors go through `private.raise_api` (the
--- convention of 20261122001000_api_core_auth.sql), which the edge turns into its error JSON.
+-- executable by `authenticated` only. Business errors go through `private.raise_api`, which
+-- the edge turns into its error JSON.
 --
 -- Settings (clinics.settings -> 'queue', every key optional):
 --   check_in_window_minutes  60  a patient may check in this long before the booked start
@@ -25,6 +26,85 @@
 -- later) is overdue and goes ahead of everyone who is not, longest wait first. Call-next for a
 -- doctor takes the first ticket in that order that is for this doctor or for no doctor in
 -- particular; concurrent presses lock with FOR UPDATE SKIP LOCKED and never share a ticket.
+
+create type public.ticket_kind as enum ('appointment', 'walk_in');
+create type public.ticket_status as enum (
+  'waiting', 'called', 'serving', 'completed', 'no_show', 'cancelled'
+);
+
+create table public.queue_tickets (
+  id uuid primary key default gen_random_uuid(),
+  clinic_id uuid not null references public.clinics (id) on delete cascade,
+  service_date date not null,
+  code text not null check (code ~ '^[A-Z][0-9]{3,4}$'),
+  kind public.ticket_kind not null,
+  priority smallint not null default 0 check (priority between 0 and 9),
+  status public.ticket_status not null default 'waiting',
+  patient_id uuid,
+  appointment_id uuid unique,
+  doctor_id uuid,
+  room text check (length(room) <= 40),
+  scheduled_at timestamptz, -- booked start, for appointment tickets
+  checked_in_at timestamptz not null default now(),
+  called_at timestamptz,
+  call_count integer not null default 0,
+  consultation_start_at timestamptz,
+  consultation_end_at timestamptz,
+  no_show_at timestamptz,
+  cancelled_at timestamptz,
+  called_by uuid references public.users (id) on delete set null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (clinic_id, service_date, code),
+  foreign key (patient_id, clinic_id) references public.patients (id, clinic_id),
+  foreign key (doctor_id, clinic_id) references public.doctors (id, clinic_id),
+  foreign key (appointment_id, clinic_id) references public.appointments (id, clinic_id),
+  check ((kind = 'appointment') = (appointment_id is not null))
+);
+create index queue_tickets_waiting on public.queue_tickets (clinic_id, service_date, status);
+-- Consultation durations per doctor (private.doctor_service_minutes).
+create index queue_tickets_service_durations on public.queue_tickets
+  (doctor_id, consultation_end_at desc)
+  where status = 'completed' and consultation_start_at is not null;
+
+-- What a waiting-room TV may show: ticket code, status, room, called time, position.
+-- No names, no reasons, no patient or appointment ids — by construction.
+create table public.queue_board (
+  ticket_id uuid primary key references public.queue_tickets (id) on delete cascade,
+  clinic_id uuid not null references public.clinics (id) on delete cascade,
+  service_date date not null,
+  code text not null,
+  status public.ticket_status not null,
+  room text,
+  called_at timestamptz,
+  position integer, -- 1-based place in the waiting line; null once called
+  version bigint not null,
+  updated_at timestamptz not null default now()
+);
+create index queue_board_clinic_day on public.queue_board (clinic_id, service_date);
+
+-- Monotonic version per clinic and day, so a client can line a snapshot up with the stream.
+create table public.queue_board_versions (
+  clinic_id uuid not null references public.clinics (id) on delete cascade,
+  service_date date not null,
+  version bigint not null default 0,
+  updated_at timestamptz not null default now(),
+  primary key (clinic_id, service_date)
+);
+
+-- Tickets already told "you are N away" (once per ticket).
+create table private.queue_near_notified (
+  ticket_id uuid primary key references public.queue_tickets (id) on delete cascade,
+  people_ahead integer not null,
+  notified_at timestamptz not null default now()
+);
+alter table private.queue_near_notified enable row level security;
+alter table private.queue_near_notified force row level security;
+grant all on private.queue_near_notified to service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- The waiting line
+-- ---------------------------------------------------------------------------------------
 
 create or replace function private.queue_setting(p_settings jsonb, p_key text, p_default integer)
   returns integer
@@ -144,10 +224,6 @@ revoke all on function private.queue_places(uuid, date) from public;
 -- Rolling service duration per doctor: the mean of the last 20 consultations (start → end)
 -- of the past 30 days, each clamped to 1–120 minutes; with no history, the doctor's slot
 -- length (or 10 minutes).
-create index queue_tickets_service_durations on public.queue_tickets
-  (doctor_id, consultation_end_at desc)
-  where status = 'completed' and consultation_start_at is not null;
-
 create or replace function private.doctor_service_minutes(p_doctor uuid)
   returns table (minutes numeric, samples integer)
   language sql stable
@@ -246,9 +322,68 @@ $$;
 revoke all on function private.queue_ticket_info(uuid) from public;
 
 -- ---------------------------------------------------------------------------------------
--- Notifications of the queue
+-- What follows from a change of a ticket
 -- ---------------------------------------------------------------------------------------
 
+-- The board of a clinic's day after a change of ticket `p_changed`: the day's version goes up
+-- by one, and the changed ticket's row (or its removal) and every row whose place, status, room
+-- or call changed are written with it. Positions are places in the waiting line
+-- (private.queue_line).
+create or replace function private.refresh_board(p_clinic uuid, p_day date, p_changed uuid)
+  returns void
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_version bigint;
+begin
+  insert into public.queue_board_versions as v (clinic_id, service_date, version)
+  values (p_clinic, p_day, 1)
+  on conflict (clinic_id, service_date)
+    do update set version = v.version + 1, updated_at = now()
+  returning v.version into v_version;
+
+  delete from public.queue_board b
+  where b.ticket_id = p_changed
+    and not exists (select 1 from public.queue_tickets t where t.id = p_changed);
+
+  insert into public.queue_board as b
+    (ticket_id, clinic_id, service_date, code, status, room, called_at, position, version)
+  select t.id, t.clinic_id, t.service_date, t.code, t.status, t.room, t.called_at,
+         l.rank, v_version
+  from public.queue_tickets t
+  left join private.queue_line(p_clinic, p_day) l on l.ticket_id = t.id
+  where t.clinic_id = p_clinic and t.service_date = p_day
+  on conflict (ticket_id) do update
+    set status = excluded.status, room = excluded.room, called_at = excluded.called_at,
+        position = excluded.position, code = excluded.code, version = excluded.version,
+        updated_at = now()
+    where b.ticket_id = p_changed
+       or (b.status, b.room, b.called_at, b.position, b.code)
+          is distinct from
+          (excluded.status, excluded.room, excluded.called_at, excluded.position, excluded.code);
+end
+$$;
+revoke all on function private.refresh_board(uuid, date, uuid) from public;
+
+create or replace function private.queue_ticket_changed() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+begin
+  if tg_op = 'DELETE' then
+    perform private.refresh_board(old.clinic_id, old.service_date, old.id);
+  else
+    perform private.refresh_board(new.clinic_id, new.service_date, new.id);
+  end if;
+  return null;
+end
+$$;
+revoke all on function private.queue_ticket_changed() from public;
+
+-- "Ticket A012: please go to Room 3", to the ticket's patient.
 create or replace function private.queue_notify_called(p_ticket public.queue_tickets)
   returns uuid
   language plpgsql
@@ -270,16 +405,6 @@ begin
 end
 $$;
 revoke all on function private.queue_notify_called(public.queue_tickets) from public;
-
--- Tickets already told "you are N away" (once per ticket).
-create table private.queue_near_notified (
-  ticket_id uuid primary key references public.queue_tickets (id) on delete cascade,
-  people_ahead integer not null,
-  notified_at timestamptz not null default now()
-);
-alter table private.queue_near_notified enable row level security;
-alter table private.queue_near_notified force row level security;
-grant all on private.queue_near_notified to service_role;
 
 -- After any ticket change of a clinic's day: every waiting ticket of a patient with at most
 -- near_threshold people ahead that has not been told yet gets "you are N away".
@@ -341,9 +466,56 @@ end
 $$;
 revoke all on function private.queue_ticket_near() from public;
 
--- Fires after `board` (triggers run in name order), so positions are current.
+-- Outbound webhook events (thin payloads, no patient data).
+create or replace function private.queue_ticket_webhook_event() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_type text;
+begin
+  if tg_op = 'INSERT' then
+    v_type := 'queue.ticket_created';
+  elsif new.status = 'called' and (old.status <> 'called' or new.call_count > old.call_count) then
+    v_type := 'queue.ticket_called';
+  elsif new.status is distinct from old.status then
+    v_type := 'queue.ticket_status_changed';
+  else
+    return null;
+  end if;
+  perform private.webhook_emit(new.clinic_id, v_type, jsonb_build_object(
+    'ticket_id', new.id,
+    'code', new.code,
+    'kind', new.kind,
+    'status', new.status,
+    'previous_status', case when tg_op = 'UPDATE' then old.status end,
+    'service_date', new.service_date,
+    'room', new.room,
+    'doctor_id', new.doctor_id,
+    'appointment_id', new.appointment_id,
+    'called_at', new.called_at,
+    'call_count', new.call_count
+  ));
+  return null;
+end
+$$;
+revoke all on function private.queue_ticket_webhook_event() from public;
+
+-- Triggers fire in name order: `board` before `near`, so "N away" sees current positions.
+create trigger board after insert or update or delete on public.queue_tickets
+  for each row execute function private.queue_ticket_changed();
 create trigger near after insert or update on public.queue_tickets
   for each row execute function private.queue_ticket_near();
+create trigger touch before update on public.queue_tickets
+  for each row execute function private.touch_updated_at();
+create trigger webhook_event_insert after insert on public.queue_tickets
+  for each row execute function private.queue_ticket_webhook_event();
+create trigger webhook_event_update after update of status, call_count on public.queue_tickets
+  for each row when (old.status is distinct from new.status or old.call_count <> new.call_count)
+  execute function private.queue_ticket_webhook_event();
+create trigger audit after insert or update or delete on public.queue_tickets
+  for each row execute function audit.log_change();
 
 -- ---------------------------------------------------------------------------------------
 -- Commands
@@ -669,3 +841,39 @@ grant execute on function
   private.clinic_today(uuid)
   to authenticated, service_role;
 grant execute on function private.clinic_today(uuid) to anon;
+
+-- ---------------------------------------------------------------------------------------
+-- Row-level security and privileges
+-- ---------------------------------------------------------------------------------------
+
+alter table public.queue_tickets enable row level security;
+alter table public.queue_tickets force row level security;
+create policy tickets_patient_read on public.queue_tickets for select to authenticated
+  using (patient_id in (select private.my_patient_ids()));
+create policy tickets_staff on public.queue_tickets for all to authenticated
+  using (clinic_id in (select private.staff_clinic_ids()))
+  with check (clinic_id in (select private.staff_clinic_ids()));
+
+alter table public.queue_board enable row level security;
+alter table public.queue_board force row level security;
+create policy board_members_read on public.queue_board for select to authenticated
+  using (clinic_id in (select private.member_clinic_ids()));
+create policy board_token_read on public.queue_board for select to anon
+  using (clinic_id = (select private.board_clinic_id()));
+
+alter table public.queue_board_versions enable row level security;
+alter table public.queue_board_versions force row level security;
+create policy board_versions_members_read on public.queue_board_versions for select
+  to authenticated
+  using (clinic_id in (select private.member_clinic_ids()));
+create policy board_versions_token_read on public.queue_board_versions for select to anon
+  using (clinic_id = (select private.board_clinic_id()));
+
+grant select, insert, update, delete on public.queue_tickets, public.queue_board,
+  public.queue_board_versions to authenticated, service_role;
+-- Clients never write the board: its trigger does (private.refresh_board).
+revoke insert, update, delete on public.queue_board, public.queue_board_versions
+  from authenticated;
+-- anon: a clinic's board, with a board token (policies board_token_read and
+-- board_versions_token_read).
+grant select on public.queue_board, public.queue_board_versions to anon;

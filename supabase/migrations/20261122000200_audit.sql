@@ -1,5 +1,11 @@
 -- Audit: a month-partitioned log written by a trigger on every sensitive table, recording the
 -- actor (from the request's JWT claims), the clinic, old/new values and the changed fields.
+-- Each domain attaches the `audit` trigger to its own tables; a clinic's admins read their
+-- clinic's entries (policy audit_admin_read, with the membership helpers in _identity.sql).
+
+create schema if not exists audit;
+revoke all on schema audit from public;
+grant usage on schema audit to authenticated, service_role;
 
 create table audit.logs (
   id bigint generated always as identity,
@@ -69,10 +75,9 @@ alter table audit.logs enable row level security;
 alter table audit.logs force row level security;
 alter table audit.logs_default enable row level security;
 alter table audit.logs_default force row level security;
-grant usage on schema audit to authenticated, service_role;
 grant select on audit.logs to authenticated, service_role;
-create policy audit_admin_read on audit.logs for select to authenticated
-  using (clinic_id in (select private.admin_clinic_ids()));
+-- The partitions made so far included.
+grant all on all tables in schema audit to service_role;
 
 -- Columns never copied into the audit log.
 create or replace function audit.redact(v jsonb) returns jsonb
@@ -119,21 +124,3 @@ begin
 end
 $$;
 revoke all on function audit.log_change() from public;
-
-do $$
-declare
-  t text;
-begin
-  foreach t in array array[
-    'clinics', 'users', 'clinic_members', 'patients', 'doctors', 'staff', 'clinic_invitations',
-    'board_tokens', 'doctor_schedules', 'doctor_schedule_hours', 'doctor_blocked_dates',
-    'appointments', 'queue_tickets', 'medical_records', 'prescriptions', 'prescription_items',
-    'lab_results', 'imaging_results', 'vaccination_records', 'telemedicine_sessions',
-    'payments', 'insurance_claims', 'webhook_endpoints', 'system_settings', 'feature_flags'
-  ] loop
-    execute format(
-      'create trigger audit after insert or update or delete on public.%I '
-      'for each row execute function audit.log_change()', t);
-  end loop;
-end
-$$;

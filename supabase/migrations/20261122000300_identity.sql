@@ -1,5 +1,7 @@
--- Identity and tenancy: clinics, users, memberships, patients, doctors, staff, invitations,
--- credentials and refresh tokens, board tokens.
+-- Identity and tenancy: clinics, users and their memberships, doctors, patients, staff,
+-- invitations and TV board tokens; the policy helpers every domain's RLS uses; the signed-in
+-- user's profile, patient numbers, the front desk's patient search and registration, and
+-- board-token administration.
 
 create type public.member_role as enum ('patient', 'doctor', 'nurse', 'staff', 'admin');
 create type public.gender as enum ('male', 'female', 'other', 'prefer_not_to_say');
@@ -43,7 +45,7 @@ create table public.users (
   deleted_at timestamptz
 );
 
--- Which users belong to which clinic, in which role (seed 004 `user_clinic_access`).
+-- Which users belong to which clinic, in which role.
 create table public.clinic_members (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null references public.users (id) on delete cascade,
@@ -75,6 +77,8 @@ create table public.doctors (
   unique (id, clinic_id),
   unique (clinic_id, user_id)
 );
+-- private.my_doctor_ids() looks a caller's doctor rows up on every policy check.
+create index doctors_user on public.doctors (user_id);
 
 create table public.patients (
   id uuid primary key default gen_random_uuid(),
@@ -113,6 +117,8 @@ create table public.patients (
   unique (clinic_id, nric_hash),
   foreign key (preferred_doctor_id, clinic_id) references public.doctors (id, clinic_id)
 );
+-- private.my_patient_ids() looks a caller's patient rows up on every policy check.
+create index patients_user on public.patients (user_id);
 
 create table public.staff (
   id uuid primary key default gen_random_uuid(),
@@ -158,64 +164,16 @@ create table public.board_tokens (
   revoked_at timestamptz
 );
 
--- Credentials live apart from profiles so no client role can ever read a hash.
-create table private.credentials (
-  user_id uuid primary key references public.users (id) on delete cascade,
-  password_hash text not null,
-  failed_login_attempts integer not null default 0,
-  locked_until timestamptz,
-  password_changed_at timestamptz not null default now()
-);
-
--- Opaque refresh tokens, stored hashed, rotated on use; reuse of a rotated token revokes
--- the whole family.
-create table private.refresh_tokens (
-  id uuid primary key default gen_random_uuid(),
-  user_id uuid not null references public.users (id) on delete cascade,
-  family_id uuid not null,
-  token_hash text not null unique,
-  clinic_id uuid references public.clinics (id) on delete cascade,
-  created_at timestamptz not null default now(),
-  expires_at timestamptz not null,
-  rotated_at timestamptz,
-  revoked_at timestamptz
-);
-create index refresh_tokens_family on private.refresh_tokens (family_id);
-
--- Fixed-window rate limits (per IP, per account, …) shared by every edge instance.
-create table private.rate_limits (
-  key text primary key,
-  window_start timestamptz not null,
-  hits integer not null
-);
-
-alter table private.credentials enable row level security;
-alter table private.credentials force row level security;
-alter table private.refresh_tokens enable row level security;
-alter table private.refresh_tokens force row level security;
-alter table private.rate_limits enable row level security;
-alter table private.rate_limits force row level security;
-
-create trigger touch before update on public.clinics
-  for each row execute function private.touch_updated_at();
-create trigger touch before update on public.users
-  for each row execute function private.touch_updated_at();
-create trigger touch before update on public.doctors
-  for each row execute function private.touch_updated_at();
-create trigger touch before update on public.patients
-  for each row execute function private.touch_updated_at();
-create trigger touch before update on public.staff
-  for each row execute function private.touch_updated_at();
-
 -- ---------------------------------------------------------------------------------------
 -- Policy helpers. SECURITY DEFINER so a policy can consult memberships without recursing
 -- into the RLS of the tables it reads; STABLE so `(select …)` in a policy runs once per query.
--- (PL/pgSQL, not LANGUAGE sql: a security-definer SQL function cannot be inlined and is re-planned
--- on every call; PL/pgSQL caches its plans, ~4x cheaper per call under RLS-heavy load.)
+-- PL/pgSQL, not LANGUAGE sql: a security-definer SQL function cannot be inlined and is
+-- re-planned on every call, while PL/pgSQL caches its plans (~4x cheaper per call under
+-- RLS-heavy load).
 -- The caller is read as `(select auth.uid())`: an init plan, evaluated once per query. A bare
 -- `auth.uid()` is inlined into the filter and, wherever the planner picks a sequential scan
--- (small tables), re-reads and re-parses the claims for every row it filters: 0.3 ms of
--- PostgreSQL CPU per booking, measured at a clinic of 100 patients.
+-- (small tables), re-reads and re-parses the claims for every row it filters (0.3 ms of
+-- PostgreSQL CPU per booking at a clinic of 100 patients).
 -- ---------------------------------------------------------------------------------------
 
 -- Clinics where the caller holds one of `roles` (active membership).
@@ -343,6 +301,34 @@ begin
 end
 $$;
 
+-- When the caller is a patient (not staff of the row's clinic), only the columns listed in the
+-- trigger's argument may change. SECURITY INVOKER on purpose: inside a security-definer routine
+-- current_user is the owner and the guard stands aside, so the database's own functions are
+-- not restricted.
+create or replace function private.guard_self_update() returns trigger
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_bad text[];
+begin
+  if current_user <> 'authenticated' then
+    return new;
+  end if;
+  if new.clinic_id in (select private.staff_clinic_ids()) then
+    return new;
+  end if;
+  select array_agg(n.key order by n.key) into v_bad
+  from jsonb_each(to_jsonb(new)) n
+  where n.key <> all (tg_argv[0]::text[]) and n.value is distinct from to_jsonb(old) -> n.key;
+  if v_bad is not null then
+    raise exception 'not allowed to change %', array_to_string(v_bad, ', ')
+      using errcode = '42501';
+  end if;
+  return new;
+end
+$$;
+
 -- ---------------------------------------------------------------------------------------
 -- Row-level security
 -- ---------------------------------------------------------------------------------------
@@ -420,3 +406,302 @@ alter table public.board_tokens force row level security;
 create policy board_tokens_staff on public.board_tokens for all to authenticated
   using (clinic_id in (select private.staff_clinic_ids()))
   with check (clinic_id in (select private.staff_clinic_ids()));
+
+-- The audit log (audit.logs): a clinic's admins read their clinic's entries.
+create policy audit_admin_read on audit.logs for select to authenticated
+  using (clinic_id in (select private.admin_clinic_ids()));
+
+-- ---------------------------------------------------------------------------------------
+-- Triggers: updated_at, the patient's own-row guard, the audit trail
+-- ---------------------------------------------------------------------------------------
+
+create trigger touch before update on public.clinics
+  for each row execute function private.touch_updated_at();
+create trigger audit after insert or update or delete on public.clinics
+  for each row execute function audit.log_change();
+
+create trigger touch before update on public.users
+  for each row execute function private.touch_updated_at();
+create trigger audit after insert or update or delete on public.users
+  for each row execute function audit.log_change();
+
+create trigger audit after insert or update or delete on public.clinic_members
+  for each row execute function audit.log_change();
+
+create trigger touch before update on public.doctors
+  for each row execute function private.touch_updated_at();
+create trigger audit after insert or update or delete on public.doctors
+  for each row execute function audit.log_change();
+
+create trigger touch before update on public.patients
+  for each row execute function private.touch_updated_at();
+create trigger guard before update on public.patients
+  for each row execute function private.guard_self_update(
+    '{phone,email,address,postal_code,emergency_contact_name,emergency_contact_phone,preferred_language,preferred_doctor_id,sms_consent,email_consent,whatsapp_consent,marketing_consent,consent_updated_at,updated_at}'
+  );
+create trigger audit after insert or update or delete on public.patients
+  for each row execute function audit.log_change();
+
+create trigger touch before update on public.staff
+  for each row execute function private.touch_updated_at();
+create trigger audit after insert or update or delete on public.staff
+  for each row execute function audit.log_change();
+
+create trigger audit after insert or update or delete on public.clinic_invitations
+  for each row execute function audit.log_change();
+
+create trigger audit after insert or update or delete on public.board_tokens
+  for each row execute function audit.log_change();
+
+-- ---------------------------------------------------------------------------------------
+-- Privileges: RLS decides which rows; these grants decide which tables and columns a role may
+-- touch.
+-- ---------------------------------------------------------------------------------------
+
+grant select, insert, update, delete on public.clinics, public.users, public.clinic_members,
+  public.doctors, public.patients, public.staff, public.clinic_invitations, public.board_tokens
+  to authenticated, service_role;
+
+-- anon: public clinic and doctor information; no more.
+grant select (id, code, name, branch_name, timezone, address, postal_code, phone, email, website)
+  on public.clinics to anon;
+grant select (id, clinic_id, display_name, specializations, languages, bio, consultation_fee)
+  on public.doctors to anon;
+
+-- A user edits their own profile fields, never flags such as is_superadmin.
+revoke update on public.users from authenticated;
+grant update (full_name, display_name, phone, language, notification_preferences)
+  on public.users to authenticated;
+
+-- ---------------------------------------------------------------------------------------
+-- The signed-in user (RLS: own rows)
+-- ---------------------------------------------------------------------------------------
+
+create or replace function api.me() returns jsonb
+  language sql stable
+  set search_path = ''
+  as $$
+    select jsonb_build_object(
+      'id', u.id,
+      'email', u.email,
+      'full_name', u.full_name,
+      'display_name', u.display_name,
+      'phone', u.phone,
+      'language', u.language,
+      'is_superadmin', u.is_superadmin,
+      'memberships', coalesce((
+        select jsonb_agg(jsonb_build_object(
+          'clinic_id', m.clinic_id, 'clinic_code', c.code, 'clinic_name', c.name,
+          'role', m.role, 'is_primary', m.is_primary) order by m.is_primary desc, c.code)
+        from public.clinic_members m join public.clinics c on c.id = m.clinic_id
+        where m.user_id = u.id and m.revoked_at is null), '[]'::jsonb),
+      'patients', coalesce((
+        select jsonb_agg(jsonb_build_object(
+          'id', p.id, 'clinic_id', p.clinic_id, 'patient_number', p.patient_number,
+          'full_name', p.full_name) order by p.patient_number)
+        from public.patients p where p.user_id = u.id and p.deleted_at is null), '[]'::jsonb)
+    )
+    from public.users u
+    where u.id = (select auth.uid())
+  $$;
+revoke all on function api.me() from public;
+grant execute on function api.me() to authenticated;
+
+-- An active clinic by code, for its staff (or a superadmin); 404 or 403 otherwise.
+create or replace function private.staff_clinic(p_code text) returns public.clinics
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics;
+begin
+  select * into v_clinic from public.clinics
+  where code = upper(p_code) and is_active and deleted_at is null;
+  if not found then
+    perform private.raise_api(404, 'clinic_not_found', 'No clinic with that code');
+  end if;
+  if v_clinic.id not in (select private.staff_clinic_ids())
+     and not (select private.is_superadmin()) then
+    perform private.raise_api(403, 'forbidden', 'Only staff of this clinic may do that');
+  end if;
+  return v_clinic;
+end
+$$;
+revoke all on function private.staff_clinic(text) from public;
+grant execute on function private.staff_clinic(text) to authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- Patients: numbers, the front desk's search and registration
+-- ---------------------------------------------------------------------------------------
+
+-- The clinic's next patient number, <branch>-P-000042, from a per-clinic counter (never
+-- COUNT+1), started after the highest number already present (e.g. the demo data's).
+create or replace function private.next_patient_number(p_clinic uuid) returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_number integer;
+begin
+  insert into private.day_counters as d (clinic_id, day, kind, value)
+  select p_clinic, date '2000-01-01', 'patient',
+    coalesce(max(nullif(substring(p.patient_number from '(\d+)$'), '')::integer), 0) + 1
+  from public.patients p where p.clinic_id = p_clinic
+  on conflict (clinic_id, day, kind) do update set value = d.value + 1
+  returning d.value into v_number;
+  return format('%s-P-%s',
+    regexp_replace((select c.code from public.clinics c where c.id = p_clinic), '^.*-', ''),
+    lpad(v_number::text, greatest(6, length(v_number::text)), '0'));
+end
+$$;
+revoke all on function private.next_patient_number(uuid) from public;
+grant execute on function private.next_patient_number(uuid) to service_role;
+
+-- What a search matches: name, patient number and the phone's digits (and +), lower-cased.
+create or replace function private.patient_search_text(
+  p_full_name text,
+  p_patient_number text,
+  p_phone text
+) returns text
+  language sql immutable parallel safe
+  set search_path = ''
+  as $$
+    select lower(p_full_name || ' ' || p_patient_number || ' '
+      || coalesce(regexp_replace(p_phone, '[^0-9+]', '', 'g'), ''))
+  $$;
+grant execute on function private.patient_search_text(text, text, text) to authenticated,
+  service_role;
+
+create index patients_search_trgm on public.patients
+  using gin (private.patient_search_text(full_name, patient_number, phone)
+    extensions.gin_trgm_ops)
+  where deleted_at is null;
+
+-- The clinic's patients whose name, number or phone contains `p_query` (at least two
+-- characters; a phone may be typed with spaces or dashes), for its staff: best name match
+-- first, at most `p_limit` (1–50). SECURITY INVOKER: RLS decides which rows the caller sees.
+create or replace function api.search_patients(p_code text, p_query text, p_limit integer)
+  returns jsonb
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics := private.staff_clinic(p_code);
+  v_query text := lower(btrim(p_query));
+  v_digits text := regexp_replace(p_query, '[^0-9]', '', 'g');
+  v_like text;
+begin
+  if length(v_query) < 2 then
+    perform private.raise_api(400, 'invalid_request', 'Search with at least two characters');
+  end if;
+  v_like := '%' || replace(replace(replace(v_query, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+  return jsonb_build_object('patients', coalesce((
+    select jsonb_agg(jsonb_build_object('id', m.id, 'patient_number', m.patient_number,
+        'full_name', m.full_name, 'date_of_birth', m.date_of_birth, 'gender', m.gender,
+        'phone', m.phone) order by m.rank desc, m.full_name, m.patient_number)
+    from (
+      select p.id, p.patient_number, p.full_name, p.date_of_birth, p.gender, p.phone,
+        greatest(extensions.similarity(lower(p.full_name), v_query),
+          case when lower(p.patient_number) = v_query then 2 else 0 end) as rank
+      from public.patients p
+      where p.clinic_id = v_clinic.id and p.deleted_at is null
+        and (private.patient_search_text(p.full_name, p.patient_number, p.phone) like v_like
+             or (length(v_digits) >= 4
+                 and private.patient_search_text(p.full_name, p.patient_number, p.phone)
+                   like '%' || v_digits || '%'))
+      order by rank desc, p.full_name, p.patient_number
+      limit least(greatest(coalesce(p_limit, 20), 1), 50)
+    ) m), '[]'::jsonb));
+end
+$$;
+revoke all on function api.search_patients(text, text, integer) from public;
+grant execute on function api.search_patients(text, text, integer) to authenticated;
+
+-- A patient record for a walk-in without an account, registered by staff of the clinic (the
+-- next patient number of the clinic). Returns the patient's id.
+create or replace function private.register_patient(
+  p_clinic uuid,
+  p_full_name text,
+  p_date_of_birth date,
+  p_gender public.gender,
+  p_phone text default null
+) returns uuid
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_id uuid;
+begin
+  if p_clinic is null or p_clinic not in (select private.staff_clinic_ids()) then
+    perform private.raise_api(403, 'forbidden', 'Only staff of this clinic can register patients');
+  end if;
+  insert into public.patients (clinic_id, patient_number, full_name, date_of_birth, gender, phone)
+  values (p_clinic, private.next_patient_number(p_clinic), btrim(p_full_name), p_date_of_birth,
+    p_gender, p_phone)
+  returning id into v_id;
+  return v_id;
+end
+$$;
+revoke all on function private.register_patient(uuid, text, date, public.gender, text) from public;
+grant execute on function private.register_patient(uuid, text, date, public.gender, text)
+  to authenticated;
+
+-- ---------------------------------------------------------------------------------------
+-- TV board tokens (staff of the clinic; RLS policy board_tokens_staff)
+-- ---------------------------------------------------------------------------------------
+
+create or replace function api.issue_board_token(p_code text, p_label text, p_expires_at timestamptz)
+  returns jsonb
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics := private.staff_clinic(p_code);
+  v_row public.board_tokens;
+begin
+  if p_expires_at is not null and p_expires_at <= now() then
+    perform private.raise_api(400, 'invalid_request', 'expires_at must be in the future');
+  end if;
+  insert into public.board_tokens (clinic_id, label, created_by, expires_at)
+  values (v_clinic.id, coalesce(p_label, 'Waiting room'), (select auth.uid()), p_expires_at)
+  returning * into v_row;
+  return jsonb_build_object('id', v_row.id, 'clinic_id', v_row.clinic_id, 'clinic_code', v_clinic.code,
+    'label', v_row.label, 'created_at', v_row.created_at, 'expires_at', v_row.expires_at);
+end
+$$;
+
+create or replace function api.list_board_tokens(p_code text) returns jsonb
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics := private.staff_clinic(p_code);
+begin
+  return coalesce((
+    select jsonb_agg(jsonb_build_object('id', b.id, 'label', b.label, 'created_at', b.created_at,
+      'expires_at', b.expires_at, 'revoked_at', b.revoked_at) order by b.created_at desc)
+    from public.board_tokens b where b.clinic_id = v_clinic.id), '[]'::jsonb);
+end
+$$;
+
+create or replace function api.revoke_board_token(p_code text, p_id uuid) returns void
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics := private.staff_clinic(p_code);
+begin
+  update public.board_tokens set revoked_at = coalesce(revoked_at, now())
+  where id = p_id and clinic_id = v_clinic.id;
+  if not found then
+    perform private.raise_api(404, 'board_token_not_found', 'No such board token');
+  end if;
+end
+$$;
+
+revoke all on function api.issue_board_token(text, text, timestamptz),
+  api.list_board_tokens(text), api.revoke_board_token(text, uuid) from public;
+grant execute on function api.issue_board_token(text, text, timestamptz),
+  api.list_board_tokens(text), api.revoke_board_token(text, uuid) to authenticated;
