@@ -44,6 +44,18 @@ export async function migrate(sql: Sql, migrations?: Migration[]): Promise<strin
     // One migrator at a time per database.
     await tx`select pg_advisory_xact_lock(hashtext('supabase_migrations'))`;
     await tx.unsafe(bookkeeping);
+    const recorded = await tx<{ version: string; name: string }[]>`
+      select version, name from supabase_migrations.schema_migrations order by version`;
+    const known = new Set(all.map((m) => `${m.version}_${m.name}`));
+    const foreign = recorded.find((r) => !known.has(`${r.version}_${r.name}`));
+    // Applying on top of another history would fail half-way on objects that already exist.
+    if (foreign) {
+      throw new Error(
+        `the database was migrated by ${foreign.version}_${foreign.name}.sql, which these ` +
+          "migrations do not have: recreate the database (the embedded cluster: remove its " +
+          "DATA_DIR, .data/ by default)",
+      );
+    }
   });
   for (const migration of all) {
     await sql.begin(async (tx) => {

@@ -46,6 +46,19 @@ Deno.test("migrations apply to an empty database; a second run is a no-op", asyn
   }
 });
 
+Deno.test("a database migrated by another history is refused before anything is applied", async () => {
+  const db = await emptyDatabase("mig");
+  try {
+    const files = await readMigrations();
+    await migrate(db.sql, files.slice(0, 1));
+    await db.sql`update supabase_migrations.schema_migrations set name = 'renamed'`;
+    await assert.rejects(migrate(db.sql), /migrated by \d{14}_renamed\.sql.*recreate the database/);
+    assert.equal((await recorded(db.sql)).length, 1, "nothing more was applied");
+  } finally {
+    await db.drop();
+  }
+});
+
 Deno.test("two migrators racing on one empty database apply each migration once", async () => {
   const db = await emptyDatabase("mig");
   const other = postgres(db.url, { max: 1, onnotice: () => {} });
