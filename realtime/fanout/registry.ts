@@ -85,6 +85,7 @@ export interface Registry {
 
 /** Types whose equality can be indexed by a normalized text key. */
 const INDEXABLE = new Set(["uuid", "text", "varchar", "int2", "int4", "int8", "bpchar", "name"]);
+const INTEGER = new Set(["int2", "int4", "int8"]);
 
 export function createRegistry(
   columnType: (schema: string, table: string, column: string) => string | undefined,
@@ -106,7 +107,11 @@ export function createRegistry(
     for (const c of group.conditions) {
       if (c.op !== "eq" || c.negate) continue;
       const type = columnType(group.schema, group.table, c.column);
-      if (type && INDEXABLE.has(type)) return [c.column, normalize(c.values[0])];
+      if (!type || !INDEXABLE.has(type)) continue;
+      // The filter compares integers as numbers (5.0 and 0x5 equal 5); only a plain decimal
+      // literal has one text key, so any other spelling is matched without the index.
+      if (INTEGER.has(type) && !/^\s*[-+]?\d+\s*$/.test(c.values[0])) continue;
+      return [c.column, normalize(c.values[0])];
     }
     return undefined;
   }
