@@ -1,5 +1,6 @@
 /**
- * `deno task build:web` — bundles the PWA with esbuild (npm) into `web/dist/`:
+ * `deno task build:web` — regenerates the API types (`deno task gen:api`, `api_types.ts`), then
+ * bundles the PWA with esbuild (npm) into `web/dist/`:
  *
  * - `assets/<name>-<hash>.js|css` (content-hashed, served immutable), code-split between the
  *   patient app, the TV board and the staff console;

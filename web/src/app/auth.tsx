@@ -1,10 +1,10 @@
 /** @jsxImportSource preact */
 /** Log in and sign up (patients). Errors are announced and tied to their fields. */
 import { useState } from "preact/hooks";
-import { ApiError, messageOf, request } from "../lib/api.ts";
+import { ApiError, call, messageOf } from "../lib/api.ts";
 import { navigate, queryParam } from "../lib/router.ts";
 import { Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
-import { GENDERS } from "../lib/endpoints.ts";
+import { type Gender, GENDERS } from "../lib/endpoints.ts";
 import { NOT_SIGNED_IN } from "../lib/session.ts";
 import { ClinicPicker } from "./clinic_picker.tsx";
 import { chooseClinic, clinicCode, session } from "./store.ts";
@@ -85,7 +85,7 @@ export function Signup() {
     email: "",
     password: "",
     date_of_birth: "",
-    gender: "",
+    gender: "" as Gender | "",
     phone: "",
   });
   const [busy, setBusy] = useState(false);
@@ -131,7 +131,7 @@ export function Signup() {
         password: form.password,
         full_name: form.full_name.trim(),
         date_of_birth: form.date_of_birth,
-        gender: form.gender,
+        gender: form.gender as Gender, // validate() refused ""
         ...(form.phone.trim() ? { phone: form.phone.trim() } : {}),
       });
       chooseClinic(code);
@@ -254,7 +254,7 @@ export function Unlock() {
     setState("busy");
     setError(null);
     try {
-      await request("/api/auth/unlock", { body: { token } });
+      await call("post", "/api/auth/unlock", { body: { token } });
       history.replaceState(null, "", location.pathname);
       setState("done");
     } catch (e) {

@@ -11,10 +11,10 @@ import {
   type ClinicInfo,
   clinics,
   type MyQueue,
+  type MyTicket,
   type Notification,
   notifications as notificationsApi,
   queue,
-  type Ticket,
 } from "../lib/endpoints.ts";
 import { type ClientLike, createClient, debounce, type Feed, openFeed } from "../lib/live.ts";
 import { createSession } from "../lib/session.ts";
@@ -54,7 +54,7 @@ export function clinicInfo(code: string): Promise<ClinicInfo> {
 // ---- live state, per user ----------------------------------------------------------------
 
 export const myQueue = signal<MyQueue | null>(null);
-export const ticket = computed<Ticket | null>(() => myQueue.value?.ticket ?? null);
+export const ticket = computed<MyTicket | null>(() => myQueue.value?.ticket ?? null);
 /** The time zone of my clinic (clinic-local times everywhere). */
 export const clinicZone = signal<string>(Intl.DateTimeFormat().resolvedOptions().timeZone);
 effect(() => {
@@ -83,12 +83,12 @@ export const calledAlert = signal<{ code: string; room: string | null; at: strin
 let client: ClientLike | null = null;
 let scope = 0;
 
-function applyTicketPatch(patch: Partial<Ticket> & { id?: string; ticket_id?: string }) {
+function applyTicketPatch(patch: Partial<MyTicket> & { id?: string; ticket_id?: string }) {
   const current = myQueue.value;
   const t = current?.ticket;
   const id = patch.ticket_id ?? patch.id;
   if (!current || !t || id !== t.id) return;
-  const next: Ticket = { ...t };
+  const next: MyTicket = { ...t };
   if (typeof patch.status === "string") next.status = patch.status;
   if (patch.room !== undefined) next.room = patch.room;
   if (patch.called_at !== undefined) next.called_at = patch.called_at;
@@ -174,7 +174,7 @@ async function setup(userId: string, patientId: string | null, clinicId: string 
     onChange(change) {
       if (myScope !== scope) return;
       const mine = myQueue.value?.ticket;
-      const row = change.new as Partial<Ticket> & { ticket_id?: string };
+      const row = change.new as Partial<MyTicket> & { ticket_id?: string };
       if (change.table === "queue_board") {
         if (mine && row.ticket_id === mine.id) {
           applyTicketPatch(row);

@@ -7,7 +7,8 @@
  */
 import { render } from "preact";
 import { computed, effect, signal } from "@preact/signals";
-import { ApiError, jwtPayload, request } from "../lib/api.ts";
+import { ApiError, call, jwtPayload } from "../lib/api.ts";
+import type { components } from "../lib/api_types.gen.ts";
 import { clockOffset, serverNow } from "../lib/clock.ts";
 import { waitForConfig } from "../lib/config.ts";
 import { createClient, type Feed, openFeed } from "../lib/live.ts";
@@ -23,6 +24,8 @@ import {
   type Snapshot,
   toRow,
 } from "./state.ts";
+
+type QueueBoard = components["schemas"]["QueueBoard"];
 
 const FLASH_MS = 7_000;
 const STALE_MARK_MS = 10_000;
@@ -63,18 +66,14 @@ const soundOn = signal(false);
 const fatal = signal<string | null>(null);
 let feed: Feed | null = null;
 
-function normalizeSnapshot(json: Record<string, unknown>): Snapshot & {
-  timezone?: string;
-  name?: string;
-} {
-  const clinic = (json.clinic ?? {}) as Record<string, unknown>;
-  const list = (json.tickets ?? json.board ?? json.items ?? []) as Record<string, unknown>[];
+/** The API's snapshot as the board state takes it (rows as a stream change would give them). */
+function normalizeSnapshot(json: QueueBoard): Snapshot & { timezone: string; name: string } {
   return {
-    version: Number(json.version ?? 0) || 0,
-    service_date: String(json.service_date ?? json.date ?? "") || null,
-    tickets: list.map(toRow).filter((r): r is BoardRow => r !== null),
-    timezone: (json.timezone ?? clinic.timezone) as string | undefined,
-    name: (json.clinic_name ?? clinic.name) as string | undefined,
+    version: json.version,
+    service_date: json.service_date,
+    tickets: json.tickets.map(toRow).filter((r): r is BoardRow => r !== null),
+    timezone: json.timezone,
+    name: json.clinic_name,
   };
 }
 
@@ -141,10 +140,10 @@ async function start() {
     refreshMs: 5 * 60_000,
     async snapshot() {
       try {
-        const json = await request<Record<string, unknown>>(
-          `/api/clinics/${encodeURIComponent(code)}/queue`,
-          { bearer: token },
-        );
+        const json = await call("get", "/api/clinics/{code}/queue", {
+          params: { code },
+          bearer: token,
+        });
         const snap = normalizeSnapshot(json);
         if (debug) console.debug("board snapshot", snap.version, snap.tickets.length);
         if (snap.timezone) timeZone.value = snap.timezone;

@@ -1,8 +1,9 @@
 /**
  * The API client: JSON in and out, the contract's error shape as `ApiError`, the server clock
  * learnt from every response, one silent token refresh on a 401, and a timeout so a dead
- * network never leaves a spinner forever.
+ * network never leaves a spinner forever; `call` types it by the API's OpenAPI document.
  */
+import type { paths } from "./api_types.gen.ts";
 import { noteServerDate } from "./clock.ts";
 
 export class ApiError extends Error {
@@ -102,6 +103,52 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
     }
     return json as T;
   }
+}
+
+// The typed layer: path, method, parameters, body and answer as the API's OpenAPI document
+// (`api_types.gen.ts`) has them.
+
+type Method = "get" | "post" | "patch" | "delete";
+/** The operation of `path` under `method`; never when the API has none. */
+type Operation<P extends keyof paths, M extends Method> = Exclude<paths[P][M], undefined>;
+type ParametersOf<O> = O extends { parameters: infer X } ? X : never;
+type PathParams<O> = ParametersOf<O> extends { path: infer X } ? X : never;
+type Query<O> = ParametersOf<O> extends { query?: infer X } ? X : never;
+type Json<R> = R extends { content: { "application/json": infer X } } ? X : never;
+type Body<O> = O extends { requestBody?: infer R } ? Json<Exclude<R, undefined>> : never;
+type Success<O> = O extends { responses: infer R } ? R[Extract<keyof R, 200 | 201 | 204>] : never;
+/** The JSON of the success answer (undefined for a 204). */
+type Answer<O> = [Json<Success<O>>] extends [never] ? undefined : Json<Success<O>>;
+
+/** The JSON body `method path` takes. */
+export type RequestBody<P extends keyof paths, M extends Method> = Body<Operation<P, M>>;
+
+/** `params` when the path has `{…}`, `query` and `body` as documented; the rest as `request`. */
+export type CallOptions<O> =
+  & Omit<RequestOptions, "method" | "body">
+  & ([PathParams<O>] extends [never] ? { params?: never } : { params: PathParams<O> })
+  & ([Query<O>] extends [never | undefined] ? { query?: never }
+    : Record<never, never> extends Query<O> ? { query?: Query<O> }
+    : { query: Query<O> })
+  & ([Body<O>] extends [never] ? { body?: never } : { body: Body<O> });
+
+/** `request` to an operation of the API, checked against its document. */
+export function call<P extends keyof paths, M extends Method>(
+  method: M,
+  path: P,
+  options: CallOptions<Operation<P, M>>,
+): Promise<Answer<Operation<P, M>>> {
+  const { params, query, ...rest } = options as RequestOptions & {
+    params?: Record<string, string>;
+    query?: Record<string, unknown>;
+  };
+  let url: string = path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(params![name]));
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined) search.set(key, String(value));
+  }
+  if (search.toString()) url += `?${search}`;
+  return request(url, { ...rest, method: method.toUpperCase() });
 }
 
 /** A fresh Idempotency-Key (one per booking attempt, reused by its retries). */

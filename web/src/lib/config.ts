@@ -3,18 +3,15 @@
  * screen waits for it before it can connect, so a failed load is retried, backing off, until it
  * succeeds or the screen no longer needs it.
  */
-import { request } from "./api.ts";
+import { call } from "./api.ts";
+import type { components } from "./api_types.gen.ts";
 
-export interface PublicConfig {
-  anon_key: string;
-  realtime_path?: string;
-  environment?: string;
-}
+export type PublicConfig = components["schemas"]["PublicConfig"];
 
 let configPromise: Promise<PublicConfig> | undefined;
 /** `GET /api/config`, once per page (retried after a failure). */
 export function publicConfig(): Promise<PublicConfig> {
-  configPromise ??= request<PublicConfig>("/api/config").catch((error) => {
+  configPromise ??= call("get", "/api/config", {}).catch((error) => {
     configPromise = undefined;
     throw error;
   });

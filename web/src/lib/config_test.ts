@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { type PublicConfig, publicConfig, waitForConfig } from "./config.ts";
 
-const CONFIG: PublicConfig = { anon_key: "anon" };
+const CONFIG: PublicConfig = {
+  anon_key: "anon",
+  realtime_path: "/realtime/v1",
+  environment: "test",
+};
 
 /** A loader that fails `failures` times, then answers; and a sleep that only records. */
 function script(failures: number) {

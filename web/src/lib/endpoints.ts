@@ -1,276 +1,131 @@
 /**
- * Every API call the PWA makes, in one place (shapes from `GET /api/openapi.json`).
+ * The API calls of the patient app and the staff console, in one place, and the shapes they
+ * answer — all from `api_types.gen.ts` (generated from `GET /api/openapi.json`), so `deno check`
+ * fails when the PWA and the API's routes disagree.
  */
-import { type Auth, request } from "./api.ts";
+import { type Auth, call, type RequestBody } from "./api.ts";
+import type { components } from "./api_types.gen.ts";
 
-export interface Clinic {
-  id: string;
-  code: string;
-  name: string;
-  timezone: string;
-  [key: string]: unknown;
-}
+type Schemas = components["schemas"];
 
+// ---- shapes ------------------------------------------------------------------------------------
+
+export type ClinicInfo = Schemas["ClinicInfo"];
+export type Clinic = ClinicInfo["clinic"];
+export type Doctor = ClinicInfo["doctors"][number];
 /** A clinic as `GET /api/clinics` lists it (what anyone may see). */
-export interface PublicClinic {
-  code: string;
-  name: string;
-  branch_name: string | null;
-  timezone: string;
-}
-
-export interface Doctor {
-  id: string;
-  display_name: string;
-  specializations?: string[];
-  languages?: string[];
-  [key: string]: unknown;
-}
-
-export interface Slot {
-  doctor_id: string;
-  doctor_name?: string;
-  start: string;
-  end: string;
-  local_time: string;
-  [key: string]: unknown;
-}
-
-export interface SlotsResponse {
-  clinic_code: string;
-  date: string;
-  timezone: string;
-  slots: Slot[];
-}
-
-export interface Appointment {
-  id: string;
-  appointment_number: string | null;
-  status: string;
-  start: string;
-  end: string;
-  local_date?: string;
-  local_time?: string;
-  timezone?: string;
-  clinic_id?: string;
-  clinic_code?: string;
-  clinic_name?: string;
-  doctor_id: string;
-  doctor_name?: string;
-  patient_id: string;
-  patient_name?: string;
-  visit_reason?: string | null;
-  [key: string]: unknown;
-}
-
-export interface Hold {
-  id: string;
-  expires_at: string;
-  [key: string]: unknown;
-}
-
-export interface Ticket {
-  id: string;
-  code: string;
-  status: string;
-  position?: number | null;
-  people_ahead?: number | null;
-  estimated_wait_minutes?: number | null;
-  room?: string | null;
-  called_at?: string | null;
-  appointment_id?: string | null;
-  clinic_id?: string;
-  clinic_code?: string;
-  patient_name?: string | null;
-  kind?: string;
-  doctor_id?: string | null;
-  doctor_name?: string | null;
-  checked_in_at?: string | null;
-  [key: string]: unknown;
-}
-
-export interface Notification {
-  id: string;
-  kind?: string;
-  title: string;
-  body: string;
-  data?: Record<string, unknown>;
-  created_at: string;
-  read_at: string | null;
-  [key: string]: unknown;
-}
-
-const enc = encodeURIComponent;
-
-export interface ClinicInfo {
-  clinic: Clinic;
-  doctors: Doctor[];
-}
-
-export const clinics = {
-  list: () => request<{ clinics: PublicClinic[] }>(`/api/clinics`).then((r) => r.clinics),
-  get: (code: string) => request<ClinicInfo>(`/api/clinics/${enc(code)}`),
-  slots: (code: string, date: string, doctorId?: string, auth?: Auth) =>
-    request<SlotsResponse>(
-      `/api/clinics/${enc(code)}/slots?date=${date}${
-        doctorId ? `&doctor_id=${enc(doctorId)}` : ""
-      }`,
-      { auth },
-    ),
-};
-
-export const booking = {
-  hold: (auth: Auth, input: { clinic_code: string; doctor_id: string; start: string }) =>
-    request<{ hold: Hold }>(`/api/holds`, { auth, body: input }).then((r) => r.hold),
-  releaseHold: (auth: Auth, id: string) =>
-    request<unknown>(`/api/holds/${enc(id)}`, { auth, method: "DELETE" }),
-  book: (
-    auth: Auth,
-    key: string,
-    input: {
-      clinic_code: string;
-      doctor_id: string;
-      start: string;
-      visit_reason?: string;
-      hold_id?: string;
-    },
-  ) =>
-    request<{ appointment: Appointment }>(`/api/bookings`, {
-      auth,
-      body: input,
-      idempotencyKey: key,
-    }).then((r) => r.appointment),
-  mine: (auth: Auth) =>
-    request<{ upcoming: Appointment[]; past: Appointment[] }>(`/api/me/appointments`, { auth }),
-  get: (auth: Auth, id: string) =>
-    request<{ appointment: Appointment }>(`/api/appointments/${enc(id)}`, { auth }).then((r) =>
-      r.appointment
-    ),
-  cancel: (auth: Auth, id: string, reason?: string) =>
-    request<{ appointment: Appointment }>(`/api/appointments/${enc(id)}/cancel`, {
-      auth,
-      body: reason ? { reason } : {},
-    }).then((r) => r.appointment),
-  reschedule: (
-    auth: Auth,
-    key: string,
-    id: string,
-    input: { start: string; doctor_id?: string },
-  ) =>
-    request<{ appointment: Appointment }>(`/api/appointments/${enc(id)}/reschedule`, {
-      auth,
-      body: input,
-      idempotencyKey: key,
-    }).then((r) => r.appointment),
-};
-
-export interface MyQueue {
-  ticket: Ticket | null;
-}
-
-export const queue = {
-  checkIn: (auth: Auth, appointmentId: string) =>
-    request<{ ticket: Ticket }>(`/api/appointments/${enc(appointmentId)}/check-in`, {
-      auth,
-      body: {},
-    }).then((r) => r.ticket),
-  mine: (auth: Auth) => request<MyQueue>(`/api/me/queue`, { auth }),
-};
-
-export const notifications = {
-  list: (auth: Auth) =>
-    request<{ notifications: Notification[]; unread_count: number; next_cursor: string | null }>(
-      `/api/notifications?limit=50`,
-      { auth },
-    ),
-  unread: (auth: Auth) => request<{ count: number }>(`/api/notifications/unread-count`, { auth }),
-  read: (auth: Auth, id: string) =>
-    request<unknown>(`/api/notifications/${enc(id)}/read`, { auth, body: {} }),
-  readAll: (auth: Auth) => request<unknown>(`/api/notifications/read-all`, { auth, body: {} }),
-};
-
-export interface StaffTicket extends Ticket {
-  patient_name: string | null;
-  patient_number: string | null;
-  doctor_name: string | null;
-  call_count?: number;
-  priority?: number;
-}
-
-export interface DayAppointment extends Appointment {
-  patient_name: string;
-  patient_number: string;
-}
+export type PublicClinic = Schemas["ClinicList"]["clinics"][number];
+export type SlotsResponse = Schemas["Slots"];
+export type Slot = SlotsResponse["slots"][number];
+export type Appointment = Schemas["Appointment"];
+/** An appointment of the clinic's day, with its patient (staff). */
+export type DayAppointment = Schemas["ClinicDayAppointments"]["appointments"][number];
+export type Hold = Schemas["Hold"]["hold"];
+export type Ticket = Schemas["QueueTicket"];
+export type MyQueue = Schemas["MyQueue"];
+/** My ticket of today, with its clinic. */
+export type MyTicket = NonNullable<MyQueue["ticket"]>;
+export type StaffTicket = Schemas["StaffQueueTicket"];
+export type Notification = Schemas["Notification"];
+export type PatientSummary = Schemas["PatientSummary"];
+export type Gender = Schemas["PatientSummary"]["gender"];
+/** A walk-in: nameless, a patient of the clinic (`patient_id`) or a new one (`patient`). */
+export type WalkIn = RequestBody<"/api/clinics/{code}/queue/walk-ins", "post">;
 
 export type TicketAction = "recall" | "start" | "complete" | "no-show" | "cancel";
 
-export const GENDERS: [string, string][] = [
+export const GENDERS: [Gender, string][] = [
   ["female", "Female"],
   ["male", "Male"],
   ["other", "Other"],
   ["prefer_not_to_say", "Prefer not to say"],
 ];
 
-export interface PatientSummary {
-  id: string;
-  patient_number: string;
-  full_name: string;
-  date_of_birth: string;
-  gender: string;
-  phone: string | null;
-}
+// ---- calls ---------------------------------------------------------------------------------
 
-/** A walk-in patient registered at the desk (no account). */
-export interface NewPatient {
-  full_name: string;
-  date_of_birth: string;
-  gender: string;
-  phone?: string;
-}
+export const clinics = {
+  list: () => call("get", "/api/clinics", {}).then((r) => r.clinics),
+  get: (code: string) => call("get", "/api/clinics/{code}", { params: { code } }),
+  slots: (code: string, date: string, doctorId?: string, auth?: Auth) =>
+    call("get", "/api/clinics/{code}/slots", {
+      auth,
+      params: { code },
+      query: { date, doctor_id: doctorId || undefined },
+    }),
+};
+
+export const booking = {
+  hold: (auth: Auth, input: Schemas["HoldRequest"]) =>
+    call("post", "/api/holds", { auth, body: input }).then((r) => r.hold),
+  releaseHold: (auth: Auth, id: string) =>
+    call("delete", "/api/holds/{id}", { auth, params: { id } }),
+  book: (auth: Auth, key: string, input: Schemas["BookingRequest"]) =>
+    call("post", "/api/bookings", { auth, body: input, idempotencyKey: key })
+      .then((r) => r.appointment),
+  mine: (auth: Auth) => call("get", "/api/me/appointments", { auth }),
+  get: (auth: Auth, id: string) =>
+    call("get", "/api/appointments/{id}", { auth, params: { id } }).then((r) => r.appointment),
+  cancel: (auth: Auth, id: string, reason?: string) =>
+    call("post", "/api/appointments/{id}/cancel", {
+      auth,
+      params: { id },
+      body: reason ? { reason } : {},
+    }).then((r) => r.appointment),
+  reschedule: (auth: Auth, key: string, id: string, input: Schemas["RescheduleRequest"]) =>
+    call("post", "/api/appointments/{id}/reschedule", {
+      auth,
+      params: { id },
+      body: input,
+      idempotencyKey: key,
+    }).then((r) => r.appointment),
+};
+
+/** Checks in for an appointment of today: the new ticket. */
+const checkIn = (auth: Auth, appointmentId: string) =>
+  call("post", "/api/appointments/{id}/check-in", { auth, params: { id: appointmentId } })
+    .then((r) => r.ticket);
+
+export const queue = {
+  checkIn,
+  mine: (auth: Auth) => call("get", "/api/me/queue", { auth }),
+};
+
+export const notifications = {
+  list: (auth: Auth) => call("get", "/api/notifications", { auth, query: { limit: 50 } }),
+  unread: (auth: Auth) => call("get", "/api/notifications/unread-count", { auth }),
+  read: (auth: Auth, id: string) =>
+    call("post", "/api/notifications/{id}/read", { auth, params: { id } }),
+  readAll: (auth: Auth) => call("post", "/api/notifications/read-all", { auth }),
+};
 
 export const staff = {
   appointments: (auth: Auth, code: string, date: string) =>
-    request<
-      { clinic_code: string; date: string; timezone: string; appointments: DayAppointment[] }
-    >(
-      `/api/clinics/${enc(code)}/appointments?date=${date}`,
-      { auth },
-    ),
+    call("get", "/api/clinics/{code}/appointments", { auth, params: { code }, query: { date } }),
   tickets: (auth: Auth, code: string) =>
-    request<{ tickets: StaffTicket[] }>(`/api/clinics/${enc(code)}/queue/tickets`, { auth })
+    call("get", "/api/clinics/{code}/queue/tickets", { auth, params: { code } })
       .then((r) => r.tickets),
   callNext: (auth: Auth, code: string, room: string, doctorId?: string) =>
-    request<{ ticket: Ticket }>(`/api/clinics/${enc(code)}/queue/call-next`, {
+    call("post", "/api/clinics/{code}/queue/call-next", {
       auth,
+      params: { code },
       body: { room, ...(doctorId ? { doctor_id: doctorId } : {}) },
     }).then((r) => r.ticket),
   act: (auth: Auth, id: string, action: TicketAction, room?: string) =>
-    request<{ ticket: Ticket }>(`/api/queue/tickets/${enc(id)}/${action}`, {
+    call("post", `/api/queue/tickets/{id}/${action}`, {
       auth,
+      params: { id },
       body: room ? { room } : {},
     }).then((r) => r.ticket),
-  walkIn: (
-    auth: Auth,
-    code: string,
-    input: { patient_id?: string; patient?: NewPatient; doctor_id?: string; priority?: number },
-  ) =>
-    request<{ ticket: Ticket }>(`/api/clinics/${enc(code)}/queue/walk-ins`, {
-      auth,
-      body: input,
-    }).then((r) => r.ticket),
-  checkIn: (auth: Auth, appointmentId: string) =>
-    request<{ ticket: Ticket }>(`/api/appointments/${enc(appointmentId)}/check-in`, {
-      auth,
-      body: {},
-    }).then((r) => r.ticket),
+  walkIn: (auth: Auth, code: string, input: WalkIn) =>
+    call("post", "/api/clinics/{code}/queue/walk-ins", { auth, params: { code }, body: input })
+      .then((r) => r.ticket),
+  checkIn,
   patients: (auth: Auth, code: string, q: string) =>
-    request<{ patients: PatientSummary[] }>(
-      `/api/clinics/${enc(code)}/patients?q=${enc(q)}&limit=10`,
-      { auth },
-    ).then((r) => r.patients),
+    call("get", "/api/clinics/{code}/patients", {
+      auth,
+      params: { code },
+      query: { q, limit: 10 },
+    }).then((r) => r.patients),
   boardToken: (auth: Auth, code: string, label: string) =>
-    request<{ token: string; id: string; expires_at: string | null }>(
-      `/api/clinics/${enc(code)}/board-tokens`,
-      { auth, body: { label } },
-    ),
+    call("post", "/api/clinics/{code}/board-tokens", { auth, params: { code }, body: { label } }),
 };

@@ -4,7 +4,8 @@
  * is adopted), and sign-out when the refresh token is refused.
  */
 import { computed, signal } from "@preact/signals";
-import { ApiError, type Auth, jwtPayload, request } from "./api.ts";
+import { ApiError, type Auth, call, jwtPayload } from "./api.ts";
+import type { components } from "./api_types.gen.ts";
 
 /**
  * What a 401 from login means to the user. The server does not say whether the account exists,
@@ -15,24 +16,10 @@ export const NOT_SIGNED_IN = "That email and password do not match an account. I
   "sure they do, check your email: after repeated failed sign-ins we send the account a link " +
   "that lets your browser sign in.";
 
-export interface User {
-  id: string;
-  email: string;
-  role: string;
-  clinic_id: string | null;
-  full_name?: string;
-  patient_id?: string | null;
-  clinic_code?: string | null;
-  [key: string]: unknown;
-}
-
-export interface AuthResponse {
-  access_token: string;
-  refresh_token: string;
-  token_type: string;
-  expires_in: number;
-  user: User;
-}
+/** The signed-in user, as login, signup and refresh return it. */
+export type User = components["schemas"]["SessionUser"];
+type AuthResponse = components["schemas"]["Session"];
+export type SignupInput = components["schemas"]["SignupRequest"];
 
 export interface SessionData {
   access_token: string;
@@ -41,16 +28,6 @@ export interface SessionData {
   expires_at: number;
   user: User;
   clinic_code?: string | null;
-}
-
-export interface SignupInput {
-  clinic_code: string;
-  email: string;
-  password: string;
-  full_name: string;
-  date_of_birth: string;
-  gender: string;
-  phone?: string;
 }
 
 export interface Session extends Auth {
@@ -101,7 +78,7 @@ export function createSession(storageKey: string): Session {
     const used = current.value;
     if (!used) return false;
     try {
-      const res = await request<AuthResponse>("/api/auth/refresh", {
+      const res = await call("post", "/api/auth/refresh", {
         body: { refresh_token: used.refresh_token },
       });
       write(fromResponse(res, used.clinic_code));
@@ -139,7 +116,7 @@ export function createSession(storageKey: string): Session {
       return refreshing;
     },
     async login(email, password, clinicCode) {
-      const res = await request<AuthResponse>("/api/auth/login", {
+      const res = await call("post", "/api/auth/login", {
         body: { email, password, ...(clinicCode ? { clinic_code: clinicCode } : {}) },
       });
       const data = fromResponse(res, clinicCode);
@@ -147,7 +124,7 @@ export function createSession(storageKey: string): Session {
       return data;
     },
     async signup(input) {
-      const res = await request<AuthResponse>("/api/auth/signup", { body: input });
+      const res = await call("post", "/api/auth/signup", { body: input });
       const data = fromResponse(res, input.clinic_code);
       write(data);
       return data;
@@ -156,7 +133,7 @@ export function createSession(storageKey: string): Session {
       const s = current.value;
       write(null);
       if (s) {
-        await request("/api/auth/logout", {
+        await call("post", "/api/auth/logout", {
           body: { refresh_token: s.refresh_token },
           bearer: s.access_token,
         }).catch(() => {});

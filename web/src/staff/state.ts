@@ -9,10 +9,11 @@
  */
 import type {
   DayAppointment,
-  NewPatient,
+  Gender,
   PatientSummary,
   StaffTicket,
   TicketAction,
+  WalkIn,
 } from "../lib/endpoints.ts";
 import { timeIn } from "../lib/format.ts";
 import type { User } from "../lib/session.ts";
@@ -116,8 +117,14 @@ export function searchTerm(query: string): string | null {
 
 export type WalkInWho = "none" | "find" | "new";
 
-export const NO_PERSON = { full_name: "", date_of_birth: "", gender: "", phone: "" };
-export type PersonForm = typeof NO_PERSON;
+export interface PersonForm {
+  full_name: string;
+  date_of_birth: string;
+  /** "" until chosen. */
+  gender: Gender | "";
+  phone: string;
+}
+export const NO_PERSON: PersonForm = { full_name: "", date_of_birth: "", gender: "", phone: "" };
 
 /** The walk-in form as the desk filled it in. */
 export interface WalkInForm {
@@ -132,23 +139,20 @@ export interface WalkInForm {
   person: PersonForm;
 }
 
-export interface WalkInBody {
-  doctor_id?: string;
-  patient_id?: string;
-  patient?: NewPatient;
-  priority: number;
-}
-
 /** The walk-in request and the name to confirm it with, or why it cannot be sent yet. */
 export function walkInRequest(
   form: WalkInForm,
-): { body: WalkInBody; name?: string } | { error: string } {
+): { body: WalkIn; name?: string } | { error: string } {
   if (form.who === "find" && !form.picked) return { error: "Walk-in: choose the patient first." };
-  const phone = form.person.phone.trim();
-  const body: WalkInBody = {
+  const { gender, ...person } = form.person;
+  if (form.who === "new" && !gender) return { error: "Walk-in: choose the patient's gender." };
+  const phone = person.phone.trim();
+  const body: WalkIn = {
     ...(form.doctorId ? { doctor_id: form.doctorId } : {}),
     ...(form.who === "find" ? { patient_id: form.picked } : {}),
-    ...(form.who === "new" ? { patient: { ...form.person, phone: phone || undefined } } : {}),
+    ...(form.who === "new" && gender
+      ? { patient: { ...person, gender, phone: phone || undefined } }
+      : {}),
     priority: Number(form.priority),
   };
   const name = form.who === "find"

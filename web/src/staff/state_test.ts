@@ -8,6 +8,7 @@ import {
   FINISHED_SHOWN,
   isStaff,
   NO_PERSON,
+  type PersonForm,
   queueView,
   searchTerm,
   STAFF_ROLES,
@@ -20,11 +21,35 @@ import {
 const T0 = Date.parse("2026-11-24T02:00:00Z");
 const iso = (offsetSec: number) => new Date(T0 + offsetSec * 1000).toISOString();
 
-function ticket(code: string, status: string, patch: Partial<StaffTicket> = {}): StaffTicket {
+function ticket(
+  code: string,
+  status: StaffTicket["status"],
+  patch: Partial<StaffTicket> = {},
+): StaffTicket {
   return {
     id: code,
     code,
+    kind: "appointment",
     status,
+    priority: 0,
+    clinic_id: "c1",
+    service_date: "2026-11-24",
+    room: null,
+    doctor_id: null,
+    patient_id: null,
+    appointment_id: null,
+    scheduled_at: null,
+    checked_in_at: null,
+    called_at: null,
+    call_count: 0,
+    consultation_start_at: null,
+    consultation_end_at: null,
+    no_show_at: null,
+    cancelled_at: null,
+    position: null,
+    people_ahead: null,
+    estimated_wait_minutes: null,
+    service_minutes: null,
     patient_name: null,
     patient_number: null,
     doctor_name: null,
@@ -150,7 +175,7 @@ Deno.test("staff console state", async (t) => {
       name: "Lim Mei Ling",
     });
 
-    const person = {
+    const person: PersonForm = {
       full_name: " Walk In Wong ",
       date_of_birth: "1962-05-17",
       gender: "male",
@@ -159,6 +184,9 @@ Deno.test("staff console state", async (t) => {
     assert.deepEqual(walkInRequest(form({ who: "new", person, priority: "3" })), {
       body: { patient: { ...person, phone: undefined }, priority: 3 },
       name: "Walk In Wong",
+    });
+    assert.deepEqual(walkInRequest(form({ who: "new", person: { ...person, gender: "" } })), {
+      error: "Walk-in: choose the patient's gender.",
     });
     const withPhone = walkInRequest(form({ who: "new", person: { ...person, phone: " 9000 " } }));
     assert.ok("body" in withPhone);
