@@ -18,7 +18,7 @@
  */
 import type { Claims } from "../auth/claims.ts";
 import type { TableRule } from "../fanout/authorizer.ts";
-import type { Row } from "../postgres/types.ts";
+import type { Row } from "../changes/types.ts";
 import { type Directory, uidOf } from "./directory.ts";
 
 const lower = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : "");

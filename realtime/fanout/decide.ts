@@ -4,7 +4,7 @@
  * SQL evaluation per claims principal and transaction, bounded by a timeout.
  */
 import type { Claims } from "../auth/claims.ts";
-import type { Row, Transaction } from "../postgres/types.ts";
+import type { Row, Transaction } from "../changes/types.ts";
 import type { Authorizer, RowCheck, RowDecision } from "./authorizer.ts";
 import type { Group, Item, Principal } from "./registry.ts";
 

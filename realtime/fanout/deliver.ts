@@ -3,7 +3,7 @@
  * change, carrying every binding id of the channel that matched it, taken from the
  * transaction's frame cache.
  */
-import type { Change, Transaction } from "../postgres/types.ts";
+import type { Change, Transaction } from "../changes/types.ts";
 import type { Decisions } from "./decide.ts";
 import { changeFrame, dataFor, type FrameCache, framesOf } from "./frames.ts";
 import type { Item } from "./registry.ts";

@@ -14,7 +14,7 @@
  * cache), deliver.ts (frames to channels) and replay.ts (catch-up from the retention log).
  */
 import { describeError } from "../guard.ts";
-import type { Transaction } from "../postgres/types.ts";
+import type { Transaction } from "../changes/types.ts";
 import type { RetentionLog } from "../catchup/retention.ts";
 import type { Authorizer } from "./authorizer.ts";
 import { createDecide, type DecisionMemo } from "./decide.ts";

@@ -3,7 +3,7 @@
  * and the per-transaction frame cache that shares them (and the frames around them) between
  * every principal and socket receiving a change.
  */
-import type { Change, Column, Row, Transaction } from "../postgres/types.ts";
+import type { Change, Column, Row, Transaction } from "../changes/types.ts";
 import { encodeTextRaw } from "../protocol/serializer.ts";
 import type { Group } from "./registry.ts";
 import type { Subscriber } from "./subscriber.ts";

@@ -6,8 +6,8 @@
  * filter result and the authorization decision.
  */
 import type { Claims } from "../auth/claims.ts";
-import { type Condition, matches } from "../postgres/filter.ts";
-import type { Change } from "../postgres/types.ts";
+import { type Condition, matches } from "../changes/filter.ts";
+import type { Change } from "../changes/types.ts";
 import type { TableAccess } from "./authorizer.ts";
 import type { Subscriber, Subscription } from "./subscriber.ts";
 

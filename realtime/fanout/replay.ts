@@ -4,7 +4,7 @@
  * loop every 256 transactions and waits for a transaction whose authorization is
  * asynchronous, so a long replay neither blocks the server nor reorders the channel's stream.
  */
-import type { Transaction } from "../postgres/types.ts";
+import type { Transaction } from "../changes/types.ts";
 import { type Group, groupMatches, type Item } from "./registry.ts";
 import type { Subscriber } from "./subscriber.ts";
 

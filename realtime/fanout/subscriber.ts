@@ -1,6 +1,6 @@
 /** What the fan-out needs from a joined channel. */
 import type { Claims } from "../auth/claims.ts";
-import type { Binding } from "../postgres/bindings.ts";
+import type { Binding } from "../changes/bindings.ts";
 import type { Vsn } from "../protocol/serializer.ts";
 import type { TableAccess } from "./authorizer.ts";
 

@@ -6,7 +6,7 @@
 import type { TopicAccess } from "../auth/channel_policy.ts";
 import { type Claims, principalKey } from "../auth/claims.ts";
 import { secondsLeft } from "../auth/jwt.ts";
-import type { Binding } from "../postgres/bindings.ts";
+import type { Binding } from "../changes/bindings.ts";
 import type { TableBinding } from "../fanout/subscriber.ts";
 import type { Message, Vsn } from "../protocol/serializer.ts";
 import type { Context } from "../context.ts";

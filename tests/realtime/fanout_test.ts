@@ -9,8 +9,8 @@ import { createRetentionLog } from "../../realtime/catchup/retention.ts";
 import type { Authorizer, RowCheck } from "../../realtime/fanout/authorizer.ts";
 import { createFanout } from "../../realtime/fanout/fanout.ts";
 import type { Subscriber, Subscription } from "../../realtime/fanout/subscriber.ts";
-import { parseBindings } from "../../realtime/postgres/bindings.ts";
-import type { Change, Transaction } from "../../realtime/postgres/types.ts";
+import { parseBindings } from "../../realtime/changes/bindings.ts";
+import type { Change, Transaction } from "../../realtime/changes/types.ts";
 
 interface Fake extends Subscriber {
   got: Array<{ ids: number[]; data: { record?: { n: number; who: string } } }>;

@@ -1,12 +1,12 @@
 /** Unit tests: filters, value decoding, the retention log, JWT verification. */
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
-import { FilterError, matches, parseFilter } from "../../realtime/postgres/filter.ts";
-import { parseBindings } from "../../realtime/postgres/bindings.ts";
+import { FilterError, matches, parseFilter } from "../../realtime/changes/filter.ts";
+import { parseBindings } from "../../realtime/changes/bindings.ts";
 import { parseArray, toJson } from "../../realtime/feed/decode.ts";
 import { createRetentionLog } from "../../realtime/catchup/retention.ts";
 import { createVerifier } from "../../realtime/auth/jwt.ts";
-import { formatLsn, parseLsn } from "../../realtime/postgres/types.ts";
+import { formatLsn, parseLsn } from "../../realtime/changes/types.ts";
 import { SECRET, sign } from "./support.ts";
 
 const cols = [
