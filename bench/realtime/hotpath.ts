@@ -99,7 +99,7 @@ for (let c = 0; c < CLINICS; c++) {
       topic,
       topicJson: JSON.stringify(topic),
       vsn: "2.0.0",
-      send(frame) {
+      sendFrame(frame) {
         deliveries++;
         bytes += encoder.encodeInto(frame, wire).written;
       },

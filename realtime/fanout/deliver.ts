@@ -70,7 +70,7 @@ function deliverChange(
         frames.set(member.shape, f);
       }
       counters.deliveries++;
-      s.send(f);
+      s.sendFrame(f);
     }
     return;
   }
@@ -92,7 +92,7 @@ function deliverChange(
   for (const [s, byData] of merged) {
     for (const [data, ids] of byData) {
       counters.deliveries++;
-      s.send(changeFrame(s, ids, data));
+      s.sendFrame(changeFrame(s, ids, data));
     }
   }
 }

@@ -10,7 +10,7 @@ export interface Subscriber {
   readonly topicJson: string;
   readonly vsn: Vsn;
   /** Sends a text frame (never throws). */
-  send(frame: string): void;
+  sendFrame(frame: string): void;
   /** Ends the channel with a system error and phx_error so the client rejoins. */
   fail(message: string): void;
   isOpen(): boolean;

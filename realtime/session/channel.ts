@@ -48,7 +48,6 @@ export interface Channel {
    * which it was served (it is re-registered from there).
    */
   pausedCursor: bigint | undefined;
-  send(frame: string): void;
   sendFrame(frame: string | Uint8Array): void;
   /** Pushes a message carrying this channel's join_ref. */
   push(event: string, payload: unknown, ref?: string | null): void;
@@ -118,9 +117,6 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
     access: init.access,
     tables: init.tables,
     pausedCursor: undefined,
-    send(frame) {
-      if (open) conn.sendFrame(frame);
-    },
     sendFrame(frame) {
       if (open) conn.sendFrame(frame);
     },

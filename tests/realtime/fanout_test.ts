@@ -25,7 +25,7 @@ function fake(topic = "realtime:t"): Fake {
     vsn: "2.0.0",
     got: [],
     failed: [],
-    send(frame) {
+    sendFrame(frame) {
       s.got.push(JSON.parse(frame)[4]);
     },
     fail(message) {
