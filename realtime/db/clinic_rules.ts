@@ -2,7 +2,7 @@
  * In-process mirrors of the SELECT policies of the realtime tables (supabase/migrations).
  * Each rule names the part of the claims (resolved through the directory, as the RLS helper
  * functions do) that decides visibility, so subscribers with the same memberships share one
- * decision. `tests/realtime/db_rules_test.ts` checks every rule against PostgreSQL's own
+ * decision. `tests/realtime/db/clinic_rules_test.ts` checks every rule against PostgreSQL's own
  * evaluation of the policies; a table without a rule falls back to batched SQL.
  *
  * | table                 | authenticated                                    | anon (board)       |
