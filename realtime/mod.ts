@@ -20,4 +20,4 @@ export {
 } from "./fanout/authorizer.ts";
 export type { ChangeFeed, FeedSink } from "./feed/feed.ts";
 export { createMemoryFeed, type MemoryFeed } from "./feed/memory.ts";
-export type { Change, Column, Row, Transaction } from "./postgres/types.ts";
+export type { Change, Column, Row, Transaction } from "./changes/types.ts";

@@ -19,7 +19,7 @@ import { createFanout } from "./fanout/fanout.ts";
 import { connectDatabase, type RealtimeDatabase } from "./db/setup.ts";
 import type { ChangeFeed } from "./feed/feed.ts";
 import { parseVsn } from "./protocol/serializer.ts";
-import { guarded, report, requestIdOf } from "./guard.ts";
+import { describeError, guarded, report, requestIdOf } from "./guard.ts";
 import { handleRestBroadcast, jsonError, requestToken } from "./rest.ts";
 import { attachConnection } from "./session/connection.ts";
 import { createPrivateRooms } from "./session/private.ts";
@@ -146,10 +146,8 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     retention.evict(now);
     ctx.cursors.prune(now - limits.catchUpWindowMs);
     ctx.cursors.flush().catch((error) => {
-      console.error(
-        "realtime: cursor flush failed:",
-        error instanceof Error ? error.message : error,
-      );
+      // A database error's message can quote the values written: log the kind only.
+      console.error(`realtime: cursor flush failed: ${describeError(error)}`);
     });
   }
 

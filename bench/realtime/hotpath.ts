@@ -18,9 +18,9 @@ import { createDirectory } from "../../realtime/db/directory.ts";
 import type { SqlPolicy } from "../../realtime/db/sql_policy.ts";
 import { createFanout } from "../../realtime/fanout/fanout.ts";
 import type { Subscriber } from "../../realtime/fanout/subscriber.ts";
-import { parseBindings } from "../../realtime/postgres/bindings.ts";
+import { parseBindings } from "../../realtime/changes/bindings.ts";
 import { threadSeconds } from "./cpu.ts";
-import type { Change, Column, Transaction } from "../../realtime/postgres/types.ts";
+import type { Change, Column, Transaction } from "../../realtime/changes/types.ts";
 
 const CLINICS = 50;
 const STAFF = 20;
@@ -99,7 +99,7 @@ for (let c = 0; c < CLINICS; c++) {
       topic,
       topicJson: JSON.stringify(topic),
       vsn: "2.0.0",
-      send(frame) {
+      sendFrame(frame) {
         deliveries++;
         bytes += encoder.encodeInto(frame, wire).written;
       },

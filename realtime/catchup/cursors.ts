@@ -2,7 +2,7 @@
  * Catch-up cursors: for a subscription key (token subject + topic + bindings), the commit
  * LSN up to which the subscriber has been served, and when it went away.
  */
-import { hash32 } from "../postgres/bindings.ts";
+import { hash32 } from "../changes/bindings.ts";
 
 export interface CursorEntry {
   lsn: bigint;

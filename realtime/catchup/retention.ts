@@ -2,7 +2,7 @@
  * The retention log: the last few minutes of transactions, kept so that a client that
  * reconnects can be sent what it missed. Bounded by age (commit time) and by count.
  */
-import type { Transaction } from "../postgres/types.ts";
+import type { Transaction } from "../changes/types.ts";
 
 export interface RetentionOptions {
   /** How long transactions are kept (default 5 minutes). */

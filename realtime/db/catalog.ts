@@ -4,7 +4,7 @@
  * client role may SELECT (column privileges), RLS flags and roles that bypass RLS.
  */
 import type { Sql } from "postgres";
-import type { Column } from "../postgres/types.ts";
+import type { Column } from "../changes/types.ts";
 
 export const CLIENT_ROLES = ["anon", "authenticated", "service_role"] as const;
 

@@ -2,7 +2,7 @@
  * In-process mirrors of the SELECT policies of the realtime tables (supabase/migrations).
  * Each rule names the part of the claims (resolved through the directory, as the RLS helper
  * functions do) that decides visibility, so subscribers with the same memberships share one
- * decision. `tests/realtime/db_rules_test.ts` checks every rule against PostgreSQL's own
+ * decision. `tests/realtime/db/clinic_rules_test.ts` checks every rule against PostgreSQL's own
  * evaluation of the policies; a table without a rule falls back to batched SQL.
  *
  * | table                 | authenticated                                    | anon (board)       |
@@ -18,7 +18,7 @@
  */
 import type { Claims } from "../auth/claims.ts";
 import type { TableRule } from "../fanout/authorizer.ts";
-import type { Row } from "../postgres/types.ts";
+import type { Row } from "../changes/types.ts";
 import { type Directory, uidOf } from "./directory.ts";
 
 const lower = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : "");

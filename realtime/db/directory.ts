@@ -8,7 +8,7 @@
  */
 import type { Sql } from "postgres";
 import type { Claims } from "../auth/claims.ts";
-import type { Change, Row } from "../postgres/types.ts";
+import type { Change, Row } from "../changes/types.ts";
 
 export const STAFF_ROLES = new Set(["doctor", "nurse", "staff", "admin"]);
 export const DIRECTORY_TABLES = new Set([

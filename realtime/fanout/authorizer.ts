@@ -8,7 +8,7 @@
  * else is deferred and evaluated in one batched SQL statement per principal and transaction.
  */
 import type { Claims } from "../auth/claims.ts";
-import type { Row } from "../postgres/types.ts";
+import type { Row } from "../changes/types.ts";
 
 /** What a principal may see of a table. */
 export interface TableAccess {

@@ -1,5 +1,12 @@
-/** postgres_changes event payloads, serialized once per change and visible-column set. */
-import type { Change, Column, Row } from "../postgres/types.ts";
+/**
+ * postgres_changes frames: event payloads serialized once per change and visible-column set,
+ * and the per-transaction frame cache that shares them (and the frames around them) between
+ * every principal and socket receiving a change.
+ */
+import type { Change, Column, Row, Transaction } from "../changes/types.ts";
+import { encodeTextRaw } from "../protocol/serializer.ts";
+import type { Group } from "./registry.ts";
+import type { Subscriber } from "./subscriber.ts";
 
 /** Which parts of a change a subscriber may see. */
 export interface Visibility {
@@ -91,4 +98,61 @@ export function changeDataJson(
 /** The payload of a postgres_changes event for one channel. */
 export function changePayloadJson(ids: number[], dataJson: string): string {
   return `{"ids":[${ids.join(",")}],"data":${dataJson}}`;
+}
+
+/** The postgres_changes frame of a payload for one channel. */
+export function changeFrame(s: Subscriber, ids: number[], dataJson: string): string {
+  return encodeTextRaw(s.vsn, s.topicJson, "postgres_changes", changePayloadJson(ids, dataJson));
+}
+
+/**
+ * One transaction's payloads (per change index and visibility) and frames (per payload and
+ * frame shape): a change is serialized once per visibility and framed once per topic and
+ * binding ids, however many sockets receive it.
+ */
+export interface FrameCache {
+  data: Array<Map<string, string> | undefined>;
+  /** Payload → frame shape → frame. */
+  frames: Map<string, Map<string, string>>;
+}
+
+export const newFrameCache = (): FrameCache => ({ data: [], frames: new Map() });
+
+function visibility(group: Group, includeOld: boolean): Visibility {
+  return { columns: group.access.columns, select: group.select, includeRecord: true, includeOld };
+}
+
+/** The payload of a transaction's change as a group's members may see it, cached. */
+export function dataFor(
+  cache: FrameCache,
+  txn: Transaction,
+  index: number,
+  group: Group,
+  includeOld: boolean,
+): string {
+  const keys = group.visKeys ??= [
+    visibilityKey(visibility(group, false)),
+    visibilityKey(visibility(group, true)),
+  ];
+  const key = keys[includeOld ? 1 : 0];
+  let byKey = cache.data[index];
+  if (!byKey) cache.data[index] = byKey = new Map();
+  let json = byKey.get(key);
+  if (json === undefined) {
+    json = changeDataJson(
+      txn.changes[index],
+      txn.commitTimestamp,
+      visibility(group, includeOld),
+      key,
+    );
+    byKey.set(key, json);
+  }
+  return json;
+}
+
+/** The frames of a payload by frame shape (filled by the caller). */
+export function framesOf(cache: FrameCache, dataJson: string): Map<string, string> {
+  let frames = cache.frames.get(dataJson);
+  if (!frames) cache.frames.set(dataJson, frames = new Map());
+  return frames;
 }

@@ -6,10 +6,10 @@
  * filter result and the authorization decision.
  */
 import type { Claims } from "../auth/claims.ts";
-import type { Condition } from "../postgres/filter.ts";
-import type { Change } from "../postgres/types.ts";
+import { type Condition, matches } from "../changes/filter.ts";
+import type { Change } from "../changes/types.ts";
 import type { TableAccess } from "./authorizer.ts";
-import type { Subscriber } from "./subscriber.ts";
+import type { Subscriber, Subscription } from "./subscriber.ts";
 
 /** Per claims principal: the serial delivery queue and its progress. */
 export interface Principal {
@@ -60,8 +60,24 @@ export interface Member {
   shape: string;
 }
 
+/** A change of a transaction (by its index) that matched a group. */
+export interface Item {
+  index: number;
+  group: Group;
+}
+
+/** Whether a change passes a group's event and filter (deleted rows are filtered by the old). */
+export function groupMatches(group: Group, change: Change): boolean {
+  return (group.event === "*" || group.event === change.type) &&
+    matches(
+      group.conditions,
+      change.type === "DELETE" ? change.old_record : change.record,
+      change.columns,
+    );
+}
+
 /** The frame shape of a member (see `Member.shape`). */
-export function frameShape(subscriber: Subscriber, ids: number[]): string {
+function frameShape(subscriber: Subscriber, ids: number[]): string {
   return `${subscriber.vsn}${subscriber.topicJson}${ids.join(",")}`;
 }
 
@@ -72,9 +88,13 @@ interface TableGroups {
 }
 
 export interface Registry {
-  principal(claims: Claims, key: string): Principal;
+  /**
+   * Makes a subscription's bindings members of their groups (created as needed), as of fan-out
+   * position `since`; returns its principal and groups.
+   */
+  join(subscription: Subscription, since: bigint): { principal: Principal; groups: Group[] };
+  /** Drops the principal once no group refers to it and its queue is empty. */
   releasePrincipal(principal: Principal): void;
-  group(spec: Omit<Group, "members" | "key" | "index">, key: string): Group;
   /** Removes a member; the group leaves every index with its last member (idempotent). */
   removeMember(group: Group, subscriber: Subscriber): void;
   /** Groups that may match a change (a superset; filters are evaluated by the caller). */
@@ -120,45 +140,82 @@ export function createRegistry(
     if (p.refs === 0 && p.pending === 0) principals.delete(p.key);
   }
 
+  function principal(claims: Claims, key: string): Principal {
+    let p = principals.get(key);
+    if (!p) {
+      p = {
+        key,
+        claims,
+        pending: 0,
+        tail: null,
+        processedLsn: 0n,
+        refs: 0,
+      };
+      principals.set(key, p);
+    } else {
+      p.claims = claims; // newest token of the same principal (only volatile claims differ)
+    }
+    return p;
+  }
+
+  function group(spec: Omit<Group, "members" | "key" | "index">, key: string): Group {
+    let g = groups.get(key);
+    if (g) return g;
+    g = { ...spec, key, members: new Map() };
+    g.index = indexSlot(g);
+    groups.set(key, g);
+    spec.principal.refs++;
+    const t = tableGroups(`${spec.schema}.${spec.table}`);
+    if (g.index) {
+      const [column, value] = g.index;
+      let byColumn = t.byValue.get(column);
+      if (!byColumn) t.byValue.set(column, byColumn = new Map());
+      let set = byColumn.get(value);
+      if (!set) byColumn.set(value, set = new Set());
+      set.add(g);
+    } else {
+      t.rest.add(g);
+    }
+    return g;
+  }
+
   return {
-    principal(claims, key) {
-      let p = principals.get(key);
-      if (!p) {
-        p = {
-          key,
-          claims,
-          pending: 0,
-          tail: null,
-          processedLsn: 0n,
-          refs: 0,
-        };
-        principals.set(key, p);
-      } else {
-        p.claims = claims; // newest token of the same principal (only volatile claims differ)
+    join(subscription, since) {
+      const { subscriber, claims, principalKey } = subscription;
+      const p = principal(claims, principalKey);
+      const joined: Group[] = [];
+      p.refs++; // hold the principal while groups are created
+      for (const tb of subscription.tables) {
+        const b = tb.binding;
+        const key = [principalKey, tb.schema, tb.table, b.event, b.filterText ?? "", b.select ?? ""]
+          .join("\0");
+        const g = group({
+          principal: p,
+          schema: tb.schema,
+          table: tb.table,
+          event: b.event,
+          conditions: b.conditions,
+          select: b.select,
+          access: tb.access,
+          matchKey: `${b.event}\0${b.filterText ?? ""}`,
+        }, key);
+        const member = g.members.get(subscriber);
+        if (member) {
+          member.ids.push(b.id);
+          member.shape = frameShape(subscriber, member.ids);
+        } else {
+          g.members.set(subscriber, {
+            ids: [b.id],
+            since,
+            shape: frameShape(subscriber, [b.id]),
+          });
+        }
+        if (!joined.includes(g)) joined.push(g);
       }
-      return p;
+      p.refs--;
+      return { principal: p, groups: joined };
     },
     releasePrincipal,
-    group(spec, key) {
-      let g = groups.get(key);
-      if (g) return g;
-      g = { ...spec, key, members: new Map() };
-      g.index = indexSlot(g);
-      groups.set(key, g);
-      spec.principal.refs++;
-      const t = tableGroups(`${spec.schema}.${spec.table}`);
-      if (g.index) {
-        const [column, value] = g.index;
-        let byColumn = t.byValue.get(column);
-        if (!byColumn) t.byValue.set(column, byColumn = new Map());
-        let set = byColumn.get(value);
-        if (!set) byColumn.set(value, set = new Set());
-        set.add(g);
-      } else {
-        t.rest.add(g);
-      }
-      return g;
-    },
     removeMember(g, subscriber) {
       if (!g.members.delete(subscriber) || g.members.size > 0 || groups.get(g.key) !== g) return;
       // Nothing below can throw: the group leaves every structure, or none was left to update.

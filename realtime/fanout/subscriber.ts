@@ -1,6 +1,6 @@
 /** What the fan-out needs from a joined channel. */
 import type { Claims } from "../auth/claims.ts";
-import type { Binding } from "../postgres/bindings.ts";
+import type { Binding } from "../changes/bindings.ts";
 import type { Vsn } from "../protocol/serializer.ts";
 import type { TableAccess } from "./authorizer.ts";
 
@@ -10,7 +10,7 @@ export interface Subscriber {
   readonly topicJson: string;
   readonly vsn: Vsn;
   /** Sends a text frame (never throws). */
-  send(frame: string): void;
+  sendFrame(frame: string): void;
   /** Ends the channel with a system error and phx_error so the client rejoins. */
   fail(message: string): void;
   isOpen(): boolean;

@@ -3,7 +3,7 @@
  * booleans and numbers become JSON booleans and numbers, json/jsonb are parsed, 1-D arrays
  * become JSON arrays, timestamps are written ISO style, everything else stays text.
  */
-import type { Column, JsonValue, Row } from "../postgres/types.ts";
+import type { Column, JsonValue, Row } from "../changes/types.ts";
 
 const INTEGER = new Set(["int2", "int4", "oid"]);
 const FLOAT = new Set(["float4", "float8"]);

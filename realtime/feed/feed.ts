@@ -2,7 +2,7 @@
  * The change-feed interface between a source of committed transactions (logical
  * replication, or an in-memory feed in unit tests) and the fan-out.
  */
-import type { Transaction } from "../postgres/types.ts";
+import type { Transaction } from "../changes/types.ts";
 
 /** Where a feed delivers. */
 export interface FeedSink {

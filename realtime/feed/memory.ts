@@ -1,5 +1,5 @@
 /** An in-memory change feed: transactions pushed by the caller (unit tests, benchmarks). */
-import type { Change, Transaction } from "../postgres/types.ts";
+import type { Change, Transaction } from "../changes/types.ts";
 import type { ChangeFeed, FeedSink } from "./feed.ts";
 
 export interface MemoryFeed extends ChangeFeed {

@@ -24,7 +24,7 @@ import {
   formatLsn,
   parseLsn,
   type Transaction,
-} from "../postgres/types.ts";
+} from "../changes/types.ts";
 import { toRow } from "./decode.ts";
 import type { ChangeFeed, FeedSink } from "./feed.ts";
 import { guarded } from "../guard.ts";

@@ -2,8 +2,8 @@
 import type { Claims } from "../auth/claims.ts";
 import type { Context } from "../context.ts";
 import type { TableBinding } from "../fanout/subscriber.ts";
-import type { Binding } from "../postgres/bindings.ts";
-import { filterColumns } from "../postgres/filter.ts";
+import type { Binding } from "../changes/bindings.ts";
+import { filterColumns } from "../changes/filter.ts";
 
 export interface Resolved {
   /** Bound tables the claims may read rows of (registered with the fan-out). */

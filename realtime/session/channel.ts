@@ -6,7 +6,7 @@
 import type { TopicAccess } from "../auth/channel_policy.ts";
 import { type Claims, principalKey } from "../auth/claims.ts";
 import { secondsLeft } from "../auth/jwt.ts";
-import type { Binding } from "../postgres/bindings.ts";
+import type { Binding } from "../changes/bindings.ts";
 import type { TableBinding } from "../fanout/subscriber.ts";
 import type { Message, Vsn } from "../protocol/serializer.ts";
 import type { Context } from "../context.ts";
@@ -48,7 +48,6 @@ export interface Channel {
    * which it was served (it is re-registered from there).
    */
   pausedCursor: bigint | undefined;
-  send(frame: string): void;
   sendFrame(frame: string | Uint8Array): void;
   /** Pushes a message carrying this channel's join_ref. */
   push(event: string, payload: unknown, ref?: string | null): void;
@@ -118,9 +117,6 @@ export function createChannel(ctx: Context, conn: Connection, init: ChannelInit)
     access: init.access,
     tables: init.tables,
     pausedCursor: undefined,
-    send(frame) {
-      if (open) conn.sendFrame(frame);
-    },
     sendFrame(frame) {
       if (open) conn.sendFrame(frame);
     },

@@ -8,7 +8,7 @@ import {
   parseVsn,
   ProtocolError,
   type UserBroadcast,
-} from "../../realtime/protocol/serializer.ts";
+} from "./serializer.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 

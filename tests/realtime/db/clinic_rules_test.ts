@@ -4,14 +4,14 @@
  * the table's SELECT policies under the principal's claims (the SQL fallback path).
  */
 import assert from "node:assert/strict";
-import type { Claims, Row } from "../../realtime/mod.ts";
-import { loadCatalog } from "../../realtime/db/catalog.ts";
-import { clinicRules } from "../../realtime/db/clinic_rules.ts";
-import { createDbAuthorizer } from "../../realtime/db/authorizer.ts";
-import { createDirectory } from "../../realtime/db/directory.ts";
-import { createSqlPolicy } from "../../realtime/db/sql_policy.ts";
-import { freshDatabase } from "../support/db.ts";
-import { insertAppointment, populate } from "./db_support.ts";
+import type { Claims, Row } from "../../../realtime/mod.ts";
+import { loadCatalog } from "../../../realtime/db/catalog.ts";
+import { clinicRules } from "../../../realtime/db/clinic_rules.ts";
+import { createDbAuthorizer } from "../../../realtime/db/authorizer.ts";
+import { createDirectory } from "../../../realtime/db/directory.ts";
+import { createSqlPolicy } from "../../../realtime/db/sql_policy.ts";
+import { freshDatabase } from "../../support/db.ts";
+import { insertAppointment, populate } from "../db_support.ts";
 
 Deno.test("in-process rules agree with the database's policies", async () => {
   const db = await freshDatabase();

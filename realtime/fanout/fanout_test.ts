@@ -4,13 +4,13 @@
  * per group, and catch-up replay / gap reporting.
  */
 import assert from "node:assert/strict";
-import type { Claims } from "../../realtime/auth/claims.ts";
-import { createRetentionLog } from "../../realtime/catchup/retention.ts";
-import type { Authorizer, RowCheck } from "../../realtime/fanout/authorizer.ts";
-import { createFanout } from "../../realtime/fanout/fanout.ts";
-import type { Subscriber, Subscription } from "../../realtime/fanout/subscriber.ts";
-import { parseBindings } from "../../realtime/postgres/bindings.ts";
-import type { Change, Transaction } from "../../realtime/postgres/types.ts";
+import type { Claims } from "../auth/claims.ts";
+import { createRetentionLog } from "../catchup/retention.ts";
+import type { Authorizer, RowCheck } from "./authorizer.ts";
+import { createFanout } from "./fanout.ts";
+import type { Subscriber, Subscription } from "./subscriber.ts";
+import { parseBindings } from "../changes/bindings.ts";
+import type { Change, Transaction } from "../changes/types.ts";
 
 interface Fake extends Subscriber {
   got: Array<{ ids: number[]; data: { record?: { n: number; who: string } } }>;
@@ -25,7 +25,7 @@ function fake(topic = "realtime:t"): Fake {
     vsn: "2.0.0",
     got: [],
     failed: [],
-    send(frame) {
+    sendFrame(frame) {
       s.got.push(JSON.parse(frame)[4]);
     },
     fail(message) {
@@ -170,9 +170,9 @@ Deno.test("fan-out: order, isolation, shared decisions, catch-up", async (t) => 
 });
 
 Deno.test("policy keys are reused across transactions only while the directory holds", async (t) => {
-  const { createDirectory } = await import("../../realtime/db/directory.ts");
-  const { clinicRules } = await import("../../realtime/db/clinic_rules.ts");
-  const { createDbAuthorizer } = await import("../../realtime/db/authorizer.ts");
+  const { createDirectory } = await import("../db/directory.ts");
+  const { clinicRules } = await import("../db/clinic_rules.ts");
+  const { createDbAuthorizer } = await import("../db/authorizer.ts");
   const columns = [{ name: "clinic_id", type: "uuid" }, { name: "n", type: "int4" }];
   const selectable = new Map([
     ["authenticated", new Set(["clinic_id", "n"])],

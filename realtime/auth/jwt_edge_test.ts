@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../edge/config.ts";
 import { createTokenService } from "../../edge/auth/tokens.ts";
-import { createVerifier } from "../../realtime/auth/jwt.ts";
+import { createVerifier } from "./jwt.ts";
 
 Deno.test("realtime accepts the edge's tokens", async () => {
   const secret = "edge-and-realtime-share-this-secret-0123456789";
