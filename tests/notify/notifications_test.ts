@@ -8,15 +8,8 @@ import assert from "node:assert/strict";
 import { freshDatabase, type Sql } from "../support/db.ts";
 import { startWorker } from "../../edge/jobs/mod.ts";
 import { memoryTransport } from "../../edge/notify/transport.ts";
-import {
-  addAppointment,
-  addPatients,
-  asDemoUser,
-  CLINIC_A,
-  middayClinic,
-  PATIENTS,
-  USERS,
-} from "./_support.ts";
+import { addAppointment, addPatients, asDemoUser, middayClinic } from "../support/clinic.ts";
+import { CLINIC_A, PATIENTS, USERS } from "../support/demo.ts";
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
