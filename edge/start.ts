@@ -13,6 +13,7 @@ import { createApp } from "./app.ts";
 import { compose } from "./server.ts";
 import { createWeb } from "../web/mod.ts";
 import { startWorker } from "./jobs/worker.ts";
+import { serviceHandlers, serviceSchedules } from "./jobs/handlers.ts";
 import { createRealtime } from "../realtime/mod.ts";
 import { developmentTransports } from "./notify/transport.ts";
 
@@ -75,7 +76,11 @@ if (config.env === "development" && !(await isSeeded(sql))) {
 const jobsSql = postgres(databaseUrl, { max: 12, path: socket, onnotice: () => {} });
 const worker = startWorker({
   sql: jobsSql,
-  transports: config.env === "production" ? {} : developmentTransports(jobsSql),
+  handlers: serviceHandlers({
+    transports: config.env === "production" ? {} : developmentTransports(jobsSql),
+    webhooks: { config: config.webhooks! },
+  }),
+  schedules: serviceSchedules,
 });
 stops.unshift(async () => {
   await worker.stop();

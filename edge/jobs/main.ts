@@ -10,6 +10,8 @@
  */
 import postgres from "postgres";
 import { developmentTransports } from "../notify/transport.ts";
+import { loadWebhookConfig } from "../config.ts";
+import { serviceHandlers, serviceSchedules } from "./handlers.ts";
 import { startWorker } from "./worker.ts";
 
 const url = Deno.env.get("DATABASE_URL");
@@ -31,7 +33,11 @@ const worker = startWorker({
   sql,
   concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 10,
   queues,
-  transports: appEnv === "production" ? {} : developmentTransports(sql),
+  handlers: serviceHandlers({
+    transports: appEnv === "production" ? {} : developmentTransports(sql),
+    webhooks: { config: loadWebhookConfig(Deno.env.toObject()) },
+  }),
+  schedules: serviceSchedules,
 });
 await worker.ready;
 console.log(`Job worker ${worker.id} running (queues: ${queues.join(", ")})`);

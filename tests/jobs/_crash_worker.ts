@@ -16,6 +16,7 @@ const worker = startWorker({
       await new Promise(() => {}); // mid-job forever
     },
   },
+  schedules: [],
   leaseMs: Number(lease),
   pollMs: 100,
   log: () => {},
