@@ -1,4 +1,4 @@
-/** The job worker's public surface (see worker.ts, job.ts, handlers.ts). */
+/** The job worker's public surface (see worker.ts, job.ts, handlers.ts, service.ts). */
 export { backoffDelay, startWorker } from "./worker.ts";
 export type { Backoff, Worker, WorkerOptions, WorkerStats } from "./worker.ts";
 export { countField, LeaseLostError, PermanentJobError, uuidField } from "./job.ts";
@@ -10,3 +10,4 @@ export {
   serviceSchedules,
 } from "./handlers.ts";
 export { enqueue, type EnqueueOptions } from "./enqueue.ts";
+export { startServiceWorker } from "./service.ts";

@@ -7,6 +7,7 @@
  * message for good (bad number, unsubscribed) throws edge/jobs' `PermanentJobError`: no retry.
  */
 import type postgres from "postgres";
+import type { NotifyTransport } from "../config.ts";
 
 export type Channel = "email" | "sms" | "whatsapp" | "push";
 
@@ -83,4 +84,9 @@ export function memoryTransport(): Transport & { sent: OutboundMessage[]; fail: 
 export function developmentTransports(sql: postgres.Sql): Transports {
   const dev = devTransport(sql);
   return { email: dev, sms: dev, whatsapp: dev, push: dev };
+}
+
+/** The transports a process's configuration chose (`NotifyTransport`, by `APP_ENV`). */
+export function configuredTransports(choice: NotifyTransport, sql: postgres.Sql): Transports {
+  return choice === "development" ? developmentTransports(sql) : {};
 }

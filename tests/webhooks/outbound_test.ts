@@ -32,7 +32,7 @@ import {
 type Sql = postgres.Sql;
 
 const config = testConfig();
-const webhooks = config.webhooks!;
+const webhooks = config.webhooks;
 
 function receiver(): Receiver {
   return startReceiver(async (request) => {
