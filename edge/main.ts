@@ -3,12 +3,19 @@
  * (The full one-origin service with the embedded cluster is `edge/start.ts`.)
  */
 import postgres from "postgres";
-import { loadConfig } from "./config.ts";
+import { configOrExit, loadConfig } from "./config.ts";
 import { createApp } from "./app.ts";
 
-const config = loadConfig();
-if (!config.databaseUrl) throw new Error("DATABASE_URL is required");
-const sql = postgres(config.databaseUrl, { max: 10, onnotice: () => {} });
+const config = configOrExit("api", () => loadConfig(undefined, { databasePoolSize: 10 }));
+if (!config.databaseUrl) {
+  console.error("api: DATABASE_URL is required");
+  Deno.exit(2);
+}
+const sql = postgres(config.databaseUrl, {
+  max: config.databasePoolSize,
+  path: config.databaseSocket,
+  onnotice: () => {},
+});
 const app = createApp({ config, sql });
 
 Deno.serve({ port: config.port }, app.fetch);

@@ -8,41 +8,21 @@ import postgres from "postgres";
 import { startCluster } from "./db/cluster.ts";
 import { migrate } from "./db/migrate.ts";
 import { isSeeded, seed } from "./db/seed.ts";
-import { loadConfig } from "./config.ts";
+import { configOrExit, loadStartConfig } from "./config.ts";
 import { createApp } from "./app.ts";
 import { compose } from "./server.ts";
 import { createWeb } from "../web/mod.ts";
-import { startWorker } from "./jobs/worker.ts";
+import { startServiceWorker } from "./jobs/service.ts";
 import { createRealtime } from "../realtime/mod.ts";
-import { developmentTransports } from "./notify/transport.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-const dataDir = Deno.env.get("DATA_DIR") ?? `${root}.data`;
-const appEnv = Deno.env.get("APP_ENV") ?? "development";
-
-/** Development's JWT secret: generated once, kept in `.data/`. */
-async function developmentSecret(): Promise<string | undefined> {
-  if (appEnv === "production") return undefined;
-  const file = `${dataDir}/jwt_secret`;
-  await Deno.mkdir(dataDir, { recursive: true });
-  try {
-    return (await Deno.readTextFile(file)).trim();
-  } catch {
-    const bytes = crypto.getRandomValues(new Uint8Array(32));
-    const secret = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    await Deno.writeTextFile(file, secret, { mode: 0o600 });
-    return secret;
-  }
-}
-
-const config = loadConfig(Deno.env.toObject(), { jwtSecret: await developmentSecret() });
+const config = configOrExit("start", () => loadStartConfig());
+const { dataDir } = config;
 
 const stops: (() => Promise<void>)[] = [];
 let databaseUrl = config.databaseUrl;
 let socket = config.databaseSocket;
 if (!databaseUrl) {
-  const pgPort = Deno.env.get("PG_PORT");
-  const cluster = await startCluster({ dir: dataDir, port: pgPort ? Number(pgPort) : undefined });
+  const cluster = await startCluster({ dir: dataDir, port: config.pgPort });
   stops.push(() => cluster.stop());
   const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
   const [found] = await admin`select 1 from pg_database where datname = 'clinic'`;
@@ -73,10 +53,7 @@ if (config.env === "development" && !(await isSeeded(sql))) {
 // The job worker (reminders, notification deliveries, webhooks, housekeeping) on its own pool
 // so background work never starves HTTP requests. Scale out with `edge/jobs/main.ts`.
 const jobsSql = postgres(databaseUrl, { max: 12, path: socket, onnotice: () => {} });
-const worker = startWorker({
-  sql: jobsSql,
-  transports: config.env === "production" ? {} : developmentTransports(jobsSql),
-});
+const worker = startServiceWorker(jobsSql, config);
 stops.unshift(async () => {
   await worker.stop();
   await jobsSql.end({ timeout: 5 });
@@ -97,10 +74,9 @@ const realtime = createRealtime({
 await realtime.start();
 
 const api = createApp({ config, sql });
-const hostname = Deno.env.get("HOST") ?? "0.0.0.0";
 const server = Deno.serve({
   port: config.port,
-  hostname,
+  hostname: config.host,
   onListen: ({ port }) => console.log(`Serving on http://localhost:${port} (${config.env})`),
 }, compose({ api, realtime, web: createWeb({ warm: true }) }));
 

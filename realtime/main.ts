@@ -1,46 +1,28 @@
 /**
- * Runs the realtime service alone: `deno run -A realtime/main.ts`.
- *
- * Environment:
- * - `JWT_SECRET` (required): the HS256 secret shared with the edge API
- * - `JWKS_URL` (optional): accept RS256/ES256 tokens from this key set too
- * - `JWT_ISSUER` (optional): require this `iss`
- * - `DATABASE_URL` (optional): PostgreSQL with a role that has REPLICATION; enables
- *   postgres_changes (logical replication), DB-backed authorization and durable catch-up
- * - `REALTIME_SLOT` (optional): replication slot name (default `realtime_<database>`)
- * - `REALTIME_PORT` or `PORT` (default 4000), `REALTIME_HOST` (default 127.0.0.1)
- * - `REALTIME_CATCHUP_WINDOW_MS` (default 300000), `REALTIME_SWEEP_MS` (default 5000)
- * - `REALTIME_MAX_SOCKETS_PER_ADDRESS` (default 100): open sockets per client address
- * - `TRUSTED_PROXIES` (optional): IPs and CIDRs of reverse proxies whose `X-Forwarded-For`
- *   gives the client address
+ * Runs the realtime service alone: `JWT_SECRET=… DATABASE_URL=… deno run -A realtime/main.ts`.
+ * Its variables: README "Environment", column `realtime` (edge/config/realtime.ts).
  */
-import { parseTrustedProxies } from "../edge/net/client_address.ts";
+import { configOrExit, loadRealtimeConfig } from "../edge/config.ts";
 import { createRealtime } from "./server.ts";
 
-const env = (name: string) => Deno.env.get(name) || undefined;
-const secret = env("JWT_SECRET");
-if (!secret && !env("JWKS_URL")) {
-  console.error("realtime: JWT_SECRET (or JWKS_URL) is required");
-  Deno.exit(1);
-}
-const port = Number(env("REALTIME_PORT") ?? env("PORT") ?? "4000");
-const hostname = env("REALTIME_HOST") ?? "127.0.0.1";
-const number = (name: string) => env(name) === undefined ? undefined : Number(env(name));
-
+const config = configOrExit("realtime", () => loadRealtimeConfig());
 const realtime = createRealtime({
-  jwtSecret: secret,
-  jwksUrl: env("JWKS_URL"),
-  issuer: env("JWT_ISSUER"),
-  databaseUrl: env("DATABASE_URL"),
-  slotName: env("REALTIME_SLOT"),
-  sweepIntervalMs: number("REALTIME_SWEEP_MS"),
+  jwtSecret: config.jwtSecret,
+  jwksUrl: config.jwksUrl,
+  jwksIssuer: config.jwksIssuer,
+  jwksAudience: config.jwksAudience,
+  issuer: config.jwtIssuer,
+  databaseUrl: config.databaseUrl,
+  slotName: config.slotName,
+  sweepIntervalMs: config.sweepIntervalMs,
   limits: {
-    catchUpWindowMs: number("REALTIME_CATCHUP_WINDOW_MS"),
-    maxSocketsPerAddress: number("REALTIME_MAX_SOCKETS_PER_ADDRESS"),
+    catchUpWindowMs: config.catchUpWindowMs,
+    maxSocketsPerAddress: config.maxSocketsPerAddress,
   },
-  trustedProxies: parseTrustedProxies((env("TRUSTED_PROXIES") ?? "").split(",").filter(Boolean)),
+  trustedProxies: config.trustedProxies,
 });
 await realtime.start();
+const { port, host: hostname } = config;
 const server = Deno.serve({ port, hostname, onListen: () => {} }, realtime.fetch);
 console.log(`realtime: listening on http://${hostname}:${port}/realtime/v1`);
 

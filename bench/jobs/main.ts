@@ -56,6 +56,7 @@ async function drain(
     const workerOptions: WorkerOptions = {
       sql: db.sql,
       handlers,
+      schedules: [],
       concurrency: options.concurrency,
       pollMs: 200,
       ...quiet,
@@ -108,6 +109,7 @@ async function latency(
     const worker = startWorker({
       sql: db.sql,
       handlers,
+      schedules: [],
       concurrency: 16,
       listen,
       pollMs: listen ? 1_000 : 200,

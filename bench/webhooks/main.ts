@@ -12,7 +12,7 @@
  * 3. Duplicate deliveries of already-stored events (the provider-retry path).
  */
 import type postgres from "postgres";
-import { defaultPoolSize } from "../../edge/config.ts";
+import { defaultPoolSize, loadWebhookConfig } from "../../edge/config.ts";
 import { stripeSignatureHeader } from "../../edge/webhooks/mod.ts";
 import { utf8 } from "../../edge/webhooks/encoding.ts";
 import { startWorker } from "../../edge/jobs/worker.ts";
@@ -216,7 +216,8 @@ const bench: Bench = async (ctx) => {
       const started = performance.now();
       const worker = startWorker({
         sql: db.sql,
-        handlers: webhookHandlers({ config: undefined }),
+        handlers: webhookHandlers({ config: loadWebhookConfig({}) }),
+        schedules: [],
         concurrency,
         pollMs: 100,
         log: () => {},

@@ -7,8 +7,7 @@
  * `/api/auth/unlock`: a mail scanner that follows links cannot use it up.
  */
 import type { Transport } from "../notify/transport.ts";
-import type { Job, JobContext } from "../jobs/worker.ts";
-import { PermanentJobError } from "../jobs/worker.ts";
+import { type Job, type JobContext, PermanentJobError, uuidField } from "../jobs/job.ts";
 import { authLimits } from "./limits.ts";
 import { newOpaqueToken, sha256Hex } from "./opaque.ts";
 
@@ -17,9 +16,10 @@ export async function sendUnlockLink(
   ctx: JobContext,
   email: Transport | undefined,
 ): Promise<void> {
-  const { user_id: userId, url } = job.payload;
-  if (typeof userId !== "string" || typeof url !== "string" || !URL.canParse(url)) {
-    throw new PermanentJobError("payload needs user_id and url");
+  const userId = uuidField(job.payload, "user_id");
+  const { url } = job.payload;
+  if (typeof url !== "string" || !URL.canParse(url)) {
+    throw new PermanentJobError("payload.url must be an absolute URL");
   }
   if (!email) throw new PermanentJobError("no e-mail transport configured");
   const token = newOpaqueToken();

@@ -12,47 +12,29 @@
  * | `auth.purge_expired`      | `{}`                                      | deletes expired rate-limit windows, refresh tokens, login throttling state (hourly) |
  *
  * `serviceHandlers` adds the webhook kinds (`webhook.process`, `webhook.deliver`,
- * `webhook.sweep`, see edge/webhooks/jobs.ts): every worker of the service — the one inside
- * `deno task start` and any started alone — must know every kind it may claim.
+ * `webhook.sweep`, `webhook.purge`, see edge/webhooks/jobs.ts): every worker of the service —
+ * the one inside `deno task start` and any started alone — must know every kind it may claim.
+ *
+ * A payload field of the wrong shape (job.ts's `uuidField`, `countField`) is a
+ * `PermanentJobError` in every handler: the job is dead at its first attempt, since no retry
+ * can change its payload.
  */
 import { sendUnlockLink } from "../auth/unlock.ts";
 import { deliverNotification } from "../notify/deliver.ts";
-import { PermanentSendError, type Transports } from "../notify/transport.ts";
+import type { Transports } from "../notify/transport.ts";
 import { type WebhookHandlerOptions, webhookHandlers, webhookSchedules } from "../webhooks/jobs.ts";
-import type { Handlers, Schedule } from "./worker.ts";
-import { PermanentJobError } from "./worker.ts";
+import { countField, type Handlers, type Schedule, uuidField } from "./job.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * 60 * MINUTE;
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function uuidField(payload: Record<string, unknown>, name: string): string {
-  const value = payload[name];
-  if (typeof value !== "string" || !uuidPattern.test(value)) {
-    throw new PermanentJobError(`payload.${name} must be a uuid`);
-  }
-  return value;
-}
-
-function intField(payload: Record<string, unknown>, name: string, fallback: number): number {
-  const value = payload[name];
-  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : fallback;
-}
-
 export function defaultHandlers(options: { transports: Transports }): Handlers {
   return {
     async "notification.deliver"(job, ctx) {
       const deliveryId = uuidField(job.payload, "delivery_id");
-      try {
-        await deliverNotification(ctx.sql, deliveryId, options.transports, {
-          finalAttempt: ctx.finalAttempt,
-        });
-      } catch (error) {
-        if (error instanceof PermanentSendError) throw new PermanentJobError(error.message);
-        throw error;
-      }
+      const { finalAttempt } = ctx;
+      await deliverNotification(ctx.sql, deliveryId, options.transports, { finalAttempt });
     },
 
     async "appointment.reminders"(_job, ctx) {
@@ -60,7 +42,7 @@ export function defaultHandlers(options: { transports: Transports }): Handlers {
     },
 
     async "audit.ensure_partitions"(job, ctx) {
-      const months = intField(job.payload, "months_ahead", 3);
+      const months = countField(job.payload, "months_ahead", 3);
       await ctx.complete((tx) => tx`select audit.ensure_partitions(${months})`);
     },
 
@@ -73,8 +55,8 @@ export function defaultHandlers(options: { transports: Transports }): Handlers {
     },
 
     async "jobs.purge_finished"(job, ctx) {
-      const succeededDays = intField(job.payload, "succeeded_days", 7);
-      const deadDays = intField(job.payload, "dead_days", 30);
+      const succeededDays = countField(job.payload, "succeeded_days", 7);
+      const deadDays = countField(job.payload, "dead_days", 30);
       await ctx.complete((tx) =>
         tx`
           delete from public.jobs
@@ -102,7 +84,7 @@ export const defaultSchedules: Schedule[] = [
 
 /** Every job kind of the service: ours and the webhooks'. */
 export function serviceHandlers(
-  options: { transports: Transports; webhooks?: WebhookHandlerOptions },
+  options: { transports: Transports; webhooks: WebhookHandlerOptions },
 ): Handlers {
   return { ...defaultHandlers(options), ...webhookHandlers(options.webhooks) };
 }

@@ -2,39 +2,24 @@
  * The job worker on its own, for scale-out: `DATABASE_URL=… deno run -A edge/jobs/main.ts`.
  * Any number of these (and the one inside `deno task start`) can share a database: claims are
  * `FOR UPDATE SKIP LOCKED` under a lease. SIGINT/SIGTERM finish running jobs, then exit.
- *
- * Environment: `DATABASE_URL` (required), `APP_ENV` (development and test record messages with
- * the development transport; production has no channel providers configured yet, so
- * deliveries are marked `skipped`), `WORKER_CONCURRENCY` (10), `WORKER_QUEUES` (default),
- * `DATABASE_SOCKET` (a Unix socket of that server, as for the API).
+ * Its variables: README "Environment", column `worker` (edge/config/worker.ts).
  */
 import postgres from "postgres";
-import { developmentTransports } from "../notify/transport.ts";
-import { startWorker } from "./worker.ts";
+import { configOrExit, loadWorkerConfig } from "../config.ts";
+import { startServiceWorker } from "./service.ts";
 
-const url = Deno.env.get("DATABASE_URL");
-if (!url) {
-  console.error("DATABASE_URL is required");
-  Deno.exit(2);
-}
-const appEnv = Deno.env.get("APP_ENV") ?? "development";
-const concurrency = Number(Deno.env.get("WORKER_CONCURRENCY") ?? 10);
-const queues = (Deno.env.get("WORKER_QUEUES") ?? "default").split(",").map((q) => q.trim())
-  .filter(Boolean);
-
-const sql = postgres(url, {
-  max: Math.max(4, Math.min(concurrency + 2, 50)),
-  path: Deno.env.get("DATABASE_SOCKET") || undefined,
+const config = configOrExit("worker", () => loadWorkerConfig());
+const sql = postgres(config.databaseUrl, {
+  max: Math.max(4, Math.min(config.concurrency + 2, 50)),
+  path: config.databaseSocket,
   onnotice: () => {},
 });
-const worker = startWorker({
-  sql,
-  concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 10,
-  queues,
-  transports: appEnv === "production" ? {} : developmentTransports(sql),
+const worker = startServiceWorker(sql, config, {
+  concurrency: config.concurrency,
+  queues: config.queues,
 });
 await worker.ready;
-console.log(`Job worker ${worker.id} running (queues: ${queues.join(", ")})`);
+console.log(`Job worker ${worker.id} running (queues: ${config.queues.join(", ")})`);
 
 let stopping = false;
 async function shutdown(signal: string) {

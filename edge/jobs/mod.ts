@@ -1,16 +1,8 @@
-/** The job worker's public surface (see worker.ts). */
-export { backoffDelay, LeaseLostError, PermanentJobError, startWorker } from "./worker.ts";
-export type {
-  Backoff,
-  Handlers,
-  Job,
-  JobContext,
-  JobHandler,
-  Schedule,
-  Worker,
-  WorkerOptions,
-  WorkerStats,
-} from "./worker.ts";
+/** The job worker's public surface (see worker.ts, job.ts, handlers.ts, service.ts). */
+export { backoffDelay, startWorker } from "./worker.ts";
+export type { Backoff, Worker, WorkerOptions, WorkerStats } from "./worker.ts";
+export { countField, LeaseLostError, PermanentJobError, uuidField } from "./job.ts";
+export type { Handlers, Job, JobContext, JobHandler, Schedule } from "./job.ts";
 export {
   defaultHandlers,
   defaultSchedules,
@@ -18,3 +10,4 @@ export {
   serviceSchedules,
 } from "./handlers.ts";
 export { enqueue, type EnqueueOptions } from "./enqueue.ts";
+export { startServiceWorker } from "./service.ts";

@@ -19,65 +19,14 @@
  * - Recurring jobs (`schedules`) are enqueued once per period across all workers (dedupe key).
  */
 import type postgres from "postgres";
-import type { Transports } from "../notify/transport.ts";
-import { developmentTransports } from "../notify/transport.ts";
-import { serviceHandlers, serviceSchedules } from "./handlers.ts";
-
-export interface Job {
-  id: string;
-  queue: string;
-  kind: string;
-  payload: Record<string, unknown>;
-  clinicId: string | null;
-  /** Attempts so far, this one included. */
-  attempts: number;
-  maxAttempts: number;
-  runAt: Date;
-  createdAt: Date;
-}
-
-export interface JobContext {
-  /** The worker's pool (the service's own connection: no RLS applies). */
-  sql: postgres.Sql;
-  workerId: string;
-  /** Aborted when the lease is lost, the job times out or the worker is stopped. */
-  signal: AbortSignal;
-  /** This is the last attempt the job will get. */
-  finalAttempt: boolean;
-  /**
-   * Runs `fn` in one transaction (as `service_role` for the audit log) that also marks the job
-   * succeeded — committed only if this worker still holds the lease, else rolled back with a
-   * `LeaseLostError`.
-   */
-  complete<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T>;
-}
-
-export type JobHandler = (job: Job, ctx: JobContext) => Promise<unknown> | unknown;
-export type Handlers = Record<string, JobHandler>;
-
-/** A job that can never succeed: dead at once, no further attempts. */
-export class PermanentJobError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PermanentJobError";
-  }
-}
-
-/** Another worker holds the job now (our lease expired). */
-export class LeaseLostError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "LeaseLostError";
-  }
-}
-
-export interface Schedule {
-  kind: string;
-  /** The period; one job per period, due at the period's start (UTC epoch aligned). */
-  everyMs: number;
-  payload?: Record<string, unknown>;
-  queue?: string;
-}
+import {
+  type Handlers,
+  type Job,
+  type JobContext,
+  LeaseLostError,
+  PermanentJobError,
+  type Schedule,
+} from "./job.ts";
 
 export interface Backoff {
   /** Delay after the first failed attempt (doubled each attempt). */
@@ -87,17 +36,10 @@ export interface Backoff {
 
 export interface WorkerOptions {
   sql: postgres.Sql;
-  /**
-   * Handlers by job kind; default: the service's registry (`serviceHandlers`: reminders,
-   * notification deliveries, audit partitions, hold and job purges, webhooks).
-   */
-  handlers?: Handlers;
-  /** More handlers on top of `handlers` (or of the default registry). */
-  extraHandlers?: Handlers;
-  /** Channel transports of the default handlers; default: the development transport. */
-  transports?: Transports;
-  /** Recurring jobs; default: `serviceSchedules` with the default registry, else none. */
-  schedules?: Schedule[];
+  /** Handlers by job kind (the service's: `serviceHandlers` in handlers.ts). */
+  handlers: Handlers;
+  /** Recurring jobs (the service's: `serviceSchedules`); `[]` for none. */
+  schedules: Schedule[];
   queues?: string[];
   /** Jobs run at once (default 10). */
   concurrency?: number;
@@ -214,14 +156,7 @@ function errorText(error: unknown): string {
 }
 
 export function startWorker(options: WorkerOptions): Worker {
-  const sql = options.sql;
-  const usingDefaults = !options.handlers;
-  const handlers: Handlers = {
-    ...(options.handlers ??
-      serviceHandlers({ transports: options.transports ?? developmentTransports(sql) })),
-    ...options.extraHandlers,
-  };
-  const schedules = options.schedules ?? (usingDefaults ? serviceSchedules : []);
+  const { sql, handlers, schedules } = options;
   const queues = options.queues?.length ? options.queues : ["default"];
   const concurrency = Math.max(1, options.concurrency ?? 10);
   const batchSize = Math.max(1, Math.min(options.batchSize ?? concurrency, concurrency));
@@ -326,7 +261,7 @@ export function startWorker(options: WorkerOptions): Worker {
   function run(job: Job) {
     const controller = new AbortController();
     const entry = { job, controller, completed: false } as Running;
-    const handler = handlers[job.kind];
+    const handler = Object.hasOwn(handlers, job.kind) ? handlers[job.kind] : undefined;
     const ctx: JobContext = {
       sql,
       workerId: id,

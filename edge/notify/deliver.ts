@@ -5,7 +5,8 @@
  * does not send twice where the provider honours the key.
  */
 import type postgres from "postgres";
-import { type Channel, PermanentSendError, type Transports } from "./transport.ts";
+import { PermanentJobError } from "../jobs/job.ts";
+import type { Channel, Transports } from "./transport.ts";
 
 export type DeliveryOutcome = "sent" | "delivered" | "skipped" | "failed" | "noop";
 
@@ -65,7 +66,7 @@ export async function deliverNotification(
     return result.status;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const final = options.finalAttempt || error instanceof PermanentSendError;
+    const final = options.finalAttempt || error instanceof PermanentJobError;
     await sql`
       update public.notification_deliveries
       set attempts = attempts + 1, last_error = ${message.slice(0, 1000)},

@@ -3,9 +3,11 @@
  * and answers with the provider's message id; delivery status then lives in
  * `notification_deliveries` (updated later by provider webhooks). Real providers (email, SMS,
  * WhatsApp, web push) plug in per channel; in development and tests the development transport
- * records what would be sent in `private.outbound_messages` instead.
+ * records what would be sent in `private.outbound_messages` instead. A provider that refuses a
+ * message for good (bad number, unsubscribed) throws edge/jobs' `PermanentJobError`: no retry.
  */
 import type postgres from "postgres";
+import type { NotifyTransport } from "../config.ts";
 
 export type Channel = "email" | "sms" | "whatsapp" | "push";
 
@@ -33,14 +35,6 @@ export interface Transport {
 
 /** The transport of each channel; a channel without one is marked `skipped`. */
 export type Transports = Partial<Record<Channel, Transport>>;
-
-/** A provider refused the message for good (bad number, unsubscribed): no retry. */
-export class PermanentSendError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PermanentSendError";
-  }
-}
 
 /**
  * Records each message in `private.outbound_messages` (idempotent on the key) and reports it
@@ -90,4 +84,9 @@ export function memoryTransport(): Transport & { sent: OutboundMessage[]; fail: 
 export function developmentTransports(sql: postgres.Sql): Transports {
   const dev = devTransport(sql);
   return { email: dev, sms: dev, whatsapp: dev, push: dev };
+}
+
+/** The transports a process's configuration chose (`NotifyTransport`, by `APP_ENV`). */
+export function configuredTransports(choice: NotifyTransport, sql: postgres.Sql): Transports {
+  return choice === "development" ? developmentTransports(sql) : {};
 }

@@ -10,7 +10,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
-import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
+import type { WebhookConfig } from "../config.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
@@ -215,13 +215,8 @@ const retryRoute = createRoute({
 
 // ---------------------------------------------------------------------------------------
 
-const configs = new WeakMap<object, WebhookConfig>();
 function webhookConfig(c: Context<AppEnv>): WebhookConfig {
-  const config = c.get("config");
-  if (config.webhooks) return config.webhooks;
-  let loaded = configs.get(config);
-  if (!loaded) configs.set(config, loaded = loadWebhookConfig(Deno.env.toObject()));
-  return loaded;
+  return c.get("config").webhooks;
 }
 
 type Tx = postgres.TransactionSql;

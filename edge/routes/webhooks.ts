@@ -18,7 +18,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../context.ts";
-import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
+import type { WebhookConfig } from "../config.ts";
 import { apiError, isDataException } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
@@ -200,17 +200,9 @@ const redriveRoute = createRoute({
 // ---------------------------------------------------------------------------------------
 
 const limiters = new WeakMap<object, SecurityLogLimiter>();
-const webhookConfigs = new WeakMap<object, WebhookConfig>();
 
 function webhookConfig(c: Context<AppEnv>): WebhookConfig {
-  const config = c.get("config");
-  if (config.webhooks) return config.webhooks;
-  let loaded = webhookConfigs.get(config);
-  if (!loaded) {
-    loaded = loadWebhookConfig(Deno.env.toObject());
-    webhookConfigs.set(config, loaded);
-  }
-  return loaded;
+  return c.get("config").webhooks;
 }
 
 function limiter(c: Context<AppEnv>): SecurityLogLimiter {

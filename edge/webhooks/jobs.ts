@@ -1,7 +1,6 @@
 /**
- * Webhook processing as job-worker handlers (edge/jobs): register them next to the service's
- * own, e.g. `startWorker({ sql, handlers: { ...defaultHandlers(o), ...webhookHandlers() },
- * schedules: [...defaultSchedules, ...webhookSchedules] })`.
+ * Webhook processing as job-worker handlers (edge/jobs): `serviceHandlers` and
+ * `serviceSchedules` (edge/jobs/handlers.ts) register them next to the service's own.
  *
  * | kind              | payload          | what it does |
  * | ----------------- | ---------------- | ------------ |
@@ -15,13 +14,14 @@
  * transaction that records the failure — so the job itself always succeeds, and the effects
  * commit together with its completion (`ctx.complete`) only while the job's lease is held.
  *
- * The types below are structural, matching edge/jobs' `JobHandler` without importing it.
+ * A malformed payload is a `PermanentJobError`, as in every handler of the service.
  *
  * @module
  */
 
 import type postgres from "postgres";
-import { loadWebhookConfig, type WebhookConfig } from "../config.ts";
+import type { WebhookConfig } from "../config.ts";
+import { countField, type Handlers, type Schedule, uuidField } from "../jobs/job.ts";
 import { processInboxById } from "./inbound/process.ts";
 import type { InboxEvent } from "./inbound/handlers/types.ts";
 import { deliverById } from "./outbound/deliver.ts";
@@ -31,49 +31,15 @@ export const WEBHOOK_DELIVER = "webhook.deliver";
 export const WEBHOOK_SWEEP = "webhook.sweep";
 export const WEBHOOK_PURGE = "webhook.purge";
 
-/** What the handlers use of a job. */
-export interface WebhookJob {
-  id: string;
-  payload: Record<string, unknown>;
-}
-
-/** What the handlers use of the worker's job context. */
-export interface WebhookJobContext {
-  sql: postgres.Sql;
-  workerId: string;
-  signal: AbortSignal;
-  complete<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T>;
-}
-
-export type WebhookJobHandler = (job: WebhookJob, ctx: WebhookJobContext) => Promise<unknown>;
-
 export interface WebhookHandlerOptions {
-  /** Default: read from the environment. */
-  config?: WebhookConfig;
+  /** Outbound delivery settings (the process's configuration). */
+  config: WebhookConfig;
   /** Inbox lease, seconds (default 60). */
   inboxLeaseSeconds?: number;
   /** Test hook, see `ProcessOptions.afterApply`. */
   afterApply?: (event: InboxEvent) => Promise<void>;
   /** Extra PEM roots for TLS receivers (tests, on-prem CAs). */
   caCerts?: readonly string[];
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A malformed job payload: the job fails (and ends dead after the worker's max attempts). */
-class BadPayloadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "BadPayloadError";
-  }
-}
-
-function uuidField(job: WebhookJob, name: string): string {
-  const value = job.payload[name];
-  if (typeof value !== "string" || !UUID.test(value)) {
-    throw new BadPayloadError(`payload.${name} must be a uuid`);
-  }
-  return value;
 }
 
 /** Re-enqueues work whose job went missing (a dead job, a purge): overdue by 5 minutes. */
@@ -124,37 +90,30 @@ export async function purge(
 }
 
 /** The webhook job handlers by kind. */
-export function webhookHandlers(
-  options: WebhookHandlerOptions = {},
-): Record<string, WebhookJobHandler> {
-  let config = options.config;
-  const getConfig = () => config ??= loadWebhookConfig(Deno.env.toObject());
+export function webhookHandlers(options: WebhookHandlerOptions): Handlers {
   return {
     [WEBHOOK_PROCESS]: (job, ctx) =>
-      processInboxById(ctx.sql, uuidField(job, "inbox_id"), {
+      processInboxById(ctx.sql, uuidField(job.payload, "inbox_id"), {
         workerId: ctx.workerId,
         leaseSeconds: options.inboxLeaseSeconds,
         transaction: (fn) => ctx.complete(fn),
         afterApply: options.afterApply,
       }),
     [WEBHOOK_DELIVER]: (job, ctx) =>
-      deliverById(ctx.sql, uuidField(job, "delivery_id"), {
+      deliverById(ctx.sql, uuidField(job.payload, "delivery_id"), {
         workerId: ctx.workerId,
-        config: getConfig(),
+        config: options.config,
         signal: ctx.signal,
         transaction: (fn) => ctx.complete(fn),
         caCerts: options.caCerts,
       }),
     [WEBHOOK_SWEEP]: (_job, ctx) => sweep(ctx.sql),
-    [WEBHOOK_PURGE]: (job, ctx) => {
-      const days = job.payload.days;
-      return purge(ctx.sql, typeof days === "number" && days > 0 ? days : 30);
-    },
+    [WEBHOOK_PURGE]: (job, ctx) => purge(ctx.sql, countField(job.payload, "days", 30)),
   };
 }
 
-/** Recurring webhook jobs (edge/jobs `Schedule` shape). */
-export const webhookSchedules: { kind: string; everyMs: number }[] = [
+/** Recurring webhook jobs. */
+export const webhookSchedules: Schedule[] = [
   { kind: WEBHOOK_SWEEP, everyMs: 60_000 },
   { kind: WEBHOOK_PURGE, everyMs: 24 * 3_600_000 },
 ];

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { authLimits } from "../../edge/auth/limits.ts";
 import { DEVICE_COOKIE } from "../../edge/auth/device.ts";
 import { sha256Hex } from "../../edge/auth/opaque.ts";
-import { startWorker } from "../../edge/jobs/worker.ts";
+import { defaultHandlers, startWorker } from "../../edge/jobs/mod.ts";
+import { developmentTransports } from "../../edge/notify/transport.ts";
 import type { Answer } from "../support/app.ts";
 import { type TestApp, testApp } from "./_support.ts";
 
@@ -86,7 +87,13 @@ async function failures(app: TestApp, email: string, source: string) {
 
 /** Runs the job worker until no unlock e-mail is left to send. */
 async function sendUnlockMails(app: TestApp): Promise<void> {
-  const worker = startWorker({ sql: app.sql, schedules: [], pollMs: 20, log: () => {} });
+  const worker = startWorker({
+    sql: app.sql,
+    handlers: defaultHandlers({ transports: developmentTransports(app.sql) }),
+    schedules: [],
+    pollMs: 20,
+    log: () => {},
+  });
   await worker.ready;
   try {
     for (let i = 0; i < 400; i++) {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { RealtimeClient } from "@supabase/realtime-js";
-import { loadConfig } from "../../edge/config.ts";
+import { loadStartConfig } from "../../edge/config.ts";
 import { parseTrustedProxies } from "../../edge/net/client_address.ts";
 import { createMemoryFeed } from "../../realtime/mod.ts";
 import { CLINIC_A, insertAppointment, testAuthorizer } from "./fixtures.ts";
@@ -254,7 +254,8 @@ Deno.test("sockets per client address", async (t) => {
   await t.step("`deno task start` takes the cap from REALTIME_MAX_SOCKETS_PER_ADDRESS", () => {
     const env = { APP_ENV: "test", JWT_SECRET: SECRET };
     const cap = (value?: string) =>
-      loadConfig({ ...env, REALTIME_MAX_SOCKETS_PER_ADDRESS: value }).realtimeMaxSocketsPerAddress;
+      loadStartConfig({ ...env, REALTIME_MAX_SOCKETS_PER_ADDRESS: value })
+        .realtimeMaxSocketsPerAddress;
     assert.equal(cap("3"), 3);
     assert.equal(cap(), undefined); // the realtime server's default
     assert.throws(() => cap("many"), /REALTIME_MAX_SOCKETS_PER_ADDRESS must be a whole number/);

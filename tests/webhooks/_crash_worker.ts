@@ -7,18 +7,21 @@
 import postgres from "postgres";
 import { startWorker } from "../../edge/jobs/worker.ts";
 import { webhookHandlers } from "../../edge/webhooks/jobs.ts";
+import { loadWebhookConfig } from "../../edge/config.ts";
 
 const [url, lease] = Deno.args;
 const sql = postgres(url, { max: 4, onnotice: () => {} });
 const worker = startWorker({
   sql,
   handlers: webhookHandlers({
+    config: loadWebhookConfig({}),
     inboxLeaseSeconds: 2,
     afterApply: async (event) => {
       console.log(`applied ${event.id}`);
       await new Promise(() => {}); // mid-transaction forever
     },
   }),
+  schedules: [],
   leaseMs: Number(lease),
   pollMs: 100,
   workerId: "doomed",

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { startWorker } from "../../edge/jobs/worker.ts";
 import { webhookHandlers } from "../../edge/webhooks/jobs.ts";
+import { loadWebhookConfig } from "../../edge/config.ts";
 import { freshDatabase } from "../support/db.ts";
 import { killWhenPrinted } from "../support/process.ts";
 import {
@@ -52,7 +53,8 @@ Deno.test("SIGKILL mid-processing → processed exactly once after the lease", a
 
   const worker = startWorker({
     sql: db.sql,
-    handlers: webhookHandlers({ inboxLeaseSeconds: 2 }),
+    handlers: webhookHandlers({ config: loadWebhookConfig({}), inboxLeaseSeconds: 2 }),
+    schedules: [],
     leaseMs: 1000,
     pollMs: 50,
     backoff: { baseMs: 10, maxMs: 10 },

@@ -32,7 +32,7 @@ import {
 type Sql = postgres.Sql;
 
 const config = testConfig();
-const webhooks = config.webhooks!;
+const webhooks = config.webhooks;
 
 function receiver(): Receiver {
   return startReceiver(async (request) => {
@@ -617,6 +617,7 @@ Deno.test("deliveries run on the job worker; admins see attempts and can retry",
   const worker = startWorker({
     sql,
     handlers: webhookHandlers({ config: webhooks }),
+    schedules: [],
     pollMs: 50,
     workerId: "webhooks",
     log: () => {},

@@ -39,11 +39,12 @@ async function job(sql: Sql, id: string | null) {
   return row;
 }
 
+/** A worker of `options` (no recurring jobs) while `fn` runs. */
 async function withWorker<T>(
-  options: WorkerOptions,
+  options: Omit<WorkerOptions, "schedules">,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const worker = startWorker({ ...quiet, ...options });
+  const worker = startWorker({ ...quiet, schedules: [], ...options });
   await worker.ready;
   try {
     return await fn();
@@ -146,19 +147,23 @@ Deno.test("a PermanentJobError is dead at once; an unknown kind is retried", asy
   };
   const permanent = await enqueue(db.sql, "test.permanent");
   const unknown = await enqueue(db.sql, "test.nobody", {}, { maxAttempts: 2 });
+  // A kind named like an Object method is no handler either.
+  const inherited = await enqueue(db.sql, "toString", {}, { maxAttempts: 2 });
   await withWorker(
     { sql: db.sql, handlers, pollMs: 20, backoff: { baseMs: 10, maxMs: 20 } },
     async () => {
-      await until("both dead", async () => {
+      await until("all dead", async () => {
         const rows = await db.sql`select count(*)::int as n from public.jobs where status = 'dead'`;
-        return rows[0].n === 2;
+        return rows[0].n === 3;
       });
     },
   );
   assert.equal((await job(db.sql, permanent)).attempts, 1);
-  const u = await job(db.sql, unknown);
-  assert.equal(u.attempts, 2);
-  assert.match(u.last_error, /no handler for job kind 'test.nobody'/);
+  for (const [id, kind] of [[unknown, "test.nobody"], [inherited, "toString"]]) {
+    const u = await job(db.sql, id);
+    assert.equal(u.attempts, 2);
+    assert.match(u.last_error, new RegExp(`no handler for job kind '${kind}'`));
+  }
 });
 
 Deno.test("run_at is honoured", async () => {
@@ -206,7 +211,7 @@ Deno.test("concurrent enqueuers send one NOTIFY; the worker's follow-up claim ta
   };
   try {
     // No polling: only a notification or the follow-up claim can start a job.
-    const options = { sql: db.sql, handlers, schedules: [], pollMs: 600_000, followUpMs: 1_000 };
+    const options = { sql: db.sql, handlers, pollMs: 600_000, followUpMs: 1_000 };
     await withWorker(options, async () => {
       await new Promise((r) => setTimeout(r, 100));
       let commitFirst!: () => void;
@@ -392,7 +397,7 @@ Deno.test("stop() waits for running jobs and re-queues those that outlive the gr
     },
   };
   const id = await enqueue(db.sql, "test.slow");
-  const worker = startWorker({ ...quiet, sql: db.sql, handlers, pollMs: 20 });
+  const worker = startWorker({ ...quiet, sql: db.sql, handlers, schedules: [], pollMs: 20 });
   await worker.ready;
   await until("running", async () => (await job(db.sql, id)).status === "running");
   await worker.stop({ graceMs: 100 });

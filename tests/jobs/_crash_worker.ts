@@ -1,7 +1,7 @@
 /**
  * A worker process for the crash test: runs `test.crash` jobs by announcing the job on stdout
  * and then hanging (until the test kills the process with SIGKILL mid-job).
- * Usage: deno run -A tests/queue/_crash_worker.ts <database-url> <lease-ms>
+ * Usage: deno run -A tests/jobs/_crash_worker.ts <database-url> <lease-ms>
  */
 import postgres from "postgres";
 import { startWorker } from "../../edge/jobs/worker.ts";
@@ -16,6 +16,7 @@ const worker = startWorker({
       await new Promise(() => {}); // mid-job forever
     },
   },
+  schedules: [],
   leaseMs: Number(lease),
   pollMs: 100,
   log: () => {},

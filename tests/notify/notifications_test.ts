@@ -1,22 +1,25 @@
 /**
  * Notifications: created in the transaction of their cause (bookings, calls, "N away"),
  * clinic-local times in the texts, consent and preferences deciding the channels, reminders
- * sent by the recurring sweep, and deliveries sent by the worker through the development
- * transport.
+ * sent by the recurring sweep, and deliveries sent by the worker through its transports (the
+ * development one, a failing or refusing provider, none).
  */
 import assert from "node:assert/strict";
 import { freshDatabase, type Sql } from "../support/db.ts";
-import { startWorker } from "../../edge/jobs/mod.ts";
-import { memoryTransport } from "../../edge/notify/transport.ts";
 import {
-  addAppointment,
-  addPatients,
-  asDemoUser,
-  CLINIC_A,
-  middayClinic,
-  PATIENTS,
-  USERS,
-} from "./_support.ts";
+  defaultHandlers,
+  PermanentJobError,
+  startWorker,
+  type WorkerOptions,
+} from "../../edge/jobs/mod.ts";
+import {
+  developmentTransports,
+  memoryTransport,
+  type Transport,
+  type Transports,
+} from "../../edge/notify/transport.ts";
+import { addAppointment, addPatients, asDemoUser, middayClinic } from "../support/clinic.ts";
+import { CLINIC_A, PATIENTS, USERS } from "../support/demo.ts";
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -46,6 +49,22 @@ async function deliveriesOf(sql: Sql, notificationId: string) {
     select channel::text as channel, recipient, status from public.notification_deliveries
     where notification_id = ${notificationId} order by channel`;
   return rows.map((r) => ({ ...r }));
+}
+
+/** A worker of the service's own job kinds sending through `transports`. */
+function notifyWorker(
+  sql: Sql,
+  transports: Transports,
+  options: Partial<WorkerOptions> = {},
+) {
+  return startWorker({
+    sql,
+    handlers: defaultHandlers({ transports }),
+    schedules: [],
+    pollMs: 20,
+    log: () => {},
+    ...options,
+  });
 }
 
 async function startOf(sql: Sql, appointment: string): Promise<Date> {
@@ -230,12 +249,8 @@ Deno.test("reminders: concurrent sweeps send each reminder once; the worker runs
   // One more due visit, picked up by the worker's recurring `appointment.reminders` job.
   const next = await addAppointment(db.sql, { startMin: 23 * 60 + 30 });
   await bookedTwoDaysAgo([next]);
-  const worker = startWorker({
-    sql: db.sql,
-    transports: {},
+  const worker = notifyWorker(db.sql, {}, {
     schedules: [{ kind: "appointment.reminders", everyMs: 60_000 }],
-    pollMs: 20,
-    log: () => {},
   });
   await worker.ready;
   try {
@@ -343,7 +358,7 @@ Deno.test("the worker delivers through the transports and records the status", a
 
   await t.step("development transport: recorded, delivered", async () => {
     await addAppointment(db.sql, { startMin: 30 });
-    await drain(startWorker({ sql: db.sql, schedules: [], pollMs: 20, log: () => {} }));
+    await drain(notifyWorker(db.sql, developmentTransports(db.sql)));
     const deliveries = await db.sql`
       select channel::text, status, provider, provider_message_id, attempts, delivered_at
       from public.notification_deliveries order by channel`;
@@ -374,16 +389,7 @@ Deno.test("the worker delivers through the transports and records the status", a
       where kind = 'notification.deliver' and status = 'queued'`;
     const flaky = memoryTransport();
     flaky.fail = 1;
-    await drain(
-      startWorker({
-        sql: db.sql,
-        transports: { sms: flaky },
-        schedules: [],
-        pollMs: 20,
-        backoff: { baseMs: 10, maxMs: 10 },
-        log: () => {},
-      }),
-    );
+    await drain(notifyWorker(db.sql, { sms: flaky }, { backoff: { baseMs: 10, maxMs: 10 } }));
     let [d] = await db.sql`select status, attempts, last_error from public.notification_deliveries`;
     assert.equal(d.status, "sent");
     assert.equal(d.attempts, 2);
@@ -395,16 +401,7 @@ Deno.test("the worker delivers through the transports and records the status", a
       where kind = 'notification.deliver' and status = 'queued'`;
     const broken = memoryTransport();
     broken.fail = 10;
-    await drain(
-      startWorker({
-        sql: db.sql,
-        transports: { sms: broken },
-        schedules: [],
-        pollMs: 20,
-        backoff: { baseMs: 10, maxMs: 10 },
-        log: () => {},
-      }),
-    );
+    await drain(notifyWorker(db.sql, { sms: broken }, { backoff: { baseMs: 10, maxMs: 10 } }));
     [d] = await db.sql`select status, attempts, last_error, failed_at
       from public.notification_deliveries`;
     assert.equal(d.status, "failed");
@@ -418,10 +415,24 @@ Deno.test("the worker delivers through the transports and records the status", a
   await t.step("a channel without a transport is skipped", async () => {
     await db.sql`delete from public.notification_deliveries`;
     await addAppointment(db.sql, { startMin: 120 });
-    await drain(
-      startWorker({ sql: db.sql, transports: {}, schedules: [], pollMs: 20, log: () => {} }),
-    );
+    await drain(notifyWorker(db.sql, {}));
     const [d] = await db.sql`select status, last_error from public.notification_deliveries`;
     assert.equal(d.status, "skipped");
+  });
+
+  await t.step("a provider refusing for good: failed, and the job dead at once", async () => {
+    await db.sql`delete from public.notification_deliveries`;
+    await addAppointment(db.sql, { startMin: 150 });
+    const refusing: Transport = {
+      send: () => Promise.reject(new PermanentJobError("recipient unsubscribed")),
+    };
+    await drain(notifyWorker(db.sql, { sms: refusing }));
+    const [d] = await db.sql`
+      select status, attempts, last_error from public.notification_deliveries`;
+    assert.deepEqual([d.status, d.attempts], ["failed", 1]);
+    assert.match(d.last_error, /recipient unsubscribed/);
+    const [job] = await db.sql`select status::text, attempts, max_attempts from public.jobs
+      where kind = 'notification.deliver' order by id desc limit 1`;
+    assert.deepEqual([job.status, job.attempts, job.max_attempts], ["dead", 1, 5]);
   });
 });

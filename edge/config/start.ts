@@ -1,0 +1,74 @@
+/**
+ * `deno task start`'s configuration (edge/start.ts): the API's, plus the embedded cluster, the
+ * listening address, and what its job worker and realtime server take.
+ */
+import { apiVariables, type Config, loadConfig } from "./api.ts";
+import {
+  appEnv,
+  type Env,
+  int,
+  type NotifyTransport,
+  notifyTransport,
+  realtimeMaxSocketsPerAddress,
+  text,
+} from "./env.ts";
+
+export interface StartConfig extends Config {
+  /** `DATA_DIR`: the embedded cluster and the development secret (default `.data/`). */
+  dataDir: string;
+  /** `PG_PORT`: the embedded cluster's port (default: a free one). */
+  pgPort?: number;
+  /** `HOST`: the address to listen on (default `0.0.0.0`). */
+  host: string;
+  /** The job worker's channel transports (by `APP_ENV`). */
+  notifyTransport: NotifyTransport;
+  /** `REALTIME_MAX_SOCKETS_PER_ADDRESS` (unset: the realtime server's default). */
+  realtimeMaxSocketsPerAddress?: number;
+}
+
+/** The variables {@linkcode loadStartConfig} reads (README "Environment", column `start`). */
+export const startVariables = [
+  ...apiVariables,
+  "DATA_DIR",
+  "PG_PORT",
+  "HOST",
+  "REALTIME_MAX_SOCKETS_PER_ADDRESS",
+] as const;
+
+const defaultDataDir = new URL("../../.data", import.meta.url).pathname;
+
+/** Development's JWT secret: generated once, kept in `dataDir`. */
+function fileSecret(dataDir: string): string {
+  const file = `${dataDir}/jwt_secret`;
+  Deno.mkdirSync(dataDir, { recursive: true });
+  try {
+    return Deno.readTextFileSync(file).trim();
+  } catch {
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    const secret = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    Deno.writeTextFileSync(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
+/**
+ * Reads `deno task start`'s configuration. Outside production without `JWT_SECRET`, the
+ * secret is `developmentSecret(dataDir)`: by default generated once into `DATA_DIR`.
+ */
+export function loadStartConfig(
+  env: Env = Deno.env.toObject(),
+  options: { developmentSecret?: (dataDir: string) => string } = {},
+): StartConfig {
+  const name = appEnv(env);
+  const dataDir = text(env, "DATA_DIR") ?? defaultDataDir;
+  const generate = name !== "production" && !text(env, "JWT_SECRET");
+  const jwtSecret = generate ? (options.developmentSecret ?? fileSecret)(dataDir) : undefined;
+  return {
+    ...loadConfig(env, { jwtSecret }),
+    dataDir,
+    pgPort: int(env, "PG_PORT"),
+    host: text(env, "HOST") ?? "0.0.0.0",
+    notifyTransport: notifyTransport(name),
+    realtimeMaxSocketsPerAddress: realtimeMaxSocketsPerAddress(env),
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The environment (edge/config.ts): each process kind's loader reads exactly the variables it
+ * declares, README "Environment" marks the same ones in that kind's column, and a bad value
+ * stops the start with a message naming the variable.
+ */
+import assert from "node:assert/strict";
+import {
+  type Env,
+  loadConfig,
+  loadRealtimeConfig,
+  loadStartConfig,
+  loadWorkerConfig,
+  type ProcessKind,
+  processVariables,
+} from "../edge/config.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const kinds: ProcessKind[] = ["start", "api", "worker", "realtime"];
+
+const loaders: Record<ProcessKind, (env: Env) => unknown> = {
+  start: (env) => loadStartConfig(env, { developmentSecret: () => "development-secret" }),
+  api: (env) => loadConfig(env),
+  worker: (env) => loadWorkerConfig(env),
+  realtime: (env) => loadRealtimeConfig(env),
+};
+
+/** Just enough for each loader to succeed. */
+const MINIMAL: Record<ProcessKind, Env> = {
+  start: {},
+  api: { JWT_SECRET: "x" },
+  worker: { DATABASE_URL: "postgres://127.0.0.1/clinic" },
+  realtime: { JWT_SECRET: "x" },
+};
+
+/** A valid value of every variable (a `<…>` family by one member), production-grade. */
+const FULL: Env = {
+  APP_ENV: "production",
+  PORT: "8123",
+  HOST: "127.0.0.1",
+  DATABASE_URL: "postgres://clinic:pw@127.0.0.1:5432/clinic",
+  DATABASE_SOCKET: "/run/postgresql/.s.PGSQL.5432",
+  DATABASE_POOL_SIZE: "5",
+  DATA_DIR: "/var/lib/clinic",
+  PG_PORT: "5433",
+  JWT_SECRET: "0123456789abcdef0123456789abcdef01234567",
+  JWT_ISSUER: "clinic",
+  JWKS_URL: "https://idp.example/.well-known/jwks.json",
+  JWKS_ISSUER: "https://idp.example",
+  JWKS_AUDIENCE: "clinic",
+  TRUSTED_PROXIES: "10.0.0.0/8",
+  PUBLIC_URL: "https://clinic.example",
+  CORS_ORIGINS: "https://partner.example",
+  ACCESS_TOKEN_TTL: "600",
+  REFRESH_TOKEN_TTL: "3600",
+  PASSWORD_ITERATIONS: "1000",
+  BODY_LIMIT: "1000",
+  WEBHOOK_BODY_LIMIT: "2000",
+  REQUEST_TIMEOUT_MS: "5000",
+  REALTIME_MAX_SOCKETS_PER_ADDRESS: "3",
+  REALTIME_PORT: "4001",
+  REALTIME_HOST: "127.0.0.1",
+  REALTIME_SLOT: "realtime_clinic",
+  REALTIME_CATCHUP_WINDOW_MS: "1000",
+  REALTIME_SWEEP_MS: "100",
+  WORKER_CONCURRENCY: "4",
+  WORKER_QUEUES: "default,bulk",
+  STRIPE_WEBHOOK_SECRETS: "whsec_a",
+  STRIPE_WEBHOOK_SECRETS_GFC_TP: "whsec_b",
+  TWILIO_AUTH_TOKEN: "token",
+  TWILIO_AUTH_TOKEN_GFC_TP: "clinic-token",
+  TWILIO_WEBHOOK_URL: "https://clinic.example/api/webhooks/twilio",
+  STANDARD_WEBHOOK_SECRETS_CLERK: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  WEBHOOK_ALLOW_HOSTS: "127.0.0.1",
+  WEBHOOK_DELIVERY_TIMEOUT_MS: "800",
+  WEBHOOK_DISABLE_AFTER_HOURS: "1",
+  WEBHOOK_ROTATION_GRACE_HOURS: "1",
+};
+
+/** The variables `kind`'s loader reads from `env`, a family's members by the family's name. */
+function reads(kind: ProcessKind, env: Env): Set<string> {
+  const declared = processVariables[kind];
+  const families = declared.filter((name) => name.includes("<"));
+  const read = new Set<string>();
+  const recorder = new Proxy(env, {
+    get(target, name) {
+      if (typeof name === "string") {
+        const family = families.find((f) => name.startsWith(f.slice(0, f.indexOf("<"))));
+        read.add(declared.includes(name) ? name : family ?? name);
+      }
+      return Reflect.get(target, name);
+    },
+  });
+  loaders[kind](recorder);
+  return read;
+}
+
+/** README "Environment": the variables marked in each kind's column. */
+async function readmeVariables(): Promise<Record<string, string[]>> {
+  const readme = await Deno.readTextFile(`${root}README.md`);
+  const section = readme.split(/^## /m).find((s) => s.startsWith("Environment\n"));
+  assert.ok(section, "README has an Environment section");
+  const rows = section.split("\n").filter((line) => line.startsWith("|"))
+    .map((line) => line.split("|").slice(1, -1).map((cell) => cell.trim()));
+  const [header, _rule, ...body] = rows;
+  const out: Record<string, string[]> = {};
+  for (const row of body) {
+    const names = [...row[0].matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    const marked = header.filter((kind, i) => kinds.includes(kind as ProcessKind) && row[i]);
+    assert.ok(marked.length, `README: ${names.join(", ")} is read by no process kind`);
+    for (const kind of marked) (out[kind] ??= []).push(...names);
+  }
+  return out;
+}
+
+Deno.test("each loader reads the variables it declares, and README lists them per kind", async () => {
+  const readme = await readmeVariables();
+  for (const kind of kinds) {
+    const declared = [...processVariables[kind]].sort();
+    const read = new Set([...reads(kind, MINIMAL[kind]), ...reads(kind, FULL)]);
+    assert.deepEqual([...read].sort(), declared, `${kind}: read = declared`);
+    assert.deepEqual([...readme[kind] ?? []].sort(), declared, `${kind}: README = declared`);
+  }
+});
+
+Deno.test("the job worker alone: its settings, the transport by APP_ENV, fail-fast", () => {
+  const url = "postgres://127.0.0.1/clinic";
+  const worker = loadWorkerConfig({ DATABASE_URL: url, APP_ENV: "test" });
+  assert.deepEqual(
+    [worker.concurrency, worker.queues, worker.notifyTransport],
+    [10, ["default"], "development"],
+  );
+  assert.ok(worker.webhooks.deliveryTimeoutMs > 0, "webhook settings always filled");
+  const production = loadWorkerConfig({
+    DATABASE_URL: url,
+    APP_ENV: "production",
+    WORKER_CONCURRENCY: "3",
+    WORKER_QUEUES: " bulk , default ",
+  });
+  assert.deepEqual(
+    [production.concurrency, production.queues, production.notifyTransport],
+    [3, ["bulk", "default"], "none"],
+  );
+  assert.throws(() => loadWorkerConfig({}), /DATABASE_URL is required/);
+  assert.throws(() => loadWorkerConfig({ DATABASE_URL: "localhost" }), /DATABASE_URL must be/);
+  for (const bad of ["0", "ten", "-2", "1.5"]) {
+    assert.throws(
+      () => loadWorkerConfig({ DATABASE_URL: url, WORKER_CONCURRENCY: bad }),
+      /WORKER_CONCURRENCY must be a whole number of at least 1/,
+    );
+  }
+});
+
+Deno.test("realtime alone: a secret or JWKS, its port, the shared secret rule", () => {
+  assert.throws(() => loadRealtimeConfig({}), /JWT_SECRET \(or JWKS_URL\) is required/);
+  const jwks = loadRealtimeConfig({ JWKS_URL: "https://idp.example/jwks" });
+  assert.deepEqual([jwks.jwtSecret, jwks.port, jwks.host], [undefined, 4000, "127.0.0.1"]);
+  assert.equal(loadRealtimeConfig({ JWT_SECRET: "x", PORT: "4100" }).port, 4100);
+  assert.equal(
+    loadRealtimeConfig({ JWT_SECRET: "x", PORT: "4100", REALTIME_PORT: "4200" }).port,
+    4200,
+  );
+  assert.throws(
+    () => loadRealtimeConfig({ JWT_SECRET: "x", REALTIME_PORT: "http" }),
+    /REALTIME_PORT/,
+  );
+  assert.throws(() => loadRealtimeConfig({ JWT_SECRET: "x", REALTIME_SWEEP_MS: "0" }), /SWEEP/);
+  assert.throws(
+    () => loadRealtimeConfig({ JWT_SECRET: "x", TRUSTED_PROXIES: "proxy" }),
+    /TRUSTED_PROXIES/,
+  );
+  assert.throws(
+    () => loadRealtimeConfig({ APP_ENV: "production", JWT_SECRET: "secret" }),
+    /JWT_SECRET is too weak/,
+  );
+});
+
+Deno.test("deno task start: the development secret only outside production and when unset", () => {
+  const asked: string[] = [];
+  const developmentSecret = (dataDir: string) => {
+    asked.push(dataDir);
+    return "development-secret";
+  };
+  const start = loadStartConfig({ DATA_DIR: "/tmp/d", APP_ENV: "test" }, { developmentSecret });
+  assert.deepEqual(asked, ["/tmp/d"]);
+  assert.deepEqual(
+    [start.jwtSecret, start.host, start.pgPort, start.notifyTransport],
+    ["development-secret", "0.0.0.0", undefined, "development"],
+  );
+  loadStartConfig({ JWT_SECRET: "mine", APP_ENV: "test" }, { developmentSecret });
+  assert.equal(asked.length, 1, "not when JWT_SECRET is set");
+  assert.throws(
+    () => loadStartConfig({ APP_ENV: "production" }, { developmentSecret }),
+    /JWT_SECRET is required in production/,
+  );
+  assert.equal(asked.length, 1, "never in production");
+  const production = loadStartConfig({ APP_ENV: "production", JWT_SECRET: FULL.JWT_SECRET });
+  assert.equal(production.notifyTransport, "none", "production never records as development");
+  assert.throws(
+    () => loadStartConfig({ JWT_SECRET: "x", PG_PORT: "five" }, { developmentSecret }),
+    /PG_PORT must be a whole number/,
+  );
+});
+
+Deno.test("the API's webhook settings are always filled; bad values name the variable", () => {
+  const config = loadConfig({ JWT_SECRET: "x" });
+  assert.deepEqual(config.webhooks.stripeSecrets, []);
+  assert.equal(config.webhooks.deliveryTimeoutMs, 10_000);
+  for (
+    const [name, value] of [
+      ["DATABASE_POOL_SIZE", "0"],
+      ["BODY_LIMIT", "big"],
+      ["TWILIO_WEBHOOK_URL", "example.com/twilio"],
+      ["JWKS_URL", "idp.example"],
+      ["WEBHOOK_DELIVERY_TIMEOUT_MS", "-1"],
+    ]
+  ) {
+    assert.throws(() => loadConfig({ JWT_SECRET: "x", [name]: value }), new RegExp(name));
+  }
+});
+
+Deno.test("a process that cannot load its configuration exits 2 with the message", async () => {
+  for (
+    const [entry, env, message] of [
+      ["edge/jobs/main.ts", { DATABASE_URL: "" }, "worker: DATABASE_URL is required"],
+      [
+        "realtime/main.ts",
+        { JWT_SECRET: "x", REALTIME_MAX_SOCKETS_PER_ADDRESS: "lots" },
+        "realtime: REALTIME_MAX_SOCKETS_PER_ADDRESS must be a whole number",
+      ],
+    ] as const
+  ) {
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${root}${entry}`],
+      cwd: root,
+      env,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 2, entry);
+    assert.ok(new TextDecoder().decode(stderr).includes(message), entry);
+  }
+});
