@@ -3,6 +3,10 @@
 -- the caller's claims; who may do what is decided here (RLS and the private helpers), never by
 -- a TypeScript pre-check. docs/authorization.md lists every rule and the copies that mirror it.
 --
+-- * private.staff_roles(): the member roles that make a user staff of a clinic. The policy
+--   helpers (private.staff_clinic_ids) and the booking checks read it instead of spelling the
+--   list; the TypeScript copies are checked against it (tests/db/roles_test.ts,
+--   tests/realtime/db_rules_test.ts).
 -- * The queue: api.queue_* return the ticket JSON built in SQL (private.queue_ticket_json),
 --   the board snapshot (who may read it: a member, or the clinic's live board token) and the
 --   staff list (staff of the clinic only).
@@ -11,6 +15,261 @@
 --   the inbound inbox's list and redrive as api.webhook_inbox*.
 -- Answers keep their shapes: JSON objects keep key order (json, not jsonb) and instants are
 -- UTC with milliseconds (private.iso_utc), as the routes wrote them before.
+
+-- ---------------------------------------------------------------------------------------
+-- Roles
+-- ---------------------------------------------------------------------------------------
+
+-- Staff of a clinic: every member role but patient. A constant the planner folds into each
+-- query that reads it (SQL, immutable, no SET clause: inlined).
+create or replace function private.staff_roles() returns public.member_role[]
+  language sql immutable parallel safe
+  as $$ select '{doctor,nurse,staff,admin}'::public.member_role[] $$;
+revoke all on function private.staff_roles() from public;
+grant execute on function private.staff_roles() to anon, authenticated, service_role;
+
+create or replace function private.staff_clinic_ids() returns setof uuid
+  language plpgsql stable security definer
+  set search_path = ''
+  as $$
+begin
+  return query
+    select m.clinic_id from public.clinic_members m
+    where m.user_id = (select auth.uid()) and m.revoked_at is null
+      and m.role = any (private.staff_roles());
+end
+$$;
+
+-- Any clinic the caller belongs to, in any role (patients included).
+create or replace function private.member_clinic_ids() returns setof uuid
+  language plpgsql stable security definer
+  set search_path = ''
+  as $$
+begin
+  return query
+    select m.clinic_id from public.clinic_members m
+    where m.user_id = (select auth.uid()) and m.revoked_at is null;
+end
+$$;
+
+-- The booking checks: the same functions, with the staff roles read from private.staff_roles().
+
+-- Who is booked, with whom, when: patients book for themselves; staff (private.staff_roles())
+-- for any patient of their clinic; nobody in another clinic. Resolved with explicit
+-- checks as the owner (each RLS'd lookup would re-run the membership helpers); the
+-- appointment INSERT/UPDATE stays SECURITY INVOKER, so RLS has the last word.
+create or replace function private.booking_target(p_request jsonb)
+  returns private.booking_target
+  language plpgsql stable
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_uid uuid := auth.uid();
+  v_clinic public.clinics;
+  v_patient uuid := (p_request ->> 'patient_id')::uuid;
+  v_doctor uuid := (p_request ->> 'doctor_id')::uuid;
+  v_staff boolean;
+  v_target private.booking_target;
+begin
+  if v_uid is null then
+    perform private.raise_api(401, 'auth_required', 'Sign in to do this');
+  end if;
+  select * into v_clinic from public.clinics
+  where code = upper(p_request ->> 'clinic_code') and is_active and deleted_at is null;
+  if not found then
+    perform private.raise_api(404, 'clinic_not_found', 'No clinic with that code');
+  end if;
+  v_staff := exists (
+    select 1 from public.clinic_members m
+    where m.user_id = v_uid and m.clinic_id = v_clinic.id and m.revoked_at is null
+      and m.role = any (private.staff_roles()));
+  if v_patient is null then
+    select p.id into v_patient from public.patients p
+    where p.clinic_id = v_clinic.id and p.user_id = v_uid and p.deleted_at is null;
+    if v_patient is null then
+      if v_staff then
+        perform private.raise_api(400, 'patient_required',
+          'Staff must say which patient the appointment is for (patient_id)');
+      end if;
+      perform private.raise_api(403, 'not_a_patient', 'You are not a patient of this clinic');
+    end if;
+  elsif v_staff then
+    if not exists (select 1 from public.patients p
+                   where p.id = v_patient and p.clinic_id = v_clinic.id
+                     and p.deleted_at is null) then
+      perform private.raise_api(404, 'patient_not_found', 'No such patient at this clinic');
+    end if;
+  elsif not exists (select 1 from public.patients p
+                    where p.id = v_patient and p.clinic_id = v_clinic.id
+                      and p.user_id = v_uid and p.deleted_at is null) then
+    perform private.raise_api(403, 'forbidden', 'Only staff of this clinic can book for another patient');
+  end if;
+  if not exists (select 1 from public.doctors d
+                 where d.id = v_doctor and d.clinic_id = v_clinic.id
+                   and d.is_active and d.deleted_at is null) then
+    perform private.raise_api(404, 'doctor_not_found', 'No such doctor at this clinic');
+  end if;
+  v_target := row(v_clinic.id, v_clinic.code, v_clinic.timezone, v_patient, v_doctor,
+    (p_request ->> 'start')::timestamptz);
+  return v_target;
+end
+$$;
+revoke all on function private.booking_target(jsonb) from public;
+grant execute on function private.booking_target(jsonb) to authenticated, service_role;
+
+-- Who books for whom, with whom, when — and is that slot bookable and free right now?
+-- private.booking_target + private.check_slot + private.free_for in one pass: the same rules,
+-- checked in the same order, raising the same errors. Takes the per-doctor-day lock when the
+-- doctor has a daily cap (as check_slot does) and clears expired holds in the way (as
+-- free_for does).
+create or replace function private.booking_slot(p_request jsonb)
+  returns private.booking_slot
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_uid uuid := auth.uid();
+  v_patient uuid := (p_request ->> 'patient_id')::uuid;
+  v_doctor uuid := (p_request ->> 'doctor_id')::uuid;
+  v_start timestamptz;
+  v_end timestamptz;
+  v_range tstzrange;
+  v_live boolean;
+  v_expired boolean;
+  k record;
+begin
+  if v_uid is null then
+    perform private.raise_api(401, 'auth_required', 'Sign in to do this');
+  end if;
+  v_start := (p_request ->> 'start')::timestamptz;
+
+  select c.id as clinic_id, c.code, c.name, c.timezone,
+    exists (
+      select 1 from public.clinic_members m
+      where m.user_id = v_uid and m.clinic_id = c.id and m.revoked_at is null
+        and m.role = any (private.staff_roles())) as staff,
+    case when v_patient is null then (
+      select p.id from public.patients p
+      where p.clinic_id = c.id and p.user_id = v_uid and p.deleted_at is null) end as own_patient,
+    case when v_patient is not null then exists (
+      select 1 from public.patients p
+      where p.id = v_patient and p.clinic_id = c.id and p.deleted_at is null) end as in_clinic,
+    case when v_patient is not null then exists (
+      select 1 from public.patients p
+      where p.id = v_patient and p.clinic_id = c.id and p.user_id = v_uid
+        and p.deleted_at is null) end as own,
+    d.id as doctor_id, d.display_name as doctor_name,
+    s.doctor_id as scheduled, s.slot_minutes, s.buffer_minutes, s.max_per_day,
+    s.advance_days, s.min_notice_minutes, x.day,
+    -- private.check_slot's grid rule: within a work period of that local date, a whole number
+    -- of (slot + buffer) steps after the period's start, ending by the period's end,
+    -- overlapping no break, not on a blocked date.
+    (not exists (select 1 from public.doctor_blocked_dates b
+                 where b.doctor_id = d.id and b.day = x.day)
+     and exists (
+       select 1 from public.doctor_schedule_hours w
+       where w.doctor_id = d.id and w.weekday = extract(dow from x.day)::smallint
+         and w.kind = 'work'
+         and v_start >= (x.day + w.starts) at time zone c.timezone
+         and v_start + make_interval(mins => s.slot_minutes)
+             <= (x.day + w.ends) at time zone c.timezone
+         and extract(epoch from v_start - ((x.day + w.starts) at time zone c.timezone))::bigint
+             % ((s.slot_minutes + s.buffer_minutes) * 60) = 0)
+     and not exists (
+       select 1 from public.doctor_schedule_hours b
+       where b.doctor_id = d.id and b.weekday = extract(dow from x.day)::smallint
+         and b.kind = 'break'
+         and tstzrange((x.day + b.starts) at time zone c.timezone,
+                       (x.day + b.ends) at time zone c.timezone)
+             && tstzrange(v_start, v_start + make_interval(mins => s.slot_minutes)))
+    ) as on_grid
+  into k
+  from public.clinics c
+  left join public.doctors d
+    on d.id = v_doctor and d.clinic_id = c.id and d.is_active and d.deleted_at is null
+  left join public.doctor_schedules s on s.doctor_id = d.id
+  cross join lateral (select (v_start at time zone c.timezone)::date as day) x
+  where c.code = upper(p_request ->> 'clinic_code') and c.is_active and c.deleted_at is null;
+
+  -- private.booking_target's checks, in its order.
+  if k.clinic_id is null then
+    perform private.raise_api(404, 'clinic_not_found', 'No clinic with that code');
+  end if;
+  if v_patient is null then
+    v_patient := k.own_patient;
+    if v_patient is null then
+      if k.staff then
+        perform private.raise_api(400, 'patient_required',
+          'Staff must say which patient the appointment is for (patient_id)');
+      end if;
+      perform private.raise_api(403, 'not_a_patient', 'You are not a patient of this clinic');
+    end if;
+  elsif k.staff then
+    if not k.in_clinic then
+      perform private.raise_api(404, 'patient_not_found', 'No such patient at this clinic');
+    end if;
+  elsif not k.own then
+    perform private.raise_api(403, 'forbidden', 'Only staff of this clinic can book for another patient');
+  end if;
+  if k.doctor_id is null then
+    perform private.raise_api(404, 'doctor_not_found', 'No such doctor at this clinic');
+  end if;
+
+  -- private.check_slot's, in its order.
+  if k.scheduled is null then
+    perform private.raise_api(422, 'outside_schedule', 'The doctor takes no appointments');
+  end if;
+  if v_start < now() + make_interval(mins => k.min_notice_minutes) then
+    perform private.raise_api(422, 'too_soon',
+      format('Appointments need %s minutes notice', k.min_notice_minutes));
+  end if;
+  if k.day > (now() at time zone k.timezone)::date + k.advance_days then
+    perform private.raise_api(422, 'too_far_ahead',
+      format('Appointments can be booked up to %s days ahead', k.advance_days));
+  end if;
+  if not k.on_grid then
+    perform private.raise_api(422, 'outside_schedule',
+      'That time is not one of the doctor''s slots');
+  end if;
+  v_end := v_start + make_interval(mins => k.slot_minutes);
+  if k.max_per_day is not null then
+    -- Serializes bookings of this doctor and day; the count below is a new statement, so it
+    -- sees every booking committed before the lock was granted.
+    perform pg_advisory_xact_lock(hashtext(v_doctor::text), k.day - date '2000-01-01');
+    if (select count(*) from public.appointments a
+        where a.doctor_id = v_doctor and a.service_date = k.day
+          and a.status not in ('cancelled', 'rescheduled')
+          and (a.status <> 'held' or a.hold_expires_at > now())) >= k.max_per_day then
+      perform private.raise_api(409, 'slot_unavailable', 'The doctor is fully booked that day');
+    end if;
+  end if;
+
+  -- private.free_for's: expired holds in the way are removed; anything else live there means
+  -- the slot is taken.
+  v_range := tstzrange(v_start, v_end);
+  select coalesce(bool_or(a.status <> 'held' or a.hold_expires_at > now()), false),
+         coalesce(bool_or(a.status = 'held' and a.hold_expires_at <= now()), false)
+  into v_live, v_expired
+  from public.appointments a
+  where a.doctor_id = v_doctor and a.period && v_range
+    and a.status in ('held', 'scheduled', 'confirmed', 'checked_in', 'in_progress');
+  if v_expired then
+    delete from public.appointments
+    where doctor_id = v_doctor and status = 'held' and hold_expires_at <= now()
+      and period && v_range;
+  end if;
+  if v_live then
+    perform private.raise_api(409, 'slot_unavailable', 'That time slot is no longer available');
+  end if;
+
+  return row(k.clinic_id, k.code, k.name, k.timezone, v_patient, v_doctor, k.doctor_name,
+    v_start, v_end)::private.booking_slot;
+end
+$$;
+revoke all on function private.booking_slot(jsonb) from public;
+grant execute on function private.booking_slot(jsonb) to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Shared by the answers below
