@@ -3,13 +3,17 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { ClinicCode } from "./_shared.ts";
-import { Ticket, ticketColumnsOf, type TicketRow, withInfo } from "./queue_shared.ts";
+import { ClinicCode, one } from "./_shared.ts";
+import { Ticket } from "./queue_shared.ts";
 
 const MyTicket = Ticket.extend({
   clinic_code: z.string(),
   clinic_name: z.string(),
 }).openapi("MyQueueTicket");
+
+// Not `MyTicket.nullable()`: on a schema extending another named one, the OpenAPI generator
+// puts the null inside MyQueueTicket's allOf, where it cannot match.
+const MyQueue = z.object({ ticket: z.union([MyTicket, z.null()]) }).openapi("MyQueue");
 
 const myQueueRoute = createRoute({
   method: "get",
@@ -28,11 +32,7 @@ const myQueueRoute = createRoute({
     200: {
       description: "My ticket, or null",
       content: {
-        "application/json": {
-          // Not `MyTicket.nullable()`: on a schema extending another named one, the OpenAPI
-          // generator puts the null inside MyQueueTicket's allOf, where it cannot match.
-          schema: z.object({ ticket: z.union([MyTicket, z.null()]) }).openapi("MyQueue"),
-        },
+        "application/json": { schema: MyQueue },
       },
     },
     ...errors([401, "Sign in first"]),
@@ -41,24 +41,8 @@ const myQueueRoute = createRoute({
 
 export const me = new OpenAPIHono<AppEnv>().openapi(myQueueRoute, async (c) => {
   const { clinic_code } = c.req.valid("query");
-  const ticket = await c.get("db").run(async (tx) => {
-    const [row] = await tx<(TicketRow & { clinic_code: string; clinic_name: string })[]>`
-      select ${tx.unsafe(ticketColumnsOf("t"))}, c.code as clinic_code, c.name as clinic_name
-      from public.queue_tickets t
-      join public.clinics c on c.id = t.clinic_id
-      where t.patient_id in (select private.my_patient_ids())
-        and t.service_date = private.clinic_today(t.clinic_id)
-        and t.status in ('waiting', 'called', 'serving')
-        and (${clinic_code?.toUpperCase() ?? null}::text is null
-             or c.code = ${clinic_code?.toUpperCase() ?? null})
-      order by t.checked_in_at, t.id
-      limit 1`;
-    if (!row) return null;
-    return {
-      ...await withInfo(tx, row),
-      clinic_code: row.clinic_code,
-      clinic_name: row.clinic_name,
-    };
-  });
-  return c.json({ ticket }, 200);
+  const mine = await c.get("db").run(async (tx) =>
+    one<z.infer<typeof MyQueue>>(await tx`select api.my_queue(${clinic_code ?? null}) as r`)
+  );
+  return c.json(mine, 200);
 });

@@ -1,14 +1,14 @@
 /**
  * In-app notifications of the caller: list (newest first, cursor paging), unread count, mark
- * one read, mark all read. Row-level security limits every statement to the caller's own rows
- * (and only `read_at` is writable); realtime streams new rows to the owner only.
+ * one read, mark all read — one `api.notification*` call each. Row-level security limits every
+ * statement to the caller's own rows (and only `read_at` is writable); realtime streams new
+ * rows to the owner only.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
-import { apiError } from "../errors.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { iso } from "./queue_shared.ts";
+import { one } from "./_shared.ts";
 
 const Notification = z.object({
   id: z.string(),
@@ -24,39 +24,11 @@ const Notification = z.object({
   created_at: z.string(),
 }).openapi("Notification");
 
-interface Row {
-  id: string;
-  clinic_id: string;
-  kind: string;
-  title: string;
-  body: string;
-  data: Record<string, unknown>;
-  read_at: Date | null;
-  created_at: Date;
-}
-
-const toJson = (r: Row) => ({
-  id: r.id,
-  clinic_id: r.clinic_id,
-  kind: r.kind,
-  title: r.title,
-  body: r.body,
-  data: r.data ?? {},
-  read_at: iso(r.read_at),
-  created_at: iso(r.created_at)!,
+const Page = z.object({
+  notifications: z.array(Notification),
+  unread_count: z.number().int(),
+  next_cursor: z.string().nullable(),
 });
-
-/** Cursor: the last row's created_at in microseconds since the epoch, and its id. */
-const encodeCursor = (r: Row & { cursor_us: string }) => btoa(`${r.cursor_us}|${r.id}`);
-function decodeCursor(cursor: string): { us: string; id: string } {
-  try {
-    const [us, id] = atob(cursor).split("|");
-    if (/^\d{1,19}$/.test(us) && /^[0-9a-f-]{36}$/i.test(id ?? "")) return { us, id };
-  } catch { /* fall through */ }
-  throw apiError(400, "invalid_request", "The cursor is invalid", [
-    { path: "cursor", message: "Invalid cursor" },
-  ]);
-}
 
 const listRoute = createRoute({
   method: "get",
@@ -81,11 +53,7 @@ const listRoute = createRoute({
       description: "A page of notifications",
       content: {
         "application/json": {
-          schema: z.object({
-            notifications: z.array(Notification),
-            unread_count: z.number().int(),
-            next_cursor: z.string().nullable(),
-          }),
+          schema: Page,
         },
       },
     },
@@ -142,67 +110,34 @@ const readAllRoute = createRoute({
   },
 });
 
-const columns = "id, clinic_id, kind, title, body, data, read_at, created_at";
-
 export const notifications = new OpenAPIHono<AppEnv>()
   .openapi(listRoute, async (c) => {
     const { limit, cursor, unread } = c.req.valid("query");
-    const after = cursor ? decodeCursor(cursor) : null;
-    const uid = c.get("claims").sub!;
-    const result = await c.get("db").run(async (tx) => {
-      const rows = await tx<(Row & { cursor_us: string })[]>`
-        select ${tx.unsafe(columns)},
-               (extract(epoch from created_at) * 1000000)::bigint::text as cursor_us
-        from public.notifications
-        where user_id = ${uid}
-          and (${unread === "true"} = false or read_at is null)
-          and (${after?.us ?? null}::bigint is null
-               or (created_at, id) < ('epoch'::timestamptz
-                                        + ${after?.us ?? null}::bigint * interval '1 microsecond',
-                                      ${after?.id ?? null}::uuid))
-        order by created_at desc, id desc
-        limit ${limit + 1}`;
-      const [{ count }] = await tx`
-        select count(*)::integer as count from public.notifications
-        where user_id = ${uid} and read_at is null`;
-      return { rows, count: count as number };
-    });
-    const page = result.rows.slice(0, limit);
-    return c.json({
-      notifications: page.map(toJson),
-      unread_count: result.count,
-      next_cursor: result.rows.length > limit ? encodeCursor(page[page.length - 1]) : null,
-    }, 200);
+    const page = await c.get("db").run(async (tx) =>
+      one<z.infer<typeof Page>>(
+        await tx`select api.notifications(${limit}, ${cursor ?? null}, ${unread === "true"}) as r`,
+      )
+    );
+    return c.json(page, 200);
   })
   .openapi(unreadRoute, async (c) => {
-    const uid = c.get("claims").sub!;
-    const count = await c.get("db").run(async (tx) => {
-      const [row] = await tx`
-        select count(*)::integer as count from public.notifications
-        where user_id = ${uid} and read_at is null`;
-      return row.count as number;
-    });
-    return c.json({ count }, 200);
+    const unread = await c.get("db").run(async (tx) =>
+      one<{ count: number }>(await tx`select api.notifications_unread_count() as r`)
+    );
+    return c.json(unread, 200);
   })
   .openapi(readRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const row = await c.get("db").run(async (tx) => {
-      const [updated] = await tx<Row[]>`
-        update public.notifications set read_at = coalesce(read_at, now())
-        where id = ${id}
-        returning ${tx.unsafe(columns)}`;
-      return updated;
-    });
-    if (!row) throw apiError(404, "not_found", "No such notification");
-    return c.json({ notification: toJson(row) }, 200);
+    const read = await c.get("db").run(async (tx) =>
+      one<{ notification: z.infer<typeof Notification> }>(
+        await tx`select api.notification_read(${id}::uuid) as r`,
+      )
+    );
+    return c.json(read, 200);
   })
   .openapi(readAllRoute, async (c) => {
-    const uid = c.get("claims").sub!;
-    const updated = await c.get("db").run(async (tx) => {
-      const result = await tx`
-        update public.notifications set read_at = now()
-        where user_id = ${uid} and read_at is null`;
-      return result.count;
-    });
-    return c.json({ updated }, 200);
+    const updated = await c.get("db").run(async (tx) =>
+      one<{ updated: number }>(await tx`select api.notifications_read_all() as r`)
+    );
+    return c.json(updated, 200);
   });

@@ -1,7 +1,8 @@
 /**
  * The clinic queue: check-in, walk-ins, call-next, ticket transitions, the staff list and the
- * PII-free board snapshot. The rules live in the database (`private.queue_*`, migration
- * 20261122000900_queue.sql); every request runs them as the caller, in one transaction.
+ * PII-free board snapshot. Each request is one `api.queue_*` call as the caller, which answers
+ * the response JSON; the rules, who may do what included, live in the database
+ * (`private.queue_*`, migration 20261122000900_queue.sql; docs/authorization.md).
  *
  * Fairness policy of call-next (the board's positions follow the same order): an appointment
  * checked in by its booked time + `lateness_grace_minutes` is due at its booked time; a late
@@ -12,20 +13,10 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
-import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
-import { ClinicCode, IsoDate, Line } from "./_shared.ts";
+import { ClinicCode, IsoDate, Line, one } from "./_shared.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
-import {
-  clinicByCode,
-  commandTicket,
-  iso,
-  Ticket,
-  ticketColumns,
-  ticketColumnsOf,
-  type TicketJson,
-  TicketStatus,
-} from "./queue_shared.ts";
+import { Ticket, TicketStatus } from "./queue_shared.ts";
 
 const TicketResponse = z.object({ ticket: Ticket }).openapi("QueueTicketResponse");
 
@@ -278,174 +269,67 @@ const staffListRoute = createRoute({
 
 // ---------------------------------------------------------------------------------------
 
-function need(ticket: TicketJson | undefined): TicketJson {
-  if (!ticket) throw apiError(500, "internal_error", "The command returned no ticket");
-  return ticket;
-}
+type TicketAnswer = z.infer<typeof TicketResponse>;
 
 const app = new OpenAPIHono<AppEnv>()
   .openapi(checkInRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const ticket = await c.get("db").run((tx) =>
-      commandTicket(tx, tx`select ${tx.unsafe(ticketColumns)} from private.queue_check_in(${id})`)
+    const answer = await c.get("db").run(async (tx) =>
+      one<TicketAnswer>(await tx`select api.queue_check_in(${id}::uuid) as r`)
     );
-    return c.json({ ticket: need(ticket) }, 200);
+    return c.json(answer, 200);
   })
   .openapi(callNextRoute, async (c) => {
     const { code } = c.req.valid("param");
     const { room, doctor_id } = c.req.valid("json");
-    const ticket = await c.get("db").run(async (tx) => {
-      const clinic = await clinicByCode(tx, code);
-      return await commandTicket(
-        tx,
-        tx`select ${tx.unsafe(ticketColumns)}
-           from private.queue_call_next(${clinic.id}, ${room}, ${doctor_id ?? null})`,
-      );
-    });
-    if (!ticket) throw apiError(404, "queue_empty", "Nobody is waiting for this room");
-    return c.json({ ticket }, 200);
+    const answer = await c.get("db").run(async (tx) =>
+      one<TicketAnswer>(
+        await tx`select api.queue_call_next(${code}, ${room}, ${doctor_id ?? null}::uuid) as r`,
+      )
+    );
+    return c.json(answer, 200);
   })
   .openapi(walkInRoute, async (c) => {
     const { code } = c.req.valid("param");
     const body = c.req.valid("json");
-    const ticket = await c.get("db").run(async (tx) => {
-      const clinic = await clinicByCode(tx, code);
-      let patientId = body.patient_id ?? null;
-      if (body.patient) {
-        const p = body.patient;
-        [{ patientId }] = await tx`
-          select private.register_patient(${clinic.id}, ${p.full_name}, ${p.date_of_birth}::date,
-            ${p.gender}::public.gender, ${p.phone ?? null}) as "patientId"`;
-      }
-      return await commandTicket(
-        tx,
-        tx`select ${tx.unsafe(ticketColumns)}
-           from private.queue_walk_in(${clinic.id}, ${patientId},
-             ${body.doctor_id ?? null}, ${body.priority ?? 0})`,
-      );
-    });
-    return c.json({ ticket: need(ticket) }, 201);
+    const answer = await c.get("db").run(async (tx) =>
+      one<TicketAnswer>(
+        await tx`select api.queue_walk_in(${code}, ${body.patient_id ?? null}::uuid,
+          ${body.patient ? tx.json(body.patient) : null}::jsonb, ${body.doctor_id ?? null}::uuid,
+          ${body.priority ?? null}::integer) as r`,
+      )
+    );
+    return c.json(answer, 201);
   })
   .openapi(boardRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const claims = c.get("claims");
-    const board = await c.get("db").run(async (tx) => {
-      const clinic = await clinicByCode(tx, code);
-      if (claims.role === "anon") {
-        if (!claims.app_metadata?.board) {
-          throw apiError(401, "auth_required", "Sign in or use a board token");
-        }
-        const [{ clinic_id }] = await tx`select private.board_clinic_id() as clinic_id`;
-        if (!clinic_id) {
-          throw apiError(401, "board_token_revoked", "This board token is no longer valid");
-        }
-        if (clinic_id !== clinic.id) {
-          throw apiError(403, "forbidden", "This board token is for another clinic");
-        }
-      } else {
-        const [{ member }] = await tx`
-          select ${clinic.id}::uuid in (select private.member_clinic_ids()) as member`;
-        if (!member) throw apiError(403, "forbidden", "You are not a member of this clinic");
-      }
-      // One statement, one snapshot: the rows and the version line up.
-      const [row] = await tx`
-        with d as (select private.clinic_today(${clinic.id}) as day)
-        select d.day::text as service_date,
-          coalesce((select v.version from public.queue_board_versions v
-                    where v.clinic_id = ${clinic.id} and v.service_date = d.day), 0)::bigint
-            as version,
-          coalesce((
-            select json_agg(json_build_object(
-                'ticket_id', b.ticket_id, 'code', b.code, 'status', b.status, 'room', b.room,
-                'called_at', b.called_at, 'position', b.position)
-              order by case when b.status in ('called', 'serving') then 0
-                            when b.status = 'waiting' then 1 else 2 end,
-                       case when b.status in ('called', 'serving') then b.called_at end
-                         desc nulls last,
-                       b.position nulls last, b.code)
-            from public.queue_board b
-            where b.clinic_id = ${clinic.id} and b.service_date = d.day), '[]'::json) as tickets
-        from d`;
-      return {
-        clinic_code: clinic.code,
-        clinic_name: clinic.name,
-        service_date: row.service_date as string,
-        timezone: clinic.timezone,
-        version: Number(row.version),
-        tickets: (row.tickets as z.infer<typeof BoardTicket>[]).map((t) => ({
-          ...t,
-          called_at: t.called_at ? new Date(t.called_at).toISOString() : null,
-        })),
-      };
-    });
+    const board = await c.get("db").run(async (tx) =>
+      one<z.infer<typeof Board>>(await tx`select api.queue_board(${code}) as r`)
+    );
     return c.json(board, 200);
   })
   .openapi(staffListRoute, async (c) => {
     const { code } = c.req.valid("param");
     const { status } = c.req.valid("query");
-    const tickets = await c.get("db").run(async (tx) => {
-      const clinic = await clinicByCode(tx, code);
-      const [{ staff }] = await tx`
-        select ${clinic.id}::uuid in (select private.staff_clinic_ids()) as staff`;
-      if (!staff) throw apiError(403, "forbidden", "Only staff of this clinic can see this");
-      const rows = await tx`
-        select ${tx.unsafe(ticketColumnsOf("t"))},
-               b.position, p.full_name as patient_name, p.patient_number,
-               d.display_name as doctor_name
-        from public.queue_tickets t
-        left join public.queue_board b on b.ticket_id = t.id
-        left join public.patients p on p.id = t.patient_id
-        left join public.doctors d on d.id = t.doctor_id
-        where t.clinic_id = ${clinic.id}
-          and t.service_date = private.clinic_today(${clinic.id})
-          and (${status ?? null}::public.ticket_status is null or t.status = ${status ?? null})
-        order by case when t.status in ('called', 'serving') then 0
-                      when t.status = 'waiting' then 1 else 2 end,
-                 b.position nulls last, t.called_at desc nulls last, t.code`;
-      return rows.map((r) => ({
-        id: r.id,
-        code: r.code,
-        kind: r.kind,
-        status: r.status,
-        priority: r.priority,
-        clinic_id: r.clinic_id,
-        service_date: r.service_date,
-        room: r.room,
-        doctor_id: r.doctor_id,
-        patient_id: r.patient_id,
-        appointment_id: r.appointment_id,
-        scheduled_at: iso(r.scheduled_at),
-        checked_in_at: iso(r.checked_in_at),
-        called_at: iso(r.called_at),
-        call_count: r.call_count,
-        consultation_start_at: iso(r.consultation_start_at),
-        consultation_end_at: iso(r.consultation_end_at),
-        no_show_at: iso(r.no_show_at),
-        cancelled_at: iso(r.cancelled_at),
-        position: r.position,
-        people_ahead: null,
-        estimated_wait_minutes: null,
-        service_minutes: null,
-        patient_name: r.patient_name,
-        patient_number: r.patient_number,
-        doctor_name: r.doctor_name,
-      }));
-    });
-    return c.json({ tickets }, 200);
+    const list = await c.get("db").run(async (tx) =>
+      one<{ tickets: z.infer<typeof StaffTicket>[] }>(
+        await tx`select api.queue_tickets(${code}, ${status ?? null}::public.ticket_status) as r`,
+      )
+    );
+    return c.json(list, 200);
   });
 
 function addTransition(action: keyof typeof actions) {
   app.openapi(transitionRoute(action), async (c) => {
     const { id } = c.req.valid("param");
     const { room } = c.req.valid("json");
-    const ticket = await c.get("db").run((tx) =>
-      commandTicket(
-        tx,
-        tx`select ${tx.unsafe(ticketColumns)}
-           from private.queue_transition(${id}, ${actions[action].sql}, ${room ?? null})`,
+    const answer = await c.get("db").run(async (tx) =>
+      one<TicketAnswer>(
+        await tx`select api.queue_transition(${id}::uuid, ${actions[action].sql},
+          ${room ?? null}) as r`,
       )
     );
-    return c.json({ ticket: need(ticket) }, 200);
+    return c.json(answer, 200);
   });
 }
 for (const action of Object.keys(actions) as (keyof typeof actions)[]) addTransition(action);

@@ -3,6 +3,8 @@
  * go to. The signing secret (`whsec_` + 32 random bytes) is shown once, at creation and at
  * rotation; rotation keeps the old secret signing (a second signature) for a grace period.
  * Deliveries and their attempts can be inspected, and a failed one sent again (audited).
+ * The URL is checked here (configuration and the SSRF guard); everything else — the admin check
+ * included — is one `api.webhook_*` call as the caller.
  *
  * @module
  */
@@ -14,7 +16,7 @@ import type { WebhookConfig } from "../config.ts";
 import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
-import { ClinicCode, FreeText, Line } from "./_shared.ts";
+import { ClinicCode, FreeText, Line, one } from "./_shared.ts";
 import { checkDestination, generateSecret, parseIp } from "../webhooks/mod.ts";
 import { ALL_EVENTS, OUTBOUND_EVENT_TYPES } from "../webhooks/outbound/events.ts";
 
@@ -219,20 +221,6 @@ function webhookConfig(c: Context<AppEnv>): WebhookConfig {
   return c.get("config").webhooks;
 }
 
-type Tx = postgres.TransactionSql;
-
-/** The clinic of `code` when the caller is one of its admins; else 404 / 403. */
-async function adminClinic(tx: Tx, code: string): Promise<string> {
-  const [clinic] = await tx<{ id: string; admin: boolean }[]>`
-    select c.id, c.id in (select private.admin_clinic_ids()) as admin
-    from public.clinics c where c.code = ${code.toUpperCase()}`;
-  if (!clinic) throw apiError(404, "clinic_not_found", "No such clinic");
-  if (!clinic.admin) {
-    throw apiError(403, "not_clinic_admin", "Only the clinic's admins may do this");
-  }
-  return clinic.id;
-}
-
 /**
  * A URL we may deliver to: http(s), no credentials; https in production unless the host is
  * allow-listed; an IP literal or localhost must pass the SSRF guard now (names are checked at
@@ -271,35 +259,7 @@ async function checkUrl(c: Context<AppEnv>, url: string): Promise<string> {
   return parsed.href;
 }
 
-const endpointColumns = (tx: Tx) =>
-  tx`id, clinic_id, url, description, events, enabled, disabled_at, disabled_reason,
-    failing_since, previous_secret_expires_at, created_at, updated_at`;
-
-function iso(value: unknown): string | null {
-  return value instanceof Date ? value.toISOString() : value == null ? null : String(value);
-}
-
-function endpointJson(row: postgres.Row): z.infer<typeof Endpoint> {
-  return {
-    id: row.id,
-    clinic_id: row.clinic_id,
-    url: row.url,
-    description: row.description,
-    events: row.events,
-    enabled: row.enabled,
-    disabled_at: iso(row.disabled_at),
-    disabled_reason: row.disabled_reason,
-    failing_since: iso(row.failing_since),
-    previous_secret_expires_at: iso(row.previous_secret_expires_at),
-    created_at: iso(row.created_at)!,
-    updated_at: iso(row.updated_at)!,
-  };
-}
-
-function uniqueEvents(events: string[]): string[] {
-  const set = [...new Set(events)];
-  return set.includes(ALL_EVENTS) ? [ALL_EVENTS] : set;
-}
+type EndpointJson = z.infer<typeof Endpoint>;
 
 export const webhookEndpoints = new OpenAPIHono<AppEnv>()
   .openapi(createEndpointRoute, async (c) => {
@@ -307,137 +267,74 @@ export const webhookEndpoints = new OpenAPIHono<AppEnv>()
     const body = c.req.valid("json");
     const url = await checkUrl(c, body.url);
     const secret = generateSecret(32);
-    const row = await c.get("db").run(async (tx) => {
-      const clinicId = await adminClinic(tx, code);
-      const [row] = await tx`
-        insert into public.webhook_endpoints (clinic_id, url, description, events, secret,
-          created_by)
-        values (${clinicId}, ${url}, ${body.description ?? null}, ${uniqueEvents(body.events)},
-          ${secret}, ${c.get("claims").sub ?? null})
-        returning ${endpointColumns(tx)}`;
-      return row;
-    });
-    return c.json({ endpoint: endpointJson(row), secret }, 201);
+    const created = await c.get("db").run(async (tx) =>
+      one<{ endpoint: EndpointJson; secret: string }>(
+        await tx`select api.webhook_endpoint_create(${code}, ${url}, ${body.events}::text[],
+          ${body.description ?? null}, ${secret}) as r`,
+      )
+    );
+    return c.json(created, 201);
   })
   .openapi(listRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const rows = await c.get("db").run(async (tx) => {
-      const clinicId = await adminClinic(tx, code);
-      return await tx`
-        select ${endpointColumns(tx)} from public.webhook_endpoints
-        where clinic_id = ${clinicId} order by created_at`;
-    });
-    return c.json({ endpoints: rows.map(endpointJson) }, 200);
+    const list = await c.get("db").run(async (tx) =>
+      one<{ endpoints: EndpointJson[] }>(await tx`select api.webhook_endpoints(${code}) as r`)
+    );
+    return c.json(list, 200);
   })
   .openapi(getRoute, async (c) => {
     const { code, id } = c.req.valid("param");
-    const row = await c.get("db").run(async (tx) => {
-      const clinicId = await adminClinic(tx, code);
-      const [row] = await tx`
-        select ${endpointColumns(tx)} from public.webhook_endpoints
-        where id = ${id} and clinic_id = ${clinicId}`;
-      return row;
-    });
-    if (!row) throw apiError(404, "endpoint_not_found", "No such webhook endpoint");
-    return c.json({ endpoint: endpointJson(row) }, 200);
+    const found = await c.get("db").run(async (tx) =>
+      one<{ endpoint: EndpointJson }>(
+        await tx`select api.webhook_endpoint(${code}, ${id}::uuid) as r`,
+      )
+    );
+    return c.json(found, 200);
   })
   .openapi(updateRoute, async (c) => {
     const { code, id } = c.req.valid("param");
     const body = c.req.valid("json");
     const url = body.url === undefined ? undefined : await checkUrl(c, body.url);
-    const secret = body.rotate_secret ? generateSecret(32) : undefined;
+    const secret = body.rotate_secret ? generateSecret(32) : null;
     const graceHours = body.grace_period_hours ?? webhookConfig(c).rotationGraceHours;
-    const row = await c.get("db").run(async (tx) => {
-      const clinicId = await adminClinic(tx, code);
-      const [found] = await tx`
-        select id from public.webhook_endpoints
-        where id = ${id} and clinic_id = ${clinicId} for update`;
-      if (!found) return undefined;
-      const set: Record<string, unknown> = {};
-      if (url !== undefined) set.url = url;
-      if (body.events !== undefined) set.events = uniqueEvents(body.events);
-      if (body.description !== undefined) set.description = body.description;
-      if (Object.keys(set).length) {
-        await tx`update public.webhook_endpoints set ${tx(set)} where id = ${id}`;
-      }
-      if (body.enabled === true) {
-        await tx`
-          update public.webhook_endpoints
-          set enabled = true, disabled_at = null, disabled_reason = null, failing_since = null
-          where id = ${id} and not enabled`;
-      } else if (body.enabled === false) {
-        await tx`
-          update public.webhook_endpoints
-          set enabled = false, disabled_at = now(), disabled_reason = 'disabled by an admin'
-          where id = ${id} and enabled`;
-      }
-      if (secret) {
-        await tx`select * from private.webhook_endpoint_rotate(${id}, ${secret},
-          ${graceHours * 3600})`;
-      }
-      const [row] = await tx`
-        select ${endpointColumns(tx)} from public.webhook_endpoints where id = ${id}`;
-      return row;
-    });
-    if (!row) throw apiError(404, "endpoint_not_found", "No such webhook endpoint");
-    return c.json({ endpoint: endpointJson(row), ...(secret ? { secret } : {}) }, 200);
+    // Absent keys stay as they are (JSON drops undefined); a null description clears it.
+    const changes = {
+      url,
+      events: body.events,
+      description: body.description,
+      enabled: body.enabled,
+    };
+    const updated = await c.get("db").run(async (tx) =>
+      one<{ endpoint: EndpointJson; secret?: string }>(
+        await tx`select api.webhook_endpoint_update(${code}, ${id}::uuid,
+          ${tx.json(changes as postgres.JSONValue)}::jsonb, ${secret}, ${graceHours * 3600}) as r`,
+      )
+    );
+    return c.json(updated, 200);
   })
   .openapi(deleteRoute, async (c) => {
     const { code, id } = c.req.valid("param");
-    const deleted = await c.get("db").run(async (tx) => {
-      const clinicId = await adminClinic(tx, code);
-      return await tx`
-        delete from public.webhook_endpoints where id = ${id} and clinic_id = ${clinicId}
-        returning id`;
-    });
-    if (!deleted.length) throw apiError(404, "endpoint_not_found", "No such webhook endpoint");
+    await c.get("db").run((tx) => tx`select api.webhook_endpoint_delete(${code}, ${id}::uuid)`);
     return c.body(null, 204);
   })
   .openapi(deliveriesRoute, async (c) => {
     const { code, id } = c.req.valid("param");
     const { limit } = c.req.valid("query");
-    const rows = await c.get("db").run(async (tx) => {
-      const clinicId = await adminClinic(tx, code);
-      return await tx`
-        select d.id, d.event_id, o.event_type, d.status, d.attempts, d.next_attempt_at,
-               d.last_status_code, d.last_error, d.succeeded_at, d.created_at,
-               coalesce((
-                 select json_agg(json_build_object(
-                   'attempted_at', a.attempted_at, 'status_code', a.status_code,
-                   'duration_ms', a.duration_ms, 'response_body', a.response_body,
-                   'error', a.error) order by a.id)
-                 from public.webhook_delivery_attempts a where a.delivery_id = d.id
-               ), '[]') as attempt_log
-        from public.webhook_deliveries d
-        join public.webhook_outbox o on o.id = d.event_id
-        where d.endpoint_id = ${id} and d.clinic_id = ${clinicId}
-        order by d.created_at desc
-        limit ${limit ?? 50}`;
-    });
-    const deliveries = rows.map((r) => ({
-      id: r.id,
-      event_id: r.event_id,
-      webhook_id: `msg_${String(r.event_id).replaceAll("-", "")}`,
-      event_type: r.event_type,
-      status: r.status,
-      attempts: r.attempts,
-      next_attempt_at: iso(r.next_attempt_at)!,
-      last_status_code: r.last_status_code,
-      last_error: r.last_error,
-      succeeded_at: iso(r.succeeded_at),
-      created_at: iso(r.created_at)!,
-      attempt_log: (r.attempt_log as Record<string, unknown>[]).map((a) => ({
-        ...a,
-        attempted_at: new Date(String(a.attempted_at)).toISOString(),
-      })) as z.infer<typeof Attempt>[],
-    }));
-    return c.json({ deliveries }, 200);
+    const list = await c.get("db").run(async (tx) =>
+      one<{ deliveries: z.infer<typeof Delivery>[] }>(
+        await tx`select api.webhook_deliveries(${code}, ${id}::uuid, ${
+          limit ?? null
+        }::integer) as r`,
+      )
+    );
+    return c.json(list, 200);
   })
   .openapi(retryRoute, async (c) => {
     const { code, id, delivery_id } = c.req.valid("param");
-    await c.get("db").run(async (tx) => {
-      const clinicId = await adminClinic(tx, code);
-      await tx`select private.webhook_delivery_retry(${clinicId}, ${id}, ${delivery_id})`;
-    });
-    return c.json({ id: delivery_id, status: "pending" as const }, 200);
+    const queued = await c.get("db").run(async (tx) =>
+      one<{ id: string; status: "pending" }>(
+        await tx`select api.webhook_delivery_retry(${code}, ${id}::uuid, ${delivery_id}) as r`,
+      )
+    );
+    return c.json(queued, 200);
   });

@@ -22,7 +22,7 @@ import type { WebhookConfig } from "../config.ts";
 import { apiError, isDataException } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
-import { clientIp, ClinicCode, FreeText } from "./_shared.ts";
+import { clientIp, ClinicCode, FreeText, one } from "./_shared.ts";
 import { verifyStandard, verifyStripe, verifyTwilio } from "../webhooks/mod.ts";
 import type { VerifyFailureCode } from "../webhooks/mod.ts";
 import { ingest, logRejection, SecurityLogLimiter } from "../webhooks/inbound/ingest.ts";
@@ -373,31 +373,20 @@ export const webhooks = new OpenAPIHono<AppEnv>()
   })
   .openapi(inboxListRoute, async (c) => {
     const { status, limit } = c.req.valid("query");
-    const rows = await c.get("db").run((tx) =>
-      tx`select * from private.webhook_inbox_list(${status ?? null}, ${limit ?? 50})`
+    const inbox = await c.get("db").run(async (tx) =>
+      one<{ events: z.infer<typeof InboxItem>[] }>(
+        await tx`select api.webhook_inbox(${status ?? null}, ${limit ?? null}::integer) as r`,
+      )
     );
-    const iso = (v: unknown) => v instanceof Date ? v.toISOString() : v === null ? null : String(v);
-    const events = rows.map((r) => ({
-      id: r.id,
-      source: r.source,
-      event_id: r.event_id,
-      event_type: r.event_type,
-      clinic_id: r.clinic_id,
-      status: r.status,
-      attempts: r.attempts,
-      max_attempts: r.max_attempts,
-      last_error: r.last_error,
-      outcome: r.outcome,
-      received_at: iso(r.received_at)!,
-      processed_at: iso(r.processed_at),
-      run_at: iso(r.run_at)!,
-      redrive_count: r.redrive_count,
-    }));
-    return c.json({ events }, 200);
+    return c.json(inbox, 200);
   })
   .openapi(redriveRoute, async (c) => {
     const { id } = c.req.valid("param");
     const reason = c.req.valid("json")?.reason ?? null;
-    await c.get("db").run((tx) => tx`select private.webhook_inbox_redrive(${id}, ${reason})`);
-    return c.json({ id, status: "pending" as const }, 200);
+    const redriven = await c.get("db").run(async (tx) =>
+      one<{ id: string; status: "pending" }>(
+        await tx`select api.webhook_inbox_redrive(${id}, ${reason}) as r`,
+      )
+    );
+    return c.json(redriven, 200);
   });

@@ -14,7 +14,9 @@
  * | clinic_members        | user_id = uid ∨ clinic_id ∈ staff                | —                  |
  * | board_tokens          | clinic_id ∈ staff                                | —                  |
  *
- * `service_role` bypasses RLS and sees every row.
+ * `service_role` bypasses RLS and sees every row. "staff" is private.staff_clinic_ids() (the
+ * roles of private.staff_roles(), mirrored by the directory). docs/authorization.md lists every
+ * rule and its copies.
  */
 import type { Claims } from "../auth/claims.ts";
 import type { TableRule } from "../fanout/authorizer.ts";

@@ -10,7 +10,8 @@ import type { Sql } from "postgres";
 import type { Claims } from "../auth/claims.ts";
 import type { Change, Row } from "../changes/types.ts";
 
-export const STAFF_ROLES = new Set(["doctor", "nurse", "staff", "admin"]);
+/** private.staff_roles(), mirrored (tests/realtime/db_rules_test.ts checks it). */
+export const STAFF_ROLES: ReadonlySet<string> = new Set(["doctor", "nurse", "staff", "admin"]);
 export const DIRECTORY_TABLES = new Set([
   "public.clinic_members",
   "public.patients",

@@ -1,14 +1,15 @@
 /**
  * The in-process clinic rules must decide exactly as PostgreSQL's own policies: for every
  * principal × realtime table × row, the in-process decision equals the SQL evaluation of
- * the table's SELECT policies under the principal's claims (the SQL fallback path).
+ * the table's SELECT policies under the principal's claims (the SQL fallback path); and the
+ * directory's staff roles are the database's (private.staff_roles()).
  */
 import assert from "node:assert/strict";
 import type { Claims, Row } from "../../../realtime/mod.ts";
 import { loadCatalog } from "../../../realtime/db/catalog.ts";
 import { clinicRules } from "../../../realtime/db/clinic_rules.ts";
 import { createDbAuthorizer } from "../../../realtime/db/authorizer.ts";
-import { createDirectory } from "../../../realtime/db/directory.ts";
+import { createDirectory, STAFF_ROLES } from "../../../realtime/db/directory.ts";
 import { createSqlPolicy } from "../../../realtime/db/sql_policy.ts";
 import { freshDatabase } from "../../support/db.ts";
 import { insertAppointment, populate } from "../db_support.ts";
@@ -104,4 +105,10 @@ Deno.test("in-process rules agree with the database's policies", async () => {
   } finally {
     await db.drop();
   }
+});
+
+Deno.test("the directory's STAFF_ROLES are private.staff_roles()", async () => {
+  await using db = await freshDatabase();
+  const rows = await db.sql`select unnest(private.staff_roles())::text as role`;
+  assert.deepEqual(new Set(rows.map((r) => r.role)), STAFF_ROLES);
 });

@@ -18,7 +18,12 @@ import type {
 import { timeIn } from "../lib/format.ts";
 import type { User } from "../lib/session.ts";
 
-/** The roles the console is for (what each may do is decided by the API and the database). */
+/**
+ * The token roles the console is for: the staff roles (private.staff_roles()) and `superadmin`,
+ * the role a token carries for a superadmin whatever their membership (private.identity).
+ * What each may do is decided by the API and the database; tests/db/roles_test.ts checks this
+ * list against both.
+ */
 export const STAFF_ROLES: ReadonlySet<string> = new Set([
   "doctor",
   "nurse",
