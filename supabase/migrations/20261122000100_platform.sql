@@ -1,6 +1,6 @@
 -- Platform: extensions, schemas, Supabase-compatible roles and auth helpers, and what every
 -- domain shares: the API's error convention, the caller switch of the single-statement entry
--- points, time helpers, per-day counters and rate limits.
+-- points, time helpers, how answers write JSON, per-day counters and rate limits.
 -- Roles, the auth schema and its functions are created only when absent, so the same file also
 -- applies to a real Supabase database (which already has them).
 --
@@ -13,6 +13,10 @@
 --   `{"error":{code,message,details}}`.
 -- * Every `api.*` function is revoked from PUBLIC and granted to the roles that call it.
 --   (Per-schema default privileges can only add privileges, so the revoke is explicit.)
+-- * A route's `api.*` function returns the response JSON itself; who may do what is decided
+--   here (RLS and the private helpers), never by a TypeScript pre-check. Where an answer's key
+--   order is part of it, it is `json` (jsonb sorts keys), and instants are written by
+--   private.iso_utc.
 
 create schema if not exists extensions;
 create extension if not exists pgcrypto with schema extensions;
@@ -174,6 +178,13 @@ revoke all on function private.iso_in_zone(timestamptz, text) from public;
 grant execute on function private.iso_in_zone(timestamptz, text)
   to anon, authenticated, service_role;
 
+-- An instant as the API writes it: UTC, milliseconds, `Z` (2026-12-01T01:00:00.123Z).
+create or replace function private.iso_utc(p_at timestamptz) returns text
+  language sql stable
+  as $$ select to_char(p_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
+revoke all on function private.iso_utc(timestamptz) from public;
+grant execute on function private.iso_utc(timestamptz) to anon, authenticated, service_role;
+
 -- Keeps `updated_at` current on every update.
 create or replace function private.touch_updated_at() returns trigger
   language plpgsql
@@ -184,6 +195,24 @@ begin
   return new;
 end
 $$;
+
+-- ---------------------------------------------------------------------------------------
+-- JSON answers
+-- ---------------------------------------------------------------------------------------
+
+-- `p_base` with the keys of `p_more` after its own, in order (jsonb || would sort them).
+create or replace function private.json_extend(p_base json, p_more json) returns json
+  language sql immutable
+  as $$
+    select coalesce(json_object_agg(e.key, e.value order by e.part, e.n), '{}'::json)
+    from (
+      select 1 as part, b.key, b.value, b.n from json_each(p_base) with ordinality b(key, value, n)
+      union all
+      select 2, m.key, m.value, m.n from json_each(p_more) with ordinality m(key, value, n)
+    ) e
+  $$;
+revoke all on function private.json_extend(json, json) from public;
+grant execute on function private.json_extend(json, json) to anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Counters and rate limits

@@ -1,6 +1,7 @@
 -- Identity and tenancy: clinics, users and their memberships, doctors, patients, staff,
--- invitations and TV board tokens; the policy helpers every domain's RLS uses; the signed-in
--- user's profile, patient numbers, the front desk's patient search and registration, and
+-- invitations and TV board tokens; the staff roles and the policy helpers every domain's RLS
+-- uses; the signed-in user's profile; a clinic by code as the caller may use it (anyone, its
+-- staff, its admins); patient numbers, the front desk's patient search and registration, and
 -- board-token administration.
 
 create type public.member_role as enum ('patient', 'doctor', 'nurse', 'staff', 'admin');
@@ -189,7 +190,15 @@ begin
 end
 $$;
 
--- Every clinic role except patient.
+-- Staff of a clinic: every member role but patient. A constant the planner folds into each
+-- query that reads it (SQL, immutable, no SET clause: inlined).
+create or replace function private.staff_roles() returns public.member_role[]
+  language sql immutable parallel safe
+  as $$ select '{doctor,nurse,staff,admin}'::public.member_role[] $$;
+revoke all on function private.staff_roles() from public;
+grant execute on function private.staff_roles() to anon, authenticated, service_role;
+
+-- Clinics where the caller is staff (a role of private.staff_roles()).
 create or replace function private.staff_clinic_ids() returns setof uuid
   language plpgsql stable security definer
   set search_path = ''
@@ -198,7 +207,7 @@ begin
   return query
     select m.clinic_id from public.clinic_members m
     where m.user_id = (select auth.uid()) and m.revoked_at is null
-      and m.role = any ('{doctor,nurse,staff,admin}'::public.member_role[]);
+      and m.role = any (private.staff_roles());
 end
 $$;
 
@@ -239,7 +248,7 @@ begin
 end
 $$;
 
--- Any clinic the caller belongs to, patients included.
+-- Any clinic the caller belongs to, in any role (patients included).
 create or replace function private.member_clinic_ids() returns setof uuid
   language plpgsql stable security definer
   set search_path = ''
@@ -247,8 +256,7 @@ create or replace function private.member_clinic_ids() returns setof uuid
 begin
   return query
     select m.clinic_id from public.clinic_members m
-    where m.user_id = (select auth.uid()) and m.revoked_at is null
-      and m.role = any ('{patient,doctor,nurse,staff,admin}'::public.member_role[]);
+    where m.user_id = (select auth.uid()) and m.revoked_at is null;
 end
 $$;
 
@@ -507,6 +515,31 @@ create or replace function api.me() returns jsonb
 revoke all on function api.me() from public;
 grant execute on function api.me() to authenticated;
 
+-- ---------------------------------------------------------------------------------------
+-- A clinic by code, as the caller may use it
+-- ---------------------------------------------------------------------------------------
+
+-- The clinic of a `:code` path parameter, as the caller may read it (RLS: active clinics),
+-- with the columns anyone may read (id, code, name, timezone; the others null), or 404.
+create or replace function private.clinic_by_code(p_code text) returns public.clinics
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics;
+begin
+  select c.id, c.code, c.name, c.timezone
+  into v_clinic.id, v_clinic.code, v_clinic.name, v_clinic.timezone
+  from public.clinics c where c.code = upper(p_code);
+  if not found then
+    perform private.raise_api(404, 'clinic_not_found', 'No such clinic');
+  end if;
+  return v_clinic;
+end
+$$;
+revoke all on function private.clinic_by_code(text) from public;
+grant execute on function private.clinic_by_code(text) to anon, authenticated, service_role;
+
 -- An active clinic by code, for its staff (or a superadmin); 404 or 403 otherwise.
 create or replace function private.staff_clinic(p_code text) returns public.clinics
   language plpgsql stable
@@ -529,6 +562,23 @@ end
 $$;
 revoke all on function private.staff_clinic(text) from public;
 grant execute on function private.staff_clinic(text) to authenticated, service_role;
+
+-- The id of the clinic of `p_code` when the caller is one of its admins; else 404 / 403.
+create or replace function private.admin_clinic(p_code text) returns uuid
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_id uuid := (private.clinic_by_code(p_code)).id;
+begin
+  if v_id not in (select private.admin_clinic_ids()) then
+    perform private.raise_api(403, 'not_clinic_admin', 'Only the clinic''s admins may do this');
+  end if;
+  return v_id;
+end
+$$;
+revoke all on function private.admin_clinic(text) from public;
+grant execute on function private.admin_clinic(text) to authenticated;
 
 -- ---------------------------------------------------------------------------------------
 -- Patients: numbers, the front desk's search and registration

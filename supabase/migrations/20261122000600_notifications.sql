@@ -1,8 +1,9 @@
 -- Notifications: in-app notifications and their channel deliveries (e-mail, SMS, WhatsApp),
 -- one helper that writes both in the caller's transaction, the clinic-local renderings every
 -- message text uses, the order-tolerant merge of providers' delivery statuses, and the
--- development transport's outbox. What to tell whom is decided where it happens (booking,
--- queue, webhook endpoints); reminders are a recurring sweep (_scheduling_booking.sql).
+-- development transport's outbox; the caller's notifications as the routes answer them
+-- (api.notifications*). What to tell whom is decided where it happens (booking, queue, webhook
+-- endpoints); reminders are a recurring sweep (_scheduling_booking.sql).
 
 create table public.notifications (
   id uuid primary key default gen_random_uuid(),
@@ -241,3 +242,145 @@ grant select, insert, update, delete on public.notifications, public.notificatio
 revoke insert, update, delete on public.notifications from authenticated;
 grant update (read_at) on public.notifications to authenticated;
 revoke insert, update, delete on public.notification_deliveries from authenticated;
+
+-- ---------------------------------------------------------------------------------------
+-- Answers (RLS: the caller's own rows; only read_at is writable)
+-- ---------------------------------------------------------------------------------------
+
+create or replace function private.notification_json(n public.notifications) returns json
+  language sql stable
+  as $$
+    select json_build_object('id', n.id, 'clinic_id', n.clinic_id, 'kind', n.kind,
+      'title', n.title, 'body', n.body, 'data', coalesce(n.data, '{}'::jsonb),
+      'read_at', private.iso_utc(n.read_at), 'created_at', private.iso_utc(n.created_at))
+  $$;
+
+-- The page cursor: base64 of "<created_at in µs since the epoch>|<id>" of a page's last row.
+create or replace function private.notification_cursor(p_created_at timestamptz, p_id uuid)
+  returns text
+  language sql stable
+  as $$
+    select replace(encode(convert_to(
+      (extract(epoch from p_created_at) * 1000000)::bigint::text || '|' || p_id::text, 'UTF8'),
+      'base64'), E'\n', '')
+  $$;
+
+-- A cursor's two parts as text (µs, id), or null when it is not one. Read as a browser's
+-- atob() would (ASCII whitespace ignored, padding optional), so any cursor accepted before
+-- still is.
+create or replace function private.notification_cursor_parts(p_cursor text) returns text[]
+  language plpgsql immutable
+  set search_path = ''
+  as $$
+declare
+  v text := regexp_replace(p_cursor, '[\t\n\f\r ]', '', 'g');
+  v_plain text;
+begin
+  if length(v) % 4 = 0 then
+    v := regexp_replace(v, '={1,2}$', '');
+  end if;
+  if length(v) % 4 = 1 or v !~ '^[A-Za-z0-9+/]*$' then
+    return null;
+  end if;
+  -- 'escape' writes every byte that is not printable ASCII as \nnn: none can pass the checks.
+  v_plain := encode(decode(rpad(v, (length(v) + 3) / 4 * 4, '='), 'base64'), 'escape');
+  if split_part(v_plain, '|', 1) ~ '^[0-9]{1,19}$'
+     and split_part(v_plain, '|', 2) ~* '^[0-9a-f-]{36}$' then
+    return array[split_part(v_plain, '|', 1), split_part(v_plain, '|', 2)];
+  end if;
+  return null;
+end
+$$;
+
+-- The caller's notifications, newest first, `p_limit` per page after `p_cursor` (none when
+-- null or empty); unread only when `p_unread`. With the unread count and the next page's cursor (null on the last page).
+create or replace function api.notifications(p_limit integer, p_cursor text, p_unread boolean)
+  returns json
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_after text[];
+  v_at timestamptz;
+  v_id uuid;
+begin
+  if p_cursor <> '' then
+    v_after := private.notification_cursor_parts(p_cursor);
+    if v_after is null then
+      perform private.raise_api(400, 'invalid_request', 'The cursor is invalid',
+        '[{"path": "cursor", "message": "Invalid cursor"}]');
+    end if;
+    v_at := 'epoch'::timestamptz + v_after[1]::bigint * interval '1 microsecond';
+    v_id := v_after[2]::uuid;
+  end if;
+  return (
+    select json_build_object(
+      'notifications', coalesce(
+        json_agg(private.notification_json(p.n) order by p.i) filter (where p.i <= p_limit),
+        '[]'::json),
+      'unread_count', (select count(*)::integer from public.notifications u
+                       where u.user_id = (select auth.uid()) and u.read_at is null),
+      'next_cursor', case when count(*) > p_limit then
+        min(private.notification_cursor((p.n).created_at, (p.n).id)) filter (where p.i = p_limit)
+      end)
+    from (
+      select r.n, row_number() over (order by (r.n).created_at desc, (r.n).id desc) as i
+      from (
+        select n from public.notifications n
+        where n.user_id = (select auth.uid())
+          and (not p_unread or n.read_at is null)
+          and (v_at is null or (n.created_at, n.id) < (v_at, v_id))
+        order by n.created_at desc, n.id desc
+        limit p_limit + 1
+      ) r
+    ) p);
+end
+$$;
+
+create or replace function api.notifications_unread_count() returns json
+  language sql stable
+  set search_path = ''
+  as $$
+    select json_build_object('count', count(*)::integer) from public.notifications n
+    where n.user_id = (select auth.uid()) and n.read_at is null
+  $$;
+
+create or replace function api.notification_read(p_id uuid) returns json
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_n public.notifications;
+begin
+  update public.notifications n set read_at = coalesce(n.read_at, now())
+  where n.id = p_id
+  returning n.* into v_n;
+  if not found then
+    perform private.raise_api(404, 'not_found', 'No such notification');
+  end if;
+  return json_build_object('notification', private.notification_json(v_n));
+end
+$$;
+
+create or replace function api.notifications_read_all() returns json
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_count integer;
+begin
+  update public.notifications n set read_at = now()
+  where n.user_id = (select auth.uid()) and n.read_at is null;
+  get diagnostics v_count = row_count;
+  return json_build_object('updated', v_count);
+end
+$$;
+
+revoke all on function private.notification_json(public.notifications),
+  private.notification_cursor(timestamptz, uuid), private.notification_cursor_parts(text),
+  api.notifications(integer, text, boolean), api.notifications_unread_count(),
+  api.notification_read(uuid), api.notifications_read_all() from public;
+grant execute on function private.notification_json(public.notifications),
+  private.notification_cursor(timestamptz, uuid), private.notification_cursor_parts(text),
+  api.notifications(integer, text, boolean), api.notifications_unread_count(),
+  api.notification_read(uuid), api.notifications_read_all() to authenticated;

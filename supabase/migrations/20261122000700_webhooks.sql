@@ -10,6 +10,8 @@
 -- enabled endpoints with one `webhook.deliver` job each; deliveries claimed under a lease; each
 -- attempt logged; 410 and long failure disable the endpoint and notify the clinic's admins;
 -- secret rotation with a grace period.
+-- The routes' answers (api.webhook_*): endpoint administration for the clinic's admins, the
+-- inbound inbox's list and redrive.
 
 -- ---------------------------------------------------------------------------------------
 -- Inbound
@@ -799,3 +801,243 @@ grant select (id, clinic_id, url, description, events, enabled, disabled_at, dis
 revoke insert, update, delete on public.webhook_inbox, public.webhook_outbox,
   public.webhook_deliveries, public.webhook_delivery_attempts, public.webhook_security_log
   from authenticated;
+
+-- ---------------------------------------------------------------------------------------
+-- Answers: endpoints (the clinic's admins, private.admin_clinic) and the inbound inbox
+-- ---------------------------------------------------------------------------------------
+
+-- An endpoint as the API shows it (never its secrets, which the caller cannot read anyway).
+create or replace function private.webhook_endpoint_json(p_id uuid) returns json
+  language sql stable
+  set search_path = ''
+  as $$
+    select json_build_object('id', e.id, 'clinic_id', e.clinic_id, 'url', e.url,
+      'description', e.description, 'events', e.events, 'enabled', e.enabled,
+      'disabled_at', private.iso_utc(e.disabled_at), 'disabled_reason', e.disabled_reason,
+      'failing_since', private.iso_utc(e.failing_since),
+      'previous_secret_expires_at', private.iso_utc(e.previous_secret_expires_at),
+      'created_at', private.iso_utc(e.created_at), 'updated_at', private.iso_utc(e.updated_at))
+    from public.webhook_endpoints e where e.id = p_id
+  $$;
+
+-- Subscribed events as a set in the order given; `*` (every event) stands alone.
+create or replace function private.webhook_events(p_events text[]) returns text[]
+  language sql immutable
+  set search_path = ''
+  as $$
+    select case when '*' = any (p_events) then '{*}'::text[]
+      else array(select u.e from unnest(p_events) with ordinality u(e, n)
+                 group by u.e order by min(u.n)) end
+  $$;
+
+-- Registers an endpoint; the answer carries its secret (made by the edge), the only time it is
+-- shown.
+create or replace function api.webhook_endpoint_create(
+  p_code text,
+  p_url text,
+  p_events text[],
+  p_description text,
+  p_secret text
+) returns json
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_clinic uuid := private.admin_clinic(p_code);
+  v_id uuid;
+begin
+  insert into public.webhook_endpoints (clinic_id, url, description, events, secret, created_by)
+  values (v_clinic, p_url, p_description, private.webhook_events(p_events), p_secret,
+    (select auth.uid()))
+  returning id into v_id;
+  return json_build_object('endpoint', private.webhook_endpoint_json(v_id), 'secret', p_secret);
+end
+$$;
+
+create or replace function api.webhook_endpoints(p_code text) returns json
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_clinic uuid := private.admin_clinic(p_code);
+begin
+  return json_build_object('endpoints', coalesce((
+    select json_agg(private.webhook_endpoint_json(e.id) order by e.created_at)
+    from public.webhook_endpoints e where e.clinic_id = v_clinic), '[]'::json));
+end
+$$;
+
+create or replace function api.webhook_endpoint(p_code text, p_id uuid) returns json
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_clinic uuid := private.admin_clinic(p_code);
+begin
+  if not exists (select 1 from public.webhook_endpoints e
+                 where e.id = p_id and e.clinic_id = v_clinic) then
+    perform private.raise_api(404, 'endpoint_not_found', 'No such webhook endpoint');
+  end if;
+  return json_build_object('endpoint', private.webhook_endpoint_json(p_id));
+end
+$$;
+
+-- Changes an endpoint: `p_changes` may hold url, events, description (null clears it) and
+-- enabled; `p_secret` rotates the secret, the old one signing for `p_grace_seconds` more.
+-- The answer carries the new secret after a rotation.
+create or replace function api.webhook_endpoint_update(
+  p_code text,
+  p_id uuid,
+  p_changes jsonb,
+  p_secret text,
+  p_grace_seconds integer
+) returns json
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_clinic uuid := private.admin_clinic(p_code);
+begin
+  perform 1 from public.webhook_endpoints e
+  where e.id = p_id and e.clinic_id = v_clinic for update;
+  if not found then
+    perform private.raise_api(404, 'endpoint_not_found', 'No such webhook endpoint');
+  end if;
+  if p_changes ?| '{url,events,description}' then
+    update public.webhook_endpoints e
+    set url = case when p_changes ? 'url' then p_changes ->> 'url' else e.url end,
+        events = case when p_changes ? 'events'
+          then private.webhook_events(array(
+            select jsonb_array_elements_text(p_changes -> 'events')))
+          else e.events end,
+        description = case when p_changes ? 'description' then p_changes ->> 'description'
+          else e.description end
+    where e.id = p_id;
+  end if;
+  if (p_changes ->> 'enabled')::boolean then
+    update public.webhook_endpoints e
+    set enabled = true, disabled_at = null, disabled_reason = null, failing_since = null
+    where e.id = p_id and not e.enabled;
+  elsif not (p_changes ->> 'enabled')::boolean then
+    update public.webhook_endpoints e
+    set enabled = false, disabled_at = now(), disabled_reason = 'disabled by an admin'
+    where e.id = p_id and e.enabled;
+  end if;
+  if p_secret is not null then
+    perform * from private.webhook_endpoint_rotate(p_id, p_secret, p_grace_seconds);
+    return json_build_object('endpoint', private.webhook_endpoint_json(p_id), 'secret', p_secret);
+  end if;
+  return json_build_object('endpoint', private.webhook_endpoint_json(p_id));
+end
+$$;
+
+-- Removes an endpoint and its delivery history.
+create or replace function api.webhook_endpoint_delete(p_code text, p_id uuid) returns void
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_clinic uuid := private.admin_clinic(p_code);
+begin
+  delete from public.webhook_endpoints e where e.id = p_id and e.clinic_id = v_clinic;
+  if not found then
+    perform private.raise_api(404, 'endpoint_not_found', 'No such webhook endpoint');
+  end if;
+end
+$$;
+
+-- The endpoint's latest deliveries (newest first, `p_limit`, default 50) with every attempt.
+create or replace function api.webhook_deliveries(p_code text, p_id uuid, p_limit integer)
+  returns json
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_clinic uuid := private.admin_clinic(p_code);
+begin
+  return json_build_object('deliveries', coalesce((
+    select json_agg(json_build_object(
+        'id', d.id,
+        'event_id', d.event_id,
+        'webhook_id', 'msg_' || replace(d.event_id::text, '-', ''),
+        'event_type', d.event_type,
+        'status', d.status,
+        'attempts', d.attempts,
+        'next_attempt_at', private.iso_utc(d.next_attempt_at),
+        'last_status_code', d.last_status_code,
+        'last_error', d.last_error,
+        'succeeded_at', private.iso_utc(d.succeeded_at),
+        'created_at', private.iso_utc(d.created_at),
+        'attempt_log', coalesce((
+          select json_agg(json_build_object(
+            'attempted_at', private.iso_utc(a.attempted_at), 'status_code', a.status_code,
+            'duration_ms', a.duration_ms, 'response_body', a.response_body,
+            'error', a.error) order by a.id)
+          from public.webhook_delivery_attempts a where a.delivery_id = d.id), '[]'::json))
+      order by d.created_at desc)
+    from (
+      select d.id, d.event_id, o.event_type, d.status, d.attempts, d.next_attempt_at,
+             d.last_status_code, d.last_error, d.succeeded_at, d.created_at
+      from public.webhook_deliveries d
+      join public.webhook_outbox o on o.id = d.event_id
+      where d.endpoint_id = p_id and d.clinic_id = v_clinic
+      order by d.created_at desc
+      limit coalesce(p_limit, 50)
+    ) d), '[]'::json));
+end
+$$;
+
+-- Sends a delivery again (private.webhook_delivery_retry: which ones, and the audit entry).
+-- The answer echoes the delivery id as the path spelled it.
+create or replace function api.webhook_delivery_retry(p_code text, p_id uuid, p_delivery text)
+  returns json
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  perform private.webhook_delivery_retry(private.admin_clinic(p_code), p_id, p_delivery::uuid);
+  return json_build_object('id', p_delivery, 'status', 'pending');
+end
+$$;
+
+-- Inbound events (metadata only) of the caller's admin clinics, or all for a superadmin
+-- (private.webhook_inbox_list decides), newest first.
+create or replace function api.webhook_inbox(p_status text, p_limit integer) returns json
+  language sql stable
+  set search_path = ''
+  as $$
+    select json_build_object('events', coalesce(json_agg(json_build_object(
+        'id', i.id, 'source', i.source, 'event_id', i.event_id, 'event_type', i.event_type,
+        'clinic_id', i.clinic_id, 'status', i.status, 'attempts', i.attempts,
+        'max_attempts', i.max_attempts, 'last_error', i.last_error, 'outcome', i.outcome,
+        'received_at', private.iso_utc(i.received_at),
+        'processed_at', private.iso_utc(i.processed_at),
+        'run_at', private.iso_utc(i.run_at), 'redrive_count', i.redrive_count)
+      order by i.ordinality), '[]'::json))
+    from private.webhook_inbox_list(p_status, coalesce(p_limit, 50)) with ordinality i
+  $$;
+
+-- Redrives a dead-lettered inbound event (private.webhook_inbox_redrive: who may, the audit
+-- entry); the answer echoes its id as the path spelled it.
+create or replace function api.webhook_inbox_redrive(p_id text, p_reason text) returns json
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  perform private.webhook_inbox_redrive(p_id::uuid, p_reason);
+  return json_build_object('id', p_id, 'status', 'pending');
+end
+$$;
+
+revoke all on function private.webhook_endpoint_json(uuid), private.webhook_events(text[]),
+  api.webhook_endpoint_create(text, text, text[], text, text), api.webhook_endpoints(text),
+  api.webhook_endpoint(text, uuid), api.webhook_endpoint_update(text, uuid, jsonb, text, integer),
+  api.webhook_endpoint_delete(text, uuid), api.webhook_deliveries(text, uuid, integer),
+  api.webhook_delivery_retry(text, uuid, text), api.webhook_inbox(text, integer),
+  api.webhook_inbox_redrive(text, text) from public;
+grant execute on function private.webhook_endpoint_json(uuid), private.webhook_events(text[]),
+  api.webhook_endpoint_create(text, text, text[], text, text), api.webhook_endpoints(text),
+  api.webhook_endpoint(text, uuid), api.webhook_endpoint_update(text, uuid, jsonb, text, integer),
+  api.webhook_endpoint_delete(text, uuid), api.webhook_deliveries(text, uuid, integer),
+  api.webhook_delivery_retry(text, uuid, text), api.webhook_inbox(text, integer),
+  api.webhook_inbox_redrive(text, text) to authenticated;

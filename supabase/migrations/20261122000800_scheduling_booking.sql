@@ -828,8 +828,8 @@ create type private.booking_target as (
   starts timestamptz
 );
 
--- Who is booked, with whom, when: patients book for themselves; staff (doctor, nurse, staff,
--- admin) for any patient of their clinic; nobody in another clinic. Resolved with explicit
+-- Who is booked, with whom, when: patients book for themselves; staff (private.staff_roles())
+-- for any patient of their clinic; nobody in another clinic. Resolved with explicit
 -- checks as the owner (each RLS'd lookup would re-run the membership helpers); the
 -- appointment INSERT/UPDATE stays SECURITY INVOKER, so RLS has the last word.
 create or replace function private.booking_target(p_request jsonb)
@@ -857,7 +857,7 @@ begin
   v_staff := exists (
     select 1 from public.clinic_members m
     where m.user_id = v_uid and m.clinic_id = v_clinic.id and m.revoked_at is null
-      and m.role in ('doctor', 'nurse', 'staff', 'admin'));
+      and m.role = any (private.staff_roles()));
   if v_patient is null then
     select p.id into v_patient from public.patients p
     where p.clinic_id = v_clinic.id and p.user_id = v_uid and p.deleted_at is null;
@@ -939,7 +939,7 @@ begin
     exists (
       select 1 from public.clinic_members m
       where m.user_id = v_uid and m.clinic_id = c.id and m.revoked_at is null
-        and m.role in ('doctor', 'nurse', 'staff', 'admin')) as staff,
+        and m.role = any (private.staff_roles())) as staff,
     case when v_patient is null then (
       select p.id from public.patients p
       where p.clinic_id = c.id and p.user_id = v_uid and p.deleted_at is null) end as own_patient,

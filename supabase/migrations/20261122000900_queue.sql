@@ -5,7 +5,9 @@
 -- The commands are SECURITY DEFINER functions in `private` that check the caller themselves
 -- (staff of the ticket's clinic; the patient for their own check-in and cancel) and are
 -- executable by `authenticated` only. Business errors go through `private.raise_api`, which
--- the edge turns into its error JSON.
+-- the edge turns into its error JSON. The routes call the api.* functions at the end: a
+-- command run as the caller and answered with its ticket, the board snapshot (a member or the
+-- clinic's live board token), the staff's list of the day, the patient's own ticket.
 --
 -- Settings (clinics.settings -> 'queue', every key optional):
 --   check_in_window_minutes  60  a patient may check in this long before the booked start
@@ -877,3 +879,235 @@ revoke insert, update, delete on public.queue_board, public.queue_board_versions
 -- anon: a clinic's board, with a board token (policies board_token_read and
 -- board_versions_token_read).
 grant select on public.queue_board, public.queue_board_versions to anon;
+
+-- ---------------------------------------------------------------------------------------
+-- Answers: what the queue's routes return
+-- ---------------------------------------------------------------------------------------
+
+-- A ticket as the API shows it; `p_info` gives position, people_ahead, estimated_wait_minutes
+-- and service_minutes (private.queue_ticket_info, or only the board position for the staff
+-- list; a missing key is null).
+create or replace function private.queue_ticket_json(t public.queue_tickets, p_info jsonb)
+  returns json
+  language sql stable
+  as $$
+    select json_build_object(
+      'id', t.id,
+      'code', t.code,
+      'kind', t.kind,
+      'status', t.status,
+      'priority', t.priority,
+      'clinic_id', t.clinic_id,
+      'service_date', t.service_date,
+      'room', t.room,
+      'doctor_id', t.doctor_id,
+      'patient_id', t.patient_id,
+      'appointment_id', t.appointment_id,
+      'scheduled_at', private.iso_utc(t.scheduled_at),
+      'checked_in_at', private.iso_utc(t.checked_in_at),
+      'called_at', private.iso_utc(t.called_at),
+      'call_count', t.call_count,
+      'consultation_start_at', private.iso_utc(t.consultation_start_at),
+      'consultation_end_at', private.iso_utc(t.consultation_end_at),
+      'no_show_at', private.iso_utc(t.no_show_at),
+      'cancelled_at', private.iso_utc(t.cancelled_at),
+      'position', p_info -> 'position',
+      'people_ahead', p_info -> 'people_ahead',
+      'estimated_wait_minutes', p_info -> 'estimated_wait_minutes',
+      'service_minutes', p_info -> 'service_minutes')
+  $$;
+
+-- `{"ticket": …}` with its position and wait estimate, as the caller may see them.
+create or replace function private.queue_ticket_answer(t public.queue_tickets) returns json
+  language sql stable
+  as $$
+    select json_build_object('ticket',
+      private.queue_ticket_json(t, private.queue_ticket_info(t.id)))
+  $$;
+
+revoke all on function private.queue_ticket_json(public.queue_tickets, jsonb),
+  private.queue_ticket_answer(public.queue_tickets) from public;
+grant execute on function private.queue_ticket_json(public.queue_tickets, jsonb),
+  private.queue_ticket_answer(public.queue_tickets) to authenticated, service_role;
+
+-- The commands: the rules are private.queue_* (above); these run one as the caller and answer
+-- its ticket.
+create or replace function api.queue_check_in(p_appointment uuid) returns json
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_t public.queue_tickets;
+begin
+  select * into v_t from private.queue_check_in(p_appointment);
+  return private.queue_ticket_answer(v_t);
+end
+$$;
+
+-- Call-next in the clinic of `p_code`; 404 queue_empty when nobody is waiting for the room.
+create or replace function api.queue_call_next(p_code text, p_room text, p_doctor uuid)
+  returns json
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics := private.clinic_by_code(p_code);
+  v_t public.queue_tickets;
+begin
+  select * into v_t from private.queue_call_next(v_clinic.id, p_room, p_doctor);
+  if not found then
+    perform private.raise_api(404, 'queue_empty', 'Nobody is waiting for this room');
+  end if;
+  return private.queue_ticket_answer(v_t);
+end
+$$;
+
+-- A walk-in: for a patient of the clinic (`p_patient`), or a new patient registered in the
+-- same transaction (`p_new_patient`: full_name, date_of_birth, gender, phone), or nobody.
+create or replace function api.queue_walk_in(
+  p_code text,
+  p_patient uuid,
+  p_new_patient jsonb,
+  p_doctor uuid,
+  p_priority integer
+) returns json
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics := private.clinic_by_code(p_code);
+  v_patient uuid := p_patient;
+  v_t public.queue_tickets;
+begin
+  if p_new_patient is not null then
+    v_patient := private.register_patient(v_clinic.id, p_new_patient ->> 'full_name',
+      (p_new_patient ->> 'date_of_birth')::date, (p_new_patient ->> 'gender')::public.gender,
+      p_new_patient ->> 'phone');
+  end if;
+  select * into v_t
+  from private.queue_walk_in(v_clinic.id, v_patient, p_doctor, coalesce(p_priority, 0));
+  return private.queue_ticket_answer(v_t);
+end
+$$;
+
+create or replace function api.queue_transition(p_ticket uuid, p_action text, p_room text)
+  returns json
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_t public.queue_tickets;
+begin
+  select * into v_t from private.queue_transition(p_ticket, p_action, p_room);
+  return private.queue_ticket_answer(v_t);
+end
+$$;
+
+-- The PII-free board snapshot of today, for a member of the clinic or its live board token:
+-- called and serving first (latest call first), then the waiting line, then the rest. One
+-- statement, one snapshot: the rows and the version line up.
+create or replace function api.queue_board(p_code text) returns json
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics := private.clinic_by_code(p_code);
+  v_board uuid;
+begin
+  if (select auth.role()) = 'anon' then
+    if not coalesce(((select auth.jwt()) -> 'app_metadata' ->> 'board')::boolean, false) then
+      perform private.raise_api(401, 'auth_required', 'Sign in or use a board token');
+    end if;
+    v_board := private.board_clinic_id();
+    if v_board is null then
+      perform private.raise_api(401, 'board_token_revoked', 'This board token is no longer valid');
+    end if;
+    if v_board <> v_clinic.id then
+      perform private.raise_api(403, 'forbidden', 'This board token is for another clinic');
+    end if;
+  elsif v_clinic.id not in (select private.member_clinic_ids()) then
+    perform private.raise_api(403, 'forbidden', 'You are not a member of this clinic');
+  end if;
+  return (
+    with d as (select private.clinic_today(v_clinic.id) as day)
+    select json_build_object(
+      'clinic_code', v_clinic.code,
+      'clinic_name', v_clinic.name,
+      'service_date', d.day,
+      'timezone', v_clinic.timezone,
+      'version', coalesce((select v.version from public.queue_board_versions v
+                           where v.clinic_id = v_clinic.id and v.service_date = d.day), 0),
+      'tickets', coalesce((
+        select json_agg(json_build_object(
+            'ticket_id', b.ticket_id, 'code', b.code, 'status', b.status, 'room', b.room,
+            'called_at', private.iso_utc(b.called_at), 'position', b.position)
+          order by case when b.status in ('called', 'serving') then 0
+                        when b.status = 'waiting' then 1 else 2 end,
+                   case when b.status in ('called', 'serving') then b.called_at end
+                     desc nulls last,
+                   b.position nulls last, b.code)
+        from public.queue_board b
+        where b.clinic_id = v_clinic.id and b.service_date = d.day), '[]'::json))
+    from d);
+end
+$$;
+
+-- Today's tickets of the clinic with patient and doctor names, for its staff, in board order.
+create or replace function api.queue_tickets(p_code text, p_status public.ticket_status)
+  returns json
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics := private.clinic_by_code(p_code);
+begin
+  if v_clinic.id not in (select private.staff_clinic_ids()) then
+    perform private.raise_api(403, 'forbidden', 'Only staff of this clinic can see this');
+  end if;
+  return json_build_object('tickets', coalesce((
+    select json_agg(private.json_extend(
+        private.queue_ticket_json(t, jsonb_build_object('position', b.position)),
+        json_build_object('patient_name', p.full_name, 'patient_number', p.patient_number,
+          'doctor_name', d.display_name))
+      order by case when t.status in ('called', 'serving') then 0
+                    when t.status = 'waiting' then 1 else 2 end,
+               b.position nulls last, t.called_at desc nulls last, t.code)
+    from public.queue_tickets t
+    left join public.queue_board b on b.ticket_id = t.id
+    left join public.patients p on p.id = t.patient_id
+    left join public.doctors d on d.id = t.doctor_id
+    where t.clinic_id = v_clinic.id
+      and t.service_date = private.clinic_today(v_clinic.id)
+      and (p_status is null or t.status = p_status)), '[]'::json));
+end
+$$;
+
+-- The caller's active ticket of today (earliest check-in first), optionally at one clinic, with
+-- its clinic's code and name; `{"ticket": null}` without one.
+create or replace function api.my_queue(p_clinic_code text) returns json
+  language sql stable
+  set search_path = ''
+  as $$
+    select json_build_object('ticket', (
+      select private.json_extend(
+        private.queue_ticket_json(t, private.queue_ticket_info(t.id)),
+        json_build_object('clinic_code', c.code, 'clinic_name', c.name))
+      from public.queue_tickets t
+      join public.clinics c on c.id = t.clinic_id
+      where t.patient_id in (select private.my_patient_ids())
+        and t.service_date = private.clinic_today(t.clinic_id)
+        and t.status in ('waiting', 'called', 'serving')
+        and (p_clinic_code is null or c.code = upper(p_clinic_code))
+      order by t.checked_in_at, t.id
+      limit 1))
+  $$;
+
+revoke all on function api.queue_check_in(uuid), api.queue_call_next(text, text, uuid),
+  api.queue_walk_in(text, uuid, jsonb, uuid, integer), api.queue_transition(uuid, text, text),
+  api.queue_board(text), api.queue_tickets(text, public.ticket_status), api.my_queue(text)
+  from public;
+grant execute on function api.queue_check_in(uuid), api.queue_call_next(text, text, uuid),
+  api.queue_walk_in(text, uuid, jsonb, uuid, integer), api.queue_transition(uuid, text, text),
+  api.queue_board(text), api.queue_tickets(text, public.ticket_status), api.my_queue(text)
+  to authenticated;
+grant execute on function api.queue_board(text) to anon;
