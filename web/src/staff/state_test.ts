@@ -63,7 +63,8 @@ const LIM: PatientSummary = {
   full_name: "Lim Mei Ling",
   date_of_birth: "1980-01-02",
   gender: "female",
-  phone: null,
+  phone_masked: "•••• 0003",
+  email_masked: null,
 };
 
 const form = (patch: Partial<WalkInForm> = {}): WalkInForm => ({
