@@ -1,7 +1,8 @@
 /**
  * `GET /clinics/:code/patients?q=`: the front desk finds a clinic's patient by name, patient
  * number or phone (api.search_patients, trigram-indexed; staff of the clinic only, as the
- * caller so RLS applies), to register a walk-in for them or book for them.
+ * caller so RLS applies), to register a walk-in for them or book for them. Contact details are
+ * masked (private.patient_summary): enough to tell two records apart, no more.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
@@ -15,7 +16,11 @@ export const PatientSummary = z.object({
   full_name: z.string(),
   date_of_birth: z.string().openapi({ format: "date" }),
   gender: z.enum(["male", "female", "other", "prefer_not_to_say"]),
-  phone: z.string().nullable(),
+  phone_masked: z.string().nullable().openapi({
+    example: "•••• 4567",
+    description: "The last four digits only (lists never carry full contact details)",
+  }),
+  email_masked: z.string().nullable().openapi({ example: "l•••@example.com" }),
 }).openapi("PatientSummary");
 
 const Patients = z.object({ patients: z.array(PatientSummary) }).openapi("PatientSearch");

@@ -68,7 +68,11 @@ const callNextRoute = createRoute({
     "`priority_step_minutes` earlier, and anyone waiting longer than `max_wait_minutes` first. " +
     "Serves tickets of the doctor (`doctor_id`, else the calling doctor, else the doctor whose " +
     "default room this is) and tickets for no doctor in particular. Simultaneous presses never " +
-    'get the same ticket. The patient is notified ("please go to Room 3").',
+    'get the same ticket. The patient is notified ("please go to Room 3"). One patient per ' +
+    "room: while a ticket is still called or in consultation in this room the answer is 409 " +
+    "`room_occupied` (details: its `ticket_id`, `code`, `status`), unless `replace_current` " +
+    "is true; then a called occupant goes back to the waiting line at its place and one in " +
+    "consultation is completed, before the next patient is called.",
   security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
@@ -80,6 +84,10 @@ const callNextRoute = createRoute({
           schema: z.object({
             room: Line.trim().min(1).max(40).openapi({ example: "Room 3" }),
             doctor_id: z.uuid().optional(),
+            replace_current: z.boolean().optional().openapi({
+              description: "Call even though the room has a called or serving ticket " +
+                "(default false: 409 `room_occupied`)",
+            }),
           }),
         },
       },
@@ -92,6 +100,7 @@ const callNextRoute = createRoute({
       [401, "Sign in first"],
       [403, "Not staff of this clinic"],
       [404, "`queue_empty`: nobody is waiting for this doctor; `clinic_not_found`"],
+      [409, "`room_occupied`: the room still has a called or serving ticket (details)"],
     ),
   },
 });
@@ -111,7 +120,9 @@ const walkInRoute = createRoute({
   description: "Issues a `W…` ticket. `patient_id` (a patient of the clinic) lets the patient " +
     "follow the ticket and be notified; or `patient` registers a new patient of the clinic " +
     "(next patient number) and issues the ticket for them in the same transaction. " +
-    "`doctor_id` ties it to one doctor; `priority` 0–9.",
+    "`doctor_id` ties it to one doctor; `priority` 0–9. A new patient with the name and date " +
+    "of birth of a registered one is refused with 409 `possible_duplicate` (details: " +
+    "`candidates`, contact details masked) unless `confirm_new` is true.",
   security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
@@ -125,6 +136,9 @@ const walkInRoute = createRoute({
             patient: NewPatient.optional(),
             doctor_id: z.uuid().optional(),
             priority: z.number().int().min(0).max(9).optional(),
+            confirm_new: z.boolean().optional().openapi({
+              description: "Register `patient` even if it looks like a registered patient",
+            }),
           }).refine((b) => !(b.patient_id && b.patient), {
             message: "Send patient_id or patient, not both",
             path: ["patient"],
@@ -140,6 +154,7 @@ const walkInRoute = createRoute({
       [401, "Sign in first"],
       [403, "Not staff of this clinic"],
       [404, "No such clinic, patient or doctor"],
+      [409, "`possible_duplicate`: `patient` looks registered already (details: candidates)"],
     ),
   },
 });
@@ -159,6 +174,10 @@ const actions = {
   cancel: {
     summary: "Cancel a waiting or called ticket (staff, or the ticket's patient)",
     sql: "cancel",
+  },
+  restore: {
+    summary: "Put a cancelled or no-show ticket of today back in the waiting line (staff)",
+    sql: "restore",
   },
 } as const;
 
@@ -192,7 +211,11 @@ function transitionRoute(action: keyof typeof actions) {
         [401, "Sign in first"],
         [403, "Only staff can do that"],
         [404, "No such ticket"],
-        [409, "`invalid_transition` (details: from, action); `recall_window_passed`"],
+        [
+          409,
+          "`invalid_transition` (details: from, action); `recall_window_passed`; " +
+          "`restore_window_passed`",
+        ],
       ),
     },
   });
@@ -281,10 +304,11 @@ const app = new OpenAPIHono<AppEnv>()
   })
   .openapi(callNextRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const { room, doctor_id } = c.req.valid("json");
+    const { room, doctor_id, replace_current } = c.req.valid("json");
     const answer = await c.get("db").run(async (tx) =>
       one<TicketAnswer>(
-        await tx`select api.queue_call_next(${code}, ${room}, ${doctor_id ?? null}::uuid) as r`,
+        await tx`select api.queue_call_next(${code}, ${room}, ${doctor_id ?? null}::uuid,
+          ${replace_current ?? false}) as r`,
       )
     );
     return c.json(answer, 200);
@@ -296,7 +320,7 @@ const app = new OpenAPIHono<AppEnv>()
       one<TicketAnswer>(
         await tx`select api.queue_walk_in(${code}, ${body.patient_id ?? null}::uuid,
           ${body.patient ? tx.json(body.patient) : null}::jsonb, ${body.doctor_id ?? null}::uuid,
-          ${body.priority ?? null}::integer) as r`,
+          ${body.priority ?? null}::integer, ${body.confirm_new ?? false}) as r`,
       )
     );
     return c.json(answer, 201);

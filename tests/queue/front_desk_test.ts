@@ -35,7 +35,8 @@ Deno.test("GET /clinics/:code/patients: staff search by name, number or phone", 
       full_name: "Lim Mei Ling",
       date_of_birth: "1985-03-14",
       gender: "female",
-      phone: "+65 9000 0003",
+      phone_masked: "•••• 0003",
+      email_masked: "p•••@demo.com",
     }]);
     const lim = await search("LIM");
     assert.deepEqual(
@@ -211,7 +212,7 @@ Deno.test("POST walk-ins with a new patient: patient record and ticket in one tr
       403,
       "forbidden",
     );
-    const badDoctor = await walkIn({ patient: newPatient, doctor_id: NOBODY });
+    const badDoctor = await walkIn({ patient: newPatient, doctor_id: NOBODY, confirm_new: true });
     assertError(badDoctor, 404, "not_found");
     assert.equal(await patientCount(), before, "rolled back with the ticket");
   });

@@ -492,7 +492,13 @@ export function requestsFor(op: Operation, hint: Hint): fc.Arbitrary<FuzzRequest
       apply(parts, list.length ? pick % list.length : 0, value);
       return parts;
     });
-  const queryHostile = fc.oneof(hostileValue.map((v) => encode(String(v))), oddSegment);
+  // An object may carry its own `toString` key (fc.jsonValue), which String() cannot call.
+  const queryHostile = fc.oneof(
+    hostileValue.map((v) =>
+      encode(v !== null && typeof v === "object" ? JSON.stringify(v) : String(v))
+    ),
+    oddSegment,
+  );
   const kinds: fc.WeightedArbitrary<Parts>[] = [
     { weight: 2, arbitrary: valid },
     { weight: 1, arbitrary: one([], oddQuery, (p, _, q) => p.extraQuery = q) },

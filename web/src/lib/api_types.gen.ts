@@ -1649,7 +1649,7 @@ export interface paths {
     put?: never;
     /**
      * Call the next patient to a room
-     * @description Staff of the clinic. Picks by the published fairness policy: appointments by booked time (late arrivals beyond `lateness_grace_minutes` join as if walk-ins at their check-in time), walk-ins interleaved by arrival, each priority level `priority_step_minutes` earlier, and anyone waiting longer than `max_wait_minutes` first. Serves tickets of the doctor (`doctor_id`, else the calling doctor, else the doctor whose default room this is) and tickets for no doctor in particular. Simultaneous presses never get the same ticket. The patient is notified ("please go to Room 3").
+     * @description Staff of the clinic. Picks by the published fairness policy: appointments by booked time (late arrivals beyond `lateness_grace_minutes` join as if walk-ins at their check-in time), walk-ins interleaved by arrival, each priority level `priority_step_minutes` earlier, and anyone waiting longer than `max_wait_minutes` first. Serves tickets of the doctor (`doctor_id`, else the calling doctor, else the doctor whose default room this is) and tickets for no doctor in particular. Simultaneous presses never get the same ticket. The patient is notified ("please go to Room 3"). One patient per room: while a ticket is still called or in consultation in this room the answer is 409 `room_occupied` (details: its `ticket_id`, `code`, `status`), unless `replace_current` is true; then a called occupant goes back to the waiting line at its place and one in consultation is completed, before the next patient is called.
      */
     post: {
       parameters: {
@@ -1667,6 +1667,8 @@ export interface paths {
             room: string;
             /** Format: uuid */
             doctor_id?: string;
+            /** @description Call even though the room has a called or serving ticket (default false: 409 `room_occupied`) */
+            replace_current?: boolean;
           };
         };
       };
@@ -1716,6 +1718,15 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
+        /** @description `room_occupied`: the room still has a called or serving ticket (details) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
       };
     };
     delete?: never;
@@ -1735,7 +1746,7 @@ export interface paths {
     put?: never;
     /**
      * Register a walk-in (staff)
-     * @description Issues a `W…` ticket. `patient_id` (a patient of the clinic) lets the patient follow the ticket and be notified; or `patient` registers a new patient of the clinic (next patient number) and issues the ticket for them in the same transaction. `doctor_id` ties it to one doctor; `priority` 0–9.
+     * @description Issues a `W…` ticket. `patient_id` (a patient of the clinic) lets the patient follow the ticket and be notified; or `patient` registers a new patient of the clinic (next patient number) and issues the ticket for them in the same transaction. `doctor_id` ties it to one doctor; `priority` 0–9. A new patient with the name and date of birth of a registered one is refused with 409 `possible_duplicate` (details: `candidates`, contact details masked) unless `confirm_new` is true.
      */
     post: {
       parameters: {
@@ -1755,6 +1766,8 @@ export interface paths {
             /** Format: uuid */
             doctor_id?: string;
             priority?: number;
+            /** @description Register `patient` even if it looks like a registered patient */
+            confirm_new?: boolean;
           };
         };
       };
@@ -1797,6 +1810,15 @@ export interface paths {
         };
         /** @description No such clinic, patient or doctor */
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description `possible_duplicate`: `patient` looks registered already (details: candidates) */
+        409: {
           headers: {
             [name: string]: unknown;
           };
@@ -2022,7 +2044,7 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
-        /** @description `invalid_transition` (details: from, action); `recall_window_passed` */
+        /** @description `invalid_transition` (details: from, action); `recall_window_passed`; `restore_window_passed` */
         409: {
           headers: {
             [name: string]: unknown;
@@ -2112,7 +2134,7 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
-        /** @description `invalid_transition` (details: from, action); `recall_window_passed` */
+        /** @description `invalid_transition` (details: from, action); `recall_window_passed`; `restore_window_passed` */
         409: {
           headers: {
             [name: string]: unknown;
@@ -2202,7 +2224,7 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
-        /** @description `invalid_transition` (details: from, action); `recall_window_passed` */
+        /** @description `invalid_transition` (details: from, action); `recall_window_passed`; `restore_window_passed` */
         409: {
           headers: {
             [name: string]: unknown;
@@ -2292,7 +2314,7 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
-        /** @description `invalid_transition` (details: from, action); `recall_window_passed` */
+        /** @description `invalid_transition` (details: from, action); `recall_window_passed`; `restore_window_passed` */
         409: {
           headers: {
             [name: string]: unknown;
@@ -2382,7 +2404,97 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
-        /** @description `invalid_transition` (details: from, action); `recall_window_passed` */
+        /** @description `invalid_transition` (details: from, action); `recall_window_passed`; `restore_window_passed` */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/queue/tickets/{id}/restore": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Put a cancelled or no-show ticket of today back in the waiting line (staff) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          "application/json": {
+            /** @description recall/start: a different room */
+            room?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description The ticket after the transition */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["QueueTicketResponse"];
+          };
+        };
+        /** @description Invalid request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Only staff can do that */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such ticket */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description `invalid_transition` (details: from, action); `recall_window_passed`; `restore_window_passed` */
         409: {
           headers: {
             [name: string]: unknown;
@@ -3924,7 +4036,13 @@ export interface components {
       date_of_birth: string;
       /** @enum {string} */
       gender: "male" | "female" | "other" | "prefer_not_to_say";
-      phone: string | null;
+      /**
+       * @description The last four digits only (lists never carry full contact details)
+       * @example •••• 4567
+       */
+      phone_masked: string | null;
+      /** @example l•••@example.com */
+      email_masked: string | null;
     };
     Hold: {
       hold: {

@@ -32,7 +32,7 @@ export type Gender = Schemas["PatientSummary"]["gender"];
 /** A walk-in: nameless, a patient of the clinic (`patient_id`) or a new one (`patient`). */
 export type WalkIn = RequestBody<"/api/clinics/{code}/queue/walk-ins", "post">;
 
-export type TicketAction = "recall" | "start" | "complete" | "no-show" | "cancel";
+export type TicketAction = "recall" | "start" | "complete" | "no-show" | "cancel" | "restore";
 
 export const GENDERS: [Gender, string][] = [
   ["female", "Female"],
@@ -104,11 +104,15 @@ export const staff = {
   tickets: (auth: Auth, code: string) =>
     call("get", "/api/clinics/{code}/queue/tickets", { auth, params: { code } })
       .then((r) => r.tickets),
-  callNext: (auth: Auth, code: string, room: string, doctorId?: string) =>
+  callNext: (auth: Auth, code: string, room: string, doctorId?: string, replace = false) =>
     call("post", "/api/clinics/{code}/queue/call-next", {
       auth,
       params: { code },
-      body: { room, ...(doctorId ? { doctor_id: doctorId } : {}) },
+      body: {
+        room,
+        ...(doctorId ? { doctor_id: doctorId } : {}),
+        ...(replace ? { replace_current: true } : {}),
+      },
     }).then((r) => r.ticket),
   act: (auth: Auth, id: string, action: TicketAction, room?: string) =>
     call("post", `/api/queue/tickets/{id}/${action}`, {

@@ -1,29 +1,42 @@
 /** @jsxImportSource preact */
-/** "Call next": the next waiting patient to this desk's room (for its doctor, or any). */
+/**
+ * "Call next": the next waiting patient to this desk's room (for its doctor, or any). A room
+ * whose patient is still called or in consultation asks first (409 `room_occupied`).
+ */
 import { useState } from "preact/hooks";
 import { ApiError, messageOf } from "../lib/api.ts";
 import { staff } from "../lib/endpoints.ts";
 import { SelectField, TextField } from "../lib/ui.tsx";
+import { Confirm } from "./confirm.tsx";
+import { occupantOf, occupiedQuestion, type Question } from "./state.ts";
 import { doctor, room } from "./storage.ts";
 import { info, loadAll, say, session } from "./store.ts";
 
 export function CallNext(props: { code: string }) {
   const [busy, setBusy] = useState(false);
+  const [ask, setAsk] = useState<Question | null>(null);
   const doctors = info.value?.doctors ?? [];
-  async function callNext() {
-    if (busy || !room.value.trim()) return;
+  async function callNext(replace = false) {
+    const where = room.value.trim();
+    if (busy || !where) return;
+    setAsk(null);
     setBusy(true);
     try {
       const t = await staff.callNext(
         session,
         props.code,
-        room.value.trim(),
+        where,
         doctor.value || undefined,
+        replace,
       );
-      say("success", `Called ${t.code} to ${t.room ?? room.value}.`);
+      say("success", `Called ${t.code} to ${t.room ?? where}.`);
       await loadAll(props.code).catch(() => {});
     } catch (e) {
-      if (e instanceof ApiError && e.code === "queue_empty") say("info", "Nobody is waiting.");
+      const occupant = e instanceof ApiError && e.code === "room_occupied"
+        ? occupantOf(e.details)
+        : null;
+      if (occupant) setAsk(occupiedQuestion(where, occupant));
+      else if (e instanceof ApiError && e.code === "queue_empty") say("info", "Nobody is waiting.");
       else say("error", `Call next: ${messageOf(e)}`);
     } finally {
       setBusy(false);
@@ -51,13 +64,14 @@ export function CallNext(props: { code: string }) {
         <button
           class="btn call-btn"
           type="button"
-          onClick={callNext}
+          onClick={() => callNext()}
           disabled={busy}
           data-testid="call-next"
         >
           {busy ? "Calling…" : `Call next to ${room.value || "room"}`}
         </button>
       </div>
+      {ask && <Confirm {...ask} onYes={() => callNext(true)} onNo={() => setAsk(null)} />}
     </section>
   );
 }

@@ -1,21 +1,33 @@
 /** @jsxImportSource preact */
-/** The live queue: called and in consultation, waiting in call order, finished today. */
+/**
+ * The live queue: called and in consultation, waiting in call order, finished today. Cancel and
+ * no-show ask first; a cancelled or no-show ticket can be restored from "Finished today".
+ */
 import { useState } from "preact/hooks";
 import { serverNow } from "../lib/clock.ts";
-import { staff, type StaffTicket } from "../lib/endpoints.ts";
+import { staff, type StaffTicket, type TicketAction } from "../lib/endpoints.ts";
 import { StatusChip } from "../lib/ui.tsx";
-import { queueView, ticketActions, ticketTiming } from "./state.ts";
+import { Confirm } from "./confirm.tsx";
+import { confirmAction, priorityName, queueView, ticketActions, ticketTiming } from "./state.ts";
 import { run, session, tickets, tz } from "./store.ts";
 
 function TicketRow(props: { t: StaffTicket }) {
   const t = props.t;
   const [busy, setBusy] = useState(false);
+  const [asking, setAsking] = useState<[TicketAction, string] | null>(null);
+  async function act(action: TicketAction, label: string) {
+    setAsking(null);
+    setBusy(true);
+    await run(`${label} ${t.code}`, () => staff.act(session, t.id, action));
+    setBusy(false);
+  }
+  const question = asking && confirmAction(asking[0], t);
   return (
     <tr>
       <th scope="row" class="code">{t.code}</th>
       <td>
         {t.patient_name ?? <span class="muted">Walk-in</span>}
-        {t.priority ? <span class="status warn">Priority {t.priority}</span> : null}
+        {t.priority ? <span class="status warn">{priorityName(t.priority)}</span> : null}
       </td>
       <td>{t.doctor_name ?? "Any"}</td>
       <td>
@@ -29,16 +41,20 @@ function TicketRow(props: { t: StaffTicket }) {
             type="button"
             class={`btn small ${action === "start" || action === "complete" ? "" : "secondary"}`}
             disabled={busy}
-            onClick={async () => {
-              setBusy(true);
-              await run(`${label} ${t.code}`, () => staff.act(session, t.id, action));
-              setBusy(false);
-            }}
+            onClick={() =>
+              confirmAction(action, t) ? setAsking([action, label]) : act(action, label)}
           >
             {label}
             <span class="visually-hidden">{` ${t.code}`}</span>
           </button>
         ))}
+        {asking && question && (
+          <Confirm
+            {...question}
+            onYes={() => act(...asking)}
+            onNo={() => setAsking(null)}
+          />
+        )}
       </td>
     </tr>
   );

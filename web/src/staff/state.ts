@@ -88,12 +88,105 @@ const ACTIONS: Record<string, [TicketAction, string][]> = {
   called: [["recall", "Recall"], ["start", "Start"], ["no-show", "No-show"]],
   serving: [["complete", "Complete"]],
   waiting: [["cancel", "Cancel"]],
-  no_show: [["recall", "Recall"]],
+  no_show: [["recall", "Recall"], ["restore", "Restore"]],
+  cancelled: [["restore", "Restore"]],
 };
 
 /** The buttons a ticket in this status offers: [action, label]. */
 export function ticketActions(status: string): readonly [TicketAction, string][] {
   return ACTIONS[status] ?? [];
+}
+
+/** A question before a step that is hard to take back (the Confirm dialog). */
+export interface Question {
+  title: string;
+  body: string;
+  /** The label of the step itself. */
+  yes: string;
+  /** The label of the safe choice. */
+  no: string;
+}
+
+/**
+ * The question to answer before an action that drops a patient from the line (cancel,
+ * no-show), or null for the others.
+ */
+export function confirmAction(
+  action: TicketAction,
+  t: Pick<StaffTicket, "code" | "patient_name">,
+): Question | null {
+  const who = t.patient_name ? `${t.code} (${t.patient_name})` : t.code;
+  if (action === "cancel") {
+    return {
+      title: `Cancel ticket ${t.code}?`,
+      body: `${who} leaves the queue. You can restore it from "Finished today".`,
+      yes: "Cancel ticket",
+      no: "Keep ticket",
+    };
+  }
+  if (action === "no-show") {
+    return {
+      title: `Mark ${t.code} as a no-show?`,
+      body: `${who} leaves the queue and their no-show count goes up. ` +
+        `You can recall or restore it from "Finished today".`,
+      yes: "Mark no-show",
+      no: "Keep called",
+    };
+  }
+  return null;
+}
+
+/** The occupant of a room as a 409 `room_occupied` describes it. */
+export interface Occupant {
+  code: string;
+  status: string;
+}
+
+export function occupantOf(details: unknown): Occupant | null {
+  const d = details as Partial<Occupant> | null | undefined;
+  return typeof d?.code === "string" && typeof d.status === "string"
+    ? { code: d.code, status: d.status }
+    : null;
+}
+
+/** The question before calling into a room whose patient is still called or in consultation. */
+export function occupiedQuestion(room: string, o: Occupant): Question {
+  const called = o.status === "called";
+  return {
+    title: `${room} is not free`,
+    body: `${room} still has ${o.code} ${called ? "called" : "in consultation"}. ` +
+      `Call the next patient anyway? ${o.code} ${
+        called ? "goes back to the waiting line at its place" : "is marked completed"
+      }.`,
+    yes: "Call next anyway",
+    no: "Wait",
+  };
+}
+
+/** The walk-in priorities the desk offers, by name ([value, name]). */
+export const PRIORITIES: readonly [string, string][] = [
+  ["0", "Normal"],
+  ["3", "Elderly / pregnant"],
+  ["6", "Urgent"],
+];
+
+/** A priority's name; a level the desk does not offer (set through the API) by its number. */
+export function priorityName(priority: number): string {
+  return PRIORITIES.find(([v]) => Number(v) === priority)?.[1] ?? `Priority ${priority}`;
+}
+
+/** What tells two patients of the same name apart: number, birth date, masked contact. */
+export function patientHint(
+  p: Pick<PatientSummary, "patient_number" | "date_of_birth" | "phone_masked" | "email_masked">,
+): string {
+  return [p.patient_number, p.date_of_birth, p.phone_masked, p.email_masked]
+    .filter(Boolean).join(" · ");
+}
+
+/** The registered patients a 409 `possible_duplicate` names. */
+export function duplicatesOf(details: unknown): PatientSummary[] {
+  const list = (details as { candidates?: unknown } | null | undefined)?.candidates;
+  return Array.isArray(list) ? list as PatientSummary[] : [];
 }
 
 /** "Waited / called": minutes waited since check-in, or the clinic-local time of the call. */
@@ -143,6 +236,19 @@ export interface WalkInForm {
   /** The new patient (who = new). */
   person: PersonForm;
 }
+
+/**
+ * The form as each walk-in starts: nobody chosen, any doctor, normal priority. After a ticket is
+ * issued the form goes back to this, so one patient's priority never carries to the next.
+ */
+export const NEW_WALK_IN: WalkInForm = {
+  who: "none",
+  doctorId: "",
+  priority: "0",
+  picked: "",
+  found: null,
+  person: NO_PERSON,
+};
 
 /** The walk-in request and the name to confirm it with, or why it cannot be sent yet. */
 export function walkInRequest(

@@ -3,12 +3,20 @@ import type { PatientSummary, StaffTicket } from "../lib/endpoints.ts";
 import {
   boardUrl,
   canCheckIn,
+  confirmAction,
   consoleFeed,
   consoleKey,
+  duplicatesOf,
   FINISHED_SHOWN,
   isStaff,
+  NEW_WALK_IN,
   NO_PERSON,
+  occupantOf,
+  occupiedQuestion,
+  patientHint,
   type PersonForm,
+  PRIORITIES,
+  priorityName,
   queueView,
   searchTerm,
   STAFF_ROLES,
@@ -63,18 +71,11 @@ const LIM: PatientSummary = {
   full_name: "Lim Mei Ling",
   date_of_birth: "1980-01-02",
   gender: "female",
-  phone: null,
+  phone_masked: "•••• 0003",
+  email_masked: null,
 };
 
-const form = (patch: Partial<WalkInForm> = {}): WalkInForm => ({
-  who: "none",
-  doctorId: "",
-  priority: "0",
-  picked: "",
-  found: null,
-  person: NO_PERSON,
-  ...patch,
-});
+const form = (patch: Partial<WalkInForm> = {}): WalkInForm => ({ ...NEW_WALK_IN, ...patch });
 
 Deno.test("staff console state", async (t) => {
   await t.step("the console is for staff of a clinic; the key follows user and clinic", () => {
@@ -120,14 +121,14 @@ Deno.test("staff console state", async (t) => {
     assert.deepEqual(queueView([]), { now: [], waiting: [], done: [] });
   });
 
-  await t.step("each status offers its actions; a no-show can be recalled", () => {
+  await t.step("each status offers its actions; cancelled and no-show can be restored", () => {
     const actions = (s: string) => ticketActions(s).map(([a]) => a);
     assert.deepEqual(actions("waiting"), ["cancel"]);
     assert.deepEqual(actions("called"), ["recall", "start", "no-show"]);
     assert.deepEqual(actions("serving"), ["complete"]);
-    assert.deepEqual(actions("no_show"), ["recall"]);
+    assert.deepEqual(actions("no_show"), ["recall", "restore"]);
     assert.deepEqual(actions("completed"), []);
-    assert.deepEqual(actions("cancelled"), []);
+    assert.deepEqual(actions("cancelled"), ["restore"]);
     assert.deepEqual(ticketActions("called").map(([, label]) => label), [
       "Recall",
       "Start",
@@ -204,5 +205,60 @@ Deno.test("staff console state", async (t) => {
       boardUrl("https://clinic.example", "SG H/1", "tok.en"),
       "https://clinic.example/board/SG%20H%2F1#token=tok.en",
     );
+  });
+
+  await t.step("cancel and no-show ask first, with the safe choice named; others do not", () => {
+    const t = ticket("A012", "waiting", { patient_name: "Lim Mei Ling" });
+    const cancel = confirmAction("cancel", t)!;
+    assert.equal(cancel.title, "Cancel ticket A012?");
+    assert.match(cancel.body, /A012 \(Lim Mei Ling\) leaves the queue.*restore/);
+    assert.deepEqual([cancel.yes, cancel.no], ["Cancel ticket", "Keep ticket"]);
+    const noShow = confirmAction("no-show", ticket("W003", "called"))!;
+    assert.deepEqual([noShow.yes, noShow.no], ["Mark no-show", "Keep called"]);
+    assert.match(noShow.body, /^W003 leaves the queue/);
+    for (const action of ["recall", "start", "complete", "restore"] as const) {
+      assert.equal(confirmAction(action, t), null, action);
+    }
+  });
+
+  await t.step("an occupied room: the occupant from the 409's details, and the question", () => {
+    assert.deepEqual(occupantOf({ ticket_id: "x", code: "A012", status: "called" }), {
+      code: "A012",
+      status: "called",
+    });
+    assert.equal(occupantOf(undefined), null);
+    assert.equal(occupantOf({ code: 12 }), null);
+    const q = occupiedQuestion("Room 1", { code: "A012", status: "called" });
+    assert.match(q.body, /^Room 1 still has A012 called\. Call the next patient anyway\?/);
+    assert.match(q.body, /goes back to the waiting line/);
+    assert.deepEqual([q.yes, q.no], ["Call next anyway", "Wait"]);
+    assert.match(
+      occupiedQuestion("Room 1", { code: "A012", status: "serving" }).body,
+      /in consultation.*marked completed/,
+    );
+  });
+
+  await t.step("priorities by name; a new walk-in form starts at normal priority", () => {
+    assert.deepEqual(PRIORITIES.map(([, name]) => name), [
+      "Normal",
+      "Elderly / pregnant",
+      "Urgent",
+    ]);
+    for (const [value, name] of PRIORITIES) assert.equal(priorityName(Number(value)), name);
+    assert.equal(priorityName(2), "Priority 2");
+    const { who, doctorId, priority, person } = NEW_WALK_IN;
+    assert.deepEqual([who, doctorId, priority, person], ["none", "", "0", NO_PERSON]);
+    assert.deepEqual(walkInRequest(NEW_WALK_IN), { body: { priority: 0 }, name: undefined });
+  });
+
+  await t.step("duplicates: told apart by number, birth date and masked contact", () => {
+    assert.equal(patientHint(LIM), "P-0001 · 1980-01-02 · •••• 0003");
+    assert.equal(
+      patientHint({ ...LIM, phone_masked: null, email_masked: "l•••@example.com" }),
+      "P-0001 · 1980-01-02 · l•••@example.com",
+    );
+    assert.deepEqual(duplicatesOf({ candidates: [LIM] }), [LIM]);
+    assert.deepEqual(duplicatesOf({ candidates: "no" }), []);
+    assert.deepEqual(duplicatesOf(null), []);
   });
 });

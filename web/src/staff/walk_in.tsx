@@ -1,21 +1,49 @@
 /** @jsxImportSource preact */
-/** A walk-in: nameless, a patient found by name / number / phone, or a new patient. */
+/**
+ * A walk-in: nameless, a patient found by name / number / phone, or a new patient. The form
+ * starts afresh after every ticket (normal priority, any doctor); a new patient who looks
+ * registered already (409 `possible_duplicate`) is shown with the likely matches first.
+ */
 import { useEffect, useState } from "preact/hooks";
-import { messageOf } from "../lib/api.ts";
-import { GENDERS, type PatientSummary, staff } from "../lib/endpoints.ts";
-import { SelectField, TextField } from "../lib/ui.tsx";
-import { NO_PERSON, type PersonForm, searchTerm, walkInRequest, type WalkInWho } from "./state.ts";
+import { ApiError, messageOf } from "../lib/api.ts";
+import {
+  GENDERS,
+  type PatientSummary,
+  staff,
+  type WalkIn as WalkInBody,
+} from "../lib/endpoints.ts";
+import { Notice, SelectField, TextField } from "../lib/ui.tsx";
+import {
+  duplicatesOf,
+  NEW_WALK_IN,
+  patientHint,
+  type PersonForm,
+  PRIORITIES,
+  priorityName,
+  searchTerm,
+  walkInRequest,
+  type WalkInWho,
+} from "./state.ts";
 import { info, run, say, session } from "./store.ts";
 
 export function WalkIn(props: { code: string }) {
-  const [doc, setDoc] = useState("");
-  const [priority, setPriority] = useState("0");
-  const [who, setWho] = useState<WalkInWho>("none");
+  const [doc, setDoc] = useState(NEW_WALK_IN.doctorId);
+  const [priority, setPriority] = useState(NEW_WALK_IN.priority);
+  const [who, setWho] = useState<WalkInWho>(NEW_WALK_IN.who);
   const [query, setQuery] = useState("");
   const [found, setFound] = useState<PatientSummary[] | null>(null);
   const [picked, setPicked] = useState("");
-  const [person, setPerson] = useState(NO_PERSON);
+  const [person, setPerson] = useState(NEW_WALK_IN.person);
+  const [dupes, setDupes] = useState<PatientSummary[]>([]);
   const [busy, setBusy] = useState(false);
+  function reset() {
+    setDoc(NEW_WALK_IN.doctorId);
+    setPriority(NEW_WALK_IN.priority);
+    setWho(NEW_WALK_IN.who);
+    setQuery("");
+    setPerson(NEW_WALK_IN.person);
+    setDupes([]);
+  }
   const doctors = info.value?.doctors ?? [];
   const q = query.trim();
   useEffect(() => {
@@ -33,21 +61,45 @@ export function WalkIn(props: { code: string }) {
       clearTimeout(t);
     };
   }, [who, q]);
-  const field = (key: keyof PersonForm) => (e: Event) =>
+  const field = (key: keyof PersonForm) => (e: Event) => {
+    setDupes([]);
     setPerson({ ...person, [key]: (e.currentTarget as HTMLInputElement).value });
-  async function submit(e: Event) {
+  };
+  async function issue(body: WalkInBody, name?: string) {
+    setBusy(true);
+    await run("Walk-in", async () => {
+      try {
+        const t = await staff.walkIn(session, props.code, body);
+        const level = t.priority ? `, ${priorityName(t.priority)}` : "";
+        say(
+          "success",
+          `Walk-in registered: ticket ${t.code}${name ? ` for ${name}` : ""}${level}.`,
+        );
+        reset();
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === "possible_duplicate")) throw e;
+        setDupes(duplicatesOf(e.details));
+      }
+    });
+    setBusy(false);
+  }
+  function submit(e: Event) {
     e.preventDefault();
     const request = walkInRequest({ who, doctorId: doc, priority, picked, found, person });
     if ("error" in request) return say("error", request.error);
-    setBusy(true);
-    await run("Walk-in", async () => {
-      const t = await staff.walkIn(session, props.code, request.body);
-      const name = request.name;
-      say("success", `Walk-in registered: ticket ${t.code}${name ? ` for ${name}` : ""}.`);
-      setQuery("");
-      setPerson(NO_PERSON);
-    });
-    setBusy(false);
+    issue(request.body, request.name);
+  }
+  /** The desk chose a registered patient over registering the same person again. */
+  function pickExisting(p: PatientSummary) {
+    const request = walkInRequest({ who, doctorId: doc, priority, picked, found, person });
+    if ("error" in request) return;
+    const { patient: _new, ...rest } = request.body;
+    issue({ ...rest, patient_id: p.id }, p.full_name);
+  }
+  function registerAnyway() {
+    const request = walkInRequest({ who, doctorId: doc, priority, picked, found, person });
+    if ("error" in request) return;
+    issue({ ...request.body, confirm_new: true }, request.name);
   }
   return (
     <section class="panel" aria-labelledby="walkin-h">
@@ -57,7 +109,10 @@ export function WalkIn(props: { code: string }) {
           id="walkin-who"
           label="Patient"
           value={who}
-          onChange={(e) => setWho(e.currentTarget.value as WalkInWho)}
+          onChange={(e) => {
+            setDupes([]);
+            setWho(e.currentTarget.value as WalkInWho);
+          }}
         >
           <option value="none">No name (ticket only)</option>
           <option value="find">Find a patient of the clinic</option>
@@ -86,8 +141,7 @@ export function WalkIn(props: { code: string }) {
                       onChange={() => setPicked(p.id)}
                     />
                     <span>
-                      {p.full_name} <span class="mono">{p.patient_number}</span>{" "}
-                      <span class="muted">{p.date_of_birth}</span>
+                      {p.full_name} <span class="muted">{patientHint(p)}</span>
                     </span>
                   </label>
                 ))}
@@ -148,10 +202,42 @@ export function WalkIn(props: { code: string }) {
           value={priority}
           onChange={(e) => setPriority(e.currentTarget.value)}
         >
-          <option value="0">Normal</option>
-          <option value="3">Elderly / pregnant</option>
-          <option value="6">Urgent</option>
+          {PRIORITIES.map(([value, name]) => <option key={value} value={value}>{name}</option>)}
         </SelectField>
+        {dupes.length > 0 && (
+          <div class="walkin-dupes" data-testid="walkin-duplicates">
+            <Notice kind="warning">
+              Possible duplicate: {dupes.length === 1 ? "a patient" : "patients"}{" "}
+              with this name and date of birth {dupes.length === 1 ? "is" : "are"}{" "}
+              registered already.
+            </Notice>
+            <ul>
+              {dupes.map((p) => (
+                <li key={p.id}>
+                  <span>
+                    {p.full_name} <span class="muted">{patientHint(p)}</span>
+                  </span>
+                  <button
+                    class="btn small"
+                    type="button"
+                    disabled={busy}
+                    onClick={() => pickExisting(p)}
+                  >
+                    Use this patient<span class="visually-hidden">{` ${p.patient_number}`}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+            <button
+              class="btn secondary small"
+              type="button"
+              disabled={busy}
+              onClick={registerAnyway}
+            >
+              Register anyway
+            </button>
+          </div>
+        )}
         <button class="btn" type="submit" disabled={busy}>
           {busy ? "Registering…" : "Issue walk-in ticket"}
         </button>
