@@ -10,6 +10,7 @@ import { type ClinicInfo, type DayAppointment, staff, type StaffTicket } from ".
 import { localDay } from "../lib/format.ts";
 import type { Feed } from "../lib/live.ts";
 import { createSession } from "../lib/session.ts";
+import { consoleKey } from "./state.ts";
 
 export const session = createSession("clinic.staff.session");
 
@@ -22,12 +23,18 @@ export const flash = signal<{ kind: "success" | "error" | "info"; text: string }
 /** The clinic's time zone (every time on the console is clinic-local). */
 export const tz = () => info.value?.clinic.timezone ?? "UTC";
 
-/** Loads the clinic's tickets and today's appointments. */
+/**
+ * Loads the clinic's tickets and today's appointments. An answer that arrives after the console
+ * changed hands (sign-out, another user or clinic) is dropped: it would show one clinic's
+ * patients to another's staff.
+ */
 export async function loadAll(code: string) {
+  const key = consoleKey(session.user.value);
   const [t, a] = await Promise.all([
     staff.tickets(session, code),
     staff.appointments(session, code, localDay(serverNow(), tz())),
   ]);
+  if (key === null || consoleKey(session.user.value) !== key) return;
   batch(() => {
     tickets.value = t;
     appointments.value = a.appointments;
