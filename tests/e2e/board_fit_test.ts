@@ -245,6 +245,30 @@ Deno.test("the TV board fits 720p to 4K with a full day's data, live and offline
       }
     });
 
+    await t.step("a call to a long-named room flashes whole, on screen", async () => {
+      await board.locator(".board-app[data-link=live]").waitFor({ timeout: 60_000 });
+      await service.db.sql`
+        update public.queue_tickets
+        set status = 'called', called_at = now(), room = ${ROOMS[4]}
+        where code = 'W1201' and clinic_id = ${CLINIC_A}`;
+      const room = board.locator(".flash .flash-room");
+      await room.waitFor({ timeout: WAIT });
+      assert.equal(await room.innerText(), `Please go to ${ROOMS[4]}`);
+      for (const size of SIZES) {
+        await board.setViewportSize(size);
+        const fit = await board.evaluate(() => {
+          const el = document.querySelector(".flash-room")!;
+          const r = el.getBoundingClientRect();
+          const root = document.scrollingElement ?? document.documentElement;
+          return el.scrollWidth <= el.clientWidth && r.left >= 0 && r.right <= innerWidth &&
+            r.top >= 0 && r.bottom <= innerHeight &&
+            root.scrollWidth <= innerWidth && root.scrollHeight <= innerHeight;
+        });
+        assert.ok(fit, `the flash fits at ${size.name}, the room name not cut`);
+      }
+      await shot(board, "board-busy-call-4k");
+    });
+
     await t.step("no uncaught errors on the board", () => {
       assert.deepEqual(errors, []);
     });
