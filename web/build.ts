@@ -6,17 +6,21 @@
  *   patient app, the TV board and the staff console;
  * - `index.html`, `board.html`, `staff.html` shells, `sw.js` (the service worker, versioned by
  *   the build), `manifest.webmanifest`, `icons/icon-192.png|512.png` (drawn by `icons.ts`);
- * - `build.json`: version, source fingerprint, entry files and measured gzip sizes.
+ * - `build.json`: version, source fingerprint, entry files and measured gzip sizes;
+ * - beside each text file of 512 bytes or more, `<file>.br` and `<file>.gz` (brotli at its best
+ *   quality, gzip at level 9) when smaller, for `mod.ts` to send by Accept-Encoding.
  *
  * The board route's JavaScript (entry + every chunk it imports) is measured gzipped and the
  * build fails when it exceeds the budget (35 KB). The output is written to a temporary
  * directory and swapped in, so a server never sees a half-written build.
  */
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
 import type { Metafile } from "esbuild";
 import { iconPng, THEME_COLOR } from "./icons.ts";
 import { shell } from "./html.ts";
 import { sourceFingerprint } from "./fingerprint.ts";
+import { type Coding, CODINGS } from "./encoding.ts";
 
 export const BOARD_BUDGET_BYTES = 35 * 1024;
 
@@ -114,6 +118,38 @@ async function hashHex(text: string): Promise<string> {
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
   );
   return Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Text files worth compressing (images are compressed already). */
+const COMPRESSIBLE = /\.(js|mjs|css|html|json|map|webmanifest|svg|txt)$/;
+/** Below this, the headers outweigh what compression saves. */
+const COMPRESS_MIN_BYTES = 512;
+
+const ENCODERS: Record<Coding, (bytes: Uint8Array) => Uint8Array> = {
+  br: (bytes) =>
+    brotliCompressSync(bytes, {
+      params: {
+        [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+        [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+      },
+    }),
+  gzip: (bytes) => gzipSync(bytes, { level: 9 }),
+};
+
+/** Writes `<file>.br` and `<file>.gz` beside every text file of the build they make smaller. */
+async function precompress(dir: string, prefix = ""): Promise<void> {
+  for await (const entry of Deno.readDir(`${dir}${prefix}`)) {
+    const rel = `${prefix}/${entry.name}`;
+    if (entry.isDirectory) await precompress(dir, rel);
+    if (!entry.isFile || !COMPRESSIBLE.test(rel) || rel === "/build.json") continue;
+    const bytes = await Deno.readFile(`${dir}${rel}`);
+    if (bytes.length < COMPRESS_MIN_BYTES) continue;
+    for (const { coding, suffix } of CODINGS) {
+      const packed = ENCODERS[coding](bytes);
+      if (packed.length < bytes.length) await Deno.writeFile(`${dir}${rel}${suffix}`, packed);
+    }
+  }
 }
 
 /** An esbuild output path → the JS files it statically imports, transitively. */
@@ -279,6 +315,8 @@ export async function buildWeb(options: BuildOptions = {}): Promise<BuildManifes
         __SW_SHELL__: JSON.stringify(shellFiles),
       },
     });
+
+    await precompress(tmp);
 
     const boardGzip = entries.board.gzipBytes;
     const result: BuildManifest = {

@@ -3,7 +3,7 @@
  * server can tell whether `web/dist/` is current without importing the bundler.
  */
 
-const BUILD_INPUTS = ["build.ts", "icons.ts", "html.ts", "fingerprint.ts"];
+const BUILD_INPUTS = ["build.ts", "encoding.ts", "icons.ts", "html.ts", "fingerprint.ts"];
 
 async function walk(dir: string, out: string[]): Promise<void> {
   for await (const entry of Deno.readDir(dir)) {

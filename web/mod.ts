@@ -4,12 +4,16 @@
  * - `/assets/*` content-hashed files, `cache-control: immutable` for a year;
  * - `/`, `/board/<code>`, `/staff…` and other page routes → the matching HTML shell (SPA
  *   fallback), `no-cache`; `/sw.js` and `/manifest.webmanifest` `no-cache` too;
+ * - text files the build precompressed (`<file>.br`, `<file>.gz`) are sent in the best encoding
+ *   the request's Accept-Encoding allows (br, then gzip, then as is), with `Vary:
+ *   Accept-Encoding` and an ETag per encoding;
  * - ETag / If-None-Match, HEAD, a strict CSP on documents, 404 for unknown files.
  *
  * When `web/dist/` is missing or was built from other sources (its fingerprint differs), the
  * first request builds it (`deno run -A web/build.ts` in a subprocess, so the bundler never
  * loads into the server), so a fresh clone works with just `deno task start`.
  */
+import { type Coding, CODINGS, negotiate } from "./encoding.ts";
 import { sourceFingerprint } from "./fingerprint.ts";
 
 export interface WebOptions {
@@ -28,11 +32,16 @@ export interface Web {
   ready(): Promise<void>;
 }
 
-interface Asset {
+interface Variant {
   body: Uint8Array;
-  type: string;
   etag: string;
+}
+
+interface Asset {
+  type: string;
   cache: string;
+  identity: Variant;
+  encoded: Partial<Record<Coding, Variant>>;
 }
 
 const webDir = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
@@ -75,6 +84,15 @@ function typeOf(path: string): string {
 async function etagOf(body: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", body as BufferSource));
   return `"${Array.from(digest.subarray(0, 10), (b) => b.toString(16).padStart(2, "0")).join("")}"`;
+}
+
+/** Whether an If-None-Match header (a list, weak or strong, or `*`) names this ETag. */
+function matches(header: string | null, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((tag) => {
+    const t = tag.trim().replace(/^W\//, "");
+    return t === "*" || t === etag;
+  });
 }
 
 async function readTree(dir: string, prefix = ""): Promise<string[]> {
@@ -129,15 +147,28 @@ export function createWeb(options: WebOptions = {}): Web {
       if (!current) await runBuild(distDir, log);
     }
     const assets = new Map<string, Asset>();
-    for (const rel of await readTree(distDir)) {
-      if (rel === "/build.json") continue;
+    const files = new Set(await readTree(distDir));
+    const isVariant = (rel: string) =>
+      CODINGS.some(({ suffix }) => rel.endsWith(suffix) && files.has(rel.slice(0, -suffix.length)));
+    for (const rel of files) {
+      if (rel === "/build.json" || isVariant(rel)) continue;
       const body = await Deno.readFile(`${distDir}${rel}`);
       const cache = rel.startsWith("/assets/")
         ? IMMUTABLE
         : rel.startsWith("/icons/")
         ? "public, max-age=86400"
         : NO_CACHE;
-      assets.set(rel, { body, type: typeOf(rel), etag: await etagOf(body), cache });
+      const etag = await etagOf(body);
+      const encoded: Asset["encoded"] = {};
+      for (const { coding, suffix } of CODINGS) {
+        if (!files.has(rel + suffix)) continue;
+        // One ETag per representation: the encoded bytes differ from the file's.
+        encoded[coding] = {
+          body: await Deno.readFile(`${distDir}${rel}${suffix}`),
+          etag: `${etag.slice(0, -1)}-${coding}"`,
+        };
+      }
+      assets.set(rel, { type: typeOf(rel), cache, identity: { body, etag }, encoded });
     }
     return assets;
   }
@@ -150,25 +181,28 @@ export function createWeb(options: WebOptions = {}): Web {
     return loading;
   }
 
-  function respond(req: Request, asset: Asset, status = 200): Response {
+  function respond(req: Request, asset: Asset): Response {
+    const codings = Object.keys(asset.encoded) as Coding[];
+    const coding = negotiate(req.headers.get("accept-encoding"), codings);
+    const variant = coding ? asset.encoded[coding]! : asset.identity;
     const headers = new Headers({
       "content-type": asset.type,
       "cache-control": asset.cache,
-      etag: asset.etag,
+      etag: variant.etag,
       "x-content-type-options": "nosniff",
       "referrer-policy": "strict-origin-when-cross-origin",
     });
+    if (codings.length) headers.set("vary", "Accept-Encoding");
     if (asset.type.startsWith("text/html")) {
       headers.set("content-security-policy", CSP);
       headers.set("x-frame-options", "DENY");
     }
-    if (req.headers.get("if-none-match") === asset.etag) {
+    if (matches(req.headers.get("if-none-match"), variant.etag)) {
       return new Response(null, { status: 304, headers });
     }
-    return new Response(req.method === "HEAD" ? null : asset.body as BodyInit, {
-      status,
-      headers,
-    });
+    if (coding) headers.set("content-encoding", coding);
+    headers.set("content-length", String(variant.body.length));
+    return new Response(req.method === "HEAD" ? null : variant.body as BodyInit, { headers });
   }
 
   if (options.warm) {

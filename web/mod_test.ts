@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { brotliDecompressSync } from "node:zlib";
 import { createWeb, documentFor } from "./mod.ts";
 
 Deno.test("documentFor maps page routes to shells", () => {
@@ -93,6 +94,96 @@ Deno.test("createWeb builds on first use and serves the PWA", async (t) => {
       const post = await web.fetch(new Request("http://localhost/", { method: "POST" }));
       assert.equal(post.status, 405);
       await post.body?.cancel();
+    });
+
+    await t.step("precompressed text: br, then gzip, then as is, by Accept-Encoding", async () => {
+      const path = build.entries.app.script;
+      const raw = await Deno.readFile(`${dir}/dist${path}`);
+      const plain = await get(path);
+      assert.equal(plain.headers.get("content-encoding"), null, "no Accept-Encoding: as is");
+      assert.equal(plain.headers.get("vary"), "Accept-Encoding");
+      assert.deepEqual(new Uint8Array(await plain.arrayBuffer()), raw);
+
+      const etags = new Set([plain.headers.get("etag")]);
+      for (
+        const [accept, coding, format] of [
+          ["gzip, deflate, br, zstd", "br", "brotli"],
+          ["gzip, deflate", "gzip", "gzip"],
+          ["br;q=0, gzip", "gzip", "gzip"],
+        ] as const
+      ) {
+        const res = await get(path, { "accept-encoding": accept });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get("content-encoding"), coding, accept);
+        assert.equal(res.headers.get("vary"), "Accept-Encoding");
+        assert.match(res.headers.get("cache-control")!, /immutable/, "caching unchanged");
+        assert.match(res.headers.get("content-type")!, /^text\/javascript/);
+        const body = new Uint8Array(await res.arrayBuffer());
+        assert.equal(res.headers.get("content-length"), String(body.length));
+        assert.ok(body.length < raw.length / 2, `${coding} is much smaller`);
+        const decoded = format === "brotli" ? brotliDecompressSync(body) : new Uint8Array(
+          await new Response(
+            new Blob([body]).stream().pipeThrough(new DecompressionStream("gzip")),
+          ).arrayBuffer(),
+        );
+        assert.deepEqual(new Uint8Array(decoded), raw, `${coding} decodes to the file`);
+        etags.add(res.headers.get("etag"));
+      }
+      assert.equal(etags.size, 3, "one ETag per encoding");
+
+      const none = await get(path, { "accept-encoding": "identity, br;q=0, gzip;q=0" });
+      assert.equal(none.headers.get("content-encoding"), null, "q=0 is honoured");
+      await none.body?.cancel();
+      for (const doc of ["/", "/sw.js", build.entries.board.styles[0]]) {
+        const res = await get(doc, { "accept-encoding": "br" });
+        assert.equal(res.headers.get("content-encoding"), "br", doc);
+        await res.body?.cancel();
+      }
+      const png = await get("/icons/icon-192.png", { "accept-encoding": "br, gzip" });
+      assert.equal(png.headers.get("content-encoding"), null, "images are sent as they are");
+      assert.equal(png.headers.get("vary"), null);
+      await png.body?.cancel();
+      const variant = await get(`${path}.br`);
+      assert.equal(variant.status, 404, "the .br files are not pages of their own");
+      await variant.body?.cancel();
+    });
+
+    await t.step("per encoding: revalidation, HEAD and Range", async () => {
+      const path = build.entries.board.script;
+      const br = await get(path, { "accept-encoding": "br" });
+      const brBytes = (await br.arrayBuffer()).byteLength;
+      const brTag = br.headers.get("etag")!;
+      const same = await get(path, { "accept-encoding": "br", "if-none-match": brTag });
+      assert.equal(same.status, 304);
+      assert.equal(same.headers.get("etag"), brTag);
+      assert.equal(same.headers.get("vary"), "Accept-Encoding");
+      const other = await get(path, { "accept-encoding": "gzip", "if-none-match": brTag });
+      assert.equal(other.status, 200, "a br ETag does not validate the gzip variant");
+      assert.equal(other.headers.get("content-encoding"), "gzip");
+      await other.body?.cancel();
+      const listed = await get(path, {
+        "accept-encoding": "br",
+        "if-none-match": `"other", W/${brTag}`,
+      });
+      assert.equal(listed.status, 304, "If-None-Match lists, weak comparison");
+
+      const head = await web.fetch(
+        new Request(`http://localhost${path}`, {
+          method: "HEAD",
+          headers: { "accept-encoding": "br" },
+        }),
+      );
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.get("content-encoding"), "br");
+      assert.equal(head.headers.get("content-length"), String(brBytes), "the GET's length");
+      assert.equal(head.headers.get("etag"), brTag);
+      assert.equal(await head.text(), "");
+
+      // No partial responses: a Range request gets the whole representation, as before.
+      const ranged = await get(path, { "accept-encoding": "br", range: "bytes=0-9" });
+      assert.equal(ranged.status, 200);
+      assert.equal(ranged.headers.get("content-range"), null);
+      assert.equal((await ranged.arrayBuffer()).byteLength, brBytes);
     });
 
     await t.step("the board's JavaScript is within budget", () => {

@@ -13,6 +13,10 @@ export const Appointment = z.object({
   clinic_id: z.string(),
   clinic_code: z.string(),
   clinic_name: z.string(),
+  branch_name: z.string().nullable().openapi({
+    description: "The clinic's branch (e.g. Tampines) when the practice has several",
+    example: "Tampines",
+  }),
   doctor_id: z.string(),
   doctor_name: z.string(),
   patient_id: z.string(),

@@ -237,6 +237,7 @@ const BoardTicket = z.object({
 const Board = z.object({
   clinic_code: z.string(),
   clinic_name: z.string(),
+  branch_name: z.string().nullable().openapi({ example: "Tampines" }),
   service_date: z.string().openapi({ format: "date" }),
   timezone: z.string(),
   version: z.number().int().openapi({

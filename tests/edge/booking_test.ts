@@ -48,6 +48,8 @@ Deno.test("bookings: create, numbers, authorization and validation", async (t) =
     assert.equal(a.patient_id, PATIENTS.lim);
     assert.equal(a.doctor_id, DOCTORS.tan);
     assert.equal(a.visit_reason, "Cough");
+    assert.equal(a.clinic_name, "Gabriel Family Clinic");
+    assert.equal(a.branch_name, "Tampines", "the branch is named (two clinics share a name)");
     const slots = await app.call(
       "GET",
       `/api/clinics/GFC-TP/slots?date=${day}&doctor_id=${DOCTORS.tan}`,

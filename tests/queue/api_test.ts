@@ -417,6 +417,8 @@ Deno.test("GET /clinics/:code/queue: board snapshot and who may read it", async 
     const res = await q.call("GET", "/clinics/GFC-TP/queue", { token: board });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.clinic_code, "GFC-TP");
+    assert.equal(res.body.clinic_name, "Gabriel Family Clinic");
+    assert.equal(res.body.branch_name, "Tampines", "the board names its branch");
     assert.equal(res.body.version, 4);
     assert.deepEqual(
       res.body.tickets.map((t: { code: string; status: string; position: number | null }) => [

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { messageOf } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { type Appointment, booking } from "../lib/endpoints.ts";
-import { longDate, timeIn } from "../lib/format.ts";
+import { clinicLabel, longDate, timeIn } from "../lib/format.ts";
 import { queryParam } from "../lib/router.ts";
 import { Loading, Notice, PageTitle, StatusChip } from "../lib/ui.tsx";
 import { session } from "./store.ts";
@@ -103,7 +103,7 @@ function AppointmentCard(
       </div>
       <p>
         {a.doctor_name ?? "Doctor"}
-        {a.clinic_name ? ` · ${a.clinic_name}` : ""}
+        {a.clinic_name ? ` · ${clinicLabel(a.clinic_name, a.branch_name)}` : ""}
       </p>
       {a.appointment_number && (
         <p class="muted">

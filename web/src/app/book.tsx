@@ -16,7 +16,7 @@ import {
   type Hold,
   type Slot,
 } from "../lib/endpoints.ts";
-import { addDays, calendarLabel, localDay, longDate, timeIn } from "../lib/format.ts";
+import { addDays, calendarLabel, clinicLabel, localDay, longDate, timeIn } from "../lib/format.ts";
 import { navigate, queryParam } from "../lib/router.ts";
 import { Loading, Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { ClinicPicker } from "./clinic_picker.tsx";
@@ -100,7 +100,7 @@ export function Book() {
     setLoadError(null);
     clinicInfo(code).then(({ clinic: c, doctors }) => {
       if (!live) return;
-      setClinicName(c.name);
+      setClinicName(clinicLabel(c.name, c.branch_name));
       setTz(c.timezone);
       setDoctors(doctors);
       setDay((d) => d ?? localDay(serverNow(), c.timezone));

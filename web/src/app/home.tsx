@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { serverNow } from "../lib/clock.ts";
 import { type Appointment, booking } from "../lib/endpoints.ts";
-import { longDate, timeIn } from "../lib/format.ts";
+import { clinicLabel, longDate, timeIn } from "../lib/format.ts";
 import { PageTitle } from "../lib/ui.tsx";
 import { clinicCode, session, ticket } from "./store.ts";
 import { TicketCard } from "./visit.tsx";
@@ -68,7 +68,10 @@ export function Home() {
               {timeIn(next.start, next.timezone ?? "UTC")}
             </p>
             <p>{longDate(next.start, next.timezone ?? "UTC")}</p>
-            <p>{next.doctor_name ?? "Doctor"}{next.clinic_name ? ` · ${next.clinic_name}` : ""}</p>
+            <p>
+              {next.doctor_name ?? "Doctor"}
+              {next.clinic_name ? ` · ${clinicLabel(next.clinic_name, next.branch_name)}` : ""}
+            </p>
             {next.appointment_number && (
               <p class="muted">
                 Number <span class="mono">{next.appointment_number}</span>

@@ -10,6 +10,7 @@ import { computed, effect, signal } from "@preact/signals";
 import { ApiError, call, jwtPayload } from "../lib/api.ts";
 import type { components } from "../lib/api_types.gen.ts";
 import { clockOffset, serverNow } from "../lib/clock.ts";
+import { clinicLabel } from "../lib/format.ts";
 import { waitForConfig } from "../lib/config.ts";
 import { createClient, type Feed, openFeed } from "../lib/live.ts";
 import { audioReady, chime, unlockAudio } from "../lib/sound.ts";
@@ -73,7 +74,7 @@ function normalizeSnapshot(json: QueueBoard): Snapshot & { timezone: string; nam
     service_date: json.service_date,
     tickets: json.tickets.map(toRow).filter((r): r is BoardRow => r !== null),
     timezone: json.timezone,
-    name: json.clinic_name,
+    name: clinicLabel(json.clinic_name, json.branch_name),
   };
 }
 
@@ -227,7 +228,7 @@ function Board() {
           <h2 id="now-serving">Now serving</h2>
           {v.serving.length
             ? (
-              <ul class="rooms">
+              <ul class={v.serving.length > 4 ? "rooms many" : "rooms"}>
                 {v.serving.map((r) => (
                   <li key={r.room} class={`room${fresh.value.has(r.room) ? " fresh" : ""}`}>
                     <span class="room-name">{r.room}</span>

@@ -4014,6 +4014,11 @@ export interface components {
       clinic_id: string;
       clinic_code: string;
       clinic_name: string;
+      /**
+       * @description The clinic's branch (e.g. Tampines) when the practice has several
+       * @example Tampines
+       */
+      branch_name: string | null;
       doctor_id: string;
       doctor_name: string;
       patient_id: string;
@@ -4175,6 +4180,8 @@ export interface components {
     QueueBoard: {
       clinic_code: string;
       clinic_name: string;
+      /** @example Tampines */
+      branch_name: string | null;
       /** Format: date */
       service_date: string;
       timezone: string;

@@ -67,3 +67,8 @@ export function minutesLabel(minutes: number): string {
   const rest = m % 60;
   return rest ? `about ${h} h ${rest} min` : `about ${h} h`;
 }
+
+/** "Gabriel Family Clinic · Tampines": a clinic with its branch, when it has one. */
+export function clinicLabel(name: string, branch?: string | null): string {
+  return branch ? `${name} · ${branch}` : name;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { addDays, calendarLabel, localDay, minutesLabel, timeIn } from "./format.ts";
+import { addDays, calendarLabel, clinicLabel, localDay, minutesLabel, timeIn } from "./format.ts";
 
 Deno.test("clinic-local times, whatever the device's zone", () => {
   // 23:30 UTC is already the next morning in Singapore.
@@ -26,4 +26,13 @@ Deno.test("waits read naturally", () => {
   assert.equal(minutesLabel(14.6), "about 15 min");
   assert.equal(minutesLabel(60), "about 1 h");
   assert.equal(minutesLabel(80), "about 1 h 20 min");
+});
+
+Deno.test("a clinic is named with its branch", () => {
+  assert.equal(
+    clinicLabel("Gabriel Family Clinic", "Tampines"),
+    "Gabriel Family Clinic · Tampines",
+  );
+  assert.equal(clinicLabel("Solo Clinic", null), "Solo Clinic");
+  assert.equal(clinicLabel("Solo Clinic"), "Solo Clinic");
 });
