@@ -88,8 +88,9 @@ const DEFAULT_LIMITS: Limits = {
   maxBufferedBytes: 16 * 1024 * 1024,
   joinReadyTimeoutMs: 8_000,
   catchUpWindowMs: 5 * 60_000,
-  // Tabs of one browser share one socket; a clinic behind one NAT has a few dozen devices.
-  maxSocketsPerAddress: 100,
+  // Tabs of one browser share one socket; a clinic behind one NAT has its staff PCs, TVs and
+  // the waiting room's phones on guest Wi-Fi.
+  maxSocketsPerAddress: 500,
 };
 
 export function createRealtime(options: RealtimeOptions): Realtime {

@@ -49,7 +49,13 @@ async function startServer(databaseUrl: string, secret: string): Promise<Server>
   const config = new URL("../../deno.json", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--config", config, main],
-    env: { JWT_SECRET: secret, DATABASE_URL: databaseUrl, REALTIME_PORT: String(port) },
+    // Every simulated client shares the loopback address: lift the per-address socket cap.
+    env: {
+      JWT_SECRET: secret,
+      DATABASE_URL: databaseUrl,
+      REALTIME_PORT: String(port),
+      REALTIME_MAX_SOCKETS_PER_ADDRESS: "1000000",
+    },
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

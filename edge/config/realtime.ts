@@ -34,7 +34,7 @@ export interface RealtimeConfig extends TokenSources {
   catchUpWindowMs?: number;
   /** `REALTIME_SWEEP_MS` (unset: the server's default, 5 s). */
   sweepIntervalMs?: number;
-  /** `REALTIME_MAX_SOCKETS_PER_ADDRESS` (unset: the server's default, 100). */
+  /** `REALTIME_MAX_SOCKETS_PER_ADDRESS` (unset: the server's default, 500). */
   maxSocketsPerAddress?: number;
   trustedProxies: TrustedProxies;
 }
