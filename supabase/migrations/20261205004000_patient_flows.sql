@@ -1,0 +1,90 @@
+-- The patient app's flows (issue #17): when online check-in opens for an appointment, and which
+-- of the coming days a clinic (or one doctor) is open and still has free times.
+
+-- When the patient may check in online for an appointment starting at `p_start` on local date
+-- `p_day`: `check_in_window_minutes` before the start, but never before that day begins (check-in
+-- is only possible on the day). private.queue_check_in applies the same rule;
+-- tests/queue/check_in_opens_test.ts checks that the two agree.
+create or replace function private.check_in_opens_at(
+  p_start timestamptz,
+  p_day date,
+  p_timezone text,
+  p_settings jsonb
+) returns timestamptz
+  language sql stable
+  set search_path = ''
+  as $$
+    select greatest(
+      p_start - pg_catalog.make_interval(
+        mins => private.queue_setting(p_settings, 'check_in_window_minutes', 60)),
+      p_day::timestamp at time zone p_timezone)
+  $$;
+revoke all on function private.check_in_opens_at(timestamptz, date, text, jsonb) from public;
+grant execute on function private.check_in_opens_at(timestamptz, date, text, jsonb)
+  to authenticated, service_role;
+
+-- An appointment as the API shows it, plus `check_in_opens_at` while it can still be checked in.
+create or replace function private.appointment_json(a public.appointments) returns jsonb
+  language plpgsql stable
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_tz text;
+  v_code text;
+  v_clinic_name text;
+  v_settings jsonb;
+  v_doctor text;
+begin
+  select c.timezone, c.code, c.name, c.settings into v_tz, v_code, v_clinic_name, v_settings
+  from public.clinics c where c.id = a.clinic_id;
+  select d.display_name into v_doctor from public.doctors d where d.id = a.doctor_id;
+  return private.appointment_json_of(a, v_tz, v_code, v_clinic_name, v_doctor)
+    || jsonb_build_object('check_in_opens_at', case
+      when a.status in ('scheduled', 'confirmed') then private.iso_in_zone(
+        private.check_in_opens_at(lower(a.period), a.service_date, v_tz, v_settings), v_tz)
+      end);
+end
+$$;
+
+-- The next `p_days` local days of a clinic from today: whether it is open (some doctor — or the
+-- given one — still has a slot of the schedule ahead that day) and how many times are free
+-- (api.available_slots, the one home of "free").
+create or replace function api.clinic_days(p_code text, p_doctor uuid default null,
+  p_days integer default 14)
+  returns jsonb
+  language plpgsql stable
+  security definer
+  set search_path = ''
+  as $$
+declare
+  -- The clinic and doctor checks (404s) of api.available_slots; no date, so no slots.
+  v_first jsonb := api.available_slots(p_code, null, p_doctor);
+  v_clinic public.clinics;
+  v_today date;
+begin
+  select * into v_clinic from public.clinics where code = v_first ->> 'clinic_code';
+  v_today := (now() at time zone v_clinic.timezone)::date;
+  return jsonb_build_object('clinic_code', v_clinic.code, 'timezone', v_clinic.timezone,
+    'days', (
+      select jsonb_agg(jsonb_build_object(
+          'date', d.day,
+          'open', exists (
+            select 1
+            from public.doctors doc
+            join public.doctor_schedules ds on ds.doctor_id = doc.id
+            cross join lateral private.doctor_day_slots(doc.id, d.day) s
+            where doc.clinic_id = v_clinic.id and doc.is_active and doc.deleted_at is null
+              and (p_doctor is null or doc.id = p_doctor)
+              and d.day <= v_today + ds.advance_days and s.starts > now()),
+          'free_slots', jsonb_array_length(
+            api.available_slots(v_clinic.code, d.day, p_doctor) -> 'slots'))
+        order by d.day)
+      from generate_series(v_today, v_today + greatest(least(p_days, 60), 1) - 1,
+        interval '1 day') as g (g)
+      cross join lateral (select g.g::date as day) d));
+end
+$$;
+revoke all on function api.clinic_days(text, uuid, integer) from public;
+grant execute on function api.clinic_days(text, uuid, integer)
+  to anon, authenticated, service_role;
