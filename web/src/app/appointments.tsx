@@ -164,7 +164,13 @@ function CancelButton(props: { appointment: Appointment; onCancelled: () => void
           <button class="btn danger" type="button" onClick={cancel} disabled={busy}>
             {busy ? "Cancelling…" : "Yes, cancel it"}
           </button>
-          <button class="btn secondary" type="button" onClick={() => dialog.current?.close()}>
+          {/* The safe choice has the focus: Enter must not cancel. */}
+          <button
+            class="btn secondary"
+            type="button"
+            autofocus
+            onClick={() => dialog.current?.close()}
+          >
             Keep it
           </button>
         </div>
@@ -176,8 +182,10 @@ function CancelButton(props: { appointment: Appointment; onCancelled: () => void
 export function AppointmentPage(props: { id: string }) {
   const [a, setA] = useState<Appointment | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [cancelled, setCancelled] = useState(false);
+  const load = () => booking.get(session, props.id).then(setA).catch((e) => setError(messageOf(e)));
   useEffect(() => {
-    booking.get(session, props.id).then(setA).catch((e) => setError(messageOf(e)));
+    void load();
   }, [props.id]);
   const booked = queryParam("booked");
   const moved = queryParam("moved");
@@ -186,17 +194,27 @@ export function AppointmentPage(props: { id: string }) {
     <section class="narrow">
       <PageTitle>{title}</PageTitle>
       {error && <Notice kind="error">{error}</Notice>}
+      {cancelled && a && (
+        <Notice kind="success">Appointment {a.appointment_number ?? ""} cancelled.</Notice>
+      )}
       {!a && !error && <Loading />}
       {a && (
         <>
-          {(booked || moved) && (
+          {(booked || moved) && !cancelled && (
             <div class="card confirmation" role="status">
               <p>Your appointment number</p>
               <p class="number mono">{a.appointment_number}</p>
               <p class="muted">Show this number at the counter if asked.</p>
             </div>
           )}
-          <AppointmentCard appointment={a} headingLevel={2} />
+          <AppointmentCard
+            appointment={a}
+            headingLevel={2}
+            onCancelled={() => {
+              setCancelled(true);
+              void load();
+            }}
+          />
           <p>
             <a href="/appointments">All my appointments</a>
           </p>

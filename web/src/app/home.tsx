@@ -6,7 +6,7 @@ import { type Appointment, booking } from "../lib/endpoints.ts";
 import { longDate, timeIn } from "../lib/format.ts";
 import { PageTitle } from "../lib/ui.tsx";
 import { clinicCode, session, ticket } from "./store.ts";
-import { TicketCard } from "./visit.tsx";
+import { checkInOpens, TicketCard } from "./visit.tsx";
 
 export function Welcome() {
   const code = clinicCode.value;
@@ -47,10 +47,11 @@ export function Home() {
       live = false;
     };
   }, []);
-  const first = user?.full_name?.split(" ")[0];
+  // The whole name as the patient gave it: "Lim Mei Ling" is not "Lim" (family name first).
+  const name = user?.full_name?.trim();
   return (
     <section class="narrow">
-      <PageTitle title="Home">{first ? `Hello, ${first}` : "Hello"}</PageTitle>
+      <PageTitle title="Home">{name ? `Hello, ${name}` : "Hello"}</PageTitle>
       {t && t.status !== "completed" && t.status !== "cancelled" && (
         <section aria-labelledby="visit-now">
           <h2 id="visit-now">Your visit today</h2>
@@ -74,7 +75,9 @@ export function Home() {
                 Number <span class="mono">{next.appointment_number}</span>
               </p>
             )}
-            {!t && <a class="btn secondary" href="/visit">Check in when you arrive</a>}
+            {!t && (checkInOpens(next)
+              ? <p>{checkInOpens(next)}</p>
+              : <a class="btn secondary" href="/visit">Check in when you arrive</a>)}
           </div>
         )}
       </section>

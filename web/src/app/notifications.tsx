@@ -3,7 +3,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { messageOf } from "../lib/api.ts";
 import { notifications as api } from "../lib/endpoints.ts";
-import { timeIn } from "../lib/format.ts";
+import { serverNow } from "../lib/clock.ts";
+import { dayLabel, localDay, timeIn } from "../lib/format.ts";
 import { LinkBanner, Loading, Notice, PageTitle } from "../lib/ui.tsx";
 import {
   clinicZone,
@@ -13,6 +14,12 @@ import {
   session,
   unread,
 } from "./store.ts";
+
+/** "Today, 09:30" or "Mon, 7 Dec, 09:30" (clinic time): a time alone is ambiguous. */
+function whenLabel(at: string, tz: string): string {
+  const day = localDay(at, tz) === localDay(serverNow(), tz) ? "Today" : dayLabel(at, tz);
+  return `${day}, ${timeIn(at, tz)}`;
+}
 
 export function Notifications() {
   const list = notificationList.value;
@@ -70,7 +77,7 @@ export function Notifications() {
                   {n.title}
                 </h2>
                 <time class="muted" dateTime={n.created_at}>
-                  {timeIn(n.created_at, clinicZone.value)}
+                  {whenLabel(n.created_at, clinicZone.value)}
                 </time>
               </div>
               {n.body && <p>{n.body}</p>}

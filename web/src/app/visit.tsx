@@ -14,11 +14,32 @@ import { LinkBanner, Loading, Notice, PageTitle, StatusChip } from "../lib/ui.ts
 import { myQueue, refreshQueue, session, ticket, ticketZone, visitFeed } from "./store.ts";
 
 const CHECKIN_STATUSES = new Set(["scheduled", "confirmed"]);
+/** What an appointment of today that is past check-in means for the patient. */
+const AFTER: Record<string, string> = {
+  checked_in: "You are checked in. Your queue number will show here.",
+  in_progress: "You are with the doctor.",
+  completed: "Your visit is complete. Thank you for coming!",
+  no_show: "This appointment was missed. Please see the front desk or book again.",
+};
+
+/**
+ * "Check-in opens at 08:00" (today) or "… at 08:00 on Tuesday, 8 December 2026"; null once it
+ * is open (or the appointment cannot be checked in).
+ */
+export function checkInOpens(a: Appointment, now = serverNow()): string | null {
+  if (!a.check_in_opens_at || Date.parse(a.check_in_opens_at) <= now) return null;
+  const tz = a.timezone ?? "UTC";
+  const at = timeIn(a.check_in_opens_at, tz);
+  return localDay(a.check_in_opens_at, tz) === localDay(now, tz)
+    ? `Check-in opens at ${at}.`
+    : `Check-in opens at ${at} on ${longDate(a.check_in_opens_at, tz)}.`;
+}
 
 export function Visit() {
   const t = ticket.value;
   const loaded = myQueue.value !== null;
   const [today, setToday] = useState<Appointment[] | null>(null);
+  const [next, setNext] = useState<Appointment | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [sound, setSound] = useState(audioReady());
@@ -28,12 +49,16 @@ export function Visit() {
     booking.mine(session).then((list) => {
       if (!live) return;
       const now = serverNow();
+      const isToday = (a: Appointment) =>
+        localDay(a.start, a.timezone ?? "UTC") === localDay(now, a.timezone ?? "UTC");
       setToday(
-        [...list.upcoming, ...list.past].filter((a) => {
-          const tz = a.timezone ?? "UTC";
-          return localDay(a.start, tz) === localDay(now, tz) && a.status !== "cancelled" &&
-            a.status !== "held";
-        }).sort((a, b) => Date.parse(a.start) - Date.parse(b.start)),
+        [...list.upcoming, ...list.past].filter((a) =>
+          isToday(a) && a.status !== "cancelled" && a.status !== "held" &&
+          a.status !== "rescheduled"
+        ).sort((a, b) => Date.parse(a.start) - Date.parse(b.start)),
+      );
+      setNext(
+        list.upcoming.find((a) => !isToday(a) && CHECKIN_STATUSES.has(a.status)) ?? null,
       );
     }).catch((e) => live && setError(messageOf(e)));
     return () => {
@@ -75,12 +100,24 @@ export function Visit() {
           </button>
         </p>
       )}
-      {!t && today && today.length === 0 && (
-        <div class="card">
-          <p>You have no appointment today.</p>
-          <a class="btn" href="/book">Book an appointment</a>
-        </div>
-      )}
+      {!t && today && today.length === 0 && (next
+        ? (
+          <div class="card">
+            <p>
+              Your next appointment is at {timeIn(next.start, next.timezone ?? "UTC")} on{" "}
+              {longDate(next.start, next.timezone ?? "UTC")}
+              {next.doctor_name ? ` with ${next.doctor_name}` : ""}.
+            </p>
+            <p>{checkInOpens(next) ?? "Check in here when you arrive."}</p>
+            <a class="btn secondary" href="/appointments">My appointments</a>
+          </div>
+        )
+        : (
+          <div class="card">
+            <p>You have no appointment today.</p>
+            <a class="btn" href="/book">Book an appointment</a>
+          </div>
+        ))}
       {!t && today?.map((a) => {
         const tz = a.timezone ?? "UTC";
         return (
@@ -91,7 +128,10 @@ export function Visit() {
             <p class="muted">
               {longDate(a.start, tz)} · <StatusChip status={a.status} />
             </p>
-            {CHECKIN_STATUSES.has(a.status) && (
+            {AFTER[a.status] && <p>{AFTER[a.status]}</p>}
+            {a.status === "completed" && <a class="btn secondary" href="/book">Book a follow-up</a>}
+            {CHECKIN_STATUSES.has(a.status) && checkInOpens(a) && <p>{checkInOpens(a)}</p>}
+            {CHECKIN_STATUSES.has(a.status) && !checkInOpens(a) && (
               <>
                 <p>Arrived at the clinic? Check in to get your queue number.</p>
                 <button
