@@ -88,3 +88,33 @@ $$;
 revoke all on function api.clinic_days(text, uuid, integer) from public;
 grant execute on function api.clinic_days(text, uuid, integer)
   to anon, authenticated, service_role;
+
+-- Rolling service duration per doctor: the mean of the last 20 consultations (start → end) of
+-- the past 30 days, each clamped to 1–120 minutes — once there are at least 3 of them (one or
+-- two quick visits must not promise a short wait); until then the length of the doctor's
+-- consultation as booked (slot_minutes, or 10 minutes).
+create or replace function private.doctor_service_minutes(p_doctor uuid)
+  returns table (minutes numeric, samples integer)
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+    with recent as (
+      select least(greatest(
+               extract(epoch from t.consultation_end_at - t.consultation_start_at) / 60, 1), 120)
+               as m
+      from public.queue_tickets t
+      where t.doctor_id = p_doctor and t.status = 'completed'
+        and t.consultation_start_at is not null
+        and t.consultation_end_at > now() - interval '30 days'
+      order by t.consultation_end_at desc
+      limit 20
+    )
+    select round(case when count(r.m) >= 3 then avg(r.m)
+             else coalesce(
+               (select s.slot_minutes from public.doctor_schedules s where s.doctor_id = p_doctor),
+               10) end::numeric, 1),
+           count(r.m)::integer
+    from recent r
+  $$;
+revoke all on function private.doctor_service_minutes(uuid) from public;

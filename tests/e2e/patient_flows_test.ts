@@ -173,13 +173,31 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
         insert into public.appointments (clinic_id, patient_id, doctor_id, period, status)
         select d.clinic_id, p.id, d.id,
           tstzrange(now() - interval '50 minutes', now() - interval '40 minutes'), 'completed'
-        from public.patients p, public.doctors d
-        where p.email = ${me.email} and d.display_name like 'Dr Tan%'`;
+        from public.patients p, public.doctors d join public.clinics c on c.id = d.clinic_id
+        where p.email = ${me.email} and d.display_name like 'Dr Tan%' and c.code = 'GFC-TP'`;
       await page.goto(`${base}/visit`);
       await page.getByText("Your visit is complete. Thank you for coming!").waitFor({
         timeout: WAIT,
       });
       await page.getByRole("link", { name: "Book a follow-up" }).waitFor();
+    });
+
+    await t.step("checked in early: the turn is around the booked time, and why", async () => {
+      await sql`delete from public.doctor_blocked_dates`;
+      const [{ at }] = await sql`
+        insert into public.appointments (clinic_id, patient_id, doctor_id, period, status)
+        select d.clinic_id, p.id, d.id,
+          tstzrange(now() + interval '2 hours', now() + interval '2 hours 15 minutes'),
+          'confirmed'
+        from public.patients p, public.doctors d join public.clinics c on c.id = d.clinic_id
+        where p.email = ${me.email} and d.display_name like 'Dr Tan%' and c.code = 'GFC-TP'
+        returning to_char(lower(period) at time zone ${zone}, 'HH24:MI') as at`;
+      await page.goto(`${base}/visit`);
+      await page.getByRole("button", { name: "Check in" }).click({ timeout: WAIT });
+      await page.locator(".ticket-code").waitFor({ timeout: WAIT });
+      await page.getByText(`around ${at}`).waitFor({ timeout: WAIT });
+      await page.getByText(/^You arrived before your booked time/).waitFor();
+      assert.equal(await page.getByText("You're next").count(), 0);
     });
 
     await t.step("an expired session says why it asks to log in again", async () => {

@@ -158,6 +158,10 @@ export function TicketCard(props: { ticket: Ticket; compact?: boolean }) {
   const live = feed?.state.value === "live";
   const tz = ticketZone.value ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const ahead = t.people_ahead ?? (typeof t.position === "number" ? t.position - 1 : null);
+  // Arrived before the booked time: the queue puts a booking at its booked time, so people who
+  // are due earlier (walk-ins included) may still go ahead — never promise "You're next" then.
+  const early = t.status === "waiting" && t.kind === "appointment" && !!t.scheduled_at &&
+    Date.parse(t.scheduled_at) > serverNow();
   return (
     <article class={`card ticket ${t.status}`} aria-labelledby="ticket-code">
       <p class="ticket-label">Your number</p>
@@ -172,12 +176,14 @@ export function TicketCard(props: { ticket: Ticket; compact?: boolean }) {
         <dl class="facts">
           <div>
             <dt>People ahead</dt>
-            <dd>{ahead === 0 ? "You're next" : ahead ?? "—"}</dd>
+            <dd>{ahead === 0 && !early ? "You're next" : ahead ?? "—"}</dd>
           </div>
           <div>
-            <dt>Estimated wait</dt>
+            <dt>{early ? "Your turn" : "Estimated wait"}</dt>
             <dd>
-              {typeof t.estimated_wait_minutes === "number"
+              {early
+                ? `around ${timeIn(t.scheduled_at!, tz)}`
+                : typeof t.estimated_wait_minutes === "number"
                 ? (ahead === 0 && t.estimated_wait_minutes < 1
                   ? "Any moment"
                   : minutesLabel(t.estimated_wait_minutes))
@@ -185,6 +191,13 @@ export function TicketCard(props: { ticket: Ticket; compact?: boolean }) {
             </dd>
           </div>
         </dl>
+      )}
+      {early && !props.compact && (
+        <p class="muted">
+          You arrived before your booked time ({timeIn(t.scheduled_at!, tz)}). Patients are seen at
+          their booked time, so people due earlier — including walk-ins — may go ahead of you until
+          then.
+        </p>
       )}
       {t.status === "serving" && (
         <p class="go">You are with the doctor{t.room ? ` in ${t.room}` : ""}.</p>
