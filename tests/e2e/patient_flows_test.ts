@@ -90,6 +90,7 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
     const dayPlus = (n: number) =>
       new Date(Date.parse(`${today}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
     let appointmentId = "";
+    let appointmentNumber = "";
 
     await t.step(
       "booking: each step's heading takes the focus; cancel is on 'You're booked'",
@@ -107,6 +108,7 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
         await page.getByRole("button", { name: "Confirm booking" }).click();
         await page.getByRole("heading", { name: "You're booked" }).waitFor({ timeout: WAIT });
         appointmentId = new URL(page.url()).pathname.split("/").pop()!;
+        appointmentNumber = (await page.locator(".confirmation .number").innerText()).trim();
         await page.getByRole("button", { name: /^Cancel/ }).waitFor();
         await page.getByRole("link", { name: /^Reschedule/ }).waitFor();
       },
@@ -149,6 +151,25 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
         { timeout: WAIT },
       );
     });
+
+    await t.step(
+      "a moved visit: the new number says it replaces the old; listed once",
+      async () => {
+        await page.locator("button.slot").nth(2).click({ timeout: WAIT });
+        assert.equal(await focused(page), "Confirm the new time");
+        await page.getByRole("button", { name: "Move appointment" }).click();
+        await page.getByRole("heading", { name: "Appointment moved" }).waitFor({ timeout: WAIT });
+        await page.getByText("Your new appointment number").waitFor();
+        await page.getByText(`It replaces ${appointmentNumber}, which no longer applies.`)
+          .waitFor({ timeout: WAIT });
+        appointmentId = new URL(page.url()).pathname.split("/").pop()!;
+        await page.goto(`${base}/appointments`);
+        await page.getByText(`(number ${appointmentNumber} no longer applies)`, { exact: false })
+          .waitFor({ timeout: WAIT });
+        assert.equal(await page.locator(".appointment").count(), 1, "one visit, shown once");
+        assert.equal(await page.locator(".status", { hasText: "Rescheduled" }).count(), 0);
+      },
+    );
 
     await t.step("the cancel dialog opens on 'Keep it': Enter keeps the appointment", async () => {
       await page.goto(`${base}/appointments`);

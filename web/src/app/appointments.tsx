@@ -33,8 +33,11 @@ function useAppointments() {
 export function Appointments() {
   const { list, error, reload } = useAppointments();
   const [message, setMessage] = useState<string | null>(null);
-  const upcoming = (list?.upcoming ?? []).filter((a) => a.status !== "held");
-  const past = (list?.past ?? []).filter((a) => a.status !== "held");
+  // A moved visit shows once: as its new appointment, which says where it moved from.
+  const shown = (a: Appointment) => a.status !== "held" && a.status !== "rescheduled";
+  const upcoming = (list?.upcoming ?? []).filter(shown);
+  const past = (list?.past ?? []).filter(shown);
+  const byId = new Map([...list?.upcoming ?? [], ...list?.past ?? []].map((a) => [a.id, a]));
 
   return (
     <section>
@@ -59,6 +62,7 @@ export function Appointments() {
                 <li key={a.id}>
                   <AppointmentCard
                     appointment={a}
+                    movedFrom={byId.get(a.rescheduled_from ?? "")}
                     onCancelled={() => {
                       setMessage(`Appointment ${a.appointment_number ?? ""} cancelled.`);
                       reload();
@@ -74,7 +78,10 @@ export function Appointments() {
             <ul class="list">
               {past.map((a) => (
                 <li key={a.id}>
-                  <AppointmentCard appointment={a} />
+                  <AppointmentCard
+                    appointment={a}
+                    movedFrom={byId.get(a.rescheduled_from ?? "")}
+                  />
                 </li>
               ))}
             </ul>
@@ -86,8 +93,15 @@ export function Appointments() {
 }
 
 function AppointmentCard(
-  props: { appointment: Appointment; onCancelled?: () => void; headingLevel?: 2 | 3 },
+  props: {
+    appointment: Appointment;
+    /** The appointment this one replaced (a reschedule gives a new number). */
+    movedFrom?: Appointment | null;
+    onCancelled?: () => void;
+    headingLevel?: 2 | 3;
+  },
 ) {
+  const from = props.movedFrom;
   const a = props.appointment;
   const tz = tzOf(a);
   const H = props.headingLevel === 2 ? "h2" : "h3";
@@ -108,6 +122,12 @@ function AppointmentCard(
       {a.appointment_number && (
         <p class="muted">
           Appointment number <strong class="mono">{a.appointment_number}</strong>
+        </p>
+      )}
+      {from && (
+        <p class="muted">
+          Moved from {timeIn(from.start, tzOf(from))}, {longDate(from.start, tzOf(from))}
+          {from.appointment_number ? ` (number ${from.appointment_number} no longer applies)` : ""}
         </p>
       )}
       <div class="row">
@@ -183,7 +203,12 @@ export function AppointmentPage(props: { id: string }) {
   const [a, setA] = useState<Appointment | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [cancelled, setCancelled] = useState(false);
+  const [previous, setPrevious] = useState<Appointment | null>(null);
   const load = () => booking.get(session, props.id).then(setA).catch((e) => setError(messageOf(e)));
+  useEffect(() => {
+    if (!a?.rescheduled_from) return;
+    booking.get(session, a.rescheduled_from).then(setPrevious).catch(() => {});
+  }, [a?.rescheduled_from]);
   useEffect(() => {
     void load();
   }, [props.id]);
@@ -202,13 +227,20 @@ export function AppointmentPage(props: { id: string }) {
         <>
           {(booked || moved) && !cancelled && (
             <div class="card confirmation" role="status">
-              <p>Your appointment number</p>
+              <p>{moved ? "Your new appointment number" : "Your appointment number"}</p>
               <p class="number mono">{a.appointment_number}</p>
+              {moved && previous?.appointment_number && (
+                <p>
+                  It replaces{" "}
+                  <span class="mono">{previous.appointment_number}</span>, which no longer applies.
+                </p>
+              )}
               <p class="muted">Show this number at the counter if asked.</p>
             </div>
           )}
           <AppointmentCard
             appointment={a}
+            movedFrom={previous}
             headingLevel={2}
             onCancelled={() => {
               setCancelled(true);
