@@ -34,9 +34,16 @@ async function logIn(page: Page, base: string, email: string, password: string) 
   await page.getByRole("button", { name: "Log in" }).click();
 }
 
-/** The text of the focused element (what a screen reader announces on a focus move). */
-function focused(page: Page): Promise<string> {
-  return page.evaluate(() => document.activeElement?.textContent?.trim() ?? "");
+/** Waits until the focused element is the one with this text (what a screen reader announces). */
+async function focusIs(page: Page, text: string): Promise<void> {
+  await page.waitForFunction(
+    (want) => document.activeElement?.textContent?.trim() === want,
+    text,
+    { timeout: WAIT },
+  ).catch(async () => {
+    const now = await page.evaluate(() => document.activeElement?.outerHTML ?? "none");
+    assert.fail(`focus should be on "${text}", is on ${now}`);
+  });
 }
 
 /** The label of the checked day chip. */
@@ -99,10 +106,10 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
         await page.locator(".chip").nth(3).click();
         await page.locator("button.slot").first().click({ timeout: WAIT });
         await page.getByRole("heading", { name: "Confirm booking" }).waitFor({ timeout: WAIT });
-        assert.equal(await focused(page), "Confirm booking", "the confirm step is announced");
+        await focusIs(page, "Confirm booking");
         await page.getByRole("button", { name: "Choose another time" }).click();
         await page.getByRole("heading", { name: "Book an appointment" }).waitFor();
-        assert.equal(await focused(page), "Book an appointment");
+        await focusIs(page, "Book an appointment");
         await page.locator(".chip").nth(3).click();
         await page.locator("button.slot").first().click({ timeout: WAIT });
         await page.getByRole("button", { name: "Confirm booking" }).click();
@@ -156,7 +163,7 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
       "a moved visit: the new number says it replaces the old; listed once",
       async () => {
         await page.locator("button.slot").nth(2).click({ timeout: WAIT });
-        assert.equal(await focused(page), "Confirm the new time");
+        await focusIs(page, "Confirm the new time");
         await page.getByRole("button", { name: "Move appointment" }).click();
         await page.getByRole("heading", { name: "Appointment moved" }).waitFor({ timeout: WAIT });
         await page.getByText("Your new appointment number").waitFor();
@@ -175,7 +182,7 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
       await page.goto(`${base}/appointments`);
       await page.getByRole("button", { name: /^Cancel/ }).first().click({ timeout: WAIT });
       await page.getByRole("dialog").waitFor();
-      assert.equal(await focused(page), "Keep it");
+      await focusIs(page, "Keep it");
       await page.keyboard.press("Enter");
       await page.getByRole("dialog").waitFor({ state: "hidden" });
       const [{ status }] = await sql`
@@ -219,6 +226,45 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
       await page.getByText(`around ${at}`).waitFor({ timeout: WAIT });
       await page.getByText(/^You arrived before your booked time/).waitFor();
       assert.equal(await page.getByText("You're next").count(), 0);
+    });
+
+    await t.step("offline after a reload: the last known visit, marked 'as of'", async () => {
+      const ctx = await browser!.newContext({ viewport: PHONE });
+      const app = await ctx.newPage();
+      app.on("pageerror", (e) => errors.push(e.message));
+      await logIn(app, base, me.email, PASSWORD);
+      await app.getByRole("heading", { name: `Hello, ${me.name}` }).waitFor({ timeout: WAIT });
+      await app.evaluate(async () => {
+        await navigator.serviceWorker.ready;
+      });
+      await app.reload();
+      await app.waitForFunction(() => navigator.serviceWorker.controller !== null);
+      const code = (await app.locator(".ticket-code").innerText({ timeout: WAIT })).trim();
+      await app.locator(".card .big").first().waitFor({ timeout: WAIT });
+      await app.goto(`${base}/notifications`);
+      await app.locator(".notifications time").first().waitFor({ timeout: WAIT });
+
+      await ctx.setOffline(true);
+      await app.goto(`${base}/visit`);
+      await app.getByText(code, { exact: true }).waitFor({ timeout: WAIT });
+      await app.getByText(/^Saved on this device · as of \d\d:\d\d$/).waitFor();
+      assert.equal(await app.getByText("Loading your visit…").count(), 0);
+      await app.goto(`${base}/`);
+      await app.getByText(/^Offline — showing what was saved on this device as of/).waitFor({
+        timeout: WAIT,
+      });
+      await app.locator(".card .big").first().waitFor({ timeout: WAIT });
+      assert.equal(await app.getByText("You have no upcoming appointments.").count(), 0);
+      await app.goto(`${base}/notifications`);
+      await app.locator(".notifications time").first().waitFor({ timeout: WAIT });
+
+      await app.getByRole("button", { name: "Sign out" }).click();
+      await app.getByRole("link", { name: "Log in" }).first().waitFor();
+      const left = await app.evaluate(() =>
+        Object.keys(localStorage).filter((k) => k.startsWith("clinic.saved."))
+      );
+      assert.deepEqual(left, [], "signing out removes the saved copies");
+      await ctx.close();
     });
 
     await t.step("an expired session says why it asks to log in again", async () => {

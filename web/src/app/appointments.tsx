@@ -6,32 +6,34 @@ import { serverNow } from "../lib/clock.ts";
 import { type Appointment, booking } from "../lib/endpoints.ts";
 import { longDate, timeIn } from "../lib/format.ts";
 import { queryParam } from "../lib/router.ts";
-import { Loading, Notice, PageTitle, StatusChip } from "../lib/ui.tsx";
-import { session } from "./store.ts";
+import { Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
+import { type MyAppointments, myAppointments, session } from "./store.ts";
 
 const ACTIVE = new Set(["scheduled", "confirmed"]);
-const tzOf = (a: Appointment) => a.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+const tzOf = (a: Appointment) => a.timezone ?? deviceZone();
 
 function useAppointments() {
-  const [list, setList] = useState<{ upcoming: Appointment[]; past: Appointment[] } | null>(
-    null,
-  );
+  const [list, setList] = useState<MyAppointments | null>(null);
+  const [asOf, setAsOf] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   useEffect(() => {
     let live = true;
-    booking.mine(session).then((l) => live && setList(l)).catch((e) =>
-      live && setError(messageOf(e))
-    );
+    myAppointments().then((known) => {
+      if (!live) return;
+      setList(known.data);
+      setAsOf(known.asOf);
+    }).catch((e) => live && setError(messageOf(e)));
     return () => {
       live = false;
     };
   }, [version]);
-  return { list, error, reload: () => setVersion((v) => v + 1) };
+  return { list, asOf, error, reload: () => setVersion((v) => v + 1) };
 }
 
 export function Appointments() {
-  const { list, error, reload } = useAppointments();
+  const { list, asOf, error, reload } = useAppointments();
   const [message, setMessage] = useState<string | null>(null);
   // A moved visit shows once: as its new appointment, which says where it moved from.
   const shown = (a: Appointment) => a.status !== "held" && a.status !== "rescheduled";
@@ -47,6 +49,7 @@ export function Appointments() {
       </div>
       {error && <Notice kind="error">{error}</Notice>}
       {message && <Notice kind="success">{message}</Notice>}
+      <SavedCopy asOf={asOf} time={(at) => timeIn(at, deviceZone())} />
       {list === null && !error && <Loading />}
       {list && (
         <>

@@ -5,10 +5,11 @@ import { messageOf } from "../lib/api.ts";
 import { notifications as api } from "../lib/endpoints.ts";
 import { serverNow } from "../lib/clock.ts";
 import { dayLabel, localDay, timeIn } from "../lib/format.ts";
-import { LinkBanner, Loading, Notice, PageTitle } from "../lib/ui.tsx";
+import { LinkBanner, Loading, Notice, PageTitle, SavedCopy } from "../lib/ui.tsx";
 import {
   clinicZone,
   noticeFeed,
+  noticesAsOf,
   notificationList,
   refreshNotifications,
   session,
@@ -64,8 +65,9 @@ export function Notifications() {
         )}
       </div>
       <LinkBanner feed={noticeFeed.value} />
+      <SavedCopy asOf={noticesAsOf.value} time={(at) => timeIn(at, clinicZone.value)} />
       {error && <Notice kind="error">{error}</Notice>}
-      {list === null && <Loading />}
+      {list === null && !error && <Loading />}
       {list?.length === 0 && <p>No notifications yet.</p>}
       <ul class="list notifications" aria-live="polite">
         {list?.map((n) => (

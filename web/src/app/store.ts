@@ -5,9 +5,11 @@
  * never shows on another patient's screen.
  */
 import { batch, computed, effect, signal } from "@preact/signals";
+import { ApiError } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { waitForConfig } from "../lib/config.ts";
 import {
+  booking,
   type ClinicInfo,
   clinics,
   type MyQueue,
@@ -51,9 +53,74 @@ export function clinicInfo(code: string): Promise<ClinicInfo> {
   return p;
 }
 
+// ---- the last known data, on this device, per user ----------------------------------------
+// Offline (an installed app reopened without network) the patient still sees their ticket,
+// appointments and notifications as they last were, marked "as of": never an endless spinner,
+// never "no appointments" when the truth is "unknown". Removed on sign-out.
+
+const SAVED = "clinic.saved.";
+interface Saved<T> {
+  at: number;
+  data: T;
+}
+function savedKey(kind: string): string | null {
+  const id = session.user.value?.id;
+  return id ? `${SAVED}${id}.${kind}` : null;
+}
+function readSaved<T>(kind: string): Saved<T> | null {
+  const key = savedKey(kind);
+  try {
+    return key ? JSON.parse(localStorage.getItem(key) ?? "null") : null;
+  } catch {
+    return null;
+  }
+}
+function save(kind: string, data: unknown): void {
+  const key = savedKey(kind);
+  try {
+    if (key) localStorage.setItem(key, JSON.stringify({ at: Date.now(), data }));
+  } catch {
+    // Storage full or private mode: only the offline copy is lost.
+  }
+}
+function forgetSaved(): void {
+  try {
+    for (const key of Object.keys(localStorage)) {
+      if (key.startsWith(SAVED)) localStorage.removeItem(key);
+    }
+  } catch {
+    // ignore
+  }
+}
+/** A network failure (offline, server down), as opposed to an answer. */
+const unreachable = (e: unknown) => !(e instanceof ApiError) || e.status === 0 || e.status >= 500;
+
+export type MyAppointments = Awaited<ReturnType<typeof booking.mine>>;
+/** Data and, when it is the saved copy (the clinic could not be reached), when it was saved. */
+export interface Known<T> {
+  data: T;
+  asOf: number | null;
+}
+/** My appointments; offline, the saved copy (it throws when there is none). */
+export async function myAppointments(): Promise<Known<MyAppointments>> {
+  try {
+    const data = await booking.mine(session);
+    save("appointments", data);
+    return { data, asOf: null };
+  } catch (error) {
+    const saved = unreachable(error) ? readSaved<MyAppointments>("appointments") : null;
+    if (saved) return { data: saved.data, asOf: saved.at };
+    throw error;
+  }
+}
+
 // ---- live state, per user ----------------------------------------------------------------
 
 export const myQueue = signal<MyQueue | null>(null);
+/** Set while myQueue is the saved copy (when it was saved); null once fresh. */
+export const queueAsOf = signal<number | null>(null);
+/** The last attempt to load my queue could not reach the clinic (and nothing was saved). */
+export const queueUnreachable = signal(false);
 export const ticket = computed<MyTicket | null>(() => myQueue.value?.ticket ?? null);
 /** The time zone of my clinic (clinic-local times everywhere). */
 export const clinicZone = signal<string>(Intl.DateTimeFormat().resolvedOptions().timeZone);
@@ -74,6 +141,8 @@ effect(() => {
   }).catch(() => {});
 });
 export const notificationList = signal<Notification[] | null>(null);
+/** Set while notificationList is the saved copy (when it was saved); null once fresh. */
+export const noticesAsOf = signal<number | null>(null);
 export const unread = signal(0);
 export const visitFeed = signal<Feed | null>(null);
 export const noticeFeed = signal<Feed | null>(null);
@@ -121,18 +190,49 @@ function setQueue(next: MyQueue | null) {
 }
 
 async function loadQueue(myScope: number) {
-  const auth = session;
-  const data = await queue.mine(auth);
+  let data: MyQueue;
+  try {
+    data = await queue.mine(session);
+  } catch (error) {
+    if (myScope === scope && unreachable(error) && !myQueue.value) queueUnreachable.value = true;
+    throw error;
+  }
   if (myScope !== scope) return;
-  setQueue(data);
+  save("queue", data);
+  batch(() => {
+    queueAsOf.value = null;
+    queueUnreachable.value = false;
+    setQueue(data);
+  });
 }
 
 async function loadNotifications(myScope: number) {
   const data = await notificationsApi.list(session);
   if (myScope !== scope) return;
+  save("notifications", data);
   batch(() => {
+    noticesAsOf.value = null;
     notificationList.value = data.notifications;
     unread.value = data.unread_count;
+  });
+}
+
+/** Shows the saved copies at once (before the network answers, or when it never does). */
+function showSaved() {
+  const q = readSaved<MyQueue>("queue");
+  const n = readSaved<{ notifications: Notification[]; unread_count: number }>("notifications");
+  const today = (at: number) => new Date(at).toDateString() === new Date().toDateString();
+  batch(() => {
+    // Yesterday's ticket is no ticket today.
+    if (q && today(q.at)) {
+      myQueue.value = q.data;
+      queueAsOf.value = q.at;
+    }
+    if (n) {
+      notificationList.value = n.data.notifications;
+      unread.value = n.data.unread_count;
+      noticesAsOf.value = n.at;
+    }
   });
 }
 
@@ -145,7 +245,10 @@ async function teardown() {
     visitFeed.value = null;
     noticeFeed.value = null;
     myQueue.value = null;
+    queueAsOf.value = null;
+    queueUnreachable.value = false;
     notificationList.value = null;
+    noticesAsOf.value = null;
     unread.value = 0;
     calledAlert.value = null;
   });
@@ -155,6 +258,9 @@ async function teardown() {
 
 async function setup(userId: string, patientId: string | null, clinicId: string | null) {
   const myScope = scope;
+  showSaved();
+  // Offline, the config never comes: the first snapshot must still say so.
+  void loadQueue(myScope).catch(() => {});
   const config = await waitForConfig({ cancelled: () => myScope !== scope });
   if (!config || myScope !== scope) return;
   client = createClient(config.anon_key, () => session.token());
@@ -237,6 +343,8 @@ effect(() => {
   const id = user?.id ?? null;
   if (id === activeUser) return;
   activeUser = id;
+  // Signed out: the saved copies go at once (nothing is saved without a signed-in user).
+  if (!user) forgetSaved();
   chain = chain.then(async () => {
     await teardown();
     if (user) {

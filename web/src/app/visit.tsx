@@ -7,13 +7,24 @@
 import { useEffect, useState } from "preact/hooks";
 import { messageOf } from "../lib/api.ts";
 import { clockOffset, serverNow } from "../lib/clock.ts";
-import { type Appointment, booking, queue, type Ticket } from "../lib/endpoints.ts";
+import { type Appointment, queue, type Ticket } from "../lib/endpoints.ts";
 import { localDay, longDate, minutesLabel, timeIn } from "../lib/format.ts";
 import { audioReady, unlockAudio } from "../lib/sound.ts";
-import { LinkBanner, Loading, Notice, PageTitle, StatusChip } from "../lib/ui.tsx";
-import { myQueue, refreshQueue, session, ticket, ticketZone, visitFeed } from "./store.ts";
+import { LinkBanner, Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
+import {
+  myAppointments,
+  myQueue,
+  queueAsOf,
+  queueUnreachable,
+  refreshQueue,
+  session,
+  ticket,
+  ticketZone,
+  visitFeed,
+} from "./store.ts";
 
 const CHECKIN_STATUSES = new Set(["scheduled", "confirmed"]);
+const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 /** What an appointment of today that is past check-in means for the patient. */
 const AFTER: Record<string, string> = {
   checked_in: "You are checked in. Your queue number will show here.",
@@ -40,14 +51,16 @@ export function Visit() {
   const loaded = myQueue.value !== null;
   const [today, setToday] = useState<Appointment[] | null>(null);
   const [next, setNext] = useState<Appointment | null>(null);
+  const [asOf, setAsOf] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [sound, setSound] = useState(audioReady());
 
   useEffect(() => {
     let live = true;
-    booking.mine(session).then((list) => {
+    myAppointments().then(({ data: list, asOf }) => {
       if (!live) return;
+      setAsOf(asOf);
       const now = serverNow();
       const isToday = (a: Appointment) =>
         localDay(a.start, a.timezone ?? "UTC") === localDay(now, a.timezone ?? "UTC");
@@ -87,7 +100,19 @@ export function Visit() {
       <PageTitle>My visit</PageTitle>
       <LinkBanner feed={visitFeed.value} />
       {error && <Notice kind="error">{error}</Notice>}
-      {!loaded && !t && <Loading label="Loading your visit…" />}
+      {!t && (asOf !== null || queueAsOf.value !== null) && (
+        <SavedCopy
+          asOf={asOf ?? queueAsOf.value}
+          time={(at) => timeIn(at, deviceZone())}
+        />
+      )}
+      {!loaded && !t && !error && !queueUnreachable.value &&
+        <Loading label="Loading your visit…" />}
+      {!loaded && !t && !error && queueUnreachable.value && (
+        <Notice kind="warning">
+          The clinic can't be reached right now. Your visit will show here when you're back online.
+        </Notice>
+      )}
       {t && <TicketCard ticket={t} />}
       {t && !sound && t.status === "waiting" && (
         <p>
@@ -205,7 +230,12 @@ export function TicketCard(props: { ticket: Ticket; compact?: boolean }) {
       {t.status === "completed" && <p>Your visit is complete. Thank you!</p>}
       {t.status === "no_show" && <p>You missed your call. Please see the front desk.</p>}
       {t.status === "cancelled" && <p>This ticket was cancelled. Please see the front desk.</p>}
-      {!props.compact && (
+      {!props.compact && queueAsOf.value !== null && (
+        <p class="muted small">
+          Saved on this device · as of {timeIn(queueAsOf.value, tz)}
+        </p>
+      )}
+      {!props.compact && queueAsOf.value === null && (
         <p class="muted small" aria-live="off">
           {live ? "Live" : "Not live"}
           {synced ? ` · updated ${timeIn(synced + clockOffset.value, tz)}` : ""}
