@@ -63,22 +63,19 @@ interface Saved<T> {
   at: number;
   data: T;
 }
-function savedKey(kind: string): string | null {
-  const id = session.user.value?.id;
-  return id ? `${SAVED}${id}.${kind}` : null;
-}
 function readSaved<T>(kind: string): Saved<T> | null {
-  const key = savedKey(kind);
+  const id = session.user.value?.id;
   try {
-    return key ? JSON.parse(localStorage.getItem(key) ?? "null") : null;
+    return id ? JSON.parse(localStorage.getItem(`${SAVED}${id}.${kind}`) ?? "null") : null;
   } catch {
     return null;
   }
 }
-function save(kind: string, data: unknown): void {
-  const key = savedKey(kind);
+/** Saves `data` as `owner`'s — unless another user (or nobody) is signed in by now. */
+function save(owner: string | undefined, kind: string, data: unknown): void {
+  if (!owner || owner !== session.user.value?.id) return;
   try {
-    if (key) localStorage.setItem(key, JSON.stringify({ at: Date.now(), data }));
+    localStorage.setItem(`${SAVED}${owner}.${kind}`, JSON.stringify({ at: Date.now(), data }));
   } catch {
     // Storage full or private mode: only the offline copy is lost.
   }
@@ -103,9 +100,10 @@ export interface Known<T> {
 }
 /** My appointments; offline, the saved copy (it throws when there is none). */
 export async function myAppointments(): Promise<Known<MyAppointments>> {
+  const owner = session.user.value?.id;
   try {
     const data = await booking.mine(session);
-    save("appointments", data);
+    save(owner, "appointments", data);
     return { data, asOf: null };
   } catch (error) {
     const saved = unreachable(error) ? readSaved<MyAppointments>("appointments") : null;
@@ -151,6 +149,8 @@ export const calledAlert = signal<{ code: string; room: string | null; at: strin
 
 let client: ClientLike | null = null;
 let scope = 0;
+/** The user the live state belongs to (set as soon as the signed-in user changes). */
+let activeUser: string | null = null;
 
 function applyTicketPatch(patch: Partial<MyTicket> & { id?: string; ticket_id?: string }) {
   const current = myQueue.value;
@@ -170,6 +170,7 @@ function applyTicketPatch(patch: Partial<MyTicket> & { id?: string; ticket_id?: 
 function setQueue(next: MyQueue | null) {
   const before = myQueue.value?.ticket;
   myQueue.value = next;
+  if (next) save(activeUser ?? undefined, "queue", next);
   const after = next?.ticket;
   if (
     after && after.status === "called" && after.called_at &&
@@ -198,7 +199,6 @@ async function loadQueue(myScope: number) {
     throw error;
   }
   if (myScope !== scope) return;
-  save("queue", data);
   batch(() => {
     queueAsOf.value = null;
     queueUnreachable.value = false;
@@ -209,12 +209,23 @@ async function loadQueue(myScope: number) {
 async function loadNotifications(myScope: number) {
   const data = await notificationsApi.list(session);
   if (myScope !== scope) return;
-  save("notifications", data);
   batch(() => {
     noticesAsOf.value = null;
     notificationList.value = data.notifications;
     unread.value = data.unread_count;
   });
+  saveNotices();
+}
+
+/** The inbox as it now is, for offline (after a snapshot or a live change). */
+function saveNotices() {
+  const list = notificationList.value;
+  if (list && noticesAsOf.value === null) {
+    save(activeUser ?? undefined, "notifications", {
+      notifications: list,
+      unread_count: unread.value,
+    });
+  }
 }
 
 /** Shows the saved copies at once (before the network answers, or when it never does). */
@@ -237,7 +248,6 @@ function showSaved() {
 }
 
 async function teardown() {
-  scope++;
   const feeds = [visitFeed.value, noticeFeed.value];
   const old = client;
   client = null;
@@ -256,8 +266,12 @@ async function teardown() {
   if (old) await (old as unknown as { disconnect(): Promise<unknown> }).disconnect?.();
 }
 
-async function setup(userId: string, patientId: string | null, clinicId: string | null) {
-  const myScope = scope;
+async function setup(
+  myScope: number,
+  userId: string,
+  patientId: string | null,
+  clinicId: string | null,
+) {
   showSaved();
   // Offline, the config never comes: the first snapshot must still say so.
   void loadQueue(myScope).catch(() => {});
@@ -312,6 +326,7 @@ async function setup(userId: string, patientId: string | null, clinicId: string 
           notificationList.value = [n, ...list].slice(0, 100);
           if (!n.read_at) unread.value += 1;
         });
+        saveNotices();
       } else if (change.eventType === "UPDATE" && n?.id) {
         const prev = list.find((x) => x.id === n.id);
         batch(() => {
@@ -319,6 +334,7 @@ async function setup(userId: string, patientId: string | null, clinicId: string 
           if (prev && !prev.read_at && n.read_at) unread.value = Math.max(0, unread.value - 1);
           if (prev && prev.read_at && !n.read_at) unread.value += 1;
         });
+        saveNotices();
       } else {
         void loadNotifications(myScope).catch(() => {});
       }
@@ -336,20 +352,23 @@ export function refreshNotifications(): Promise<void> {
 }
 
 // Follow the signed-in user: a different user (or none) tears everything down first.
-let activeUser: string | null = null;
 let chain: Promise<void> = Promise.resolve();
 effect(() => {
   const user = session.user.value;
   const id = user?.id ?? null;
   if (id === activeUser) return;
   activeUser = id;
+  // From now on, answers still on their way for the previous user are dropped.
+  const myScope = ++scope;
   // Signed out: the saved copies go at once (nothing is saved without a signed-in user).
   if (!user) forgetSaved();
   chain = chain.then(async () => {
     await teardown();
-    if (user) {
+    if (user && myScope === scope) {
       if (user.clinic_code && !clinicCode.value) chooseClinic(user.clinic_code);
-      await setup(user.id, user.patient_id ?? null, user.clinic_id ?? null).catch(() => {});
+      await setup(myScope, user.id, user.patient_id ?? null, user.clinic_id ?? null).catch(
+        () => {},
+      );
     }
   });
 });
