@@ -118,3 +118,54 @@ create or replace function private.doctor_service_minutes(p_doctor uuid)
     from recent r
   $$;
 revoke all on function private.doctor_service_minutes(uuid) from public;
+
+-- After any ticket change of a clinic's day: every waiting ticket of a patient with at most
+-- near_threshold people ahead that has not been told yet gets "you are N away" — except an
+-- appointment before its booked time: the policy puts it at its booked time, so people due
+-- earlier may still go ahead ("you are next" would not hold). It is told on a change after.
+create or replace function private.queue_notify_near(p_clinic uuid, p_day date) returns integer
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics;
+  v_n integer;
+  v_count integer := 0;
+  r record;
+begin
+  select * into v_clinic from public.clinics c where c.id = p_clinic;
+  v_n := private.queue_setting(v_clinic.settings, 'near_threshold', 3);
+  if v_n < 0 then
+    return 0;
+  end if;
+  for r in
+    select t.id, t.code, t.patient_id, p.people_ahead
+    from private.queue_places(p_clinic, p_day) p
+    join public.queue_tickets t on t.id = p.ticket_id
+    where p.people_ahead <= v_n and t.patient_id is not null
+      and (t.scheduled_at is null or t.scheduled_at <= now())
+      and not exists (select 1 from private.queue_near_notified n where n.ticket_id = t.id)
+  loop
+    insert into private.queue_near_notified (ticket_id, people_ahead)
+    values (r.id, r.people_ahead) on conflict do nothing;
+    if found then
+      perform private.notify(p_clinic, r.patient_id, 'queue_near',
+        case when r.people_ahead = 0 then format('Ticket %s: you are next', r.code)
+             else format('Ticket %s: you are %s away', r.code, r.people_ahead) end,
+        format('%s ahead of you at %s (as of %s, clinic time). Please stay close to the '
+               'waiting area.',
+          case r.people_ahead when 0 then 'Nobody is' when 1 then '1 person is'
+               else r.people_ahead || ' people are' end,
+          v_clinic.name || coalesce(' (' || v_clinic.branch_name || ')', ''),
+          private.local_time(now(), v_clinic.timezone)),
+        jsonb_build_object('ticket_id', r.id, 'code', r.code, 'people_ahead', r.people_ahead,
+          'local_time', private.local_time(now(), v_clinic.timezone),
+          'timezone', v_clinic.timezone));
+      v_count := v_count + 1;
+    end if;
+  end loop;
+  return v_count;
+end
+$$;
+revoke all on function private.queue_notify_near(uuid, date) from public;

@@ -492,7 +492,11 @@ export function requestsFor(op: Operation, hint: Hint): fc.Arbitrary<FuzzRequest
       apply(parts, list.length ? pick % list.length : 0, value);
       return parts;
     });
-  const queryHostile = fc.oneof(hostileValue.map((v) => encode(String(v))), oddSegment);
+  // JSON text, not String(v): an object such as {"toString": 1} cannot be made a string.
+  const queryHostile = fc.oneof(
+    hostileValue.map((v) => encode(typeof v === "string" ? v : JSON.stringify(v))),
+    oddSegment,
+  );
   const kinds: fc.WeightedArbitrary<Parts>[] = [
     { weight: 2, arbitrary: valid },
     { weight: 1, arbitrary: one([], oddQuery, (p, _, q) => p.extraQuery = q) },
