@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { audit } from "./a11y.ts";
 import { launch, PHONE } from "./browser.ts";
 import { type Service, startService } from "./service.ts";
 
@@ -146,6 +147,7 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
       assert.ok(await page.locator(".chip input").nth(0).isDisabled());
       assert.equal(await chosenDay(page), await page.locator(".chip").nth(2).innerText());
       await page.locator("button.slot").first().waitFor({ timeout: WAIT });
+      assert.deepEqual(await audit(page), [], "axe-core: serious or critical findings");
     });
 
     await t.step("reschedule opens on the appointment's own day", async () => {
@@ -208,6 +210,7 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
         timeout: WAIT,
       });
       await page.getByRole("link", { name: "Book a follow-up" }).waitFor();
+      assert.deepEqual(await audit(page), [], "axe-core: serious or critical findings");
     });
 
     await t.step("checked in early: the turn is around the booked time, and why", async () => {
@@ -249,6 +252,7 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
       await app.getByText(code, { exact: true }).waitFor({ timeout: WAIT });
       await app.getByText(/^Saved on this device · as of \d\d:\d\d$/).waitFor();
       assert.equal(await app.getByText("Loading your visit…").count(), 0);
+      assert.deepEqual(await audit(app), [], "axe-core: serious or critical findings");
       await app.goto(`${base}/`);
       await app.getByText(/^Offline — showing what was saved on this device as of/).waitFor({
         timeout: WAIT,
