@@ -26,6 +26,11 @@ export const Appointment = z.object({
   cancelled_at: z.string().nullable(),
   cancellation_reason: z.string().nullable(),
   created_at: z.string(),
+  check_in_opens_at: z.string().nullable().optional().openapi({
+    description: "When online check-in opens (while the appointment can be checked in); " +
+      "not on the booking response",
+    example: "2026-12-01T08:00:00+08:00",
+  }),
 }).openapi("Appointment");
 
 export const AppointmentEnvelope = z.object({ appointment: Appointment }).openapi(

@@ -1,6 +1,7 @@
 /**
  * `/clinics…`: the public list of clinics (to pick one), public clinic information and
- * doctors, free slots for a local date (api.available_slots), and the day's appointments for
+ * doctors, free slots for a local date (api.available_slots), the coming days open or closed
+ * (api.clinic_days), and the day's appointments for
  * the clinic's staff.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
@@ -55,6 +56,16 @@ const Slots = z.object({
     duration_minutes: z.number().int(),
   })),
 }).openapi("Slots");
+
+const ClinicDays = z.object({
+  clinic_code: z.string(),
+  timezone: z.string().openapi({ example: "Asia/Singapore" }),
+  days: z.array(z.object({
+    date: z.string().openapi({ example: "2026-12-01" }),
+    open: z.boolean().openapi({ description: "Some doctor still has a slot ahead that day" }),
+    free_slots: z.number().int(),
+  })),
+}).openapi("ClinicDays");
 
 const DayAppointments = z.object({
   clinic_code: z.string(),
@@ -114,6 +125,31 @@ const slotsRoute = createRoute({
   },
 });
 
+const daysRoute = createRoute({
+  method: "get",
+  path: "/clinics/{code}/days",
+  tags: ["clinics"],
+  summary: "The coming days (clinic-local, from today): open or closed, and free times",
+  description: "For the booking calendar: `open` when some doctor (or `doctor_id`) still has " +
+    "a slot of the schedule ahead that day, `free_slots` as `/slots` would list them.",
+  request: {
+    params: CodeParam,
+    query: z.object({
+      doctor_id: Uuid.optional().openapi({ param: { name: "doctor_id", in: "query" } }),
+      days: z.coerce.number().int().min(1).max(60).optional().openapi({
+        param: { name: "days", in: "query" },
+      }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "Days",
+      content: { "application/json": { schema: ClinicDays } },
+    },
+    ...errors(400, 404),
+  },
+});
+
 const dayRoute = createRoute({
   method: "get",
   path: "/clinics/{code}/appointments",
@@ -161,6 +197,18 @@ export const clinics = new OpenAPIHono<AppEnv>()
       )
     );
     return c.json(slots as z.infer<typeof Slots>, 200);
+  })
+  .openapi(daysRoute, async (c) => {
+    const { code } = c.req.valid("param");
+    const { doctor_id, days } = c.req.valid("query");
+    const found = await c.get("db").run(async (tx) =>
+      one(
+        await tx`select api.clinic_days(${code}, ${doctor_id ?? null}::uuid, ${
+          days ?? 14
+        }::integer) as r`,
+      )
+    );
+    return c.json(found as z.infer<typeof ClinicDays>, 200);
   })
   .openapi(dayRoute, async (c) => {
     const { code } = c.req.valid("param");

@@ -427,7 +427,7 @@ Deno.test({
         await patient.getByLabel("Email").fill(two.email);
         await patient.getByLabel("Password").fill("Correct-Horse-9");
         await patient.getByRole("button", { name: "Log in" }).click();
-        await patient.getByRole("heading", { name: "Hello, Ben" }).waitFor({ timeout: WAIT });
+        await patient.getByRole("heading", { name: "Hello, Ben Tay" }).waitFor({ timeout: WAIT });
         for (const page of ["/", "/visit", "/appointments", "/notifications"]) {
           await patient.goto(`${base}${page}`);
           await patient.waitForLoadState("networkidle");

@@ -492,11 +492,9 @@ export function requestsFor(op: Operation, hint: Hint): fc.Arbitrary<FuzzRequest
       apply(parts, list.length ? pick % list.length : 0, value);
       return parts;
     });
-  // An object may carry its own `toString` key (fc.jsonValue), which String() cannot call.
+  // JSON text, not String(v): an object such as {"toString": 1} cannot be made a string.
   const queryHostile = fc.oneof(
-    hostileValue.map((v) =>
-      encode(v !== null && typeof v === "object" ? JSON.stringify(v) : String(v))
-    ),
+    hostileValue.map((v) => encode(typeof v === "string" ? v : JSON.stringify(v))),
     oddSegment,
   );
   const kinds: fc.WeightedArbitrary<Parts>[] = [

@@ -6,35 +6,40 @@ import { serverNow } from "../lib/clock.ts";
 import { type Appointment, booking } from "../lib/endpoints.ts";
 import { clinicLabel, longDate, timeIn } from "../lib/format.ts";
 import { queryParam } from "../lib/router.ts";
-import { Loading, Notice, PageTitle, StatusChip } from "../lib/ui.tsx";
-import { session } from "./store.ts";
+import { Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
+import { type MyAppointments, myAppointments, session } from "./store.ts";
 
 const ACTIVE = new Set(["scheduled", "confirmed"]);
-const tzOf = (a: Appointment) => a.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+const tzOf = (a: Appointment) => a.timezone ?? deviceZone();
 
 function useAppointments() {
-  const [list, setList] = useState<{ upcoming: Appointment[]; past: Appointment[] } | null>(
-    null,
-  );
+  const [list, setList] = useState<MyAppointments | null>(null);
+  const [asOf, setAsOf] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   useEffect(() => {
     let live = true;
-    booking.mine(session).then((l) => live && setList(l)).catch((e) =>
-      live && setError(messageOf(e))
-    );
+    myAppointments().then((known) => {
+      if (!live) return;
+      setList(known.data);
+      setAsOf(known.asOf);
+    }).catch((e) => live && setError(messageOf(e)));
     return () => {
       live = false;
     };
   }, [version]);
-  return { list, error, reload: () => setVersion((v) => v + 1) };
+  return { list, asOf, error, reload: () => setVersion((v) => v + 1) };
 }
 
 export function Appointments() {
-  const { list, error, reload } = useAppointments();
+  const { list, asOf, error, reload } = useAppointments();
   const [message, setMessage] = useState<string | null>(null);
-  const upcoming = (list?.upcoming ?? []).filter((a) => a.status !== "held");
-  const past = (list?.past ?? []).filter((a) => a.status !== "held");
+  // A moved visit shows once: as its new appointment, which says where it moved from.
+  const shown = (a: Appointment) => a.status !== "held" && a.status !== "rescheduled";
+  const upcoming = (list?.upcoming ?? []).filter(shown);
+  const past = (list?.past ?? []).filter(shown);
+  const byId = new Map([...list?.upcoming ?? [], ...list?.past ?? []].map((a) => [a.id, a]));
 
   return (
     <section>
@@ -44,6 +49,7 @@ export function Appointments() {
       </div>
       {error && <Notice kind="error">{error}</Notice>}
       {message && <Notice kind="success">{message}</Notice>}
+      <SavedCopy asOf={asOf} time={(at) => timeIn(at, deviceZone())} />
       {list === null && !error && <Loading />}
       {list && (
         <>
@@ -59,6 +65,7 @@ export function Appointments() {
                 <li key={a.id}>
                   <AppointmentCard
                     appointment={a}
+                    movedFrom={byId.get(a.rescheduled_from ?? "")}
                     onCancelled={() => {
                       setMessage(`Appointment ${a.appointment_number ?? ""} cancelled.`);
                       reload();
@@ -74,7 +81,10 @@ export function Appointments() {
             <ul class="list">
               {past.map((a) => (
                 <li key={a.id}>
-                  <AppointmentCard appointment={a} />
+                  <AppointmentCard
+                    appointment={a}
+                    movedFrom={byId.get(a.rescheduled_from ?? "")}
+                  />
                 </li>
               ))}
             </ul>
@@ -86,8 +96,15 @@ export function Appointments() {
 }
 
 function AppointmentCard(
-  props: { appointment: Appointment; onCancelled?: () => void; headingLevel?: 2 | 3 },
+  props: {
+    appointment: Appointment;
+    /** The appointment this one replaced (a reschedule gives a new number). */
+    movedFrom?: Appointment | null;
+    onCancelled?: () => void;
+    headingLevel?: 2 | 3;
+  },
 ) {
+  const from = props.movedFrom;
   const a = props.appointment;
   const tz = tzOf(a);
   const H = props.headingLevel === 2 ? "h2" : "h3";
@@ -108,6 +125,12 @@ function AppointmentCard(
       {a.appointment_number && (
         <p class="muted">
           Appointment number <strong class="mono">{a.appointment_number}</strong>
+        </p>
+      )}
+      {from && (
+        <p class="muted">
+          Moved from {timeIn(from.start, tzOf(from))}, {longDate(from.start, tzOf(from))}
+          {from.appointment_number ? ` (number ${from.appointment_number} no longer applies)` : ""}
         </p>
       )}
       <div class="row">
@@ -164,7 +187,13 @@ function CancelButton(props: { appointment: Appointment; onCancelled: () => void
           <button class="btn danger" type="button" onClick={cancel} disabled={busy}>
             {busy ? "Cancelling…" : "Yes, cancel it"}
           </button>
-          <button class="btn secondary" type="button" onClick={() => dialog.current?.close()}>
+          {/* The safe choice has the focus: Enter must not cancel. */}
+          <button
+            class="btn secondary"
+            type="button"
+            autofocus
+            onClick={() => dialog.current?.close()}
+          >
             Keep it
           </button>
         </div>
@@ -176,8 +205,15 @@ function CancelButton(props: { appointment: Appointment; onCancelled: () => void
 export function AppointmentPage(props: { id: string }) {
   const [a, setA] = useState<Appointment | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [cancelled, setCancelled] = useState(false);
+  const [previous, setPrevious] = useState<Appointment | null>(null);
+  const load = () => booking.get(session, props.id).then(setA).catch((e) => setError(messageOf(e)));
   useEffect(() => {
-    booking.get(session, props.id).then(setA).catch((e) => setError(messageOf(e)));
+    if (!a?.rescheduled_from) return;
+    booking.get(session, a.rescheduled_from).then(setPrevious).catch(() => {});
+  }, [a?.rescheduled_from]);
+  useEffect(() => {
+    void load();
   }, [props.id]);
   const booked = queryParam("booked");
   const moved = queryParam("moved");
@@ -186,17 +222,34 @@ export function AppointmentPage(props: { id: string }) {
     <section class="narrow">
       <PageTitle>{title}</PageTitle>
       {error && <Notice kind="error">{error}</Notice>}
+      {cancelled && a && (
+        <Notice kind="success">Appointment {a.appointment_number ?? ""} cancelled.</Notice>
+      )}
       {!a && !error && <Loading />}
       {a && (
         <>
-          {(booked || moved) && (
+          {(booked || moved) && !cancelled && (
             <div class="card confirmation" role="status">
-              <p>Your appointment number</p>
+              <p>{moved ? "Your new appointment number" : "Your appointment number"}</p>
               <p class="number mono">{a.appointment_number}</p>
+              {moved && previous?.appointment_number && (
+                <p>
+                  It replaces{" "}
+                  <span class="mono">{previous.appointment_number}</span>, which no longer applies.
+                </p>
+              )}
               <p class="muted">Show this number at the counter if asked.</p>
             </div>
           )}
-          <AppointmentCard appointment={a} headingLevel={2} />
+          <AppointmentCard
+            appointment={a}
+            movedFrom={previous}
+            headingLevel={2}
+            onCancelled={() => {
+              setCancelled(true);
+              void load();
+            }}
+          />
           <p>
             <a href="/appointments">All my appointments</a>
           </p>

@@ -1,13 +1,13 @@
 /** @jsxImportSource preact */
 /** Log in and sign up (patients). Errors are announced and tied to their fields. */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, messageOf } from "../lib/api.ts";
 import { navigate, queryParam } from "../lib/router.ts";
 import { Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { type Gender, GENDERS } from "../lib/endpoints.ts";
 import { NOT_SIGNED_IN } from "../lib/session.ts";
 import { ClinicPicker } from "./clinic_picker.tsx";
-import { chooseClinic, clinicCode, session } from "./store.ts";
+import { chooseClinic, clinicCode, clinicInfo, session } from "./store.ts";
 
 function nextPath(): string {
   const next = queryParam("next");
@@ -44,6 +44,9 @@ export function Login() {
   return (
     <section class="narrow">
       <PageTitle>Log in</PageTitle>
+      {session.expired.value && !error && (
+        <Notice kind="warning">Your session has expired. Please log in again.</Notice>
+      )}
       {error && <Notice kind="error">{error}</Notice>}
       <form onSubmit={submit} noValidate>
         <TextField
@@ -78,6 +81,32 @@ export function Login() {
   );
 }
 
+/**
+ * "No clinic has the code X" as soon as a well-formed code is known not to exist (a mistyped
+ * clinic link), not after the whole form was filled in.
+ */
+function useUnknownClinic(input: string): string | null {
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    const code = input.trim().toUpperCase();
+    setProblem(null);
+    if (!/^[A-Z0-9-]{2,20}$/.test(code)) return;
+    let live = true;
+    const timer = setTimeout(() => {
+      clinicInfo(code).catch((e) => {
+        if (live && e instanceof ApiError && e.status === 404) {
+          setProblem(`No clinic has the code ${code}. Check the code, or pick your clinic.`);
+        }
+      });
+    }, 300);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [input]);
+  return problem;
+}
+
 export function Signup() {
   const [form, setForm] = useState({
     clinic_code: clinicCode.value,
@@ -93,12 +122,13 @@ export function Signup() {
   const [fields, setFields] = useState<Record<string, string>>({});
   const set = (key: keyof typeof form) => (e: Event) =>
     setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+  const unknownClinic = useUnknownClinic(form.clinic_code);
 
   function validate(): Record<string, string> {
     const out: Record<string, string> = {};
     if (!/^[A-Za-z0-9-]{2,20}$/.test(form.clinic_code.trim())) {
       out.clinic_code = "Enter your clinic's code, e.g. GFC-TP.";
-    }
+    } else if (unknownClinic) out.clinic_code = unknownClinic;
     if (!form.full_name.trim()) out.full_name = "Enter your full name.";
     if (!/^\S+@\S+\.\S+$/.test(form.email.trim())) out.email = "Enter a valid email address.";
     if (form.password.length < 8) out.password = "Use at least 8 characters.";
@@ -160,7 +190,7 @@ export function Signup() {
           autoCapitalize="characters"
           required
           value={form.clinic_code}
-          error={fields.clinic_code}
+          error={fields.clinic_code ?? unknownClinic ?? undefined}
           onInput={set("clinic_code")}
         />
         <ClinicPicker

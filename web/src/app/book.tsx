@@ -11,6 +11,7 @@ import { serverNow } from "../lib/clock.ts";
 import {
   type Appointment,
   booking,
+  type ClinicDay,
   clinics,
   type Doctor,
   type Hold,
@@ -55,6 +56,8 @@ function saveAttempt(scope: string, attempt: Attempt | null): void {
   }
 }
 
+const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
 function doctorLabel(d: Doctor | undefined, fallback?: string): string {
   return d?.display_name ?? fallback ?? "Doctor";
 }
@@ -69,6 +72,7 @@ export function Book() {
   const [doctorId, setDoctorId] = useState("");
   const [doctors, setDoctors] = useState<Doctor[]>([]);
   const [slots, setSlots] = useState<Slot[] | null>(null);
+  const [calendar, setCalendar] = useState<ClinicDay[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [original, setOriginal] = useState<Appointment | null>(null);
   const scope = `${session.user.value?.id}|${rescheduleId ?? ""}`;
@@ -90,6 +94,8 @@ export function Book() {
       setOriginal(a);
       if (a.clinic_code) setCode(a.clinic_code);
       setDoctorId(a.doctor_id);
+      // Rescheduling starts from the appointment's own day, not today.
+      setDay(a.local_date);
     }).catch((e) => setLoadError(messageOf(e)));
   }, [rescheduleId]);
 
@@ -103,7 +109,6 @@ export function Book() {
       setClinicName(clinicLabel(c.name, c.branch_name));
       setTz(c.timezone);
       setDoctors(doctors);
-      setDay((d) => d ?? localDay(serverNow(), c.timezone));
       chooseClinic(c.code ?? code);
     }).catch((e) => {
       if (!live) return;
@@ -111,13 +116,32 @@ export function Book() {
         setLoadError(`No clinic has the code ${code}.`);
       } else {
         // Without clinic details, fall back to the device's day; slots carry the zone.
-        setDay((d) => d ?? localDay(serverNow(), Intl.DateTimeFormat().resolvedOptions().timeZone));
+        setDay((d) => d ?? localDay(serverNow(), deviceZone()));
       }
     });
     return () => {
       live = false;
     };
   }, [code]);
+
+  // Which days are open (and have free times): the first such day is the default, not today.
+  useEffect(() => {
+    if (!code) return;
+    let live = true;
+    clinics.days(code, doctorId || undefined).then((res) => {
+      if (!live) return;
+      setTz(res.timezone);
+      setCalendar(res.days);
+      const first = res.days.find((d) => d.free_slots > 0) ?? res.days.find((d) => d.open);
+      setDay((d) => d ?? first?.date ?? res.days[0]?.date ?? null);
+    }).catch(() => {
+      // Without the calendar, every day is offered, from today.
+      if (live) setDay((d) => d ?? localDay(serverNow(), tz ?? deviceZone()));
+    });
+    return () => {
+      live = false;
+    };
+  }, [code, doctorId]);
 
   // Free slots for the day (and doctor).
   useEffect(() => {
@@ -140,6 +164,7 @@ export function Book() {
     () => (today ? Array.from({ length: DAYS_AHEAD }, (_, i) => addDays(today, i)) : []),
     [today],
   );
+  const dayInfo = useMemo(() => new Map((calendar ?? []).map((d) => [d.date, d])), [calendar]);
   const doctorById = useMemo(() => new Map(doctors.map((d) => [d.id, d])), [doctors]);
   const groups = useMemo(() => {
     const map = new Map<string, Slot[]>();
@@ -264,7 +289,7 @@ export function Book() {
     const doc = doctorLabel(doctorById.get(slot.doctor_id), slot.doctor_name);
     return (
       <section class="narrow">
-        <PageTitle title={title}>
+        <PageTitle key="confirm" title={title}>
           {rescheduleId ? "Confirm the new time" : "Confirm booking"}
         </PageTitle>
         {error && <Notice kind="error">{error}</Notice>}
@@ -314,7 +339,7 @@ export function Book() {
 
   return (
     <section>
-      <PageTitle>{title}</PageTitle>
+      <PageTitle key="choose">{title}</PageTitle>
       <p class="muted">
         {clinicName ?? code}
         {tz ? ` · times in clinic time (${tz})` : ""}{" "}
@@ -327,6 +352,7 @@ export function Book() {
             setClinicName(null);
             setTz(null);
             setDay(null);
+            setCalendar(null);
             setDoctors([]);
           }}
         >
@@ -345,18 +371,30 @@ export function Book() {
       <fieldset class="days">
         <legend>Day</legend>
         <div class="chips" role="radiogroup" aria-label="Day">
-          {days.map((d) => (
-            <label key={d} class={`chip${d === day ? " selected" : ""}`}>
-              <input
-                type="radio"
-                name="day"
-                value={d}
-                checked={d === day}
-                onChange={() => setDay(d)}
-              />
-              <span>{d === today ? "Today" : calendarLabel(d)}</span>
-            </label>
-          ))}
+          {days.map((d) => {
+            const info = dayInfo.get(d);
+            const closed = info ? !info.open : false;
+            const full = info ? info.open && info.free_slots === 0 : false;
+            return (
+              <label
+                key={d}
+                class={`chip${d === day ? " selected" : ""}${closed ? " closed" : ""}`}
+              >
+                <input
+                  type="radio"
+                  name="day"
+                  value={d}
+                  checked={d === day}
+                  disabled={closed && d !== day}
+                  onChange={() => setDay(d)}
+                />
+                <span>
+                  {d === today ? "Today" : calendarLabel(d)}
+                  {closed ? " · Closed" : full ? " · Full" : ""}
+                </span>
+              </label>
+            );
+          })}
         </div>
       </fieldset>
 
@@ -378,7 +416,13 @@ export function Book() {
       <section aria-labelledby="slots-heading" aria-busy={slots === null}>
         <h2 id="slots-heading">Free times{day ? ` · ${calendarLabel(day)}` : ""}</h2>
         {slots === null && !loadError && <Loading label="Finding free times…" />}
-        {slots?.length === 0 && <p>No free times on this day. Try another day.</p>}
+        {slots?.length === 0 && (
+          <p>
+            {day && dayInfo.get(day)?.open === false
+              ? "The clinic is closed on this day. Choose another day."
+              : "No free times on this day. Try another day."}
+          </p>
+        )}
         {groups.map(([doctor, list]) => {
           const label = doctorLabel(doctorById.get(doctor), list[0]?.doctor_name);
           return (

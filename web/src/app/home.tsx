@@ -2,11 +2,11 @@
 /** Home: a welcome for visitors; for patients, today's visit and what is next. */
 import { useEffect, useState } from "preact/hooks";
 import { serverNow } from "../lib/clock.ts";
-import { type Appointment, booking } from "../lib/endpoints.ts";
+import type { Appointment } from "../lib/endpoints.ts";
 import { clinicLabel, longDate, timeIn } from "../lib/format.ts";
-import { PageTitle } from "../lib/ui.tsx";
-import { clinicCode, session, ticket } from "./store.ts";
-import { TicketCard } from "./visit.tsx";
+import { PageTitle, SavedCopy } from "../lib/ui.tsx";
+import { clinicCode, myAppointments, session, ticket } from "./store.ts";
+import { checkInOpens, TicketCard } from "./visit.tsx";
 
 export function Welcome() {
   const code = clinicCode.value;
@@ -29,11 +29,14 @@ export function Welcome() {
 export function Home() {
   const user = session.user.value;
   const t = ticket.value;
-  const [next, setNext] = useState<Appointment | null | undefined>(undefined);
+  // undefined: loading; "unknown": could not be loaded (never "no appointments" then).
+  const [next, setNext] = useState<Appointment | null | undefined | "unknown">(undefined);
+  const [asOf, setAsOf] = useState<number | null>(null);
   useEffect(() => {
     let live = true;
-    booking.mine(session).then((list) => {
+    myAppointments().then(({ data: list, asOf }) => {
       if (!live) return;
+      setAsOf(asOf);
       const now = serverNow();
       const upcoming = list.upcoming
         .filter((a) =>
@@ -42,15 +45,16 @@ export function Home() {
         )
         .sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
       setNext(upcoming[0] ?? null);
-    }).catch(() => live && setNext(null));
+    }).catch(() => live && setNext("unknown"));
     return () => {
       live = false;
     };
   }, []);
-  const first = user?.full_name?.split(" ")[0];
+  // The whole name as the patient gave it: "Lim Mei Ling" is not "Lim" (family name first).
+  const name = user?.full_name?.trim();
   return (
     <section class="narrow">
-      <PageTitle title="Home">{first ? `Hello, ${first}` : "Hello"}</PageTitle>
+      <PageTitle title="Home">{name ? `Hello, ${name}` : "Hello"}</PageTitle>
       {t && t.status !== "completed" && t.status !== "cancelled" && (
         <section aria-labelledby="visit-now">
           <h2 id="visit-now">Your visit today</h2>
@@ -61,8 +65,17 @@ export function Home() {
       <section aria-labelledby="next-appt">
         <h2 id="next-appt">Next appointment</h2>
         {next === undefined && <p class="muted" role="status">Loading…</p>}
+        <SavedCopy
+          asOf={asOf}
+          time={(at) => timeIn(at, Intl.DateTimeFormat().resolvedOptions().timeZone)}
+        />
+        {next === "unknown" && (
+          <p role="status">
+            Your appointments can't be loaded right now. Check your connection and try again.
+          </p>
+        )}
         {next === null && <p>You have no upcoming appointments.</p>}
-        {next && (
+        {next && next !== "unknown" && (
           <div class="card">
             <p class="big">
               {timeIn(next.start, next.timezone ?? "UTC")}
@@ -77,7 +90,9 @@ export function Home() {
                 Number <span class="mono">{next.appointment_number}</span>
               </p>
             )}
-            {!t && <a class="btn secondary" href="/visit">Check in when you arrive</a>}
+            {!t && (checkInOpens(next)
+              ? <p>{checkInOpens(next)}</p>
+              : <a class="btn secondary" href="/visit">Check in when you arrive</a>)}
           </div>
         )}
       </section>

@@ -45,6 +45,8 @@ function Route() {
   if (p === "/login") return user ? <Redirect to="/" /> : <Login />;
   if (p === "/signup") return user ? <Redirect to="/book" /> : <Signup />;
   if (p === "/unlock") return <Unlock />;
+  // A staff account has no patient record: say where it belongs instead of failing requests.
+  if (user && !user.patient_id && user.role && user.role !== "patient") return <StaffAccount />;
   if (p === "/") return user ? <Home /> : <Welcome />;
   if (!user) {
     const known = ["/book", "/appointments", "/visit", "/notifications"].some((r) => current(r, p));
@@ -62,6 +64,19 @@ function Route() {
       <p>
         <a href="/">Go to the home page</a>
       </p>
+    </section>
+  );
+}
+
+function StaffAccount() {
+  return (
+    <section class="narrow">
+      <PageTitle>This is a staff account</PageTitle>
+      <p>
+        The patient app is for patients. Use the staff console for the clinic's queue and
+        appointments, or sign out and log in with a patient account.
+      </p>
+      <a class="btn block" href="/staff">Open the staff console</a>
     </section>
   );
 }

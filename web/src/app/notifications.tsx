@@ -3,16 +3,24 @@
 import { useEffect, useState } from "preact/hooks";
 import { messageOf } from "../lib/api.ts";
 import { notifications as api } from "../lib/endpoints.ts";
-import { timeIn } from "../lib/format.ts";
-import { LinkBanner, Loading, Notice, PageTitle } from "../lib/ui.tsx";
+import { serverNow } from "../lib/clock.ts";
+import { dayLabel, localDay, timeIn } from "../lib/format.ts";
+import { LinkBanner, Loading, Notice, PageTitle, SavedCopy } from "../lib/ui.tsx";
 import {
   clinicZone,
   noticeFeed,
+  noticesAsOf,
   notificationList,
   refreshNotifications,
   session,
   unread,
 } from "./store.ts";
+
+/** "Today, 09:30" or "Mon, 7 Dec, 09:30" (clinic time): a time alone is ambiguous. */
+function whenLabel(at: string, tz: string): string {
+  const day = localDay(at, tz) === localDay(serverNow(), tz) ? "Today" : dayLabel(at, tz);
+  return `${day}, ${timeIn(at, tz)}`;
+}
 
 export function Notifications() {
   const list = notificationList.value;
@@ -57,8 +65,9 @@ export function Notifications() {
         )}
       </div>
       <LinkBanner feed={noticeFeed.value} />
+      <SavedCopy asOf={noticesAsOf.value} time={(at) => timeIn(at, clinicZone.value)} />
       {error && <Notice kind="error">{error}</Notice>}
-      {list === null && <Loading />}
+      {list === null && !error && <Loading />}
       {list?.length === 0 && <p>No notifications yet.</p>}
       <ul class="list notifications" aria-live="polite">
         {list?.map((n) => (
@@ -70,7 +79,7 @@ export function Notifications() {
                   {n.title}
                 </h2>
                 <time class="muted" dateTime={n.created_at}>
-                  {timeIn(n.created_at, clinicZone.value)}
+                  {whenLabel(n.created_at, clinicZone.value)}
                 </time>
               </div>
               {n.body && <p>{n.body}</p>}

@@ -5,9 +5,11 @@
  * never shows on another patient's screen.
  */
 import { batch, computed, effect, signal } from "@preact/signals";
+import { ApiError } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { waitForConfig } from "../lib/config.ts";
 import {
+  booking,
   type ClinicInfo,
   clinics,
   type MyQueue,
@@ -51,9 +53,72 @@ export function clinicInfo(code: string): Promise<ClinicInfo> {
   return p;
 }
 
+// ---- the last known data, on this device, per user ----------------------------------------
+// Offline (an installed app reopened without network) the patient still sees their ticket,
+// appointments and notifications as they last were, marked "as of": never an endless spinner,
+// never "no appointments" when the truth is "unknown". Removed on sign-out.
+
+const SAVED = "clinic.saved.";
+interface Saved<T> {
+  at: number;
+  data: T;
+}
+function readSaved<T>(kind: string): Saved<T> | null {
+  const id = session.user.value?.id;
+  try {
+    return id ? JSON.parse(localStorage.getItem(`${SAVED}${id}.${kind}`) ?? "null") : null;
+  } catch {
+    return null;
+  }
+}
+/** Saves `data` as `owner`'s — unless another user (or nobody) is signed in by now. */
+function save(owner: string | undefined, kind: string, data: unknown): void {
+  if (!owner || owner !== session.user.value?.id) return;
+  try {
+    localStorage.setItem(`${SAVED}${owner}.${kind}`, JSON.stringify({ at: Date.now(), data }));
+  } catch {
+    // Storage full or private mode: only the offline copy is lost.
+  }
+}
+function forgetSaved(): void {
+  try {
+    for (const key of Object.keys(localStorage)) {
+      if (key.startsWith(SAVED)) localStorage.removeItem(key);
+    }
+  } catch {
+    // ignore
+  }
+}
+/** A network failure (offline, server down), as opposed to an answer. */
+const unreachable = (e: unknown) => !(e instanceof ApiError) || e.status === 0 || e.status >= 500;
+
+export type MyAppointments = Awaited<ReturnType<typeof booking.mine>>;
+/** Data and, when it is the saved copy (the clinic could not be reached), when it was saved. */
+export interface Known<T> {
+  data: T;
+  asOf: number | null;
+}
+/** My appointments; offline, the saved copy (it throws when there is none). */
+export async function myAppointments(): Promise<Known<MyAppointments>> {
+  const owner = session.user.value?.id;
+  try {
+    const data = await booking.mine(session);
+    save(owner, "appointments", data);
+    return { data, asOf: null };
+  } catch (error) {
+    const saved = unreachable(error) ? readSaved<MyAppointments>("appointments") : null;
+    if (saved) return { data: saved.data, asOf: saved.at };
+    throw error;
+  }
+}
+
 // ---- live state, per user ----------------------------------------------------------------
 
 export const myQueue = signal<MyQueue | null>(null);
+/** Set while myQueue is the saved copy (when it was saved); null once fresh. */
+export const queueAsOf = signal<number | null>(null);
+/** The last attempt to load my queue could not reach the clinic (and nothing was saved). */
+export const queueUnreachable = signal(false);
 export const ticket = computed<MyTicket | null>(() => myQueue.value?.ticket ?? null);
 /** The time zone of my clinic (clinic-local times everywhere). */
 export const clinicZone = signal<string>(Intl.DateTimeFormat().resolvedOptions().timeZone);
@@ -74,6 +139,8 @@ effect(() => {
   }).catch(() => {});
 });
 export const notificationList = signal<Notification[] | null>(null);
+/** Set while notificationList is the saved copy (when it was saved); null once fresh. */
+export const noticesAsOf = signal<number | null>(null);
 export const unread = signal(0);
 export const visitFeed = signal<Feed | null>(null);
 export const noticeFeed = signal<Feed | null>(null);
@@ -82,6 +149,8 @@ export const calledAlert = signal<{ code: string; room: string | null; at: strin
 
 let client: ClientLike | null = null;
 let scope = 0;
+/** The user the live state belongs to (set as soon as the signed-in user changes). */
+let activeUser: string | null = null;
 
 function applyTicketPatch(patch: Partial<MyTicket> & { id?: string; ticket_id?: string }) {
   const current = myQueue.value;
@@ -101,6 +170,7 @@ function applyTicketPatch(patch: Partial<MyTicket> & { id?: string; ticket_id?: 
 function setQueue(next: MyQueue | null) {
   const before = myQueue.value?.ticket;
   myQueue.value = next;
+  if (next) save(activeUser ?? undefined, "queue", next);
   const after = next?.ticket;
   if (
     after && after.status === "called" && after.called_at &&
@@ -121,23 +191,63 @@ function setQueue(next: MyQueue | null) {
 }
 
 async function loadQueue(myScope: number) {
-  const auth = session;
-  const data = await queue.mine(auth);
+  let data: MyQueue;
+  try {
+    data = await queue.mine(session);
+  } catch (error) {
+    if (myScope === scope && unreachable(error) && !myQueue.value) queueUnreachable.value = true;
+    throw error;
+  }
   if (myScope !== scope) return;
-  setQueue(data);
+  batch(() => {
+    queueAsOf.value = null;
+    queueUnreachable.value = false;
+    setQueue(data);
+  });
 }
 
 async function loadNotifications(myScope: number) {
   const data = await notificationsApi.list(session);
   if (myScope !== scope) return;
   batch(() => {
+    noticesAsOf.value = null;
     notificationList.value = data.notifications;
     unread.value = data.unread_count;
+  });
+  saveNotices();
+}
+
+/** The inbox as it now is, for offline (after a snapshot or a live change). */
+function saveNotices() {
+  const list = notificationList.value;
+  if (list && noticesAsOf.value === null) {
+    save(activeUser ?? undefined, "notifications", {
+      notifications: list,
+      unread_count: unread.value,
+    });
+  }
+}
+
+/** Shows the saved copies at once (before the network answers, or when it never does). */
+function showSaved() {
+  const q = readSaved<MyQueue>("queue");
+  const n = readSaved<{ notifications: Notification[]; unread_count: number }>("notifications");
+  const today = (at: number) => new Date(at).toDateString() === new Date().toDateString();
+  batch(() => {
+    // Yesterday's ticket is no ticket today.
+    if (q && today(q.at)) {
+      myQueue.value = q.data;
+      queueAsOf.value = q.at;
+    }
+    if (n) {
+      notificationList.value = n.data.notifications;
+      unread.value = n.data.unread_count;
+      noticesAsOf.value = n.at;
+    }
   });
 }
 
 async function teardown() {
-  scope++;
   const feeds = [visitFeed.value, noticeFeed.value];
   const old = client;
   client = null;
@@ -145,7 +255,10 @@ async function teardown() {
     visitFeed.value = null;
     noticeFeed.value = null;
     myQueue.value = null;
+    queueAsOf.value = null;
+    queueUnreachable.value = false;
     notificationList.value = null;
+    noticesAsOf.value = null;
     unread.value = 0;
     calledAlert.value = null;
   });
@@ -153,8 +266,15 @@ async function teardown() {
   if (old) await (old as unknown as { disconnect(): Promise<unknown> }).disconnect?.();
 }
 
-async function setup(userId: string, patientId: string | null, clinicId: string | null) {
-  const myScope = scope;
+async function setup(
+  myScope: number,
+  userId: string,
+  patientId: string | null,
+  clinicId: string | null,
+) {
+  showSaved();
+  // Offline, the config never comes: the first snapshot must still say so.
+  void loadQueue(myScope).catch(() => {});
   const config = await waitForConfig({ cancelled: () => myScope !== scope });
   if (!config || myScope !== scope) return;
   client = createClient(config.anon_key, () => session.token());
@@ -206,6 +326,7 @@ async function setup(userId: string, patientId: string | null, clinicId: string 
           notificationList.value = [n, ...list].slice(0, 100);
           if (!n.read_at) unread.value += 1;
         });
+        saveNotices();
       } else if (change.eventType === "UPDATE" && n?.id) {
         const prev = list.find((x) => x.id === n.id);
         batch(() => {
@@ -213,6 +334,7 @@ async function setup(userId: string, patientId: string | null, clinicId: string 
           if (prev && !prev.read_at && n.read_at) unread.value = Math.max(0, unread.value - 1);
           if (prev && prev.read_at && !n.read_at) unread.value += 1;
         });
+        saveNotices();
       } else {
         void loadNotifications(myScope).catch(() => {});
       }
@@ -230,18 +352,23 @@ export function refreshNotifications(): Promise<void> {
 }
 
 // Follow the signed-in user: a different user (or none) tears everything down first.
-let activeUser: string | null = null;
 let chain: Promise<void> = Promise.resolve();
 effect(() => {
   const user = session.user.value;
   const id = user?.id ?? null;
   if (id === activeUser) return;
   activeUser = id;
+  // From now on, answers still on their way for the previous user are dropped.
+  const myScope = ++scope;
+  // Signed out: the saved copies go at once (nothing is saved without a signed-in user).
+  if (!user) forgetSaved();
   chain = chain.then(async () => {
     await teardown();
-    if (user) {
+    if (user && myScope === scope) {
       if (user.clinic_code && !clinicCode.value) chooseClinic(user.clinic_code);
-      await setup(user.id, user.patient_id ?? null, user.clinic_id ?? null).catch(() => {});
+      await setup(myScope, user.id, user.patient_id ?? null, user.clinic_id ?? null).catch(
+        () => {},
+      );
     }
   });
 });

@@ -7,33 +7,71 @@
 import { useEffect, useState } from "preact/hooks";
 import { messageOf } from "../lib/api.ts";
 import { clockOffset, serverNow } from "../lib/clock.ts";
-import { type Appointment, booking, queue, type Ticket } from "../lib/endpoints.ts";
+import { type Appointment, queue, type Ticket } from "../lib/endpoints.ts";
 import { localDay, longDate, minutesLabel, timeIn } from "../lib/format.ts";
 import { audioReady, unlockAudio } from "../lib/sound.ts";
-import { LinkBanner, Loading, Notice, PageTitle, StatusChip } from "../lib/ui.tsx";
-import { myQueue, refreshQueue, session, ticket, ticketZone, visitFeed } from "./store.ts";
+import { LinkBanner, Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
+import {
+  myAppointments,
+  myQueue,
+  queueAsOf,
+  queueUnreachable,
+  refreshQueue,
+  session,
+  ticket,
+  ticketZone,
+  visitFeed,
+} from "./store.ts";
 
 const CHECKIN_STATUSES = new Set(["scheduled", "confirmed"]);
+const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+/** What an appointment of today that is past check-in means for the patient. */
+const AFTER: Record<string, string> = {
+  checked_in: "You are checked in. Your queue number will show here.",
+  in_progress: "You are with the doctor.",
+  completed: "Your visit is complete. Thank you for coming!",
+  no_show: "This appointment was missed. Please see the front desk or book again.",
+};
+
+/**
+ * "Check-in opens at 08:00" (today) or "… at 08:00 on Tuesday, 8 December 2026"; null once it
+ * is open (or the appointment cannot be checked in).
+ */
+export function checkInOpens(a: Appointment, now = serverNow()): string | null {
+  if (!a.check_in_opens_at || Date.parse(a.check_in_opens_at) <= now) return null;
+  const tz = a.timezone ?? "UTC";
+  const at = timeIn(a.check_in_opens_at, tz);
+  return localDay(a.check_in_opens_at, tz) === localDay(now, tz)
+    ? `Check-in opens at ${at}.`
+    : `Check-in opens at ${at} on ${longDate(a.check_in_opens_at, tz)}.`;
+}
 
 export function Visit() {
   const t = ticket.value;
   const loaded = myQueue.value !== null;
   const [today, setToday] = useState<Appointment[] | null>(null);
+  const [next, setNext] = useState<Appointment | null>(null);
+  const [asOf, setAsOf] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [sound, setSound] = useState(audioReady());
 
   useEffect(() => {
     let live = true;
-    booking.mine(session).then((list) => {
+    myAppointments().then(({ data: list, asOf }) => {
       if (!live) return;
+      setAsOf(asOf);
       const now = serverNow();
+      const isToday = (a: Appointment) =>
+        localDay(a.start, a.timezone ?? "UTC") === localDay(now, a.timezone ?? "UTC");
       setToday(
-        [...list.upcoming, ...list.past].filter((a) => {
-          const tz = a.timezone ?? "UTC";
-          return localDay(a.start, tz) === localDay(now, tz) && a.status !== "cancelled" &&
-            a.status !== "held";
-        }).sort((a, b) => Date.parse(a.start) - Date.parse(b.start)),
+        [...list.upcoming, ...list.past].filter((a) =>
+          isToday(a) && a.status !== "cancelled" && a.status !== "held" &&
+          a.status !== "rescheduled"
+        ).sort((a, b) => Date.parse(a.start) - Date.parse(b.start)),
+      );
+      setNext(
+        list.upcoming.find((a) => !isToday(a) && CHECKIN_STATUSES.has(a.status)) ?? null,
       );
     }).catch((e) => live && setError(messageOf(e)));
     return () => {
@@ -62,7 +100,19 @@ export function Visit() {
       <PageTitle>My visit</PageTitle>
       <LinkBanner feed={visitFeed.value} />
       {error && <Notice kind="error">{error}</Notice>}
-      {!loaded && !t && <Loading label="Loading your visit…" />}
+      {!t && (asOf !== null || queueAsOf.value !== null) && (
+        <SavedCopy
+          asOf={asOf ?? queueAsOf.value}
+          time={(at) => timeIn(at, deviceZone())}
+        />
+      )}
+      {!loaded && !t && !error && !queueUnreachable.value &&
+        <Loading label="Loading your visit…" />}
+      {!loaded && !t && !error && queueUnreachable.value && (
+        <Notice kind="warning">
+          The clinic can't be reached right now. Your visit will show here when you're back online.
+        </Notice>
+      )}
       {t && <TicketCard ticket={t} />}
       {t && !sound && t.status === "waiting" && (
         <p>
@@ -75,12 +125,24 @@ export function Visit() {
           </button>
         </p>
       )}
-      {!t && today && today.length === 0 && (
-        <div class="card">
-          <p>You have no appointment today.</p>
-          <a class="btn" href="/book">Book an appointment</a>
-        </div>
-      )}
+      {!t && today && today.length === 0 && (next
+        ? (
+          <div class="card">
+            <p>
+              Your next appointment is at {timeIn(next.start, next.timezone ?? "UTC")} on{" "}
+              {longDate(next.start, next.timezone ?? "UTC")}
+              {next.doctor_name ? ` with ${next.doctor_name}` : ""}.
+            </p>
+            <p>{checkInOpens(next) ?? "Check in here when you arrive."}</p>
+            <a class="btn secondary" href="/appointments">My appointments</a>
+          </div>
+        )
+        : (
+          <div class="card">
+            <p>You have no appointment today.</p>
+            <a class="btn" href="/book">Book an appointment</a>
+          </div>
+        ))}
       {!t && today?.map((a) => {
         const tz = a.timezone ?? "UTC";
         return (
@@ -91,7 +153,10 @@ export function Visit() {
             <p class="muted">
               {longDate(a.start, tz)} · <StatusChip status={a.status} />
             </p>
-            {CHECKIN_STATUSES.has(a.status) && (
+            {AFTER[a.status] && <p>{AFTER[a.status]}</p>}
+            {a.status === "completed" && <a class="btn secondary" href="/book">Book a follow-up</a>}
+            {CHECKIN_STATUSES.has(a.status) && checkInOpens(a) && <p>{checkInOpens(a)}</p>}
+            {CHECKIN_STATUSES.has(a.status) && !checkInOpens(a) && (
               <>
                 <p>Arrived at the clinic? Check in to get your queue number.</p>
                 <button
@@ -118,6 +183,10 @@ export function TicketCard(props: { ticket: Ticket; compact?: boolean }) {
   const live = feed?.state.value === "live";
   const tz = ticketZone.value ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const ahead = t.people_ahead ?? (typeof t.position === "number" ? t.position - 1 : null);
+  // Arrived before the booked time: the queue puts a booking at its booked time, so people who
+  // are due earlier (walk-ins included) may still go ahead — never promise "You're next" then.
+  const early = t.status === "waiting" && t.kind === "appointment" && !!t.scheduled_at &&
+    Date.parse(t.scheduled_at) > serverNow();
   return (
     <article class={`card ticket ${t.status}`} aria-labelledby="ticket-code">
       <p class="ticket-label">Your number</p>
@@ -132,12 +201,14 @@ export function TicketCard(props: { ticket: Ticket; compact?: boolean }) {
         <dl class="facts">
           <div>
             <dt>People ahead</dt>
-            <dd>{ahead === 0 ? "You're next" : ahead ?? "—"}</dd>
+            <dd>{ahead === 0 && !early ? "You're next" : ahead ?? "—"}</dd>
           </div>
           <div>
-            <dt>Estimated wait</dt>
+            <dt>{early ? "Your turn" : "Estimated wait"}</dt>
             <dd>
-              {typeof t.estimated_wait_minutes === "number"
+              {early
+                ? `around ${timeIn(t.scheduled_at!, tz)}`
+                : typeof t.estimated_wait_minutes === "number"
                 ? (ahead === 0 && t.estimated_wait_minutes < 1
                   ? "Any moment"
                   : minutesLabel(t.estimated_wait_minutes))
@@ -146,13 +217,25 @@ export function TicketCard(props: { ticket: Ticket; compact?: boolean }) {
           </div>
         </dl>
       )}
+      {early && !props.compact && (
+        <p class="muted">
+          You arrived before your booked time ({timeIn(t.scheduled_at!, tz)}). Patients are seen at
+          their booked time, so people due earlier — including walk-ins — may go ahead of you until
+          then.
+        </p>
+      )}
       {t.status === "serving" && (
         <p class="go">You are with the doctor{t.room ? ` in ${t.room}` : ""}.</p>
       )}
       {t.status === "completed" && <p>Your visit is complete. Thank you!</p>}
       {t.status === "no_show" && <p>You missed your call. Please see the front desk.</p>}
       {t.status === "cancelled" && <p>This ticket was cancelled. Please see the front desk.</p>}
-      {!props.compact && (
+      {!props.compact && queueAsOf.value !== null && (
+        <p class="muted small">
+          Saved on this device · as of {timeIn(queueAsOf.value, tz)}
+        </p>
+      )}
+      {!props.compact && queueAsOf.value === null && (
         <p class="muted small" aria-live="off">
           {live ? "Live" : "Not live"}
           {synced ? ` · updated ${timeIn(synced + clockOffset.value, tz)}` : ""}

@@ -154,7 +154,10 @@ async function start() {
         announce(applied.announce);
         fatal.value = null;
       } catch (error) {
-        if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+        if (error instanceof ApiError && error.status === 403) {
+          fatal.value = "This board link is for another clinic. Open this clinic's board " +
+            "link from the staff console.";
+        } else if (error instanceof ApiError && error.status === 401) {
           fatal.value = "This board link has expired or was revoked. Open a new board link " +
             "from the staff console.";
         }

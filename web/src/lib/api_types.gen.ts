@@ -647,6 +647,68 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/clinics/{code}/days": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The coming days (clinic-local, from today): open or closed, and free times
+     * @description For the booking calendar: `open` when some doctor (or `doctor_id`) still has a slot of the schedule ahead that day, `free_slots` as `/slots` would list them.
+     */
+    get: {
+      parameters: {
+        query?: {
+          doctor_id?: string;
+          days?: number;
+        };
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Days */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ClinicDays"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/clinics/{code}/appointments": {
     parameters: {
       query?: never;
@@ -3988,6 +4050,18 @@ export interface components {
         duration_minutes: number;
       }[];
     };
+    ClinicDays: {
+      clinic_code: string;
+      /** @example Asia/Singapore */
+      timezone: string;
+      days: {
+        /** @example 2026-12-01 */
+        date: string;
+        /** @description Some doctor still has a slot ahead that day */
+        open: boolean;
+        free_slots: number;
+      }[];
+    };
     ClinicDayAppointments: {
       clinic_code: string;
       date: string;
@@ -4028,6 +4102,11 @@ export interface components {
       cancelled_at: string | null;
       cancellation_reason: string | null;
       created_at: string;
+      /**
+       * @description When online check-in opens (while the appointment can be checked in); not on the booking response
+       * @example 2026-12-01T08:00:00+08:00
+       */
+      check_in_opens_at?: string | null;
     };
     PatientSearch: {
       patients: components["schemas"]["PatientSummary"][];

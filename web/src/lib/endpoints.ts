@@ -16,6 +16,8 @@ export type Doctor = ClinicInfo["doctors"][number];
 /** A clinic as `GET /api/clinics` lists it (what anyone may see). */
 export type PublicClinic = Schemas["ClinicList"]["clinics"][number];
 export type SlotsResponse = Schemas["Slots"];
+/** A day of the booking calendar: open or closed, and its free times. */
+export type ClinicDay = Schemas["ClinicDays"]["days"][number];
 export type Slot = SlotsResponse["slots"][number];
 export type Appointment = Schemas["Appointment"];
 /** An appointment of the clinic's day, with its patient (staff). */
@@ -51,6 +53,11 @@ export const clinics = {
       auth,
       params: { code },
       query: { date, doctor_id: doctorId || undefined },
+    }),
+  days: (code: string, doctorId?: string) =>
+    call("get", "/api/clinics/{code}/days", {
+      params: { code },
+      query: { doctor_id: doctorId || undefined },
     }),
 };
 

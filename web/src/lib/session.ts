@@ -32,6 +32,8 @@ export interface SessionData {
 
 export interface Session extends Auth {
   current: ReturnType<typeof signal<SessionData | null>>;
+  /** True when the session ended because the server refused to renew it (say so at login). */
+  expired: ReturnType<typeof signal<boolean>>;
   user: ReturnType<typeof computed<User | null>>;
   login(email: string, password: string, clinicCode?: string): Promise<SessionData>;
   signup(input: SignupInput): Promise<SessionData>;
@@ -60,6 +62,7 @@ export function createSession(storageKey: string): Session {
     }
   };
   const current = signal<SessionData | null>(read());
+  const expired = signal(false);
   const write = (data: SessionData | null) => {
     current.value = data;
     try {
@@ -91,6 +94,7 @@ export function createSession(storageKey: string): Session {
           current.value = stored;
           return true;
         }
+        expired.value = true;
         write(null);
       }
       return false;
@@ -99,6 +103,7 @@ export function createSession(storageKey: string): Session {
 
   const session: Session = {
     current,
+    expired,
     user: computed(() => current.value?.user ?? null),
     async token() {
       const s = current.value;
@@ -120,17 +125,20 @@ export function createSession(storageKey: string): Session {
         body: { email, password, ...(clinicCode ? { clinic_code: clinicCode } : {}) },
       });
       const data = fromResponse(res, clinicCode);
+      expired.value = false;
       write(data);
       return data;
     },
     async signup(input) {
       const res = await call("post", "/api/auth/signup", { body: input });
       const data = fromResponse(res, input.clinic_code);
+      expired.value = false;
       write(data);
       return data;
     },
     async logout() {
       const s = current.value;
+      expired.value = false;
       write(null);
       if (s) {
         await call("post", "/api/auth/logout", {

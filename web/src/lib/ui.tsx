@@ -117,6 +117,16 @@ export function LinkBanner(props: { feed: Feed | null }) {
   );
 }
 
+/** Data from the device's saved copy: say so, and from when (the caller formats the time). */
+export function SavedCopy(props: { asOf: number | null; time: (at: number) => string }) {
+  if (props.asOf === null) return null;
+  return (
+    <p class="link-state saved-copy" role="status">
+      Offline — showing what was saved on this device as of {props.time(props.asOf)}.
+    </p>
+  );
+}
+
 /** Human labels for appointment and ticket statuses, with a tone for the chip. */
 export const STATUS: Record<string, [string, "" | "ok" | "warn" | "info"]> = {
   held: ["Held", "warn"],
