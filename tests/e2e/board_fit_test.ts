@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { launch, PHONE } from "./browser.ts";
-import { startService } from "./service.ts";
+import { PHONE } from "./browser.ts";
+import { withServiceAndBrowser } from "./service.ts";
 import type { TestDatabase } from "../support/db.ts";
 import { CLINIC_A } from "../support/demo.ts";
 
@@ -168,10 +168,8 @@ async function rawHeaders(port: number, request: string): Promise<string> {
 }
 
 Deno.test("the TV board fits 720p to 4K with a full day's data, live and offline", async (t) => {
-  const service = await startService();
-  const browser = await launch();
   const errors: string[] = [];
-  try {
+  await withServiceAndBrowser(async (service, browser) => {
     const base = service.url;
     const login = await fetch(`${base}/api/auth/login`, {
       method: "POST",
@@ -290,11 +288,5 @@ Deno.test("the TV board fits 720p to 4K with a full day's data, live and offline
       await clinic("Gabriel Family Clinic · Bedok").waitFor({ timeout: WAIT });
       await phone.close();
     });
-  } catch (error) {
-    console.error(`--- server output ---\n${service.output().slice(-4000)}`);
-    throw error;
-  } finally {
-    await browser.close();
-    await service.close();
-  }
+  });
 });

@@ -8,10 +8,10 @@
  * right after booking).
  */
 import assert from "node:assert/strict";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { audit } from "./a11y.ts";
-import { launch, PHONE } from "./browser.ts";
-import { type Service, startService } from "./service.ts";
+import { PHONE } from "./browser.ts";
+import { withServiceAndBrowser } from "./service.ts";
 
 const WAIT = 20_000;
 const PASSWORD = "Correct-Horse-9";
@@ -67,12 +67,8 @@ async function api(base: string, path: string, init: { token?: string; body?: un
 }
 
 Deno.test("patient flows in Chromium (issue #17)", async (t) => {
-  let service: Service | undefined;
-  let browser: Browser | undefined;
   const errors: string[] = [];
-  try {
-    service = await startService();
-    browser = await launch();
+  await withServiceAndBrowser(async (service, browser) => {
     const base = service.url;
     const sql = service.db.sql;
     const newPhone = async (): Promise<[BrowserContext, Page]> => {
@@ -328,11 +324,5 @@ Deno.test("patient flows in Chromium (issue #17)", async (t) => {
 
     await t.step("no uncaught errors", () => assert.deepEqual(errors, []));
     await phone.close();
-  } catch (error) {
-    if (service) console.error(`--- server output ---\n${service.output().slice(-4000)}`);
-    throw error;
-  } finally {
-    await browser?.close();
-    await service?.close();
-  }
+  });
 });

@@ -7,10 +7,10 @@
  * at phone (360×780) and TV (1920×1080) sizes go to `tests/.artifacts/screenshots/`.
  */
 import assert from "node:assert/strict";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { audit } from "./a11y.ts";
-import { launch, PHONE, TV } from "./browser.ts";
-import { type Service, startService } from "./service.ts";
+import { PHONE, TV } from "./browser.ts";
+import { withServiceAndBrowser } from "./service.ts";
 
 const SHOTS = new URL("../.artifacts/screenshots/", import.meta.url).pathname;
 const WAIT = 20_000;
@@ -109,10 +109,8 @@ Deno.test({
   name: "PWA end to end in Chromium against deno task start",
   // The browser and the server are real processes; give them time on a 2-core machine.
   fn: async (t) => {
-    let service: Service | undefined;
-    let browser: Browser | undefined;
     const errors: string[] = [];
-    try {
+    await withServiceAndBrowser(async (service, browser) => {
       /** A step; on failure, leave evidence and stop (later steps build on it). */
       const step = async (name: string, fn: () => Promise<void> | void) => {
         note(`-- step: ${name}`);
@@ -122,8 +120,6 @@ Deno.test({
           throw new Error(`step failed: ${name}`);
         }
       };
-      service = await startService();
-      browser = await launch();
       const base = service.url;
       const sql = service.db.sql;
 
@@ -530,13 +526,6 @@ Deno.test({
       await desk.close();
       await tvContext.close();
       await phone.close();
-    } catch (error) {
-      if (service) console.error(`--- server output ---\n${service.output().slice(-4000)}`);
-      await evidence();
-      throw error;
-    } finally {
-      await browser?.close();
-      await service?.close();
-    }
+    }, evidence);
   },
 });

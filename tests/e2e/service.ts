@@ -4,8 +4,10 @@
  * ephemeral cluster, with `DATA_DIR` in a temp dir. `restart()` stops it (SIGTERM) and starts it
  * again on the same port — API, realtime and all — as a crash/redeploy would.
  */
+import type { Browser } from "playwright-core";
 import { middayZone } from "../support/clock.ts";
 import { freshDatabase, type TestDatabase } from "../support/db.ts";
+import { launch } from "./browser.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -161,4 +163,27 @@ export async function startService(): Promise<Service> {
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Runs `fn` against a fresh service and a headless browser: on failure prints the server's last
+ * output (and runs `onFailure`, for more evidence); closes both either way.
+ */
+export async function withServiceAndBrowser(
+  fn: (service: Service, browser: Browser) => Promise<void>,
+  onFailure?: () => Promise<void>,
+): Promise<void> {
+  const service = await startService();
+  let browser: Browser | undefined;
+  try {
+    browser = await launch();
+    await fn(service, browser);
+  } catch (error) {
+    console.error(`--- server output ---\n${service.output().slice(-4000)}`);
+    await onFailure?.();
+    throw error;
+  } finally {
+    await browser?.close();
+    await service.close();
+  }
 }

@@ -6,10 +6,9 @@
  * first; cancel and no-show ask first (the safe choice focused) and "Finished today" restores.
  */
 import assert from "node:assert/strict";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { audit } from "./a11y.ts";
-import { launch } from "./browser.ts";
-import { type Service, startService } from "./service.ts";
+import { withServiceAndBrowser } from "./service.ts";
 
 const WAIT = 20_000;
 const CLINIC = "11111111-1111-4111-8111-111111111111";
@@ -27,12 +26,8 @@ function focused(page: Page): Promise<string> {
 Deno.test({
   name: "staff console in Chromium: confirmations, restore, walk-in reset, duplicates",
   fn: async (t) => {
-    let service: Service | undefined;
-    let browser: Browser | undefined;
     const errors: string[] = [];
-    try {
-      service = await startService();
-      browser = await launch();
+    await withServiceAndBrowser(async (service, browser) => {
       const sql = service.db.sql;
       const status = async (code: string) =>
         (await sql`select status::text, room from public.queue_tickets
@@ -206,12 +201,6 @@ Deno.test({
         assert.deepEqual(errors, []);
       });
       await desk.close();
-    } catch (error) {
-      if (service) console.error(`--- server output ---\n${service.output().slice(-4000)}`);
-      throw error;
-    } finally {
-      await browser?.close();
-      await service?.close();
-    }
+    });
   },
 });
