@@ -520,7 +520,8 @@ grant execute on function api.me() to authenticated;
 -- ---------------------------------------------------------------------------------------
 
 -- The clinic of a `:code` path parameter, as the caller may read it (RLS: active clinics),
--- with the columns anyone may read (id, code, name, timezone; the others null), or 404.
+-- with the columns anyone may read (id, code, name, branch_name, timezone; the others null), or
+-- 404.
 create or replace function private.clinic_by_code(p_code text) returns public.clinics
   language plpgsql stable
   set search_path = ''
@@ -528,8 +529,8 @@ create or replace function private.clinic_by_code(p_code text) returns public.cl
 declare
   v_clinic public.clinics;
 begin
-  select c.id, c.code, c.name, c.timezone
-  into v_clinic.id, v_clinic.code, v_clinic.name, v_clinic.timezone
+  select c.id, c.code, c.name, c.branch_name, c.timezone
+  into v_clinic.id, v_clinic.code, v_clinic.name, v_clinic.branch_name, v_clinic.timezone
   from public.clinics c where c.code = upper(p_code);
   if not found then
     perform private.raise_api(404, 'clinic_not_found', 'No such clinic');
@@ -628,9 +629,69 @@ create index patients_search_trgm on public.patients
     extensions.gin_trgm_ops)
   where deleted_at is null;
 
+-- Lists of patients show contact details masked, so two records with the same name and date of
+-- birth can be told apart without the list disclosing them: "•••• 4567" (the last four digits),
+-- "l•••@example.com" (the first letter and the domain).
+create or replace function private.mask_phone(p_phone text) returns text
+  language sql immutable
+  set search_path = ''
+  as $$
+    select case when p_phone is null then null
+                when length(regexp_replace(p_phone, '[^0-9]', '', 'g')) < 4 then '••••'
+                else '•••• ' || right(regexp_replace(p_phone, '[^0-9]', '', 'g'), 4) end
+  $$;
+
+create or replace function private.mask_email(p_email text) returns text
+  language sql immutable
+  set search_path = ''
+  as $$
+    select case when p_email is null then null
+                when position('@' in p_email) < 2 then '•••'
+                else left(p_email, 1) || '•••' || substr(p_email, position('@' in p_email)) end
+  $$;
+
+-- A patient as a list shows them to staff: no full contact details.
+create or replace function private.patient_summary(p public.patients) returns jsonb
+  language sql stable
+  set search_path = ''
+  as $$
+    select jsonb_build_object('id', p.id, 'patient_number', p.patient_number,
+      'full_name', p.full_name, 'date_of_birth', p.date_of_birth, 'gender', p.gender,
+      'phone_masked', private.mask_phone(p.phone),
+      'email_masked', private.mask_email(p.email::text))
+  $$;
+
+-- The clinic's patients a new registration with this name and date of birth would likely
+-- duplicate (same date of birth, same name ignoring case and spacing), as summaries.
+create or replace function private.patient_duplicates(
+  p_clinic uuid,
+  p_full_name text,
+  p_date_of_birth date
+) returns jsonb
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+    select coalesce(jsonb_agg(private.patient_summary(p) order by p.patient_number), '[]')
+    from public.patients p
+    where p.clinic_id = p_clinic and p.deleted_at is null
+      and p.date_of_birth = p_date_of_birth
+      and lower(regexp_replace(btrim(p.full_name), '\s+', ' ', 'g'))
+        = lower(regexp_replace(btrim(p_full_name), '\s+', ' ', 'g'))
+  $$;
+
+revoke all on function private.mask_phone(text), private.mask_email(text),
+  private.patient_summary(public.patients), private.patient_duplicates(uuid, text, date)
+  from public;
+grant execute on function private.mask_phone(text), private.mask_email(text),
+  private.patient_summary(public.patients) to authenticated, service_role;
+grant execute on function private.patient_duplicates(uuid, text, date)
+  to authenticated, service_role;
+
 -- The clinic's patients whose name, number or phone contains `p_query` (at least two
 -- characters; a phone may be typed with spaces or dashes), for its staff: best name match
--- first, at most `p_limit` (1–50). SECURITY INVOKER: RLS decides which rows the caller sees.
+-- first, at most `p_limit` (1–50), contact details masked (private.patient_summary).
+-- SECURITY INVOKER: RLS decides which rows the caller sees.
 create or replace function api.search_patients(p_code text, p_query text, p_limit integer)
   returns jsonb
   language plpgsql stable
@@ -647,12 +708,10 @@ begin
   end if;
   v_like := '%' || replace(replace(replace(v_query, '\', '\\'), '%', '\%'), '_', '\_') || '%';
   return jsonb_build_object('patients', coalesce((
-    select jsonb_agg(jsonb_build_object('id', m.id, 'patient_number', m.patient_number,
-        'full_name', m.full_name, 'date_of_birth', m.date_of_birth, 'gender', m.gender,
-        'phone', m.phone) order by m.rank desc, m.full_name, m.patient_number)
+    select jsonb_agg(private.patient_summary(m.p)
+      order by m.rank desc, (m.p).full_name, (m.p).patient_number)
     from (
-      select p.id, p.patient_number, p.full_name, p.date_of_birth, p.gender, p.phone,
-        greatest(extensions.similarity(lower(p.full_name), v_query),
+      select p, greatest(extensions.similarity(lower(p.full_name), v_query),
           case when lower(p.patient_number) = v_query then 2 else 0 end) as rank
       from public.patients p
       where p.clinic_id = v_clinic.id and p.deleted_at is null

@@ -656,7 +656,8 @@ revoke all on function private.release_expired_holds(uuid, tstzrange) from publi
 grant execute on function private.release_expired_holds(uuid, tstzrange) to authenticated, service_role;
 
 -- An appointment as the API shows it, from the row and what the caller already knows about
--- its clinic and doctor (inlinable: no SET clause, no lookups).
+-- its clinic and doctor (inlinable: no SET clause). The branch is looked up by primary key here
+-- rather than passed in, so that callers need not know it.
 create or replace function private.appointment_json_of(
   a public.appointments,
   p_timezone text,
@@ -679,6 +680,7 @@ create or replace function private.appointment_json_of(
       'clinic_id', a.clinic_id,
       'clinic_code', p_clinic_code,
       'clinic_name', p_clinic_name,
+      'branch_name', (select c.branch_name from public.clinics c where c.id = a.clinic_id),
       'doctor_id', a.doctor_id,
       'doctor_name', p_doctor_name,
       'patient_id', a.patient_id,
@@ -696,7 +698,8 @@ grant execute on function private.appointment_json_of(public.appointments, text,
   to authenticated, service_role;
 
 -- An appointment as the API shows it (times in the clinic's zone, with offset): the clinic and
--- doctor looked up, then private.appointment_json_of, so both give the same document.
+-- doctor looked up, then private.appointment_json_of, so both give the same document; plus
+-- `check_in_opens_at` (private.check_in_opens_at) while it can still be checked in.
 create or replace function private.appointment_json(a public.appointments) returns jsonb
   language plpgsql stable
   security definer
@@ -706,12 +709,17 @@ declare
   v_tz text;
   v_code text;
   v_clinic_name text;
+  v_settings jsonb;
   v_doctor text;
 begin
-  select c.timezone, c.code, c.name into v_tz, v_code, v_clinic_name
+  select c.timezone, c.code, c.name, c.settings into v_tz, v_code, v_clinic_name, v_settings
   from public.clinics c where c.id = a.clinic_id;
   select d.display_name into v_doctor from public.doctors d where d.id = a.doctor_id;
-  return private.appointment_json_of(a, v_tz, v_code, v_clinic_name, v_doctor);
+  return private.appointment_json_of(a, v_tz, v_code, v_clinic_name, v_doctor)
+    || jsonb_build_object('check_in_opens_at', case
+      when a.status in ('scheduled', 'confirmed') then private.iso_in_zone(
+        private.check_in_opens_at(lower(a.period), a.service_date, v_tz, v_settings), v_tz)
+      end);
 end
 $$;
 
@@ -812,6 +820,45 @@ begin
 
   return jsonb_build_object('clinic_code', v_clinic.code, 'date', p_day,
     'timezone', v_clinic.timezone, 'slots', v_slots);
+end
+$$;
+
+-- The next `p_days` local days of a clinic from today: whether it is open (some doctor — or the
+-- given one — still has a slot of the schedule ahead that day) and how many times are free
+-- (api.available_slots, the one home of "free").
+create or replace function api.clinic_days(p_code text, p_doctor uuid default null,
+  p_days integer default 14)
+  returns jsonb
+  language plpgsql stable
+  security definer
+  set search_path = ''
+  as $$
+declare
+  -- The clinic and doctor checks (404s) of api.available_slots; no date, so no slots.
+  v_first jsonb := api.available_slots(p_code, null, p_doctor);
+  v_clinic public.clinics;
+  v_today date;
+begin
+  select * into v_clinic from public.clinics where code = v_first ->> 'clinic_code';
+  v_today := (now() at time zone v_clinic.timezone)::date;
+  return jsonb_build_object('clinic_code', v_clinic.code, 'timezone', v_clinic.timezone,
+    'days', (
+      select jsonb_agg(jsonb_build_object(
+          'date', d.day,
+          'open', exists (
+            select 1
+            from public.doctors doc
+            join public.doctor_schedules ds on ds.doctor_id = doc.id
+            cross join lateral private.doctor_day_slots(doc.id, d.day) s
+            where doc.clinic_id = v_clinic.id and doc.is_active and doc.deleted_at is null
+              and (p_doctor is null or doc.id = p_doctor)
+              and d.day <= v_today + ds.advance_days and s.starts > now()),
+          'free_slots', jsonb_array_length(
+            api.available_slots(v_clinic.code, d.day, p_doctor) -> 'slots'))
+        order by d.day)
+      from generate_series(v_today, v_today + greatest(least(p_days, 60), 1) - 1,
+        interval '1 day') as g (g)
+      cross join lateral (select g.g::date as day) d));
 end
 $$;
 
@@ -1390,6 +1437,7 @@ $$;
 revoke all on function
   api.clinic_info(text),
   api.available_slots(text, date, uuid),
+  api.clinic_days(text, uuid, integer),
   api.hold_slot(jsonb),
   api.release_hold(uuid),
   api.book(text, jsonb),
@@ -1401,7 +1449,8 @@ revoke all on function
   from public;
 grant execute on function
   api.clinic_info(text),
-  api.available_slots(text, date, uuid)
+  api.available_slots(text, date, uuid),
+  api.clinic_days(text, uuid, integer)
   to anon, authenticated, service_role;
 grant execute on function
   api.hold_slot(jsonb),

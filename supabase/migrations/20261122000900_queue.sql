@@ -135,6 +135,12 @@ create or replace function private.room_label(p_room text) returns text
                 else p_room end
   $$;
 
+-- The room as compared: its label, lower case ("1" is "Room 1").
+create or replace function private.room_key(p_room text) returns text
+  language sql immutable
+  set search_path = ''
+  as $$ select lower(private.room_label(btrim(p_room))) $$;
+
 -- "A012": a kind letter and the per-clinic, per-day counter (row-locked upsert, so concurrent
 -- callers never share a number).
 create or replace function private.queue_next_code(p_clinic uuid, p_day date, p_letter text)
@@ -223,9 +229,10 @@ create or replace function private.queue_places(p_clinic uuid, p_day date)
   $$;
 revoke all on function private.queue_places(uuid, date) from public;
 
--- Rolling service duration per doctor: the mean of the last 20 consultations (start → end)
--- of the past 30 days, each clamped to 1–120 minutes; with no history, the doctor's slot
--- length (or 10 minutes).
+-- Rolling service duration per doctor: the mean of the last 20 consultations (start → end) of
+-- the past 30 days, each clamped to 1–120 minutes — once there are at least 3 of them (one or
+-- two quick visits must not promise a short wait); until then the length of the doctor's
+-- consultation as booked (slot_minutes, or 10 minutes).
 create or replace function private.doctor_service_minutes(p_doctor uuid)
   returns table (minutes numeric, samples integer)
   language sql stable
@@ -243,9 +250,10 @@ create or replace function private.doctor_service_minutes(p_doctor uuid)
       order by t.consultation_end_at desc
       limit 20
     )
-    select round(coalesce(avg(r.m),
-             (select s.slot_minutes from public.doctor_schedules s where s.doctor_id = p_doctor),
-             10)::numeric, 1),
+    select round(case when count(r.m) >= 3 then avg(r.m)
+             else coalesce(
+               (select s.slot_minutes from public.doctor_schedules s where s.doctor_id = p_doctor),
+               10) end::numeric, 1),
            count(r.m)::integer
     from recent r
   $$;
@@ -409,7 +417,9 @@ $$;
 revoke all on function private.queue_notify_called(public.queue_tickets) from public;
 
 -- After any ticket change of a clinic's day: every waiting ticket of a patient with at most
--- near_threshold people ahead that has not been told yet gets "you are N away".
+-- near_threshold people ahead that has not been told yet gets "you are N away" — except an
+-- appointment before its booked time: the policy puts it at its booked time, so people due
+-- earlier may still go ahead ("you are next" would not hold). It is told on a change after.
 create or replace function private.queue_notify_near(p_clinic uuid, p_day date) returns integer
   language plpgsql
   security definer
@@ -431,6 +441,7 @@ begin
     from private.queue_places(p_clinic, p_day) p
     join public.queue_tickets t on t.id = p.ticket_id
     where p.people_ahead <= v_n and t.patient_id is not null
+      and (t.scheduled_at is null or t.scheduled_at <= now())
       and not exists (select 1 from private.queue_near_notified n where n.ticket_id = t.id)
   loop
     insert into private.queue_near_notified (ticket_id, people_ahead)
@@ -625,6 +636,28 @@ end
 $$;
 revoke all on function private.queue_check_in(uuid) from public;
 
+-- When the patient may check in online for an appointment starting at `p_start` on local date
+-- `p_day`: `check_in_window_minutes` before the start, but never before that day begins (check-in
+-- is only possible on the day). private.queue_check_in applies the same rule;
+-- tests/queue/check_in_opens_test.ts checks that the two agree.
+create or replace function private.check_in_opens_at(
+  p_start timestamptz,
+  p_day date,
+  p_timezone text,
+  p_settings jsonb
+) returns timestamptz
+  language sql stable
+  set search_path = ''
+  as $$
+    select greatest(
+      p_start - pg_catalog.make_interval(
+        mins => private.queue_setting(p_settings, 'check_in_window_minutes', 60)),
+      p_day::timestamp at time zone p_timezone)
+  $$;
+revoke all on function private.check_in_opens_at(timestamptz, date, text, jsonb) from public;
+grant execute on function private.check_in_opens_at(timestamptz, date, text, jsonb)
+  to authenticated, service_role;
+
 -- A walk-in registered by staff (patient and doctor optional; priority 0–9).
 create or replace function private.queue_walk_in(
   p_clinic uuid,
@@ -734,6 +767,72 @@ end
 $$;
 revoke all on function private.queue_call_next(uuid, text, uuid) from public;
 
+-- Call-next into a room, one patient per room: a room is occupied while a ticket of the day is
+-- `called` or `serving` in it (rooms compare by their label, case-insensitively: "1" is
+-- "Room 1"). Call-next into an occupied room answers 409 `room_occupied` (details: the occupying
+-- ticket's code and status) unless the caller confirms with `p_replace`; then the occupant makes
+-- way first:
+--   called  → waiting    the patient never came in: back in the line at their place (their due
+--                        time is unchanged, so they are usually next), room cleared;
+--   serving → completed  the consultation ended without the console being told.
+-- A press into an empty queue stays 404 `queue_empty`, occupied or not. Presses for one room
+-- are serialized (a transaction-scoped advisory lock), so two of them never both see it free.
+create or replace function private.queue_call_to_room(
+  p_clinic uuid,
+  p_room text,
+  p_doctor uuid default null,
+  p_replace boolean default false
+) returns setof public.queue_tickets
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_today date;
+  v_occupant public.queue_tickets;
+  v_ticket public.queue_tickets;
+begin
+  if p_clinic is null or p_clinic not in (select private.staff_clinic_ids()) then
+    perform private.raise_api(403, 'forbidden', 'Only staff of this clinic can call patients');
+  end if;
+  v_today := private.clinic_today(p_clinic);
+  perform pg_advisory_xact_lock(
+    hashtextextended(p_clinic::text || '/' || private.room_key(p_room), 0));
+  select * into v_occupant from public.queue_tickets t
+  where t.clinic_id = p_clinic and t.service_date = v_today
+    and t.status in ('called', 'serving') and private.room_key(t.room) = private.room_key(p_room)
+  order by t.called_at desc nulls last
+  limit 1
+  for update;
+
+  select * into v_ticket from private.queue_call_next(p_clinic, p_room, p_doctor);
+  if v_ticket.id is null then
+    return;
+  end if;
+  if v_occupant.id is not null then
+    if not coalesce(p_replace, false) then
+      perform private.raise_api(409, 'room_occupied',
+        format('%s still has %s %s', private.room_label(v_occupant.room), v_occupant.code,
+          case v_occupant.status when 'called' then 'called' else 'in consultation' end),
+        jsonb_build_object('ticket_id', v_occupant.id, 'code', v_occupant.code,
+          'status', v_occupant.status));
+    end if;
+    if v_occupant.status = 'called' then
+      update public.queue_tickets t set status = 'waiting', room = null
+      where t.id = v_occupant.id;
+    else
+      update public.queue_tickets t set status = 'completed', consultation_end_at = now()
+      where t.id = v_occupant.id;
+      perform private.queue_sync_appointment(v_occupant.appointment_id, 'completed');
+    end if;
+  end if;
+  return next v_ticket;
+end
+$$;
+revoke all on function private.queue_call_to_room(uuid, text, uuid, boolean) from public;
+grant execute on function private.queue_call_to_room(uuid, text, uuid, boolean)
+  to authenticated, service_role;
+
 -- One ticket transition, by staff of the ticket's clinic (the patient may cancel their own):
 --   recall    called → called (announced again, room may change); no_show → called within
 --             no_show_recall_minutes of being marked
@@ -741,6 +840,10 @@ revoke all on function private.queue_call_next(uuid, text, uuid) from public;
 --   complete  serving → completed     (consultation_end_at)
 --   no_show   called → no_show        (no_show_at; the patient's no-show count + 1)
 --   cancel    waiting | called → cancelled (cancelled_at; the appointment is cancelled)
+--   restore   cancelled | no_show → waiting, today only, by staff: a mis-click at the desk is
+--             undone in one step. The ticket goes back to its place (its due time is
+--             unchanged), a no-show's count is taken back, the appointment is checked in again
+--             (left as it is when its slot was booked by someone else meanwhile).
 -- Every change is timestamped here and audited by the table's audit trigger.
 create or replace function private.queue_transition(
   p_ticket uuid,
@@ -822,7 +925,20 @@ begin
     where t.id = p_ticket returning * into v_t;
     perform private.queue_sync_appointment(v_t.appointment_id, 'cancelled',
       'Queue ticket cancelled');
-  elsif p_action in ('recall', 'start', 'complete', 'no_show', 'cancel') then
+  elsif p_action = 'restore' and v_from in ('cancelled', 'no_show') then
+    if v_t.service_date <> private.clinic_today(v_t.clinic_id) then
+      perform private.raise_api(409, 'restore_window_passed',
+        'Only tickets of today can be restored');
+    end if;
+    update public.queue_tickets t
+    set status = 'waiting', room = null, cancelled_at = null, no_show_at = null
+    where t.id = p_ticket returning * into v_t;
+    if v_from = 'no_show' and v_t.patient_id is not null then
+      update public.patients p set no_show_count = greatest(p.no_show_count - 1, 0)
+      where p.id = v_t.patient_id;
+    end if;
+    perform private.queue_sync_appointment(v_t.appointment_id, 'checked_in');
+  elsif p_action in ('recall', 'start', 'complete', 'no_show', 'cancel', 'restore') then
     perform private.raise_api(409, 'invalid_transition',
       format('Cannot %s a ticket that is %s', replace(p_action, '_', '-'), v_from),
       jsonb_build_object('from', v_from, 'action', p_action));
@@ -944,9 +1060,14 @@ begin
 end
 $$;
 
--- Call-next in the clinic of `p_code`; 404 queue_empty when nobody is waiting for the room.
-create or replace function api.queue_call_next(p_code text, p_room text, p_doctor uuid)
-  returns json
+-- Call-next in the clinic of `p_code`; 404 queue_empty when nobody is waiting for the room,
+-- 409 room_occupied unless `p_replace` (private.queue_call_to_room).
+create or replace function api.queue_call_next(
+  p_code text,
+  p_room text,
+  p_doctor uuid,
+  p_replace boolean default false
+) returns json
   language plpgsql
   set search_path = ''
   as $$
@@ -954,7 +1075,7 @@ declare
   v_clinic public.clinics := private.clinic_by_code(p_code);
   v_t public.queue_tickets;
 begin
-  select * into v_t from private.queue_call_next(v_clinic.id, p_room, p_doctor);
+  select * into v_t from private.queue_call_to_room(v_clinic.id, p_room, p_doctor, p_replace);
   if not found then
     perform private.raise_api(404, 'queue_empty', 'Nobody is waiting for this room');
   end if;
@@ -963,13 +1084,16 @@ end
 $$;
 
 -- A walk-in: for a patient of the clinic (`p_patient`), or a new patient registered in the
--- same transaction (`p_new_patient`: full_name, date_of_birth, gender, phone), or nobody.
+-- same transaction (`p_new_patient`: full_name, date_of_birth, gender, phone), or nobody. A new
+-- patient who likely duplicates a registered one (private.patient_duplicates) is refused with
+-- 409 possible_duplicate (details: the candidates, masked) unless `p_confirm_new`.
 create or replace function api.queue_walk_in(
   p_code text,
   p_patient uuid,
   p_new_patient jsonb,
   p_doctor uuid,
-  p_priority integer
+  p_priority integer,
+  p_confirm_new boolean default false
 ) returns json
   language plpgsql
   set search_path = ''
@@ -977,9 +1101,21 @@ create or replace function api.queue_walk_in(
 declare
   v_clinic public.clinics := private.clinic_by_code(p_code);
   v_patient uuid := p_patient;
+  v_dupes jsonb;
   v_t public.queue_tickets;
 begin
   if p_new_patient is not null then
+    if v_clinic.id not in (select private.staff_clinic_ids()) then
+      perform private.raise_api(403, 'forbidden',
+        'Only staff of this clinic can register patients');
+    end if;
+    v_dupes := private.patient_duplicates(v_clinic.id, p_new_patient ->> 'full_name',
+      (p_new_patient ->> 'date_of_birth')::date);
+    if jsonb_array_length(v_dupes) > 0 and not coalesce(p_confirm_new, false) then
+      perform private.raise_api(409, 'possible_duplicate',
+        'A patient with this name and date of birth is already registered',
+        jsonb_build_object('candidates', v_dupes));
+    end if;
     v_patient := private.register_patient(v_clinic.id, p_new_patient ->> 'full_name',
       (p_new_patient ->> 'date_of_birth')::date, (p_new_patient ->> 'gender')::public.gender,
       p_new_patient ->> 'phone');
@@ -1005,7 +1141,9 @@ $$;
 
 -- The PII-free board snapshot of today, for a member of the clinic or its live board token:
 -- called and serving first (latest call first), then the waiting line, then the rest. One
--- statement, one snapshot: the rows and the version line up.
+-- statement, one snapshot: the rows and the version line up. A branch name is public (the
+-- clinic list shows it to anyone), so the board may show it: clinics of one practice share a
+-- name.
 create or replace function api.queue_board(p_code text) returns json
   language plpgsql stable
   set search_path = ''
@@ -1033,6 +1171,7 @@ begin
     select json_build_object(
       'clinic_code', v_clinic.code,
       'clinic_name', v_clinic.name,
+      'branch_name', v_clinic.branch_name,
       'service_date', d.day,
       'timezone', v_clinic.timezone,
       'version', coalesce((select v.version from public.queue_board_versions v
@@ -1102,12 +1241,14 @@ create or replace function api.my_queue(p_clinic_code text) returns json
       limit 1))
   $$;
 
-revoke all on function api.queue_check_in(uuid), api.queue_call_next(text, text, uuid),
-  api.queue_walk_in(text, uuid, jsonb, uuid, integer), api.queue_transition(uuid, text, text),
+revoke all on function api.queue_check_in(uuid), api.queue_call_next(text, text, uuid, boolean),
+  api.queue_walk_in(text, uuid, jsonb, uuid, integer, boolean),
+  api.queue_transition(uuid, text, text),
   api.queue_board(text), api.queue_tickets(text, public.ticket_status), api.my_queue(text)
   from public;
-grant execute on function api.queue_check_in(uuid), api.queue_call_next(text, text, uuid),
-  api.queue_walk_in(text, uuid, jsonb, uuid, integer), api.queue_transition(uuid, text, text),
+grant execute on function api.queue_check_in(uuid), api.queue_call_next(text, text, uuid, boolean),
+  api.queue_walk_in(text, uuid, jsonb, uuid, integer, boolean),
+  api.queue_transition(uuid, text, text),
   api.queue_board(text), api.queue_tickets(text, public.ticket_status), api.my_queue(text)
   to authenticated;
 grant execute on function api.queue_board(text) to anon;
