@@ -32,6 +32,7 @@ import { boardTokens } from "./routes/board_tokens.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
 import { notifications } from "./routes/notifications.ts";
+import { push } from "./routes/push.ts";
 import { webhooks } from "./routes/webhooks.ts";
 import { webhookEndpoints } from "./routes/webhook_endpoints.ts";
 
@@ -116,6 +117,7 @@ export function createApp(deps: AppDeps) {
     .route("/", queue)
     .route("/", me)
     .route("/", notifications)
+    .route("/", push)
     .route("/", webhooks)
     .route("/", webhookEndpoints);
 

@@ -183,6 +183,7 @@ export interface Fixtures {
 /**
  * Adds, as superuser, rows for both clinics in every clinic-scoped table the seed leaves empty
  * (appointments, queue, clinical, money, notifications, webhooks, jobs, settings, feedback),
+ * a push subscription of each patient,
  * and a second patient of clinic A (Tay) so "own rows only" is tested within one clinic too.
  * Lim is treated by Dr Tan, Tay by Dr Lee, Chan (clinic B) by Dr Ng.
  */
@@ -274,6 +275,10 @@ export async function addFixtures(sql: Sql): Promise<Fixtures> {
         insert into public.notification_deliveries (notification_id, clinic_id, channel,
           recipient)
         values (${notification.id}, ${clinicId}, 'sms', '+65 9000 0000')`;
+      await tx`
+        insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+        values (${p.userId}, ${"https://push.example/send/" + p.key},
+          ${"B" + "A".repeat(86)}, ${"A".repeat(22)})`;
       patients.push({
         key: p.key,
         userId: p.userId,
