@@ -6,6 +6,7 @@
  */
 import type postgres from "postgres";
 import { PermanentJobError } from "../jobs/job.ts";
+import { notificationScreen } from "./screen.ts";
 import type { Channel, Transports } from "./transport.ts";
 
 export type DeliveryOutcome = "sent" | "delivered" | "skipped" | "failed" | "noop";
@@ -29,9 +30,13 @@ export async function deliverNotification(
       clinic_id: string;
       title: string;
       body: string;
+      kind: string;
+      user_id: string;
+      data: Record<string, unknown> | null;
     }[]
   >`
-    select d.channel, d.recipient, d.status, d.clinic_id, n.title, n.body
+    select d.channel, d.recipient, d.status, d.clinic_id, n.title, n.body, n.kind, n.user_id,
+      n.data
     from public.notification_deliveries d
     join public.notifications n on n.id = d.notification_id
     where d.id = ${deliveryId}`;
@@ -45,7 +50,10 @@ export async function deliverNotification(
       where id = ${deliveryId} and status = 'pending'`;
     return "skipped";
   }
-  const text = row.channel === "email" ? row.body : `${row.title}\n${row.body}`;
+  // E-mail and push show the title apart (subject, notification title); texts carry both.
+  const text = row.channel === "email" || row.channel === "push"
+    ? row.body
+    : `${row.title}\n${row.body}`;
   try {
     const result = await transport.send({
       channel: row.channel,
@@ -54,6 +62,9 @@ export async function deliverNotification(
       text,
       idempotencyKey: deliveryId,
       clinicId: row.clinic_id,
+      kind: row.kind,
+      userId: row.user_id,
+      url: notificationScreen(row.data),
     });
     await sql`
       update public.notification_deliveries
