@@ -127,6 +127,8 @@ Deno.test("push subscriptions: own only, upsert by endpoint, validated", async (
         `${path}: ${JSON.stringify(res.body.error)}`,
       );
     }
+    const none = await app.call("POST", "/api/push/subscriptions", { token: lim });
+    assert.equal(none.status, 400, "no body");
     assert.equal(await count(), before);
   });
 
