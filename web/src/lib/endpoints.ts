@@ -109,6 +109,9 @@ export const notifications = {
 export const push = {
   subscribe: (auth: Auth, subscription: Schemas["PushSubscribeRequest"]) =>
     call("post", "/api/push/subscriptions", { auth, body: subscription }),
+  list: (auth: Auth) => call("get", "/api/push/subscriptions", { auth }),
+  unsubscribe: (auth: Auth, id: string) =>
+    call("delete", "/api/push/subscriptions/{id}", { auth, params: { id } }),
 };
 
 export const staff = {
