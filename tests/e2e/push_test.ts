@@ -146,7 +146,9 @@ Deno.test("web push: the service worker shows a push and a click opens its scree
     await waitShown(reminder.tag);
     await click(reminder.tag);
     await page.waitForURL(`${service.url}/appointments/${appointment}`, { timeout: WAIT });
-    await page.getByRole("heading", { name: "Appointment" }).waitFor({ timeout: WAIT });
+    await page.getByRole("heading", { name: "Appointment", exact: true }).waitFor({
+      timeout: WAIT,
+    });
 
     const elsewhere = { ...reminder, url: "https://elsewhere.example/phish", tag: "x" };
     await deliver(elsewhere);
