@@ -13,7 +13,9 @@
  *
  * Per subscription: 2xx is delivered to the push service; 404/410 means the browser dropped the
  * subscription, so it is deleted; 429, 5xx and network failures are transient; any other 4xx
- * (a refused token, a bad payload) is a failure of that subscription for this message.
+ * (a refused token, a bad payload) is a failure of that subscription for this message. A
+ * subscription that failed 10 times in a row is deleted too (the app registers a live one
+ * again when the user opens it).
  * The message is `sent` when one subscription accepted it — the others' transient failures
  * are not retried, so no browser shows it twice. With none accepted, a transient failure is
  * retried by the job queue (the service worker's `tag` is the delivery id, so even a repeated
@@ -175,7 +177,10 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
   };
 }
 
-/** Marks accepted subscriptions, counts failures, deletes the gone ones. */
+/** Consecutive failures after which a subscription is deleted. */
+export const MAX_PUSH_FAILURES = 10;
+
+/** Marks accepted subscriptions, counts failures, deletes the gone and the hopeless ones. */
 async function record(sql: postgres.Sql, subscriptions: Subscription[], outcomes: Outcome[]) {
   const ids = (kinds: Outcome["kind"][]) =>
     subscriptions.filter((_, i) => kinds.includes(outcomes[i].kind)).map((s) => s.id);
@@ -195,6 +200,11 @@ async function record(sql: postgres.Sql, subscriptions: Subscription[], outcomes
           failure_count = case when id = any(${accepted}::uuid[]) then 0
                                else failure_count + 1 end
       where id = any(${[...accepted, ...failed]}::uuid[])`;
+  }
+  if (failed.length) {
+    await sql`
+      delete from public.push_subscriptions
+      where id = any(${failed}::uuid[]) and failure_count >= ${MAX_PUSH_FAILURES}`;
   }
 }
 

@@ -10,7 +10,7 @@ import { encryptNotification } from "@block65/webcrypto-web-push";
 import { generateVapidKeys } from "../../edge/config/push.ts";
 import { PermanentJobError } from "../../edge/jobs/job.ts";
 import { deliverNotification } from "../../edge/notify/deliver.ts";
-import { pushDelivery, webPushTransport } from "../../edge/notify/push.ts";
+import { MAX_PUSH_FAILURES, pushDelivery, webPushTransport } from "../../edge/notify/push.ts";
 import { configuredTransports } from "../../edge/notify/transport.ts";
 import type { Sql } from "../support/db.ts";
 import { PUSH_SERVICE_CA, startPushService } from "../support/push_service.ts";
@@ -178,6 +178,14 @@ Deno.test("web push through a real push service", async (t) => {
     const [kept] = await app.sql`
       select failure_count from public.push_subscriptions where id = ${otherId}`;
     assert.equal(kept.failure_count, 1, "kept (the fault may be ours), the failure counted");
+
+    await app.sql`
+      update public.push_subscriptions set failure_count = ${MAX_PUSH_FAILURES - 1}
+      where id = ${otherId}`;
+    const again = await pushDeliveryOf(app.sql, USERS.patientChan, "queue_near", {});
+    await assert.rejects(deliverNotification(app.sql, again, transports), PermanentJobError);
+    const left = await app.sql`select 1 from public.push_subscriptions where id = ${otherId}`;
+    assert.equal(left.length, 0, `deleted after ${MAX_PUSH_FAILURES} failures in a row`);
   });
 
   await t.step(
