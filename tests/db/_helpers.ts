@@ -328,6 +328,9 @@ export async function addFixtures(sql: Sql): Promise<Fixtures> {
         insert into public.system_settings (clinic_id, category, key, value, is_public)
         values (${c.id}, 'billing', 'gst_number', '"M90000000X"', false)`;
       await tx`
+        insert into public.notification_templates (clinic_id, kind, channel, language, body)
+        values (${c.id}, 'queue_near', 'sms', 'en', 'Ticket {{code}}: nearly there')`;
+      await tx`
         insert into public.user_feedback (user_id, clinic_id, rating, feedback_text)
         values (${c.admin}, ${c.id}, 5, 'Great')`;
     }
