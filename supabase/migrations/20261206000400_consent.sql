@@ -55,6 +55,9 @@ alter table public.consent_history force row level security;
 create policy consent_history_read on public.consent_history for select to authenticated
   using (patient_id in (select private.my_patient_ids())
          or clinic_id in (select private.staff_clinic_ids()));
+-- Nothing but what follows (Supabase's default privileges on public are taken back first).
+revoke all on public.consent_history from anon, authenticated, service_role;
+revoke all on sequence public.consent_history_id_seq from anon, authenticated, service_role;
 grant select on public.consent_history to authenticated, service_role;
 
 -- Client roles never write the consent state directly: only through private.set_consent (whose
