@@ -14,23 +14,14 @@
 -- Languages, clinic-local dates, rooms
 -- ---------------------------------------------------------------------------------------
 
--- The supported language of a stored language tag ('zh-Hans' → 'zh'); English otherwise.
-create or replace function private.notify_language(p_language text) returns text
-  language sql immutable
-  set search_path = ''
-  as $$
-    select case when v in ('en', 'zh', 'ms', 'ta') then v else 'en' end
-    from (select lower(split_part(replace(coalesce(p_language, ''), '_', '-'), '-', 1)) as v) s
-  $$;
-
--- The clinic-local date of `p_at` in a supported language: "Tue 24 Nov 2026",
+-- The clinic-local date of `p_at` in one of private.languages(): "Tue 24 Nov 2026",
 -- "2026年11月24日（周二）", "Selasa, 24 November 2026", "செவ்வாய், 24 நவம்பர் 2026".
 create or replace function private.local_date(p_at timestamptz, p_tz text, p_language text)
   returns text
   language sql stable
   set search_path = ''
   as $$
-    select case private.notify_language(p_language)
+    select case p_language
       when 'zh' then pg_catalog.to_char(l.d, 'YYYY"年"FMMM"月"FMDD"日"')
         || '（' || (array['周日', '周一', '周二', '周三', '周四', '周五', '周六'])[l.dow] || '）'
       when 'ms' then (array['Ahad', 'Isnin', 'Selasa', 'Rabu', 'Khamis', 'Jumaat', 'Sabtu'])[l.dow]
@@ -50,21 +41,20 @@ create or replace function private.local_date(p_at timestamptz, p_tz text, p_lan
             extract(month from p_at at time zone p_tz)::integer as month) l
   $$;
 
--- private.room_label in a supported language: what a room number is stays decided there.
+-- private.room_label in one of private.languages(): what a room number is stays decided there.
 create or replace function private.room_label(p_room text, p_language text) returns text
   language sql immutable
   set search_path = ''
   as $$
     select case
-      when l.label = 'the consultation room' then case l.lang
+      when l.label = 'the consultation room' then case p_language
         when 'zh' then '诊室' when 'ms' then 'bilik rawatan' when 'ta' then 'ஆலோசனை அறை'
         else l.label end
-      when l.label = 'Room ' || p_room then case l.lang
+      when l.label = 'Room ' || p_room then case p_language
         when 'zh' then p_room || '号诊室' when 'ms' then 'Bilik ' || p_room
         when 'ta' then 'அறை ' || p_room else l.label end
       else l.label end
-    from (select private.room_label(p_room) as label,
-            private.notify_language(p_language) as lang) l
+    from (select private.room_label(p_room) as label) l
   $$;
 
 create or replace function private.html_escape(p_text text) returns text
@@ -114,7 +104,7 @@ create table public.notification_templates (
   clinic_id uuid references public.clinics (id) on delete cascade, -- null: shipped default
   kind text not null,
   channel text not null check (channel in ('in_app', 'email', 'sms', 'whatsapp', 'push')),
-  language text not null check (language in ('en', 'zh', 'ms', 'ta')),
+  language text not null check (language = any (private.languages())),
   -- in-app and push: the title; e-mail: the subject line; SMS and WhatsApp: none.
   subject text check (length(subject) between 1 and 200),
   body text not null check (length(body) between 1 and 2000),
@@ -258,9 +248,9 @@ create or replace function private.notification_template(
   as $$
     select t from public.notification_templates t
     where t.kind = p_kind and t.channel = p_channel
-      and t.language in (private.notify_language(p_language), 'en')
+      and t.language in (p_language, 'en')
       and (t.clinic_id = p_clinic or t.clinic_id is null)
-    order by t.language = private.notify_language(p_language) desc, t.clinic_id is null
+    order by t.language = p_language desc, t.clinic_id is null
     limit 1
   $$;
 
@@ -697,7 +687,7 @@ create policy templates_admin_write on public.notification_templates for all to 
 grant select, insert, update, delete on public.notification_templates
   to authenticated, service_role;
 
-revoke all on function private.notify_language(text), private.local_date(timestamptz, text, text),
+revoke all on function private.local_date(timestamptz, text, text),
   private.room_label(text, text), private.html_escape(text),
   private.template_variables(text, text), private.template_placeholders(text),
   private.notification_template(uuid, text, text, text),
