@@ -8,6 +8,7 @@
  */
 import type postgres from "postgres";
 import { PermanentJobError } from "../jobs/job.ts";
+import { notificationScreen } from "./screen.ts";
 import type { Channel, Transports } from "./transport.ts";
 
 export type DeliveryOutcome = "sent" | "delivered" | "skipped" | "failed" | "noop";
@@ -36,10 +37,11 @@ export async function deliverNotification(
       kind: string;
       patient_id: string | null;
       user_id: string | null;
+      data: Record<string, unknown> | null;
     }[]
   >`
     select d.channel, d.recipient, d.status, d.clinic_id, d.subject, d.body, d.html, d.language,
-      n.kind, n.patient_id, n.user_id
+      n.kind, n.patient_id, n.user_id, n.data
     from public.notification_deliveries d
     join public.notifications n on n.id = d.notification_id
     where d.id = ${deliveryId}`;
@@ -64,7 +66,7 @@ export async function deliverNotification(
       kind: row.kind,
       patientId: row.patient_id,
       userId: row.user_id,
-      url: screenOf(row.kind),
+      url: notificationScreen(row.data),
       idempotencyKey: deliveryId,
       clinicId: row.clinic_id,
     });
@@ -88,9 +90,4 @@ export async function deliverNotification(
       where id = ${deliveryId} and status = 'pending'`;
     throw error;
   }
-}
-
-/** The PWA screen a notification of `kind` opens (a path of the service's own origin). */
-export function screenOf(kind: string): string {
-  return kind === "ticket_called" || kind === "queue_near" ? "/visit" : "/appointments";
 }

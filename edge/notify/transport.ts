@@ -7,7 +7,8 @@
  * message for good (bad number, unsubscribed) throws edge/jobs' `PermanentJobError`: no retry.
  */
 import type postgres from "postgres";
-import type { NotifyTransport } from "../config.ts";
+import type { NotifyTransport, VapidConfig } from "../config.ts";
+import { webPushTransport } from "./push.ts";
 
 export type Channel = "email" | "sms" | "whatsapp" | "push";
 
@@ -93,7 +94,23 @@ export function developmentTransports(sql: postgres.Sql): Transports {
   return { email: dev, sms: dev, whatsapp: dev, push: dev };
 }
 
-/** The transports a process's configuration chose (`NotifyTransport`, by `APP_ENV`). */
-export function configuredTransports(choice: NotifyTransport, sql: postgres.Sql): Transports {
-  return choice === "development" ? developmentTransports(sql) : {};
+/** The real providers a process has settings for; each replaces its channel's default. */
+export interface Providers {
+  /** Web push keys (`VAPID_*`) and the outbound SSRF allow-list (`WEBHOOK_ALLOW_HOSTS`). */
+  push?: { vapid?: VapidConfig; allow?: readonly string[] };
+}
+
+/**
+ * The transports a process's configuration chose: by `APP_ENV` (`NotifyTransport`), then each
+ * channel with a configured provider through that provider.
+ */
+export function configuredTransports(
+  choice: NotifyTransport,
+  sql: postgres.Sql,
+  providers: Providers = {},
+): Transports {
+  const transports = choice === "development" ? developmentTransports(sql) : {};
+  const { vapid, allow } = providers.push ?? {};
+  if (vapid) transports.push = webPushTransport(sql, { vapid, allow });
+  return transports;
 }

@@ -393,7 +393,8 @@ drop function private.notify(uuid, uuid, text, text, text, jsonb, uuid);
 -- Tells a patient about `p_kind` (a kind of private.template_variables), in the caller's
 -- transaction: the in-app notification for the patient's account (its title and body in the
 -- account's language) and one pending delivery per channel the patient consented to
--- (patients.*_consent), has an address for and has not switched off
+-- (patients.*_consent), has an address for (push: a subscription of the account, the delivery's
+-- recipient is the account) and has not switched off
 -- (users.notification_preferences: {"sms": false} for a channel, {"kinds": {"<kind>":
 -- {"sms": false}}} per kind), each rendered in the patient's preferred_language and enqueued
 -- as a `notification.deliver` job. Without an account only the queue calls reach the patient,
@@ -442,7 +443,11 @@ begin
   from (values
     ('email'::public.delivery_channel, v_patient.email_consent, v_patient.email::text),
     ('sms'::public.delivery_channel, v_patient.sms_consent, v_patient.phone),
-    ('whatsapp'::public.delivery_channel, v_patient.whatsapp_consent, v_patient.phone)
+    ('whatsapp'::public.delivery_channel, v_patient.whatsapp_consent, v_patient.phone),
+    ('push'::public.delivery_channel,
+      case when v_patient.push_consent then exists (
+        select 1 from public.push_subscriptions s where s.user_id = v_who.user_id) end,
+      v_who.user_id::text)
   ) as c (channel, consent, recipient)
   where c.consent
     and nullif(btrim(c.recipient), '') is not null

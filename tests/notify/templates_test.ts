@@ -39,7 +39,7 @@ async function deliveries(sql: Sql, notification: string) {
   return (await sql`
     select channel::text as channel, recipient, subject, body, html, language
     from public.notification_deliveries where notification_id = ${notification}
-    order by channel`).map((r) => ({ ...r }));
+    order by channel`).map((r) => ({ ...r })); // alphabetically
 }
 
 async function latest(sql: Sql, kind: string, patient = PATIENTS.lim) {
@@ -47,6 +47,15 @@ async function latest(sql: Sql, kind: string, patient = PATIENTS.lim) {
     select id, user_id, title, body, data from public.notifications
     where patient_id = ${patient} and kind = ${kind} order by created_at desc, id desc limit 1`;
   return n;
+}
+
+/** Lim's consent to push and a browser subscription of his account: push deliveries. */
+async function pushReady(sql: Sql) {
+  await sql`select private.set_consent(${PATIENTS.lim}, 'push', true, 'app')`;
+  await sql`
+    insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+    values (${USERS.patientLim}, 'https://push.example/send/lim', ${"B" + "A".repeat(86)},
+      ${"A".repeat(22)})`;
 }
 
 /** Clinic-local "HH:MM" of `at` in the clinic's zone. */
@@ -68,11 +77,20 @@ Deno.test("every kind × channel × language has a template that renders complet
         for (const language of LANGUAGES) {
           const [r] = await db.sql`
             select * from private.render_notification(${CLINIC_A}, ${kind}, ${channel},
-              ${language}, ${JSON.stringify(SAMPLE)}::jsonb, now(), 'Asia/Singapore')`;
+              ${language}, ${db.sql.json(SAMPLE)}, now(), 'Asia/Singapore')`;
           const where = `${kind}/${channel}/${language}`;
           assert.equal(r.used_language, language, `${where}: its own template`);
           for (const text of [r.subject, r.body, r.html]) {
             assert.ok(!text?.includes("{{"), `${where}: unfilled placeholder in ${text}`);
+          }
+          const [raw] = await db.sql`
+            select concat_ws(' ', subject, body) as text
+            from private.notification_template(${CLINIC_A}, ${kind}, ${channel}, ${language})`;
+          const rendered = `${r.subject ?? ""} ${r.body}`;
+          for (const [name, value] of Object.entries(SAMPLE)) {
+            if (name !== "room" && raw.text.includes(`{{${name}}}`)) {
+              assert.ok(rendered.includes(String(value)), `${where}: ${name} in ${rendered}`);
+            }
           }
           assert.ok(r.body.length > 0);
           assert.equal(r.subject !== null, ["in_app", "email", "push"].includes(channel), where);
@@ -117,6 +135,7 @@ Deno.test("rendered in the patient's language; the app in the account's", async 
   await using db = await freshDatabase({ seed: true });
   await middayClinic(db.sql);
   await db.sql`update public.patients set whatsapp_consent = true where id = ${PATIENTS.lim}`;
+  await pushReady(db.sql);
   const expected: Record<string, { title: string; date: RegExp }> = {
     zh: { title: "预约已确认", date: /\d{4}年\d{1,2}月\d{1,2}日（周.）/ },
     ms: { title: "Temujanji disahkan", date: /(Ahad|Isnin|Selasa|Rabu|Khamis|Jumaat|Sabtu), / },
@@ -134,10 +153,12 @@ Deno.test("rendered in the patient's language; the app in the account's", async 
       const sent = await deliveries(db.sql, n.id);
       assert.deepEqual(sent.map((d) => [d.channel, d.language]), [
         ["email", language],
+        ["push", language],
         ["sms", language],
         ["whatsapp", language],
       ]);
       assert.equal(sent[0].subject, want.title);
+      assert.equal(sent[1].subject, want.title);
       for (const d of sent) assert.match(d.body, want.date);
     });
   }
@@ -160,6 +181,7 @@ Deno.test("rendered in the patient's language; the app in the account's", async 
     const sent = await deliveries(db.sql, (await latest(db.sql, "booking_confirmed")).id);
     assert.deepEqual(sent.map((d) => [d.channel, d.language]), [
       ["email", "ms"],
+      ["push", "ms"],
       ["sms", "en"],
       ["whatsapp", "ms"],
     ]);
@@ -249,6 +271,7 @@ Deno.test("nothing clinical in SMS, WhatsApp or push texts; e-mail HTML is escap
   await db.sql`update public.doctors set specializations = ${[SPECIALTY]}
     where id = ${DOCTORS.tan}`;
   await db.sql`update public.patients set whatsapp_consent = true where id = ${PATIENTS.lim}`;
+  await pushReady(db.sql);
   await db.sql`update public.clinics set settings = '{"queue": {"near_threshold": 0}}'
     where id = ${CLINIC_A}`;
   for (const language of LANGUAGES) {
@@ -280,7 +303,10 @@ Deno.test("nothing clinical in SMS, WhatsApp or push texts; e-mail HTML is escap
       "ticket_called",
     ],
   );
-  assert.ok(offApp.length >= 2 * 4 * 3 + 2 * 2);
+  assert.deepEqual(
+    [...new Set(offApp.map((d) => d.channel))].sort(),
+    ["push", "sms", "whatsapp"],
+  );
   for (const d of sent) {
     for (const text of [d.subject, d.body, d.html]) {
       assert.ok(!text?.includes(VISIT_REASON), `${d.kind}/${d.channel}: the visit reason`);
@@ -294,6 +320,34 @@ Deno.test("nothing clinical in SMS, WhatsApp or push texts; e-mail HTML is escap
   assert.ok(mail.body.includes("Tan & Sons <Clinic>"), "text as it is");
   assert.ok(mail.html.includes("Tan &amp; Sons &lt;Clinic&gt;"), mail.html);
   assert.ok(!mail.html.includes("<Clinic>"));
+});
+
+Deno.test("push: a delivery when the patient consented and the account has a subscription", async () => {
+  await using db = await freshDatabase({ seed: true });
+  await middayClinic(db.sql);
+  const channels = async (startMin: number) => {
+    await addAppointment(db.sql, { startMin });
+    return (await deliveries(db.sql, (await latest(db.sql, "booking_confirmed")).id))
+      .map((d) => d.channel);
+  };
+  await db.sql`select private.set_consent(${PATIENTS.lim}, 'push', true, 'app')`;
+  assert.deepEqual(await channels(30), ["email", "sms"], "consent, no subscription");
+  await db.sql`select private.set_consent(${PATIENTS.lim}, 'push', false, 'app')`;
+  await db.sql`
+    insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+    values (${USERS.patientLim}, 'https://push.example/send/lim', ${"B" + "A".repeat(86)},
+      ${"A".repeat(22)})`;
+  assert.deepEqual(await channels(40), ["email", "sms"], "a subscription, no consent");
+  await db.sql`select private.set_consent(${PATIENTS.lim}, 'push', true, 'app')`;
+  assert.deepEqual(await channels(50), ["email", "push", "sms"]);
+  const [push] = (await deliveries(db.sql, (await latest(db.sql, "booking_confirmed")).id))
+    .filter((d) => d.channel === "push");
+  assert.equal(push.recipient, USERS.patientLim, "the account: all its subscriptions");
+  assert.equal(push.subject, "Appointment confirmed");
+  assert.match(push.body, /^Gabriel Family Clinic \(Tampines\): your appointment on /);
+  await db.sql`update public.users set notification_preferences = '{"push": false}'
+    where id = ${USERS.patientLim}`;
+  assert.deepEqual(await channels(60), ["email", "sms"], "switched off by the account");
 });
 
 Deno.test("a walk-in without an account is called by SMS when consented, else not at all", async () => {
@@ -347,7 +401,7 @@ Deno.test("quiet hours hold a reminder back to their end; queue calls always go"
     (await db.sql`select private.send_due_reminders(${at}) as n`)[0].n as number;
   const setQuiet = async (quiet: unknown, extra: Record<string, unknown> = {}) => {
     await db.sql`update public.clinics
-      set settings = ${JSON.stringify({ notifications: { quiet_hours: quiet, ...extra } })}::jsonb
+      set settings = ${db.sql.json({ notifications: { quiet_hours: quiet, ...extra } } as never)}
       where id = ${CLINIC_A}`;
   };
   const id = await addAppointment(db.sql, { startMin: 2 * 24 * 60 });

@@ -12,7 +12,7 @@ Deno.test("notifications API", async (t) => {
   await q.sql.begin(async (tx) => {
     for (let i = 0; i < 3; i++) {
       await tx`select private.notify(${CLINIC_A}, ${PATIENTS.lim}, 'queue_near', now(),
-        ${JSON.stringify({ code: `n${i}`, people_ahead: 2 })}::jsonb)`;
+        ${tx.json({ code: `n${i}`, people_ahead: 2 })})`;
     }
   });
 
