@@ -13,9 +13,7 @@ export function startServiceWorker(
   config: { notifyTransport: NotifyTransport; webhooks: WebhookConfig; vapid?: VapidConfig },
   options: Omit<WorkerOptions, "sql" | "handlers" | "schedules"> = {},
 ): Worker {
-  const transports = configuredTransports(config.notifyTransport, sql, {
-    push: { vapid: config.vapid, allow: config.webhooks.allowHosts },
-  });
+  const transports = configuredTransports(config.notifyTransport, sql, config);
   return startWorker({
     ...options,
     sql,

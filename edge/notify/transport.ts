@@ -94,10 +94,12 @@ export function developmentTransports(sql: postgres.Sql): Transports {
   return { email: dev, sms: dev, whatsapp: dev, push: dev };
 }
 
-/** The real providers a process has settings for; each replaces its channel's default. */
+/** The providers a process has settings for (its configuration). */
 export interface Providers {
-  /** Web push keys (`VAPID_*`) and the outbound SSRF allow-list (`WEBHOOK_ALLOW_HOSTS`). */
-  push?: { vapid?: VapidConfig; allow?: readonly string[] };
+  /** `VAPID_*`: web push. */
+  vapid?: VapidConfig;
+  /** `WEBHOOK_ALLOW_HOSTS`: push endpoints pass the same outbound SSRF guard as webhooks. */
+  webhooks?: { allowHosts: readonly string[] };
 }
 
 /**
@@ -110,7 +112,7 @@ export function configuredTransports(
   providers: Providers = {},
 ): Transports {
   const transports = choice === "development" ? developmentTransports(sql) : {};
-  const { vapid, allow } = providers.push ?? {};
-  if (vapid) transports.push = webPushTransport(sql, { vapid, allow });
+  const { vapid, webhooks } = providers;
+  if (vapid) transports.push = webPushTransport(sql, { vapid, allow: webhooks?.allowHosts });
   return transports;
 }

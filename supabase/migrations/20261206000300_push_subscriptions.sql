@@ -37,6 +37,8 @@ create policy push_subscriptions_own_update on public.push_subscriptions for upd
 create policy push_subscriptions_own_delete on public.push_subscriptions for delete
   to authenticated using (user_id = (select auth.uid()));
 
+-- Nothing but what follows (Supabase's default privileges on public are taken back first).
+revoke all on public.push_subscriptions from anon, authenticated, service_role;
 grant select, insert, delete on public.push_subscriptions to authenticated;
 -- A re-subscription refreshes the keys of the caller's own row (upsert by endpoint).
 grant update (p256dh, auth, user_agent, failure_count) on public.push_subscriptions

@@ -11,6 +11,7 @@ import { generateVapidKeys } from "../../edge/config/push.ts";
 import { PermanentJobError } from "../../edge/jobs/job.ts";
 import { deliverNotification } from "../../edge/notify/deliver.ts";
 import { pushDelivery, webPushTransport } from "../../edge/notify/push.ts";
+import { configuredTransports } from "../../edge/notify/transport.ts";
 import type { Sql } from "../support/db.ts";
 import { PUSH_SERVICE_CA, startPushService } from "../support/push_service.ts";
 import { CLINIC_A, testApp, USERS } from "../edge/_support.ts";
@@ -121,6 +122,17 @@ Deno.test("web push through a real push service", async (t) => {
 
   const browser = await service.subscribe(vapid.publicKey);
   const subscriptionId = await subscribe(lim, browser);
+
+  await t.step("the worker pushes through web push only when VAPID keys are configured", () => {
+    const webhooks = { allowHosts: [] };
+    const production = configuredTransports("none", app.sql, { vapid, webhooks });
+    assert.deepEqual(Object.keys(production), ["push"]);
+    assert.deepEqual(Object.keys(configuredTransports("none", app.sql, { webhooks })), []);
+    const development = configuredTransports("development", app.sql, { vapid, webhooks });
+    assert.ok(development.email, "the other channels keep recording");
+    assert.equal(development.sms, development.email, "one development transport");
+    assert.notEqual(development.push, development.email, "push through web push");
+  });
 
   await t.step("a queue call arrives decrypted: texts, the screen to open, the tag", async () => {
     const ticket = crypto.randomUUID();
