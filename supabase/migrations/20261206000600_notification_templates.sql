@@ -537,7 +537,6 @@ revoke all on function private.appointment_notify() from public;
 create or replace function private.appointment_notification_data(p_appointment public.appointments)
   returns jsonb
   language plpgsql stable
-  security definer
   set search_path = ''
   as $$
 begin
@@ -689,6 +688,8 @@ create policy templates_read on public.notification_templates for select to auth
 create policy templates_admin_write on public.notification_templates for all to authenticated
   using (clinic_id in (select private.admin_clinic_ids()))
   with check (clinic_id in (select private.admin_clinic_ids()));
+-- Nothing but what follows (Supabase's default privileges on public are taken back first).
+revoke all on public.notification_templates from anon, authenticated, service_role;
 grant select, insert, update, delete on public.notification_templates
   to authenticated, service_role;
 
