@@ -21,9 +21,13 @@ export interface OutboundMessage {
   /** Stable per delivery: a provider that supports idempotency sends a retried message once. */
   idempotencyKey: string;
   clinicId?: string | null;
+  html?: string;
+  language?: string;
   kind?: string;
+  patientId?: string | null;
   userId?: string | null;
   url?: string;
+  template?: { name: string; variables: Record<string, string> };
 }
 
 export interface SendResult {

@@ -95,8 +95,10 @@ async function pushDeliveryOf(
         'It is your turn: please go to Room 3 now.', ${sql.json(data as never)})
       returning id
     )
-    insert into public.notification_deliveries (notification_id, clinic_id, channel, recipient)
-    select n.id, ${CLINIC_A}, 'push', ${userId} from n
+    insert into public.notification_deliveries
+      (notification_id, clinic_id, channel, recipient, subject, body)
+    select n.id, ${CLINIC_A}, 'push', ${userId}, 'Ticket A012: please go to Room 3',
+      'It is your turn: please go to Room 3 now.' from n
     returning id`;
   return row.id;
 }
