@@ -2,7 +2,9 @@
 /**
  * "Tell me when I'm called": offered after a booking and on "my visit", never on page load.
  * The tap asks the browser for permission, subscribes this browser to web push with the
- * server's VAPID key and registers the subscription with the API (edge/routes/push.ts). Where
+ * server's VAPID key, registers the subscription with the API (edge/routes/push.ts) and records
+ * the patient's consent to push (`PATCH /api/me/profile`: private.notify sends a channel only
+ * with its consent). Where
  * permission was already given, the subscription is registered again quietly, so it follows
  * whoever is signed in on this browser; signing out takes it off the account
  * (`forgetThisBrowser`), so the next person on a shared phone never sees the last one's calls.
@@ -92,6 +94,7 @@ export function PushPrompt() {
       const permission = await Notification.requestPermission();
       if (permission !== "granted") return setState(permission === "denied" ? "blocked" : "offer");
       await register(key);
+      await push.consent(session);
       setState("on");
     } catch (e) {
       setError(messageOf(e));
