@@ -12,8 +12,10 @@
  * fails with Twilio's code and message; 5xx, timeouts, network errors → retried with backoff.
  * A number libphonenumber-js refuses fails before any request.
  *
- * Twilio's Messages resource has no idempotency key: see README "Notifications" for what a
- * worker killed mid-send can cause.
+ * Twilio's Messages resource has no idempotency key. The delivery is marked just before the
+ * request (`send_started_at`) and recorded `sent` after it; while a started send's outcome is
+ * unknown, no other request is made for the delivery for twice the request timeout (README
+ * "Notifications": at most one SMS per delivery per retry window).
  */
 import type postgres from "postgres";
 import type { TwilioConfig } from "../config.ts";
@@ -72,10 +74,7 @@ function twilioTransport(
       form.set("StatusCallback", config.statusCallback);
 
       await takeSlot(sql, deliveryId, slotMs);
-      await sql`
-        update public.notification_deliveries
-        set send_started_at = now(), send_slot_at = null
-        where id = ${deliveryId}`;
+      await markSendStarted(sql, deliveryId, 2 * config.requestTimeoutMs);
       let response: Response;
       try {
         response = await http(endpoint, {
@@ -156,6 +155,36 @@ async function takeSlot(sql: postgres.Sql, deliveryId: string, slotMs: number): 
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
+/**
+ * Marks the send as started, unless another one started less than `windowMs` ago and its
+ * outcome is unknown (a timeout, a worker killed mid-request, or one still in flight): then
+ * the job waits for that window to pass. So a delivery gets at most one request per window.
+ */
+async function markSendStarted(
+  sql: postgres.Sql,
+  deliveryId: string,
+  windowMs: number,
+): Promise<void> {
+  const [row] = await sql<{ started: boolean; wait_ms: number }[]>`
+    with mark as (
+      update public.notification_deliveries
+      set send_started_at = now(), send_slot_at = null
+      where id = ${deliveryId} and (send_started_at is null
+        or send_started_at <= now() - ${windowMs} * interval '1 millisecond')
+      returning id
+    )
+    select exists (select from mark) as started,
+      ceil(extract(epoch from send_started_at - now()) * 1000)::integer + ${windowMs} as wait_ms
+    from public.notification_deliveries where id = ${deliveryId}`;
+  if (!row.started) {
+    throw new RetryLaterError(
+      "twilio: an earlier send's outcome is unknown; not resent within its retry window",
+      Math.max(1, row.wait_ms),
+      false,
+    );
+  }
+}
+
 /** Twilio's error body: `{code, message, more_info, status}`. */
 async function twilioError(response: Response): Promise<string> {
   const body = await response.json().catch(() => null) as Record<string, unknown> | null;
@@ -186,6 +215,9 @@ async function answer(
     return { provider: "twilio", providerMessageId: sid, status: "sent" };
   }
   const reason = await twilioError(response);
+  // Refused: nothing was sent, so a retry need not wait out the send window.
+  await sql`
+    update public.notification_deliveries set send_started_at = null where id = ${deliveryId}`;
   if (response.status === 429) {
     const delay = retryAfterMs(response.headers.get("retry-after"));
     await sql`select private.pause_channel(${deliveryId}, ${delay})`;

@@ -219,6 +219,41 @@ Deno.test("Twilio Messages: requests, answers, rate limit, callbacks, WhatsApp w
       assert.equal(row.provider_message_id, requestsTo("+6591110006")[1].sid);
     });
 
+    await t.step(
+      "a send killed mid-request is not repeated within the window, then once",
+      async () => {
+        // What a worker killed between its request and recording the answer leaves behind.
+        const id = await newDelivery(sql, "sms", "+6591110008");
+        const [{ started }] = await sql`
+        update public.notification_deliveries set send_started_at = now(), attempts = 1
+        where id = ${id} returning send_started_at as started`;
+        await deliver(sql, id);
+        await until("the retry deferred", async () => (await deliverJob(sql, id)).last_error);
+        const job = await deliverJob(sql, id);
+        assert.match(job.last_error, /outcome is unknown; not resent within its retry window/);
+        assert.equal(job.status, "queued");
+        assert.equal(job.attempts, 0, "waiting is no attempt");
+        const window = 2 * twilioConfig.requestTimeoutMs;
+        assert.ok(job.run_at.getTime() >= started.getTime() + window - 1);
+        assert.deepEqual(
+          [(await delivery(sql, id)).status, (await delivery(sql, id)).attempts],
+          ["pending", 1],
+        );
+        assert.equal(requestsTo("+6591110008").length, 0, "no second request in the window");
+
+        // The window has passed (as if): one request, then sent.
+        await sql`
+        update public.notification_deliveries
+        set send_started_at = send_started_at - ${window} * interval '1 millisecond'
+        where id = ${id}`;
+        await sql`update public.jobs set run_at = now() where payload ->> 'delivery_id' = ${id}`;
+        worker.wake();
+        const row = await untilStatus(sql, id, "sent");
+        assert.equal(requestsTo("+6591110008").length, 1);
+        assert.equal(row.attempts, 2);
+      },
+    );
+
     await t.step("an invalid number fails before any request", async () => {
       const before = twilio.seen.length;
       const id = await newDelivery(sql, "sms", "+65 1234 5678");
