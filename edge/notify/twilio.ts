@@ -189,7 +189,10 @@ async function markSendStarted(
 async function twilioError(response: Response): Promise<string> {
   const body = await response.json().catch(() => null) as Record<string, unknown> | null;
   const code = typeof body?.code === "number" ? ` ${body.code}` : "";
-  const message = typeof body?.message === "string" ? `: ${body.message.slice(0, 300)}` : "";
+  // Twilio's message may quote the number: kept out of errors, which reach the logs.
+  const message = typeof body?.message === "string"
+    ? `: ${body.message.slice(0, 300).replace(/\+?\d[\d ()-]{4,}\d/g, "[number]")}`
+    : "";
   return `twilio ${response.status}${code}${message}`;
 }
 

@@ -17,7 +17,7 @@ export interface SeenRequest {
   form: URLSearchParams;
   /** When it arrived (ms since the epoch). */
   at: number;
-  /** When its answer was sent. */
+  /** When its answer was sent (0: not yet). */
   answeredAt: number;
   sid?: string;
 }
@@ -98,6 +98,8 @@ export interface TwilioStandIn {
   readonly seen: SeenRequest[];
   /** Answers for the next requests to `to` (then 201 queued). */
   script(to: string, answers: Answer[]): void;
+  /** Requests to `to` get no answer until the returned function is called. */
+  hold(to: string): () => void;
   /** Posts a status callback of a message we sent, as Twilio does; the HTTP status. */
   statusCallback(message: SeenRequest, status: string, errorCode?: string): Promise<number>;
   /** Posts an inbound message from `from` to `url`, as Twilio's messaging webhook does. */
@@ -123,28 +125,35 @@ async function post(url: string, params: Record<string, string>): Promise<number
 export function startTwilioStandIn(): TwilioStandIn {
   const seen: SeenRequest[] = [];
   const scripts = new Map<string, Answer[]>();
+  const held = new Map<string, Promise<void>>();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    const at = Date.now();
-    const path = new URL(req.url).pathname;
     const form = new URLSearchParams(await req.text());
-    const answer = scripts.get(form.get("To") ?? "")?.shift() ?? { kind: "queued" };
-    const [response, messageSid] = respond(answer, form, path);
-    seen.push({
+    const request: SeenRequest = {
       method: req.method,
-      path,
+      path: new URL(req.url).pathname,
       authorization: req.headers.get("authorization"),
       contentType: req.headers.get("content-type"),
       form,
-      at,
-      answeredAt: Date.now(),
-      sid: messageSid,
-    });
+      at: Date.now(),
+      answeredAt: 0,
+    };
+    seen.push(request);
+    await held.get(form.get("To") ?? "");
+    const answer = scripts.get(form.get("To") ?? "")?.shift() ?? { kind: "queued" };
+    const [response, messageSid] = respond(answer, form, request.path);
+    request.sid = messageSid;
+    request.answeredAt = Date.now();
     return response;
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
     seen,
     script: (to, answers) => scripts.set(to, [...answers]),
+    hold(to) {
+      const { promise, resolve } = Promise.withResolvers<void>();
+      held.set(to, promise);
+      return resolve;
+    },
     statusCallback(message, status, errorCode) {
       const form = message.form;
       const params: Record<string, string> = {

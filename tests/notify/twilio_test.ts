@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createApp } from "../../edge/app.ts";
 import { loadTwilioConfig } from "../../edge/config.ts";
-import { enqueue, serviceHandlers, startWorker } from "../../edge/jobs/mod.ts";
+import { enqueue, RetryLaterError, serviceHandlers, startWorker } from "../../edge/jobs/mod.ts";
 import { twilioTransports } from "../../edge/notify/twilio.ts";
 import { freshDatabase, type Sql } from "../support/db.ts";
 import { addAppointment, middayClinic } from "../support/clinic.ts";
@@ -203,7 +203,10 @@ Deno.test("Twilio Messages: requests, answers, rate limit, callbacks, WhatsApp w
       const id = await newDelivery(sql, "sms", "+6591110005");
       await deliver(sql, id);
       const row = await untilStatus(sql, id, "failed");
-      assert.match(row.last_error!, /^twilio 400 21211: The 'To' number \+6591110005 is not/);
+      assert.equal(
+        row.last_error,
+        "twilio 400 21211: The 'To' number [number] is not a valid phone number.",
+      );
       await until("the job dead", async () => (await deliverJob(sql, id)).status === "dead");
       assert.equal((await deliverJob(sql, id)).attempts, 1);
       assert.equal(requestsTo("+6591110005").length, 1);
@@ -253,6 +256,32 @@ Deno.test("Twilio Messages: requests, answers, rate limit, callbacks, WhatsApp w
         assert.equal(row.attempts, 2);
       },
     );
+
+    await t.step("a request timeout: retried, but not within the send window", async () => {
+      const release = twilio.hold("+6591110009");
+      try {
+        const quick = twilioTransports(sql, { ...twilioConfig, requestTimeoutMs: 100 }).sms!;
+        const id = await newDelivery(sql, "sms", "+6591110009");
+        const message = {
+          channel: "sms" as const,
+          to: "+6591110009",
+          subject: "Reminder",
+          text: "Reminder",
+          idempotencyKey: id,
+        };
+        await assert.rejects(quick.send(message), /^Error: twilio: no answer \(TimeoutError\)$/);
+        // Twilio may have taken it: a second send inside the window makes no request.
+        await assert.rejects(
+          quick.send(message),
+          (error) =>
+            error instanceof RetryLaterError && !error.attempted &&
+            /outcome is unknown/.test(error.message),
+        );
+        assert.equal(requestsTo("+6591110009").length, 1);
+      } finally {
+        release();
+      }
+    });
 
     await t.step("an invalid number fails before any request", async () => {
       const before = twilio.seen.length;
@@ -394,6 +423,26 @@ Deno.test("Twilio Messages: requests, answers, rate limit, callbacks, WhatsApp w
         return p.sms_consent === true;
       });
     });
+
+    await t.step(
+      "STOP reaches a phone stored without its country code, not another's",
+      async () => {
+        const [local] = await sql`
+        insert into public.patients (clinic_id, patient_number, full_name, date_of_birth, gender,
+          phone, sms_consent)
+        values (${CLINIC_A}, 'TW-1', 'Walk-in One', '1990-01-01', 'other', '9111 2222', true),
+               (${CLINIC_A}, 'TW-2', 'Walk-in Two', '1990-01-01', 'other', '+44 9111 2222', true)
+        returning id`;
+        assert.equal(await twilio.inbound(webhookUrl, "+6591112222", "Unsubscribe"), 200);
+        await until("consent withdrawn", async () => {
+          const [p] = await sql`select sms_consent from public.patients where id = ${local.id}`;
+          return p.sms_consent === false;
+        });
+        const [other] =
+          await sql`select sms_consent from public.patients where patient_number = 'TW-2'`;
+        assert.equal(other.sms_consent, true);
+      },
+    );
   } finally {
     await worker.stop();
     await server.shutdown();
