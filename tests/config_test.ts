@@ -9,6 +9,7 @@ import {
   loadConfig,
   loadRealtimeConfig,
   loadStartConfig,
+  loadTwilioConfig,
   loadWorkerConfig,
   type ProcessKind,
   processVariables,
@@ -69,6 +70,15 @@ const FULL: Env = {
   TWILIO_AUTH_TOKEN: "token",
   TWILIO_AUTH_TOKEN_GFC_TP: "clinic-token",
   TWILIO_WEBHOOK_URL: "https://clinic.example/api/webhooks/twilio",
+  TWILIO_ACCOUNT_SID: "AC" + "0".repeat(32),
+  TWILIO_API_KEY_SID: "SK" + "1".repeat(32),
+  TWILIO_API_KEY_SECRET: "key-secret",
+  TWILIO_MESSAGING_SERVICE_SID: "MG" + "2".repeat(32),
+  TWILIO_SMS_FROM: "+6560000000",
+  TWILIO_WHATSAPP_FROM: "whatsapp:+6560000001",
+  TWILIO_API_URL: "https://api.twilio.com",
+  TWILIO_MESSAGES_PER_SECOND: "5",
+  TWILIO_REQUEST_TIMEOUT_MS: "3000",
   STANDARD_WEBHOOK_SECRETS_CLERK: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
   WEBHOOK_ALLOW_HOSTS: "127.0.0.1",
   WEBHOOK_DELIVERY_TIMEOUT_MS: "800",
@@ -239,4 +249,54 @@ Deno.test("a process that cannot load its configuration exits 2 with the message
     assert.equal(code, 2, entry);
     assert.ok(new TextDecoder().decode(stderr).includes(message), entry);
   }
+});
+
+Deno.test("Twilio: off without an account, else a working sender or a clear error", () => {
+  const sid = "AC" + "a".repeat(32);
+  const hook = "https://clinic.example/api/webhooks/twilio";
+  const base = { TWILIO_ACCOUNT_SID: sid, TWILIO_WEBHOOK_URL: hook };
+  assert.equal(loadTwilioConfig({}), undefined);
+  const token = loadTwilioConfig({
+    ...base,
+    TWILIO_AUTH_TOKEN: "t1,t2",
+    TWILIO_SMS_FROM: "Clinic",
+  })!;
+  assert.deepEqual(
+    [token.username, token.password, token.apiUrl, token.statusCallback, token.messagesPerSecond],
+    [sid, "t1", "https://api.twilio.com", hook, 10],
+  );
+  const key = loadTwilioConfig({
+    ...base,
+    TWILIO_API_KEY_SID: "SK" + "b".repeat(32),
+    TWILIO_API_KEY_SECRET: "s",
+    TWILIO_WHATSAPP_FROM: "whatsapp:+6560000001",
+    TWILIO_API_URL: "http://127.0.0.1:9/",
+  })!;
+  assert.deepEqual(
+    [key.username, key.password, key.whatsappFrom, key.apiUrl],
+    ["SK" + "b".repeat(32), "s", "+6560000001", "http://127.0.0.1:9"],
+  );
+  const bad: [Env, RegExp][] = [
+    [{ ...base, TWILIO_ACCOUNT_SID: "AC123" }, /TWILIO_ACCOUNT_SID must be AC/],
+    [{ ...base, TWILIO_SMS_FROM: "x" }, /TWILIO_API_KEY_SID\/_SECRET or TWILIO_AUTH_TOKEN/],
+    [{ ...base, TWILIO_AUTH_TOKEN: "t" }, /needs a sender/],
+    [
+      { TWILIO_ACCOUNT_SID: sid, TWILIO_AUTH_TOKEN: "t", TWILIO_SMS_FROM: "x" },
+      /TWILIO_WEBHOOK_URL/,
+    ],
+    [{ ...base, TWILIO_API_KEY_SID: "SK" + "b".repeat(32), TWILIO_SMS_FROM: "x" }, /go together/],
+    [{ ...base, TWILIO_AUTH_TOKEN: "t", TWILIO_MESSAGING_SERVICE_SID: "MG1" }, /MESSAGING_SERVICE/],
+    [
+      { ...base, TWILIO_AUTH_TOKEN: "t", TWILIO_SMS_FROM: "x", TWILIO_API_URL: "ftp://x" },
+      /API_URL/,
+    ],
+  ];
+  for (const [env, error] of bad) assert.throws(() => loadTwilioConfig(env), error);
+  const worker = loadWorkerConfig({
+    DATABASE_URL: "postgres://127.0.0.1/clinic",
+    ...base,
+    TWILIO_AUTH_TOKEN: "t",
+    TWILIO_SMS_FROM: "x",
+  });
+  assert.equal(worker.twilio?.accountSid, sid);
 });

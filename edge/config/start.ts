@@ -12,6 +12,7 @@ import {
   realtimeMaxSocketsPerAddress,
   text,
 } from "./env.ts";
+import { loadTwilioConfig, type TwilioConfig, twilioVariables } from "./twilio.ts";
 
 export interface StartConfig extends Config {
   /** `DATA_DIR`: the embedded cluster and the development secret (default `.data/`). */
@@ -24,6 +25,8 @@ export interface StartConfig extends Config {
   notifyTransport: NotifyTransport;
   /** `REALTIME_MAX_SOCKETS_PER_ADDRESS` (unset: the realtime server's default). */
   realtimeMaxSocketsPerAddress?: number;
+  /** The Twilio SMS/WhatsApp transport of its job worker, when configured. */
+  twilio?: TwilioConfig;
 }
 
 /** The variables {@linkcode loadStartConfig} reads (README "Environment", column `start`). */
@@ -33,6 +36,7 @@ export const startVariables = [
   "PG_PORT",
   "HOST",
   "REALTIME_MAX_SOCKETS_PER_ADDRESS",
+  ...twilioVariables,
 ] as const;
 
 const defaultDataDir = new URL("../../.data", import.meta.url).pathname;
@@ -70,5 +74,6 @@ export function loadStartConfig(
     host: text(env, "HOST") ?? "0.0.0.0",
     notifyTransport: notifyTransport(name),
     realtimeMaxSocketsPerAddress: realtimeMaxSocketsPerAddress(env),
+    twilio: loadTwilioConfig(env),
   };
 }

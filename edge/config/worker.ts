@@ -13,6 +13,7 @@ import {
   type NotifyTransport,
   notifyTransport,
 } from "./env.ts";
+import { loadTwilioConfig, type TwilioConfig, twilioVariables } from "./twilio.ts";
 import { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./webhooks.ts";
 
 export interface WorkerConfig {
@@ -29,6 +30,8 @@ export interface WorkerConfig {
   notifyTransport: NotifyTransport;
   /** Outbound webhook delivery settings. */
   webhooks: WebhookConfig;
+  /** The Twilio SMS/WhatsApp transport, when configured. */
+  twilio?: TwilioConfig;
 }
 
 /** The variables {@linkcode loadWorkerConfig} reads (README "Environment", column `worker`). */
@@ -39,6 +42,7 @@ export const workerVariables = [
   "WORKER_CONCURRENCY",
   "WORKER_QUEUES",
   ...webhookVariables,
+  ...twilioVariables,
 ] as const;
 
 /** Reads the worker's configuration; throws, naming the variable, when one is missing or bad. */
@@ -48,6 +52,7 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
   const concurrency = int(env, "WORKER_CONCURRENCY", 10, 1);
   const queues = list(env, "WORKER_QUEUES");
   const webhooks = loadWebhookConfig(env);
+  const twilio = loadTwilioConfig(env);
   if (!url) throw new Error("DATABASE_URL is required");
   return {
     env: name,
@@ -57,5 +62,6 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
     queues: queues.length ? queues : ["default"],
     notifyTransport: notifyTransport(name),
     webhooks,
+    twilio,
   };
 }

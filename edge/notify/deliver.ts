@@ -5,7 +5,7 @@
  * does not send twice where the provider honours the key.
  */
 import type postgres from "postgres";
-import { PermanentJobError } from "../jobs/job.ts";
+import { PermanentJobError, RetryLaterError } from "../jobs/job.ts";
 import type { Channel, Transports } from "./transport.ts";
 
 export type DeliveryOutcome = "sent" | "delivered" | "skipped" | "failed" | "noop";
@@ -66,10 +66,12 @@ export async function deliverNotification(
     return result.status;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const final = options.finalAttempt || error instanceof PermanentJobError;
+    // Only waiting its turn (a rate limit): not an attempt, and never the last one.
+    const waiting = error instanceof RetryLaterError && !error.attempted;
+    const final = (options.finalAttempt && !waiting) || error instanceof PermanentJobError;
     await sql`
       update public.notification_deliveries
-      set attempts = attempts + 1, last_error = ${message.slice(0, 1000)},
+      set attempts = attempts + ${waiting ? 0 : 1}, last_error = ${message.slice(0, 1000)},
           status = case when ${final} then 'failed' else status end,
           failed_at = case when ${final} then now() else failed_at end
       where id = ${deliveryId} and status = 'pending'`;

@@ -7,7 +7,8 @@
  * message for good (bad number, unsubscribed) throws edge/jobs' `PermanentJobError`: no retry.
  */
 import type postgres from "postgres";
-import type { NotifyTransport } from "../config.ts";
+import type { NotifyTransport, TwilioConfig } from "../config.ts";
+import { twilioTransports } from "./twilio.ts";
 
 export type Channel = "email" | "sms" | "whatsapp" | "push";
 
@@ -20,6 +21,7 @@ export interface OutboundMessage {
   /** Stable per delivery: a provider that supports idempotency sends a retried message once. */
   idempotencyKey: string;
   clinicId?: string | null;
+  template?: { name: string; variables: Record<string, string> };
 }
 
 export interface SendResult {
@@ -86,7 +88,22 @@ export function developmentTransports(sql: postgres.Sql): Transports {
   return { email: dev, sms: dev, whatsapp: dev, push: dev };
 }
 
-/** The transports a process's configuration chose (`NotifyTransport`, by `APP_ENV`). */
-export function configuredTransports(choice: NotifyTransport, sql: postgres.Sql): Transports {
-  return choice === "development" ? developmentTransports(sql) : {};
+/** The providers a process has settings for. */
+export interface Providers {
+  twilio?: TwilioConfig;
+}
+
+/**
+ * The transports a process's configuration chose: by `APP_ENV` (`NotifyTransport`), with each
+ * configured provider taking its channels.
+ */
+export function configuredTransports(
+  choice: NotifyTransport,
+  sql: postgres.Sql,
+  providers: Providers = {},
+): Transports {
+  return {
+    ...(choice === "development" ? developmentTransports(sql) : {}),
+    ...(providers.twilio ? twilioTransports(sql, providers.twilio) : {}),
+  };
 }

@@ -3030,7 +3030,7 @@ export interface paths {
     put?: never;
     /**
      * Twilio callbacks (X-Twilio-Signature over TWILIO_WEBHOOK_URL, TWILIO_AUTH_TOKEN)
-     * @description The body is verified on its exact bytes; send it as the provider signed it. Form bodies, or JSON with `bodySHA256` in the query.
+     * @description The body is verified on its exact bytes; send it as the provider signed it. Form bodies, or JSON with `bodySHA256` in the query. Message status callbacks (`StatusCallback` of our sends) and inbound messages: STOP/START keywords change the channel's consent; a WhatsApp message opens the 24-hour window.
      */
     post: {
       parameters: {

@@ -3,7 +3,8 @@
  * (`private.apply_message_status`): a late "queued" never undoes "delivered".
  *
  * - Twilio (SMS/WhatsApp): `MessageSid` + `MessageStatus`, `ErrorCode` on failure. Twilio
- *   sends no event time, so the status order alone decides.
+ *   sends no event time, so the status order alone decides. Messages patients send us
+ *   (`SmsStatus=received`) go to ./inbound_message.ts.
  * - E-mail providers speaking Standard Webhooks (Resend-style `email.*` events):
  *   `data.email_id` and `created_at`; the provider is the webhook source name.
  *
@@ -11,6 +12,7 @@
  */
 
 import { NotYetError } from "../errors.ts";
+import { inboundMessageHandler } from "./inbound_message.ts";
 import type { EventHandler } from "./types.ts";
 
 type DeliveryStatus = "pending" | "sent" | "delivered" | "failed";
@@ -61,8 +63,9 @@ export const twilioHandler: EventHandler = (tx, event) => {
   const messageSid = params.get("MessageSid") ?? params.get("SmsSid");
   const raw = params.get("MessageStatus") ?? params.get("SmsStatus");
   if (!messageSid || !raw) return Promise.resolve("ignored");
+  if (raw === "received") return inboundMessageHandler(tx, event);
   const status = TWILIO_STATUS[raw];
-  if (!status) return Promise.resolve("ignored"); // received/receiving: inbound messages
+  if (!status) return Promise.resolve("ignored");
   const errorCode = params.get("ErrorCode");
   const error = status === "failed"
     ? `twilio ${raw}${errorCode && /^\d{1,6}$/.test(errorCode) ? ` ${errorCode}` : ""}`
