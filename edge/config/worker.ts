@@ -14,6 +14,7 @@ import {
   notifyTransport,
 } from "./env.ts";
 import { loadTwilioConfig, type TwilioConfig, twilioVariables } from "./twilio.ts";
+import { loadVapid, type VapidConfig, vapidVariables } from "./push.ts";
 import { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./webhooks.ts";
 
 export interface WorkerConfig {
@@ -32,6 +33,8 @@ export interface WorkerConfig {
   webhooks: WebhookConfig;
   /** The Twilio SMS/WhatsApp transport, when configured. */
   twilio?: TwilioConfig;
+  /** Web push (VAPID) keys and contact; unset: no push transport. */
+  vapid?: VapidConfig;
 }
 
 /** The variables {@linkcode loadWorkerConfig} reads (README "Environment", column `worker`). */
@@ -41,6 +44,7 @@ export const workerVariables = [
   "DATABASE_SOCKET",
   "WORKER_CONCURRENCY",
   "WORKER_QUEUES",
+  ...vapidVariables,
   ...webhookVariables,
   ...twilioVariables,
 ] as const;
@@ -53,6 +57,7 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
   const queues = list(env, "WORKER_QUEUES");
   const webhooks = loadWebhookConfig(env);
   const twilio = loadTwilioConfig(env);
+  const vapid = loadVapid(env);
   if (!url) throw new Error("DATABASE_URL is required");
   return {
     env: name,
@@ -63,5 +68,6 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
     notifyTransport: notifyTransport(name),
     webhooks,
     twilio,
+    vapid,
   };
 }

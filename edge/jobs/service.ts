@@ -3,14 +3,19 @@
  * and recurring job, sending through the transports the configuration chose.
  */
 import type postgres from "postgres";
-import type { NotifyTransport, TwilioConfig, WebhookConfig } from "../config.ts";
+import type { NotifyTransport, TwilioConfig, VapidConfig, WebhookConfig } from "../config.ts";
 import { configuredTransports } from "../notify/transport.ts";
 import { serviceHandlers, serviceSchedules } from "./handlers.ts";
 import { startWorker, type Worker, type WorkerOptions } from "./worker.ts";
 
 export function startServiceWorker(
   sql: postgres.Sql,
-  config: { notifyTransport: NotifyTransport; webhooks: WebhookConfig; twilio?: TwilioConfig },
+  config: {
+    notifyTransport: NotifyTransport;
+    webhooks: WebhookConfig;
+    twilio?: TwilioConfig;
+    vapid?: VapidConfig;
+  },
   options: Omit<WorkerOptions, "sql" | "handlers" | "schedules"> = {},
 ): Worker {
   const transports = configuredTransports(config.notifyTransport, sql, config);

@@ -7,7 +7,8 @@
  * message for good (bad number, unsubscribed) throws edge/jobs' `PermanentJobError`: no retry.
  */
 import type postgres from "postgres";
-import type { NotifyTransport, TwilioConfig } from "../config.ts";
+import type { NotifyTransport, TwilioConfig, VapidConfig } from "../config.ts";
+import { webPushTransport } from "./push.ts";
 import { twilioTransports } from "./twilio.ts";
 
 export type Channel = "email" | "sms" | "whatsapp" | "push";
@@ -21,6 +22,12 @@ export interface OutboundMessage {
   /** Stable per delivery: a provider that supports idempotency sends a retried message once. */
   idempotencyKey: string;
   clinicId?: string | null;
+  html?: string;
+  language?: string;
+  kind?: string;
+  patientId?: string | null;
+  userId?: string | null;
+  url?: string;
   template?: { name: string; variables: Record<string, string> };
 }
 
@@ -88,22 +95,28 @@ export function developmentTransports(sql: postgres.Sql): Transports {
   return { email: dev, sms: dev, whatsapp: dev, push: dev };
 }
 
-/** The providers a process has settings for. */
+/** The providers a process has settings for (its configuration). */
 export interface Providers {
+  /** `TWILIO_*`: SMS and WhatsApp. */
   twilio?: TwilioConfig;
+  /** `VAPID_*`: web push. */
+  vapid?: VapidConfig;
+  /** `WEBHOOK_ALLOW_HOSTS`: push endpoints pass the same outbound SSRF guard as webhooks. */
+  webhooks?: { allowHosts: readonly string[] };
 }
 
 /**
- * The transports a process's configuration chose: by `APP_ENV` (`NotifyTransport`), with each
- * configured provider taking its channels.
+ * The transports a process's configuration chose: by `APP_ENV` (`NotifyTransport`), then each
+ * channel with a configured provider through that provider.
  */
 export function configuredTransports(
   choice: NotifyTransport,
   sql: postgres.Sql,
   providers: Providers = {},
 ): Transports {
-  return {
-    ...(choice === "development" ? developmentTransports(sql) : {}),
-    ...(providers.twilio ? twilioTransports(sql, providers.twilio) : {}),
-  };
+  const transports: Transports = choice === "development" ? developmentTransports(sql) : {};
+  const { twilio, vapid, webhooks } = providers;
+  if (twilio) Object.assign(transports, twilioTransports(sql, twilio));
+  if (vapid) transports.push = webPushTransport(sql, { vapid, allow: webhooks?.allowHosts });
+  return transports;
 }
