@@ -70,10 +70,10 @@ create or replace function private.html_escape(p_text text) returns text
 -- ---------------------------------------------------------------------------------------
 
 -- The placeholders a kind's templates may use on a channel (null: no such kind). The kinds are
--- the notifications' kinds and `queue_next` (how queue_near says "nobody ahead"). Every notification knows
--- its clinic and, from the moment it is about, the clinic-local date and time. The doctor is
--- named in the app and by e-mail only: a doctor's name can reveal what a visit is about, and
--- SMS, WhatsApp and push texts show on lock screens.
+-- the notifications' kinds and `queue_next` (how queue_near says "nobody ahead"). Every
+-- notification knows its clinic and, from the moment it is about, the clinic-local date and
+-- time. The doctor is named in the app and by e-mail only: a doctor's name can reveal what a
+-- visit is about, and SMS, WhatsApp and push texts show on lock screens.
 create or replace function private.template_variables(p_kind text, p_channel text)
   returns text[]
   language sql immutable
@@ -109,7 +109,6 @@ create table public.notification_templates (
   subject text check (length(subject) between 1 and 200),
   body text not null check (length(body) between 1 and 2000),
   html text check (length(html) between 1 and 20000), -- e-mail only
-  updated_by uuid references public.users (id) on delete set null,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   unique nulls not distinct (clinic_id, kind, channel, language),
