@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { freshDatabase, type Sql } from "../support/db.ts";
 import { addAppointment, asDemoUser, middayClinic } from "../support/clinic.ts";
 import { CLINIC_A, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
+import { deliverNotification } from "../../edge/notify/deliver.ts";
+import { memoryTransport } from "../../edge/notify/transport.ts";
 
 const KINDS = [
   "booking_confirmed",
@@ -261,6 +263,49 @@ Deno.test("a clinic's own template wins; only its admins write it, and it is aud
     );
     await insert("in_app", "{{doctor}} {{ref}}", "Ingat");
   });
+});
+
+Deno.test("WhatsApp: the approved template and its numbered values reach the transport", async () => {
+  await using db = await freshDatabase({ seed: true });
+  await middayClinic(db.sql);
+  await db.sql`update public.patients set whatsapp_consent = true, preferred_language = 'zh'
+    where id = ${PATIENTS.lim}`;
+  await assert.rejects(
+    db.sql`insert into public.notification_templates
+      (clinic_id, kind, channel, language, body, provider_template)
+      values (${CLINIC_A}, 'ticket_called', 'sms', 'zh', 'x', 'HX0')`,
+    /notification_templates_shape/,
+    "only WhatsApp has provider templates",
+  );
+  await db.sql`insert into public.notification_templates
+    (clinic_id, kind, channel, language, body, provider_template)
+    values (${CLINIC_A}, 'booking_confirmed', 'whatsapp', 'zh',
+      '{{clinic}}：{{date}} {{time}} 预约已确认，编号 {{ref}}（{{clinic}}）', 'HX0123')`;
+  await addAppointment(db.sql, { startMin: 60 });
+  const n = await latest(db.sql, "booking_confirmed");
+  const [whatsapp] = await db.sql`select id, body, template from public.notification_deliveries
+    where notification_id = ${n.id} and channel = 'whatsapp'`;
+  const [sms] = await db.sql`select template from public.notification_deliveries
+    where notification_id = ${n.id} and channel = 'sms'`;
+  assert.equal(sms.template, null);
+  const vars = whatsapp.template.variables;
+  assert.equal(whatsapp.template.name, "HX0123");
+  assert.deepEqual(Object.keys(vars), ["1", "2", "3", "4"], "each placeholder once, in order");
+  assert.equal(vars["1"], "Gabriel Family Clinic (Tampines)");
+  assert.match(vars["2"], /^\d{4}年/);
+  assert.match(vars["3"], /^\d\d:\d\d$/);
+  assert.equal(
+    whatsapp.body,
+    `${vars["1"]}：${vars["2"]} ${vars["3"]} 预约已确认，编号 ${vars["4"]}（${vars["1"]}）`,
+  );
+  const transport = memoryTransport();
+  await deliverNotification(db.sql, whatsapp.id, { whatsapp: transport });
+  assert.deepEqual(transport.sent[0].template, whatsapp.template);
+  assert.equal(transport.sent[0].text, whatsapp.body);
+  assert.equal(transport.sent[0].language, "zh");
+  assert.equal(transport.sent[0].patientId, PATIENTS.lim);
+  assert.equal(transport.sent[0].userId, USERS.patientLim);
+  assert.equal(transport.sent[0].url, `/appointments/${n.data.appointment_id}`);
 });
 
 Deno.test("nothing clinical in SMS, WhatsApp or push texts; e-mail HTML is escaped", async () => {
