@@ -11,6 +11,7 @@ import { addAppointment, asDemoUser, middayClinic } from "../support/clinic.ts";
 import { CLINIC_A, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
 import { deliverNotification } from "../../edge/notify/deliver.ts";
 import { memoryTransport } from "../../edge/notify/transport.ts";
+import { queueApp } from "../queue/_support.ts";
 
 const KINDS = [
   "booking_confirmed",
@@ -436,6 +437,40 @@ Deno.test("a walk-in without an account is called by SMS when consented, else no
   const [n] = await db.sql`select count(*)::int as n from public.notifications
     where patient_id = ${consented.id} and kind = 'booking_confirmed'`;
   assert.equal(n.n, 0);
+});
+
+Deno.test("through the API: the front desk's walk-in with a phone and SMS consent is called by SMS", async () => {
+  await using q = await queueApp();
+  const staff = await q.tokenFor(USERS.staffKoh);
+  const walkIn = await q.call("POST", "/clinics/GFC-TP/queue/walk-ins", {
+    token: staff,
+    body: {
+      patient: {
+        full_name: "Sms Siew",
+        date_of_birth: "1950-01-01",
+        gender: "female",
+        phone: "9876 5432",
+        sms_consent: true,
+      },
+    },
+  });
+  assert.equal(walkIn.status, 201, JSON.stringify(walkIn.body));
+  const call = await q.call("POST", "/clinics/GFC-TP/queue/call-next", {
+    token: staff,
+    body: { room: "2" },
+  });
+  assert.equal(call.status, 200, JSON.stringify(call.body));
+  const n = await latest(q.sql, "ticket_called", walkIn.body.ticket.patient_id);
+  assert.equal(n.user_id, null);
+  const sent = await deliveries(q.sql, n.id);
+  assert.deepEqual(sent.map((d) => [d.channel, d.recipient, d.language]), [
+    ["sms", "+6598765432", "en"],
+  ]);
+  assert.equal(
+    sent[0].body,
+    `Gabriel Family Clinic (Tampines): ticket ${walkIn.body.ticket.code}, it is your turn. ` +
+      "Please go to Room 2 now.",
+  );
 });
 
 Deno.test("quiet hours hold a reminder back to their end; queue calls always go", async (t) => {
