@@ -34,6 +34,7 @@ export async function deliverNotification(
       body: string | null;
       html: string | null;
       language: string;
+      template: { name: string; variables: Record<string, string> } | null;
       kind: string;
       patient_id: string | null;
       user_id: string | null;
@@ -41,7 +42,7 @@ export async function deliverNotification(
     }[]
   >`
     select d.channel, d.recipient, d.status, d.clinic_id, d.subject, d.body, d.html, d.language,
-      n.kind, n.patient_id, n.user_id, n.data
+      d.template, n.kind, n.patient_id, n.user_id, n.data
     from public.notification_deliveries d
     join public.notifications n on n.id = d.notification_id
     where d.id = ${deliveryId}`;
@@ -63,6 +64,7 @@ export async function deliverNotification(
       text: row.body ?? "",
       html: row.html ?? undefined,
       language: row.language,
+      template: row.template ?? undefined,
       kind: row.kind,
       patientId: row.patient_id,
       userId: row.user_id,
