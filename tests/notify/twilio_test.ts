@@ -20,7 +20,8 @@ const SMS_FROM = "+6560000000";
 const WHATSAPP_FROM = "+6560000001";
 const PER_SECOND = 20;
 
-/** A notification for patient Lim with one delivery on `channel` to `recipient`. */
+/** A notification for patient Lim with one delivery on `channel` to `recipient`, its text
+ * rendered as private.notify renders an SMS (title, then body). */
 async function newDelivery(
   sql: Sql,
   channel: "sms" | "whatsapp",
@@ -33,8 +34,10 @@ async function newDelivery(
       values (${CLINIC_A}, ${USERS.patientLim}, 'appointment_reminder', 'Reminder', ${body})
       returning id
     )
-    insert into public.notification_deliveries (notification_id, clinic_id, channel, recipient)
-    select n.id, ${CLINIC_A}, ${channel}, ${recipient} from n
+    insert into public.notification_deliveries
+      (notification_id, clinic_id, channel, recipient, subject, body, language)
+    select n.id, ${CLINIC_A}, ${channel}, ${recipient}, 'Reminder', ${`Reminder\n${body}`}, 'en'
+    from n
     returning id`;
   return row.id;
 }
