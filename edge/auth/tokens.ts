@@ -5,6 +5,7 @@
  */
 import * as jose from "jose";
 import type { Config } from "../config.ts";
+import { validSubject } from "./subject.ts";
 
 export type AppRole = "patient" | "doctor" | "nurse" | "staff" | "admin" | "superadmin";
 
@@ -194,6 +195,9 @@ function checkShape(payload: jose.JWTPayload): TokenClaims {
   }
   if (role === "authenticated" && typeof payload.sub !== "string") {
     throw new TokenError("token_invalid_claims", "The token has no subject");
+  }
+  if (!validSubject(payload.sub)) {
+    throw new TokenError("token_invalid_claims", "The token's subject is not a user id");
   }
   return payload as TokenClaims;
 }

@@ -4,6 +4,7 @@
  * thousands of sockets presenting the same board token cost one verification.
  */
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import { validSubject } from "../../edge/auth/subject.ts";
 import type { Claims } from "./claims.ts";
 
 export interface JwtOptions {
@@ -64,6 +65,9 @@ export function createVerifier(options: JwtOptions): TokenVerifier {
     }
     if (typeof payload.role !== "string" || payload.role === "") {
       throw new errors.JWTClaimValidationFailed('missing "role" claim', payload, "role");
+    }
+    if (!validSubject(payload.sub)) {
+      throw new errors.JWTClaimValidationFailed('"sub" is not a uuid', payload, "sub");
     }
     if (typeof payload.exp !== "number") {
       throw new errors.JWTClaimValidationFailed('missing "exp" claim', payload, "exp");
