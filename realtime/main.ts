@@ -14,6 +14,7 @@ const realtime = createRealtime({
   issuer: config.jwtIssuer,
   databaseUrl: config.databaseUrl,
   slotName: config.slotName,
+  publication: config.publication,
   sweepIntervalMs: config.sweepIntervalMs,
   limits: {
     catchUpWindowMs: config.catchUpWindowMs,

@@ -51,6 +51,8 @@ export interface RealtimeOptions {
   databaseUrl?: string;
   /** Replication slot name (default `realtime_<database>`). */
   slotName?: string;
+  /** The publication of the streamed tables (default `supabase_realtime`; realtime/db/setup.ts). */
+  publication?: string;
   /** Liveness tick of the replication feed (default 5 s). */
   tickIntervalMs?: number;
   /** Catch-up cursors (default: in memory). */
@@ -259,6 +261,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         database = await connectDatabase({
           url: options.databaseUrl,
           slot: options.slotName,
+          publication: options.publication,
           windowMs: limits.catchUpWindowMs,
           tickIntervalMs: options.tickIntervalMs,
         });

@@ -138,3 +138,15 @@ export function trustedProxies(env: Env): TrustedProxies {
 export function realtimeMaxSocketsPerAddress(env: Env): number | undefined {
   return int(env, "REALTIME_MAX_SOCKETS_PER_ADDRESS");
 }
+
+/**
+ * `REALTIME_PUBLICATION`: the publication the realtime server streams (unset: its default,
+ * `supabase_realtime`); a lower-case identifier, as private.use_realtime_publication takes.
+ */
+export function realtimePublication(env: Env): string | undefined {
+  const name = text(env, "REALTIME_PUBLICATION");
+  if (name !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
+    throw new Error("REALTIME_PUBLICATION must be a lower-case identifier (letters, digits, _)");
+  }
+  return name;
+}

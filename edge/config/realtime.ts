@@ -10,6 +10,7 @@ import {
   int,
   jwtSecret,
   realtimeMaxSocketsPerAddress,
+  realtimePublication,
   text,
   type TokenSources,
   tokenSources,
@@ -26,6 +27,8 @@ export interface RealtimeConfig extends TokenSources {
   databaseUrl?: string;
   /** `REALTIME_SLOT`: the replication slot (default `realtime_<database>`). */
   slotName?: string;
+  /** `REALTIME_PUBLICATION`: the publication of the streamed tables (default `supabase_realtime`). */
+  publication?: string;
   /** `REALTIME_PORT`, else `PORT` (default 4000). */
   port: number;
   /** `REALTIME_HOST` (default 127.0.0.1). */
@@ -49,6 +52,7 @@ export const realtimeVariables = [
   "JWKS_AUDIENCE",
   "DATABASE_URL",
   "REALTIME_SLOT",
+  "REALTIME_PUBLICATION",
   "REALTIME_PORT",
   "PORT",
   "REALTIME_HOST",
@@ -68,6 +72,7 @@ export function loadRealtimeConfig(env: Env = Deno.env.toObject()): RealtimeConf
     jwtSecret: secret,
     databaseUrl: databaseUrl(env),
     slotName: text(env, "REALTIME_SLOT"),
+    publication: realtimePublication(env),
     port: int(env, "REALTIME_PORT", int(env, "PORT", 4000)),
     host: text(env, "REALTIME_HOST") ?? "127.0.0.1",
     catchUpWindowMs: int(env, "REALTIME_CATCHUP_WINDOW_MS"),
