@@ -11,6 +11,7 @@ const realtime = createRealtime({
   jwksUrl: config.jwksUrl,
   jwksIssuer: config.jwksIssuer,
   jwksAudience: config.jwksAudience,
+  supabaseAuth: config.supabaseAuth,
   issuer: config.jwtIssuer,
   databaseUrl: config.databaseUrl,
   slotName: config.slotName,

@@ -47,6 +47,9 @@ const FULL: Env = {
   JWKS_URL: "https://idp.example/.well-known/jwks.json",
   JWKS_ISSUER: "https://idp.example",
   JWKS_AUDIENCE: "clinic",
+  AUTH_MODE: "supabase",
+  SUPABASE_JWT_SECRET: "the-supabase-projects-jwt-secret-0123456789",
+  SUPABASE_JWKS_URL: "https://project.supabase.co/auth/v1/.well-known/jwks.json",
   TRUSTED_PROXIES: "10.0.0.0/8",
   PUBLIC_URL: "https://clinic.example",
   CORS_ORIGINS: "https://partner.example",
@@ -152,7 +155,10 @@ Deno.test("the job worker alone: its settings, the transport by APP_ENV, fail-fa
 });
 
 Deno.test("realtime alone: a secret or JWKS, its port, the shared secret rule", () => {
-  assert.throws(() => loadRealtimeConfig({}), /JWT_SECRET \(or JWKS_URL\) is required/);
+  assert.throws(
+    () => loadRealtimeConfig({}),
+    /JWT_SECRET \(or JWKS_URL, or AUTH_MODE=supabase\) is required/,
+  );
   const jwks = loadRealtimeConfig({ JWKS_URL: "https://idp.example/jwks" });
   assert.deepEqual([jwks.jwtSecret, jwks.port, jwks.host], [undefined, 4000, "127.0.0.1"]);
   assert.equal(loadRealtimeConfig({ JWT_SECRET: "x", PORT: "4100" }).port, 4100);

@@ -50,6 +50,9 @@ export const realtimeVariables = [
   "JWKS_URL",
   "JWKS_ISSUER",
   "JWKS_AUDIENCE",
+  "AUTH_MODE",
+  "SUPABASE_JWT_SECRET",
+  "SUPABASE_JWKS_URL",
   "DATABASE_URL",
   "REALTIME_SLOT",
   "REALTIME_PUBLICATION",
@@ -66,7 +69,9 @@ export const realtimeVariables = [
 export function loadRealtimeConfig(env: Env = Deno.env.toObject()): RealtimeConfig {
   const secret = jwtSecret(env, appEnv(env));
   const tokens = tokenSources(env);
-  if (!secret && !tokens.jwksUrl) throw new Error("JWT_SECRET (or JWKS_URL) is required");
+  if (!secret && !tokens.jwksUrl && !tokens.supabaseAuth) {
+    throw new Error("JWT_SECRET (or JWKS_URL, or AUTH_MODE=supabase) is required");
+  }
   return {
     ...tokens,
     jwtSecret: secret,

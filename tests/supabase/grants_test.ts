@@ -30,8 +30,9 @@ const API_ROLES = ["anon", "authenticated", "service_role"];
 /** `object role → privileges` for every object of ours, as has_*_privilege answers. */
 async function privileges(sql: Sql): Promise<Map<string, string>> {
   const rows = await sql<{ object: string; role: string; privileges: string }[]>`
-    with roles(role) as (select unnest(${API_ROLES}::text[])),
-    ours as (select oid, nspname from pg_namespace where nspname = any(${OUR_SCHEMAS}))
+    with roles(role) as (select unnest(string_to_array(${API_ROLES.join(",")}, ','))),
+    ours as (select oid, nspname from pg_namespace
+      where nspname = any(string_to_array(${OUR_SCHEMAS.join(",")}, ',')))
     select 'schema ' || n.nspname as object, r.role, concat_ws(',',
         case when has_schema_privilege(r.role, n.oid, 'USAGE') then 'USAGE' end,
         case when has_schema_privilege(r.role, n.oid, 'CREATE') then 'CREATE' end) as privileges

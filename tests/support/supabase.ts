@@ -105,3 +105,27 @@ export async function supabaseCluster(): Promise<SupabaseCluster> {
     },
   };
 }
+
+/** An insert into auth.users as GoTrue makes it, as supabase_auth_admin. */
+export async function signUp(
+  db: SupabaseDatabase,
+  user: {
+    email?: string;
+    phone?: string;
+    meta?: Record<string, unknown>;
+    confirmed?: boolean;
+    anonymous?: boolean;
+  },
+): Promise<string> {
+  const id = crypto.randomUUID();
+  const gotrue = db.sql("supabase_auth_admin");
+  await gotrue`
+    insert into auth.users (instance_id, id, aud, role, email, phone, raw_app_meta_data,
+      raw_user_meta_data, email_confirmed_at, is_anonymous, created_at, updated_at)
+    values ('00000000-0000-0000-0000-000000000000', ${id}, 'authenticated', 'authenticated',
+      ${user.email ?? null}, ${user.phone ?? null},
+      ${gotrue.json({ provider: user.email ? "email" : user.phone ? "phone" : "anonymous" })},
+      ${gotrue.json((user.meta ?? {}) as Record<string, string>)},
+      ${user.confirmed ? new Date() : null}, ${user.anonymous ?? false}, now(), now())`;
+  return id;
+}
