@@ -21,7 +21,7 @@ export interface SupabaseDatabase {
   name: string;
   /** A connection URL as `role` (each role logs in with the cluster's password). */
   url(role?: SupabaseRole): string;
-  /** A pooled connection as `role` (default `postgres`), closed with the database. */
+  /** A pool as `role` (default `postgres`), one per role, closed with the cluster. */
   sql(role?: SupabaseRole): Sql;
 }
 
@@ -80,12 +80,17 @@ export async function supabaseCluster(): Promise<SupabaseCluster> {
           await sql.unsafe(`alter role ${role} password '${password}'`);
         }
       });
+      const byRole = new Map<SupabaseRole, Sql>();
       const db: SupabaseDatabase = {
         name,
         url: (role = "postgres") => urlAs(name, role),
         sql(role = "postgres") {
-          const sql = postgres(urlAs(name, role), { max: 4, onnotice: () => {} });
-          pools.push(sql);
+          let sql = byRole.get(role);
+          if (!sql) {
+            sql = postgres(urlAs(name, role), { max: 4, onnotice: () => {} });
+            byRole.set(role, sql);
+            pools.push(sql);
+          }
           return sql;
         },
       };
