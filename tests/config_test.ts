@@ -247,3 +247,29 @@ Deno.test("a process that cannot load its configuration exits 2 with the message
     assert.ok(new TextDecoder().decode(stderr).includes(message), entry);
   }
 });
+
+Deno.test("AUTH_MODE: own by default; supabase needs the project's secret or JWKS", () => {
+  for (const load of [loaders.api, loaders.realtime]) {
+    assert.equal((load({ JWT_SECRET: "x" }) as { supabaseAuth?: unknown }).supabaseAuth, undefined);
+    assert.equal(
+      (load({ JWT_SECRET: "x", SUPABASE_JWT_SECRET: "ignored" }) as { supabaseAuth?: unknown })
+        .supabaseAuth,
+      undefined,
+      "Supabase's variables are read only in supabase mode",
+    );
+    assert.throws(() => load({ JWT_SECRET: "x", AUTH_MODE: "clerk" }), /AUTH_MODE must be own/);
+    assert.throws(
+      () => load({ JWT_SECRET: "x", AUTH_MODE: "supabase" }),
+      /AUTH_MODE=supabase needs SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL/,
+    );
+    assert.throws(
+      () => load({ JWT_SECRET: "x", AUTH_MODE: "supabase", SUPABASE_JWKS_URL: "jwks.json" }),
+      /SUPABASE_JWKS_URL must be an absolute http or https URL/,
+    );
+  }
+  assert.deepEqual(
+    loadRealtimeConfig({ AUTH_MODE: "supabase", SUPABASE_JWT_SECRET: "s" }).supabaseAuth,
+    { jwtSecret: "s", jwksUrl: undefined },
+    "realtime alone may take Supabase's tokens only",
+  );
+});

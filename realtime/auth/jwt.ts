@@ -54,11 +54,17 @@ export function createVerifier(options: JwtOptions): TokenVerifier {
     : undefined;
 
   /** A token of the project's Supabase Auth: a user or the anon key, nothing else. */
-  async function supabaseToken(token: string, key: typeof supabaseJwks | Uint8Array) {
-    const { payload } = await jwtVerify(token, key as Uint8Array, {
+  async function supabaseToken(
+    token: string,
+    key: Uint8Array | ReturnType<typeof createRemoteJWKSet>,
+  ) {
+    const verify = {
       clockTolerance: options.clockToleranceSeconds ?? 0,
       algorithms: ["HS256", "ES256", "RS256"],
-    });
+    };
+    const { payload } = key instanceof Uint8Array
+      ? await jwtVerify(token, key, verify)
+      : await jwtVerify(token, key, verify);
     if (payload.role !== "anon" && payload.role !== "authenticated") {
       throw new errors.JWTClaimValidationFailed('"role" is not accepted', payload, "role");
     }
