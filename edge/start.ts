@@ -67,6 +67,7 @@ const realtime = createRealtime({
   jwksUrl: config.jwksUrl,
   jwksIssuer: config.jwksIssuer,
   jwksAudience: config.jwksAudience,
+  supabaseAuth: config.supabaseAuth,
   databaseUrl,
   trustedProxies: config.trustedProxies,
   limits: { maxSocketsPerAddress: config.realtimeMaxSocketsPerAddress },

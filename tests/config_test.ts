@@ -59,6 +59,9 @@ const FULL: Env = {
   JWKS_URL: "https://idp.example/.well-known/jwks.json",
   JWKS_ISSUER: "https://idp.example",
   JWKS_AUDIENCE: "clinic",
+  AUTH_MODE: "supabase",
+  SUPABASE_JWT_SECRET: "the-supabase-projects-jwt-secret-0123456789",
+  SUPABASE_JWKS_URL: "https://project.supabase.co/auth/v1/.well-known/jwks.json",
   TRUSTED_PROXIES: "10.0.0.0/8",
   PUBLIC_URL: "https://clinic.example",
   CORS_ORIGINS: "https://partner.example",
@@ -72,6 +75,7 @@ const FULL: Env = {
   REALTIME_PORT: "4001",
   REALTIME_HOST: "127.0.0.1",
   REALTIME_SLOT: "realtime_clinic",
+  REALTIME_PUBLICATION: "clinic_realtime",
   REALTIME_CATCHUP_WINDOW_MS: "1000",
   REALTIME_SWEEP_MS: "100",
   WORKER_CONCURRENCY: "4",
@@ -176,7 +180,10 @@ Deno.test("the job worker alone: its settings, the transport by APP_ENV, fail-fa
 });
 
 Deno.test("realtime alone: a secret or JWKS, its port, the shared secret rule", () => {
-  assert.throws(() => loadRealtimeConfig({}), /JWT_SECRET \(or JWKS_URL\) is required/);
+  assert.throws(
+    () => loadRealtimeConfig({}),
+    /JWT_SECRET \(or JWKS_URL, or AUTH_MODE=supabase\) is required/,
+  );
   const jwks = loadRealtimeConfig({ JWKS_URL: "https://idp.example/jwks" });
   assert.deepEqual([jwks.jwtSecret, jwks.port, jwks.host], [undefined, 4000, "127.0.0.1"]);
   assert.equal(loadRealtimeConfig({ JWT_SECRET: "x", PORT: "4100" }).port, 4100);
@@ -375,4 +382,30 @@ Deno.test("Twilio: off without an account, else a working sender or a clear erro
     TWILIO_SMS_FROM: "x",
   });
   assert.equal(worker.twilio?.accountSid, sid);
+});
+
+Deno.test("AUTH_MODE: own by default; supabase needs the project's secret or JWKS", () => {
+  for (const load of [loaders.api, loaders.realtime]) {
+    assert.equal((load({ JWT_SECRET: "x" }) as { supabaseAuth?: unknown }).supabaseAuth, undefined);
+    assert.equal(
+      (load({ JWT_SECRET: "x", SUPABASE_JWT_SECRET: "ignored" }) as { supabaseAuth?: unknown })
+        .supabaseAuth,
+      undefined,
+      "Supabase's variables are read only in supabase mode",
+    );
+    assert.throws(() => load({ JWT_SECRET: "x", AUTH_MODE: "clerk" }), /AUTH_MODE must be own/);
+    assert.throws(
+      () => load({ JWT_SECRET: "x", AUTH_MODE: "supabase" }),
+      /AUTH_MODE=supabase needs SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL/,
+    );
+    assert.throws(
+      () => load({ JWT_SECRET: "x", AUTH_MODE: "supabase", SUPABASE_JWKS_URL: "jwks.json" }),
+      /SUPABASE_JWKS_URL must be an absolute http or https URL/,
+    );
+  }
+  assert.deepEqual(
+    loadRealtimeConfig({ AUTH_MODE: "supabase", SUPABASE_JWT_SECRET: "s" }).supabaseAuth,
+    { jwtSecret: "s", jwksUrl: undefined },
+    "realtime alone may take Supabase's tokens only",
+  );
 });

@@ -4539,7 +4539,7 @@ export interface components {
     Me: {
       user: {
         id: string;
-        email: string;
+        email: string | null;
         full_name: string;
         display_name: string | null;
         phone: string | null;
