@@ -34,6 +34,7 @@ import { me } from "./routes/me.ts";
 import { notifications } from "./routes/notifications.ts";
 import { webhooks } from "./routes/webhooks.ts";
 import { webhookEndpoints } from "./routes/webhook_endpoints.ts";
+import { unsubscribe } from "./routes/unsubscribe.ts";
 
 export interface AppDeps {
   config: Config;
@@ -117,7 +118,8 @@ export function createApp(deps: AppDeps) {
     .route("/", me)
     .route("/", notifications)
     .route("/", webhooks)
-    .route("/", webhookEndpoints);
+    .route("/", webhookEndpoints)
+    .route("/", unsubscribe);
 
   routes.doc31("/openapi.json", {
     openapi: "3.1.0",

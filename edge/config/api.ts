@@ -61,6 +61,11 @@ export interface Config extends TokenSources {
   requestTimeoutMs: number;
   /** Inbound provider secrets and outbound delivery settings (see {@linkcode WebhookConfig}). */
   webhooks: WebhookConfig;
+  /**
+   * Each channel's transport in this process's job worker (`deno task start` sets it), `off`
+   * where none is configured: `/api/health` reports it. Unset for the API alone.
+   */
+  notify?: Record<string, string>;
 }
 
 /** The variables {@linkcode loadConfig} reads (README "Environment", column `api`). */

@@ -3,6 +3,7 @@
  * listening address, and what its job worker and realtime server take.
  */
 import { apiVariables, type Config, loadConfig } from "./api.ts";
+import { type EmailConfig, emailVariables, loadEmailConfig } from "./email.ts";
 import {
   appEnv,
   type Env,
@@ -22,6 +23,8 @@ export interface StartConfig extends Config {
   host: string;
   /** The job worker's channel transports (by `APP_ENV`). */
   notifyTransport: NotifyTransport;
+  /** `SMTP_URL`, `EMAIL_FROM`…: e-mail over SMTP (unset: the development transport, or none). */
+  email?: EmailConfig;
   /** `REALTIME_MAX_SOCKETS_PER_ADDRESS` (unset: the realtime server's default). */
   realtimeMaxSocketsPerAddress?: number;
 }
@@ -33,6 +36,7 @@ export const startVariables = [
   "PG_PORT",
   "HOST",
   "REALTIME_MAX_SOCKETS_PER_ADDRESS",
+  ...emailVariables,
 ] as const;
 
 const defaultDataDir = new URL("../../.data", import.meta.url).pathname;
@@ -63,12 +67,14 @@ export function loadStartConfig(
   const dataDir = text(env, "DATA_DIR") ?? defaultDataDir;
   const generate = name !== "production" && !text(env, "JWT_SECRET");
   const jwtSecret = generate ? (options.developmentSecret ?? fileSecret)(dataDir) : undefined;
+  const config = loadConfig(env, { jwtSecret });
   return {
-    ...loadConfig(env, { jwtSecret }),
+    ...config,
     dataDir,
     pgPort: int(env, "PG_PORT"),
     host: text(env, "HOST") ?? "0.0.0.0",
     notifyTransport: notifyTransport(name),
+    email: loadEmailConfig(env, () => ({ publicUrl: config.publicUrl, secret: config.jwtSecret })),
     realtimeMaxSocketsPerAddress: realtimeMaxSocketsPerAddress(env),
   };
 }

@@ -9,10 +9,13 @@ import {
   databaseUrl,
   type Env,
   int,
+  jwtSecret,
   list,
   type NotifyTransport,
   notifyTransport,
+  url as absoluteUrl,
 } from "./env.ts";
+import { type EmailConfig, emailVariables, loadEmailConfig } from "./email.ts";
 import { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./webhooks.ts";
 
 export interface WorkerConfig {
@@ -27,6 +30,8 @@ export interface WorkerConfig {
   queues: string[];
   /** Channel transports (by `APP_ENV`). */
   notifyTransport: NotifyTransport;
+  /** `SMTP_URL`, `EMAIL_FROM`…: e-mail over SMTP (with `PUBLIC_URL` and `JWT_SECRET`). */
+  email?: EmailConfig;
   /** Outbound webhook delivery settings. */
   webhooks: WebhookConfig;
 }
@@ -38,6 +43,9 @@ export const workerVariables = [
   "DATABASE_SOCKET",
   "WORKER_CONCURRENCY",
   "WORKER_QUEUES",
+  ...emailVariables,
+  "PUBLIC_URL",
+  "JWT_SECRET",
   ...webhookVariables,
 ] as const;
 
@@ -48,6 +56,10 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
   const concurrency = int(env, "WORKER_CONCURRENCY", 10, 1);
   const queues = list(env, "WORKER_QUEUES");
   const webhooks = loadWebhookConfig(env);
+  const email = loadEmailConfig(env, () => ({
+    publicUrl: absoluteUrl(env, "PUBLIC_URL", ["http:", "https:"]),
+    secret: jwtSecret(env, name),
+  }));
   if (!url) throw new Error("DATABASE_URL is required");
   return {
     env: name,
@@ -56,6 +68,7 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
     concurrency,
     queues: queues.length ? queues : ["default"],
     notifyTransport: notifyTransport(name),
+    email,
     webhooks,
   };
 }

@@ -2,7 +2,9 @@
  * Delivers one `notification_deliveries` row through its channel's transport (the
  * `notification.deliver` job). Idempotent: only a `pending` delivery is sent, and the delivery
  * id is the provider idempotency key, so a retry after a crash between "sent" and "recorded"
- * does not send twice where the provider honours the key.
+ * does not send twice where the provider honours the key (e-mail: the key is the Message-ID).
+ * E-mail to a suppressed address (it bounced, or its owner complained) is never sent: the
+ * delivery is `skipped` with the reason.
  */
 import type postgres from "postgres";
 import { PermanentJobError } from "../jobs/job.ts";
@@ -29,13 +31,24 @@ export async function deliverNotification(
       clinic_id: string;
       title: string;
       body: string;
+      patient_id: string | null;
+      suppressed: string | null;
     }[]
   >`
-    select d.channel, d.recipient, d.status, d.clinic_id, n.title, n.body
+    select d.channel, d.recipient, d.status, d.clinic_id, n.title, n.body, p.id as patient_id,
+      case when d.channel = 'email' then private.email_suppression(d.recipient) end as suppressed
     from public.notification_deliveries d
     join public.notifications n on n.id = d.notification_id
+    left join public.patients p on p.user_id = n.user_id and p.clinic_id = d.clinic_id
     where d.id = ${deliveryId}`;
   if (!row || row.status !== "pending") return "noop";
+  if (row.suppressed) {
+    await sql`
+      update public.notification_deliveries
+      set status = 'skipped', last_error = ${`address suppressed after a ${row.suppressed}`}
+      where id = ${deliveryId} and status = 'pending'`;
+    return "skipped";
+  }
 
   const transport = transports[row.channel];
   if (!transport) {
@@ -54,6 +67,7 @@ export async function deliverNotification(
       text,
       idempotencyKey: deliveryId,
       clinicId: row.clinic_id,
+      patientId: row.patient_id,
     });
     await sql`
       update public.notification_deliveries

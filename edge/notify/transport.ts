@@ -8,8 +8,12 @@
  */
 import type postgres from "postgres";
 import type { NotifyTransport } from "../config.ts";
+import type { EmailConfig } from "../config/email.ts";
+import { smtpTransport } from "./smtp.ts";
 
 export type Channel = "email" | "sms" | "whatsapp" | "push";
+
+export const CHANNELS: readonly Channel[] = ["email", "sms", "whatsapp", "push"];
 
 export interface OutboundMessage {
   channel: Channel;
@@ -20,6 +24,9 @@ export interface OutboundMessage {
   /** Stable per delivery: a provider that supports idempotency sends a retried message once. */
   idempotencyKey: string;
   clinicId?: string | null;
+  html?: string;
+  language?: string;
+  patientId?: string | null;
 }
 
 export interface SendResult {
@@ -30,7 +37,11 @@ export interface SendResult {
 }
 
 export interface Transport {
+  /** What `/api/health` and the start-up log call it (`smtp`, `development`, …). */
+  readonly name?: string;
   send(message: OutboundMessage): Promise<SendResult>;
+  /** Releases its connections (the worker's stop). */
+  close?(): void | Promise<void>;
 }
 
 /** The transport of each channel; a channel without one is marked `skipped`. */
@@ -42,6 +53,7 @@ export type Transports = Partial<Record<Channel, Transport>>;
  */
 export function devTransport(sql: postgres.Sql): Transport {
   return {
+    name: "development",
     async send(message) {
       const providerMessageId = `dev_${crypto.randomUUID()}`;
       const [row] = await sql`
@@ -86,7 +98,46 @@ export function developmentTransports(sql: postgres.Sql): Transports {
   return { email: dev, sms: dev, whatsapp: dev, push: dev };
 }
 
-/** The transports a process's configuration chose (`NotifyTransport`, by `APP_ENV`). */
-export function configuredTransports(choice: NotifyTransport, sql: postgres.Sql): Transports {
-  return choice === "development" ? developmentTransports(sql) : {};
+/** What a process's configuration says about its channels (worker, `deno task start`). */
+export interface NotifyConfig {
+  /** By `APP_ENV`: the development transport for every channel, or none. */
+  notifyTransport: NotifyTransport;
+  /** `SMTP_URL`…: e-mail over SMTP, in every `APP_ENV`. */
+  email?: EmailConfig;
+}
+
+/**
+ * The transports a process's configuration chose: a real provider where one is configured,
+ * else the development transport outside production, else none (the channel is off).
+ */
+export function configuredTransports(config: NotifyConfig, sql: postgres.Sql): Transports {
+  const transports: Transports = config.notifyTransport === "development"
+    ? developmentTransports(sql)
+    : {};
+  if (config.email) transports.email = smtpTransport(config.email);
+  return transports;
+}
+
+/** Each channel's transport by name, `off` where there is none (`/api/health`). */
+export type ChannelStatus = Record<Channel, string>;
+
+export function channelStatus(transports: Transports): ChannelStatus {
+  return Object.fromEntries(
+    CHANNELS.map((c) => [c, transports[c] ? transports[c].name ?? "on" : "off"]),
+  ) as ChannelStatus;
+}
+
+/** The start-up line: which channel sends through what, and which are off. */
+export function describeChannels(status: ChannelStatus): string {
+  const on = CHANNELS.filter((c) => status[c] !== "off").map((c) => `${c} via ${status[c]}`);
+  const off = CHANNELS.filter((c) => status[c] === "off");
+  return `Notifications: ${on.length ? on.join(", ") : "no channel has a transport"}` +
+    (off.length
+      ? `; off (no transport configured, deliveries marked skipped): ${off.join(", ")}`
+      : "");
+}
+
+/** Closes every transport that holds connections. */
+export async function closeTransports(transports: Transports): Promise<void> {
+  await Promise.all([...new Set(Object.values(transports))].map((t) => t.close?.()));
 }
