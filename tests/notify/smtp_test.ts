@@ -6,16 +6,22 @@
  * same Message-ID, and the demo patient's booking confirmation through the service's worker.
  */
 import assert from "node:assert/strict";
-import { defaultHandlers, PermanentJobError, startWorker } from "../../edge/jobs/mod.ts";
+import { PermanentJobError } from "../../edge/jobs/mod.ts";
 import { startServiceWorker } from "../../edge/jobs/service.ts";
 import { loadWebhookConfig } from "../../edge/config.ts";
 import { messageIdFor, smtpTransport, textToHtml } from "../../edge/notify/smtp.ts";
-import type { OutboundMessage, Transports } from "../../edge/notify/transport.ts";
+import type { OutboundMessage } from "../../edge/notify/transport.ts";
 import { verifyUnsubscribeToken } from "../../edge/notify/unsubscribe.ts";
-import { freshDatabase, type Sql } from "../support/db.ts";
+import { freshDatabase } from "../support/db.ts";
 import { addAppointment, middayClinic } from "../support/clinic.ts";
 import { DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
-import { emailConfig, LINK_SECRET, type ReceivedMail, startSmtpServer } from "../support/smtp.ts";
+import {
+  drain,
+  emailConfig,
+  LINK_SECRET,
+  type ReceivedMail,
+  startSmtpServer,
+} from "../support/smtp.ts";
 import { nextWeekday, sgt, testApp } from "../edge/_support.ts";
 
 const message = (extra: Partial<OutboundMessage> = {}): OutboundMessage => ({
@@ -173,31 +179,6 @@ Deno.test("SMTP replies: 5xx is permanent; 4xx, timeouts and refused connections
     await accepting;
   });
 });
-
-/** Runs the service's job kinds through `transports` until no delivery job is left. */
-async function drain(sql: Sql, transports: Transports) {
-  const worker = startWorker({
-    sql,
-    handlers: defaultHandlers({ transports }),
-    schedules: [],
-    pollMs: 20,
-    backoff: { baseMs: 10, maxMs: 10 },
-    log: () => {},
-  });
-  await worker.ready;
-  try {
-    for (let i = 0; i < 800; i++) {
-      const [r] = await sql`
-        select count(*)::int as n from public.jobs
-        where kind = 'notification.deliver' and status in ('queued', 'running')`;
-      if (r.n === 0) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error("deliveries still queued");
-  } finally {
-    await worker.stop();
-  }
-}
 
 Deno.test("deliveries over SMTP through the job worker", async (t) => {
   await using db = await freshDatabase({ seed: true });

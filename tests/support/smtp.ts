@@ -5,6 +5,9 @@
 import { SMTPServer } from "smtp-server";
 import { type ParsedMail, simpleParser } from "mailparser";
 import type { EmailConfig } from "../../edge/config.ts";
+import { defaultHandlers, startWorker } from "../../edge/jobs/mod.ts";
+import type { Transports } from "../../edge/notify/transport.ts";
+import type { Sql } from "./db.ts";
 
 export interface ReceivedMail {
   envelopeTo: string[];
@@ -101,4 +104,29 @@ export function emailConfig(
     linkSecret: LINK_SECRET,
     ...extra,
   };
+}
+
+/** Runs the service's job kinds through `transports` until no delivery job is left. */
+export async function drain(sql: Sql, transports: Transports): Promise<void> {
+  const worker = startWorker({
+    sql,
+    handlers: defaultHandlers({ transports }),
+    schedules: [],
+    pollMs: 20,
+    backoff: { baseMs: 10, maxMs: 10 },
+    log: () => {},
+  });
+  await worker.ready;
+  try {
+    for (let i = 0; i < 800; i++) {
+      const [r] = await sql`
+        select count(*)::int as n from public.jobs
+        where kind = 'notification.deliver' and status in ('queued', 'running')`;
+      if (r.n === 0) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error("deliveries still queued");
+  } finally {
+    await worker.stop();
+  }
 }

@@ -103,8 +103,9 @@ function reportedMessage(
   source: string,
   data: Record<string, unknown>,
 ): { provider: string; messageId: string } | null {
-  const id = [data.email_id, data.message_id, data.id]
-    .find((v): v is string => typeof v === "string" && v.length > 0 && v.length <= 255);
+  const ids = [data.email_id, data.message_id, data.id]
+    .filter((v): v is string => typeof v === "string" && v.length > 0 && v.length <= 255);
+  const id = ids.find((v) => v.includes("@")) ?? ids[0];
   if (!id) return null;
   return id.includes("@")
     ? { provider: "smtp", messageId: `<${id.replace(/^<|>$/g, "")}>` }
