@@ -35,9 +35,13 @@ function uuidText(bytes: Uint8Array): string {
   }`;
 }
 
+/** The derived key per service secret (there is one; a rotation adds a second). */
+const keys = new Map<string, Promise<Uint8Array>>();
+
 async function mac(secret: string, payload: Uint8Array): Promise<Uint8Array> {
-  const key = await hmac("SHA-256", utf8(secret), KEY_LABEL);
-  return (await hmac("SHA-256", key, concatBytes(PURPOSE, payload))).subarray(0, MAC_BYTES);
+  let key = keys.get(secret);
+  if (!key) keys.set(secret, key = hmac("SHA-256", utf8(secret), KEY_LABEL));
+  return (await hmac("SHA-256", await key, concatBytes(PURPOSE, payload))).subarray(0, MAC_BYTES);
 }
 
 /** The token for `target`. */

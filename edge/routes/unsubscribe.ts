@@ -64,27 +64,64 @@ const unsubscribeRoute = createRoute({
 
 interface Target {
   clinic: string;
+  language: string;
   subscribed: boolean;
 }
 
-const CHANNEL_NAMES: Record<string, string> = {
-  email: "e-mails",
-  sms: "text messages",
-  whatsapp: "WhatsApp messages",
-  push: "notifications",
+/** The page's texts in the patients' languages (`{clinic}`: the clinic's name). */
+const TEXTS: Record<string, Record<"title" | "ask" | "button" | "done" | "already", string>> = {
+  en: {
+    title: "Unsubscribe",
+    ask: "Stop these messages from {clinic}?",
+    button: "Unsubscribe",
+    done: "You will no longer get these messages from {clinic}. You can turn them on again " +
+      "in your profile in the app.",
+    already: "You no longer get these messages from {clinic}.",
+  },
+  zh: {
+    title: "退订",
+    ask: "不再接收来自{clinic}的这些消息？",
+    button: "退订",
+    done: "您将不再收到来自{clinic}的这些消息。您可以在应用的个人资料中重新开启。",
+    already: "您已不再接收来自{clinic}的这些消息。",
+  },
+  ms: {
+    title: "Berhenti melanggan",
+    ask: "Berhenti menerima mesej ini daripada {clinic}?",
+    button: "Berhenti melanggan",
+    done: "Anda tidak akan menerima mesej ini lagi daripada {clinic}. Anda boleh " +
+      "menghidupkannya semula dalam profil anda di aplikasi.",
+    already: "Anda tidak lagi menerima mesej ini daripada {clinic}.",
+  },
+  ta: {
+    title: "குழுவிலகு",
+    ask: "{clinic} இலிருந்து இந்தச் செய்திகளை நிறுத்தவா?",
+    button: "குழுவிலகு",
+    done: "{clinic} இலிருந்து இனி இந்தச் செய்திகள் உங்களுக்கு வராது. செயலியில் உங்கள் " +
+      "சுயவிவரத்தில் அவற்றை மீண்டும் இயக்கலாம்.",
+    already: "{clinic} இலிருந்து இந்தச் செய்திகள் இனி உங்களுக்கு வருவதில்லை.",
+  },
 };
 
-function page(title: string, body: string): string {
+/** The page for `target`: `kind` says which text, in the patient's language (else English). */
+function page(target: Target, kind: "ask" | "done" | "already"): string {
+  const lang = TEXTS[target.language] ? target.language : "en";
+  const texts = TEXTS[lang];
+  const text = escapeHtml(texts[kind]).replace("{clinic}", escapeHtml(target.clinic));
+  const form = kind === "ask"
+    ? `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">
+<button type="submit">${escapeHtml(texts.button)}</button></form>\n`
+    : "";
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="${lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
-<title>${escapeHtml(title)}</title>
+<title>${escapeHtml(texts.title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}
 button{font-size:1rem;padding:.6rem 1.2rem}</style></head>
-<body><h1>${escapeHtml(title)}</h1>
-${body}
-</body></html>
+<body><h1>${escapeHtml(texts.title)}</h1>
+<p>${text}</p>
+${form}</body></html>
 `;
 }
 
@@ -98,26 +135,15 @@ async function target(c: Context<AppEnv>, token: string, apply: boolean) {
       return row.target;
     });
   if (!named || !found) throw apiError(404, "not_found", "No such unsubscribe link");
-  return { channel: named.channel, ...found };
+  return { channel: named.channel, target: found };
 }
 
 export const unsubscribe = new OpenAPIHono<AppEnv>()
   .openapi(pageRoute, async (c) => {
     const { token } = c.req.valid("param");
-    const { clinic, channel, subscribed } = await target(c, token, false);
-    const what = `${CHANNEL_NAMES[channel]} from ${clinic}`;
+    const { target: found } = await target(c, token, false);
     c.header("cache-control", "no-store");
-    return c.html(
-      page(
-        "Unsubscribe",
-        subscribed
-          ? `<p>Stop ${escapeHtml(what)}?</p>
-<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">
-<button type="submit">Unsubscribe</button></form>`
-          : `<p>You no longer get ${escapeHtml(what)}.</p>`,
-      ),
-      200,
-    );
+    return c.html(page(found, found.subscribed ? "ask" : "already"), 200);
   })
   .openapi(unsubscribeRoute, async (c) => {
     const { token } = c.req.valid("param");
@@ -125,16 +151,10 @@ export const unsubscribe = new OpenAPIHono<AppEnv>()
     if (form["List-Unsubscribe"] !== "One-Click") {
       throw apiError(400, "invalid_request", "The body must be List-Unsubscribe=One-Click");
     }
-    const { clinic, channel } = await target(c, token, true);
+    const { channel, target: found } = await target(c, token, true);
     if (!c.req.header("accept")?.includes("text/html")) {
       return c.json({ unsubscribed: true as const, channel }, 200);
     }
-    return c.html(
-      page(
-        "Unsubscribed",
-        `<p>You will no longer get ${escapeHtml(`${CHANNEL_NAMES[channel]} from ${clinic}`)}. ` +
-          `You can turn them on again in your profile in the app.</p>`,
-      ),
-      200,
-    );
+    c.header("cache-control", "no-store");
+    return c.html(page(found, "done"), 200);
   });

@@ -94,8 +94,9 @@ create trigger lift_email_suppression after update of email_consent on public.pa
   execute function private.lift_email_suppression();
 
 -- The unsubscribe link of `p_patient` for `p_channel` (the route has checked its signature):
--- {"clinic": name, "subscribed": whether the consent was given}, and with `p_apply` the
--- consent is withdrawn (source 'unsubscribe_link'; once: a second click changes nothing).
+-- {"clinic": name, "language": the patient's, "subscribed": whether the consent was given}, and
+-- with `p_apply` the consent is withdrawn (source 'unsubscribe_link'; once: a second click
+-- changes nothing).
 -- Null when the patient no longer exists.
 create or replace function private.unsubscribe(p_patient uuid, p_channel text, p_apply boolean)
   returns json
@@ -105,10 +106,12 @@ create or replace function private.unsubscribe(p_patient uuid, p_channel text, p
   as $$
 declare
   v_clinic text;
+  v_language text;
   v_subscribed boolean;
 begin
-  select c.name, coalesce((to_jsonb(p) ->> (p_channel || '_consent'))::boolean, false)
-  into v_clinic, v_subscribed
+  select c.name, p.preferred_language,
+    coalesce((to_jsonb(p) ->> (p_channel || '_consent'))::boolean, false)
+  into v_clinic, v_language, v_subscribed
   from public.patients p join public.clinics c on c.id = p.clinic_id
   where p.id = p_patient and p.deleted_at is null
   for update of p;
@@ -118,7 +121,8 @@ begin
   if p_apply and v_subscribed then
     perform private.set_consent(p_patient, p_channel, false, 'unsubscribe_link');
   end if;
-  return json_build_object('clinic', v_clinic, 'subscribed', v_subscribed);
+  return json_build_object('clinic', v_clinic, 'language', v_language,
+    'subscribed', v_subscribed);
 end
 $$;
 revoke all on function private.unsubscribe(uuid, text, boolean) from public;

@@ -69,7 +69,7 @@ Deno.test("the unsubscribe link of an e-mail works end to end", async (t) => {
       const page = await app.call("GET", link);
       assert.equal(page.status, 200);
       assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
-      assert.match(page.body, /Stop e-mails from [^<]+\?/);
+      assert.match(page.body, /<html lang="en">[^]*<p>Stop these messages from [^<]+\?<\/p>/);
       assert.match(
         page.body,
         /<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">/,
@@ -99,13 +99,22 @@ Deno.test("the unsubscribe link of an e-mail works end to end", async (t) => {
           headers: { accept: "text/html" },
         });
         assert.equal(again.status, 200, "multipart, from a browser: a page");
-        assert.match(await again.text(), /You will no longer get e-mails from/);
+        assert.match(await again.text(), /You will no longer get these messages from/);
         assert.deepEqual((await history()).map((h) => ({ ...h })), [
           { channel: "email", granted: false, source: "unsubscribe_link", changed_by: null },
         ]);
-        assert.match((await app.call("GET", link)).body, /You no longer get e-mails from/);
+        assert.match((await app.call("GET", link)).body, /You no longer get these messages from/);
       },
     );
+
+    await t.step("the page speaks the patient's language", async () => {
+      await app.sql`update public.patients set preferred_language = 'zh'
+        where id = ${PATIENTS.lim}`;
+      const page = await app.call("GET", link);
+      assert.match(page.body, /<html lang="zh">[^]*<p>您已不再接收来自[^<]+的这些消息。<\/p>/);
+      await app.sql`update public.patients set preferred_language = 'en'
+        where id = ${PATIENTS.lim}`;
+    });
 
     await t.step("the next e-mail is not sent", async () => {
       await addAppointment(app.sql, { startMin: 60 });
