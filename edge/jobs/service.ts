@@ -3,14 +3,13 @@
  * and recurring job, sending through the transports the configuration chose.
  */
 import type postgres from "postgres";
-import type { WebhookConfig } from "../config.ts";
+import type { EmailConfig, NotifyTransport, WebhookConfig } from "../config.ts";
 import {
   type ChannelStatus,
   channelStatus,
   closeTransports,
   configuredTransports,
   describeChannels,
-  type NotifyConfig,
 } from "../notify/transport.ts";
 import { serviceHandlers, serviceSchedules } from "./handlers.ts";
 import { startWorker, type Worker, type WorkerOptions } from "./worker.ts";
@@ -23,10 +22,10 @@ export interface ServiceWorker extends Worker {
 /** Logs which channels are off (nothing is dropped silently); `stop` closes the transports. */
 export function startServiceWorker(
   sql: postgres.Sql,
-  config: NotifyConfig & { webhooks: WebhookConfig },
+  config: { notifyTransport: NotifyTransport; webhooks: WebhookConfig; email?: EmailConfig },
   options: Omit<WorkerOptions, "sql" | "handlers" | "schedules"> = {},
 ): ServiceWorker {
-  const transports = configuredTransports(config, sql);
+  const transports = configuredTransports(config.notifyTransport, sql, config);
   const channels = channelStatus(transports);
   console.log(describeChannels(channels));
   const worker = startWorker({

@@ -98,23 +98,24 @@ export function developmentTransports(sql: postgres.Sql): Transports {
   return { email: dev, sms: dev, whatsapp: dev, push: dev };
 }
 
-/** What a process's configuration says about its channels (worker, `deno task start`). */
-export interface NotifyConfig {
-  /** By `APP_ENV`: the development transport for every channel, or none. */
-  notifyTransport: NotifyTransport;
-  /** `SMTP_URL`…: e-mail over SMTP, in every `APP_ENV`. */
+/** The providers a process has settings for. */
+export interface Providers {
+  /** `SMTP_URL`, `EMAIL_FROM`…: e-mail over SMTP, in every `APP_ENV`. */
   email?: EmailConfig;
 }
 
 /**
- * The transports a process's configuration chose: a real provider where one is configured,
- * else the development transport outside production, else none (the channel is off).
+ * The transports a process's configuration chose: by `APP_ENV` (`NotifyTransport`: the
+ * development transport outside production, else none), then each channel with a configured
+ * provider through that provider. A channel left without one is off.
  */
-export function configuredTransports(config: NotifyConfig, sql: postgres.Sql): Transports {
-  const transports: Transports = config.notifyTransport === "development"
-    ? developmentTransports(sql)
-    : {};
-  if (config.email) transports.email = smtpTransport(config.email);
+export function configuredTransports(
+  choice: NotifyTransport,
+  sql: postgres.Sql,
+  providers: Providers = {},
+): Transports {
+  const transports = choice === "development" ? developmentTransports(sql) : {};
+  if (providers.email) transports.email = smtpTransport(providers.email);
   return transports;
 }
 
