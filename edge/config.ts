@@ -22,6 +22,7 @@ export { loadRealtimeConfig, type RealtimeConfig, realtimeVariables } from "./co
 export { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./config/webhooks.ts";
 export { type EmailConfig, emailVariables, loadEmailConfig } from "./config/email.ts";
 export type { AppEnvName, Env, NotifyTransport } from "./config/env.ts";
+export type { VapidConfig } from "./config/push.ts";
 
 export type ProcessKind = "start" | "api" | "worker" | "realtime";
 

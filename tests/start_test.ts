@@ -71,8 +71,8 @@ Deno.test("deno task start: create, stop cleanly, reuse, survive a killed run", 
         email: "development",
         sms: "development",
         whatsapp: "development",
-        push: "development",
-      }, "each channel's transport");
+        push: "web-push",
+      }, "each channel's transport (web push with the generated development VAPID keys)");
       assert.match(s.output(), /Notifications: email via development, sms via development/);
       assert.match(s.output(), /Migrations: applied/);
       assert.match(s.output(), /Seed: demo data loaded/);

@@ -17,6 +17,7 @@ import {
   trustedProxies,
   url,
 } from "./env.ts";
+import { vapidPublicKey } from "./push.ts";
 import { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./webhooks.ts";
 
 export interface Config extends TokenSources {
@@ -66,6 +67,8 @@ export interface Config extends TokenSources {
    * where none is configured: `/api/health` reports it. Unset for the API alone.
    */
   notify?: Record<string, string>;
+  /** `VAPID_PUBLIC_KEY`: served to browsers subscribing to web push (unset: push is off). */
+  vapidPublicKey?: string;
 }
 
 /** The variables {@linkcode loadConfig} reads (README "Environment", column `api`). */
@@ -89,6 +92,7 @@ export const apiVariables = [
   "BODY_LIMIT",
   "WEBHOOK_BODY_LIMIT",
   "REQUEST_TIMEOUT_MS",
+  "VAPID_PUBLIC_KEY",
   ...webhookVariables,
 ] as const;
 
@@ -152,5 +156,6 @@ export function loadConfig(
     webhookBodyLimit: int(env, "WEBHOOK_BODY_LIMIT", defaults.webhookBodyLimit ?? 1024 * 1024),
     requestTimeoutMs: int(env, "REQUEST_TIMEOUT_MS", defaults.requestTimeoutMs ?? 10_000),
     webhooks: defaults.webhooks ?? loadWebhookConfig(env),
+    vapidPublicKey: vapidPublicKey(env, defaults.vapidPublicKey),
   };
 }

@@ -13,6 +13,7 @@ import {
   realtimeMaxSocketsPerAddress,
   text,
 } from "./env.ts";
+import { fileVapid, loadVapid, type VapidConfig, vapidVariables } from "./push.ts";
 
 export interface StartConfig extends Config {
   /** `DATA_DIR`: the embedded cluster and the development secret (default `.data/`). */
@@ -27,6 +28,8 @@ export interface StartConfig extends Config {
   email?: EmailConfig;
   /** `REALTIME_MAX_SOCKETS_PER_ADDRESS` (unset: the realtime server's default). */
   realtimeMaxSocketsPerAddress?: number;
+  /** The job worker's web push keys (development: a pair kept in `dataDir`). */
+  vapid?: VapidConfig;
 }
 
 /** The variables {@linkcode loadStartConfig} reads (README "Environment", column `start`). */
@@ -37,6 +40,7 @@ export const startVariables = [
   "HOST",
   "REALTIME_MAX_SOCKETS_PER_ADDRESS",
   ...emailVariables,
+  ...vapidVariables.slice(1),
 ] as const;
 
 const defaultDataDir = new URL("../../.data", import.meta.url).pathname;
@@ -57,17 +61,25 @@ function fileSecret(dataDir: string): string {
 
 /**
  * Reads `deno task start`'s configuration. Outside production without `JWT_SECRET`, the
- * secret is `developmentSecret(dataDir)`: by default generated once into `DATA_DIR`.
+ * secret is `developmentSecret(dataDir)`: by default generated once into `DATA_DIR`; likewise
+ * the VAPID pair without any `VAPID_*` variable (`developmentVapid`).
  */
 export function loadStartConfig(
   env: Env = Deno.env.toObject(),
-  options: { developmentSecret?: (dataDir: string) => string } = {},
+  options: {
+    developmentSecret?: (dataDir: string) => string;
+    developmentVapid?: (dataDir: string) => VapidConfig;
+  } = {},
 ): StartConfig {
   const name = appEnv(env);
   const dataDir = text(env, "DATA_DIR") ?? defaultDataDir;
   const generate = name !== "production" && !text(env, "JWT_SECRET");
   const jwtSecret = generate ? (options.developmentSecret ?? fileSecret)(dataDir) : undefined;
-  const config = loadConfig(env, { jwtSecret });
+  const vapid = loadVapid(
+    env,
+    () => name === "production" ? undefined : (options.developmentVapid ?? fileVapid)(dataDir),
+  );
+  const config = loadConfig(env, { jwtSecret, vapidPublicKey: vapid?.publicKey });
   return {
     ...config,
     dataDir,
@@ -76,5 +88,6 @@ export function loadStartConfig(
     notifyTransport: notifyTransport(name),
     email: loadEmailConfig(env, () => ({ publicUrl: config.publicUrl, secret: config.jwtSecret })),
     realtimeMaxSocketsPerAddress: realtimeMaxSocketsPerAddress(env),
+    vapid,
   };
 }

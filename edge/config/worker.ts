@@ -16,6 +16,7 @@ import {
   url as absoluteUrl,
 } from "./env.ts";
 import { type EmailConfig, emailVariables, loadEmailConfig } from "./email.ts";
+import { loadVapid, type VapidConfig, vapidVariables } from "./push.ts";
 import { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./webhooks.ts";
 
 export interface WorkerConfig {
@@ -34,6 +35,8 @@ export interface WorkerConfig {
   email?: EmailConfig;
   /** Outbound webhook delivery settings. */
   webhooks: WebhookConfig;
+  /** Web push (VAPID) keys and contact; unset: no push transport. */
+  vapid?: VapidConfig;
 }
 
 /** The variables {@linkcode loadWorkerConfig} reads (README "Environment", column `worker`). */
@@ -46,6 +49,7 @@ export const workerVariables = [
   ...emailVariables,
   "PUBLIC_URL",
   "JWT_SECRET",
+  ...vapidVariables,
   ...webhookVariables,
 ] as const;
 
@@ -60,6 +64,7 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
     publicUrl: absoluteUrl(env, "PUBLIC_URL", ["http:", "https:"]),
     secret: jwtSecret(env, name),
   }));
+  const vapid = loadVapid(env);
   if (!url) throw new Error("DATABASE_URL is required");
   return {
     env: name,
@@ -70,5 +75,6 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
     notifyTransport: notifyTransport(name),
     email,
     webhooks,
+    vapid,
   };
 }

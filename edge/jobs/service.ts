@@ -3,7 +3,7 @@
  * and recurring job, sending through the transports the configuration chose.
  */
 import type postgres from "postgres";
-import type { EmailConfig, NotifyTransport, WebhookConfig } from "../config.ts";
+import type { EmailConfig, NotifyTransport, VapidConfig, WebhookConfig } from "../config.ts";
 import {
   type ChannelStatus,
   channelStatus,
@@ -22,7 +22,12 @@ export interface ServiceWorker extends Worker {
 /** Logs which channels are off (nothing is dropped silently); `stop` closes the transports. */
 export function startServiceWorker(
   sql: postgres.Sql,
-  config: { notifyTransport: NotifyTransport; webhooks: WebhookConfig; email?: EmailConfig },
+  config: {
+    notifyTransport: NotifyTransport;
+    webhooks: WebhookConfig;
+    email?: EmailConfig;
+    vapid?: VapidConfig;
+  },
   options: Omit<WorkerOptions, "sql" | "handlers" | "schedules"> = {},
 ): ServiceWorker {
   const transports = configuredTransports(config.notifyTransport, sql, config);

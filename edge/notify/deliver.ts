@@ -3,11 +3,13 @@
  * `notification.deliver` job). Idempotent: only a `pending` delivery is sent, and the delivery
  * id is the provider idempotency key, so a retry after a crash between "sent" and "recorded"
  * does not send twice where the provider honours the key (e-mail: the key is the Message-ID).
- * E-mail to a suppressed address (it bounced, or its owner complained) is never sent: the
- * delivery is `skipped` with the reason.
+ * The texts were rendered by `private.notify` into the delivery (subject, body, HTML, language):
+ * transports send them as they are. E-mail to a suppressed address (it bounced, or its owner
+ * complained) is never sent: the delivery is `skipped` with the reason.
  */
 import type postgres from "postgres";
 import { PermanentJobError } from "../jobs/job.ts";
+import { notificationScreen } from "./screen.ts";
 import type { Channel, Transports } from "./transport.ts";
 
 export type DeliveryOutcome = "sent" | "delivered" | "skipped" | "failed" | "noop";
@@ -29,17 +31,22 @@ export async function deliverNotification(
       recipient: string;
       status: string;
       clinic_id: string;
-      title: string;
-      body: string;
+      subject: string | null;
+      body: string | null;
+      html: string | null;
+      language: string;
+      kind: string;
       patient_id: string | null;
+      user_id: string | null;
+      data: Record<string, unknown> | null;
       suppressed: string | null;
     }[]
   >`
-    select d.channel, d.recipient, d.status, d.clinic_id, n.title, n.body, p.id as patient_id,
+    select d.channel, d.recipient, d.status, d.clinic_id, d.subject, d.body, d.html, d.language,
+      n.kind, n.patient_id, n.user_id, n.data,
       case when d.channel = 'email' then private.email_suppression(d.recipient) end as suppressed
     from public.notification_deliveries d
     join public.notifications n on n.id = d.notification_id
-    left join public.patients p on p.user_id = n.user_id and p.clinic_id = d.clinic_id
     where d.id = ${deliveryId}`;
   if (!row || row.status !== "pending") return "noop";
   if (row.suppressed) {
@@ -58,16 +65,20 @@ export async function deliverNotification(
       where id = ${deliveryId} and status = 'pending'`;
     return "skipped";
   }
-  const text = row.channel === "email" ? row.body : `${row.title}\n${row.body}`;
   try {
     const result = await transport.send({
       channel: row.channel,
       to: row.recipient,
-      subject: row.title,
-      text,
+      subject: row.subject ?? "",
+      text: row.body ?? "",
+      html: row.html ?? undefined,
+      language: row.language,
+      kind: row.kind,
+      patientId: row.patient_id,
+      userId: row.user_id,
+      url: notificationScreen(row.data),
       idempotencyKey: deliveryId,
       clinicId: row.clinic_id,
-      patientId: row.patient_id,
     });
     await sql`
       update public.notification_deliveries

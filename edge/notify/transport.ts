@@ -7,8 +7,8 @@
  * message for good (bad number, unsubscribed) throws edge/jobs' `PermanentJobError`: no retry.
  */
 import type postgres from "postgres";
-import type { NotifyTransport } from "../config.ts";
-import type { EmailConfig } from "../config/email.ts";
+import type { EmailConfig, NotifyTransport, VapidConfig } from "../config.ts";
+import { webPushTransport } from "./push.ts";
 import { smtpTransport } from "./smtp.ts";
 
 export type Channel = "email" | "sms" | "whatsapp" | "push";
@@ -26,7 +26,11 @@ export interface OutboundMessage {
   clinicId?: string | null;
   html?: string;
   language?: string;
+  kind?: string;
   patientId?: string | null;
+  userId?: string | null;
+  url?: string;
+  template?: { name: string; variables: Record<string, string> };
 }
 
 export interface SendResult {
@@ -98,10 +102,14 @@ export function developmentTransports(sql: postgres.Sql): Transports {
   return { email: dev, sms: dev, whatsapp: dev, push: dev };
 }
 
-/** The providers a process has settings for. */
+/** The providers a process has settings for (its configuration). */
 export interface Providers {
   /** `SMTP_URL`, `EMAIL_FROM`…: e-mail over SMTP, in every `APP_ENV`. */
   email?: EmailConfig;
+  /** `VAPID_*`: web push. */
+  vapid?: VapidConfig;
+  /** `WEBHOOK_ALLOW_HOSTS`: push endpoints pass the same outbound SSRF guard as webhooks. */
+  webhooks?: { allowHosts: readonly string[] };
 }
 
 /**
@@ -115,7 +123,14 @@ export function configuredTransports(
   providers: Providers = {},
 ): Transports {
   const transports = choice === "development" ? developmentTransports(sql) : {};
-  if (providers.email) transports.email = smtpTransport(providers.email);
+  const { email, vapid, webhooks } = providers;
+  if (email) transports.email = smtpTransport(email);
+  if (vapid) {
+    transports.push = {
+      name: "web-push",
+      ...webPushTransport(sql, { vapid, allow: webhooks?.allowHosts }),
+    };
+  }
   return transports;
 }
 

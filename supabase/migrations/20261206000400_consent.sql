@@ -55,6 +55,9 @@ alter table public.consent_history force row level security;
 create policy consent_history_read on public.consent_history for select to authenticated
   using (patient_id in (select private.my_patient_ids())
          or clinic_id in (select private.staff_clinic_ids()));
+-- Nothing but what follows (Supabase's default privileges on public are taken back first).
+revoke all on public.consent_history from anon, authenticated, service_role;
+revoke all on sequence public.consent_history_id_seq from anon, authenticated, service_role;
 grant select on public.consent_history to authenticated, service_role;
 
 -- Client roles never write the consent state directly: only through private.set_consent (whose
@@ -133,6 +136,31 @@ $$;
 revoke all on function private.set_consent(uuid, text, boolean, text) from public;
 grant execute on function private.set_consent(uuid, text, boolean, text) to service_role;
 
+-- The changes of a request's `consents` object ({"sms": true, …}; null: none), in the order of
+-- private.consent_channels(); 400 unless an object of booleans (unknown channels: set_consent).
+create or replace function private.consent_changes(p_consents jsonb)
+  returns table (channel text, granted boolean)
+  language plpgsql immutable
+  set search_path = ''
+  as $$
+begin
+  if p_consents is null then
+    return;
+  end if;
+  if jsonb_typeof(p_consents) <> 'object' then
+    perform private.raise_api(400, 'invalid_request', 'consents must be an object');
+  end if;
+  if exists (select 1 from jsonb_each(p_consents) c where jsonb_typeof(c.value) <> 'boolean') then
+    perform private.raise_api(400, 'invalid_request', 'A consent must be true or false');
+  end if;
+  return query
+    select c.key, c.value::boolean from jsonb_each(p_consents) c
+    order by array_position(private.consent_channels(), c.key) nulls last, c.key;
+end
+$$;
+revoke all on function private.consent_changes(jsonb) from public;
+grant execute on function private.consent_changes(jsonb) to authenticated, service_role;
+
 -- A client's consent changes `p_consents` ({"sms": true, …}) for one patient: from the app
 -- (`p_source` app) only the patient's own record, at the front desk (front_desk) only a patient
 -- of a clinic where the caller is staff; else 404. Each through private.set_consent.
@@ -146,7 +174,7 @@ create or replace function private.change_consents(
   set search_path = ''
   as $$
 declare
-  v_channel record;
+  v_change record;
 begin
   if p_source = 'app' then
     if p_patient is null or p_patient not in (select private.my_patient_ids()) then
@@ -161,18 +189,8 @@ begin
   else
     perform private.raise_api(400, 'invalid_request', 'Unknown consent source');
   end if;
-  if p_consents is null then
-    return;
-  end if;
-  if jsonb_typeof(p_consents) <> 'object' then
-    perform private.raise_api(400, 'invalid_request', 'consents must be an object');
-  end if;
-  for v_channel in select * from jsonb_each(p_consents) loop
-    if jsonb_typeof(v_channel.value) <> 'boolean' then
-      perform private.raise_api(400, 'invalid_request', 'A consent must be true or false',
-        jsonb_build_object('channel', v_channel.key));
-    end if;
-    perform private.set_consent(p_patient, v_channel.key, v_channel.value::boolean, p_source);
+  for v_change in select * from private.consent_changes(p_consents) loop
+    perform private.set_consent(p_patient, v_change.channel, v_change.granted, p_source);
   end loop;
 end
 $$;
@@ -199,10 +217,26 @@ create or replace function private.consent_change(h public.consent_history) retu
       'granted', h.granted, 'source', h.source, 'changed_by', h.changed_by,
       'changed_at', private.iso_utc(h.changed_at))
   $$;
+-- The consent changes of `p_patients` the caller may read (RLS), newest first, at most
+-- `p_limit` (1–200, default 50).
+create or replace function private.consent_history_page(p_patients uuid[], p_limit integer)
+  returns jsonb
+  language sql stable
+  set search_path = ''
+  as $$
+    select jsonb_build_object('history', coalesce((
+      select jsonb_agg(private.consent_change(h) order by h.changed_at desc, h.id desc)
+      from (select * from public.consent_history h
+            where h.patient_id = any (p_patients)
+            order by h.changed_at desc, h.id desc
+            limit least(greatest(coalesce(p_limit, 50), 1), 200)) h), '[]'::jsonb))
+  $$;
 revoke all on function private.consent_state(public.patients),
-  private.consent_change(public.consent_history) from public;
+  private.consent_change(public.consent_history),
+  private.consent_history_page(uuid[], integer) from public;
 grant execute on function private.consent_state(public.patients),
-  private.consent_change(public.consent_history) to authenticated;
+  private.consent_change(public.consent_history),
+  private.consent_history_page(uuid[], integer) to authenticated;
 
 create or replace function private.check_language(p_language text) returns void
   language plpgsql immutable
@@ -290,13 +324,10 @@ create or replace function api.my_consent_history(p_code text, p_limit integer) 
 declare
   v_clinic uuid := case when p_code is null then null else (private.clinic_by_code(p_code)).id end;
 begin
-  return jsonb_build_object('history', coalesce((
-    select jsonb_agg(private.consent_change(h) order by h.changed_at desc, h.id desc)
-    from (select * from public.consent_history h
-          where h.patient_id in (select private.my_patient_ids())
-            and (v_clinic is null or h.clinic_id = v_clinic)
-          order by h.changed_at desc, h.id desc
-          limit least(greatest(coalesce(p_limit, 50), 1), 200)) h), '[]'::jsonb));
+  return private.consent_history_page(array(
+    select p.id from public.patients p
+    where p.id in (select private.my_patient_ids()) and (v_clinic is null or p.clinic_id = v_clinic)),
+    p_limit);
 end
 $$;
 
@@ -376,12 +407,7 @@ create or replace function api.patient_consent_history(
 declare
   v_patient public.patients := private.staff_patient(p_code, p_patient);
 begin
-  return jsonb_build_object('history', coalesce((
-    select jsonb_agg(private.consent_change(h) order by h.changed_at desc, h.id desc)
-    from (select * from public.consent_history h
-          where h.patient_id = v_patient.id
-          order by h.changed_at desc, h.id desc
-          limit least(greatest(coalesce(p_limit, 50), 1), 200)) h), '[]'::jsonb));
+  return private.consent_history_page(array[v_patient.id], p_limit);
 end
 $$;
 
@@ -421,12 +447,9 @@ declare
   v_clinic public.clinics;
   v_user uuid;
   v_patient uuid;
-  v_channel record;
+  v_change record;
 begin
   perform private.check_language(p_language);
-  if p_consents is not null and jsonb_typeof(p_consents) <> 'object' then
-    perform private.raise_api(400, 'invalid_request', 'consents must be an object');
-  end if;
   select * into v_clinic from public.clinics
   where code = upper(p_clinic_code) and is_active and deleted_at is null;
   if not found then
@@ -452,12 +475,8 @@ begin
   values (v_clinic.id, v_user, private.next_patient_number(v_clinic.id),
     p_full_name, p_date_of_birth, p_gender, p_phone, p_email, coalesce(p_language, 'en'))
   returning id into v_patient;
-  for v_channel in select * from jsonb_each(coalesce(p_consents, '{}')) loop
-    if jsonb_typeof(v_channel.value) <> 'boolean' then
-      perform private.raise_api(400, 'invalid_request', 'A consent must be true or false',
-        jsonb_build_object('channel', v_channel.key));
-    end if;
-    perform private.set_consent(v_patient, v_channel.key, v_channel.value::boolean, 'signup');
+  for v_change in select * from private.consent_changes(p_consents) loop
+    perform private.set_consent(v_patient, v_change.channel, v_change.granted, 'signup');
   end loop;
 
   return private.start_session(v_user, v_clinic.id, p_refresh_hash, p_refresh_ttl);

@@ -283,7 +283,7 @@ Deno.test("a worker killed mid-send: the retry carries the same Message-ID", asy
   assert.equal(after.provider_message_id, first.parsed.messageId);
 });
 
-Deno.test("the demo patient's booking confirmation arrives by e-mail (SMTP_URL set)", async () => {
+Deno.test("the demo patient's booking confirmation arrives by e-mail (SMTP_URL set)", async (t) => {
   await using app = await testApp();
   await using server = await startSmtpServer();
   const [lim] = await app.sql`
@@ -298,6 +298,31 @@ Deno.test("the demo patient's booking confirmation arrives by e-mail (SMTP_URL s
     email: emailConfig(server),
     webhooks: loadWebhookConfig({}),
   }, { pollMs: 20 });
+  const token = await app.tokenFor(USERS.patientLim);
+  const day = await nextWeekday(app.sql);
+  /** Books `time` as Lim through the API; the e-mail that arrives, and its delivery. */
+  async function book(time: string, count: number) {
+    const res = await app.call("POST", "/api/bookings", {
+      token,
+      headers: { "idempotency-key": crypto.randomUUID() },
+      body: { clinic_code: "GFC-TP", doctor_id: DOCTORS.tan, start: sgt(day, time) },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const mail = (await server.received(count))[count - 1];
+    const [delivery] = await app.sql`
+      select id, subject, body, html, language from public.notification_deliveries
+      where channel = 'email' and id::text = ${mail.parsed.messageId?.slice(1, 37) ?? ""}`;
+    assert.ok(delivery, `the mail's Message-ID names a delivery: ${mail.parsed.messageId}`);
+    assert.deepEqual(mail.envelopeTo, ["patient.lim@demo.com"]);
+    assert.equal(mail.parsed.messageId, `<${delivery.id}@clinic.example>`);
+    assert.equal(mail.parsed.subject, delivery.subject);
+    assert.ok(mail.parsed.text?.startsWith(delivery.body.trimEnd()), mail.parsed.text);
+    assert.equal(mail.header("content-language"), delivery.language);
+    const html = String(mail.parsed.html);
+    assert.match(html, new RegExp(`<html lang="${delivery.language}">`));
+    if (delivery.html) assert.ok(html.includes(delivery.html), html);
+    return { mail, html, delivery };
+  }
   try {
     assert.deepEqual(worker.channels, {
       email: "smtp",
@@ -305,22 +330,23 @@ Deno.test("the demo patient's booking confirmation arrives by e-mail (SMTP_URL s
       whatsapp: "development",
       push: "development",
     });
-    const day = await nextWeekday(app.sql);
-    const res = await app.call("POST", "/api/bookings", {
-      token: await app.tokenFor(USERS.patientLim),
-      headers: { "idempotency-key": crypto.randomUUID() },
-      body: { clinic_code: "GFC-TP", doctor_id: DOCTORS.tan, start: sgt(day, "09:00") },
+
+    await t.step("in English, with the unsubscribe footer", async () => {
+      const { delivery, html } = await book("09:00", 1);
+      assert.equal(delivery.language, "en");
+      assert.equal(delivery.subject, "Appointment confirmed");
+      assert.ok(html.includes("Unsubscribe from these e-mails"), html);
     });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    const [mail] = await server.received(1);
-    assert.deepEqual(mail.envelopeTo, ["patient.lim@demo.com"]);
-    const [d] = await app.sql`
-      select d.id, d.status, n.title, n.body from public.notification_deliveries d
-      join public.notifications n on n.id = d.notification_id where d.channel = 'email'`;
-    assert.equal(mail.parsed.messageId, `<${d.id}@clinic.example>`);
-    assert.equal(mail.parsed.subject, d.title);
-    assert.ok(mail.parsed.text?.startsWith(d.body), mail.parsed.text);
-    assert.ok(String(mail.parsed.html).includes("Unsubscribe from these e-mails"));
+
+    await t.step("in the patient's language (简体中文)", async () => {
+      await app.sql`update public.patients set preferred_language = 'zh'
+        where id = ${PATIENTS.lim}`;
+      const { mail, delivery, html } = await book("09:30", 2);
+      assert.equal(delivery.language, "zh");
+      assert.equal(mail.parsed.subject, "预约已确认");
+      assert.ok(html.includes("退订这些电子邮件"), html);
+      assert.ok(mail.parsed.text?.includes("退订这些电子邮件: http://clinic.test/"));
+    });
   } finally {
     await worker.stop();
   }

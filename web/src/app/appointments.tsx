@@ -8,6 +8,7 @@ import { clinicLabel, longDate, timeIn } from "../lib/format.ts";
 import { queryParam } from "../lib/router.ts";
 import { Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
 import { type MyAppointments, myAppointments, session } from "./store.ts";
+import { PushPrompt } from "./push_prompt.tsx";
 
 const ACTIVE = new Set(["scheduled", "confirmed"]);
 const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -239,6 +240,7 @@ export function AppointmentPage(props: { id: string }) {
                 </p>
               )}
               <p class="muted">Show this number at the counter if asked.</p>
+              {booked && <PushPrompt />}
             </div>
           )}
           <AppointmentCard

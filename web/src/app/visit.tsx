@@ -11,6 +11,7 @@ import { type Appointment, queue, type Ticket } from "../lib/endpoints.ts";
 import { localDay, longDate, minutesLabel, timeIn } from "../lib/format.ts";
 import { audioReady, unlockAudio } from "../lib/sound.ts";
 import { LinkBanner, Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
+import { PushPrompt } from "./push_prompt.tsx";
 import {
   myAppointments,
   myQueue,
@@ -114,6 +115,7 @@ export function Visit() {
         </Notice>
       )}
       {t && <TicketCard ticket={t} />}
+      {(t?.status === "waiting" || (!t && !!today?.length)) && <PushPrompt />}
       {t && !sound && t.status === "waiting" && (
         <p>
           <button
