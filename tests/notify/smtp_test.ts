@@ -180,6 +180,44 @@ Deno.test("SMTP replies: 5xx is permanent; 4xx, timeouts and refused connections
   });
 });
 
+const testdata = new URL("../../edge/webhooks/ssrf/testdata/", import.meta.url);
+
+Deno.test("smtps://: TLS from the first byte, and only to a certificate we trust", async (t) => {
+  const [key, cert, ca] = await Promise.all(
+    ["server.key", "server.pem", "ca.pem"].map((f) => Deno.readTextFile(new URL(f, testdata))),
+  );
+  await using server = await startSmtpServer({ tls: { key, cert } });
+  assert.match(server.url, /^smtps:/);
+
+  await t.step(
+    "a certificate no trusted CA signed: refused, retried later, nothing sent",
+    async () => {
+      const untrusting = smtpTransport(emailConfig(server));
+      try {
+        const error = await untrusting.send(message()).then(() => null, (e) => e);
+        assert.ok(error instanceof Error && !(error instanceof PermanentJobError), String(error));
+        assert.match(error.message, /certificate|self.signed|issuer/i);
+      } finally {
+        untrusting.close();
+      }
+      await new Promise((r) => setTimeout(r, 150)); // nodemailer's pool re-poll (see above)
+      assert.equal(server.mails.length, 0);
+    },
+  );
+
+  await t.step("trusted: sent over TLS", async () => {
+    const trusting = smtpTransport(emailConfig(server), { ca });
+    try {
+      const sent = message();
+      await trusting.send(sent);
+      const [mail] = await server.received(1);
+      assert.equal(mail.parsed.messageId, `<${sent.idempotencyKey}@clinic.example>`);
+    } finally {
+      trusting.close();
+    }
+  });
+});
+
 Deno.test("deliveries over SMTP through the job worker", async (t) => {
   await using db = await freshDatabase({ seed: true });
   await middayClinic(db.sql);

@@ -22,6 +22,8 @@ export interface SmtpOptions {
   refuse?: (address: string) => [number, string] | null;
   /** Runs before the server answers a message's DATA with 250 (the message is kept). */
   beforeAccept?: (mail: ReceivedMail) => Promise<void> | void;
+  /** TLS from the first byte (`smtps://`) with this key and certificate. */
+  tls?: { key: string; cert: string };
 }
 
 export interface TestSmtpServer extends AsyncDisposable {
@@ -44,6 +46,7 @@ export async function startSmtpServer(options: SmtpOptions = {}): Promise<TestSm
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
+    ...(options.tls ? { secure: true, ...options.tls } : {}),
     logger: false,
     onRcptTo(address, _session, callback) {
       const refusal = options.refuse?.(address.address);
@@ -69,12 +72,14 @@ export async function startSmtpServer(options: SmtpOptions = {}): Promise<TestSm
       });
     },
   });
+  // A client hanging up mid-handshake (an untrusted certificate) is the client's failure.
+  server.on("error", () => {});
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.server.address() as { port: number }).port;
   const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return {
     port,
-    url: `smtp://127.0.0.1:${port}`,
+    url: `${options.tls ? "smtps" : "smtp"}://127.0.0.1:${port}`,
     mails,
     async received(count) {
       const deadline = Date.now() + 20_000;
