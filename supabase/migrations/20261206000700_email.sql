@@ -76,22 +76,26 @@ $$;
 revoke all on function private.suppress_email(text, text, text, text) from public;
 grant execute on function private.suppress_email(text, text, text, text) to service_role;
 
--- A patient who gives the e-mail consent again (in the app, at the front desk) lifts the
--- suppression of their address: they have told us it works and that they want the e-mails.
+-- A patient who gives the e-mail consent for an address (again, at sign-up, in the app, at the
+-- front desk, or with a new address) lifts that address's suppression: they have told us it
+-- works and that they want the e-mails.
 create or replace function private.lift_email_suppression() returns trigger
   language plpgsql
   security definer
   set search_path = ''
   as $$
 begin
-  delete from private.email_suppressions s where s.address = new.email;
+  if new.email_consent and new.email is not null
+     and (tg_op = 'INSERT' or not old.email_consent or old.email is distinct from new.email) then
+    delete from private.email_suppressions s where s.address = new.email;
+  end if;
   return null;
 end
 $$;
 revoke all on function private.lift_email_suppression() from public;
-create trigger lift_email_suppression after update of email_consent on public.patients
-  for each row when (new.email_consent and not old.email_consent and new.email is not null)
-  execute function private.lift_email_suppression();
+create trigger lift_email_suppression after insert or update of email_consent, email
+  on public.patients
+  for each row execute function private.lift_email_suppression();
 
 -- The unsubscribe link of `p_patient` for `p_channel` (the route has checked its signature):
 -- {"clinic": name, "language": the patient's, "subscribed": whether the consent was given}, and
