@@ -253,24 +253,24 @@ Deno.test("bounces and complaints: the address is suppressed and its consents wi
     });
 
     await t.step("consenting again, or registering the address anew, lifts it", async () => {
+      const suppress = (reason: string) =>
+        app.sql`select private.suppress_email('patient.lim@demo.com', ${reason}, 'resend')`;
+      const register = (number: string, consent: boolean) =>
+        app.sql`
+          insert into public.patients (clinic_id, patient_number, full_name, date_of_birth,
+            gender, email, email_consent)
+          values (${CLINIC_A}, ${number}, 'Lim Junior', '2010-01-01', 'male',
+            'patient.lim@demo.com', ${consent})`;
       await app.sql`select private.set_consent(${PATIENTS.lim}, 'email', true, 'app')`;
       assert.equal(await suppression(), undefined);
-      await app.sql`select private.suppress_email('patient.lim@demo.com', 'bounce', 'resend')`;
-      await app.sql`
-        insert into public.patients (clinic_id, patient_number, full_name, date_of_birth, gender,
-          email, email_consent)
-        values (${CLINIC_A}, 'TP-P-LIFT', 'Lim Junior', '2010-01-01', 'male',
-          'patient.lim@demo.com', false)`;
+      await suppress("bounce");
+      await register("TP-P-LIFT", false);
       assert.equal((await suppression()).reason, "bounce", "no consent given: still suppressed");
       await app.sql`update public.patients set email_consent = true
         where patient_number = 'TP-P-LIFT'`;
       assert.equal(await suppression(), undefined);
-      await app.sql`select private.suppress_email('patient.lim@demo.com', 'complaint', 'resend')`;
-      await app.sql`
-        insert into public.patients (clinic_id, patient_number, full_name, date_of_birth, gender,
-          email, email_consent)
-        values (${CLINIC_A}, 'TP-P-LIFT2', 'Lim Senior', '1950-01-01', 'male',
-          'patient.lim@demo.com', true)`;
+      await suppress("complaint");
+      await register("TP-P-LIFT2", true);
       assert.equal(await suppression(), undefined, "registered with consent");
     });
   } finally {
