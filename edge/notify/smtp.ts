@@ -96,6 +96,9 @@ export function smtpError(error: unknown): Error {
   return new Error(`smtp ${typeof e.code === "string" ? e.code : "error"}: ${reason}`);
 }
 
+/** One plain address: a stored "address" must never name a second recipient or a group. */
+const SINGLE_ADDRESS = /^[^\s@<>()[\],;:"\\]+@[^\s@<>()[\],;:"\\]+\.[^\s@<>()[\],;:"\\]+$/;
+
 export type SmtpTransport = Transport & { close(): void };
 
 /** The SMTP transport of `config` (see the module's comment). */
@@ -118,6 +121,9 @@ export function smtpTransport(config: EmailConfig, options: SmtpOptions = {}): S
   return {
     name: "smtp",
     async send(message) {
+      if (!SINGLE_ADDRESS.test(message.to)) {
+        throw new PermanentJobError("the recipient is not one e-mail address");
+      }
       const links = await unsubscribeLinks(message);
       const lang = message.language ?? "en";
       const label = UNSUBSCRIBE_LABEL[lang.toLowerCase().split(/[-_]/)[0]] ??

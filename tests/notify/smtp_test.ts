@@ -143,6 +143,14 @@ Deno.test("SMTP replies: 5xx is permanent; 4xx, timeouts and refused connections
       assert.ok(error instanceof PermanentJobError, String(error));
       assert.match(error.message, /^smtp refused the message: .*550.*No such user/);
     });
+    await t.step("a recipient that is not one address: refused before any SMTP", async () => {
+      for (const to of ["a@x.test, b@y.test", "Team: a@x.test;", "<a@x.test>", "nobody"]) {
+        const error = await fail(to);
+        assert.ok(error instanceof PermanentJobError, `${to}: ${error}`);
+        assert.equal(error.message, "the recipient is not one e-mail address");
+      }
+      assert.equal(server.mails.length, 0);
+    });
     await t.step("451: an ordinary error (the job queue retries)", async () => {
       const error = await fail("busy@example.com");
       assert.ok(error instanceof Error && !(error instanceof PermanentJobError), String(error));
