@@ -60,7 +60,7 @@ function connection(smtpUrl: string, options: SmtpOptions) {
 }
 
 /** The footer's link text per language (the templates' languages; English otherwise). */
-const UNSUBSCRIBE_LABEL: Record<string, string> = {
+export const UNSUBSCRIBE_LABEL: Record<string, string> = {
   en: "Unsubscribe from these e-mails",
   zh: "退订这些电子邮件",
   ms: "Berhenti melanggan e-mel ini",

@@ -12,7 +12,8 @@ import { hmac, timingSafeEqual } from "../webhooks/crypto.ts";
 import { concatBytes, utf8 } from "../webhooks/encoding.ts";
 import type { Channel } from "./transport.ts";
 
-const CHANNELS: readonly Channel[] = ["email", "sms", "whatsapp", "push"];
+/** A token's channel byte: the index here. Links already sent keep theirs, so only append. */
+const CHANNEL_BYTES: readonly Channel[] = ["email", "sms", "whatsapp", "push"];
 const KEY_LABEL = utf8("clinic unsubscribe link v1");
 const PURPOSE = utf8("unsubscribe");
 const MAC_BYTES = 16;
@@ -48,7 +49,7 @@ async function mac(secret: string, payload: Uint8Array): Promise<Uint8Array> {
 export async function unsubscribeToken(secret: string, target: UnsubscribeTarget): Promise<string> {
   const payload = concatBytes(
     uuidBytes(target.patientId),
-    Uint8Array.of(CHANNELS.indexOf(target.channel)),
+    Uint8Array.of(CHANNEL_BYTES.indexOf(target.channel)),
   );
   return concatBytes(payload, await mac(secret, payload))
     .toBase64({ alphabet: "base64url", omitPadding: true });
@@ -62,7 +63,7 @@ export async function verifyUnsubscribeToken(
   if (!UNSUBSCRIBE_TOKEN.test(token)) return null;
   const bytes = Uint8Array.fromBase64(token, { alphabet: "base64url" });
   const payload = bytes.subarray(0, 17);
-  const channel = CHANNELS[payload[16]];
+  const channel = CHANNEL_BYTES[payload[16]];
   if (!channel || !timingSafeEqual(bytes.subarray(17), await mac(secret, payload))) return null;
   return { patientId: uuidText(payload.subarray(0, 16)), channel };
 }

@@ -69,7 +69,10 @@ interface Target {
 }
 
 /** The page's texts in the patients' languages (`{clinic}`: the clinic's name). */
-const TEXTS: Record<string, Record<"title" | "ask" | "button" | "done" | "already", string>> = {
+export const UNSUBSCRIBE_PAGE_TEXTS: Record<
+  string,
+  Record<"title" | "ask" | "button" | "done" | "already", string>
+> = {
   en: {
     title: "Unsubscribe",
     ask: "Stop these messages from {clinic}?",
@@ -105,8 +108,8 @@ const TEXTS: Record<string, Record<"title" | "ask" | "button" | "done" | "alread
 
 /** The page for `target`: `kind` says which text, in the patient's language (else English). */
 function page(target: Target, kind: "ask" | "done" | "already"): string {
-  const lang = TEXTS[target.language] ? target.language : "en";
-  const texts = TEXTS[lang];
+  const lang = UNSUBSCRIBE_PAGE_TEXTS[target.language] ? target.language : "en";
+  const texts = UNSUBSCRIBE_PAGE_TEXTS[lang];
   const text = escapeHtml(texts[kind]).replace("{clinic}", escapeHtml(target.clinic));
   const form = kind === "ask"
     ? `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { unsubscribeToken, verifyUnsubscribeToken } from "../../edge/notify/unsubscribe.ts";
-import { smtpTransport } from "../../edge/notify/smtp.ts";
+import { smtpTransport, UNSUBSCRIBE_LABEL } from "../../edge/notify/smtp.ts";
+import { UNSUBSCRIBE_PAGE_TEXTS } from "../../edge/routes/unsubscribe.ts";
 import { drainInbox } from "../../edge/webhooks/inbound/process.ts";
 import { addAppointment, middayClinic } from "../support/clinic.ts";
 import { drain, emailConfig, type ReceivedMail, startSmtpServer } from "../support/smtp.ts";
@@ -33,6 +34,13 @@ Deno.test("unsubscribe tokens: only ours verify, and they name the patient and c
     assert.equal(await verifyUnsubscribeToken(SECRET, changed), null, `position ${i}`);
   }
   assert.equal(await verifyUnsubscribeToken(SECRET, `${token}A`), null);
+});
+
+Deno.test("the footer and the page speak every language patients may choose", async () => {
+  await using app = await testApp();
+  const [{ languages }] = await app.sql`select private.languages() as languages`;
+  assert.deepEqual(Object.keys(UNSUBSCRIBE_LABEL).sort(), [...languages].sort());
+  assert.deepEqual(Object.keys(UNSUBSCRIBE_PAGE_TEXTS).sort(), [...languages].sort());
 });
 
 const oneClick = {
