@@ -74,7 +74,7 @@ const realtime = createRealtime({
 });
 await realtime.start();
 
-const api = createApp({ config, sql });
+const api = createApp({ config: { ...config, notify: worker.channels }, sql });
 const server = Deno.serve({
   port: config.port,
   hostname: config.host,

@@ -80,6 +80,9 @@ const FULL: Env = {
   REALTIME_SWEEP_MS: "100",
   WORKER_CONCURRENCY: "4",
   WORKER_QUEUES: "default,bulk",
+  SMTP_URL: "smtps://mailer:p%40ss@smtp.example:465",
+  EMAIL_FROM: "Clinic <no-reply@clinic.example>",
+  EMAIL_UNSUBSCRIBE_MAILTO: "unsubscribe@clinic.example",
   STRIPE_WEBHOOK_SECRETS: "whsec_a",
   STRIPE_WEBHOOK_SECRETS_GFC_TP: "whsec_b",
   TWILIO_AUTH_TOKEN: "token",
@@ -175,6 +178,62 @@ Deno.test("the job worker alone: its settings, the transport by APP_ENV, fail-fa
     assert.throws(
       () => loadWorkerConfig({ DATABASE_URL: url, WORKER_CONCURRENCY: bad }),
       /WORKER_CONCURRENCY must be a whole number of at least 1/,
+    );
+  }
+});
+
+Deno.test("e-mail over SMTP: sender, link base and secret required; bad values named", () => {
+  const db = "postgres://127.0.0.1/clinic";
+  const smtp = {
+    SMTP_URL: "smtp://127.0.0.1:2525",
+    EMAIL_FROM: "Clinic <no-reply@Clinic.example>",
+  };
+  assert.equal(loadWorkerConfig({ DATABASE_URL: db }).email, undefined, "off without SMTP_URL");
+  const worker = loadWorkerConfig({
+    DATABASE_URL: db,
+    ...smtp,
+    PUBLIC_URL: "https://clinic.example/",
+    JWT_SECRET: "x",
+  });
+  assert.deepEqual(worker.email, {
+    smtpUrl: smtp.SMTP_URL,
+    from: smtp.EMAIL_FROM,
+    senderDomain: "clinic.example",
+    unsubscribeMailto: undefined,
+    publicUrl: "https://clinic.example",
+    linkSecret: "x",
+  });
+  assert.throws(
+    () => loadWorkerConfig({ DATABASE_URL: db, ...smtp, JWT_SECRET: "x" }),
+    /PUBLIC_URL is required with SMTP_URL/,
+  );
+  assert.throws(
+    () => loadWorkerConfig({ DATABASE_URL: db, ...smtp, PUBLIC_URL: "https://c.example" }),
+    /JWT_SECRET is required with SMTP_URL/,
+  );
+  const start = loadStartConfig({ APP_ENV: "test", PORT: "8123", ...smtp }, {
+    developmentSecret: () => "development-secret",
+  });
+  assert.deepEqual(
+    [start.email?.publicUrl, start.email?.linkSecret],
+    ["http://localhost:8123", "development-secret"],
+    "deno task start: its own link base and secret",
+  );
+  assert.throws(
+    () => loadStartConfig({ APP_ENV: "production", JWT_SECRET: FULL.JWT_SECRET, ...smtp }),
+    /PUBLIC_URL is required with SMTP_URL/,
+  );
+  for (
+    const [env, message] of [
+      [{ SMTP_URL: "https://smtp.example" }, /SMTP_URL must be an absolute smtp or smtps URL/],
+      [{ SMTP_URL: "smtp://127.0.0.1" }, /EMAIL_FROM is required with SMTP_URL/],
+      [{ ...smtp, EMAIL_FROM: "Clinic" }, /EMAIL_FROM must be an address/],
+      [{ ...smtp, EMAIL_UNSUBSCRIBE_MAILTO: "nobody" }, /EMAIL_UNSUBSCRIBE_MAILTO must be/],
+    ] as const
+  ) {
+    assert.throws(
+      () => loadWorkerConfig({ DATABASE_URL: db, JWT_SECRET: "x", ...env }),
+      message,
     );
   }
 });

@@ -62,6 +62,11 @@ export interface Config extends TokenSources {
   requestTimeoutMs: number;
   /** Inbound provider secrets and outbound delivery settings (see {@linkcode WebhookConfig}). */
   webhooks: WebhookConfig;
+  /**
+   * Each channel's transport in this process's job worker (`deno task start` sets it), `off`
+   * where none is configured: `/api/health` reports it. Unset for the API alone.
+   */
+  notify?: Record<string, string>;
   /** `VAPID_PUBLIC_KEY`: served to browsers subscribing to web push (unset: push is off). */
   vapidPublicKey?: string;
 }

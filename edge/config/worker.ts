@@ -9,11 +9,14 @@ import {
   databaseUrl,
   type Env,
   int,
+  jwtSecret,
   list,
   type NotifyTransport,
   notifyTransport,
+  url as absoluteUrl,
 } from "./env.ts";
 import { loadTwilioConfig, type TwilioConfig, twilioVariables } from "./twilio.ts";
+import { type EmailConfig, emailVariables, loadEmailConfig } from "./email.ts";
 import { loadVapid, type VapidConfig, vapidVariables } from "./push.ts";
 import { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./webhooks.ts";
 
@@ -29,6 +32,8 @@ export interface WorkerConfig {
   queues: string[];
   /** Channel transports (by `APP_ENV`). */
   notifyTransport: NotifyTransport;
+  /** `SMTP_URL`, `EMAIL_FROM`…: e-mail over SMTP (with `PUBLIC_URL` and `JWT_SECRET`). */
+  email?: EmailConfig;
   /** Outbound webhook delivery settings. */
   webhooks: WebhookConfig;
   /** The Twilio SMS/WhatsApp transport, when configured. */
@@ -44,6 +49,9 @@ export const workerVariables = [
   "DATABASE_SOCKET",
   "WORKER_CONCURRENCY",
   "WORKER_QUEUES",
+  ...emailVariables,
+  "PUBLIC_URL",
+  "JWT_SECRET",
   ...vapidVariables,
   ...webhookVariables,
   ...twilioVariables,
@@ -57,6 +65,10 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
   const queues = list(env, "WORKER_QUEUES");
   const webhooks = loadWebhookConfig(env);
   const twilio = loadTwilioConfig(env);
+  const email = loadEmailConfig(env, () => ({
+    publicUrl: absoluteUrl(env, "PUBLIC_URL", ["http:", "https:"]),
+    secret: jwtSecret(env, name),
+  }));
   const vapid = loadVapid(env);
   if (!url) throw new Error("DATABASE_URL is required");
   return {
@@ -66,6 +78,7 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
     concurrency,
     queues: queues.length ? queues : ["default"],
     notifyTransport: notifyTransport(name),
+    email,
     webhooks,
     twilio,
     vapid,

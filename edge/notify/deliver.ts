@@ -2,9 +2,10 @@
  * Delivers one `notification_deliveries` row through its channel's transport (the
  * `notification.deliver` job). Idempotent: only a `pending` delivery is sent, and the delivery
  * id is the provider idempotency key, so a retry after a crash between "sent" and "recorded"
- * does not send twice where the provider honours the key. The texts were rendered by
- * `private.notify` into the delivery (subject, body, HTML, language): transports send them as
- * they are.
+ * does not send twice where the provider honours the key (e-mail: the key is the Message-ID).
+ * The texts were rendered by `private.notify` into the delivery (subject, body, HTML, language):
+ * transports send them as they are. E-mail to a suppressed address (it bounced, or its owner
+ * complained) is never sent: the delivery is `skipped` with the reason.
  */
 import type postgres from "postgres";
 import { PermanentJobError, RetryLaterError } from "../jobs/job.ts";
@@ -39,14 +40,23 @@ export async function deliverNotification(
       patient_id: string | null;
       user_id: string | null;
       data: Record<string, unknown> | null;
+      suppressed: string | null;
     }[]
   >`
     select d.channel, d.recipient, d.status, d.clinic_id, d.subject, d.body, d.html, d.language,
-      d.template, n.kind, n.patient_id, n.user_id, n.data
+      d.template, n.kind, n.patient_id, n.user_id, n.data,
+      case when d.channel = 'email' then private.email_suppression(d.recipient) end as suppressed
     from public.notification_deliveries d
     join public.notifications n on n.id = d.notification_id
     where d.id = ${deliveryId}`;
   if (!row || row.status !== "pending") return "noop";
+  if (row.suppressed) {
+    await sql`
+      update public.notification_deliveries
+      set status = 'skipped', last_error = ${`address suppressed after a ${row.suppressed}`}
+      where id = ${deliveryId} and status = 'pending'`;
+    return "skipped";
+  }
 
   const transport = transports[row.channel];
   if (!transport) {

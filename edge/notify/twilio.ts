@@ -64,6 +64,7 @@ function twilioTransport(
   const slotMs = Math.ceil(1000 / config.messagesPerSecond);
 
   return {
+    name: "twilio",
     async send(message) {
       const deliveryId = message.idempotencyKey;
       const to = toE164(message.to.replace(/^whatsapp:/, ""));
