@@ -36,12 +36,8 @@ export type WalkIn = RequestBody<"/api/clinics/{code}/queue/walk-ins", "post">;
 
 export type TicketAction = "recall" | "start" | "complete" | "no-show" | "cancel" | "restore";
 
-export const GENDERS: [Gender, string][] = [
-  ["female", "Female"],
-  ["male", "Male"],
-  ["other", "Other"],
-  ["prefer_not_to_say", "Prefer not to say"],
-];
+/** The genders a form offers, in order (labels: `gender.*` in messages.ts). */
+export const GENDERS: readonly Gender[] = ["female", "male", "other", "prefer_not_to_say"];
 
 // ---- calls ---------------------------------------------------------------------------------
 
