@@ -31,6 +31,7 @@ import { appointments } from "./routes/appointments.ts";
 import { boardTokens } from "./routes/board_tokens.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
+import { profile } from "./routes/profile.ts";
 import { notifications } from "./routes/notifications.ts";
 import { webhooks } from "./routes/webhooks.ts";
 import { webhookEndpoints } from "./routes/webhook_endpoints.ts";
@@ -115,6 +116,7 @@ export function createApp(deps: AppDeps) {
     .route("/", boardTokens)
     .route("/", queue)
     .route("/", me)
+    .route("/", profile)
     .route("/", notifications)
     .route("/", webhooks)
     .route("/", webhookEndpoints);

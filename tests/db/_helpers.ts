@@ -274,6 +274,8 @@ export async function addFixtures(sql: Sql): Promise<Fixtures> {
         insert into public.notification_deliveries (notification_id, clinic_id, channel,
           recipient)
         values (${notification.id}, ${clinicId}, 'sms', '+65 9000 0000')`;
+      // Written the only way consent history is: through private.set_consent.
+      await tx`select private.set_consent(${p.patientId}, 'push', true, 'front_desk')`;
       patients.push({
         key: p.key,
         userId: p.userId,

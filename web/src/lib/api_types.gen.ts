@@ -2623,6 +2623,389 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/me/profile": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** My language, phone and consents per channel */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description My profile */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Profile"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change my language, phone or consents (source `app`)
+     * @description Fields left out stay as they are. Each consent that changes is kept in the history with source `app`. `consents` applies to every patient record of mine, or to the one at `clinic_code`.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ProfileChanges"];
+        };
+      };
+      responses: {
+        /** @description My profile as changed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Profile"];
+          };
+        };
+        /** @description Invalid request (`invalid_request`, the field in `details`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No patient record (at that clinic) to change consents for */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  "/api/me/consent-history": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The changes of my consents, newest first */
+    get: {
+      parameters: {
+        query?: {
+          clinic_code?: string;
+          limit?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Consent changes (at most `limit`, default 50) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ConsentHistory"];
+          };
+        };
+        /** @description Invalid request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/patients/{id}/consents": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A patient's language and consents (staff of the clinic) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The patient's consents; contact details masked */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["PatientConsents"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such patient of it */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change a patient's consents, language or phone at the front desk (staff)
+     * @description Fields left out stay as they are. Each consent that changes is kept in the history with source `front_desk` and the staff member who changed it.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["PatientConsentChanges"];
+        };
+      };
+      responses: {
+        /** @description The patient's consents as changed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["PatientConsents"];
+          };
+        };
+        /** @description Invalid request (`invalid_request`, the field in `details`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such patient of it */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  "/api/clinics/{code}/patients/{id}/consent-history": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The changes of a patient's consents, newest first (staff of the clinic) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+        };
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Consent changes (at most `limit`, default 50) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ConsentHistory"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such patient of it */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/notifications": {
     parameters: {
       query?: never;
@@ -3957,7 +4340,25 @@ export interface components {
       date_of_birth: string;
       /** @enum {string} */
       gender: "male" | "female" | "other" | "prefer_not_to_say";
+      /**
+       * @description Stored in E.164
+       * @example +65 9123 4567
+       */
       phone?: string;
+      /**
+       * @description Messages and the PWA; default `en`
+       * @example en
+       * @enum {string}
+       */
+      language?: "en" | "zh" | "ms" | "ta";
+      consents?: components["schemas"]["ConsentChanges"];
+    };
+    /** @description Consent per channel to be reached off the app (recorded with source `signup`); a channel left out: no consent */
+    ConsentChanges: {
+      email?: boolean;
+      sms?: boolean;
+      whatsapp?: boolean;
+      push?: boolean;
     };
     LoginRequest: {
       /** Format: email */
@@ -4254,7 +4655,13 @@ export interface components {
       date_of_birth: string;
       /** @enum {string} */
       gender: "male" | "female" | "other" | "prefer_not_to_say";
+      /**
+       * @description Stored in E.164
+       * @example +65 9123 4567
+       */
       phone?: string;
+      /** @description The patient agreed to be told by SMS (queue calls, "N away"); recorded with source `front_desk`. Needs `phone` */
+      sms_consent?: boolean;
     };
     QueueBoard: {
       clinic_code: string;
@@ -4288,6 +4695,105 @@ export interface components {
     MyQueueTicket: components["schemas"]["QueueTicket"] & {
       clinic_code: string;
       clinic_name: string;
+    };
+    Profile: {
+      user_id: string;
+      email: string;
+      full_name: string;
+      phone: string | null;
+      /**
+       * @description The account's language (the PWA's)
+       * @example en
+       * @enum {string}
+       */
+      language: "en" | "zh" | "ms" | "ta";
+      /** @description The caller's patient records, one per clinic, with their consents */
+      patients: components["schemas"]["ProfilePatient"][];
+    };
+    ProfilePatient: {
+      patient_id: string;
+      clinic_code: string;
+      clinic_name: string;
+      patient_number: string;
+      /**
+       * @example en
+       * @enum {string}
+       */
+      language: "en" | "zh" | "ms" | "ta";
+      consents: components["schemas"]["Consents"];
+      consents_updated_at: string | null;
+    };
+    Consents: {
+      email: boolean;
+      sms: boolean;
+      whatsapp: boolean;
+      push: boolean;
+    };
+    ProfileChanges: {
+      /**
+       * @description The account's and every patient record's language
+       * @example en
+       * @enum {string}
+       */
+      language?: "en" | "zh" | "ms" | "ta";
+      /**
+       * @description The account's and every patient record's phone; stored in E.164
+       * @example +65 9123 4567
+       */
+      phone?: string;
+      consents?: components["schemas"]["ConsentChanges"];
+      /**
+       * @description Change `consents` of the patient record at this clinic only
+       * @example GFC-TP
+       */
+      clinic_code?: string;
+    };
+    ConsentHistory: {
+      history: components["schemas"]["ConsentChange"][];
+    };
+    ConsentChange: {
+      patient_id: string;
+      /** @enum {string} */
+      channel: "email" | "sms" | "whatsapp" | "push";
+      granted: boolean;
+      /** @enum {string} */
+      source:
+        | "app"
+        | "front_desk"
+        | "signup"
+        | "stop_keyword"
+        | "unsubscribe_link"
+        | "bounce"
+        | "complaint";
+      /** @description The account that made the change; null when none was signed in */
+      changed_by: string | null;
+      changed_at: string;
+    };
+    PatientConsents: {
+      patient_id: string;
+      patient_number: string;
+      /**
+       * @example en
+       * @enum {string}
+       */
+      language: "en" | "zh" | "ms" | "ta";
+      phone_masked: string | null;
+      email_masked: string | null;
+      consents: components["schemas"]["Consents"];
+      consents_updated_at: string | null;
+    };
+    PatientConsentChanges: {
+      consents?: components["schemas"]["ConsentChanges"];
+      /**
+       * @example en
+       * @enum {string}
+       */
+      language?: "en" | "zh" | "ms" | "ta";
+      /**
+       * @description Stored in E.164
+       * @example +65 9123 4567
+       */
+      phone?: string;
     };
     Notification: {
       id: string;
