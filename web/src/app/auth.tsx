@@ -7,6 +7,8 @@ import { Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { type Gender, GENDERS } from "../lib/endpoints.ts";
 import { notSignedIn } from "../lib/session.ts";
 import { ClinicPicker } from "./clinic_picker.tsx";
+import { ConsentFields, LanguageField, NO_CONSENT, PhoneField, phoneProblem } from "./profile.tsx";
+import { chooseLang, lang } from "../lib/i18n.ts";
 import { chooseClinic, clinicCode, clinicInfo, session } from "./store.ts";
 import { t } from "./messages.ts";
 import { t as tl } from "../lib/messages.ts";
@@ -116,6 +118,8 @@ export function Signup() {
     date_of_birth: "",
     gender: "" as Gender | "",
     phone: "",
+    language: lang.value,
+    consents: NO_CONSENT,
   });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -134,9 +138,8 @@ export function Signup() {
     if (form.password.length < 8) out.password = t("signup.err.password");
     if (!form.date_of_birth) out.date_of_birth = t("signup.err.dob");
     if (!form.gender) out.gender = t("signup.err.gender");
-    if (form.phone && !/^[+0-9][0-9 -]{5,19}$/.test(form.phone.trim())) {
-      out.phone = t("signup.err.phone");
-    }
+    const phone = phoneProblem(form.phone, [form.consents]);
+    if (phone) out.phone = phone;
     return out;
   }
 
@@ -163,6 +166,8 @@ export function Signup() {
         date_of_birth: form.date_of_birth,
         gender: form.gender as Gender, // validate() refused ""
         ...(form.phone.trim() ? { phone: form.phone.trim() } : {}),
+        language: form.language,
+        consents: form.consents,
       });
       chooseClinic(code);
       navigate(queryParam("next") ? nextPath() : "/book", { replace: true });
@@ -181,6 +186,13 @@ export function Signup() {
       <PageTitle>{t("signup.title")}</PageTitle>
       {error && <Notice kind="error">{error}</Notice>}
       <form onSubmit={submit} noValidate>
+        <LanguageField
+          value={form.language}
+          onChange={(language) => {
+            setForm({ ...form, language });
+            chooseLang(language);
+          }}
+        />
         <TextField
           id="clinic_code"
           label={t("field.clinicCode")}
@@ -247,15 +259,15 @@ export function Signup() {
           <option value="">{t("field.choose")}</option>
           {GENDERS.map((g) => <option key={g} value={g}>{tl(`gender.${g}`)}</option>)}
         </SelectField>
-        <TextField
-          id="phone"
-          label={t("field.phone")}
-          type="tel"
-          autoComplete="tel"
-          hint={t("field.phoneHint")}
+        <PhoneField
           value={form.phone}
           error={fields.phone}
-          onInput={set("phone")}
+          onInput={(phone) => setForm({ ...form, phone })}
+        />
+        <ConsentFields
+          id="consent"
+          value={form.consents}
+          onChange={(consents) => setForm({ ...form, consents })}
         />
         <button class="btn block" type="submit" disabled={busy}>
           {busy ? t("signup.busy") : t("signup.submit")}

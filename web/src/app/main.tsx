@@ -10,6 +10,7 @@ import { Book } from "./book.tsx";
 import { AppointmentPage, Appointments } from "./appointments.tsx";
 import { Home, Welcome } from "./home.tsx";
 import { Notifications } from "./notifications.tsx";
+import { Profile } from "./profile.tsx";
 import { Visit } from "./visit.tsx";
 import { calledAlert, chooseClinic, session, unread, visitFeed } from "./store.ts";
 import { type AppKey, t } from "./messages.ts";
@@ -51,7 +52,9 @@ function Route() {
   if (user && !user.patient_id && user.role && user.role !== "patient") return <StaffAccount />;
   if (p === "/") return user ? <Home /> : <Welcome />;
   if (!user) {
-    const known = ["/book", "/appointments", "/visit", "/notifications"].some((r) => current(r, p));
+    const known = ["/book", "/appointments", "/visit", "/notifications", "/profile"].some((r) =>
+      current(r, p)
+    );
     if (known) return <Redirect to={`/login?next=${encodeURIComponent(p + location.search)}`} />;
   }
   if (p === "/book") return <Book key={location.search} />;
@@ -60,6 +63,7 @@ function Route() {
   if (appt) return <AppointmentPage id={appt.id} />;
   if (p === "/visit") return <Visit />;
   if (p === "/notifications") return <Notifications />;
+  if (p === "/profile") return <Profile />;
   return (
     <section class="narrow">
       <PageTitle>{t("notFound.title")}</PageTitle>
@@ -107,6 +111,15 @@ function App() {
         <a class="brand" href="/">
           <span aria-hidden="true" class="logo">✚</span> {tl("app.name")}
         </a>
+        {user && (
+          <a
+            class="signin"
+            href="/profile"
+            aria-current={current("/profile", p) ? "page" : undefined}
+          >
+            {t("nav.profile")}
+          </a>
+        )}
         {user
           ? (
             <button

@@ -213,6 +213,9 @@ setInterval(() => {
  * A message in the board's language, and in its second one beside it (`stack`: below it, for
  * sentences). The second is marked with its own `lang` for screen readers and fonts.
  */
+/** Between a label and its second language ("Now serving · 正在就诊"). */
+const SEP = " · ";
+
 function Say(
   props: { k: BoardKey; vars?: Vars; stack?: boolean } | {
     text: (l: Lang) => string;
@@ -224,7 +227,7 @@ function Say(
   return (
     <>
       {say(langs[0])}
-      {!props.stack && <span class="sep" aria-hidden="true">·</span>}
+      {!props.stack && <span class="sep" aria-hidden="true">{SEP}</span>}
       <span class={props.stack ? "alt stack" : "alt"} lang={intlLocale(second)}>
         {say(second)}
       </span>

@@ -31,6 +31,8 @@ export type StaffTicket = Schemas["StaffQueueTicket"];
 export type Notification = Schemas["Notification"];
 export type PatientSummary = Schemas["PatientSummary"];
 export type Gender = Schemas["PatientSummary"]["gender"];
+export type Profile = Schemas["Profile"];
+export type Consents = Schemas["Consents"];
 /** A walk-in: nameless, a patient of the clinic (`patient_id`) or a new one (`patient`). */
 export type WalkIn = RequestBody<"/api/clinics/{code}/queue/walk-ins", "post">;
 
@@ -99,6 +101,13 @@ export const notifications = {
   read: (auth: Auth, id: string) =>
     call("post", "/api/notifications/{id}/read", { auth, params: { id } }),
   readAll: (auth: Auth) => call("post", "/api/notifications/read-all", { auth }),
+};
+
+/** My language, phone and consents per channel (`/me/profile`). */
+export const profile = {
+  get: (auth: Auth) => call("get", "/api/me/profile", { auth }),
+  update: (auth: Auth, changes: Schemas["ProfileChanges"]) =>
+    call("patch", "/api/me/profile", { auth, body: changes }),
 };
 
 export const staff = {

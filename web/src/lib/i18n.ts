@@ -46,8 +46,20 @@ export function browserLang(): Lang {
   return "en";
 }
 
+const CHOICE_KEY = "clinic.lang";
+
+/** The language last chosen on this device (a switch, or the signed-in account's). */
+function chosenLang(): Lang | null {
+  if (typeof document === "undefined") return null;
+  try {
+    return asLang(localStorage.getItem(CHOICE_KEY));
+  } catch {
+    return null;
+  }
+}
+
 /** The language the screen speaks now. */
-export const lang = signal<Lang>(browserLang());
+export const lang = signal<Lang>(chosenLang() ?? browserLang());
 
 export function intlLocale(l: Lang = lang.value): string {
   return INTL_LOCALES[l];
@@ -56,6 +68,19 @@ export function intlLocale(l: Lang = lang.value): string {
 /** Switches the screen's language. */
 export function setLang(l: Lang): void {
   lang.value = l;
+}
+
+/**
+ * Switches the screen's language and keeps it for the next visit (so a reopened app speaks it
+ * before it knows who is signed in).
+ */
+export function chooseLang(l: Lang): void {
+  setLang(l);
+  try {
+    localStorage.setItem(CHOICE_KEY, l);
+  } catch {
+    // Private mode: the choice lasts as long as the page.
+  }
 }
 
 // `<html lang>` follows, for screen readers, fonts and the browser's own controls.

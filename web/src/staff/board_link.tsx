@@ -2,13 +2,16 @@
 /** A link for the waiting-room TV (a board token: no sign-in, no patient names). */
 import { useState } from "preact/hooks";
 import { staff } from "../lib/endpoints.ts";
-import { boardUrl } from "./state.ts";
+import { type Lang, LANG_NAMES } from "../lib/i18n.ts";
+import { SelectField } from "../lib/ui.tsx";
+import { BOARD_LANGS, boardUrl } from "./state.ts";
 import { run, session } from "./store.ts";
 import { t } from "./messages.ts";
 
 export function BoardLink(props: { code: string }) {
   const [url, setUrl] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [langs, setLangs] = useState("");
   async function create() {
     setBusy(true);
     await run(t("board.action"), async () => {
@@ -17,7 +20,7 @@ export function BoardLink(props: { code: string }) {
         props.code,
         t("board.tokenName", { date: new Date().toLocaleDateString() }),
       );
-      setUrl(boardUrl(location.origin, props.code, res.token));
+      setUrl(boardUrl(location.origin, props.code, res.token, langs));
     });
     setBusy(false);
   }
@@ -25,6 +28,19 @@ export function BoardLink(props: { code: string }) {
     <section class="panel" aria-labelledby="board-h">
       <h2 id="board-h">{t("board.title")}</h2>
       <p class="muted">{t("board.intro")}</p>
+      <SelectField
+        id="board-langs"
+        label={t("board.langs")}
+        value={langs}
+        onChange={(e) => setLangs(e.currentTarget.value)}
+      >
+        <option value="">{t("board.tvLang")}</option>
+        {BOARD_LANGS.map((l) => (
+          <option key={l} value={l}>
+            {l.split(",").map((c) => LANG_NAMES[c as Lang]).join(" + ")}
+          </option>
+        ))}
+      </SelectField>
       <button class="btn secondary" type="button" onClick={create} disabled={busy}>
         {t("board.create")}
       </button>

@@ -38,6 +38,7 @@ const en = {
   "board.url": "Board link (keep it private)",
   "board.open": "Open the board",
   "board.langs": "Board languages",
+  "board.tvLang": "The TV's language",
   "call.title": "Call next",
   "call.room": "Room",
   "call.doctor": "Doctor",

@@ -18,6 +18,7 @@ import type {
 import { timeIn } from "../lib/format.ts";
 import type { User } from "../lib/session.ts";
 import { t } from "./messages.ts";
+import { LANGS } from "../lib/i18n.ts";
 
 /**
  * The token roles the console is for: the staff roles (private.staff_roles()) and `superadmin`,
@@ -269,7 +270,17 @@ export function walkInRequest(
   return { body, name };
 }
 
-/** The TV board's address: the token rides in the fragment, so it never reaches a server log. */
-export function boardUrl(origin: string, code: string, token: string): string {
-  return `${origin}/board/${encodeURIComponent(code)}#token=${token}`;
+/**
+ * The TV board's address: the token rides in the fragment, so it never reaches a server log;
+ * `langs` ("en,zh") sets the board's language and the one shown beside it (none: the TV's own).
+ */
+export function boardUrl(origin: string, code: string, token: string, langs = ""): string {
+  const query = langs ? `?lang=${langs}` : "";
+  return `${origin}/board/${encodeURIComponent(code)}${query}#token=${token}`;
 }
+
+/** The board languages the desk offers: one language, or English beside another. */
+export const BOARD_LANGS: readonly string[] = [
+  ...LANGS,
+  ...LANGS.filter((l) => l !== "en").map((l) => `en,${l}`),
+];

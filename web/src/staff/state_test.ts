@@ -205,6 +205,10 @@ Deno.test("staff console state", async (t) => {
       boardUrl("https://clinic.example", "SG H/1", "tok.en"),
       "https://clinic.example/board/SG%20H%2F1#token=tok.en",
     );
+    assert.equal(
+      boardUrl("https://clinic.example", "GFC-TP", "tok.en", "en,zh"),
+      "https://clinic.example/board/GFC-TP?lang=en,zh#token=tok.en",
+    );
   });
 
   await t.step("cancel and no-show ask first, with the safe choice named; others do not", () => {

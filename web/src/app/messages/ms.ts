@@ -63,7 +63,6 @@ const messages: Record<AppKey, string> = {
   "consent.email": "Melalui e-mel",
   "consent.sms": "Melalui SMS",
   "consent.whatsapp": "Melalui WhatsApp",
-  "consent.push": "Pemberitahuan pada peranti ini",
   "unlock.title": "Buka kunci log masuk",
   "unlock.expired": "Pautan ini telah digunakan atau tamat tempoh. Log masuk semula untuk " +
     "menerima pautan baharu.",
@@ -198,10 +197,6 @@ const messages: Record<AppKey, string> = {
   "profile.title": "Profil",
   "profile.languageHint": "Aplikasi, dan mesej yang dihantar oleh klinik kepada anda, " +
     "menggunakan bahasa ini.",
-  "profile.at": "Di {clinic}",
-  "profile.phone": "Mesej melalui SMS dan WhatsApp dihantar ke {phone}.",
-  "profile.noPhone": "Tambah nombor telefon bimbit di kaunter hadapan untuk dimaklumkan melalui " +
-    "SMS atau WhatsApp.",
   "profile.save": "Simpan",
   "profile.saving": "Menyimpan…",
   "profile.saved": "Disimpan.",

@@ -63,7 +63,6 @@ const messages: Record<AppKey, string> = {
   "consent.email": "மின்னஞ்சல் மூலம்",
   "consent.sms": "SMS மூலம்",
   "consent.whatsapp": "WhatsApp மூலம்",
-  "consent.push": "இந்தச் சாதனத்தில் அறிவிப்புகள்",
   "unlock.title": "உள்நுழைவைத் திற",
   "unlock.expired": "இந்த இணைப்பு பயன்படுத்தப்பட்டது அல்லது காலாவதியானது. புதிய இணைப்பைப் பெற " +
     "மீண்டும் உள்நுழையவும்.",
@@ -201,10 +200,6 @@ const messages: Record<AppKey, string> = {
   "profile.title": "சுயவிவரம்",
   "profile.languageHint": "செயலியும், மருத்துவமனை உங்களுக்கு அனுப்பும் செய்திகளும் இந்த " +
     "மொழியில் இருக்கும்.",
-  "profile.at": "{clinic}",
-  "profile.phone": "SMS, WhatsApp செய்திகள் {phone} க்கு அனுப்பப்படும்.",
-  "profile.noPhone": "SMS அல்லது WhatsApp மூலம் தெரிவிக்க, முன் மேசையில் கைபேசி எண்ணைச் " +
-    "சேர்க்கவும்.",
   "profile.save": "சேமி",
   "profile.saving": "சேமிக்கிறது…",
   "profile.saved": "சேமிக்கப்பட்டது.",

@@ -38,6 +38,7 @@ const messages: Record<StaffKey, string> = {
   "board.url": "Pautan papan (rahsiakan)",
   "board.open": "Buka papan",
   "board.langs": "Bahasa papan",
+  "board.tvLang": "Bahasa TV",
   "call.title": "Panggil seterusnya",
   "call.room": "Bilik",
   "call.doctor": "Doktor",

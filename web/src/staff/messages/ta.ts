@@ -39,6 +39,7 @@ const messages: Record<StaffKey, string> = {
   "board.url": "பலகை இணைப்பு (தனிப்பட்டதாக வைக்கவும்)",
   "board.open": "பலகையைத் திற",
   "board.langs": "பலகை மொழிகள்",
+  "board.tvLang": "தொலைக்காட்சியின் மொழி",
   "call.title": "அடுத்தவரை அழை",
   "call.room": "அறை",
   "call.doctor": "மருத்துவர்",

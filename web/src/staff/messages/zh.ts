@@ -37,6 +37,7 @@ const messages: Record<StaffKey, string> = {
   "board.url": "显示屏链接（请勿外传）",
   "board.open": "打开显示屏",
   "board.langs": "显示屏语言",
+  "board.tvLang": "电视的语言",
   "call.title": "叫下一位",
   "call.room": "诊室",
   "call.doctor": "医生",
