@@ -1,6 +1,7 @@
 /** @jsxImportSource preact */
 /** My appointments (upcoming / past, cancel, reschedule) and one appointment's page. */
 import { useEffect, useRef, useState } from "preact/hooks";
+import { t } from "./messages.ts";
 import { messageOf } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { type Appointment, booking } from "../lib/endpoints.ts";
@@ -8,7 +9,6 @@ import { clinicLabel, longDate, timeIn } from "../lib/format.ts";
 import { queryParam } from "../lib/router.ts";
 import { Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
 import { type MyAppointments, myAppointments, session } from "./store.ts";
-import { t } from "./messages.ts";
 
 const ACTIVE = new Set(["scheduled", "confirmed"]);
 const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;

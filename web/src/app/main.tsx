@@ -10,10 +10,10 @@ import { Book } from "./book.tsx";
 import { AppointmentPage, Appointments } from "./appointments.tsx";
 import { Home, Welcome } from "./home.tsx";
 import { Notifications } from "./notifications.tsx";
-import { Profile } from "./profile.tsx";
 import { Visit } from "./visit.tsx";
 import { calledAlert, chooseClinic, session, unread, visitFeed } from "./store.ts";
 import { type AppKey, t } from "./messages.ts";
+import { Profile } from "./profile.tsx";
 import { t as tl } from "../lib/messages.ts";
 
 const NAV: [string, AppKey][] = [

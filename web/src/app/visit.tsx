@@ -5,12 +5,12 @@
  * The card says when it is not live ("Reconnecting…", last update time): never stale silently.
  */
 import { useEffect, useState } from "preact/hooks";
+import { type AppKey, t as tr } from "./messages.ts";
 import { messageOf } from "../lib/api.ts";
 import { clockOffset, serverNow } from "../lib/clock.ts";
 import { type Appointment, queue, type Ticket } from "../lib/endpoints.ts";
 import { localDay, longDate, minutesLabel, timeIn } from "../lib/format.ts";
 import { audioReady, unlockAudio } from "../lib/sound.ts";
-import { type AppKey, t as tr } from "./messages.ts";
 import { LinkBanner, Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
 import {
   myAppointments,

@@ -90,6 +90,13 @@ const checkIn = (auth: Auth, appointmentId: string) =>
   call("post", "/api/appointments/{id}/check-in", { auth, params: { id: appointmentId } })
     .then((r) => r.ticket);
 
+/** My language, phone and consents per channel (`/me/profile`). */
+export const profile = {
+  get: (auth: Auth) => call("get", "/api/me/profile", { auth }),
+  update: (auth: Auth, changes: Schemas["ProfileChanges"]) =>
+    call("patch", "/api/me/profile", { auth, body: changes }),
+};
+
 export const queue = {
   checkIn,
   mine: (auth: Auth) => call("get", "/api/me/queue", { auth }),
@@ -101,13 +108,6 @@ export const notifications = {
   read: (auth: Auth, id: string) =>
     call("post", "/api/notifications/{id}/read", { auth, params: { id } }),
   readAll: (auth: Auth) => call("post", "/api/notifications/read-all", { auth }),
-};
-
-/** My language, phone and consents per channel (`/me/profile`). */
-export const profile = {
-  get: (auth: Auth) => call("get", "/api/me/profile", { auth }),
-  update: (auth: Auth, changes: Schemas["ProfileChanges"]) =>
-    call("patch", "/api/me/profile", { auth, body: changes }),
 };
 
 export const staff = {
