@@ -187,6 +187,13 @@ const en = {
   "appt.replaces": "It replaces {number}, which no longer applies.",
   "appt.show": "Show this number at the counter if asked.",
   "appt.all": "All my appointments",
+  // "Tell me when I'm called" (push_prompt.tsx).
+  "push.offer": "Tell me when I'm called",
+  "push.asking": "Turning on notifications…",
+  "push.on": "We'll notify you when you're called.",
+  "push.blocked":
+    "Notifications are blocked for this site. Allow them in your browser's settings to hear when you're called.",
+  "push.failed": "Couldn't turn on notifications: {message}",
   "profile.title": "Profile",
   "profile.languageHint": "The app, and the messages the clinic sends you, use this language.",
   "profile.save": "Save",

@@ -194,6 +194,12 @@ const messages: Record<AppKey, string> = {
   "appt.replaces": "Ia menggantikan {number}, yang tidak lagi digunakan.",
   "appt.show": "Tunjukkan nombor ini di kaunter jika diminta.",
   "appt.all": "Semua temu janji saya",
+  "push.offer": "Beritahu saya apabila saya dipanggil",
+  "push.asking": "Menghidupkan pemberitahuan…",
+  "push.on": "Kami akan memberitahu anda apabila anda dipanggil.",
+  "push.blocked":
+    "Pemberitahuan disekat untuk laman ini. Benarkannya dalam tetapan pelayar anda untuk dimaklumkan apabila anda dipanggil.",
+  "push.failed": "Tidak dapat menghidupkan pemberitahuan: {message}",
   "profile.title": "Profil",
   "profile.languageHint": "Aplikasi, dan mesej yang dihantar oleh klinik kepada anda, " +
     "menggunakan bahasa ini.",
