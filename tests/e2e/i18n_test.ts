@@ -156,6 +156,44 @@ Deno.test("the PWA in 简体中文 and a board in two languages (issue #15)", as
       }
     });
 
+    await t.step(
+      "the console speaks the staff member's language; walk-in SMS consent",
+      async () => {
+        await sql`update public.users set language = 'ms' where email = 'staff.koh@demo.com'`;
+        const { context: desk, page: staff } = await newPhone("en-SG");
+        try {
+          await staff.setViewportSize({ width: 1280, height: 900 });
+          await staff.goto(`${base}/staff`);
+          await staff.getByLabel("Email").fill("staff.koh@demo.com");
+          await staff.getByLabel("Password").fill("Demo123!");
+          await staff.getByRole("button", { name: "Sign in" }).click();
+          await staff.getByRole("heading", { name: /^Hari ini di / }).waitFor({ timeout: WAIT });
+          await staff.locator("#walkin-who").selectOption("new");
+          await staff.locator("#walkin-name").fill("Tan Ah Kow");
+          await staff.locator("#walkin-dob").fill("1950-04-05");
+          await staff.locator("#walkin-gender").selectOption("male");
+          assert.equal(await staff.locator("#walkin-sms").isChecked(), false, "not pre-ticked");
+          await staff.locator("#walkin-sms").check();
+          await staff.getByRole("button", { name: "Keluarkan tiket" }).click();
+          await staff.getByText("Tanpa temu janji: SMS memerlukan nombor telefon bimbit pesakit.")
+            .waitFor({ timeout: WAIT });
+          await staff.locator("#walkin-phone").fill("+65 9123 7777");
+          await staff.getByRole("button", { name: "Keluarkan tiket" }).click();
+          await staff.getByText(/^Pesakit didaftarkan: tiket \S+ untuk Tan Ah Kow\.$/)
+            .waitFor({ timeout: WAIT });
+          const rows = await sql<{ sms: boolean; phone: string; source: string }[]>`
+          select p.sms_consent as sms, p.phone, h.source from public.patients p
+          join public.consent_history h on h.patient_id = p.id and h.channel = 'sms'
+          where p.full_name = 'Tan Ah Kow'`;
+          assert.deepEqual(rows.map((r) => ({ ...r })), [
+            { sms: true, phone: "+6591237777", source: "front_desk" },
+          ]);
+        } finally {
+          await desk.close();
+        }
+      },
+    );
+
     await t.step("a board in English and 简体中文, side by side, fits the TV", async () => {
       const { access_token } = await post(base, "/api/auth/login", {
         email: "staff.koh@demo.com",

@@ -103,6 +103,8 @@ const en = {
   "walkIn.gender": "Gender",
   "walkIn.chooseOption": "Choose…",
   "walkIn.phone": "Mobile phone (optional)",
+  "walkIn.smsConsent": "Agrees to be told by SMS (queue calls)",
+  "walkIn.smsNeedsPhone": "Walk-in: an SMS needs the patient's mobile number.",
   "walkIn.doctor": "Doctor",
   "walkIn.anyDoctor": "Any doctor",
   "walkIn.priority": "Priority",

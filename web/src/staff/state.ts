@@ -231,6 +231,8 @@ export interface WalkInForm {
   found: readonly PatientSummary[] | null;
   /** The new patient (who = new). */
   person: PersonForm;
+  /** The new patient agreed to be told by SMS (queue calls); never assumed. */
+  smsConsent: boolean;
 }
 
 /**
@@ -244,6 +246,7 @@ export const NEW_WALK_IN: WalkInForm = {
   picked: "",
   found: null,
   person: NO_PERSON,
+  smsConsent: false,
 };
 
 /** The walk-in request and the name to confirm it with, or why it cannot be sent yet. */
@@ -254,11 +257,19 @@ export function walkInRequest(
   const { gender, ...person } = form.person;
   if (form.who === "new" && !gender) return { error: t("walkIn.genderFirst") };
   const phone = person.phone.trim();
+  if (form.who === "new" && form.smsConsent && !phone) return { error: t("walkIn.smsNeedsPhone") };
   const body: WalkIn = {
     ...(form.doctorId ? { doctor_id: form.doctorId } : {}),
     ...(form.who === "find" ? { patient_id: form.picked } : {}),
     ...(form.who === "new" && gender
-      ? { patient: { ...person, gender, phone: phone || undefined } }
+      ? {
+        patient: {
+          ...person,
+          gender,
+          phone: phone || undefined,
+          ...(form.smsConsent ? { sms_consent: true } : {}),
+        },
+      }
       : {}),
     priority: Number(form.priority),
   };

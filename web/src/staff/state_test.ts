@@ -192,6 +192,15 @@ Deno.test("staff console state", async (t) => {
     const withPhone = walkInRequest(form({ who: "new", person: { ...person, phone: " 9000 " } }));
     assert.ok("body" in withPhone);
     assert.equal(withPhone.body.patient?.phone, "9000");
+    assert.equal(withPhone.body.patient?.sms_consent, undefined, "SMS consent is never assumed");
+    const sms = walkInRequest(
+      form({ who: "new", person: { ...person, phone: "9000 1234" }, smsConsent: true }),
+    );
+    assert.ok("body" in sms);
+    assert.equal(sms.body.patient?.sms_consent, true);
+    assert.deepEqual(walkInRequest(form({ who: "new", person, smsConsent: true })), {
+      error: "Walk-in: an SMS needs the patient's mobile number.",
+    });
 
     // What the other modes typed is not sent.
     assert.deepEqual(walkInRequest(form({ who: "none", person, picked: "p1" })), {

@@ -36,6 +36,7 @@ export function WalkIn(props: { code: string }) {
   const [found, setFound] = useState<PatientSummary[] | null>(null);
   const [picked, setPicked] = useState("");
   const [person, setPerson] = useState(NEW_WALK_IN.person);
+  const [smsConsent, setSmsConsent] = useState(NEW_WALK_IN.smsConsent);
   const [dupes, setDupes] = useState<PatientSummary[]>([]);
   const [busy, setBusy] = useState(false);
   function reset() {
@@ -44,6 +45,7 @@ export function WalkIn(props: { code: string }) {
     setWho(NEW_WALK_IN.who);
     setQuery("");
     setPerson(NEW_WALK_IN.person);
+    setSmsConsent(NEW_WALK_IN.smsConsent);
     setDupes([]);
   }
   const doctors = info.value?.doctors ?? [];
@@ -89,21 +91,23 @@ export function WalkIn(props: { code: string }) {
     });
     setBusy(false);
   }
+  /** The form as the desk has filled it in. */
+  const filled = () => ({ who, doctorId: doc, priority, picked, found, person, smsConsent });
   function submit(e: Event) {
     e.preventDefault();
-    const request = walkInRequest({ who, doctorId: doc, priority, picked, found, person });
+    const request = walkInRequest(filled());
     if ("error" in request) return say("error", request.error);
     issue(request.body, request.name);
   }
   /** The desk chose a registered patient over registering the same person again. */
   function pickExisting(p: PatientSummary) {
-    const request = walkInRequest({ who, doctorId: doc, priority, picked, found, person });
+    const request = walkInRequest(filled());
     if ("error" in request) return;
     const { patient: _new, ...rest } = request.body;
     issue({ ...rest, patient_id: p.id }, p.full_name);
   }
   function registerAnyway() {
-    const request = walkInRequest({ who, doctorId: doc, priority, picked, found, person });
+    const request = walkInRequest(filled());
     if ("error" in request) return;
     issue({ ...request.body, confirm_new: true }, request.name);
   }
@@ -191,6 +195,15 @@ export function WalkIn(props: { code: string }) {
               value={person.phone}
               onInput={field("phone")}
             />
+            <label class="walkin-consent">
+              <input
+                type="checkbox"
+                id="walkin-sms"
+                checked={smsConsent}
+                onChange={(e) => setSmsConsent(e.currentTarget.checked)}
+              />
+              <span>{t("walkIn.smsConsent")}</span>
+            </label>
           </>
         )}
         <SelectField

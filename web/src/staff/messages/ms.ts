@@ -103,6 +103,8 @@ const messages: Record<StaffKey, string> = {
   "walkIn.gender": "Jantina",
   "walkIn.chooseOption": "Pilih…",
   "walkIn.phone": "Telefon bimbit (pilihan)",
+  "walkIn.smsConsent": "Bersetuju dimaklumkan melalui SMS (panggilan giliran)",
+  "walkIn.smsNeedsPhone": "Tanpa temu janji: SMS memerlukan nombor telefon bimbit pesakit.",
   "walkIn.doctor": "Doktor",
   "walkIn.anyDoctor": "Mana-mana doktor",
   "walkIn.priority": "Keutamaan",

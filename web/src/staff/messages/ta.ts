@@ -104,6 +104,8 @@ const messages: Record<StaffKey, string> = {
   "walkIn.gender": "பாலினம்",
   "walkIn.chooseOption": "தேர்ந்தெடு…",
   "walkIn.phone": "கைபேசி (விருப்பத்தேர்வு)",
+  "walkIn.smsConsent": "SMS மூலம் தெரிவிக்க ஒப்புக்கொள்கிறார் (வரிசை அழைப்புகள்)",
+  "walkIn.smsNeedsPhone": "நேரடி வருகை: SMS க்கு நோயாளியின் கைபேசி எண் தேவை.",
   "walkIn.doctor": "மருத்துவர்",
   "walkIn.anyDoctor": "எந்த மருத்துவரும்",
   "walkIn.priority": "முன்னுரிமை",

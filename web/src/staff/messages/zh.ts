@@ -101,6 +101,8 @@ const messages: Record<StaffKey, string> = {
   "walkIn.gender": "性别",
   "walkIn.chooseOption": "请选择…",
   "walkIn.phone": "手机号码（可选）",
+  "walkIn.smsConsent": "同意通过短信接收通知（叫号）",
+  "walkIn.smsNeedsPhone": "现场挂号：发送短信需要患者的手机号码。",
   "walkIn.doctor": "医生",
   "walkIn.anyDoctor": "任意医生",
   "walkIn.priority": "优先级",
