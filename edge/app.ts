@@ -33,6 +33,7 @@ import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
 import { profile } from "./routes/profile.ts";
 import { notifications } from "./routes/notifications.ts";
+import { push } from "./routes/push.ts";
 import { webhooks } from "./routes/webhooks.ts";
 import { webhookEndpoints } from "./routes/webhook_endpoints.ts";
 
@@ -118,6 +119,7 @@ export function createApp(deps: AppDeps) {
     .route("/", me)
     .route("/", profile)
     .route("/", notifications)
+    .route("/", push)
     .route("/", webhooks)
     .route("/", webhookEndpoints);
 

@@ -21,6 +21,7 @@ export { loadWorkerConfig, type WorkerConfig, workerVariables } from "./config/w
 export { loadRealtimeConfig, type RealtimeConfig, realtimeVariables } from "./config/realtime.ts";
 export { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./config/webhooks.ts";
 export type { AppEnvName, Env, NotifyTransport } from "./config/env.ts";
+export type { VapidConfig } from "./config/push.ts";
 
 export type ProcessKind = "start" | "api" | "worker" | "realtime";
 

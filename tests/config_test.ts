@@ -18,10 +18,21 @@ const root = new URL("..", import.meta.url).pathname;
 const kinds: ProcessKind[] = ["start", "api", "worker", "realtime"];
 
 const loaders: Record<ProcessKind, (env: Env) => unknown> = {
-  start: (env) => loadStartConfig(env, { developmentSecret: () => "development-secret" }),
+  start: (env) =>
+    loadStartConfig(env, {
+      developmentSecret: () => "development-secret",
+      developmentVapid: () => DEVELOPMENT_VAPID,
+    }),
   api: (env) => loadConfig(env),
   worker: (env) => loadWorkerConfig(env),
   realtime: (env) => loadRealtimeConfig(env),
+};
+
+const DEVELOPMENT_VAPID = {
+  publicKey:
+    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+  privateKey: "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94",
+  subject: "mailto:dev@localhost.invalid",
 };
 
 /** Just enough for each loader to succeed. */
@@ -74,6 +85,10 @@ const FULL: Env = {
   WEBHOOK_DELIVERY_TIMEOUT_MS: "800",
   WEBHOOK_DISABLE_AFTER_HOURS: "1",
   WEBHOOK_ROTATION_GRACE_HOURS: "1",
+  VAPID_PUBLIC_KEY:
+    "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8",
+  VAPID_PRIVATE_KEY: "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw",
+  VAPID_SUBJECT: "mailto:ops@clinic.example",
 };
 
 /** The variables `kind`'s loader reads from `env`, a family's members by the family's name. */
@@ -180,13 +195,17 @@ Deno.test("deno task start: the development secret only outside production and w
     asked.push(dataDir);
     return "development-secret";
   };
-  const start = loadStartConfig({ DATA_DIR: "/tmp/d", APP_ENV: "test" }, { developmentSecret });
+  const developmentVapid = () => DEVELOPMENT_VAPID;
+  const start = loadStartConfig({ DATA_DIR: "/tmp/d", APP_ENV: "test" }, {
+    developmentSecret,
+    developmentVapid,
+  });
   assert.deepEqual(asked, ["/tmp/d"]);
   assert.deepEqual(
     [start.jwtSecret, start.host, start.pgPort, start.notifyTransport],
     ["development-secret", "0.0.0.0", undefined, "development"],
   );
-  loadStartConfig({ JWT_SECRET: "mine", APP_ENV: "test" }, { developmentSecret });
+  loadStartConfig({ JWT_SECRET: "mine", APP_ENV: "test" }, { developmentSecret, developmentVapid });
   assert.equal(asked.length, 1, "not when JWT_SECRET is set");
   assert.throws(
     () => loadStartConfig({ APP_ENV: "production" }, { developmentSecret }),
@@ -196,9 +215,66 @@ Deno.test("deno task start: the development secret only outside production and w
   const production = loadStartConfig({ APP_ENV: "production", JWT_SECRET: FULL.JWT_SECRET });
   assert.equal(production.notifyTransport, "none", "production never records as development");
   assert.throws(
-    () => loadStartConfig({ JWT_SECRET: "x", PG_PORT: "five" }, { developmentSecret }),
+    () =>
+      loadStartConfig({ JWT_SECRET: "x", PG_PORT: "five" }, {
+        developmentSecret,
+        developmentVapid,
+      }),
     /PG_PORT must be a whole number/,
   );
+});
+
+Deno.test("web push keys: all three or none, checked; development keeps a pair", () => {
+  const vapid = {
+    VAPID_PUBLIC_KEY: FULL.VAPID_PUBLIC_KEY,
+    VAPID_PRIVATE_KEY: FULL.VAPID_PRIVATE_KEY,
+    VAPID_SUBJECT: FULL.VAPID_SUBJECT,
+  };
+  const url = "postgres://127.0.0.1/clinic";
+  assert.equal(loadWorkerConfig({ DATABASE_URL: url }).vapid, undefined, "none: push off");
+  assert.deepEqual(loadWorkerConfig({ DATABASE_URL: url, ...vapid }).vapid, {
+    publicKey: vapid.VAPID_PUBLIC_KEY,
+    privateKey: vapid.VAPID_PRIVATE_KEY,
+    subject: vapid.VAPID_SUBJECT,
+  });
+  assert.throws(
+    () => loadWorkerConfig({ DATABASE_URL: url, VAPID_PUBLIC_KEY: vapid.VAPID_PUBLIC_KEY }),
+    /VAPID_PRIVATE_KEY and VAPID_SUBJECT must be set with VAPID_PUBLIC_KEY/,
+  );
+  for (
+    const [name, value] of [
+      ["VAPID_PUBLIC_KEY", "BP4z9KsN6nGRTbVYI"],
+      ["VAPID_PRIVATE_KEY", "not a key"],
+      ["VAPID_SUBJECT", "http://clinic.example"],
+      ["VAPID_SUBJECT", "ops@clinic.example"],
+    ]
+  ) {
+    assert.throws(
+      () => loadWorkerConfig({ DATABASE_URL: url, ...vapid, [name]: value }),
+      new RegExp(name),
+    );
+  }
+  assert.throws(() => loadConfig({ JWT_SECRET: "x", VAPID_PUBLIC_KEY: "x" }), /VAPID_PUBLIC_KEY/);
+  assert.equal(loadConfig({ JWT_SECRET: "x", ...vapid }).vapidPublicKey, vapid.VAPID_PUBLIC_KEY);
+
+  const dataDir = Deno.makeTempDirSync();
+  try {
+    const first = loadStartConfig({ DATA_DIR: dataDir, APP_ENV: "test" });
+    assert.ok(first.vapid, "development generates a pair");
+    assert.equal(first.vapidPublicKey, first.vapid.publicKey, "the API serves the same key");
+    const again = loadStartConfig({ DATA_DIR: dataDir, APP_ENV: "test" });
+    assert.deepEqual(again.vapid, first.vapid, "kept across restarts");
+    const production = loadStartConfig({
+      DATA_DIR: dataDir,
+      APP_ENV: "production",
+      JWT_SECRET: FULL.JWT_SECRET,
+    });
+    assert.equal(production.vapid, undefined, "production: push off without the variables");
+    const configured = loadStartConfig({ DATA_DIR: dataDir, JWT_SECRET: "x", ...vapid });
+    assert.equal(configured.vapid?.publicKey, vapid.VAPID_PUBLIC_KEY, "the variables win");
+  } finally {
+    Deno.removeSync(dataDir, { recursive: true });
+  }
 });
 
 Deno.test("the API's webhook settings are always filled; bad values name the variable", () => {

@@ -17,6 +17,7 @@ import {
   trustedProxies,
   url,
 } from "./env.ts";
+import { vapidPublicKey } from "./push.ts";
 import { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./webhooks.ts";
 
 export interface Config extends TokenSources {
@@ -61,6 +62,8 @@ export interface Config extends TokenSources {
   requestTimeoutMs: number;
   /** Inbound provider secrets and outbound delivery settings (see {@linkcode WebhookConfig}). */
   webhooks: WebhookConfig;
+  /** `VAPID_PUBLIC_KEY`: served to browsers subscribing to web push (unset: push is off). */
+  vapidPublicKey?: string;
 }
 
 /** The variables {@linkcode loadConfig} reads (README "Environment", column `api`). */
@@ -84,6 +87,7 @@ export const apiVariables = [
   "BODY_LIMIT",
   "WEBHOOK_BODY_LIMIT",
   "REQUEST_TIMEOUT_MS",
+  "VAPID_PUBLIC_KEY",
   ...webhookVariables,
 ] as const;
 
@@ -147,5 +151,6 @@ export function loadConfig(
     webhookBodyLimit: int(env, "WEBHOOK_BODY_LIMIT", defaults.webhookBodyLimit ?? 1024 * 1024),
     requestTimeoutMs: int(env, "REQUEST_TIMEOUT_MS", defaults.requestTimeoutMs ?? 10_000),
     webhooks: defaults.webhooks ?? loadWebhookConfig(env),
+    vapidPublicKey: vapidPublicKey(env, defaults.vapidPublicKey),
   };
 }

@@ -12,6 +12,7 @@ import {
   realtimeMaxSocketsPerAddress,
   text,
 } from "./env.ts";
+import { fileVapid, loadVapid, type VapidConfig, vapidVariables } from "./push.ts";
 
 export interface StartConfig extends Config {
   /** `DATA_DIR`: the embedded cluster and the development secret (default `.data/`). */
@@ -24,6 +25,8 @@ export interface StartConfig extends Config {
   notifyTransport: NotifyTransport;
   /** `REALTIME_MAX_SOCKETS_PER_ADDRESS` (unset: the realtime server's default). */
   realtimeMaxSocketsPerAddress?: number;
+  /** The job worker's web push keys (development: a pair kept in `dataDir`). */
+  vapid?: VapidConfig;
 }
 
 /** The variables {@linkcode loadStartConfig} reads (README "Environment", column `start`). */
@@ -33,6 +36,7 @@ export const startVariables = [
   "PG_PORT",
   "HOST",
   "REALTIME_MAX_SOCKETS_PER_ADDRESS",
+  ...vapidVariables.slice(1),
 ] as const;
 
 const defaultDataDir = new URL("../../.data", import.meta.url).pathname;
@@ -53,22 +57,31 @@ function fileSecret(dataDir: string): string {
 
 /**
  * Reads `deno task start`'s configuration. Outside production without `JWT_SECRET`, the
- * secret is `developmentSecret(dataDir)`: by default generated once into `DATA_DIR`.
+ * secret is `developmentSecret(dataDir)`: by default generated once into `DATA_DIR`; likewise
+ * the VAPID pair without any `VAPID_*` variable (`developmentVapid`).
  */
 export function loadStartConfig(
   env: Env = Deno.env.toObject(),
-  options: { developmentSecret?: (dataDir: string) => string } = {},
+  options: {
+    developmentSecret?: (dataDir: string) => string;
+    developmentVapid?: (dataDir: string) => VapidConfig;
+  } = {},
 ): StartConfig {
   const name = appEnv(env);
   const dataDir = text(env, "DATA_DIR") ?? defaultDataDir;
   const generate = name !== "production" && !text(env, "JWT_SECRET");
   const jwtSecret = generate ? (options.developmentSecret ?? fileSecret)(dataDir) : undefined;
+  const vapid = loadVapid(
+    env,
+    () => name === "production" ? undefined : (options.developmentVapid ?? fileVapid)(dataDir),
+  );
   return {
-    ...loadConfig(env, { jwtSecret }),
+    ...loadConfig(env, { jwtSecret, vapidPublicKey: vapid?.publicKey }),
     dataDir,
     pgPort: int(env, "PG_PORT"),
     host: text(env, "HOST") ?? "0.0.0.0",
     notifyTransport: notifyTransport(name),
     realtimeMaxSocketsPerAddress: realtimeMaxSocketsPerAddress(env),
+    vapid,
   };
 }

@@ -13,6 +13,7 @@ import {
   type NotifyTransport,
   notifyTransport,
 } from "./env.ts";
+import { loadVapid, type VapidConfig, vapidVariables } from "./push.ts";
 import { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./webhooks.ts";
 
 export interface WorkerConfig {
@@ -29,6 +30,8 @@ export interface WorkerConfig {
   notifyTransport: NotifyTransport;
   /** Outbound webhook delivery settings. */
   webhooks: WebhookConfig;
+  /** Web push (VAPID) keys and contact; unset: no push transport. */
+  vapid?: VapidConfig;
 }
 
 /** The variables {@linkcode loadWorkerConfig} reads (README "Environment", column `worker`). */
@@ -38,6 +41,7 @@ export const workerVariables = [
   "DATABASE_SOCKET",
   "WORKER_CONCURRENCY",
   "WORKER_QUEUES",
+  ...vapidVariables,
   ...webhookVariables,
 ] as const;
 
@@ -48,6 +52,7 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
   const concurrency = int(env, "WORKER_CONCURRENCY", 10, 1);
   const queues = list(env, "WORKER_QUEUES");
   const webhooks = loadWebhookConfig(env);
+  const vapid = loadVapid(env);
   if (!url) throw new Error("DATABASE_URL is required");
   return {
     env: name,
@@ -57,5 +62,6 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
     queues: queues.length ? queues : ["default"],
     notifyTransport: notifyTransport(name),
     webhooks,
+    vapid,
   };
 }

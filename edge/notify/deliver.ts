@@ -2,10 +2,13 @@
  * Delivers one `notification_deliveries` row through its channel's transport (the
  * `notification.deliver` job). Idempotent: only a `pending` delivery is sent, and the delivery
  * id is the provider idempotency key, so a retry after a crash between "sent" and "recorded"
- * does not send twice where the provider honours the key.
+ * does not send twice where the provider honours the key. The texts were rendered by
+ * `private.notify` into the delivery (subject, body, HTML, language): transports send them as
+ * they are.
  */
 import type postgres from "postgres";
 import { PermanentJobError } from "../jobs/job.ts";
+import { notificationScreen } from "./screen.ts";
 import type { Channel, Transports } from "./transport.ts";
 
 export type DeliveryOutcome = "sent" | "delivered" | "skipped" | "failed" | "noop";
@@ -27,11 +30,18 @@ export async function deliverNotification(
       recipient: string;
       status: string;
       clinic_id: string;
-      title: string;
-      body: string;
+      subject: string | null;
+      body: string | null;
+      html: string | null;
+      language: string;
+      kind: string;
+      patient_id: string | null;
+      user_id: string | null;
+      data: Record<string, unknown> | null;
     }[]
   >`
-    select d.channel, d.recipient, d.status, d.clinic_id, n.title, n.body
+    select d.channel, d.recipient, d.status, d.clinic_id, d.subject, d.body, d.html, d.language,
+      n.kind, n.patient_id, n.user_id, n.data
     from public.notification_deliveries d
     join public.notifications n on n.id = d.notification_id
     where d.id = ${deliveryId}`;
@@ -45,13 +55,18 @@ export async function deliverNotification(
       where id = ${deliveryId} and status = 'pending'`;
     return "skipped";
   }
-  const text = row.channel === "email" ? row.body : `${row.title}\n${row.body}`;
   try {
     const result = await transport.send({
       channel: row.channel,
       to: row.recipient,
-      subject: row.title,
-      text,
+      subject: row.subject ?? "",
+      text: row.body ?? "",
+      html: row.html ?? undefined,
+      language: row.language,
+      kind: row.kind,
+      patientId: row.patient_id,
+      userId: row.user_id,
+      url: notificationScreen(row.data),
       idempotencyKey: deliveryId,
       clinicId: row.clinic_id,
     });

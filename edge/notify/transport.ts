@@ -7,7 +7,8 @@
  * message for good (bad number, unsubscribed) throws edge/jobs' `PermanentJobError`: no retry.
  */
 import type postgres from "postgres";
-import type { NotifyTransport } from "../config.ts";
+import type { NotifyTransport, VapidConfig } from "../config.ts";
+import { webPushTransport } from "./push.ts";
 
 export type Channel = "email" | "sms" | "whatsapp" | "push";
 
@@ -20,6 +21,13 @@ export interface OutboundMessage {
   /** Stable per delivery: a provider that supports idempotency sends a retried message once. */
   idempotencyKey: string;
   clinicId?: string | null;
+  html?: string;
+  language?: string;
+  kind?: string;
+  patientId?: string | null;
+  userId?: string | null;
+  url?: string;
+  template?: { name: string; variables: Record<string, string> };
 }
 
 export interface SendResult {
@@ -86,7 +94,25 @@ export function developmentTransports(sql: postgres.Sql): Transports {
   return { email: dev, sms: dev, whatsapp: dev, push: dev };
 }
 
-/** The transports a process's configuration chose (`NotifyTransport`, by `APP_ENV`). */
-export function configuredTransports(choice: NotifyTransport, sql: postgres.Sql): Transports {
-  return choice === "development" ? developmentTransports(sql) : {};
+/** The providers a process has settings for (its configuration). */
+export interface Providers {
+  /** `VAPID_*`: web push. */
+  vapid?: VapidConfig;
+  /** `WEBHOOK_ALLOW_HOSTS`: push endpoints pass the same outbound SSRF guard as webhooks. */
+  webhooks?: { allowHosts: readonly string[] };
+}
+
+/**
+ * The transports a process's configuration chose: by `APP_ENV` (`NotifyTransport`), then each
+ * channel with a configured provider through that provider.
+ */
+export function configuredTransports(
+  choice: NotifyTransport,
+  sql: postgres.Sql,
+  providers: Providers = {},
+): Transports {
+  const transports = choice === "development" ? developmentTransports(sql) : {};
+  const { vapid, webhooks } = providers;
+  if (vapid) transports.push = webPushTransport(sql, { vapid, allow: webhooks?.allowHosts });
+  return transports;
 }

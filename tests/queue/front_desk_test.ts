@@ -258,6 +258,29 @@ Deno.test("POST walk-ins: a new patient's phone (E.164) and SMS consent, source 
     assert.equal(n.n, 0);
   });
 
+  await t.step("called: the consenting walk-in is told by SMS, the other is not", async () => {
+    const told = async (name: string) => {
+      const rows = await q.sql`
+        select n.kind, d.channel::text as channel, d.recipient
+        from public.notification_deliveries d
+        join public.notifications n on n.id = d.notification_id
+        join public.patients p on p.id = n.patient_id
+        where p.full_name = ${name} and n.kind = 'ticket_called'`;
+      return rows.map((r) => ({ ...r }));
+    };
+    const call = (replace: boolean) =>
+      q.call("POST", "/clinics/GFC-TP/queue/call-next", {
+        token: staff,
+        body: { room: "Room 3", doctor_id: DOCTORS.tan, replace_current: replace },
+      });
+    assert.equal((await call(false)).status, 200);
+    assert.deepEqual(await told("Sms Siew"), [
+      { kind: "ticket_called", channel: "sms", recipient: "+6598765432" },
+    ]);
+    assert.equal((await call(true)).status, 200);
+    assert.deepEqual(await told("Quiet Quek"), [], "no consent: nothing sent");
+  });
+
   await t.step("400 naming patient.phone: invalid number, or consent without one", async () => {
     const [before] = await q.sql`select count(*)::int as n from public.patients`;
     for (

@@ -9,6 +9,7 @@ import { clinicLabel, longDate, timeIn } from "../lib/format.ts";
 import { queryParam } from "../lib/router.ts";
 import { Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
 import { type MyAppointments, myAppointments, session } from "./store.ts";
+import { PushPrompt } from "./push_prompt.tsx";
 
 const ACTIVE = new Set(["scheduled", "confirmed"]);
 const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -249,6 +250,7 @@ export function AppointmentPage(props: { id: string }) {
                 <p>{t("appt.replaces", { number: previous.appointment_number })}</p>
               )}
               <p class="muted">{t("appt.show")}</p>
+              {booked && <PushPrompt />}
             </div>
           )}
           <AppointmentCard

@@ -187,7 +187,6 @@ const en = {
   "appt.replaces": "It replaces {number}, which no longer applies.",
   "appt.show": "Show this number at the counter if asked.",
   "appt.all": "All my appointments",
-  // "Tell me when I'm called" (push_prompt.tsx).
   "push.offer": "Tell me when I'm called",
   "push.asking": "Turning on notifications…",
   "push.on": "We'll notify you when you're called.",

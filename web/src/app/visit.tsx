@@ -12,6 +12,7 @@ import { type Appointment, queue, type Ticket } from "../lib/endpoints.ts";
 import { localDay, longDate, minutesLabel, timeIn } from "../lib/format.ts";
 import { audioReady, unlockAudio } from "../lib/sound.ts";
 import { LinkBanner, Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
+import { PushPrompt } from "./push_prompt.tsx";
 import {
   myAppointments,
   myQueue,
@@ -108,6 +109,7 @@ export function Visit() {
         <Notice kind="warning">{tr("visit.unreachable")}</Notice>
       )}
       {t && <TicketCard ticket={t} />}
+      {(t?.status === "waiting" || (!t && !!today?.length)) && <PushPrompt />}
       {t && !sound && t.status === "waiting" && (
         <p>
           <button

@@ -3231,6 +3231,164 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/push/subscriptions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** My browsers subscribed to web push */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description My subscriptions */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              subscriptions: components["schemas"]["PushSubscription"][];
+            };
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Subscribe this browser to web push (again: its keys are refreshed) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          "application/json": components["schemas"]["PushSubscribeRequest"];
+        };
+      };
+      responses: {
+        /** @description The subscription */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              subscription: components["schemas"]["PushSubscription"];
+            };
+          };
+        };
+        /** @description Invalid subscription */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/push/subscriptions/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Unsubscribe one of my browsers from web push */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Deleted */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              deleted: boolean;
+            };
+          };
+        };
+        /** @description Invalid id */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such subscription */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/webhooks/stripe": {
     parameters: {
       query?: never;
@@ -4300,6 +4458,8 @@ export interface components {
       anon_key: string;
       realtime_path: string;
       environment: string;
+      /** @description Web push application server key (base64url) for PushManager.subscribe; null when web push is off */
+      vapid_public_key: string | null;
     };
     Session: {
       access_token: string;
@@ -4808,6 +4968,24 @@ export interface components {
       };
       read_at: string | null;
       created_at: string;
+    };
+    PushSubscription: {
+      id: string;
+      endpoint: string;
+      user_agent: string | null;
+      created_at: string;
+      last_success_at: string | null;
+    };
+    PushSubscribeRequest: {
+      /** @description The push service URL (https) */
+      endpoint: string;
+      expirationTime?: number | null;
+      keys: {
+        /** @description The browser's P-256 public key, base64url (65 bytes) */
+        p256dh: string;
+        /** @description The 16-byte auth secret, base64url */
+        auth: string;
+      };
     };
     WebhookReceived: {
       /** @enum {boolean} */

@@ -110,6 +110,12 @@ export const notifications = {
   readAll: (auth: Auth) => call("post", "/api/notifications/read-all", { auth }),
 };
 
+/** Web push subscriptions of this browser (`PushSubscription.toJSON()`). */
+export const push = {
+  subscribe: (auth: Auth, subscription: Schemas["PushSubscribeRequest"]) =>
+    call("post", "/api/push/subscriptions", { auth, body: subscription }),
+};
+
 export const staff = {
   appointments: (auth: Auth, code: string, date: string) =>
     call("get", "/api/clinics/{code}/appointments", { auth, params: { code }, query: { date } }),
