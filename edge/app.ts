@@ -36,6 +36,7 @@ import { notifications } from "./routes/notifications.ts";
 import { push } from "./routes/push.ts";
 import { webhooks } from "./routes/webhooks.ts";
 import { webhookEndpoints } from "./routes/webhook_endpoints.ts";
+import { unsubscribe } from "./routes/unsubscribe.ts";
 
 export interface AppDeps {
   config: Config;
@@ -121,7 +122,8 @@ export function createApp(deps: AppDeps) {
     .route("/", notifications)
     .route("/", push)
     .route("/", webhooks)
-    .route("/", webhookEndpoints);
+    .route("/", webhookEndpoints)
+    .route("/", unsubscribe);
 
   routes.doc31("/openapi.json", {
     openapi: "3.1.0",

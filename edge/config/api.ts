@@ -62,6 +62,11 @@ export interface Config extends TokenSources {
   requestTimeoutMs: number;
   /** Inbound provider secrets and outbound delivery settings (see {@linkcode WebhookConfig}). */
   webhooks: WebhookConfig;
+  /**
+   * Each channel's transport in this process's job worker (`deno task start` sets it), `off`
+   * where none is configured: `/api/health` reports it. Unset for the API alone.
+   */
+  notify?: Record<string, string>;
   /** `VAPID_PUBLIC_KEY`: served to browsers subscribing to web push (unset: push is off). */
   vapidPublicKey?: string;
 }
@@ -78,6 +83,9 @@ export const apiVariables = [
   "JWKS_URL",
   "JWKS_ISSUER",
   "JWKS_AUDIENCE",
+  "AUTH_MODE",
+  "SUPABASE_JWT_SECRET",
+  "SUPABASE_JWKS_URL",
   "ACCESS_TOKEN_TTL",
   "REFRESH_TOKEN_TTL",
   "PASSWORD_ITERATIONS",
@@ -147,6 +155,7 @@ export function loadConfig(
     jwksUrl: tokens.jwksUrl ?? defaults.jwksUrl,
     jwksIssuer: tokens.jwksIssuer ?? defaults.jwksIssuer,
     jwksAudience: tokens.jwksAudience ?? defaults.jwksAudience,
+    supabaseAuth: tokens.supabaseAuth ?? defaults.supabaseAuth,
     bodyLimit: int(env, "BODY_LIMIT", defaults.bodyLimit ?? 64 * 1024),
     webhookBodyLimit: int(env, "WEBHOOK_BODY_LIMIT", defaults.webhookBodyLimit ?? 1024 * 1024),
     requestTimeoutMs: int(env, "REQUEST_TIMEOUT_MS", defaults.requestTimeoutMs ?? 10_000),

@@ -3,6 +3,7 @@
  * listening address, and what its job worker and realtime server take.
  */
 import { apiVariables, type Config, loadConfig } from "./api.ts";
+import { type EmailConfig, emailVariables, loadEmailConfig } from "./email.ts";
 import {
   appEnv,
   type Env,
@@ -12,6 +13,7 @@ import {
   realtimeMaxSocketsPerAddress,
   text,
 } from "./env.ts";
+import { loadTwilioConfig, type TwilioConfig, twilioVariables } from "./twilio.ts";
 import { fileVapid, loadVapid, type VapidConfig, vapidVariables } from "./push.ts";
 
 export interface StartConfig extends Config {
@@ -23,8 +25,12 @@ export interface StartConfig extends Config {
   host: string;
   /** The job worker's channel transports (by `APP_ENV`). */
   notifyTransport: NotifyTransport;
+  /** `SMTP_URL`, `EMAIL_FROM`…: e-mail over SMTP (unset: the development transport, or none). */
+  email?: EmailConfig;
   /** `REALTIME_MAX_SOCKETS_PER_ADDRESS` (unset: the realtime server's default). */
   realtimeMaxSocketsPerAddress?: number;
+  /** The Twilio SMS/WhatsApp transport of its job worker, when configured. */
+  twilio?: TwilioConfig;
   /** The job worker's web push keys (development: a pair kept in `dataDir`). */
   vapid?: VapidConfig;
 }
@@ -36,6 +42,8 @@ export const startVariables = [
   "PG_PORT",
   "HOST",
   "REALTIME_MAX_SOCKETS_PER_ADDRESS",
+  ...twilioVariables,
+  ...emailVariables,
   ...vapidVariables.slice(1),
 ] as const;
 
@@ -75,13 +83,16 @@ export function loadStartConfig(
     env,
     () => name === "production" ? undefined : (options.developmentVapid ?? fileVapid)(dataDir),
   );
+  const config = loadConfig(env, { jwtSecret, vapidPublicKey: vapid?.publicKey });
   return {
-    ...loadConfig(env, { jwtSecret, vapidPublicKey: vapid?.publicKey }),
+    ...config,
     dataDir,
     pgPort: int(env, "PG_PORT"),
     host: text(env, "HOST") ?? "0.0.0.0",
     notifyTransport: notifyTransport(name),
+    email: loadEmailConfig(env, () => ({ publicUrl: config.publicUrl, secret: config.jwtSecret })),
     realtimeMaxSocketsPerAddress: realtimeMaxSocketsPerAddress(env),
+    twilio: loadTwilioConfig(env),
     vapid,
   };
 }

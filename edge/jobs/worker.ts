@@ -9,7 +9,8 @@
  *   its writes and the completion commit together, only while the lease is still ours, so its
  *   database effects happen exactly once even if the job runs twice.
  * - Failure re-queues with jittered exponential backoff; after `max_attempts` (or a
- *   `PermanentJobError`) the job is `dead` with its last error.
+ *   `PermanentJobError`) the job is `dead` with its last error. A `RetryLaterError` re-queues
+ *   it no sooner than its delay (and gives the attempt back when nothing was attempted).
  * - A crashed worker's jobs are taken again once their lease has expired: the reaper re-queues
  *   them (the crashed attempt stays counted) or buries them when that was the last attempt.
  * - Wakes on `NOTIFY jobs` (sent by `private.enqueue_job`), with polling as the backstop, so a
@@ -25,6 +26,7 @@ import {
   type JobContext,
   LeaseLostError,
   PermanentJobError,
+  RetryLaterError,
   type Schedule,
 } from "./job.ts";
 
@@ -206,13 +208,21 @@ export function startWorker(options: WorkerOptions): Worker {
   }
 
   async function fail(job: Job, error: unknown) {
-    const dead = error instanceof PermanentJobError || job.attempts >= job.maxAttempts;
-    const delay = dead ? 0 : backoffDelay(job.attempts, backoff);
+    const later = error instanceof RetryLaterError ? error : undefined;
+    const waiting = later?.attempted === false;
+    const dead = error instanceof PermanentJobError ||
+      (!waiting && job.attempts >= job.maxAttempts);
+    const delay = dead
+      ? 0
+      : waiting
+      ? later!.delayMs
+      : Math.max(backoffDelay(job.attempts, backoff), later?.delayMs ?? 0);
     const message = errorText(error);
     try {
       const rows = await sql`
         update public.jobs
         set status = ${dead ? "dead" : "queued"}::public.job_status,
+            attempts = attempts - ${waiting ? 1 : 0},
             run_at = case when ${dead} then run_at
                           else now() + ${delay} * interval '1 millisecond' end,
             last_error = ${message}, locked_by = null, locked_until = null,
@@ -226,7 +236,7 @@ export function startWorker(options: WorkerOptions): Worker {
     } catch (dbError) {
       log(`[jobs] ${id}: could not record failure of job ${job.id}: ${errorText(dbError)}`);
     }
-    if (!(error instanceof LeaseLostError)) {
+    if (!(error instanceof LeaseLostError) && !waiting) {
       log(
         `[jobs] job ${job.id} (${job.kind}) attempt ${job.attempts}/${job.maxAttempts} ` +
           `failed${dead ? ", now dead" : `, retry in ${delay} ms`}: ${message}`,

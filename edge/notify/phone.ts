@@ -63,3 +63,12 @@ export function smsSegments(text: string): SmsSegments {
   }
   return { encoding, segments };
 }
+
+/**
+ * The national number of an E.164 number of `region` (`+6591234567` → `91234567`), null when
+ * it belongs to another region: how a phone stored without its country code is matched.
+ */
+export function nationalNumber(e164: string, region = "SG"): string | null {
+  const parsed = parsePhoneNumberFromString(e164);
+  return parsed?.country === region ? parsed.nationalNumber : null;
+}

@@ -190,7 +190,8 @@ const logoutRoute = createRoute({
 const Me = z.object({
   user: z.object({
     id: z.string(),
-    email: z.string(),
+    // null for Supabase Auth's phone-only and anonymous users (AUTH_MODE=supabase)
+    email: z.string().nullable(),
     full_name: z.string(),
     display_name: z.string().nullable(),
     phone: z.string().nullable(),

@@ -70,10 +70,10 @@ create or replace function private.html_escape(p_text text) returns text
 -- ---------------------------------------------------------------------------------------
 
 -- The placeholders a kind's templates may use on a channel (null: no such kind). The kinds are
--- the notifications' kinds and `queue_next` (how queue_near says "nobody ahead"). Every notification knows
--- its clinic and, from the moment it is about, the clinic-local date and time. The doctor is
--- named in the app and by e-mail only: a doctor's name can reveal what a visit is about, and
--- SMS, WhatsApp and push texts show on lock screens.
+-- the notifications' kinds and `queue_next` (how queue_near says "nobody ahead"). Every
+-- notification knows its clinic and, from the moment it is about, the clinic-local date and
+-- time. The doctor is named in the app and by e-mail only: a doctor's name can reveal what a
+-- visit is about, and SMS, WhatsApp and push texts show on lock screens.
 create or replace function private.template_variables(p_kind text, p_channel text)
   returns text[]
   language sql immutable
@@ -90,13 +90,16 @@ create or replace function private.template_variables(p_kind text, p_channel tex
     end
   $$;
 
--- The {{placeholder}} names used in a text.
+-- The {{placeholder}} names used in a text, each once, in the order they first appear.
 create or replace function private.template_placeholders(p_text text) returns text[]
   language sql immutable
   set search_path = ''
   as $$
-    select coalesce(array_agg(distinct m[1]), '{}')
-    from regexp_matches(coalesce(p_text, ''), '\{\{([a-z_]+)\}\}', 'g') as m
+    select coalesce(array_agg(p.name order by p.first), '{}')
+    from (select m.m[1] as name, min(m.i) as first
+          from regexp_matches(coalesce(p_text, ''), '\{\{([a-z_]+)\}\}', 'g')
+            with ordinality as m (m, i)
+          group by 1) p
   $$;
 
 create table public.notification_templates (
@@ -109,13 +112,17 @@ create table public.notification_templates (
   subject text check (length(subject) between 1 and 200),
   body text not null check (length(body) between 1 and 2000),
   html text check (length(html) between 1 and 20000), -- e-mail only
-  updated_by uuid references public.users (id) on delete set null,
+  -- WhatsApp only: the provider's approved template of this text (Twilio: its Content SID),
+  -- sent outside the 24-hour window with the placeholders' values numbered in the order they
+  -- first appear in `body` ({{1}}, {{2}}, … in the approved text).
+  provider_template text check (length(provider_template) between 1 and 100),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   unique nulls not distinct (clinic_id, kind, channel, language),
   constraint notification_templates_shape check (
     (subject is not null) = (channel in ('in_app', 'email', 'push'))
-    and (html is not null) = (channel = 'email')),
+    and (html is not null) = (channel = 'email')
+    and (provider_template is null or channel = 'whatsapp')),
   constraint notification_templates_placeholders check (
     coalesce(private.template_placeholders(concat_ws(' ', subject, body, html))
       operator(pg_catalog.<@) private.template_variables(kind, channel), false))
@@ -285,7 +292,8 @@ end
 $$;
 
 -- A kind's message for one channel in (or, without a template in it, instead of) `p_language`,
--- the clinic-local date and time of `p_at` and the room written in the template's language.
+-- the clinic-local date and time of `p_at` and the room written in the template's language;
+-- for WhatsApp also the provider's approved template with its numbered variables, if any.
 create or replace function private.render_notification(
   p_clinic uuid,
   p_kind text,
@@ -297,7 +305,8 @@ create or replace function private.render_notification(
   out subject text,
   out body text,
   out html text,
-  out used_language text
+  out used_language text,
+  out provider_template jsonb
 )
   language plpgsql stable
   set search_path = ''
@@ -319,6 +328,11 @@ begin
   body := private.render_template(v_t.body, v_vars, false);
   html := private.render_template(v_t.html, v_vars, true);
   used_language := v_t.language;
+  if v_t.provider_template is not null then
+    provider_template := jsonb_build_object('name', v_t.provider_template, 'variables',
+      (select coalesce(jsonb_object_agg(p.i::text, coalesce(v_vars ->> p.name, '')), '{}')
+       from unnest(private.template_placeholders(v_t.body)) with ordinality as p (name, i)));
+  end if;
 end
 $$;
 
@@ -381,7 +395,8 @@ alter table public.notification_deliveries
   add column subject text,
   add column body text,
   add column html text,
-  add column language text not null default 'en';
+  add column language text not null default 'en',
+  add column template jsonb; -- {"name", "variables"}: see notification_templates
 update public.notification_deliveries d
 set subject = n.title,
     body = case when d.channel = 'email' then n.body else n.title || E'\n' || n.body end
@@ -475,9 +490,9 @@ begin
     select * into v_msg from private.render_notification(p_clinic, coalesce(p_template, p_kind),
       v_channels[i]::text, v_patient.preferred_language, v_vars, p_at, v_tz);
     insert into public.notification_deliveries
-      (notification_id, clinic_id, channel, recipient, subject, body, html, language)
+      (notification_id, clinic_id, channel, recipient, subject, body, html, language, template)
     values (v_id, p_clinic, v_channels[i], v_recipients[i], v_msg.subject, v_msg.body,
-      v_msg.html, v_msg.used_language)
+      v_msg.html, v_msg.used_language, v_msg.provider_template)
     returning id into v_delivery;
     perform private.enqueue_job('notification.deliver',
       jsonb_build_object('delivery_id', v_delivery), now(), p_clinic,

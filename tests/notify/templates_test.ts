@@ -9,6 +9,9 @@ import assert from "node:assert/strict";
 import { freshDatabase, type Sql } from "../support/db.ts";
 import { addAppointment, asDemoUser, middayClinic } from "../support/clinic.ts";
 import { CLINIC_A, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
+import { deliverNotification } from "../../edge/notify/deliver.ts";
+import { memoryTransport } from "../../edge/notify/transport.ts";
+import { queueApp } from "../queue/_support.ts";
 
 const KINDS = [
   "booking_confirmed",
@@ -263,6 +266,49 @@ Deno.test("a clinic's own template wins; only its admins write it, and it is aud
   });
 });
 
+Deno.test("WhatsApp: the approved template and its numbered values reach the transport", async () => {
+  await using db = await freshDatabase({ seed: true });
+  await middayClinic(db.sql);
+  await db.sql`update public.patients set whatsapp_consent = true, preferred_language = 'zh'
+    where id = ${PATIENTS.lim}`;
+  await assert.rejects(
+    db.sql`insert into public.notification_templates
+      (clinic_id, kind, channel, language, body, provider_template)
+      values (${CLINIC_A}, 'ticket_called', 'sms', 'zh', 'x', 'HX0')`,
+    /notification_templates_shape/,
+    "only WhatsApp has provider templates",
+  );
+  await db.sql`insert into public.notification_templates
+    (clinic_id, kind, channel, language, body, provider_template)
+    values (${CLINIC_A}, 'booking_confirmed', 'whatsapp', 'zh',
+      '{{clinic}}：{{date}} {{time}} 预约已确认，编号 {{ref}}（{{clinic}}）', 'HX0123')`;
+  await addAppointment(db.sql, { startMin: 60 });
+  const n = await latest(db.sql, "booking_confirmed");
+  const [whatsapp] = await db.sql`select id, body, template from public.notification_deliveries
+    where notification_id = ${n.id} and channel = 'whatsapp'`;
+  const [sms] = await db.sql`select template from public.notification_deliveries
+    where notification_id = ${n.id} and channel = 'sms'`;
+  assert.equal(sms.template, null);
+  const vars = whatsapp.template.variables;
+  assert.equal(whatsapp.template.name, "HX0123");
+  assert.deepEqual(Object.keys(vars), ["1", "2", "3", "4"], "each placeholder once, in order");
+  assert.equal(vars["1"], "Gabriel Family Clinic (Tampines)");
+  assert.match(vars["2"], /^\d{4}年/);
+  assert.match(vars["3"], /^\d\d:\d\d$/);
+  assert.equal(
+    whatsapp.body,
+    `${vars["1"]}：${vars["2"]} ${vars["3"]} 预约已确认，编号 ${vars["4"]}（${vars["1"]}）`,
+  );
+  const transport = memoryTransport();
+  await deliverNotification(db.sql, whatsapp.id, { whatsapp: transport });
+  assert.deepEqual(transport.sent[0].template, whatsapp.template);
+  assert.equal(transport.sent[0].text, whatsapp.body);
+  assert.equal(transport.sent[0].language, "zh");
+  assert.equal(transport.sent[0].patientId, PATIENTS.lim);
+  assert.equal(transport.sent[0].userId, USERS.patientLim);
+  assert.equal(transport.sent[0].url, `/appointments/${n.data.appointment_id}`);
+});
+
 Deno.test("nothing clinical in SMS, WhatsApp or push texts; e-mail HTML is escaped", async () => {
   await using db = await freshDatabase({ seed: true });
   await middayClinic(db.sql);
@@ -391,6 +437,40 @@ Deno.test("a walk-in without an account is called by SMS when consented, else no
   const [n] = await db.sql`select count(*)::int as n from public.notifications
     where patient_id = ${consented.id} and kind = 'booking_confirmed'`;
   assert.equal(n.n, 0);
+});
+
+Deno.test("through the API: the front desk's walk-in with a phone and SMS consent is called by SMS", async () => {
+  await using q = await queueApp();
+  const staff = await q.tokenFor(USERS.staffKoh);
+  const walkIn = await q.call("POST", "/clinics/GFC-TP/queue/walk-ins", {
+    token: staff,
+    body: {
+      patient: {
+        full_name: "Sms Siew",
+        date_of_birth: "1950-01-01",
+        gender: "female",
+        phone: "9876 5432",
+        sms_consent: true,
+      },
+    },
+  });
+  assert.equal(walkIn.status, 201, JSON.stringify(walkIn.body));
+  const call = await q.call("POST", "/clinics/GFC-TP/queue/call-next", {
+    token: staff,
+    body: { room: "2" },
+  });
+  assert.equal(call.status, 200, JSON.stringify(call.body));
+  const n = await latest(q.sql, "ticket_called", walkIn.body.ticket.patient_id);
+  assert.equal(n.user_id, null);
+  const sent = await deliveries(q.sql, n.id);
+  assert.deepEqual(sent.map((d) => [d.channel, d.recipient, d.language]), [
+    ["sms", "+6598765432", "en"],
+  ]);
+  assert.equal(
+    sent[0].body,
+    `Gabriel Family Clinic (Tampines): ticket ${walkIn.body.ticket.code}, it is your turn. ` +
+      "Please go to Room 2 now.",
+  );
 });
 
 Deno.test("quiet hours hold a reminder back to their end; queue calls always go", async (t) => {

@@ -14,6 +14,7 @@ import { useEffect, useState } from "preact/hooks";
 import { messageOf } from "../lib/api.ts";
 import { publicConfig } from "../lib/config.ts";
 import { push } from "../lib/endpoints.ts";
+import { t } from "./messages.ts";
 import { session } from "./store.ts";
 
 type State = "hidden" | "offer" | "asking" | "on" | "blocked" | "failed";
@@ -104,20 +105,15 @@ export function PushPrompt() {
 
   if (state === "hidden") return null;
   if (state === "on") {
-    return <p class="muted push-prompt" role="status">We'll notify you when you're called.</p>;
+    return <p class="muted push-prompt" role="status">{t("push.on")}</p>;
   }
   if (state === "blocked") {
-    return (
-      <p class="muted push-prompt">
-        Notifications are blocked for this site. Allow them in your browser's settings to hear when
-        you're called.
-      </p>
-    );
+    return <p class="muted push-prompt">{t("push.blocked")}</p>;
   }
   return (
     <div class="push-prompt">
       {state === "failed" && (
-        <p class="muted" role="alert">Couldn't turn on notifications: {error}</p>
+        <p class="muted" role="alert">{t("push.failed", { message: error ?? "" })}</p>
       )}
       <button
         class="btn secondary"
@@ -125,7 +121,7 @@ export function PushPrompt() {
         disabled={state === "asking"}
         onClick={turnOn}
       >
-        {state === "asking" ? "Turning on notifications…" : "Tell me when I'm called"}
+        {state === "asking" ? t("push.asking") : t("push.offer")}
       </button>
     </div>
   );

@@ -3571,7 +3571,7 @@ export interface paths {
     put?: never;
     /**
      * Twilio callbacks (X-Twilio-Signature over TWILIO_WEBHOOK_URL, TWILIO_AUTH_TOKEN)
-     * @description The body is verified on its exact bytes; send it as the provider signed it. Form bodies, or JSON with `bodySHA256` in the query.
+     * @description The body is verified on its exact bytes; send it as the provider signed it. Form bodies, or JSON with `bodySHA256` in the query. Message status callbacks (`StatusCallback` of our sends) and inbound messages: STOP/START keywords change the channel's consent; a WhatsApp message opens the 24-hour window.
      */
     post: {
       parameters: {
@@ -4442,6 +4442,108 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/unsubscribe/{token}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Unsubscribe page: a button that confirms (a GET never unsubscribes) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description The signed token of the e-mail's List-Unsubscribe link */
+          token: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The confirmation page */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "text/html": string;
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not a valid unsubscribe link, or its patient no longer exists */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * One-click unsubscribe (RFC 8058)
+     * @description Body `List-Unsubscribe=One-Click` (application/x-www-form-urlencoded or multipart/form-data). Withdraws the consent at once; repeating it changes nothing. A browser (Accept: text/html) gets a page saying so.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description The signed token of the e-mail's List-Unsubscribe link */
+          token: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Unsubscribed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Unsubscribed"];
+            "text/html": string;
+          };
+        };
+        /** @description Not a one-click request (`invalid_request`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not a valid unsubscribe link, or its patient no longer exists */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -4452,6 +4554,18 @@ export interface components {
       /** @enum {string} */
       database: "up" | "down";
       time: string;
+      /**
+       * @description Each channel's transport in this process's job worker, `off` where none is configured (absent when the API runs without a worker)
+       * @example {
+       *       "email": "smtp",
+       *       "sms": "off",
+       *       "whatsapp": "off",
+       *       "push": "off"
+       *     }
+       */
+      notify?: {
+        [key: string]: string;
+      };
     };
     PublicConfig: {
       /** @description JWT with role anon */
@@ -4539,7 +4653,7 @@ export interface components {
     Me: {
       user: {
         id: string;
-        email: string;
+        email: string | null;
         full_name: string;
         display_name: string | null;
         phone: string | null;
@@ -5085,6 +5199,12 @@ export interface components {
         response_body: string | null;
         error: string | null;
       }[];
+    };
+    Unsubscribed: {
+      /** @enum {boolean} */
+      unsubscribed: true;
+      /** @example email */
+      channel: string;
     };
   };
   responses: never;
