@@ -25,7 +25,8 @@
 import { encryptNotification, vapidHeaders } from "@block65/webcrypto-web-push";
 import type postgres from "postgres";
 import type { VapidConfig } from "../config/push.ts";
-import { PermanentJobError } from "../jobs/job.ts";
+import { PermanentJobError, RetryLaterError } from "../jobs/job.ts";
+import { parseRetryAfter } from "../webhooks/outbound/schedule.ts";
 import { safeFetch } from "../webhooks/ssrf/safe_fetch.ts";
 import type { OutboundMessage, SendResult, Transport } from "./transport.ts";
 
@@ -129,12 +130,8 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
     const reason = `HTTP ${status} ${response.body.slice(0, 200)}`.trim();
     if (status === 404 || status === 410) return { kind: "gone", reason };
     if (status === 429 || status >= 500) {
-      const retryAfter = Number(response.headers.get("retry-after"));
-      return {
-        kind: "transient",
-        reason,
-        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
-      };
+      const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after")) ?? undefined;
+      return { kind: "transient", reason, retryAfterSeconds };
     }
     return { kind: "refused", reason };
   }
@@ -169,10 +166,15 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
         .join("; ");
       const transient = outcomes.filter((o) => o.kind === "transient");
       if (transient.length === 0) throw new PermanentJobError(`web push: ${reasons}`);
+      // The push services' Retry-After is honoured; without one the job queue backs off.
       const retryAfter = Math.max(0, ...transient.map((o) => o.retryAfterSeconds ?? 0));
-      throw new Error(
-        `web push: ${reasons}${retryAfter ? ` (Retry-After ${retryAfter} s)` : ""}`,
-      );
+      if (retryAfter > 0) {
+        throw new RetryLaterError(
+          `web push: ${reasons} (Retry-After ${retryAfter} s)`,
+          retryAfter * 1000,
+        );
+      }
+      throw new Error(`web push: ${reasons}`);
     },
   };
 }

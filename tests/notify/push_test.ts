@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { encryptNotification } from "@block65/webcrypto-web-push";
 import { generateVapidKeys } from "../../edge/config/push.ts";
-import { PermanentJobError } from "../../edge/jobs/job.ts";
+import { PermanentJobError, RetryLaterError } from "../../edge/jobs/job.ts";
 import { deliverNotification } from "../../edge/notify/deliver.ts";
 import { MAX_PUSH_FAILURES, pushDelivery, webPushTransport } from "../../edge/notify/push.ts";
 import { configuredTransports } from "../../edge/notify/transport.ts";
@@ -248,10 +248,15 @@ Deno.test("web push through a real push service", async (t) => {
     });
     const id = await pushDeliveryOf(app.sql, USERS.patientLim, "ticket_called", {});
     const failure = await deliverNotification(app.sql, id, transports).catch((e) => e);
-    assert.ok(failure instanceof Error && !(failure instanceof PermanentJobError));
+    assert.ok(failure instanceof RetryLaterError, "the job waits out the Retry-After");
+    assert.equal(failure.delayMs, 7000);
     assert.match(failure.message, /transient: HTTP 429.*Retry-After 7 s/);
     assert.equal((await delivery(id)).status, "pending", "left for the job queue's retry");
-    await assert.rejects(deliverNotification(app.sql, id, transports), /transient: HTTP 503/);
+    const unavailable = await deliverNotification(app.sql, id, transports).catch((e) => e);
+    assert.ok(
+      !(unavailable instanceof RetryLaterError || unavailable instanceof PermanentJobError),
+    );
+    assert.match(unavailable.message, /transient: HTTP 503/, "no Retry-After: the queue's backoff");
     assert.equal(await deliverNotification(app.sql, id, transports), "sent");
     const [row] = await app.sql`
       select failure_count, last_success_at from public.push_subscriptions
