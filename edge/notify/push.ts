@@ -18,9 +18,9 @@
  * again when the user opens it).
  * The message is `sent` when one subscription accepted it — the others' transient failures
  * are not retried, so no browser shows it twice. With none accepted, a transient failure is
- * retried by the job queue (the service worker's `tag` is the delivery id, so even a repeated
- * push replaces its notification rather than adding one); otherwise the delivery fails for
- * good with the reasons.
+ * retried by the job queue, after the push service's Retry-After when it gives one (the
+ * service worker's `tag` is the delivery id, so even a repeated push replaces its notification
+ * rather than adding one); otherwise the delivery fails for good with the reasons.
  */
 import { encryptNotification, vapidHeaders } from "@block65/webcrypto-web-push";
 import type postgres from "postgres";
