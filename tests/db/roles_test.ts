@@ -93,8 +93,12 @@ Deno.test("private.staff_roles() decides who is staff, everywhere", async (t) =>
       assert.ok(o.ok || isError(o, "PT403"), describe(o));
       return o.ok;
     }],
-    ["api.list_board_tokens", async (user) => {
-      const o = await attempt(sql, claimsFor(user), `select api.list_board_tokens('GFC-TP')`);
+    ["api.issue_board_token", async (user) => {
+      const o = await attempt(
+        sql,
+        claimsFor(user),
+        `select api.issue_board_token('GFC-TP', 'Lobby', null)`,
+      );
       assert.ok(o.ok || isError(o, "PT403"), describe(o));
       return o.ok;
     }],
