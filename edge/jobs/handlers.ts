@@ -5,6 +5,7 @@
  * | ------------------------- | ----------------------------------------- | ------------ |
  * | `notification.deliver`    | `{delivery_id}`                           | sends one channel delivery of a notification (enqueued by `private.notify`) |
  * | `appointment.reminders`   | `{}`                                      | sends the reminders before visits that have come due (every minute) |
+ * | `appointment.no_shows`    | `{}`                                      | marks visits not checked in by start + grace as no-shows (every minute) |
  * | `audit.ensure_partitions` | `{months_ahead?}`                         | monthly audit-log partitions ahead (daily) |
  * | `holds.purge_expired`     | `{}`                                      | deletes slot holds expired for over a minute (every 5 minutes) |
  * | `jobs.purge_finished`     | `{succeeded_days?, dead_days?}`           | deletes succeeded jobs after 7 days, dead ones after 30 (daily) |
@@ -39,6 +40,10 @@ export function defaultHandlers(options: { transports: Transports }): Handlers {
 
     async "appointment.reminders"(_job, ctx) {
       await ctx.complete((tx) => tx`select private.send_due_reminders()`);
+    },
+
+    async "appointment.no_shows"(_job, ctx) {
+      await ctx.complete((tx) => tx`select private.sweep_no_shows()`);
     },
 
     async "audit.ensure_partitions"(job, ctx) {
@@ -76,6 +81,7 @@ export function defaultHandlers(options: { transports: Transports }): Handlers {
 
 export const defaultSchedules: Schedule[] = [
   { kind: "appointment.reminders", everyMs: MINUTE },
+  { kind: "appointment.no_shows", everyMs: MINUTE },
   { kind: "audit.ensure_partitions", everyMs: DAY },
   { kind: "holds.purge_expired", everyMs: 5 * MINUTE },
   { kind: "jobs.purge_finished", everyMs: DAY },

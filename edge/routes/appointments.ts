@@ -99,6 +99,26 @@ const rescheduleRoute = createRoute({
   },
 });
 
+const undoNoShowRoute = createRoute({
+  method: "post",
+  path: "/appointments/{id}/undo-no-show",
+  tags: ["appointments"],
+  summary: "Undo a no-show the sweep marked (staff of the clinic)",
+  description: "The appointment is booked again (its status before the sweep) and the " +
+    "patient's no-show count goes back down. 409 `not_undoable` for any other appointment " +
+    "(a no-show from the queue comes back by recalling or restoring its ticket).",
+  security: bearerSecurity,
+  middleware: [requireUser] as const,
+  request: { params: IdParam },
+  responses: {
+    200: {
+      description: "Booked again",
+      content: { "application/json": { schema: AppointmentEnvelope } },
+    },
+    ...errors(400, 401, 404, 409),
+  },
+});
+
 const mineRoute = createRoute({
   method: "get",
   path: "/me/appointments",
@@ -151,6 +171,13 @@ export const appointments = new OpenAPIHono<AppEnv>()
       )
     );
     return c.json(moved as z.infer<typeof Rescheduled>, 200);
+  })
+  .openapi(undoNoShowRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const undone = await c.get("db").run(async (tx) =>
+      one(await tx`select api.undo_no_show(${id}::uuid) as r`)
+    );
+    return c.json(undone as z.infer<typeof AppointmentEnvelope>, 200);
   })
   .openapi(mineRoute, async (c) => {
     const { past_limit } = c.req.valid("query");

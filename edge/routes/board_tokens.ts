@@ -1,7 +1,8 @@
 /**
- * `/clinics/:code/board-tokens`: staff issue, list and revoke waiting-room TV tokens. A board
- * token is a JWT (role anon, aud `board`) whose `sub` is the board_tokens row, so it reads
- * that clinic's PII-free board and nothing else, and can be revoked.
+ * `/clinics/:code/board-tokens`: staff issue waiting-room TV tokens; the clinic's admins list,
+ * relabel and revoke them. A board token is a JWT (role anon, aud `board`) whose `sub` is the
+ * board_tokens row, so it reads that clinic's PII-free board and nothing else, and can be
+ * revoked: its snapshot reads fail at once and its realtime stream stops at the next change.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
@@ -24,14 +25,21 @@ const Issued = z.object({
 }).openapi("BoardToken");
 
 const Listed = z.object({
-  board_tokens: z.array(z.object({
-    id: z.string(),
-    label: z.string(),
-    created_at: z.string(),
-    expires_at: z.string().nullable(),
-    revoked_at: z.string().nullable(),
-  })),
-}).openapi("BoardTokens");
+  id: z.string(),
+  label: z.string(),
+  created_at: z.string(),
+  expires_at: z.string().nullable(),
+  revoked_at: z.string().nullable(),
+  last_seen_at: z.string().nullable().openapi({
+    description: "When a board last read its snapshot with this token (to the minute)",
+  }),
+}).openapi("BoardTokenInfo");
+
+const List = z.object({ board_tokens: z.array(Listed) }).openapi("BoardTokens");
+
+const Label = Line.trim().min(1).max(100);
+
+const IdParams = CodeParam.extend({ id: Uuid.openapi({ param: { name: "id", in: "path" } }) });
 
 const issueRoute = createRoute({
   method: "post",
@@ -46,7 +54,7 @@ const issueRoute = createRoute({
       content: {
         "application/json": {
           schema: z.object({
-            label: Line.trim().min(1).max(100).optional(),
+            label: Label.optional(),
             expires_in_days: z.number().int().min(1).max(3650).optional(),
           }).openapi("BoardTokenRequest"),
         },
@@ -64,12 +72,36 @@ const listRoute = createRoute({
   method: "get",
   path: "/clinics/{code}/board-tokens",
   tags: ["board"],
-  summary: "The clinic's board tokens (staff)",
+  summary: "The clinic's board tokens, newest first, with their last-seen time (admins)",
   security: bearerSecurity,
   middleware: [requireUser] as const,
   request: { params: CodeParam },
   responses: {
-    200: { description: "Tokens", content: { "application/json": { schema: Listed } } },
+    200: { description: "Tokens", content: { "application/json": { schema: List } } },
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+const labelRoute = createRoute({
+  method: "patch",
+  path: "/clinics/{code}/board-tokens/{id}",
+  tags: ["board"],
+  summary: 'Rename a board token, e.g. "Lobby TV 2" (admins)',
+  security: bearerSecurity,
+  middleware: [requireUser] as const,
+  request: {
+    params: IdParams,
+    body: {
+      content: {
+        "application/json": {
+          schema: z.object({ label: Label }).openapi("BoardTokenLabel"),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    200: { description: "Renamed", content: { "application/json": { schema: Listed } } },
     ...errors(400, 401, 403, 404),
   },
 });
@@ -78,12 +110,10 @@ const revokeRoute = createRoute({
   method: "delete",
   path: "/clinics/{code}/board-tokens/{id}",
   tags: ["board"],
-  summary: "Revoke a board token (staff)",
+  summary: "Revoke a board token (admins)",
   security: bearerSecurity,
   middleware: [requireUser] as const,
-  request: {
-    params: CodeParam.extend({ id: Uuid.openapi({ param: { name: "id", in: "path" } }) }),
-  },
+  request: { params: IdParams },
   responses: { 204: { description: "Revoked" }, ...errors(400, 401, 403, 404) },
 });
 
@@ -113,7 +143,15 @@ export const boardTokens = new OpenAPIHono<AppEnv>()
     const list = await c.get("db").run(async (tx) =>
       one(await tx`select api.list_board_tokens(${code}) as r`)
     );
-    return c.json({ board_tokens: list as z.infer<typeof Listed>["board_tokens"] }, 200);
+    return c.json({ board_tokens: list as z.infer<typeof Listed>[] }, 200);
+  })
+  .openapi(labelRoute, async (c) => {
+    const { code, id } = c.req.valid("param");
+    const { label } = c.req.valid("json");
+    const row = await c.get("db").run(async (tx) =>
+      one(await tx`select api.label_board_token(${code}, ${id}::uuid, ${label}) as r`)
+    );
+    return c.json(row as z.infer<typeof Listed>, 200);
   })
   .openapi(revokeRoute, async (c) => {
     const { code, id } = c.req.valid("param");

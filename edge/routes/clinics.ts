@@ -74,6 +74,12 @@ const DayAppointments = z.object({
   appointments: z.array(Appointment.extend({
     patient_name: z.string(),
     patient_number: z.string(),
+    patient_no_shows: z.number().int().openapi({
+      description: "The patient's no-show count in this clinic",
+    }),
+    no_show_undoable: z.boolean().openapi({
+      description: "A no-show the sweep marked, which staff may undo",
+    }),
   })),
 }).openapi("ClinicDayAppointments");
 

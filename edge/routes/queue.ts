@@ -336,7 +336,8 @@ const app = new OpenAPIHono<AppEnv>()
   .openapi(boardRoute, async (c) => {
     const { code } = c.req.valid("param");
     const board = await c.get("db").run(async (tx) =>
-      one<z.infer<typeof Board>>(await tx`select api.queue_board(${code}) as r`)
+      // A live board token's read is its sign of life (the console's "last seen").
+      one<z.infer<typeof Board>>(await tx`select api.queue_board(${code}) as r, api.board_seen()`)
     );
     return c.json(board, 200);
   })

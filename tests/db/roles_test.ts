@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { asUser, claimsFor, freshDatabase, type Sql } from "../support/db.ts";
 import { attempt, CLINIC_A, describe, DOCTORS, isError } from "./_helpers.ts";
-import { isStaff, STAFF_ROLES } from "../../web/src/staff/state.ts";
+import { isAdmin, isStaff, STAFF_ROLES } from "../../web/src/staff/state.ts";
 
 /** A new user whose only membership is `role` at clinic A. */
 async function memberOf(sql: Sql, role: string): Promise<string> {
@@ -93,8 +93,12 @@ Deno.test("private.staff_roles() decides who is staff, everywhere", async (t) =>
       assert.ok(o.ok || isError(o, "PT403"), describe(o));
       return o.ok;
     }],
-    ["api.list_board_tokens", async (user) => {
-      const o = await attempt(sql, claimsFor(user), `select api.list_board_tokens('GFC-TP')`);
+    ["api.issue_board_token", async (user) => {
+      const o = await attempt(
+        sql,
+        claimsFor(user),
+        `select api.issue_board_token('GFC-TP', 'Lobby', null)`,
+      );
       assert.ok(o.ok || isError(o, "PT403"), describe(o));
       return o.ok;
     }],
@@ -156,5 +160,16 @@ Deno.test("private.staff_roles() decides who is staff, everywhere", async (t) =>
     const superRole = await tokenRole(superadmin);
     assert.ok(isStaff({ role: superRole }), superRole);
     assert.deepEqual(new Set(STAFF_ROLES), new Set([...staffRoles, superRole]));
+  });
+
+  await t.step("the console shows board management to exactly the clinic's admins", async () => {
+    for (const role of memberRoles) {
+      const user = users.get(role)!;
+      const [{ given }] =
+        await sql`select private.identity(${user}, ${CLINIC_A}) ->> 'role' as given`;
+      const o = await attempt(sql, claimsFor(user), `select api.list_board_tokens('GFC-TP')`);
+      assert.ok(o.ok || isError(o, "PT403"), describe(o));
+      assert.equal(isAdmin({ role: given }), o.ok, `${role} → ${given}`);
+    }
   });
 });

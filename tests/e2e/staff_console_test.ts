@@ -4,9 +4,11 @@
  * and names priorities; a likely duplicate patient is shown (contact details masked) with "Use
  * this patient" / "Register anyway"; calling into a room whose patient is still called asks
  * first; cancel and no-show ask first (the safe choice focused) and "Finished today" restores.
+ * An admin undoes a no-show the sweep marked, and renames and revokes a TV board link.
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
+import { addAppointment, middayClinic } from "../support/clinic.ts";
 import { audit } from "./a11y.ts";
 import { withServiceAndBrowser } from "./service.ts";
 
@@ -194,6 +196,80 @@ Deno.test({
         await page.getByRole("button", { name: "Restore W002" }).click();
         await page.getByRole("row", { name: /W002.*Waiting/ }).waitFor({ timeout: WAIT });
         assert.equal((await status("W002")).status, "waiting");
+      });
+
+      await step("no uncaught errors, no serious accessibility findings", async () => {
+        for (const line of await audit(page)) errors.push(`a11y: ${line}`);
+        assert.deepEqual(errors, []);
+      });
+      await desk.close();
+    });
+  },
+});
+
+Deno.test({
+  name: "staff console in Chromium: an admin undoes a no-show and manages the TV boards",
+  fn: async (t) => {
+    const errors: string[] = [];
+    await withServiceAndBrowser(async (service, browser) => {
+      const sql = service.db.sql;
+      await middayClinic(sql, CLINIC);
+      const missed = await addAppointment(sql, { clinic: CLINIC, startMin: -20 });
+      await sql`select private.sweep_no_shows()`;
+
+      const desk = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+      const page = await desk.newPage();
+      page.on("pageerror", (e) => errors.push(e.message));
+      const step = async (name: string, fn: () => Promise<void>) => {
+        if (!await t.step(name, fn)) throw new Error(`step failed: ${name}`);
+      };
+
+      await step("the admin signs in", async () => {
+        await page.goto(`${service!.url}/staff`);
+        await page.getByLabel("Email").fill("admin@demo.com");
+        await page.getByLabel("Password").fill("Demo123!");
+        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.locator("[data-link=live]").waitFor({ timeout: WAIT });
+      });
+
+      await step("a swept no-show is listed with the count and undone", async () => {
+        const row = page.getByRole("row", { name: /Missed/ });
+        await row.getByText(/no-shows: [1-9]/).waitFor({ timeout: WAIT });
+        await row.getByRole("button", { name: /^Undo no-show/ }).click();
+        await flash(page, /no-show undone: booked again\./);
+        await page.getByRole("row", { name: /Confirmed/ }).waitFor({ timeout: WAIT });
+        const [a] = await sql`select status::text from public.appointments where id = ${missed}`;
+        assert.equal(a.status, "confirmed");
+      });
+
+      const boards = page.locator("section[aria-labelledby=boards-h]");
+      let token = "";
+      await step("a new board link is listed, never seen; renamed", async () => {
+        await page.getByRole("button", { name: "Create TV board link" }).click();
+        const url = await page.locator("#board-url").inputValue();
+        token = new URLSearchParams(new URL(url).hash.slice(1)).get("token") ?? "";
+        assert.ok(token);
+        await boards.getByText(/active · last seen never/).waitFor({ timeout: WAIT });
+        await boards.getByRole("button", { name: /^Rename/ }).click();
+        await boards.getByLabel("Board name").fill("Lobby TV 2");
+        await boards.getByRole("button", { name: "Save" }).click();
+        await boards.locator("strong", { hasText: "Lobby TV 2" }).waitFor({ timeout: WAIT });
+      });
+
+      await step("revoke asks first; the board's reads stop", async () => {
+        const board = () =>
+          fetch(`${service!.url}/api/clinics/GFC-TP/queue`, {
+            headers: { authorization: `Bearer ${token}` },
+          }).then(async (r) => (await r.body?.cancel(), r.status));
+        assert.equal(await board(), 200);
+        await boards.getByRole("button", { name: "Revoke Lobby TV 2" }).click();
+        const dialog = page.getByRole("dialog", { name: "Revoke Lobby TV 2?" });
+        await dialog.waitFor({ timeout: WAIT });
+        assert.equal(await focused(page), "Keep it");
+        await dialog.getByRole("button", { name: "Revoke" }).click();
+        await flash(page, "Lobby TV 2 revoked.");
+        await boards.getByText(/revoked · last seen/).waitFor({ timeout: WAIT });
+        assert.equal(await board(), 401);
       });
 
       await step("no uncaught errors, no serious accessibility findings", async () => {

@@ -319,18 +319,19 @@ Deno.test("board tokens: issued by staff, read one clinic's board and nothing el
       withClaims(app.sql, claims as never, (tx) => tx`select id from public.patients`),
       (e: { code?: string }) => e.code === "42501",
     );
-    const list = await app.call("GET", "/api/clinics/GFC-TP/board-tokens", { token: staff });
+    const admin = await app.tokenFor(USERS.admin);
+    const list = await app.call("GET", "/api/clinics/GFC-TP/board-tokens", { token: admin });
     assert.equal(list.status, 200);
     assert.ok(list.body.board_tokens.some((b: { id: string }) => b.id === issued.id));
     const revoked = await app.call("DELETE", `/api/clinics/GFC-TP/board-tokens/${issued.id}`, {
-      token: staff,
+      token: admin,
     });
     assert.equal(revoked.status, 204);
     assert.deepEqual([...await visible()], []);
     const again = await app.call(
       "DELETE",
       `/api/clinics/GFC-TP/board-tokens/${crypto.randomUUID()}`,
-      { token: staff },
+      { token: admin },
     );
     assert.equal(again.status, 404);
   });

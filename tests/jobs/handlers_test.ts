@@ -22,6 +22,7 @@ const MALFORMED = {
 
 /** The kinds that read no payload field: nothing in theirs can be malformed. */
 const WITHOUT_PAYLOAD = [
+  "appointment.no_shows",
   "appointment.reminders",
   "auth.purge_expired",
   "holds.purge_expired",

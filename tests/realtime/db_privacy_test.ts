@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { RealtimeClient } from "@supabase/realtime-js";
+import { asUser, claimsFor } from "../support/db.ts";
 import { dbHarness, insertAppointment, tokens } from "./db_support.ts";
 import { client, closeClient, delay, eventually, subscribed } from "./support.ts";
 
@@ -145,20 +146,30 @@ Deno.test("privacy matrix over logical replication", async (t) => {
       assert.ok(ev.some((e) => e.new.code === "W001"));
     });
 
-    await t.step("revoking the board token stops its stream at once", async () => {
-      await db.sql`update public.board_tokens set revoked_at = now() where id = ${w.boardA}`;
-      const before = received.get("board")!.length;
-      const staffBefore = received.get("staffA")!.filter((e) => e.table === "queue_board").length;
-      await db.sql`insert into public.queue_tickets (clinic_id, service_date, code, kind)
+    await t.step(
+      "revoking the board token (an admin, as the console does) stops its stream at once",
+      async () => {
+        await db.sql`update public.clinic_members set role = 'admin' where user_id = ${w.staffA}`;
+        const [clinic] = await db.sql`select code from public.clinics where id = ${w.clinicA}`;
+        await asUser(
+          db.sql,
+          claimsFor(w.staffA),
+          (tx) => tx`select api.revoke_board_token(${clinic.code}, ${w.boardA}::uuid)`,
+        );
+        const before = received.get("board")!.length;
+        const staffBefore = received.get("staffA")!.filter((e) => e.table === "queue_board").length;
+        await db.sql`insert into public.queue_tickets (clinic_id, service_date, code, kind)
         values (${w.clinicA}, current_date, 'W003', 'walk_in')`;
-      await eventually(
-        () => received.get("staffA")!.filter((e) => e.table === "queue_board").length > staffBefore,
-        10_000,
-        "staff board event",
-      );
-      await delay(300);
-      assert.equal(received.get("board")!.length, before);
-    });
+        await eventually(
+          () =>
+            received.get("staffA")!.filter((e) => e.table === "queue_board").length > staffBefore,
+          10_000,
+          "staff board event",
+        );
+        await delay(300);
+        assert.equal(received.get("board")!.length, before);
+      },
+    );
   } finally {
     for (const c of clients) await closeClient(c);
     await h.close();

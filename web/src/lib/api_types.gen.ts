@@ -1358,6 +1358,83 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/appointments/{id}/undo-no-show": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Undo a no-show the sweep marked (staff of the clinic)
+     * @description The appointment is booked again (its status before the sweep) and the patient's no-show count goes back down. 409 `not_undoable` for any other appointment (a no-show from the queue comes back by recalling or restoring its ticket).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Booked again */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["AppointmentEnvelope"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Conflict (`slot_unavailable`, `idempotency_key_in_use`, `invalid_state`, …) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/me/appointments": {
     parameters: {
       query?: never;
@@ -1421,7 +1498,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The clinic's board tokens (staff) */
+    /** The clinic's board tokens, newest first, with their last-seen time (admins) */
     get: {
       parameters: {
         query?: never;
@@ -1560,7 +1637,7 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Revoke a board token (staff) */
+    /** Revoke a board token (admins) */
     delete: {
       parameters: {
         query?: never;
@@ -1620,7 +1697,70 @@ export interface paths {
     };
     options?: never;
     head?: never;
-    patch?: never;
+    /** Rename a board token, e.g. "Lobby TV 2" (admins) */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["BoardTokenLabel"];
+        };
+      };
+      responses: {
+        /** @description Renamed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["BoardTokenInfo"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
     trace?: never;
   };
   "/api/appointments/{id}/check-in": {
@@ -4744,6 +4884,10 @@ export interface components {
       appointments: (components["schemas"]["Appointment"] & {
         patient_name: string;
         patient_number: string;
+        /** @description The patient's no-show count in this clinic */
+        patient_no_shows: number;
+        /** @description A no-show the sweep marked, which staff may undo */
+        no_show_undoable: boolean;
       })[];
     };
     Appointment: {
@@ -4868,13 +5012,19 @@ export interface components {
       expires_in_days?: number;
     };
     BoardTokens: {
-      board_tokens: {
-        id: string;
-        label: string;
-        created_at: string;
-        expires_at: string | null;
-        revoked_at: string | null;
-      }[];
+      board_tokens: components["schemas"]["BoardTokenInfo"][];
+    };
+    BoardTokenInfo: {
+      id: string;
+      label: string;
+      created_at: string;
+      expires_at: string | null;
+      revoked_at: string | null;
+      /** @description When a board last read its snapshot with this token (to the minute) */
+      last_seen_at: string | null;
+    };
+    BoardTokenLabel: {
+      label: string;
     };
     QueueTicketResponse: {
       ticket: components["schemas"]["QueueTicket"];

@@ -23,6 +23,8 @@ export type Appointment = Schemas["Appointment"];
 /** An appointment of the clinic's day, with its patient (staff). */
 export type DayAppointment = Schemas["ClinicDayAppointments"]["appointments"][number];
 export type Hold = Schemas["Hold"]["hold"];
+/** A TV board token as the clinic's admins see it. */
+export type BoardTokenInfo = Schemas["BoardTokenInfo"];
 export type Ticket = Schemas["QueueTicket"];
 export type MyQueue = Schemas["MyQueue"];
 /** My ticket of today, with its clinic. */
@@ -156,4 +158,17 @@ export const staff = {
     }).then((r) => r.patients),
   boardToken: (auth: Auth, code: string, label: string) =>
     call("post", "/api/clinics/{code}/board-tokens", { auth, params: { code }, body: { label } }),
+  boardTokens: (auth: Auth, code: string) =>
+    call("get", "/api/clinics/{code}/board-tokens", { auth, params: { code } })
+      .then((r) => r.board_tokens),
+  labelBoard: (auth: Auth, code: string, id: string, label: string) =>
+    call("patch", "/api/clinics/{code}/board-tokens/{id}", {
+      auth,
+      params: { code, id },
+      body: { label },
+    }),
+  revokeBoard: (auth: Auth, code: string, id: string) =>
+    call("delete", "/api/clinics/{code}/board-tokens/{id}", { auth, params: { code, id } }),
+  undoNoShow: (auth: Auth, id: string) =>
+    call("post", "/api/appointments/{id}/undo-no-show", { auth, params: { id } }),
 };

@@ -1,5 +1,8 @@
 /** @jsxImportSource preact */
-/** Today's appointments of the clinic, with check-in for those still booked. */
+/**
+ * Today's appointments of the clinic, with check-in for those still booked (or marked no-show
+ * by the sweep: a late arrival) and undo for such a no-show.
+ */
 import { useState } from "preact/hooks";
 import { staff } from "../lib/endpoints.ts";
 import { timeIn } from "../lib/format.ts";
@@ -33,7 +36,14 @@ export function Appointments() {
             {list.map((a) => (
               <tr key={a.id}>
                 <th scope="row">{a.local_time ?? timeIn(a.start, zone)}</th>
-                <td>{a.patient_name}</td>
+                <td>
+                  {a.patient_name}
+                  {a.patient_no_shows > 0 && (
+                    <span class="muted">
+                      {` · ${t("appts.noShows", { n: a.patient_no_shows })}`}
+                    </span>
+                  )}
+                </td>
                 <td>{a.doctor_name ?? ""}</td>
                 <td>
                   <StatusChip status={a.status} />
@@ -55,6 +65,24 @@ export function Appointments() {
                       }}
                     >
                       {t("appts.checkIn")}
+                      <span class="visually-hidden">{` ${a.patient_name}`}</span>
+                    </button>
+                  )}
+                  {a.no_show_undoable && (
+                    <button
+                      type="button"
+                      class="btn small secondary"
+                      disabled={busy === a.id}
+                      onClick={async () => {
+                        setBusy(a.id);
+                        await run(t("appts.undoLabel", { name: a.patient_name }), async () => {
+                          await staff.undoNoShow(session, a.id);
+                          say("success", t("appts.undone", { name: a.patient_name }));
+                        });
+                        setBusy(null);
+                      }}
+                    >
+                      {t("appts.undo")}
                       <span class="visually-hidden">{` ${a.patient_name}`}</span>
                     </button>
                   )}

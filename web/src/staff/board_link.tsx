@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import { staff } from "../lib/endpoints.ts";
 import { type Lang, LANG_NAMES } from "../lib/i18n.ts";
 import { SelectField } from "../lib/ui.tsx";
+import { boardsIssued } from "./boards.tsx";
 import { BOARD_LANGS, boardUrl } from "./state.ts";
 import { run, session } from "./store.ts";
 import { t } from "./messages.ts";
@@ -21,6 +22,7 @@ export function BoardLink(props: { code: string }) {
         t("board.tokenName", { date: new Date().toLocaleDateString() }),
       );
       setUrl(boardUrl(location.origin, props.code, res.token, langs));
+      boardsIssued.value++;
     });
     setBusy(false);
   }

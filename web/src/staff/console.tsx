@@ -4,8 +4,10 @@ import { useEffect } from "preact/hooks";
 import { LinkBanner, Notice, PageTitle } from "../lib/ui.tsx";
 import { Appointments } from "./appointments.tsx";
 import { BoardLink } from "./board_link.tsx";
+import { Boards } from "./boards.tsx";
 import { CallNext } from "./call_next.tsx";
 import { Queue } from "./queue.tsx";
+import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
 import { WalkIn } from "./walk_in.tsx";
 import { t } from "./messages.ts";
@@ -49,6 +51,7 @@ export function Console() {
           <div class="col-side">
             <WalkIn code={code} />
             <BoardLink code={code} />
+            {isAdmin(user) && <Boards code={code} />}
           </div>
         </div>
         <Appointments />

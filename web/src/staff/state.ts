@@ -8,6 +8,7 @@
  * console cannot drift from what other staff did.
  */
 import type {
+  BoardTokenInfo,
   DayAppointment,
   Gender,
   PatientSummary,
@@ -198,9 +199,27 @@ export function ticketTiming(
   return ticket.called_at ? timeIn(ticket.called_at, timeZone) : "";
 }
 
-/** Staff may check a patient in for an appointment that is still booked. */
-export function canCheckIn(a: Pick<DayAppointment, "status">): boolean {
-  return a.status === "scheduled" || a.status === "confirmed";
+/**
+ * Staff may check a patient in for an appointment that is still booked, or that the no-show
+ * sweep marked (they arrived late: the queue's late policy places them).
+ */
+export function canCheckIn(a: Pick<DayAppointment, "status" | "no_show_undoable">): boolean {
+  return a.status === "scheduled" || a.status === "confirmed" || a.no_show_undoable;
+}
+
+/** The console manages the clinic's TV boards for its admins (the API's rule). */
+export function isAdmin(user: Pick<User, "role"> | null | undefined): boolean {
+  return user?.role === "admin";
+}
+
+/** Whether a board token still opens its board at `nowMs`. */
+export function boardState(
+  b: Pick<BoardTokenInfo, "revoked_at" | "expires_at">,
+  nowMs: number,
+): "live" | "revoked" | "expired" {
+  if (b.revoked_at) return "revoked";
+  if (b.expires_at && Date.parse(b.expires_at) <= nowMs) return "expired";
+  return "live";
 }
 
 /** Patient search needs two characters: the trimmed term, or null. */

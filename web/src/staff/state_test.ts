@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { PatientSummary, StaffTicket } from "../lib/endpoints.ts";
 import {
+  boardState,
   boardUrl,
   canCheckIn,
   confirmAction,
@@ -8,6 +9,7 @@ import {
   consoleKey,
   duplicatesOf,
   FINISHED_SHOWN,
+  isAdmin,
   isStaff,
   NEW_WALK_IN,
   NO_PERSON,
@@ -148,11 +150,36 @@ Deno.test("staff console state", async (t) => {
   });
 
   await t.step("only a booked appointment can be checked in", () => {
-    assert.equal(canCheckIn({ status: "scheduled" }), true);
-    assert.equal(canCheckIn({ status: "confirmed" }), true);
+    const no = { no_show_undoable: false };
+    assert.equal(canCheckIn({ status: "scheduled", ...no }), true);
+    assert.equal(canCheckIn({ status: "confirmed", ...no }), true);
     for (const status of ["checked_in", "completed", "cancelled", "no_show"]) {
-      assert.equal(canCheckIn({ status }), false, status);
+      assert.equal(canCheckIn({ status, ...no }), false, status);
     }
+    // A late arrival after the no-show sweep.
+    assert.equal(canCheckIn({ status: "no_show", no_show_undoable: true }), true);
+  });
+
+  await t.step("board tokens: admins manage them; live, revoked or expired", () => {
+    assert.equal(isAdmin({ role: "admin" }), true);
+    for (const role of ["staff", "nurse", "doctor", "patient"]) {
+      assert.equal(isAdmin({ role }), false, role);
+    }
+    assert.equal(isAdmin(null), false);
+    const now = Date.parse("2026-12-06T02:00:00Z");
+    assert.equal(boardState({ revoked_at: null, expires_at: null }, now), "live");
+    assert.equal(
+      boardState({ revoked_at: null, expires_at: "2026-12-07T00:00:00Z" }, now),
+      "live",
+    );
+    assert.equal(
+      boardState({ revoked_at: null, expires_at: "2026-12-06T01:59:59Z" }, now),
+      "expired",
+    );
+    assert.equal(
+      boardState({ revoked_at: "2026-12-01T00:00:00Z", expires_at: null }, now),
+      "revoked",
+    );
   });
 
   await t.step("patient search waits for two characters", () => {
