@@ -77,6 +77,9 @@ export function Login() {
         </button>
       </form>
       <p class="after-form">
+        <a href="/forgot-password">{t("login.forgot")}</a>
+      </p>
+      <p class="after-form">
         {t("login.new")} <a href={`/signup${location.search}`}>{t("createAccount")}</a>
       </p>
     </section>
