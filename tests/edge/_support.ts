@@ -12,7 +12,7 @@ import {
 } from "../support/app.ts";
 import type { ExternalResolver } from "../../edge/middleware/auth.ts";
 import { defaultHandlers, startWorker } from "../../edge/jobs/mod.ts";
-import { developmentTransports } from "../../edge/notify/transport.ts";
+import { developmentTransports, type Transports } from "../../edge/notify/transport.ts";
 
 export { CLINIC_A, CLINIC_B, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
 
@@ -142,13 +142,17 @@ export function sgt(date: string, time: string): string {
 }
 
 /**
- * Runs the job worker, with the recording (development) transport, until no job of `kinds` is
- * left queued or running: the e-mails they send are then in `private.outbound_messages`.
+ * Runs the job worker until no job of `kinds` is left queued or running; by default with the
+ * recording (development) transport, whose messages are then in `private.outbound_messages`.
  */
-export async function runJobs(sql: Sql, kinds: string[]): Promise<void> {
+export async function runJobs(
+  sql: Sql,
+  kinds: string[],
+  transports: Transports = developmentTransports(sql),
+): Promise<void> {
   const worker = startWorker({
     sql,
-    handlers: defaultHandlers({ transports: developmentTransports(sql) }),
+    handlers: defaultHandlers({ transports }),
     schedules: [],
     pollMs: 20,
     log: () => {},

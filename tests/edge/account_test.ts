@@ -8,7 +8,9 @@
 import assert from "node:assert/strict";
 import { authLimits } from "../../edge/auth/limits.ts";
 import { sha256Hex } from "../../edge/auth/opaque.ts";
+import { smtpTransport } from "../../edge/notify/smtp.ts";
 import type { Answer } from "../support/app.ts";
+import { emailConfig, startSmtpServer } from "../support/smtp.ts";
 import { runJobs, seen, type TestApp, testApp } from "./_support.ts";
 
 const PASSWORD = "correct horse battery";
@@ -215,6 +217,34 @@ Deno.test("account e-mails speak the account's language", async () => {
   assert.equal(mail.subject, "重设您的诊所账户密码");
   assert.match(mail.body, /30 分钟内有效/);
   linkToken(app, mail.body, "reset-password");
+});
+
+Deno.test("the reset e-mail over SMTP: text and HTML with the link, no unsubscribe", async () => {
+  await using server = await startSmtpServer();
+  await using app = await testApp();
+  const email = "smtp.patient@example.com";
+  const { userId } = await signUp(app, email);
+  await app.sql`update public.users set language = 'ms' where id = ${userId}`;
+  await app.call("POST", "/api/auth/password/forgot", { body: { email }, ip: ip() });
+  const smtp = smtpTransport(emailConfig(server));
+  try {
+    await runJobs(app.sql, ["auth.account_email"], { email: smtp });
+  } finally {
+    await smtp.close?.();
+  }
+  const [mail] = await server.received(1);
+  assert.deepEqual(mail.envelopeTo, [email]);
+  assert.equal(mail.parsed.subject, "Tetapkan semula kata laluan akaun klinik anda");
+  assert.equal(mail.header("content-language"), "ms");
+  assert.equal(mail.header("list-unsubscribe"), undefined, "account e-mails are not a list");
+  const token = linkToken(app, mail.parsed.text ?? "", "reset-password");
+  const html = String(mail.parsed.html);
+  assert.ok(html.includes(`<a href="${app.config.publicUrl}/reset-password#${token}">`), html);
+  const res = await app.call("POST", "/api/auth/password/reset", {
+    body: { token, password: NEW_PASSWORD },
+    ip: ip(),
+  });
+  assert.equal(res.status, 204);
 });
 
 Deno.test("change password: the current one required, other sessions end", async (t) => {
