@@ -1,8 +1,8 @@
 /**
  * Account recovery in headless Chromium against `edge/start.ts` (its job worker sends the mail
  * through the recording transport): "forgot password" from the login page, the link from the
- * recorded e-mail, a new password, signing in with it; then changing the password in the
- * profile.
+ * recorded e-mail, a new password, signing in with it; then changing the password and
+ * confirming the address from the profile, and the unlock page that shares the link page.
  */
 import assert from "node:assert/strict";
 import { audit } from "./a11y.ts";
@@ -110,6 +110,42 @@ Deno.test("forgot password → e-mailed link → new password → sign in (Chrom
         timeout: WAIT,
       });
       assert.deepEqual(await audit(page), [], "axe-core: serious or critical findings");
+    });
+
+    await t.step(
+      "the profile sends a confirmation link; its page confirms the address",
+      async () => {
+        // The reset proved the mailbox; an address as a new sign-up has it is not confirmed.
+        await page.getByText("(confirmed)").waitFor({ timeout: WAIT });
+        await sql`update public.users set email_verified_at = null where email = ${EMAIL}`;
+        await page.reload();
+        await page.getByText("(not confirmed yet)").waitFor({ timeout: WAIT });
+        await page.getByRole("button", { name: "Send me a confirmation link" }).click();
+        await page.getByText(`We sent a confirmation link to ${EMAIL}.`).waitFor({ timeout: WAIT });
+        let confirm = "";
+        for (let i = 0; i < 200 && !confirm; i++) {
+          const mails = await sql`select body from private.outbound_messages
+          where recipient = ${EMAIL} and body like '%/confirm-email#%'`;
+          confirm = /\/confirm-email#[A-Za-z0-9_-]{43}/.exec(mails[0]?.body ?? "")?.[0] ?? "";
+          if (!confirm) await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.ok(confirm, "no confirmation e-mail recorded");
+        await page.goto(`${base}${confirm}`);
+        await page.getByRole("button", { name: "Confirm" }).click();
+        await page.getByText(`Your email address ${EMAIL} is confirmed.`).waitFor({
+          timeout: WAIT,
+        });
+        assert.deepEqual(await audit(page), [], "axe-core: serious or critical findings");
+        await page.goto(`${base}/profile`);
+        await page.getByText("(confirmed)").waitFor({ timeout: WAIT });
+      },
+    );
+
+    await t.step("an unlock link that is no good says so (the same link page)", async () => {
+      await page.goto(`${base}/unlock#${"A".repeat(43)}`);
+      await page.getByRole("button", { name: "Let this browser sign in" }).click();
+      await page.getByText("This link has been used or has expired. Sign in again")
+        .waitFor({ timeout: WAIT });
     });
     await ctx.close();
   });

@@ -180,6 +180,9 @@ Deno.test("password reset: the e-mailed link works once and ends every session",
     }
     assert.equal((await login(app, email, PASSWORD)).status, 401);
     assert.equal((await login(app, email, NEW_PASSWORD)).status, 200);
+    const [user] = await app.sql`select email_verified_at is not null as verified
+      from public.users where id = ${first.userId}`;
+    assert.equal(user.verified, true, "the link proved the mailbox");
   });
 
   await t.step("the link replayed: 410 token_used", async () => {

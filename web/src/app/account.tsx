@@ -142,48 +142,73 @@ export function ResetPassword() {
   );
 }
 
-export function ConfirmEmail() {
+/**
+ * A page an e-mailed link opens that uses its token on a press: the intro and the button, then
+ * the answer of `use` (with `after`), or what went wrong.
+ */
+export function LinkPage(props: {
+  title: string;
+  intro: string;
+  submit: string;
+  busy: string;
+  noToken: string;
+  use: (token: string) => Promise<string>;
+  explain: (e: ApiError) => ComponentChildren | null;
+  after: ComponentChildren;
+}) {
   const token = linkToken();
   const form = useForm();
   return (
     <section class="narrow">
-      <PageTitle>{t("confirm.title")}</PageTitle>
+      <PageTitle>{props.title}</PageTitle>
       {form.error && <Notice kind="error">{form.error}</Notice>}
-      {form.done
-        ? (
-          <Notice kind="success">
-            {form.done} <a href="/">{t("notFound.home")}</a>
-          </Notice>
-        )
-        : token
+      {form.done ? <Notice kind="success">{form.done} {props.after}</Notice> : token
         ? (
           <>
-            <p>{t("confirm.intro")}</p>
+            <p>{props.intro}</p>
             <button
               class="btn block"
               type="button"
               disabled={form.busy}
               onClick={() =>
                 form.run(async () => {
-                  const done = await account.confirm(token);
+                  const done = await props.use(token);
                   forget();
-                  const key: AppKey = done.purpose === "email_change"
-                    ? "confirm.changed"
-                    : "confirm.verified";
-                  return t(key, { email: done.email });
-                }, (e) =>
-                  usedOrExpired(e)
-                    ? t("confirm.expired")
-                    : e.code === "email_taken"
-                    ? t("confirm.taken")
-                    : null)}
+                  return done;
+                }, props.explain)}
             >
-              {form.busy ? t("confirm.busy") : t("confirm.submit")}
+              {form.busy ? props.busy : props.submit}
             </button>
           </>
         )
-        : <p>{t("confirm.noToken")}</p>}
+        : <p>{props.noToken}</p>}
     </section>
+  );
+}
+
+export function ConfirmEmail() {
+  return (
+    <LinkPage
+      title={t("confirm.title")}
+      intro={t("confirm.intro")}
+      submit={t("confirm.submit")}
+      busy={t("confirm.busy")}
+      noToken={t("confirm.noToken")}
+      use={async (token) => {
+        const done = await account.confirm(token);
+        const key: AppKey = done.purpose === "email_change"
+          ? "confirm.changed"
+          : "confirm.verified";
+        return t(key, { email: done.email });
+      }}
+      explain={(e) =>
+        usedOrExpired(e)
+          ? t("confirm.expired")
+          : e.code === "email_taken"
+          ? t("confirm.taken")
+          : null}
+      after={<a href="/">{t("notFound.home")}</a>}
+    />
   );
 }
 
