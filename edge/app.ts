@@ -23,6 +23,7 @@ import { health } from "./routes/health.ts";
 import { publicConfig } from "./routes/config.ts";
 import { createExternalResolver } from "./auth/external.ts";
 import { auth } from "./routes/auth.ts";
+import { account } from "./routes/account.ts";
 import { clinics } from "./routes/clinics.ts";
 import { patients } from "./routes/patients.ts";
 import { holds } from "./routes/holds.ts";
@@ -110,6 +111,7 @@ export function createApp(deps: AppDeps) {
     .route("/", health)
     .route("/", publicConfig)
     .route("/", auth)
+    .route("/", account)
     .route("/", clinics)
     .route("/", patients)
     .route("/", holds)

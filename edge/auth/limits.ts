@@ -29,6 +29,26 @@ export const authLimits = {
   refreshPerIp: { limit: 120, windowSeconds: 60 } as Window,
   /** Unlock-link uses per client address. */
   unlockPerIp: { limit: 10, windowSeconds: 900 } as Window,
+  /** "Forgot password" requests per client address. */
+  resetRequestPerIp: { limit: 10, windowSeconds: 900 } as Window,
+  /**
+   * Reset e-mails per address as typed, known or not (more requests answer the same and send
+   * nothing): nobody can flood a mailbox.
+   */
+  resetRequestPerEmail: { limit: 3, windowSeconds: 900 } as Window,
+  /** Uses of reset and e-mail links per client address. */
+  linkUsePerIp: { limit: 10, windowSeconds: 900 } as Window,
+  /** Verification and change-of-address e-mails per account. */
+  accountMailPerUser: { limit: 3, windowSeconds: 900 } as Window,
+  /** Password changes per account: the current password is checked, so it is throttled too. */
+  passwordChangePerUser: { limit: 5, windowSeconds: 900 } as Window,
+  /** How long each e-mailed account link works (once). */
+  accountLinks: {
+    password_reset: { ttlSeconds: 1800 },
+    email_verify: { ttlSeconds: 3600 },
+    email_change: { ttlSeconds: 3600 },
+    login_unlock: { ttlSeconds: 3600 },
+  },
   lockout: {
     /**
      * Wrong passwords for one account from one source (a client address, or a known device
@@ -43,8 +63,8 @@ export const authLimits = {
     perAccount: { maxFailures: 20, lockSeconds: 3600 } as LockRule,
     /** The longest lock; failures are forgotten after this long without one. */
     maxLockSeconds: 86_400,
-    /** Unlock links: valid this long; at most one e-mail per account per `everySeconds`. */
-    unlockLink: { ttlSeconds: 3600, everySeconds: 900 },
+    /** Unlock links: at most one e-mail per account per `everySeconds` (valid: accountLinks). */
+    unlockLink: { everySeconds: 900 },
     /** A browser stays a known device of an account this long after its last sign-in. */
     deviceSeconds: 180 * 86_400,
   },

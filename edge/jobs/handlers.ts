@@ -10,7 +10,8 @@
  * | `holds.purge_expired`     | `{}`                                      | deletes slot holds expired for over a minute (every 5 minutes) |
  * | `jobs.purge_finished`     | `{succeeded_days?, dead_days?}`           | deletes succeeded jobs after 7 days, dead ones after 30 (daily) |
  * | `auth.unlock_link`        | `{user_id, url}`                          | e-mails a sign-in unlock link (enqueued by `api.login_failed`) |
- * | `auth.purge_expired`      | `{}`                                      | deletes expired rate-limit windows, refresh tokens, login throttling state (hourly) |
+ * | `auth.account_email`      | `{purpose, url, user_id?, email?}`        | e-mails a password reset, e-mail verification or change-of-address link (edge/auth/account_mail.ts) |
+ * | `auth.purge_expired`      | `{}`                                      | deletes expired rate-limit windows, refresh tokens, login throttling state, account links (hourly) |
  *
  * `serviceHandlers` adds the webhook kinds (`webhook.process`, `webhook.deliver`,
  * `webhook.sweep`, `webhook.purge`, see edge/webhooks/jobs.ts): every worker of the service —
@@ -20,7 +21,7 @@
  * `PermanentJobError` in every handler: the job is dead at its first attempt, since no retry
  * can change its payload.
  */
-import { sendUnlockLink } from "../auth/unlock.ts";
+import { sendAccountEmail } from "../auth/account_mail.ts";
 import { deliverNotification } from "../notify/deliver.ts";
 import type { Transports } from "../notify/transport.ts";
 import { type WebhookHandlerOptions, webhookHandlers, webhookSchedules } from "../webhooks/jobs.ts";
@@ -71,10 +72,16 @@ export function defaultHandlers(options: { transports: Transports }): Handlers {
       );
     },
 
-    "auth.unlock_link": (job, ctx) => sendUnlockLink(job, ctx, options.transports.email),
+    "auth.unlock_link": (job, ctx) =>
+      sendAccountEmail("login_unlock", job, ctx, options.transports.email),
+
+    "auth.account_email": (job, ctx) =>
+      sendAccountEmail(job.payload.purpose, job, ctx, options.transports.email),
 
     async "auth.purge_expired"(_job, ctx) {
-      await ctx.complete((tx) => tx`select api.purge_expired_auth_state()`);
+      await ctx.complete((tx) =>
+        tx`select api.purge_expired_auth_state(), private.purge_account_tokens()`
+      );
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * What a job handler sees and may throw — shared by the worker (worker.ts), the service's
- * handlers (handlers.ts, edge/webhooks/jobs.ts, edge/auth/unlock.ts) and the transports they
+ * handlers (handlers.ts, edge/webhooks/jobs.ts, edge/auth/account_mail.ts) and the transports they
  * send through, none of which needs the others.
  */
 import type postgres from "postgres";

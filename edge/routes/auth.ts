@@ -56,8 +56,8 @@ const Session = z.object({
 
 type SessionUserJson = z.infer<typeof SessionUser>;
 
-const Password = z.string().min(8, "At least 8 characters").max(256);
-const Email = z.string().trim().max(254).email();
+export const Password = z.string().min(8, "At least 8 characters").max(256);
+export const Email = z.string().trim().max(254).email();
 
 const SignupBody = z.object({
   clinic_code: ClinicCode,
@@ -89,7 +89,7 @@ const LogoutBody = z.object({ refresh_token: z.string().max(200).optional() }).o
   "LogoutRequest",
 );
 
-const json = <T extends z.ZodType>(schema: T) => ({
+export const json = <T extends z.ZodType>(schema: T) => ({
   content: { "application/json": { schema } },
   required: true,
 });
@@ -109,7 +109,8 @@ const signupRoute = createRoute({
   },
 });
 
-const { perSource, perAccount, unlockLink } = authLimits.lockout;
+const { perSource, perAccount } = authLimits.lockout;
+const unlockLink = authLimits.accountLinks.login_unlock;
 const deviceCookie = {
   "Set-Cookie": {
     description: `\`${DEVICE_COOKIE}\`: this browser's device id (HttpOnly, path /api/auth)`,
@@ -192,6 +193,7 @@ const Me = z.object({
     id: z.string(),
     // null for Supabase Auth's phone-only and anonymous users (AUTH_MODE=supabase)
     email: z.string().nullable(),
+    email_verified: z.boolean(),
     full_name: z.string(),
     display_name: z.string().nullable(),
     phone: z.string().nullable(),
@@ -256,11 +258,11 @@ async function issue(c: Context<AppEnv>, session: SessionRow, refreshToken: stri
   };
 }
 
-function tooMany(code: string, message: string, retryAfter: number) {
+export function tooMany(code: string, message: string, retryAfter: number) {
   return apiError(429, code, message, undefined, { "retry-after": String(Math.ceil(retryAfter)) });
 }
 
-function hit(key: string, rule: Window) {
+export function hit(key: string, rule: Window) {
   return [key, rule.limit, rule.windowSeconds] as const;
 }
 

@@ -11,6 +11,8 @@ import {
   type CallOptions,
 } from "../support/app.ts";
 import type { ExternalResolver } from "../../edge/middleware/auth.ts";
+import { defaultHandlers, startWorker } from "../../edge/jobs/mod.ts";
+import { developmentTransports, type Transports } from "../../edge/notify/transport.ts";
 
 export { CLINIC_A, CLINIC_B, DOCTORS, PATIENTS, USERS } from "../support/demo.ts";
 
@@ -137,4 +139,44 @@ export async function nextWeekday(sql: Sql, minDays = 2): Promise<string> {
 /** `date` + local `time` in Singapore (+08:00), as the API expects. */
 export function sgt(date: string, time: string): string {
   return `${date}T${time}:00+08:00`;
+}
+
+/**
+ * Runs the job worker until no job of `kinds` is left queued or running; by default with the
+ * recording (development) transport, whose messages are then in `private.outbound_messages`.
+ */
+export async function runJobs(
+  sql: Sql,
+  kinds: string[],
+  transports: Transports = developmentTransports(sql),
+): Promise<void> {
+  const worker = startWorker({
+    sql,
+    handlers: defaultHandlers({ transports }),
+    schedules: [],
+    pollMs: 20,
+    log: () => {},
+  });
+  await worker.ready;
+  try {
+    for (let i = 0; i < 400; i++) {
+      const [r] = await sql`select count(*)::int as n from public.jobs
+        where kind = any(${kinds}) and status in ('queued', 'running')`;
+      if (r.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** Everything a client sees of an answer (the request id aside): to compare two answers. */
+export function seen(res: Answer) {
+  return {
+    status: res.status,
+    body: res.body,
+    contentType: res.headers.get("content-type"),
+    retryAfter: res.headers.get("retry-after"),
+    cookie: res.headers.get("set-cookie"),
+  };
 }

@@ -8,10 +8,8 @@ import assert from "node:assert/strict";
 import { authLimits } from "../../edge/auth/limits.ts";
 import { DEVICE_COOKIE } from "../../edge/auth/device.ts";
 import { sha256Hex } from "../../edge/auth/opaque.ts";
-import { defaultHandlers, startWorker } from "../../edge/jobs/mod.ts";
-import { developmentTransports } from "../../edge/notify/transport.ts";
 import type { Answer } from "../support/app.ts";
-import { type TestApp, testApp } from "./_support.ts";
+import { runJobs, seen, type TestApp, testApp } from "./_support.ts";
 
 const { perSource, perAccount } = authLimits.lockout;
 const PASSWORD = "correct horse battery";
@@ -58,17 +56,6 @@ function deviceFrom(res: Answer): string {
   return match[1];
 }
 
-/** Everything a client sees of a refusal (the request id aside). */
-function seen(res: Answer) {
-  return {
-    status: res.status,
-    body: res.body,
-    contentType: res.headers.get("content-type"),
-    retryAfter: res.headers.get("retry-after"),
-    cookie: res.headers.get("set-cookie"),
-  };
-}
-
 const refused = {
   status: 401,
   body: { error: { code: "invalid_credentials", message: "Wrong email or password" } },
@@ -86,25 +73,8 @@ async function failures(app: TestApp, email: string, source: string) {
 }
 
 /** Runs the job worker until no unlock e-mail is left to send. */
-async function sendUnlockMails(app: TestApp): Promise<void> {
-  const worker = startWorker({
-    sql: app.sql,
-    handlers: defaultHandlers({ transports: developmentTransports(app.sql) }),
-    schedules: [],
-    pollMs: 20,
-    log: () => {},
-  });
-  await worker.ready;
-  try {
-    for (let i = 0; i < 400; i++) {
-      const [r] = await app.sql`select count(*)::int as n from public.jobs
-        where kind = 'auth.unlock_link' and status in ('queued', 'running')`;
-      if (r.n === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  } finally {
-    await worker.stop();
-  }
+function sendUnlockMails(app: TestApp): Promise<void> {
+  return runJobs(app.sql, ["auth.unlock_link"]);
 }
 
 Deno.test("a stranger failing from one address does not lock the owner out", async (t) => {
@@ -332,7 +302,7 @@ Deno.test("the README's sign-in numbers are the rules' (edge/auth/limits.ts)", a
       `After ${perAccount.maxFailures} wrong passwords from all sources`,
       `for ${spoken(perAccount.lockSeconds)} (doubling likewise)`,
       `at most one per ${spoken(unlockLink.everySeconds)}`,
-      `valid for ${spoken(unlockLink.ttlSeconds)}`,
+      `valid for ${spoken(authLimits.accountLinks.login_unlock.ttlSeconds)}`,
       `${loginPerIp.limit} login attempts per ${spoken(loginPerIp.windowSeconds)}`,
     ]
   ) {

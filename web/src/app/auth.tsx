@@ -7,6 +7,7 @@ import { Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { type Gender, GENDERS } from "../lib/endpoints.ts";
 import { notSignedIn } from "../lib/session.ts";
 import { ClinicPicker } from "./clinic_picker.tsx";
+import { LinkPage } from "./account.tsx";
 import { ConsentFields, LanguageField, NO_CONSENT, PhoneField, phoneProblem } from "./profile.tsx";
 import { chooseLang, lang } from "../lib/i18n.ts";
 import { chooseClinic, clinicCode, clinicInfo, session } from "./store.ts";
@@ -76,6 +77,9 @@ export function Login() {
           {busy ? t("login.busy") : t("logIn")}
         </button>
       </form>
+      <p class="after-form">
+        <a href="/forgot-password">{t("login.forgot")}</a>
+      </p>
       <p class="after-form">
         {t("login.new")} <a href={`/signup${location.search}`}>{t("createAccount")}</a>
       </p>
@@ -286,51 +290,23 @@ export function Signup() {
  * cannot use it up; it makes this browser one the account may sign in from.
  */
 export function Unlock() {
-  const [state, setState] = useState<"ready" | "busy" | "done">("ready");
-  const [error, setError] = useState<string | null>(null);
-  const token = location.hash.slice(1);
-
-  async function unlock() {
-    setState("busy");
-    setError(null);
-    try {
-      await call("post", "/api/auth/unlock", { body: { token } });
-      history.replaceState(null, "", location.pathname);
-      setState("done");
-    } catch (e) {
-      setError(
-        e instanceof ApiError && e.status === 401 ? t("unlock.expired") : messageOf(e),
-      );
-      setState("ready");
-    }
-  }
-
   return (
-    <section class="narrow">
-      <PageTitle>{t("unlock.title")}</PageTitle>
-      {error && <Notice kind="error">{error}</Notice>}
-      {state === "done"
-        ? (
-          <Notice kind="success">
-            {t("unlock.done")} <a href="/login">{t("logIn")}</a> ·{" "}
-            <a href="/staff">{t("unlock.staff")}</a>
-          </Notice>
-        )
-        : token
-        ? (
-          <>
-            <p>{t("unlock.intro")}</p>
-            <button
-              class="btn block"
-              type="button"
-              disabled={state === "busy"}
-              onClick={unlock}
-            >
-              {state === "busy" ? t("unlock.busy") : t("unlock.submit")}
-            </button>
-          </>
-        )
-        : <p>{t("unlock.noToken")}</p>}
-    </section>
+    <LinkPage
+      title={t("unlock.title")}
+      intro={t("unlock.intro")}
+      submit={t("unlock.submit")}
+      busy={t("unlock.busy")}
+      noToken={t("unlock.noToken")}
+      use={async (token) => {
+        await call("post", "/api/auth/unlock", { body: { token } });
+        return t("unlock.done");
+      }}
+      explain={(e) => e.status === 401 ? t("unlock.expired") : null}
+      after={
+        <>
+          <a href="/login">{t("logIn")}</a> · <a href="/staff">{t("unlock.staff")}</a>
+        </>
+      }
+    />
   );
 }

@@ -1,8 +1,8 @@
 /** @jsxImportSource preact */
 /**
- * The profile: the app's (and the clinic's messages') language, the mobile number, and per
- * clinic which channels may reach the patient. Sign-up asks the same consent question
- * (`ConsentFields`), nothing ticked. Push is asked on its own, where it helps ("Tell me when I'm
+ * The profile: the app's (and the clinic's messages') language, the mobile number, per
+ * clinic which channels may reach the patient, and the account (address, password:
+ * account.tsx). Sign-up asks the same consent question (`ConsentFields`), nothing ticked. Push is asked on its own, where it helps ("Tell me when I'm
  * called"), so it is not offered here.
  */
 import { useEffect, useState } from "preact/hooks";
@@ -12,6 +12,7 @@ import { chooseLang, type Lang, lang, LANG_NAMES, LANGS } from "../lib/i18n.ts";
 import { Loading, Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { t } from "./messages.ts";
 import { session } from "./store.ts";
+import { AccountSettings } from "./account.tsx";
 
 export type Channel = "email" | "sms" | "whatsapp";
 export const CHANNELS: readonly Channel[] = ["email", "sms", "whatsapp"];
@@ -185,6 +186,7 @@ export function Profile() {
           </button>
         </form>
       )}
+      <AccountSettings />
     </section>
   );
 }

@@ -99,6 +99,20 @@ export const profile = {
     call("patch", "/api/me/profile", { auth, body: changes }),
 };
 
+/** The account: its address, password reset, e-mail verification and changes. */
+export const account = {
+  me: (auth: Auth) => call("get", "/api/auth/me", { auth }),
+  forgot: (email: string) => call("post", "/api/auth/password/forgot", { body: { email } }),
+  reset: (token: string, password: string) =>
+    call("post", "/api/auth/password/reset", { body: { token, password } }),
+  changePassword: (auth: Auth, body: Schemas["PasswordChangeRequest"]) =>
+    call("post", "/api/auth/password/change", { auth, body }),
+  verify: (auth: Auth) => call("post", "/api/auth/email/verify", { auth }),
+  changeEmail: (auth: Auth, body: Schemas["EmailChangeRequest"]) =>
+    call("post", "/api/auth/email/change", { auth, body }),
+  confirm: (token: string) => call("post", "/api/auth/email/confirm", { body: { token } }),
+};
+
 export const queue = {
   checkIn,
   mine: (auth: Auth) => call("get", "/api/me/queue", { auth }),
