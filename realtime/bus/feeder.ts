@@ -26,7 +26,7 @@ import { CLIENT_PUBLICATION, DIRECTORY_PUBLICATION } from "../db/setup.ts";
 import { createReplicationFeed, type ReplicationFeed } from "../feed/replication.ts";
 import { describeError } from "../guard.ts";
 import {
-  decodeTransaction,
+  decodePart,
   encodeTransaction,
   ensureStream,
   msgIdOf,
@@ -88,7 +88,10 @@ export function createFeeder(options: FeederOptions): Feeder {
     await ensureStream(jsm, options.stream);
     const last = await jsm.streams.getMessage(options.stream.name, { last_by_subj: subject })
       .catch(() => null);
-    return last ? decodeTransaction(last.string()).lsn : 0n;
+    if (!last) return 0n;
+    // A transaction cut short by the previous leader's death is published again, whole.
+    const part = decodePart(last.string());
+    return part.part === part.parts - 1 ? part.lsn : part.lsn - 1n;
   }
 
   function enqueue(txn: Transaction): void {
@@ -106,12 +109,17 @@ export function createFeeder(options: FeederOptions): Feeder {
     while (head < queue.length && current === term && !stopping) {
       const txn = queue[head];
       try {
-        const ack = await js.publish(subject, encodeTransaction(txn), {
-          msgID: msgIdOf(txn.lsn),
-          timeout: 2_000,
-        });
-        if (ack.duplicate) counters.duplicates++;
-        else counters.published++;
+        // Messages leave room for the headers under the server's max_payload.
+        const limit = (options.nats.info?.max_payload ?? 1024 * 1024) - 4096;
+        const bodies = encodeTransaction(txn, limit);
+        for (let part = 0; part < bodies.length; part++) {
+          const ack = await js.publish(subject, bodies[part], {
+            msgID: msgIdOf(txn.lsn, part),
+            timeout: 2_000,
+          });
+          if (ack.duplicate) counters.duplicates++;
+          else counters.published++;
+        }
         inStream = txn.lsn;
         queue[head++] = undefined as unknown as Transaction;
         if (head > 1024 && head * 2 > queue.length) {

@@ -15,7 +15,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { ChangeFeed, FeedSink } from "../feed/feed.ts";
 import { formatLsn } from "../changes/types.ts";
 import { describeError, guarded } from "../guard.ts";
-import { decodeTransaction } from "./stream.ts";
+import { decodePart, type Part } from "./stream.ts";
+import type { Transaction } from "../changes/types.ts";
 
 export interface StreamFeedOptions {
   nats: NatsConnection;
@@ -39,6 +40,7 @@ export function createStreamFeed(options: StreamFeedOptions): ChangeFeed {
   let watchdog: ReturnType<typeof setInterval> | undefined;
   let received = 0;
   let holes = 0;
+  let parts: Part[] = []; // of a large transaction, until its last part
 
   const isReady = () => caughtUp && !stale;
 
@@ -48,17 +50,35 @@ export function createStreamFeed(options: StreamFeedOptions): ChangeFeed {
     waiters = [];
   }
 
+  /** The whole transaction once its last part is in, else undefined. */
+  function assemble(part: Part): Transaction | undefined {
+    if (part.part === 0) parts = [];
+    if (part.part !== parts.length) return undefined; // the rest of a part already seen
+    parts.push(part);
+    if (part.part < part.parts - 1) return undefined;
+    const whole = parts;
+    parts = [];
+    return {
+      lsn: part.lsn,
+      commitTimestamp: part.commitTimestamp,
+      changes: whole.length === 1 ? part.changes : whole.flatMap((p) => p.changes),
+    };
+  }
+
   function handle(m: JsMsg): void {
     lastAt = Date.now();
     received++;
-    const txn = decodeTransaction(m.string());
+    const part = decodePart(m.string());
     if (position < 0n || (lastSeq > 0 && m.seq !== lastSeq + 1)) {
       if (position >= 0n) holes++;
-      position = txn.lsn - 1n;
+      // A transaction whose first parts are gone cannot be served: the window starts after it.
+      position = part.part === 0 ? part.lsn - 1n : part.lsn;
+      parts = [];
       sink!.begin(position);
     }
     lastSeq = m.seq;
-    if (txn.lsn > position) {
+    const txn = assemble(part);
+    if (txn && txn.lsn > position) {
       position = txn.lsn;
       sink!.publish(txn);
     }
