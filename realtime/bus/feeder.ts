@@ -23,6 +23,7 @@ import type { Transaction } from "../changes/types.ts";
 import { formatLsn } from "../changes/types.ts";
 import { loadCatalog } from "../db/catalog.ts";
 import { CLIENT_PUBLICATION, DIRECTORY_PUBLICATION } from "../db/setup.ts";
+import type { FeedSink } from "../feed/feed.ts";
 import { createReplicationFeed, type ReplicationFeed } from "../feed/replication.ts";
 import { describeError } from "../guard.ts";
 import {
@@ -45,6 +46,11 @@ export interface FeederOptions {
   tickIntervalMs?: number;
   /** How often a standby tries to become the leader (default 250 ms). */
   pollMs?: number;
+  /**
+   * Transactions waiting for JetStream at most (default 20,000): past it the leader stops
+   * reading the slot until they are published, then reads on from its confirmed LSN.
+   */
+  maxQueued?: number;
 }
 
 export interface Feeder {
@@ -60,6 +66,7 @@ export function createFeeder(options: FeederOptions): Feeder {
   const js = jetstream(options.nats);
   const subject = subjectOf(options.stream.name);
   const pollMs = options.pollMs ?? 250;
+  const maxQueued = options.maxQueued ?? 20_000;
   let stopping = false;
   let lock: postgres.ReservedSql | undefined;
   let feed: ReplicationFeed | undefined;
@@ -72,7 +79,15 @@ export function createFeeder(options: FeederOptions): Feeder {
   let head = 0;
   let pumping: Promise<void> | undefined;
   let term = 0;
-  const counters = { terms: 0, published: 0, duplicates: 0, skipped: 0, publishErrors: 0 };
+  let pausing: Promise<void> | undefined;
+  const counters = {
+    terms: 0,
+    published: 0,
+    duplicates: 0,
+    skipped: 0,
+    publishErrors: 0,
+    pauses: 0,
+  };
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -99,8 +114,26 @@ export function createFeeder(options: FeederOptions): Feeder {
       counters.skipped++;
       return;
     }
+    if (queue.length - head >= maxQueued) {
+      pausing ??= pause().finally(() => pausing = undefined);
+      return; // the slot still holds it: read again after the pause
+    }
     queue.push(txn);
     pumping ??= pump(term).finally(() => pumping = undefined);
+  }
+
+  /**
+   * JetStream is away or slow and the queue is full: memory stays bounded by reading the slot
+   * no further until the queue is published, then again from the confirmed LSN.
+   */
+  async function pause(): Promise<void> {
+    counters.pauses++;
+    const current = term;
+    const f = feed;
+    await f?.stop();
+    await pumping;
+    if (current !== term || stopping || !f) return; // stepped down meanwhile
+    await f.start(sink);
   }
 
   /** Publishes the queue in order, each message acknowledged before the next. */
@@ -135,6 +168,14 @@ export function createFeeder(options: FeederOptions): Feeder {
     }
   }
 
+  const sink: FeedSink = {
+    begin(lsn) {
+      if (lsn > inStream) inStream = lsn; // confirmed before: nothing to hold back
+    },
+    publish: enqueue,
+    confirmableLsn: () => inStream,
+  };
+
   async function lead(): Promise<void> {
     term++;
     counters.terms++;
@@ -154,13 +195,7 @@ export function createFeeder(options: FeederOptions): Feeder {
       tickIntervalMs: options.tickIntervalMs,
       maxBackoffMs: 1_000, // the old leader's walsender may hold the slot for a moment
     });
-    await feed.start({
-      begin(lsn) {
-        if (lsn > inStream) inStream = lsn; // confirmed before: nothing to hold back
-      },
-      publish: enqueue,
-      confirmableLsn: () => inStream,
-    });
+    await feed.start(sink);
     console.log(
       `realtime: feeder leads (stream ${options.stream.name}, from ${formatLsn(inStream)})`,
     );
@@ -171,6 +206,7 @@ export function createFeeder(options: FeederOptions): Feeder {
     term++;
     const f = feed;
     feed = undefined;
+    await pausing; // a pause sees the new term and no longer restarts the feed
     await f?.stop().catch(() => {});
     await pumping;
     queue = [];

@@ -353,7 +353,11 @@ Deno.test("nats-server stopped for 10 s: nothing confirmed, nodes stale, boards 
   const s = await stage();
   let board: ReturnType<typeof openFeed> | undefined;
   try {
-    const feeder = await spawnRealtime(env(s.db, s.nats.url, "feeder"));
+    // A small queue: the outage's writes and heartbeats fill it, so the feeder pauses the slot.
+    const feeder = await spawnRealtime({
+      ...env(s.db, s.nats.url, "feeder"),
+      REALTIME_FEEDER_MAX_QUEUED: "4",
+    });
     s.procs.push(feeder);
     await healthy(feeder, "leader");
     const node = await spawnRealtime(env(s.db, s.nats.url, "node"));
@@ -397,6 +401,9 @@ Deno.test("nats-server stopped for 10 s: nothing confirmed, nodes stale, boards 
       confirmedDuring.every((lsn) => lsn - 1n <= parseLsn(atStop)),
       "slot confirmed past the stop",
     );
+
+    const during10s = (await feeder.health()) as { feeder: { pauses: number } };
+    assert.ok(during10s.feeder.pauses > 0, "the feeder paused the slot");
 
     await s.nats.restart();
     const after = await workload(s.db.sql, s.w, 3);
