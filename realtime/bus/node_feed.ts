@@ -10,7 +10,7 @@
  * - A hole in the stream sequence (messages expired while this node was away) restarts the
  *   window there: older cursors are told to refetch.
  */
-import { DeliverPolicy, jetstream, type JsMsg } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ChangeFeed, FeedSink } from "../feed/feed.ts";
 import { formatLsn } from "../changes/types.ts";
@@ -35,6 +35,7 @@ export function createStreamFeed(options: StreamFeedOptions): ChangeFeed {
   let position = -1n; // before the first message: begin() not called yet
   let lastAt = 0;
   let caughtUp = false;
+  let headAtStart = Infinity; // the stream's last sequence when this node started
   let stale = false;
   let waiters: Array<() => void> = [];
   let watchdog: ReturnType<typeof setInterval> | undefined;
@@ -82,15 +83,22 @@ export function createStreamFeed(options: StreamFeedOptions): ChangeFeed {
       position = txn.lsn;
       sink!.publish(txn);
     }
-    if (m.info.pending === 0) caughtUp = true;
+    // (`pending` alone may never reach 0 while the feeder keeps publishing.)
+    if (m.seq >= headAtStart || m.info.pending === 0) caughtUp = true;
     stale = false;
     wake();
   }
 
   async function run(): Promise<void> {
     const js = jetstream(options.nats);
+    const onMessage = guarded("stream feed", handle);
     while (!stopping) {
       try {
+        if (headAtStart === Infinity) {
+          const jsm = await jetstreamManager(options.nats);
+          const last = (await jsm.streams.info(options.stream)).state.last_seq;
+          headAtStart = last > 0 ? last : Infinity; // empty: ready with the first heartbeat
+        }
         const consumer = await js.consumers.get(
           options.stream,
           lastSeq > 0
@@ -102,7 +110,7 @@ export function createStreamFeed(options: StreamFeedOptions): ChangeFeed {
         if (stopping) await messages.close();
         for await (const m of messages) {
           if (stopping) break;
-          guarded("stream feed", handle)(m);
+          onMessage(m);
         }
       } catch (error) {
         if (!stopping) console.error(`realtime: stream consumer: ${describeError(error)}`);
