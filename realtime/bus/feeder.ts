@@ -24,7 +24,7 @@ import { formatLsn } from "../changes/types.ts";
 import { loadCatalog } from "../db/catalog.ts";
 import { CLIENT_PUBLICATION, DIRECTORY_PUBLICATION } from "../db/setup.ts";
 import type { FeedSink } from "../feed/feed.ts";
-import { createReplicationFeed, type ReplicationFeed } from "../feed/replication.ts";
+import { createReplicationFeed, type ReplicationFeed, slotName } from "../feed/replication.ts";
 import { describeError } from "../guard.ts";
 import {
   decodePart,
@@ -236,7 +236,8 @@ export function createFeeder(options: FeederOptions): Feeder {
     while (!stopping) {
       try {
         lock ??= await sql.reserve();
-        const key = `realtime_feeder:${options.slot ?? ""}`;
+        // One leader per slot (advisory locks are per database).
+        const key = `realtime_feeder:${slotName(options.databaseUrl, options.slot)}`;
         const [row] = await lock<{ ok: boolean }[]>`
           select pg_try_advisory_lock(hashtext(${key})) as ok`;
         if (row.ok) {
