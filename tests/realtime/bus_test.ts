@@ -276,6 +276,7 @@ Deno.test("kill -9 a node: its clients move to the other node, lose nothing, and
     // Zero lost, in commit order; across the crash a few may arrive twice (the cursor node A
     // last wrote), never out of order.
     assert.deepEqual(firsts(seenStays), all);
+    console.log(`  ${seenStays.length - all.length} of ${all.length} changes arrived twice`);
     const revokedOrLater = new Set([...revoked, ...last]);
     assert.deepEqual(seenGoes.filter((c) => revokedOrLater.has(c)), []);
     assert.deepEqual(firsts(seenGoes), firsts(seenGoes).filter((c) => !revokedOrLater.has(c)));
@@ -420,6 +421,25 @@ Deno.test("nats-server stopped for 10 s: nothing confirmed, nodes stale, boards 
     assert.deepEqual([...seen], all);
   } finally {
     await board?.close();
+    await teardown(s);
+  }
+});
+
+Deno.test("REALTIME_ROLE=both: one process feeds the stream and serves from it", async () => {
+  const s = await stage();
+  try {
+    const both = await spawnRealtime(env(s.db, s.nats.url, "both"));
+    s.procs.push(both);
+    await healthy(both);
+    const staff = await supabaseOn(both.origin, await tokens(s.w).staffA());
+    s.clients.push(staff);
+    const seen = await watch(staff, s.w, "staff");
+    const expected = await workload(s.db.sql, s.w, 3);
+    await eventually(() => seen.length >= expected.length, 30_000, "every change");
+    await delay(300);
+    assert.deepEqual([...seen], expected);
+    assert.ok((await oncePerCommit(s.nats.url)).ok, "each commit once in the stream, in order");
+  } finally {
     await teardown(s);
   }
 });
