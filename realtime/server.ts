@@ -56,6 +56,12 @@ export interface RealtimeOptions {
   slotName?: string;
   /** The publication of the streamed tables (default `supabase_realtime`; realtime/db/setup.ts). */
   publication?: string;
+  /**
+   * With `databaseUrl`: committed transactions come from this feed (a realtime node reading
+   * the feeder's stream, bus/node_feed.ts) instead of this process's own replication slot;
+   * the database still serves the directory, authorization and cursors.
+   */
+  sourceFeed?: ChangeFeed;
   /** Liveness tick of the replication feed (default 5 s). */
   tickIntervalMs?: number;
   /** Catch-up cursors (default: in memory). */
@@ -86,13 +92,16 @@ export interface Realtime {
   metrics(): Record<string, unknown>;
 }
 
+/** How far back a rejoining client catches up, unless `limits.catchUpWindowMs` says otherwise. */
+export const DEFAULT_CATCHUP_WINDOW_MS = 5 * 60_000;
+
 const DEFAULT_LIMITS: Limits = {
   idleTimeoutMs: 120_000,
   maxChannelsPerSocket: 100,
   maxFrameBytes: 1024 * 1024,
   maxBufferedBytes: 16 * 1024 * 1024,
   joinReadyTimeoutMs: 8_000,
-  catchUpWindowMs: 5 * 60_000,
+  catchUpWindowMs: DEFAULT_CATCHUP_WINDOW_MS,
   // Tabs of one browser share one socket; a clinic behind one NAT has its staff PCs, TVs and
   // the waiting room's phones on guest Wi-Fi.
   maxSocketsPerAddress: 500,
@@ -140,6 +149,16 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       if (ctx.cursors.get(channel.cursorKey)?.at) continue;
       ctx.cursors.set(channel.cursorKey, { lsn, at: null });
     }
+  }
+
+  /**
+   * Ends every postgres_changes channel (system error, phx_error); each leaves its cursor. The
+   * feed went quiet: clients show they are offline instead of a silently frozen view, and their
+   * rejoins wait for the feed and catch up. Or the stream restarted past a hole: their rejoins
+   * are told to refetch instead of silently missing what fell in it.
+   */
+  function endChangeChannels(message: string): void {
+    for (const channel of [...ctx.channels]) channel.fail(message);
   }
 
   function sweep(): void {
@@ -198,7 +217,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   function health(): Response {
     const feed = ctx.feed;
     return Response.json({
-      status: !feed || feed.isReady() ? "healthy" : "starting",
+      status: !feed || feed.isReady() ? "healthy" : feed.isStale?.() ? "stale" : "starting",
       feed: feed ? feed.metrics() : null,
       sockets: ctx.sockets.size,
     });
@@ -267,6 +286,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
           publication: options.publication,
           windowMs: limits.catchUpWindowMs,
           tickIntervalMs: options.tickIntervalMs,
+          feed: options.sourceFeed,
         });
         ctx.feed = database.feed;
         if (!options.authorizer) delegate.set(database.authorizer);
@@ -277,13 +297,17 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         await ctx.cursors.load();
         if (ctx.feed) {
           await ctx.feed.start({
-            begin: (lsn) => ctx.fanout.begin(lsn),
+            begin(lsn) {
+              endChangeChannels("The change stream restarted; rejoin");
+              ctx.fanout.begin(lsn);
+            },
             publish(txn) {
               ctx.fanout.publish(txn);
               ctx.privateRooms.revalidate(); // the transaction may have revoked a membership
             },
             // Keep the catch-up window in the slot, so a restart can rebuild it.
             confirmableLsn: () => retention.size === 0 ? ctx.fanout.position : retention.floor,
+            stale: () => endChangeChannels("The change feed is stale; rejoin once it moves again"),
           });
         }
       } catch (error) {

@@ -3,40 +3,10 @@
  * the Supabase Edge Function `supabase/functions/api/index.ts` (base path = function name).
  */
 import assert from "node:assert/strict";
-import { freePort } from "../edge/db/cluster.ts";
 import { freshDatabase } from "./support/db.ts";
+import { serveEntry } from "./support/serve.ts";
 
-const root = new URL("..", import.meta.url).pathname;
 const secret = "entry-test-secret-entry-test-secret-0123";
-
-async function serveEntry(entry: string, env: Record<string, string>) {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}${entry}`],
-    env: { ...env, PORT: String(port), DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}` },
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0;; i++) {
-    try {
-      const res = await fetch(`${base}/api/health`);
-      await res.body?.cancel();
-      break;
-    } catch (error) {
-      if (i > 300) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return {
-    base,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await child.stderr.cancel();
-    },
-  };
-}
 
 const entries: [string, (url: string) => Record<string, string>][] = [
   ["edge/main.ts", (url) => ({ DATABASE_URL: url, JWT_SECRET: secret, APP_ENV: "test" })],

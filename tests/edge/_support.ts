@@ -2,6 +2,7 @@
  * Helpers of the edge API tests: an app over a fresh database clone with access tokens for the
  * demo users, extra patients and clinics, clinic-local dates.
  */
+import assert from "node:assert/strict";
 import type { Sql } from "../support/db.ts";
 import {
   type Answer,
@@ -179,4 +180,34 @@ export function seen(res: Answer) {
     retryAfter: res.headers.get("retry-after"),
     cookie: res.headers.get("set-cookie"),
   };
+}
+
+/** How many answers had each status. */
+export function tally(statuses: number[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * Racing bookings of one slot (`doctorId` at `start`) ended with exactly one 201 and the rest
+ * 409 slot_unavailable, and the one scheduled appointment is the winner's.
+ */
+export async function assertOneWinner(
+  sql: Sql,
+  results: { status: number; body: Answer["body"] }[],
+  doctorId: string,
+  start: string,
+): Promise<void> {
+  const counts = tally(results.map((r) => r.status));
+  assert.deepEqual(counts, { 201: 1, 409: results.length - 1 }, JSON.stringify(counts));
+  for (const r of results.filter((r) => r.status === 409)) {
+    assert.equal(r.body.error.code, "slot_unavailable");
+  }
+  const rows = await sql`select patient_id from public.appointments
+    where doctor_id = ${doctorId} and lower(period) = ${start}::timestamptz
+      and status = 'scheduled'`;
+  assert.equal(rows.length, 1);
+  const winner = results.find((r) => r.status === 201)!;
+  assert.equal(rows[0].patient_id, winner.body.appointment.patient_id);
 }

@@ -3,13 +3,17 @@
  * client retrying one Idempotency-Key many times at once. No timing assertions.
  */
 import assert from "node:assert/strict";
-import { addPatients, CLINIC_A, DOCTORS, nextWeekday, sgt, testApp, USERS } from "./_support.ts";
-
-function tally(statuses: number[]): Record<number, number> {
-  const counts: Record<number, number> = {};
-  for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
-  return counts;
-}
+import {
+  addPatients,
+  assertOneWinner,
+  CLINIC_A,
+  DOCTORS,
+  nextWeekday,
+  sgt,
+  tally,
+  testApp,
+  USERS,
+} from "./_support.ts";
 
 Deno.test("200 patients book one slot at once: exactly one 201, the rest 409, no 5xx", async () => {
   await using app = await testApp();
@@ -25,17 +29,7 @@ Deno.test("200 patients book one slot at once: exactly one 201, the rest 409, no
       body: { clinic_code: "GFC-TP", doctor_id: DOCTORS.tan, start },
     })
   ));
-  const counts = tally(results.map((r) => r.status));
-  assert.deepEqual(counts, { 201: 1, 409: 199 }, JSON.stringify(counts));
-  for (const r of results.filter((r) => r.status === 409)) {
-    assert.equal(r.body.error.code, "slot_unavailable");
-  }
-  const rows = await app.sql`select patient_id from public.appointments
-    where doctor_id = ${DOCTORS.tan} and lower(period) = ${start}::timestamptz
-      and status = 'scheduled'`;
-  assert.equal(rows.length, 1);
-  const winner = results.find((r) => r.status === 201)!;
-  assert.equal(rows[0].patient_id, winner.body.appointment.patient_id);
+  await assertOneWinner(app.sql, results, DOCTORS.tan, start);
 });
 
 Deno.test("200 racing holds and bookings on one slot: one winner, never a 5xx", async () => {

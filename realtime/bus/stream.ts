@@ -1,0 +1,97 @@
+/**
+ * The JetStream stream between the feeder and the realtime nodes: one message per committed
+ * transaction, in commit order, identified by its commit LSN (`Nats-Msg-Id`, so a re-publish
+ * after a feeder failover is dropped by the stream's duplicate window). Its retention (age and
+ * size) is the catch-up window of every node.
+ */
+import { type JetStreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import type { Transaction } from "../changes/types.ts";
+
+export interface StreamOptions {
+  /** Stream name (`REALTIME_STREAM`, default `realtime`); its subject is `<name>.txn`. */
+  name: string;
+  /** How long transactions are kept: the catch-up window (ms). */
+  maxAgeMs: number;
+  /** Size bound of the stream (bytes). */
+  maxBytes: number;
+  /** Replicas (1, or 3 on a NATS cluster). */
+  replicas: number;
+}
+
+/** Re-publishes of one LSN within this window are dropped by the stream. */
+const DUPLICATE_WINDOW_MS = 2 * 60_000;
+
+export const subjectOf = (stream: string) => `${stream}.txn`;
+
+/** Creates the stream, or brings an existing one to these limits. */
+export async function ensureStream(jsm: JetStreamManager, options: StreamOptions): Promise<void> {
+  const config = {
+    name: options.name,
+    subjects: [subjectOf(options.name)],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    max_age: options.maxAgeMs * 1_000_000,
+    max_bytes: options.maxBytes,
+    num_replicas: options.replicas,
+    duplicate_window: Math.min(DUPLICATE_WINDOW_MS, options.maxAgeMs) * 1_000_000,
+  };
+  const existing = await jsm.streams.info(options.name).catch(() => undefined);
+  if (existing) await jsm.streams.update(options.name, config);
+  else await jsm.streams.add(config);
+}
+
+/**
+ * One message of a transaction. A transaction larger than the server's `max_payload` is split
+ * into parts (changes kept whole, in order); a node hands it on once its last part arrived.
+ */
+export interface Part {
+  lsn: bigint;
+  commitTimestamp: string;
+  changes: Transaction["changes"];
+  part: number;
+  parts: number;
+}
+
+const encoder = new TextEncoder();
+
+/** A transaction as message bodies of at most `maxBytes` each (one, unless it is large). */
+export function encodeTransaction(txn: Transaction, maxBytes: number): string[] {
+  const head = (part: number, parts: number) =>
+    `{"lsn":"${txn.lsn}","ts":${
+      JSON.stringify(txn.commitTimestamp)
+    },"part":${part},"parts":${parts},"changes":[`;
+  const budget = maxBytes - encoder.encode(head(99_999, 99_999)).length - 2;
+  const groups: string[][] = [[]];
+  let size = 0;
+  for (const change of txn.changes) {
+    const text = JSON.stringify(change);
+    const bytes = encoder.encode(text).length + 1;
+    if (size + bytes > budget && groups[groups.length - 1].length > 0) {
+      groups.push([]);
+      size = 0;
+    }
+    groups[groups.length - 1].push(text);
+    size += bytes;
+  }
+  return groups.map((g, i) => `${head(i, groups.length)}${g.join(",")}]}`);
+}
+
+export function decodePart(data: string): Part {
+  const body = JSON.parse(data) as {
+    lsn: string;
+    ts: string;
+    part?: number;
+    parts?: number;
+    changes: Transaction["changes"];
+  };
+  return {
+    lsn: BigInt(body.lsn),
+    commitTimestamp: body.ts,
+    changes: body.changes,
+    part: body.part ?? 0,
+    parts: body.parts ?? 1,
+  };
+}
+
+/** The message id of a transaction's part: its commit LSN (`<lsn>.<part>` past the first). */
+export const msgIdOf = (lsn: bigint, part = 0) => part === 0 ? `${lsn}` : `${lsn}.${part}`;
