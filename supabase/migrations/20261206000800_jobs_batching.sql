@@ -48,3 +48,32 @@ drop trigger touch on public.jobs;
 create trigger touch before update on public.jobs
   for each row when (new.updated_at = old.updated_at)
   execute function private.touch_updated_at();
+
+-- Claims the due rows among `p_ids` — the `webhook.process` jobs a worker runs at once,
+-- applied together in one transaction (edge/webhooks/inbound/process.ts) — as
+-- private.webhook_inbox_claim claims one: pending rows whose `run_at` has come and rows whose
+-- worker's lease ran out (counted as an attempt), SKIP LOCKED.
+create or replace function private.webhook_inbox_claim_ids(
+  p_worker text,
+  p_lease_seconds integer,
+  p_ids uuid[]
+) returns setof public.webhook_inbox
+  language sql
+  security definer
+  set search_path = ''
+  as $$
+  update public.webhook_inbox i
+  set status = 'processing', locked_by = p_worker,
+      locked_until = now() + make_interval(secs => p_lease_seconds),
+      attempts = i.attempts + 1
+  where i.id = any (array(
+    select d.id from public.webhook_inbox d
+    where d.id = any (p_ids)
+      and ((d.status = 'pending' and d.run_at <= now())
+        or (d.status = 'processing' and d.locked_until < now()))
+    order by d.id
+    for update skip locked))
+  returning i.*;
+$$;
+revoke all on function private.webhook_inbox_claim_ids(text, integer, uuid[]) from public;
+grant execute on function private.webhook_inbox_claim_ids(text, integer, uuid[]) to service_role;
