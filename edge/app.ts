@@ -31,9 +31,12 @@ import { appointments } from "./routes/appointments.ts";
 import { boardTokens } from "./routes/board_tokens.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
+import { profile } from "./routes/profile.ts";
 import { notifications } from "./routes/notifications.ts";
+import { push } from "./routes/push.ts";
 import { webhooks } from "./routes/webhooks.ts";
 import { webhookEndpoints } from "./routes/webhook_endpoints.ts";
+import { unsubscribe } from "./routes/unsubscribe.ts";
 
 export interface AppDeps {
   config: Config;
@@ -115,9 +118,12 @@ export function createApp(deps: AppDeps) {
     .route("/", boardTokens)
     .route("/", queue)
     .route("/", me)
+    .route("/", profile)
     .route("/", notifications)
+    .route("/", push)
     .route("/", webhooks)
-    .route("/", webhookEndpoints);
+    .route("/", webhookEndpoints)
+    .route("/", unsubscribe);
 
   routes.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -20,7 +20,10 @@ export { loadStartConfig, type StartConfig, startVariables } from "./config/star
 export { loadWorkerConfig, type WorkerConfig, workerVariables } from "./config/worker.ts";
 export { loadRealtimeConfig, type RealtimeConfig, realtimeVariables } from "./config/realtime.ts";
 export { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./config/webhooks.ts";
+export { loadTwilioConfig, type TwilioConfig, twilioVariables } from "./config/twilio.ts";
+export { type EmailConfig, emailVariables, loadEmailConfig } from "./config/email.ts";
 export type { AppEnvName, Env, NotifyTransport } from "./config/env.ts";
+export type { VapidConfig } from "./config/push.ts";
 
 export type ProcessKind = "start" | "api" | "worker" | "realtime";
 

@@ -67,13 +67,14 @@ const realtime = createRealtime({
   jwksUrl: config.jwksUrl,
   jwksIssuer: config.jwksIssuer,
   jwksAudience: config.jwksAudience,
+  supabaseAuth: config.supabaseAuth,
   databaseUrl,
   trustedProxies: config.trustedProxies,
   limits: { maxSocketsPerAddress: config.realtimeMaxSocketsPerAddress },
 });
 await realtime.start();
 
-const api = createApp({ config, sql });
+const api = createApp({ config: { ...config, notify: worker.channels }, sql });
 const server = Deno.serve({
   port: config.port,
   hostname: config.host,

@@ -13,3 +13,16 @@ const inMultiLine = /(?![\t\n\r])[\p{Cc}\p{Cs}]/u;
 export function hasControlCharacters(s: string, multiLine = false): boolean {
   return (multiLine ? inMultiLine : inLine).test(s);
 }
+
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+/** `s` as HTML text or attribute value: it can never become markup. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}

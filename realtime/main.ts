@@ -11,9 +11,11 @@ const realtime = createRealtime({
   jwksUrl: config.jwksUrl,
   jwksIssuer: config.jwksIssuer,
   jwksAudience: config.jwksAudience,
+  supabaseAuth: config.supabaseAuth,
   issuer: config.jwtIssuer,
   databaseUrl: config.databaseUrl,
   slotName: config.slotName,
+  publication: config.publication,
   sweepIntervalMs: config.sweepIntervalMs,
   limits: {
     catchUpWindowMs: config.catchUpWindowMs,

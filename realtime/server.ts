@@ -14,6 +14,7 @@ import { createMemoryCursorStore, type CursorStore } from "./catchup/cursors.ts"
 import { createRetentionLog, type RetentionOptions } from "./catchup/retention.ts";
 import { type Context, type Limits, newCounters } from "./context.ts";
 import { clientAddress, type TrustedProxies } from "../edge/net/client_address.ts";
+import type { SupabaseAuth } from "../edge/config/env.ts";
 import { type Authorizer, createRuleAuthorizer } from "./fanout/authorizer.ts";
 import { createFanout } from "./fanout/fanout.ts";
 import { connectDatabase, type RealtimeDatabase } from "./db/setup.ts";
@@ -37,6 +38,8 @@ export interface RealtimeOptions {
   /** Expected issuer / audience of JWKS tokens (the edge's `jwksIssuer`/`jwksAudience`). */
   jwksIssuer?: string;
   jwksAudience?: string | string[];
+  /** AUTH_MODE=supabase: the project's Supabase Auth tokens too (edge/config/env.ts). */
+  supabaseAuth?: SupabaseAuth;
   /** A ready verifier instead of secret/JWKS. */
   verifier?: TokenVerifier;
   /** Row and table authorization (see fanout/authorizer.ts). */
@@ -51,6 +54,8 @@ export interface RealtimeOptions {
   databaseUrl?: string;
   /** Replication slot name (default `realtime_<database>`). */
   slotName?: string;
+  /** The publication of the streamed tables (default `supabase_realtime`; realtime/db/setup.ts). */
+  publication?: string;
   /** Liveness tick of the replication feed (default 5 s). */
   tickIntervalMs?: number;
   /** Catch-up cursors (default: in memory). */
@@ -259,6 +264,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         database = await connectDatabase({
           url: options.databaseUrl,
           slot: options.slotName,
+          publication: options.publication,
           windowMs: limits.catchUpWindowMs,
           tickIntervalMs: options.tickIntervalMs,
         });
@@ -336,5 +342,7 @@ function jwtOptions(options: RealtimeOptions): JwtOptions {
     issuer: options.issuer,
     jwksIssuer: options.jwksIssuer,
     jwksAudience: options.jwksAudience,
+    supabaseSecret: options.supabaseAuth?.jwtSecret,
+    supabaseJwksUrl: options.supabaseAuth?.jwksUrl,
   };
 }

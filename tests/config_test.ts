@@ -9,6 +9,7 @@ import {
   loadConfig,
   loadRealtimeConfig,
   loadStartConfig,
+  loadTwilioConfig,
   loadWorkerConfig,
   type ProcessKind,
   processVariables,
@@ -18,10 +19,21 @@ const root = new URL("..", import.meta.url).pathname;
 const kinds: ProcessKind[] = ["start", "api", "worker", "realtime"];
 
 const loaders: Record<ProcessKind, (env: Env) => unknown> = {
-  start: (env) => loadStartConfig(env, { developmentSecret: () => "development-secret" }),
+  start: (env) =>
+    loadStartConfig(env, {
+      developmentSecret: () => "development-secret",
+      developmentVapid: () => DEVELOPMENT_VAPID,
+    }),
   api: (env) => loadConfig(env),
   worker: (env) => loadWorkerConfig(env),
   realtime: (env) => loadRealtimeConfig(env),
+};
+
+const DEVELOPMENT_VAPID = {
+  publicKey:
+    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+  privateKey: "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94",
+  subject: "mailto:dev@localhost.invalid",
 };
 
 /** Just enough for each loader to succeed. */
@@ -47,6 +59,9 @@ const FULL: Env = {
   JWKS_URL: "https://idp.example/.well-known/jwks.json",
   JWKS_ISSUER: "https://idp.example",
   JWKS_AUDIENCE: "clinic",
+  AUTH_MODE: "supabase",
+  SUPABASE_JWT_SECRET: "the-supabase-projects-jwt-secret-0123456789",
+  SUPABASE_JWKS_URL: "https://project.supabase.co/auth/v1/.well-known/jwks.json",
   TRUSTED_PROXIES: "10.0.0.0/8",
   PUBLIC_URL: "https://clinic.example",
   CORS_ORIGINS: "https://partner.example",
@@ -60,20 +75,37 @@ const FULL: Env = {
   REALTIME_PORT: "4001",
   REALTIME_HOST: "127.0.0.1",
   REALTIME_SLOT: "realtime_clinic",
+  REALTIME_PUBLICATION: "clinic_realtime",
   REALTIME_CATCHUP_WINDOW_MS: "1000",
   REALTIME_SWEEP_MS: "100",
   WORKER_CONCURRENCY: "4",
   WORKER_QUEUES: "default,bulk",
+  SMTP_URL: "smtps://mailer:p%40ss@smtp.example:465",
+  EMAIL_FROM: "Clinic <no-reply@clinic.example>",
+  EMAIL_UNSUBSCRIBE_MAILTO: "unsubscribe@clinic.example",
   STRIPE_WEBHOOK_SECRETS: "whsec_a",
   STRIPE_WEBHOOK_SECRETS_GFC_TP: "whsec_b",
   TWILIO_AUTH_TOKEN: "token",
   TWILIO_AUTH_TOKEN_GFC_TP: "clinic-token",
   TWILIO_WEBHOOK_URL: "https://clinic.example/api/webhooks/twilio",
+  TWILIO_ACCOUNT_SID: "AC" + "0".repeat(32),
+  TWILIO_API_KEY_SID: "SK" + "1".repeat(32),
+  TWILIO_API_KEY_SECRET: "key-secret",
+  TWILIO_MESSAGING_SERVICE_SID: "MG" + "2".repeat(32),
+  TWILIO_SMS_FROM: "+6560000000",
+  TWILIO_WHATSAPP_FROM: "whatsapp:+6560000001",
+  TWILIO_API_URL: "https://api.twilio.com",
+  TWILIO_MESSAGES_PER_SECOND: "5",
+  TWILIO_REQUEST_TIMEOUT_MS: "3000",
   STANDARD_WEBHOOK_SECRETS_CLERK: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
   WEBHOOK_ALLOW_HOSTS: "127.0.0.1",
   WEBHOOK_DELIVERY_TIMEOUT_MS: "800",
   WEBHOOK_DISABLE_AFTER_HOURS: "1",
   WEBHOOK_ROTATION_GRACE_HOURS: "1",
+  VAPID_PUBLIC_KEY:
+    "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8",
+  VAPID_PRIVATE_KEY: "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw",
+  VAPID_SUBJECT: "mailto:ops@clinic.example",
 };
 
 /** The variables `kind`'s loader reads from `env`, a family's members by the family's name. */
@@ -150,8 +182,67 @@ Deno.test("the job worker alone: its settings, the transport by APP_ENV, fail-fa
   }
 });
 
+Deno.test("e-mail over SMTP: sender, link base and secret required; bad values named", () => {
+  const db = "postgres://127.0.0.1/clinic";
+  const smtp = {
+    SMTP_URL: "smtp://127.0.0.1:2525",
+    EMAIL_FROM: "Clinic <no-reply@Clinic.example>",
+  };
+  assert.equal(loadWorkerConfig({ DATABASE_URL: db }).email, undefined, "off without SMTP_URL");
+  const worker = loadWorkerConfig({
+    DATABASE_URL: db,
+    ...smtp,
+    PUBLIC_URL: "https://clinic.example/",
+    JWT_SECRET: "x",
+  });
+  assert.deepEqual(worker.email, {
+    smtpUrl: smtp.SMTP_URL,
+    from: smtp.EMAIL_FROM,
+    senderDomain: "clinic.example",
+    unsubscribeMailto: undefined,
+    publicUrl: "https://clinic.example",
+    linkSecret: "x",
+  });
+  assert.throws(
+    () => loadWorkerConfig({ DATABASE_URL: db, ...smtp, JWT_SECRET: "x" }),
+    /PUBLIC_URL is required with SMTP_URL/,
+  );
+  assert.throws(
+    () => loadWorkerConfig({ DATABASE_URL: db, ...smtp, PUBLIC_URL: "https://c.example" }),
+    /JWT_SECRET is required with SMTP_URL/,
+  );
+  const start = loadStartConfig({ APP_ENV: "test", PORT: "8123", ...smtp }, {
+    developmentSecret: () => "development-secret",
+  });
+  assert.deepEqual(
+    [start.email?.publicUrl, start.email?.linkSecret],
+    ["http://localhost:8123", "development-secret"],
+    "deno task start: its own link base and secret",
+  );
+  assert.throws(
+    () => loadStartConfig({ APP_ENV: "production", JWT_SECRET: FULL.JWT_SECRET, ...smtp }),
+    /PUBLIC_URL is required with SMTP_URL/,
+  );
+  for (
+    const [env, message] of [
+      [{ SMTP_URL: "https://smtp.example" }, /SMTP_URL must be an absolute smtp or smtps URL/],
+      [{ SMTP_URL: "smtp://127.0.0.1" }, /EMAIL_FROM is required with SMTP_URL/],
+      [{ ...smtp, EMAIL_FROM: "Clinic" }, /EMAIL_FROM must be an address/],
+      [{ ...smtp, EMAIL_UNSUBSCRIBE_MAILTO: "nobody" }, /EMAIL_UNSUBSCRIBE_MAILTO must be/],
+    ] as const
+  ) {
+    assert.throws(
+      () => loadWorkerConfig({ DATABASE_URL: db, JWT_SECRET: "x", ...env }),
+      message,
+    );
+  }
+});
+
 Deno.test("realtime alone: a secret or JWKS, its port, the shared secret rule", () => {
-  assert.throws(() => loadRealtimeConfig({}), /JWT_SECRET \(or JWKS_URL\) is required/);
+  assert.throws(
+    () => loadRealtimeConfig({}),
+    /JWT_SECRET \(or JWKS_URL, or AUTH_MODE=supabase\) is required/,
+  );
   const jwks = loadRealtimeConfig({ JWKS_URL: "https://idp.example/jwks" });
   assert.deepEqual([jwks.jwtSecret, jwks.port, jwks.host], [undefined, 4000, "127.0.0.1"]);
   assert.equal(loadRealtimeConfig({ JWT_SECRET: "x", PORT: "4100" }).port, 4100);
@@ -180,13 +271,17 @@ Deno.test("deno task start: the development secret only outside production and w
     asked.push(dataDir);
     return "development-secret";
   };
-  const start = loadStartConfig({ DATA_DIR: "/tmp/d", APP_ENV: "test" }, { developmentSecret });
+  const developmentVapid = () => DEVELOPMENT_VAPID;
+  const start = loadStartConfig({ DATA_DIR: "/tmp/d", APP_ENV: "test" }, {
+    developmentSecret,
+    developmentVapid,
+  });
   assert.deepEqual(asked, ["/tmp/d"]);
   assert.deepEqual(
     [start.jwtSecret, start.host, start.pgPort, start.notifyTransport],
     ["development-secret", "0.0.0.0", undefined, "development"],
   );
-  loadStartConfig({ JWT_SECRET: "mine", APP_ENV: "test" }, { developmentSecret });
+  loadStartConfig({ JWT_SECRET: "mine", APP_ENV: "test" }, { developmentSecret, developmentVapid });
   assert.equal(asked.length, 1, "not when JWT_SECRET is set");
   assert.throws(
     () => loadStartConfig({ APP_ENV: "production" }, { developmentSecret }),
@@ -196,9 +291,66 @@ Deno.test("deno task start: the development secret only outside production and w
   const production = loadStartConfig({ APP_ENV: "production", JWT_SECRET: FULL.JWT_SECRET });
   assert.equal(production.notifyTransport, "none", "production never records as development");
   assert.throws(
-    () => loadStartConfig({ JWT_SECRET: "x", PG_PORT: "five" }, { developmentSecret }),
+    () =>
+      loadStartConfig({ JWT_SECRET: "x", PG_PORT: "five" }, {
+        developmentSecret,
+        developmentVapid,
+      }),
     /PG_PORT must be a whole number/,
   );
+});
+
+Deno.test("web push keys: all three or none, checked; development keeps a pair", () => {
+  const vapid = {
+    VAPID_PUBLIC_KEY: FULL.VAPID_PUBLIC_KEY,
+    VAPID_PRIVATE_KEY: FULL.VAPID_PRIVATE_KEY,
+    VAPID_SUBJECT: FULL.VAPID_SUBJECT,
+  };
+  const url = "postgres://127.0.0.1/clinic";
+  assert.equal(loadWorkerConfig({ DATABASE_URL: url }).vapid, undefined, "none: push off");
+  assert.deepEqual(loadWorkerConfig({ DATABASE_URL: url, ...vapid }).vapid, {
+    publicKey: vapid.VAPID_PUBLIC_KEY,
+    privateKey: vapid.VAPID_PRIVATE_KEY,
+    subject: vapid.VAPID_SUBJECT,
+  });
+  assert.throws(
+    () => loadWorkerConfig({ DATABASE_URL: url, VAPID_PUBLIC_KEY: vapid.VAPID_PUBLIC_KEY }),
+    /VAPID_PRIVATE_KEY and VAPID_SUBJECT must be set with VAPID_PUBLIC_KEY/,
+  );
+  for (
+    const [name, value] of [
+      ["VAPID_PUBLIC_KEY", "BP4z9KsN6nGRTbVYI"],
+      ["VAPID_PRIVATE_KEY", "not a key"],
+      ["VAPID_SUBJECT", "http://clinic.example"],
+      ["VAPID_SUBJECT", "ops@clinic.example"],
+    ]
+  ) {
+    assert.throws(
+      () => loadWorkerConfig({ DATABASE_URL: url, ...vapid, [name]: value }),
+      new RegExp(name),
+    );
+  }
+  assert.throws(() => loadConfig({ JWT_SECRET: "x", VAPID_PUBLIC_KEY: "x" }), /VAPID_PUBLIC_KEY/);
+  assert.equal(loadConfig({ JWT_SECRET: "x", ...vapid }).vapidPublicKey, vapid.VAPID_PUBLIC_KEY);
+
+  const dataDir = Deno.makeTempDirSync();
+  try {
+    const first = loadStartConfig({ DATA_DIR: dataDir, APP_ENV: "test" });
+    assert.ok(first.vapid, "development generates a pair");
+    assert.equal(first.vapidPublicKey, first.vapid.publicKey, "the API serves the same key");
+    const again = loadStartConfig({ DATA_DIR: dataDir, APP_ENV: "test" });
+    assert.deepEqual(again.vapid, first.vapid, "kept across restarts");
+    const production = loadStartConfig({
+      DATA_DIR: dataDir,
+      APP_ENV: "production",
+      JWT_SECRET: FULL.JWT_SECRET,
+    });
+    assert.equal(production.vapid, undefined, "production: push off without the variables");
+    const configured = loadStartConfig({ DATA_DIR: dataDir, JWT_SECRET: "x", ...vapid });
+    assert.equal(configured.vapid?.publicKey, vapid.VAPID_PUBLIC_KEY, "the variables win");
+  } finally {
+    Deno.removeSync(dataDir, { recursive: true });
+  }
 });
 
 Deno.test("the API's webhook settings are always filled; bad values name the variable", () => {
@@ -239,4 +391,80 @@ Deno.test("a process that cannot load its configuration exits 2 with the message
     assert.equal(code, 2, entry);
     assert.ok(new TextDecoder().decode(stderr).includes(message), entry);
   }
+});
+
+Deno.test("Twilio: off without an account, else a working sender or a clear error", () => {
+  const sid = "AC" + "a".repeat(32);
+  const hook = "https://clinic.example/api/webhooks/twilio";
+  const base = { TWILIO_ACCOUNT_SID: sid, TWILIO_WEBHOOK_URL: hook };
+  assert.equal(loadTwilioConfig({}), undefined);
+  const token = loadTwilioConfig({
+    ...base,
+    TWILIO_AUTH_TOKEN: "t1,t2",
+    TWILIO_SMS_FROM: "Clinic",
+  })!;
+  assert.deepEqual(
+    [token.username, token.password, token.apiUrl, token.statusCallback, token.messagesPerSecond],
+    [sid, "t1", "https://api.twilio.com", hook, 10],
+  );
+  const key = loadTwilioConfig({
+    ...base,
+    TWILIO_API_KEY_SID: "SK" + "b".repeat(32),
+    TWILIO_API_KEY_SECRET: "s",
+    TWILIO_WHATSAPP_FROM: "whatsapp:+6560000001",
+    TWILIO_API_URL: "http://127.0.0.1:9/",
+  })!;
+  assert.deepEqual(
+    [key.username, key.password, key.whatsappFrom, key.apiUrl],
+    ["SK" + "b".repeat(32), "s", "+6560000001", "http://127.0.0.1:9"],
+  );
+  const bad: [Env, RegExp][] = [
+    [{ ...base, TWILIO_ACCOUNT_SID: "AC123" }, /TWILIO_ACCOUNT_SID must be AC/],
+    [{ ...base, TWILIO_SMS_FROM: "x" }, /TWILIO_API_KEY_SID\/_SECRET or TWILIO_AUTH_TOKEN/],
+    [{ ...base, TWILIO_AUTH_TOKEN: "t" }, /needs a sender/],
+    [
+      { TWILIO_ACCOUNT_SID: sid, TWILIO_AUTH_TOKEN: "t", TWILIO_SMS_FROM: "x" },
+      /TWILIO_WEBHOOK_URL/,
+    ],
+    [{ ...base, TWILIO_API_KEY_SID: "SK" + "b".repeat(32), TWILIO_SMS_FROM: "x" }, /go together/],
+    [{ ...base, TWILIO_AUTH_TOKEN: "t", TWILIO_MESSAGING_SERVICE_SID: "MG1" }, /MESSAGING_SERVICE/],
+    [
+      { ...base, TWILIO_AUTH_TOKEN: "t", TWILIO_SMS_FROM: "x", TWILIO_API_URL: "ftp://x" },
+      /API_URL/,
+    ],
+  ];
+  for (const [env, error] of bad) assert.throws(() => loadTwilioConfig(env), error);
+  const worker = loadWorkerConfig({
+    DATABASE_URL: "postgres://127.0.0.1/clinic",
+    ...base,
+    TWILIO_AUTH_TOKEN: "t",
+    TWILIO_SMS_FROM: "x",
+  });
+  assert.equal(worker.twilio?.accountSid, sid);
+});
+
+Deno.test("AUTH_MODE: own by default; supabase needs the project's secret or JWKS", () => {
+  for (const load of [loaders.api, loaders.realtime]) {
+    assert.equal((load({ JWT_SECRET: "x" }) as { supabaseAuth?: unknown }).supabaseAuth, undefined);
+    assert.equal(
+      (load({ JWT_SECRET: "x", SUPABASE_JWT_SECRET: "ignored" }) as { supabaseAuth?: unknown })
+        .supabaseAuth,
+      undefined,
+      "Supabase's variables are read only in supabase mode",
+    );
+    assert.throws(() => load({ JWT_SECRET: "x", AUTH_MODE: "clerk" }), /AUTH_MODE must be own/);
+    assert.throws(
+      () => load({ JWT_SECRET: "x", AUTH_MODE: "supabase" }),
+      /AUTH_MODE=supabase needs SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL/,
+    );
+    assert.throws(
+      () => load({ JWT_SECRET: "x", AUTH_MODE: "supabase", SUPABASE_JWKS_URL: "jwks.json" }),
+      /SUPABASE_JWKS_URL must be an absolute http or https URL/,
+    );
+  }
+  assert.deepEqual(
+    loadRealtimeConfig({ AUTH_MODE: "supabase", SUPABASE_JWT_SECRET: "s" }).supabaseAuth,
+    { jwtSecret: "s", jwksUrl: undefined },
+    "realtime alone may take Supabase's tokens only",
+  );
 });

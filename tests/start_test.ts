@@ -65,7 +65,15 @@ Deno.test("deno task start: create, stop cleanly, reuse, survive a killed run", 
   try {
     await t.step("first start creates the cluster, migrates, seeds and serves", async () => {
       const s = await start(dataDir);
-      assert.equal((await health(s.port) as { status: string }).status, "healthy");
+      const up = await health(s.port) as { status: string; notify: Record<string, string> };
+      assert.equal(up.status, "healthy");
+      assert.deepEqual(up.notify, {
+        email: "development",
+        sms: "development",
+        whatsapp: "development",
+        push: "web-push",
+      }, "each channel's transport (web push with the generated development VAPID keys)");
+      assert.match(s.output(), /Notifications: email via development, sms via development/);
       assert.match(s.output(), /Migrations: applied/);
       assert.match(s.output(), /Seed: demo data loaded/);
       // The API's pools use the cluster's Unix socket (no TCP connection of theirs).

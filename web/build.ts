@@ -123,7 +123,7 @@ async function hashHex(text: string): Promise<string> {
 /** Text files worth compressing (images are compressed already). */
 const COMPRESSIBLE = /\.(js|mjs|css|html|json|map|webmanifest|svg|txt)$/;
 /** Below this, the headers outweigh what compression saves. */
-const COMPRESS_MIN_BYTES = 512;
+export const COMPRESS_MIN_BYTES = 512;
 
 const ENCODERS: Record<Coding, (bytes: Uint8Array) => Uint8Array> = {
   br: (bytes) =>

@@ -5,6 +5,7 @@
  */
 import * as jose from "jose";
 import type { Config } from "../config.ts";
+import { validSubject } from "./subject.ts";
 
 export type AppRole = "patient" | "doctor" | "nurse" | "staff" | "admin" | "superadmin";
 
@@ -76,6 +77,7 @@ export function createTokenService(config: Config): TokenService {
       ["sign", "verify"],
     );
   const jwks = config.jwksUrl ? jose.createRemoteJWKSet(new URL(config.jwksUrl)) : undefined;
+  const supabase = supabaseKeys(config);
   // Our tokens that verified, with their claims: HS256 verification through WebCrypto costs
   // ~40 µs of CPU per request, and a token that verified once verifies again with the same key
   // — only the time checks can change their answer, so a hit re-checks `exp` and `nbf` exactly
@@ -139,6 +141,14 @@ export function createTokenService(config: Config): TokenService {
         throw new TokenError("token_malformed", "The token is not a JWT");
       }
       try {
+        const fromSupabase = supabase && await supabase.key(token, header, config.jwtIssuer);
+        if (fromSupabase) {
+          const { payload } = await jose.jwtVerify(token, fromSupabase, {
+            algorithms: ["HS256", "ES256", "RS256"],
+            requiredClaims: ["exp", "role"],
+          });
+          return { claims: deepFreeze(checkSupabaseShape(payload)), external: false };
+        }
         if (header.alg === "HS256") {
           const { payload } = await jose.jwtVerify(token, await hmacKey(), {
             algorithms: ["HS256"],
@@ -187,6 +197,52 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * AUTH_MODE=supabase: the key of a token issued by the project's Supabase Auth, or undefined
+ * for anything else. HS256 tokens are Supabase's unless their `iss` is ours (the two secrets may
+ * be one, as on the Edge Function); ES256/RS256 ones when the project's JWKS has their key
+ * (else they go to `JWKS_URL`'s provider, if any).
+ */
+function supabaseKeys(config: Config) {
+  const auth = config.supabaseAuth;
+  if (!auth) return undefined;
+  const secret = auth.jwtSecret ? new TextEncoder().encode(auth.jwtSecret) : undefined;
+  const jwks = auth.jwksUrl ? jose.createRemoteJWKSet(new URL(auth.jwksUrl)) : undefined;
+  return {
+    async key(
+      token: string,
+      header: jose.ProtectedHeaderParameters,
+      ourIssuer: string,
+    ): Promise<Uint8Array | jose.CryptoKey | undefined> {
+      if (header.alg === "HS256") {
+        if (!secret) return undefined;
+        let issuer: unknown;
+        try {
+          issuer = jose.decodeJwt(token).iss;
+        } catch {
+          return undefined;
+        }
+        return issuer === ourIssuer ? undefined : secret;
+      }
+      if (!jwks || (header.alg !== "ES256" && header.alg !== "RS256")) return undefined;
+      try {
+        return await jwks(header, { payload: "", signature: "" } as jose.FlattenedJWSInput);
+      } catch (error) {
+        if ((error as { code?: string }).code === "ERR_JWKS_NO_MATCHING_KEY") return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
+/** A Supabase Auth token: a user (`authenticated`, uuid `sub`) or the anon key; nothing else. */
+function checkSupabaseShape(payload: jose.JWTPayload): TokenClaims {
+  if (payload.role !== "anon" && payload.role !== "authenticated") {
+    throw new TokenError("token_invalid_claims", "The token's role is not accepted");
+  }
+  return checkShape(payload);
+}
+
 function checkShape(payload: jose.JWTPayload): TokenClaims {
   const role = payload.role;
   if (role !== "anon" && role !== "authenticated" && role !== "service_role") {
@@ -194,6 +250,9 @@ function checkShape(payload: jose.JWTPayload): TokenClaims {
   }
   if (role === "authenticated" && typeof payload.sub !== "string") {
     throw new TokenError("token_invalid_claims", "The token has no subject");
+  }
+  if (!validSubject(payload.sub)) {
+    throw new TokenError("token_invalid_claims", "The token's subject is not a user id");
   }
   return payload as TokenClaims;
 }

@@ -27,6 +27,10 @@ export async function sendUnlockLink(
   const [row] = await ctx.sql`
     select private.login_unlock_issue(${userId}, ${await sha256Hex(token)}, ${ttlSeconds}) as to`;
   if (!row?.to) return; // the account is gone
+  const [suppressed] = await ctx.sql`select private.email_suppression(${row.to}) as reason`;
+  if (suppressed.reason) {
+    throw new PermanentJobError(`address suppressed after a ${suppressed.reason}`);
+  }
   const minutes = ttlSeconds / 60;
   await email.send({
     channel: "email",

@@ -17,6 +17,7 @@ import {
   trustedProxies,
   url,
 } from "./env.ts";
+import { vapidPublicKey } from "./push.ts";
 import { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./webhooks.ts";
 
 export interface Config extends TokenSources {
@@ -61,6 +62,13 @@ export interface Config extends TokenSources {
   requestTimeoutMs: number;
   /** Inbound provider secrets and outbound delivery settings (see {@linkcode WebhookConfig}). */
   webhooks: WebhookConfig;
+  /**
+   * Each channel's transport in this process's job worker (`deno task start` sets it), `off`
+   * where none is configured: `/api/health` reports it. Unset for the API alone.
+   */
+  notify?: Record<string, string>;
+  /** `VAPID_PUBLIC_KEY`: served to browsers subscribing to web push (unset: push is off). */
+  vapidPublicKey?: string;
 }
 
 /** The variables {@linkcode loadConfig} reads (README "Environment", column `api`). */
@@ -75,6 +83,9 @@ export const apiVariables = [
   "JWKS_URL",
   "JWKS_ISSUER",
   "JWKS_AUDIENCE",
+  "AUTH_MODE",
+  "SUPABASE_JWT_SECRET",
+  "SUPABASE_JWKS_URL",
   "ACCESS_TOKEN_TTL",
   "REFRESH_TOKEN_TTL",
   "PASSWORD_ITERATIONS",
@@ -84,6 +95,7 @@ export const apiVariables = [
   "BODY_LIMIT",
   "WEBHOOK_BODY_LIMIT",
   "REQUEST_TIMEOUT_MS",
+  "VAPID_PUBLIC_KEY",
   ...webhookVariables,
 ] as const;
 
@@ -143,9 +155,11 @@ export function loadConfig(
     jwksUrl: tokens.jwksUrl ?? defaults.jwksUrl,
     jwksIssuer: tokens.jwksIssuer ?? defaults.jwksIssuer,
     jwksAudience: tokens.jwksAudience ?? defaults.jwksAudience,
+    supabaseAuth: tokens.supabaseAuth ?? defaults.supabaseAuth,
     bodyLimit: int(env, "BODY_LIMIT", defaults.bodyLimit ?? 64 * 1024),
     webhookBodyLimit: int(env, "WEBHOOK_BODY_LIMIT", defaults.webhookBodyLimit ?? 1024 * 1024),
     requestTimeoutMs: int(env, "REQUEST_TIMEOUT_MS", defaults.requestTimeoutMs ?? 10_000),
     webhooks: defaults.webhooks ?? loadWebhookConfig(env),
+    vapidPublicKey: vapidPublicKey(env, defaults.vapidPublicKey),
   };
 }

@@ -99,6 +99,8 @@ export interface TokenSources {
   jwksUrl?: string;
   jwksIssuer?: string;
   jwksAudience?: string;
+  /** `AUTH_MODE=supabase`: the project's Supabase Auth (see {@linkcode SupabaseAuth}). */
+  supabaseAuth?: SupabaseAuth;
 }
 
 export function tokenSources(env: Env): TokenSources {
@@ -107,7 +109,38 @@ export function tokenSources(env: Env): TokenSources {
     jwksUrl: url(env, "JWKS_URL", ["http:", "https:"]),
     jwksIssuer: text(env, "JWKS_ISSUER"),
     jwksAudience: text(env, "JWKS_AUDIENCE"),
+    supabaseAuth: supabaseAuth(env),
   };
+}
+
+/**
+ * The project's Supabase Auth, whose users are ours by id (AUTH_MODE=supabase; migration
+ * 20261206000200_supabase_auth.sql links them): its tokens are verified with the project's JWT
+ * secret (HS256) or its JWKS (ES256/RS256) and used as they are.
+ */
+export interface SupabaseAuth {
+  /** `SUPABASE_JWT_SECRET`: the project's (legacy) HS256 JWT secret. */
+  jwtSecret?: string;
+  /** `SUPABASE_JWKS_URL`: `https://<project>.supabase.co/auth/v1/.well-known/jwks.json`. */
+  jwksUrl?: string;
+}
+
+/**
+ * `AUTH_MODE`: `own` (default: our sign-in, and `JWKS_URL`'s provider) or `supabase` (also the
+ * project's Supabase Auth: `SUPABASE_JWT_SECRET` and/or `SUPABASE_JWKS_URL`).
+ */
+export function supabaseAuth(env: Env): SupabaseAuth | undefined {
+  const mode = text(env, "AUTH_MODE") ?? "own";
+  if (mode !== "own" && mode !== "supabase") {
+    throw new Error(`AUTH_MODE must be own or supabase (got '${mode}')`);
+  }
+  if (mode === "own") return undefined;
+  const jwtSecret = text(env, "SUPABASE_JWT_SECRET");
+  const jwksUrl = url(env, "SUPABASE_JWKS_URL", ["http:", "https:"]);
+  if (!jwtSecret && !jwksUrl) {
+    throw new Error("AUTH_MODE=supabase needs SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL");
+  }
+  return { jwtSecret, jwksUrl };
 }
 
 /** `DATABASE_URL`: the service's PostgreSQL. */
@@ -137,4 +170,16 @@ export function trustedProxies(env: Env): TrustedProxies {
  */
 export function realtimeMaxSocketsPerAddress(env: Env): number | undefined {
   return int(env, "REALTIME_MAX_SOCKETS_PER_ADDRESS");
+}
+
+/**
+ * `REALTIME_PUBLICATION`: the publication the realtime server streams (unset: its default,
+ * `supabase_realtime`); a lower-case identifier, as private.use_realtime_publication takes.
+ */
+export function realtimePublication(env: Env): string | undefined {
+  const name = text(env, "REALTIME_PUBLICATION");
+  if (name !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
+    throw new Error("REALTIME_PUBLICATION must be a lower-case identifier (letters, digits, _)");
+  }
+  return name;
 }

@@ -10,6 +10,7 @@ import {
   int,
   jwtSecret,
   realtimeMaxSocketsPerAddress,
+  realtimePublication,
   text,
   type TokenSources,
   tokenSources,
@@ -26,6 +27,8 @@ export interface RealtimeConfig extends TokenSources {
   databaseUrl?: string;
   /** `REALTIME_SLOT`: the replication slot (default `realtime_<database>`). */
   slotName?: string;
+  /** `REALTIME_PUBLICATION`: the publication of the streamed tables (default `supabase_realtime`). */
+  publication?: string;
   /** `REALTIME_PORT`, else `PORT` (default 4000). */
   port: number;
   /** `REALTIME_HOST` (default 127.0.0.1). */
@@ -47,8 +50,12 @@ export const realtimeVariables = [
   "JWKS_URL",
   "JWKS_ISSUER",
   "JWKS_AUDIENCE",
+  "AUTH_MODE",
+  "SUPABASE_JWT_SECRET",
+  "SUPABASE_JWKS_URL",
   "DATABASE_URL",
   "REALTIME_SLOT",
+  "REALTIME_PUBLICATION",
   "REALTIME_PORT",
   "PORT",
   "REALTIME_HOST",
@@ -62,12 +69,15 @@ export const realtimeVariables = [
 export function loadRealtimeConfig(env: Env = Deno.env.toObject()): RealtimeConfig {
   const secret = jwtSecret(env, appEnv(env));
   const tokens = tokenSources(env);
-  if (!secret && !tokens.jwksUrl) throw new Error("JWT_SECRET (or JWKS_URL) is required");
+  if (!secret && !tokens.jwksUrl && !tokens.supabaseAuth) {
+    throw new Error("JWT_SECRET (or JWKS_URL, or AUTH_MODE=supabase) is required");
+  }
   return {
     ...tokens,
     jwtSecret: secret,
     databaseUrl: databaseUrl(env),
     slotName: text(env, "REALTIME_SLOT"),
+    publication: realtimePublication(env),
     port: int(env, "REALTIME_PORT", int(env, "PORT", 4000)),
     host: text(env, "REALTIME_HOST") ?? "127.0.0.1",
     catchUpWindowMs: int(env, "REALTIME_CATCHUP_WINDOW_MS"),

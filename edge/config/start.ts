@@ -3,6 +3,7 @@
  * listening address, and what its job worker and realtime server take.
  */
 import { apiVariables, type Config, loadConfig } from "./api.ts";
+import { type EmailConfig, emailVariables, loadEmailConfig } from "./email.ts";
 import {
   appEnv,
   type Env,
@@ -12,6 +13,8 @@ import {
   realtimeMaxSocketsPerAddress,
   text,
 } from "./env.ts";
+import { loadTwilioConfig, type TwilioConfig, twilioVariables } from "./twilio.ts";
+import { fileVapid, loadVapid, type VapidConfig, vapidVariables } from "./push.ts";
 
 export interface StartConfig extends Config {
   /** `DATA_DIR`: the embedded cluster and the development secret (default `.data/`). */
@@ -22,8 +25,14 @@ export interface StartConfig extends Config {
   host: string;
   /** The job worker's channel transports (by `APP_ENV`). */
   notifyTransport: NotifyTransport;
+  /** `SMTP_URL`, `EMAIL_FROM`…: e-mail over SMTP (unset: the development transport, or none). */
+  email?: EmailConfig;
   /** `REALTIME_MAX_SOCKETS_PER_ADDRESS` (unset: the realtime server's default). */
   realtimeMaxSocketsPerAddress?: number;
+  /** The Twilio SMS/WhatsApp transport of its job worker, when configured. */
+  twilio?: TwilioConfig;
+  /** The job worker's web push keys (development: a pair kept in `dataDir`). */
+  vapid?: VapidConfig;
 }
 
 /** The variables {@linkcode loadStartConfig} reads (README "Environment", column `start`). */
@@ -33,6 +42,9 @@ export const startVariables = [
   "PG_PORT",
   "HOST",
   "REALTIME_MAX_SOCKETS_PER_ADDRESS",
+  ...twilioVariables,
+  ...emailVariables,
+  ...vapidVariables.slice(1),
 ] as const;
 
 const defaultDataDir = new URL("../../.data", import.meta.url).pathname;
@@ -53,22 +65,34 @@ function fileSecret(dataDir: string): string {
 
 /**
  * Reads `deno task start`'s configuration. Outside production without `JWT_SECRET`, the
- * secret is `developmentSecret(dataDir)`: by default generated once into `DATA_DIR`.
+ * secret is `developmentSecret(dataDir)`: by default generated once into `DATA_DIR`; likewise
+ * the VAPID pair without any `VAPID_*` variable (`developmentVapid`).
  */
 export function loadStartConfig(
   env: Env = Deno.env.toObject(),
-  options: { developmentSecret?: (dataDir: string) => string } = {},
+  options: {
+    developmentSecret?: (dataDir: string) => string;
+    developmentVapid?: (dataDir: string) => VapidConfig;
+  } = {},
 ): StartConfig {
   const name = appEnv(env);
   const dataDir = text(env, "DATA_DIR") ?? defaultDataDir;
   const generate = name !== "production" && !text(env, "JWT_SECRET");
   const jwtSecret = generate ? (options.developmentSecret ?? fileSecret)(dataDir) : undefined;
+  const vapid = loadVapid(
+    env,
+    () => name === "production" ? undefined : (options.developmentVapid ?? fileVapid)(dataDir),
+  );
+  const config = loadConfig(env, { jwtSecret, vapidPublicKey: vapid?.publicKey });
   return {
-    ...loadConfig(env, { jwtSecret }),
+    ...config,
     dataDir,
     pgPort: int(env, "PG_PORT"),
     host: text(env, "HOST") ?? "0.0.0.0",
     notifyTransport: notifyTransport(name),
+    email: loadEmailConfig(env, () => ({ publicUrl: config.publicUrl, secret: config.jwtSecret })),
     realtimeMaxSocketsPerAddress: realtimeMaxSocketsPerAddress(env),
+    twilio: loadTwilioConfig(env),
+    vapid,
   };
 }

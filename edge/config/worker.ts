@@ -9,10 +9,15 @@ import {
   databaseUrl,
   type Env,
   int,
+  jwtSecret,
   list,
   type NotifyTransport,
   notifyTransport,
+  url as absoluteUrl,
 } from "./env.ts";
+import { loadTwilioConfig, type TwilioConfig, twilioVariables } from "./twilio.ts";
+import { type EmailConfig, emailVariables, loadEmailConfig } from "./email.ts";
+import { loadVapid, type VapidConfig, vapidVariables } from "./push.ts";
 import { loadWebhookConfig, type WebhookConfig, webhookVariables } from "./webhooks.ts";
 
 export interface WorkerConfig {
@@ -27,8 +32,14 @@ export interface WorkerConfig {
   queues: string[];
   /** Channel transports (by `APP_ENV`). */
   notifyTransport: NotifyTransport;
+  /** `SMTP_URL`, `EMAIL_FROM`…: e-mail over SMTP (with `PUBLIC_URL` and `JWT_SECRET`). */
+  email?: EmailConfig;
   /** Outbound webhook delivery settings. */
   webhooks: WebhookConfig;
+  /** The Twilio SMS/WhatsApp transport, when configured. */
+  twilio?: TwilioConfig;
+  /** Web push (VAPID) keys and contact; unset: no push transport. */
+  vapid?: VapidConfig;
 }
 
 /** The variables {@linkcode loadWorkerConfig} reads (README "Environment", column `worker`). */
@@ -38,7 +49,12 @@ export const workerVariables = [
   "DATABASE_SOCKET",
   "WORKER_CONCURRENCY",
   "WORKER_QUEUES",
+  ...emailVariables,
+  "PUBLIC_URL",
+  "JWT_SECRET",
+  ...vapidVariables,
   ...webhookVariables,
+  ...twilioVariables,
 ] as const;
 
 /** Reads the worker's configuration; throws, naming the variable, when one is missing or bad. */
@@ -48,6 +64,12 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
   const concurrency = int(env, "WORKER_CONCURRENCY", 10, 1);
   const queues = list(env, "WORKER_QUEUES");
   const webhooks = loadWebhookConfig(env);
+  const twilio = loadTwilioConfig(env);
+  const email = loadEmailConfig(env, () => ({
+    publicUrl: absoluteUrl(env, "PUBLIC_URL", ["http:", "https:"]),
+    secret: jwtSecret(env, name),
+  }));
+  const vapid = loadVapid(env);
   if (!url) throw new Error("DATABASE_URL is required");
   return {
     env: name,
@@ -56,6 +78,9 @@ export function loadWorkerConfig(env: Env = Deno.env.toObject()): WorkerConfig {
     concurrency,
     queues: queues.length ? queues : ["default"],
     notifyTransport: notifyTransport(name),
+    email,
     webhooks,
+    twilio,
+    vapid,
   };
 }

@@ -14,10 +14,12 @@ export interface ClusterOptions {
   port?: number;
   /** Trade durability for speed (tests and benchmarks). */
   fast?: boolean;
+  /** The bootstrap superuser's name (default `postgres`), fixed when the cluster is created. */
+  superuser?: string;
 }
 
 export interface Cluster {
-  /** Superuser connection URL to the `postgres` database. */
+  /** Superuser connection URL to the `postgres` database (as `ClusterOptions.superuser`). */
   url: string;
   port: number;
   password: string;
@@ -98,7 +100,12 @@ function settings(fast: boolean): string {
   return lines.join("\n") + "\n";
 }
 
-async function init(pgdata: string, passwordFile: string, fast: boolean): Promise<void> {
+async function init(
+  pgdata: string,
+  passwordFile: string,
+  fast: boolean,
+  superuser: string,
+): Promise<void> {
   await Deno.mkdir(pgdata, { recursive: true, mode: 0o700 });
   if (asRoot) await chownPostgres(pgdata);
   const pwfile = `${pgdata}.pwfile`;
@@ -109,7 +116,7 @@ async function init(pgdata: string, passwordFile: string, fast: boolean): Promis
       "-D",
       pgdata,
       "-U",
-      "postgres",
+      superuser,
       "--auth=scram-sha-256",
       `--pwfile=${pwfile}`,
       "--encoding=UTF8",
@@ -152,9 +159,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await Deno.writeTextFile(passwordFile, password, { mode: 0o600 });
   }
   const password = (await Deno.readTextFile(passwordFile)).trim();
+  const superuser = options.superuser ?? "postgres";
   if (!await exists(`${pgdata}/PG_VERSION`)) {
     await Deno.remove(pgdata, { recursive: true }).catch(() => {});
-    await init(pgdata, passwordFile, options.fast ?? false);
+    await init(pgdata, passwordFile, options.fast ?? false, superuser);
   }
 
   let port = await runningPort(pgdata);
@@ -182,7 +190,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     : undefined;
 
   const urlFor = (database: string) =>
-    `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+    `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   return {
     url: urlFor("postgres"),
     port,

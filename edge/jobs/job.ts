@@ -57,6 +57,18 @@ export class PermanentJobError extends Error {
   }
 }
 
+/**
+ * Run the job again no sooner than `delayMs` from now (a provider's `Retry-After`, a rate
+ * limit's next free slot). `attempted: false` says nothing was tried (the job only waits its
+ * turn): the attempt is given back and the job never dies of it.
+ */
+export class RetryLaterError extends Error {
+  constructor(message: string, readonly delayMs: number, readonly attempted = true) {
+    super(message);
+    this.name = "RetryLaterError";
+  }
+}
+
 /** Another worker holds the job now (our lease expired). */
 export class LeaseLostError extends Error {
   constructor(message: string) {

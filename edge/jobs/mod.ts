@@ -1,7 +1,13 @@
 /** The job worker's public surface (see worker.ts, job.ts, handlers.ts, service.ts). */
 export { backoffDelay, startWorker } from "./worker.ts";
 export type { Backoff, Worker, WorkerOptions, WorkerStats } from "./worker.ts";
-export { countField, LeaseLostError, PermanentJobError, uuidField } from "./job.ts";
+export {
+  countField,
+  LeaseLostError,
+  PermanentJobError,
+  RetryLaterError,
+  uuidField,
+} from "./job.ts";
 export type { Handlers, Job, JobContext, JobHandler, Schedule } from "./job.ts";
 export {
   defaultHandlers,

@@ -15,7 +15,8 @@
  *   `ctx.complete(fn)`: its writes and the completion commit together, under the same
  *   conditions, so its database effects happen exactly once even if the job runs twice.
  * - Failure re-queues with jittered exponential backoff; after `max_attempts` (or a
- *   `PermanentJobError`) the job is `dead` with its last error.
+ *   `PermanentJobError`) the job is `dead` with its last error. A `RetryLaterError` re-queues
+ *   it no sooner than its delay (and gives the attempt back when nothing was attempted).
  * - A crashed worker's jobs are taken again once their lease has expired: the reaper re-queues
  *   them (the crashed attempt stays counted) or buries them when that was the last attempt.
  * - Wakes on `NOTIFY jobs` (sent by `private.enqueue_job`), with polling as the backstop, so a
@@ -31,6 +32,7 @@ import {
   type JobContext,
   LeaseLostError,
   PermanentJobError,
+  RetryLaterError,
   type Schedule,
 } from "./job.ts";
 
@@ -155,6 +157,8 @@ interface Outcome {
   /** The retry's delay (status `queued`). */
   delayMs: number | null;
   error: string | null;
+  /** Nothing was attempted (`RetryLaterError` with `attempted: false`): the attempt is given back. */
+  giveBack: boolean;
 }
 
 interface JobRow {
@@ -171,19 +175,19 @@ interface JobRow {
 
 /**
  * One statement for a batch of outcomes ($1 the worker; then per job: id, attempt, status,
- * retry delay, error); the rows are found by primary key, then matched to their outcome. Sent
+ * retry delay, error, 1 when the attempt is given back); the rows are found by primary key, then matched to their outcome. Sent
  * unprepared: a cached generic plan does not know the arrays' length and may rescan them for
  * every row (quadratic in the batch), where a plan made for the actual arrays hashes them.
  */
 const RECORD_OUTCOMES = `
   update public.jobs j
-  set status = o.status::public.job_status,
+  set status = o.status::public.job_status, attempts = j.attempts - o.give_back,
       run_at = coalesce(now() + o.delay_ms * interval '1 millisecond', j.run_at),
       last_error = coalesce(o.error, j.last_error),
       locked_by = null, locked_until = null,
       finished_at = case when o.status <> 'queued' then now() end, updated_at = now()
-  from unnest($2::bigint[], $3::int[], $4::text[], $5::int[], $6::text[])
-    as o(id, attempts, status, delay_ms, error)
+  from unnest($2::bigint[], $3::int[], $4::text[], $5::int[], $6::text[], $7::int[])
+    as o(id, attempts, status, delay_ms, error, give_back)
   where j.id = any($2::bigint[]) and j.id = o.id and j.attempts = o.attempts
     and j.locked_by = $1 and j.status = 'running'
   returning j.status::text as status`;
@@ -246,6 +250,7 @@ export function startWorker(options: WorkerOptions): Worker {
             batch.map((o) => o.status),
             batch.map((o) => o.delayMs),
             batch.map((o) => o.error),
+            batch.map((o) => o.giveBack ? 1 : 0),
           ], { prepare: false });
           for (const row of rows) {
             if (row.status === "succeeded") stats.succeeded++;
@@ -262,11 +267,24 @@ export function startWorker(options: WorkerOptions): Worker {
   }
 
   function fail(job: Job, error: unknown) {
-    const dead = error instanceof PermanentJobError || job.attempts >= job.maxAttempts;
-    const delay = dead ? 0 : backoffDelay(job.attempts, backoff);
+    const later = error instanceof RetryLaterError ? error : undefined;
+    const waiting = later?.attempted === false;
+    const dead = error instanceof PermanentJobError ||
+      (!waiting && job.attempts >= job.maxAttempts);
+    const delay = dead
+      ? 0
+      : waiting
+      ? later!.delayMs
+      : Math.max(backoffDelay(job.attempts, backoff), later?.delayMs ?? 0);
     const message = errorText(error);
-    record({ job, status: dead ? "dead" : "queued", delayMs: dead ? null : delay, error: message });
-    if (!(error instanceof LeaseLostError)) {
+    record({
+      job,
+      status: dead ? "dead" : "queued",
+      delayMs: dead ? null : delay,
+      error: message,
+      giveBack: waiting,
+    });
+    if (!(error instanceof LeaseLostError) && !waiting) {
       log(
         `[jobs] job ${job.id} (${job.kind}) attempt ${job.attempts}/${job.maxAttempts} ` +
           `failed${dead ? ", now dead" : `, retry in ${delay} ms`}: ${message}`,
@@ -340,7 +358,7 @@ export function startWorker(options: WorkerOptions): Worker {
     entry.done = Promise.race([work, limits])
       .then(() => {
         if (!entry.completed) {
-          record({ job, status: "succeeded", delayMs: null, error: null });
+          record({ job, status: "succeeded", delayMs: null, error: null, giveBack: false });
         }
       }, (error) => {
         if (!entry.completed) fail(job, error);

@@ -8,6 +8,7 @@ import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
 import { clientAddress } from "../net/client_address.ts";
 import { hasControlCharacters } from "../text.ts";
+import { toE164 } from "../notify/phone.ts";
 
 /** The single value of a one-row, one-column `select api.fn(...) as r`. */
 export function one<T>(rows: postgres.RowList<postgres.Row[]>): T {
@@ -60,6 +61,44 @@ export const ClinicCode = z.string().min(2).max(20).regex(
   "Not a clinic code",
 )
   .openapi({ example: "GFC-TP" });
+
+/**
+ * A phone number in any common notation (`9123 4567`, `+65 9123-4567`), validated and
+ * normalised to E.164 (`+6591234567`) by edge/notify/phone.ts (a number without a country code
+ * is read as Singaporean). The handler receives the E.164 form.
+ */
+export const Phone = z.string().max(64).transform((s, ctx) => {
+  const e164 = toE164(s);
+  if (e164 === null) {
+    ctx.addIssue({ code: "custom", message: "Not a valid phone number" });
+    return z.NEVER;
+  }
+  return e164;
+}).openapi({ type: "string", example: "+65 9123 4567" });
+
+/**
+ * The languages messages and the PWA are written in (English, 简体中文, Bahasa Melayu, தமிழ்);
+ * a copy of the database's private.languages(), checked against it by
+ * tests/edge/profile_test.ts.
+ */
+export const LANGUAGES = ["en", "zh", "ms", "ta"] as const;
+export const Language = z.enum(LANGUAGES).openapi({ example: "en" });
+
+/** Consent per channel to be reached off the app; a channel left out stays as it is. */
+export const ConsentChanges = z.strictObject({
+  email: z.boolean().optional(),
+  sms: z.boolean().optional(),
+  whatsapp: z.boolean().optional(),
+  push: z.boolean().optional(),
+}).openapi("ConsentChanges");
+
+/** The current consent per channel. */
+export const Consents = z.object({
+  email: z.boolean(),
+  sms: z.boolean(),
+  whatsapp: z.boolean(),
+  push: z.boolean(),
+}).openapi("Consents");
 
 /**
  * The client's address: the connection's remote address, or behind a trusted proxy the one it

@@ -23,7 +23,16 @@ import { authLimits, type Window } from "../auth/limits.ts";
 import { DEVICE_COOKIE, deviceOf, rememberDevice } from "../auth/device.ts";
 import type { AppRole } from "../auth/tokens.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { clientIp, ClinicCode, IsoDate, Line, one } from "./_shared.ts";
+import {
+  clientIp,
+  ClinicCode,
+  ConsentChanges,
+  IsoDate,
+  Language,
+  Line,
+  one,
+  Phone,
+} from "./_shared.ts";
 
 const SessionUser = z.object({
   id: z.string(),
@@ -57,7 +66,12 @@ const SignupBody = z.object({
   full_name: Line.trim().min(1).max(200),
   date_of_birth: IsoDate,
   gender: z.enum(["male", "female", "other", "prefer_not_to_say"]),
-  phone: z.string().regex(/^[+0-9][0-9 -]{5,19}$/, "Not a phone number").optional(),
+  phone: Phone.optional().openapi({ description: "Stored in E.164" }),
+  language: Language.optional().openapi({ description: "Messages and the PWA; default `en`" }),
+  consents: ConsentChanges.optional().openapi({
+    description: "Consent per channel to be reached off the app (recorded with source " +
+      "`signup`); a channel left out: no consent",
+  }),
 }).openapi("SignupRequest");
 
 const LoginBody = z.object({
@@ -176,7 +190,8 @@ const logoutRoute = createRoute({
 const Me = z.object({
   user: z.object({
     id: z.string(),
-    email: z.string(),
+    // null for Supabase Auth's phone-only and anonymous users (AUTH_MODE=supabase)
+    email: z.string().nullable(),
     full_name: z.string(),
     display_name: z.string().nullable(),
     phone: z.string().nullable(),
@@ -265,7 +280,8 @@ export const auth = new OpenAPIHono<AppEnv>()
       one<SessionRow>(
         await tx`select api.signup_patient(${body.clinic_code}, ${body.email}, ${passwordHash},
           ${body.full_name}, ${body.date_of_birth}::date, ${body.gender}::public.gender,
-          ${body.phone ?? null}, ${refreshHash}, ${config.refreshTokenTtl}) as r`,
+          ${body.phone ?? null}, ${refreshHash}, ${config.refreshTokenTtl},
+          ${body.consents ? tx.json(body.consents) : null}::jsonb, ${body.language ?? null}) as r`,
       )
     );
     return c.json(await issue(c, session, refresh), 201);

@@ -6,6 +6,10 @@ const PublicConfig = z.object({
   anon_key: z.string().openapi({ description: "JWT with role anon" }),
   realtime_path: z.string(),
   environment: z.string(),
+  vapid_public_key: z.string().nullable().openapi({
+    description: "Web push application server key (base64url) for PushManager.subscribe; " +
+      "null when web push is off",
+  }),
 }).openapi("PublicConfig");
 
 const route = createRoute({
@@ -32,5 +36,6 @@ export const publicConfig = new OpenAPIHono<AppEnv>().openapi(route, async (c) =
     anon_key: await cachedAnonKey.key,
     realtime_path: "/realtime/v1",
     environment: c.get("config").env,
+    vapid_public_key: c.get("config").vapidPublicKey ?? null,
   }, 200);
 });

@@ -14,7 +14,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
-import { ClinicCode, IsoDate, Line, one } from "./_shared.ts";
+import { ClinicCode, IsoDate, Line, one, Phone } from "./_shared.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
 import { Ticket, TicketStatus } from "./queue_shared.ts";
 
@@ -109,7 +109,14 @@ const NewPatient = z.object({
   full_name: Line.trim().min(1).max(200),
   date_of_birth: IsoDate,
   gender: z.enum(["male", "female", "other", "prefer_not_to_say"]),
-  phone: z.string().regex(/^[+0-9][0-9 -]{5,19}$/, "Not a phone number").optional(),
+  phone: Phone.optional().openapi({ description: "Stored in E.164" }),
+  sms_consent: z.boolean().optional().openapi({
+    description: 'The patient agreed to be told by SMS (queue calls, "N away"); recorded ' +
+      "with source `front_desk`. Needs `phone`",
+  }),
+}).refine((p) => !p.sms_consent || p.phone !== undefined, {
+  message: "SMS consent needs a phone number",
+  path: ["phone"],
 }).openapi("NewWalkInPatient");
 
 const walkInRoute = createRoute({

@@ -93,7 +93,9 @@ const twilioRoute = createRoute({
   path: "/webhooks/twilio",
   tags: ["webhooks"],
   summary: "Twilio callbacks (X-Twilio-Signature over TWILIO_WEBHOOK_URL, TWILIO_AUTH_TOKEN)",
-  description: rawBodyNote + " Form bodies, or JSON with `bodySHA256` in the query.",
+  description: rawBodyNote + " Form bodies, or JSON with `bodySHA256` in the query. Message " +
+    "status callbacks (`StatusCallback` of our sends) and inbound messages: STOP/START " +
+    "keywords change the channel's consent; a WhatsApp message opens the 24-hour window.",
   responses: twilioResponses,
 });
 

@@ -4,6 +4,7 @@
  * thousands of sockets presenting the same board token cost one verification.
  */
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import { validSubject } from "../../edge/auth/subject.ts";
 import type { Claims } from "./claims.ts";
 
 export interface JwtOptions {
@@ -18,6 +19,12 @@ export interface JwtOptions {
   /** Expected `iss` / `aud` of JWKS (RS256/ES256) tokens, when set. */
   jwksIssuer?: string;
   jwksAudience?: string | string[];
+  /**
+   * AUTH_MODE=supabase: the project's Supabase Auth secret (HS256 tokens ours do not verify)
+   * and JWKS (ES256/RS256 tokens whose key it has); anon and authenticated tokens only.
+   */
+  supabaseSecret?: string;
+  supabaseJwksUrl?: string;
   /** Clock tolerance in seconds (default 0). */
   clockToleranceSeconds?: number;
 }
@@ -34,25 +41,58 @@ const MAX_CACHE = 10_000;
 
 /** Creates a verifier; at least one of `secret` and `jwksUrl` is required. */
 export function createVerifier(options: JwtOptions): TokenVerifier {
-  if (!options.secret && !options.jwksUrl) {
+  if (!options.secret && !options.jwksUrl && !options.supabaseSecret && !options.supabaseJwksUrl) {
     throw new Error("realtime: a JWT secret or a JWKS URL is required");
   }
   const secret = options.secret ? new TextEncoder().encode(options.secret) : undefined;
   const jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl)) : undefined;
+  const supabaseSecret = options.supabaseSecret
+    ? new TextEncoder().encode(options.supabaseSecret)
+    : undefined;
+  const supabaseJwks = options.supabaseJwksUrl
+    ? createRemoteJWKSet(new URL(options.supabaseJwksUrl))
+    : undefined;
+
+  /** A token of the project's Supabase Auth: a user or the anon key, nothing else. */
+  async function supabaseToken(
+    token: string,
+    key: Uint8Array | ReturnType<typeof createRemoteJWKSet>,
+  ) {
+    const verify = {
+      clockTolerance: options.clockToleranceSeconds ?? 0,
+      algorithms: ["HS256", "ES256", "RS256"],
+    };
+    const { payload } = key instanceof Uint8Array
+      ? await jwtVerify(token, key, verify)
+      : await jwtVerify(token, key, verify);
+    if (payload.role !== "anon" && payload.role !== "authenticated") {
+      throw new errors.JWTClaimValidationFailed('"role" is not accepted', payload, "role");
+    }
+    return payload;
+  }
   const cache = new Map<string, { claims: Claims; exp: number }>();
 
   async function verifyUncached(token: string): Promise<Claims> {
     const header = decodeHeader(token);
     const tolerance = options.clockToleranceSeconds ?? 0;
     let payload: JWTPayload;
-    if (header.alg === "HS256" && secret) {
-      ({ payload } = await jwtVerify(token, secret, {
-        audience: options.audience,
-        issuer: options.issuer,
-        clockTolerance: tolerance,
-        algorithms: ["HS256"],
-      }));
-    } else if (jwks && (header.alg === "RS256" || header.alg === "ES256")) {
+    const asymmetric = header.alg === "RS256" || header.alg === "ES256";
+    if (header.alg === "HS256" && (secret || supabaseSecret)) {
+      try {
+        if (!secret) throw new errors.JWSSignatureVerificationFailed();
+        ({ payload } = await jwtVerify(token, secret, {
+          audience: options.audience,
+          issuer: options.issuer,
+          clockTolerance: tolerance,
+          algorithms: ["HS256"],
+        }));
+      } catch (error) {
+        if (!supabaseSecret || error instanceof errors.JWTExpired) throw error;
+        payload = await supabaseToken(token, supabaseSecret);
+      }
+    } else if (asymmetric && supabaseJwks && await hasKey(supabaseJwks, header)) {
+      payload = await supabaseToken(token, supabaseJwks);
+    } else if (jwks && asymmetric) {
       ({ payload } = await jwtVerify(token, jwks, {
         audience: options.jwksAudience,
         issuer: options.jwksIssuer,
@@ -64,6 +104,9 @@ export function createVerifier(options: JwtOptions): TokenVerifier {
     }
     if (typeof payload.role !== "string" || payload.role === "") {
       throw new errors.JWTClaimValidationFailed('missing "role" claim', payload, "role");
+    }
+    if (!validSubject(payload.sub)) {
+      throw new errors.JWTClaimValidationFailed('"sub" is not a uuid', payload, "sub");
     }
     if (typeof payload.exp !== "number") {
       throw new errors.JWTClaimValidationFailed('missing "exp" claim', payload, "exp");
@@ -94,6 +137,20 @@ export function createVerifier(options: JwtOptions): TokenVerifier {
       }
     },
   };
+}
+
+/** Whether the key set has the token's key (a missing one is no error: another set may). */
+async function hasKey(
+  keys: ReturnType<typeof createRemoteJWKSet>,
+  header: { alg?: unknown; kid?: unknown },
+): Promise<boolean> {
+  try {
+    await keys(header as Parameters<typeof keys>[0]);
+    return true;
+  } catch (error) {
+    if (error instanceof errors.JWKSNoMatchingKey) return false;
+    throw error;
+  }
 }
 
 function expired(agoSeconds: number): VerifyResult {

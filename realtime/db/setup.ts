@@ -22,6 +22,12 @@ export const DIRECTORY_PUBLICATION = "realtime_directory";
 
 export interface DatabaseOptions {
   url: string;
+  /**
+   * The publication of the streamed tables (default `supabase_realtime`); another name is
+   * created as needed and takes our tables out of `supabase_realtime`
+   * (private.use_realtime_publication).
+   */
+  publication?: string;
   /** Replication slot name (default `realtime_<database>`). */
   slot?: string;
   /** Catch-up window, for pruning durable cursors. */
@@ -43,10 +49,14 @@ export interface RealtimeDatabase {
 
 export async function connectDatabase(options: DatabaseOptions): Promise<RealtimeDatabase> {
   const sql = postgres(options.url, { max: 4, onnotice: () => {}, idle_timeout: 30 });
+  const publication = options.publication ?? CLIENT_PUBLICATION;
   try {
-    const catalog = await loadCatalog(sql, CLIENT_PUBLICATION);
+    if (publication !== CLIENT_PUBLICATION) {
+      await sql`select private.use_realtime_publication(${publication})`;
+    }
+    const catalog = await loadCatalog(sql, publication);
     const pubs = await sql<{ pubname: string }[]>`
-      select pubname from pg_publication where pubname in (${CLIENT_PUBLICATION}, ${DIRECTORY_PUBLICATION})`;
+      select pubname from pg_publication where pubname in (${publication}, ${DIRECTORY_PUBLICATION})`;
     const directory = createDirectory();
     const replication = createReplicationFeed({
       url: options.url,

@@ -201,6 +201,7 @@ export function createReplicationFeed(options: ReplicationFeedOptions): Replicat
       user: decodeURIComponent(url.username),
       password: decodeURIComponent(url.password),
       database,
+      ssl: tls(url),
     }, { acknowledge: { auto: false, timeoutSeconds: 0 } });
     service = s;
     // A failing step drops this stream: the next one resumes from the confirmed position.
@@ -335,4 +336,15 @@ function jsonSafe(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) out[k] = typeof v === "bigint" ? Number(v) : v;
   return out;
+}
+
+/**
+ * The replication connection's TLS, from the URL's `sslmode` as libpq reads it (the pool's
+ * postgres.js does the same): `require` encrypts without checking the certificate (Supabase's
+ * direct connection), `verify-ca`/`verify-full` check it; absent or `disable`, plain.
+ */
+function tls(url: URL): { rejectUnauthorized: boolean } | undefined {
+  const mode = url.searchParams.get("sslmode");
+  if (!mode || mode === "disable" || mode === "allow" || mode === "prefer") return undefined;
+  return { rejectUnauthorized: mode === "verify-ca" || mode === "verify-full" };
 }

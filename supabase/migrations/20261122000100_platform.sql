@@ -44,17 +44,44 @@ begin
 end
 $$;
 
-create schema if not exists auth;
-grant usage on schema auth to anon, authenticated, service_role;
+-- The auth schema and its claim helpers are Supabase Auth's (GoTrue's) where it runs: ours are
+-- stand-ins for a plain PostgreSQL, created only when absent, and never touched otherwise.
+do $$
+begin
+  if not exists (select 1 from pg_namespace where nspname = 'auth') then
+    create schema auth;
+    grant usage on schema auth to anon, authenticated, service_role;
+  end if;
+end
+$$;
 grant usage on schema extensions to anon, authenticated, service_role;
 grant usage on schema public to anon, authenticated, service_role;
 grant usage on schema private to anon, authenticated, service_role;
 grant usage on schema api to anon, authenticated, service_role;
 
 -- auth.uid(), auth.role(), auth.jwt(): the claims of the current request, as PostgREST sets
--- them (`request.jwt.claims`, or the per-claim settings).
+-- them (`request.jwt.claims`, or the per-claim settings). Where GoTrue's role
+-- supabase_auth_admin exists but GoTrue has not created them yet (self-hosted Supabase, our
+-- migrations first), they are created as that role, so GoTrue's own migrations
+-- (`create or replace function auth.jwt()` …, as supabase_auth_admin) can replace them; a
+-- migrator that cannot act as it stops here, before anything GoTrue would trip over.
 do $$
+declare
+  v_role text := current_setting('role');
 begin
+  if exists (select 1 from pg_roles where rolname = 'supabase_auth_admin')
+    and (
+      select count(distinct p.proname) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = 'auth' and p.proname in ('jwt', 'uid', 'role') and p.pronargs = 0
+    ) < 3
+  then
+    if not pg_has_role(current_user, 'supabase_auth_admin', 'MEMBER') then
+      raise exception 'auth.uid(), auth.role() or auth.jwt() is missing: Supabase Auth has not run its migrations yet'
+        using hint = 'Start Supabase Auth (GoTrue) first, then apply these migrations again, '
+          || 'or apply them as a role that is a member of supabase_auth_admin.';
+    end if;
+    set local role supabase_auth_admin;
+  end if;
   if not exists (
     select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
     where n.nspname = 'auth' and p.proname = 'jwt'
@@ -67,6 +94,7 @@ begin
           nullif(current_setting('request.jwt.claims', true), '')
         )::jsonb
       $f$;
+    grant execute on function auth.jwt() to anon, authenticated, service_role;
   end if;
   if not exists (
     select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
@@ -80,6 +108,7 @@ begin
           nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '')
         )::uuid
       $f$;
+    grant execute on function auth.uid() to anon, authenticated, service_role;
   end if;
   if not exists (
     select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
@@ -93,11 +122,11 @@ begin
           nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role', '')
         )::text
       $f$;
+    grant execute on function auth.role() to anon, authenticated, service_role;
   end if;
+  perform set_config('role', v_role, true);
 end
 $$;
-
-grant execute on function auth.jwt(), auth.uid(), auth.role() to anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Errors and the caller

@@ -466,6 +466,11 @@ create trigger audit after insert or update or delete on public.board_tokens
 -- touch.
 -- ---------------------------------------------------------------------------------------
 
+-- Nothing but what follows: a target's default privileges (Supabase grants everything in
+-- public to anon, authenticated and service_role) are taken back first, table by table.
+revoke all on public.clinics, public.users, public.clinic_members, public.doctors,
+  public.patients, public.staff, public.clinic_invitations, public.board_tokens
+  from anon, authenticated, service_role;
 grant select, insert, update, delete on public.clinics, public.users, public.clinic_members,
   public.doctors, public.patients, public.staff, public.clinic_invitations, public.board_tokens
   to authenticated, service_role;

@@ -163,6 +163,12 @@ create policy feedback_own on public.user_feedback for all to authenticated
 create policy feedback_admin_read on public.user_feedback for select to authenticated
   using (clinic_id in (select private.admin_clinic_ids()));
 
+-- Nothing but what follows: a target's default privileges (Supabase grants everything in
+-- public to anon, authenticated and service_role) are taken back first, table by table.
+revoke all on public.jobs, public.idempotency_keys, public.feature_flags, public.system_settings,
+  public.user_feedback
+  from anon, authenticated, service_role;
+revoke all on sequence public.jobs_id_seq from anon, authenticated, service_role;
 grant select, insert, update, delete on public.jobs, public.idempotency_keys,
   public.feature_flags, public.system_settings, public.user_feedback
   to authenticated, service_role;

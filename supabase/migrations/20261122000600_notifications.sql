@@ -236,6 +236,10 @@ create policy deliveries_own_read on public.notification_deliveries for select t
 create policy deliveries_admin_read on public.notification_deliveries for select to authenticated
   using (clinic_id in (select private.admin_clinic_ids()));
 
+-- Nothing but what follows: a target's default privileges (Supabase grants everything in
+-- public to anon, authenticated and service_role) are taken back first, table by table.
+revoke all on public.notifications, public.notification_deliveries
+  from anon, authenticated, service_role;
 grant select, insert, update, delete on public.notifications, public.notification_deliveries
   to authenticated, service_role;
 -- The owner can only mark a notification read; deliveries are written by the service only.

@@ -786,6 +786,13 @@ create policy attempts_admin_read on public.webhook_delivery_attempts for select
   to authenticated
   using (clinic_id in (select private.admin_clinic_ids()));
 
+-- Nothing but what follows: a target's default privileges (Supabase grants everything in
+-- public to anon, authenticated and service_role) are taken back first, table by table.
+revoke all on public.webhook_inbox, public.webhook_security_log, public.webhook_endpoints,
+  public.webhook_outbox, public.webhook_deliveries, public.webhook_delivery_attempts
+  from anon, authenticated, service_role;
+revoke all on sequence public.webhook_security_log_id_seq, public.webhook_delivery_attempts_id_seq
+  from anon, authenticated, service_role;
 grant select, insert, update, delete on public.webhook_inbox, public.webhook_security_log,
   public.webhook_endpoints, public.webhook_outbox, public.webhook_deliveries,
   public.webhook_delivery_attempts

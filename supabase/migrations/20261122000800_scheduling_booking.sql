@@ -378,6 +378,11 @@ create policy appointments_delete on public.appointments for delete to authentic
   using ((patient_id in (select private.my_patient_ids()) and status = 'held')
     or clinic_id in (select private.staff_clinic_ids()));
 
+-- Nothing but what follows: a target's default privileges (Supabase grants everything in
+-- public to anon, authenticated and service_role) are taken back first, table by table.
+revoke all on public.doctor_schedules, public.doctor_schedule_hours, public.doctor_blocked_dates,
+  public.appointments
+  from anon, authenticated, service_role;
 grant select, insert, update, delete on public.doctor_schedules, public.doctor_schedule_hours,
   public.doctor_blocked_dates, public.appointments to authenticated, service_role;
 

@@ -987,6 +987,10 @@ create policy board_versions_members_read on public.queue_board_versions for sel
 create policy board_versions_token_read on public.queue_board_versions for select to anon
   using (clinic_id = (select private.board_clinic_id()));
 
+-- Nothing but what follows: a target's default privileges (Supabase grants everything in
+-- public to anon, authenticated and service_role) are taken back first, table by table.
+revoke all on public.queue_tickets, public.queue_board, public.queue_board_versions
+  from anon, authenticated, service_role;
 grant select, insert, update, delete on public.queue_tickets, public.queue_board,
   public.queue_board_versions to authenticated, service_role;
 -- Clients never write the board: its trigger does (private.refresh_board).

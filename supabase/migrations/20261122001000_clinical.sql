@@ -485,6 +485,12 @@ create policy payment_items_patient_read on public.payment_items for select to a
 create policy claims_patient_read on public.insurance_claims for select to authenticated
   using (patient_id in (select private.my_patient_ids()));
 
+-- Nothing but what follows: a target's default privileges (Supabase grants everything in
+-- public to anon, authenticated and service_role) are taken back first, table by table.
+revoke all on public.medical_records, public.prescriptions, public.prescription_items,
+  public.lab_results, public.imaging_results, public.vaccination_records,
+  public.telemedicine_sessions, public.payments, public.payment_items, public.insurance_claims
+  from anon, authenticated, service_role;
 grant select, insert, update, delete on public.medical_records, public.prescriptions,
   public.prescription_items, public.lab_results, public.imaging_results,
   public.vaccination_records, public.telemedicine_sessions, public.payments,

@@ -183,6 +183,7 @@ export interface Fixtures {
 /**
  * Adds, as superuser, rows for both clinics in every clinic-scoped table the seed leaves empty
  * (appointments, queue, clinical, money, notifications, webhooks, jobs, settings, feedback),
+ * a push subscription of each patient,
  * and a second patient of clinic A (Tay) so "own rows only" is tested within one clinic too.
  * Lim is treated by Dr Tan, Tay by Dr Lee, Chan (clinic B) by Dr Ng.
  */
@@ -274,6 +275,12 @@ export async function addFixtures(sql: Sql): Promise<Fixtures> {
         insert into public.notification_deliveries (notification_id, clinic_id, channel,
           recipient)
         values (${notification.id}, ${clinicId}, 'sms', '+65 9000 0000')`;
+      // Written the only way consent history is: through private.set_consent.
+      await tx`select private.set_consent(${p.patientId}, 'push', true, 'front_desk')`;
+      await tx`
+        insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+        values (${p.userId}, ${"https://push.example/send/" + p.key},
+          ${"B" + "A".repeat(86)}, ${"A".repeat(22)})`;
       patients.push({
         key: p.key,
         userId: p.userId,
@@ -327,6 +334,9 @@ export async function addFixtures(sql: Sql): Promise<Fixtures> {
       await tx`
         insert into public.system_settings (clinic_id, category, key, value, is_public)
         values (${c.id}, 'billing', 'gst_number', '"M90000000X"', false)`;
+      await tx`
+        insert into public.notification_templates (clinic_id, kind, channel, language, body)
+        values (${c.id}, 'queue_near', 'sms', 'en', 'Ticket {{code}}: nearly there')`;
       await tx`
         insert into public.user_feedback (user_id, clinic_id, rating, feedback_text)
         values (${c.admin}, ${c.id}, 5, 'Great')`;

@@ -245,6 +245,7 @@ const OWNERSHIP: Record<string, string> = {
   patients: "user_id = $1",
   clinic_members: "user_id = $1",
   notifications: "user_id = $1",
+  push_subscriptions: "user_id = $1",
   notification_deliveries:
     "notification_id in (select n.id from public.notifications n where n.user_id = $1)",
   payment_items: `payment_id in (select p.id from public.payments p

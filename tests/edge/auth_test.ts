@@ -298,3 +298,89 @@ Deno.test("refresh rotation, reuse detection, logout, me", async (t) => {
     assert.equal(anon.body.error.code, "auth_required");
   });
 });
+
+Deno.test("sign-up: optional consents per channel and language, recorded with source signup", async (t) => {
+  await using app = await testApp();
+  const stateOf = async (patientId: string) => {
+    const [row] = await app.sql`select p.preferred_language, p.phone, p.email_consent,
+      p.sms_consent, p.whatsapp_consent, p.push_consent, u.language
+      from public.patients p join public.users u on u.id = p.user_id where p.id = ${patientId}`;
+    const history = await app.sql`select channel, granted, source from public.consent_history
+      where patient_id = ${patientId} order by id`;
+    return { row: { ...row }, history: history.map((h) => ({ ...h })) };
+  };
+
+  await t.step("without: no consent, English, no history", async () => {
+    const res = await app.call("POST", "/api/auth/signup", {
+      body: signup("no.consent@example.com"),
+      ip: "198.51.100.31",
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.deepEqual(await stateOf(res.body.user.patient_id), {
+      row: {
+        preferred_language: "en",
+        phone: null,
+        email_consent: false,
+        sms_consent: false,
+        whatsapp_consent: false,
+        push_consent: false,
+        language: "en",
+      },
+      history: [],
+    });
+  });
+
+  await t.step("with: the consents given, the language, the phone in E.164", async () => {
+    const res = await app.call("POST", "/api/auth/signup", {
+      body: signup("consents@example.com", {
+        phone: "8123 4567",
+        language: "ms",
+        consents: { sms: true, email: true, whatsapp: false },
+      }),
+      ip: "198.51.100.32",
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.deepEqual(await stateOf(res.body.user.patient_id), {
+      row: {
+        preferred_language: "ms",
+        phone: "+6581234567",
+        email_consent: true,
+        sms_consent: true,
+        whatsapp_consent: false,
+        push_consent: false,
+        language: "ms",
+      },
+      history: [
+        { channel: "email", granted: true, source: "signup" },
+        { channel: "sms", granted: true, source: "signup" },
+      ],
+    });
+  });
+
+  await t.step("400 naming the field; no account made", async () => {
+    for (
+      const [extra, field] of [
+        [{ phone: "12345" }, "phone"],
+        [{ phone: "+1 555 0100 9999 12" }, "phone"],
+        [{ language: "zh-CN" }, "language"],
+        [{ consents: { sms: "true" } }, "consents.sms"],
+        [{ consents: { pager: true } }, "consents"],
+        [{ consents: true }, "consents"],
+      ] as const
+    ) {
+      const res = await app.call("POST", "/api/auth/signup", {
+        body: signup("refused@example.com", extra),
+        ip: "198.51.100.33",
+      });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, "invalid_request");
+      assert.ok(
+        res.body.error.details.some((d: { path: string }) => d.path.startsWith(field)),
+        JSON.stringify(res.body),
+      );
+    }
+    const [n] = await app.sql`select count(*)::int as n from public.users
+      where email = 'refused@example.com'`;
+    assert.equal(n.n, 0);
+  });
+});

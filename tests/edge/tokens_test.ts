@@ -88,6 +88,16 @@ Deno.test("rejected tokens: each a 401 with a clear code", async (t) => {
     const { exp: _exp, ...noExp } = base;
     await expect401(await hs(noExp), "token_invalid_claims");
   });
+  await t.step("a subject that is empty or not a uuid (auth.uid() would raise)", async () => {
+    for (const sub of ["", "user_tan", "not-a-uuid", 42, null]) {
+      await expect401(await hs({ ...base, sub }), "token_invalid_claims");
+      await expect401(await hs({ ...base, role: "anon", sub }), "token_invalid_claims", "apikey");
+    }
+    const res = await app.call("GET", "/api/clinics/GFC-TP", {
+      token: await hs({ ...base, sub: "" }),
+    });
+    assert.equal(res.status, 401, "on a route anon may call too");
+  });
 });
 
 Deno.test("external identity provider (JWKS served by the test)", async (t) => {

@@ -50,4 +50,9 @@ Deno.test("edge/jobs/main.ts runs the service's recurring jobs and stops on SIGT
     assert.equal(status.code, 0, out);
   }
   assert.match(out, /SIGTERM: stopping the job worker/);
+  assert.match(
+    out,
+    /Notifications: email via development, sms via development, whatsapp via development, push via development\n/,
+    "the channels and their transports, at start-up",
+  );
 });

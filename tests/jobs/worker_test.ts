@@ -12,6 +12,7 @@ import {
   type Handlers,
   LeaseLostError,
   PermanentJobError,
+  RetryLaterError,
   startWorker,
   type WorkerOptions,
 } from "../../edge/jobs/mod.ts";
@@ -164,6 +165,41 @@ Deno.test("a PermanentJobError is dead at once; an unknown kind is retried", asy
     assert.equal(u.attempts, 2);
     assert.match(u.last_error, new RegExp(`no handler for job kind '${kind}'`));
   }
+});
+
+Deno.test("RetryLaterError: no sooner than its delay; a wait gives its attempt back", async () => {
+  await using db = await freshDatabase();
+  const handlers: Handlers = {
+    "test.retry_after": () => {
+      throw new RetryLaterError("provider said 429", 60_000);
+    },
+    "test.wait_turn": () => {
+      throw new RetryLaterError("rate limit: not yet", 45_000, false);
+    },
+  };
+  // Both on their last attempt: the 429 one dies of it, the one waiting its turn does not.
+  const retried = await enqueue(db.sql, "test.retry_after", {}, { maxAttempts: 2 });
+  const last = await enqueue(db.sql, "test.retry_after", {}, { maxAttempts: 1 });
+  const waiting = await enqueue(db.sql, "test.wait_turn", {}, { maxAttempts: 1 });
+  const before = Date.now();
+  await withWorker(
+    { sql: db.sql, handlers, pollMs: 20, backoff: { baseMs: 10, maxMs: 20 } },
+    async () => {
+      await until("all three handled", async () => {
+        const rows = await db.sql`
+          select count(*)::int as n from public.jobs where last_error is not null`;
+        return rows[0].n === 3;
+      });
+    },
+  );
+  const r = await job(db.sql, retried);
+  assert.deepEqual([r.status, r.attempts], ["queued", 1]);
+  assert.ok(r.run_at.getTime() >= before + 60_000, "not before the provider's delay");
+  assert.equal((await job(db.sql, last)).status, "dead");
+  const w = await job(db.sql, waiting);
+  assert.deepEqual([w.status, w.attempts], ["queued", 0]);
+  assert.ok(w.run_at.getTime() >= before + 45_000);
+  assert.match(w.last_error, /RetryLaterError: rate limit: not yet/);
 });
 
 Deno.test("run_at is honoured", async () => {

@@ -321,7 +321,7 @@ Deno.test("queue notifications: 'you are N away' once, then 'please go to Room 3
   const near = await notificationsOf(db.sql);
   assert.deepEqual(near.map((n) => n.kind), ["queue_near"]);
   assert.equal(near[0].title, "Ticket W004: you are 1 away");
-  assert.match(near[0].body, /^1 person is ahead of you at Gabriel Family Clinic \(Tampines\)/);
+  assert.match(near[0].body, /^People ahead of you at Gabriel Family Clinic \(Tampines\): 1 /);
   assert.ok(near[0].body.includes(local(near[0].created_at, zone, false)));
   await call();
   assert.deepEqual(await kinds(), ["queue_near"], "told once");
@@ -373,7 +373,8 @@ Deno.test("the worker delivers through the transports and records the status", a
     assert.equal(sent.length, 3);
     assert.equal(sent[0].recipient, "patient.lim@demo.com");
     assert.equal(sent[0].subject, "Appointment confirmed");
-    assert.match(sent[1].body, /^Appointment confirmed\nYour appointment with Dr Tan/);
+    assert.match(sent[1].body, /^Gabriel Family Clinic \(Tampines\): your appointment on /);
+    assert.ok(!sent[1].body.includes("Dr Tan"), "no doctor in an SMS");
     assert.deepEqual(
       sent.map((s) => s.provider_message_id).sort(),
       deliveries.map((d) => d.provider_message_id).sort(),

@@ -152,7 +152,7 @@ Deno.test("POST walk-ins with a new patient: patient record and ticket in one tr
       full_name: "Walk In Wong",
       dob: "1962-05-17",
       gender: "male",
-      phone: "+65 8765 4321",
+      phone: "+6587654321",
     });
     const found = await q.call("GET", "/clinics/GFC-TP/patients?q=wong", { token: staff });
     assert.deepEqual(found.body.patients.map((p: { id: string }) => p.id), [ticket.patient_id]);
@@ -215,5 +215,93 @@ Deno.test("POST walk-ins with a new patient: patient record and ticket in one tr
     const badDoctor = await walkIn({ patient: newPatient, doctor_id: NOBODY, confirm_new: true });
     assertError(badDoctor, 404, "not_found");
     assert.equal(await patientCount(), before, "rolled back with the ticket");
+  });
+});
+
+Deno.test("POST walk-ins: a new patient's phone (E.164) and SMS consent, source front_desk", async (t) => {
+  await using q = await queueApp();
+  const staff = await q.tokenFor(USERS.staffKoh);
+  const walkIn = (patient: Record<string, unknown>) =>
+    q.call("POST", "/clinics/GFC-TP/queue/walk-ins", {
+      token: staff,
+      body: { patient: { date_of_birth: "1950-01-01", gender: "female", ...patient } },
+    });
+
+  await t.step("201: phone normalised, consent recorded by the staff member", async () => {
+    const res = await walkIn({ full_name: "Sms Siew", phone: "9876 5432", sms_consent: true });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.ticket.patient_id;
+    const [patient] = await q.sql`select phone, sms_consent, email_consent, whatsapp_consent
+      from public.patients where id = ${id}`;
+    assert.deepEqual({ ...patient }, {
+      phone: "+6598765432",
+      sms_consent: true,
+      email_consent: false,
+      whatsapp_consent: false,
+    });
+    const history = await q.sql`select channel, granted, source, changed_by
+      from public.consent_history where patient_id = ${id}`;
+    assert.deepEqual(history.map((h) => ({ ...h })), [
+      { channel: "sms", granted: true, source: "front_desk", changed_by: USERS.staffKoh },
+    ]);
+  });
+
+  await t.step("a phone without consent: stored, no consent, no history", async () => {
+    const res = await walkIn({ full_name: "Quiet Quek", phone: "+65 8111 2222" });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.ticket.patient_id;
+    const [patient] = await q.sql`select phone, sms_consent from public.patients
+      where id = ${id}`;
+    assert.deepEqual({ ...patient }, { phone: "+6581112222", sms_consent: false });
+    const [n] = await q.sql`select count(*)::int as n from public.consent_history
+      where patient_id = ${id}`;
+    assert.equal(n.n, 0);
+  });
+
+  await t.step("called: the consenting walk-in is told by SMS, the other is not", async () => {
+    const told = async (name: string) => {
+      const rows = await q.sql`
+        select n.kind, d.channel::text as channel, d.recipient
+        from public.notification_deliveries d
+        join public.notifications n on n.id = d.notification_id
+        join public.patients p on p.id = n.patient_id
+        where p.full_name = ${name} and n.kind = 'ticket_called'`;
+      return rows.map((r) => ({ ...r }));
+    };
+    const call = (replace: boolean) =>
+      q.call("POST", "/clinics/GFC-TP/queue/call-next", {
+        token: staff,
+        body: { room: "Room 3", doctor_id: DOCTORS.tan, replace_current: replace },
+      });
+    assert.equal((await call(false)).status, 200);
+    assert.deepEqual(await told("Sms Siew"), [
+      { kind: "ticket_called", channel: "sms", recipient: "+6598765432" },
+    ]);
+    assert.equal((await call(true)).status, 200);
+    assert.deepEqual(await told("Quiet Quek"), [], "no consent: nothing sent");
+  });
+
+  await t.step("400 naming patient.phone: invalid number, or consent without one", async () => {
+    const [before] = await q.sql`select count(*)::int as n from public.patients`;
+    for (
+      const patient of [
+        { full_name: "Bad Phone", phone: "+65 1234 5678", sms_consent: true },
+        { full_name: "Bad Phone", phone: "phone", sms_consent: true },
+        { full_name: "No Phone", sms_consent: true },
+        { full_name: "Odd Consent", phone: "9876 5432", sms_consent: "yes" },
+      ]
+    ) {
+      const res = await walkIn(patient);
+      assertError(res, 400, "invalid_request");
+      const field = "sms_consent" in patient && patient.sms_consent === "yes"
+        ? "patient.sms_consent"
+        : "patient.phone";
+      assert.ok(
+        res.body.error.details.some((d: { path: string }) => d.path === field),
+        JSON.stringify(res.body),
+      );
+    }
+    const [after] = await q.sql`select count(*)::int as n from public.patients`;
+    assert.equal(after.n, before.n, "nobody registered");
   });
 });

@@ -11,8 +11,8 @@ Deno.test("notifications API", async (t) => {
   // Three more in one transaction: the same created_at, so paging must break ties by id.
   await q.sql.begin(async (tx) => {
     for (let i = 0; i < 3; i++) {
-      await tx`select private.notify(${CLINIC_A}, ${PATIENTS.lim}, 'test', 'Same instant',
-        ${`n${i}`})`;
+      await tx`select private.notify(${CLINIC_A}, ${PATIENTS.lim}, 'queue_near', now(),
+        ${tx.json({ code: `n${i}`, people_ahead: 2 })})`;
     }
   });
 
@@ -39,7 +39,7 @@ Deno.test("notifications API", async (t) => {
     assert.equal(first.body.unread_count, 8);
     assert.ok(first.body.next_cursor);
     const n = first.body.notifications[0];
-    assert.equal(n.kind, "test");
+    assert.equal(n.kind, "queue_near");
     assert.equal(n.read_at, null);
     assert.ok(n.title && n.body && n.created_at);
     ids = first.body.notifications.map((x: { id: string }) => x.id);

@@ -26,7 +26,7 @@ export function sign(input: TokenInput = {}, secret = SECRET): Promise<string> {
     aud: "authenticated",
     app_metadata: input.app_metadata ?? {},
   };
-  if (input.sub) claims.sub = input.sub;
+  if (input.sub !== undefined) claims.sub = input.sub;
   if (input.email) claims.email = input.email;
   return new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })

@@ -1,6 +1,7 @@
 /** @jsxImportSource preact */
 /** My appointments (upcoming / past, cancel, reschedule) and one appointment's page. */
 import { useEffect, useRef, useState } from "preact/hooks";
+import { t } from "./messages.ts";
 import { messageOf } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { type Appointment, booking } from "../lib/endpoints.ts";
@@ -8,6 +9,7 @@ import { clinicLabel, longDate, timeIn } from "../lib/format.ts";
 import { queryParam } from "../lib/router.ts";
 import { Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
 import { type MyAppointments, myAppointments, session } from "./store.ts";
+import { PushPrompt } from "./push_prompt.tsx";
 
 const ACTIVE = new Set(["scheduled", "confirmed"]);
 const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -44,8 +46,8 @@ export function Appointments() {
   return (
     <section>
       <div class="spread">
-        <PageTitle>My appointments</PageTitle>
-        <a class="btn" href="/book">Book</a>
+        <PageTitle>{t("appts.title")}</PageTitle>
+        <a class="btn" href="/book">{t("nav.book")}</a>
       </div>
       {error && <Notice kind="error">{error}</Notice>}
       {message && <Notice kind="success">{message}</Notice>}
@@ -54,10 +56,10 @@ export function Appointments() {
       {list && (
         <>
           <section aria-labelledby="upcoming">
-            <h2 id="upcoming">Upcoming</h2>
+            <h2 id="upcoming">{t("appts.upcoming")}</h2>
             {upcoming.length === 0 && (
               <p>
-                No upcoming appointments. <a href="/book">Book one</a>.
+                {t("appts.noneUpcoming")} <a href="/book">{t("appts.bookOne")}</a>
               </p>
             )}
             <ul class="list">
@@ -67,7 +69,7 @@ export function Appointments() {
                     appointment={a}
                     movedFrom={byId.get(a.rescheduled_from ?? "")}
                     onCancelled={() => {
-                      setMessage(`Appointment ${a.appointment_number ?? ""} cancelled.`);
+                      setMessage(t("appts.cancelled", { number: a.appointment_number ?? "" }));
                       reload();
                     }}
                   />
@@ -76,8 +78,8 @@ export function Appointments() {
             </ul>
           </section>
           <section aria-labelledby="past">
-            <h2 id="past">Past and cancelled</h2>
-            {past.length === 0 && <p class="muted">Nothing yet.</p>}
+            <h2 id="past">{t("appts.past")}</h2>
+            {past.length === 0 && <p class="muted">{t("appts.nothing")}</p>}
             <ul class="list">
               {past.map((a) => (
                 <li key={a.id}>
@@ -119,28 +121,32 @@ function AppointmentCard(
         <StatusChip status={a.status} />
       </div>
       <p>
-        {a.doctor_name ?? "Doctor"}
+        {a.doctor_name ?? t("doctor")}
         {a.clinic_name ? ` · ${clinicLabel(a.clinic_name, a.branch_name)}` : ""}
       </p>
       {a.appointment_number && (
         <p class="muted">
-          Appointment number <strong class="mono">{a.appointment_number}</strong>
+          {t("appts.number")} <strong class="mono">{a.appointment_number}</strong>
         </p>
       )}
       {from && (
         <p class="muted">
-          Moved from {timeIn(from.start, tzOf(from))}, {longDate(from.start, tzOf(from))}
-          {from.appointment_number ? ` (number ${from.appointment_number} no longer applies)` : ""}
+          {t(from.appointment_number ? "appts.movedFromNumber" : "appts.movedFrom", {
+            time: timeIn(from.start, tzOf(from)),
+            date: longDate(from.start, tzOf(from)),
+            number: from.appointment_number ?? "",
+          })}
         </p>
       )}
       <div class="row">
         {today && (a.status === "scheduled" || a.status === "confirmed" ||
           a.status === "checked_in") &&
-          <a class="btn" href="/visit">My visit</a>}
+          <a class="btn" href="/visit">{t("visit.title")}</a>}
         {canChange && (
           <a class="btn secondary" href={`/book?reschedule=${a.id}`}>
-            Reschedule<span class="visually-hidden">
-              {` the ${timeIn(a.start, tz)} appointment`}
+            {t("appts.reschedule")}
+            <span class="visually-hidden">
+              {` ${t("appts.theAppt", { time: timeIn(a.start, tz) })}`}
             </span>
           </a>
         )}
@@ -174,18 +180,24 @@ function CancelButton(props: { appointment: Appointment; onCancelled: () => void
   return (
     <>
       <button class="btn secondary" type="button" onClick={() => dialog.current?.showModal()}>
-        Cancel<span class="visually-hidden">{` the ${timeIn(a.start, tz)} appointment`}</span>
+        {t("appts.cancel")}
+        <span class="visually-hidden">
+          {` ${t("appts.theAppt", { time: timeIn(a.start, tz) })}`}
+        </span>
       </button>
       <dialog ref={dialog} aria-labelledby={`cancel-${a.id}`}>
-        <h2 id={`cancel-${a.id}`}>Cancel this appointment?</h2>
+        <h2 id={`cancel-${a.id}`}>{t("appts.cancelTitle")}</h2>
         <p>
-          {timeIn(a.start, tz)}, {longDate(a.start, tz)} with{" "}
-          {a.doctor_name ?? "your doctor"}. The time will be offered to other patients.
+          {t("appts.cancelBody", {
+            time: timeIn(a.start, tz),
+            date: longDate(a.start, tz),
+            doctor: a.doctor_name ?? t("appts.yourDoctor"),
+          })}
         </p>
         {error && <Notice kind="error">{error}</Notice>}
         <div class="row">
           <button class="btn danger" type="button" onClick={cancel} disabled={busy}>
-            {busy ? "Cancelling…" : "Yes, cancel it"}
+            {busy ? t("appts.cancelling") : t("appts.yesCancel")}
           </button>
           {/* The safe choice has the focus: Enter must not cancel. */}
           <button
@@ -194,7 +206,7 @@ function CancelButton(props: { appointment: Appointment; onCancelled: () => void
             autofocus
             onClick={() => dialog.current?.close()}
           >
-            Keep it
+            {t("appts.keep")}
           </button>
         </div>
       </dialog>
@@ -217,28 +229,28 @@ export function AppointmentPage(props: { id: string }) {
   }, [props.id]);
   const booked = queryParam("booked");
   const moved = queryParam("moved");
-  const title = booked ? "You're booked" : moved ? "Appointment moved" : "Appointment";
+  const title = booked ? t("appt.booked") : moved ? t("appt.moved") : t("appt.title");
   return (
     <section class="narrow">
       <PageTitle>{title}</PageTitle>
       {error && <Notice kind="error">{error}</Notice>}
       {cancelled && a && (
-        <Notice kind="success">Appointment {a.appointment_number ?? ""} cancelled.</Notice>
+        <Notice kind="success">
+          {t("appts.cancelled", { number: a.appointment_number ?? "" })}
+        </Notice>
       )}
       {!a && !error && <Loading />}
       {a && (
         <>
           {(booked || moved) && !cancelled && (
             <div class="card confirmation" role="status">
-              <p>{moved ? "Your new appointment number" : "Your appointment number"}</p>
+              <p>{moved ? t("appt.newNumber") : t("appt.number")}</p>
               <p class="number mono">{a.appointment_number}</p>
               {moved && previous?.appointment_number && (
-                <p>
-                  It replaces{" "}
-                  <span class="mono">{previous.appointment_number}</span>, which no longer applies.
-                </p>
+                <p>{t("appt.replaces", { number: previous.appointment_number })}</p>
               )}
-              <p class="muted">Show this number at the counter if asked.</p>
+              <p class="muted">{t("appt.show")}</p>
+              {booked && <PushPrompt />}
             </div>
           )}
           <AppointmentCard
@@ -251,7 +263,7 @@ export function AppointmentPage(props: { id: string }) {
             }}
           />
           <p>
-            <a href="/appointments">All my appointments</a>
+            <a href="/appointments">{t("appt.all")}</a>
           </p>
         </>
       )}

@@ -5,9 +5,13 @@ import { ApiError, call, messageOf } from "../lib/api.ts";
 import { navigate, queryParam } from "../lib/router.ts";
 import { Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { type Gender, GENDERS } from "../lib/endpoints.ts";
-import { NOT_SIGNED_IN } from "../lib/session.ts";
+import { notSignedIn } from "../lib/session.ts";
 import { ClinicPicker } from "./clinic_picker.tsx";
+import { ConsentFields, LanguageField, NO_CONSENT, PhoneField, phoneProblem } from "./profile.tsx";
+import { chooseLang, lang } from "../lib/i18n.ts";
 import { chooseClinic, clinicCode, clinicInfo, session } from "./store.ts";
+import { t } from "./messages.ts";
+import { t as tl } from "../lib/messages.ts";
 
 function nextPath(): string {
   const next = queryParam("next");
@@ -33,7 +37,7 @@ export function Login() {
       navigate(nextPath(), { replace: true });
     } catch (e) {
       setError(
-        e instanceof ApiError && e.status === 401 ? NOT_SIGNED_IN : messageOf(e),
+        e instanceof ApiError && e.status === 401 ? notSignedIn() : messageOf(e),
       );
       if (e instanceof ApiError) setFields(e.fieldErrors());
     } finally {
@@ -43,15 +47,13 @@ export function Login() {
 
   return (
     <section class="narrow">
-      <PageTitle>Log in</PageTitle>
-      {session.expired.value && !error && (
-        <Notice kind="warning">Your session has expired. Please log in again.</Notice>
-      )}
+      <PageTitle>{t("logIn")}</PageTitle>
+      {session.expired.value && !error && <Notice kind="warning">{t("login.expired")}</Notice>}
       {error && <Notice kind="error">{error}</Notice>}
       <form onSubmit={submit} noValidate>
         <TextField
           id="email"
-          label="Email"
+          label={t("field.email")}
           type="email"
           autoComplete="email"
           inputMode="email"
@@ -62,7 +64,7 @@ export function Login() {
         />
         <TextField
           id="password"
-          label="Password"
+          label={t("field.password")}
           type="password"
           autoComplete="current-password"
           required
@@ -71,11 +73,11 @@ export function Login() {
           onInput={(e) => setPassword(e.currentTarget.value)}
         />
         <button class="btn block" type="submit" disabled={busy}>
-          {busy ? "Logging in…" : "Log in"}
+          {busy ? t("login.busy") : t("logIn")}
         </button>
       </form>
       <p class="after-form">
-        New here? <a href={`/signup${location.search}`}>Create an account</a>
+        {t("login.new")} <a href={`/signup${location.search}`}>{t("createAccount")}</a>
       </p>
     </section>
   );
@@ -95,7 +97,7 @@ function useUnknownClinic(input: string): string | null {
     const timer = setTimeout(() => {
       clinicInfo(code).catch((e) => {
         if (live && e instanceof ApiError && e.status === 404) {
-          setProblem(`No clinic has the code ${code}. Check the code, or pick your clinic.`);
+          setProblem(t("signup.unknownClinic", { code }));
         }
       });
     }, 300);
@@ -116,6 +118,8 @@ export function Signup() {
     date_of_birth: "",
     gender: "" as Gender | "",
     phone: "",
+    language: lang.value,
+    consents: NO_CONSENT,
   });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -127,16 +131,15 @@ export function Signup() {
   function validate(): Record<string, string> {
     const out: Record<string, string> = {};
     if (!/^[A-Za-z0-9-]{2,20}$/.test(form.clinic_code.trim())) {
-      out.clinic_code = "Enter your clinic's code, e.g. GFC-TP.";
+      out.clinic_code = t("signup.err.clinicCode");
     } else if (unknownClinic) out.clinic_code = unknownClinic;
-    if (!form.full_name.trim()) out.full_name = "Enter your full name.";
-    if (!/^\S+@\S+\.\S+$/.test(form.email.trim())) out.email = "Enter a valid email address.";
-    if (form.password.length < 8) out.password = "Use at least 8 characters.";
-    if (!form.date_of_birth) out.date_of_birth = "Enter your date of birth.";
-    if (!form.gender) out.gender = "Choose an option.";
-    if (form.phone && !/^[+0-9][0-9 -]{5,19}$/.test(form.phone.trim())) {
-      out.phone = "Enter a phone number, e.g. +65 9123 4567.";
-    }
+    if (!form.full_name.trim()) out.full_name = t("signup.err.fullName");
+    if (!/^\S+@\S+\.\S+$/.test(form.email.trim())) out.email = t("signup.err.email");
+    if (form.password.length < 8) out.password = t("signup.err.password");
+    if (!form.date_of_birth) out.date_of_birth = t("signup.err.dob");
+    if (!form.gender) out.gender = t("signup.err.gender");
+    const phone = phoneProblem(form.phone, [form.consents]);
+    if (phone) out.phone = phone;
     return out;
   }
 
@@ -146,7 +149,7 @@ export function Signup() {
     const problems = validate();
     setFields(problems);
     if (Object.keys(problems).length) {
-      setError("Please correct the highlighted fields.");
+      setError(t("signup.correct"));
       const first = Object.keys(problems)[0];
       document.getElementById(first)?.focus();
       return;
@@ -163,14 +166,14 @@ export function Signup() {
         date_of_birth: form.date_of_birth,
         gender: form.gender as Gender, // validate() refused ""
         ...(form.phone.trim() ? { phone: form.phone.trim() } : {}),
+        language: form.language,
+        consents: form.consents,
       });
       chooseClinic(code);
       navigate(queryParam("next") ? nextPath() : "/book", { replace: true });
     } catch (e) {
       setError(
-        e instanceof ApiError && e.status === 409
-          ? "An account with this email already exists. Log in instead."
-          : messageOf(e),
+        e instanceof ApiError && e.status === 409 ? t("signup.exists") : messageOf(e),
       );
       if (e instanceof ApiError) setFields(e.fieldErrors());
     } finally {
@@ -180,13 +183,20 @@ export function Signup() {
 
   return (
     <section class="narrow">
-      <PageTitle>Create your account</PageTitle>
+      <PageTitle>{t("signup.title")}</PageTitle>
       {error && <Notice kind="error">{error}</Notice>}
       <form onSubmit={submit} noValidate>
+        <LanguageField
+          value={form.language}
+          onChange={(language) => {
+            setForm({ ...form, language });
+            chooseLang(language);
+          }}
+        />
         <TextField
           id="clinic_code"
-          label="Clinic code"
-          hint="On your clinic's poster or link, e.g. GFC-TP."
+          label={t("field.clinicCode")}
+          hint={t("field.clinicCodeHint")}
           autoCapitalize="characters"
           required
           value={form.clinic_code}
@@ -199,7 +209,7 @@ export function Signup() {
         />
         <TextField
           id="full_name"
-          label="Full name"
+          label={t("field.fullName")}
           autoComplete="name"
           required
           value={form.full_name}
@@ -208,7 +218,7 @@ export function Signup() {
         />
         <TextField
           id="email"
-          label="Email"
+          label={t("field.email")}
           type="email"
           inputMode="email"
           autoComplete="email"
@@ -219,10 +229,10 @@ export function Signup() {
         />
         <TextField
           id="password"
-          label="Password"
+          label={t("field.password")}
           type="password"
           autoComplete="new-password"
-          hint="At least 8 characters."
+          hint={t("field.passwordHint")}
           required
           value={form.password}
           error={fields.password}
@@ -230,7 +240,7 @@ export function Signup() {
         />
         <TextField
           id="date_of_birth"
-          label="Date of birth"
+          label={t("field.dob")}
           type="date"
           autoComplete="bday"
           required
@@ -240,31 +250,31 @@ export function Signup() {
         />
         <SelectField
           id="gender"
-          label="Gender"
+          label={t("field.gender")}
           required
           value={form.gender}
           error={fields.gender}
           onChange={set("gender")}
         >
-          <option value="">Choose…</option>
-          {GENDERS.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+          <option value="">{t("field.choose")}</option>
+          {GENDERS.map((g) => <option key={g} value={g}>{tl(`gender.${g}`)}</option>)}
         </SelectField>
-        <TextField
-          id="phone"
-          label="Mobile phone (optional)"
-          type="tel"
-          autoComplete="tel"
-          hint="For reminders and your queue call by SMS."
+        <PhoneField
           value={form.phone}
           error={fields.phone}
-          onInput={set("phone")}
+          onInput={(phone) => setForm({ ...form, phone })}
+        />
+        <ConsentFields
+          id="consent"
+          value={form.consents}
+          onChange={(consents) => setForm({ ...form, consents })}
         />
         <button class="btn block" type="submit" disabled={busy}>
-          {busy ? "Creating your account…" : "Create account"}
+          {busy ? t("signup.busy") : t("signup.submit")}
         </button>
       </form>
       <p class="after-form">
-        Already registered? <a href={`/login${location.search}`}>Log in</a>
+        {t("signup.already")} <a href={`/login${location.search}`}>{t("logIn")}</a>
       </p>
     </section>
   );
@@ -289,9 +299,7 @@ export function Unlock() {
       setState("done");
     } catch (e) {
       setError(
-        e instanceof ApiError && e.status === 401
-          ? "This link has been used or has expired. Sign in again to be sent a new one."
-          : messageOf(e),
+        e instanceof ApiError && e.status === 401 ? t("unlock.expired") : messageOf(e),
       );
       setState("ready");
     }
@@ -299,30 +307,30 @@ export function Unlock() {
 
   return (
     <section class="narrow">
-      <PageTitle>Unlock sign-in</PageTitle>
+      <PageTitle>{t("unlock.title")}</PageTitle>
       {error && <Notice kind="error">{error}</Notice>}
       {state === "done"
         ? (
           <Notice kind="success">
-            This browser may sign in to your account again. <a href="/login">Log in</a> or{" "}
-            <a href="/staff">open the staff console</a>.
+            {t("unlock.done")} <a href="/login">{t("logIn")}</a> ·{" "}
+            <a href="/staff">{t("unlock.staff")}</a>
           </Notice>
         )
         : token
         ? (
           <>
-            <p>Open this link in the browser you sign in with, then press the button.</p>
+            <p>{t("unlock.intro")}</p>
             <button
               class="btn block"
               type="button"
               disabled={state === "busy"}
               onClick={unlock}
             >
-              {state === "busy" ? "Unlocking…" : "Let this browser sign in"}
+              {state === "busy" ? t("unlock.busy") : t("unlock.submit")}
             </button>
           </>
         )
-        : <p>Open the link from the unlock email you were sent.</p>}
+        : <p>{t("unlock.noToken")}</p>}
     </section>
   );
 }

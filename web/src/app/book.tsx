@@ -22,6 +22,7 @@ import { navigate, queryParam } from "../lib/router.ts";
 import { Loading, Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { ClinicPicker } from "./clinic_picker.tsx";
 import { chooseClinic, clinicCode, clinicInfo, session } from "./store.ts";
+import { t } from "./messages.ts";
 
 const DAYS_AHEAD = 14;
 
@@ -59,7 +60,7 @@ function saveAttempt(scope: string, attempt: Attempt | null): void {
 const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 function doctorLabel(d: Doctor | undefined, fallback?: string): string {
-  return d?.display_name ?? fallback ?? "Doctor";
+  return d?.display_name ?? fallback ?? t("doctor");
 }
 
 export function Book() {
@@ -113,7 +114,7 @@ export function Book() {
     }).catch((e) => {
       if (!live) return;
       if (e instanceof ApiError && e.status === 404) {
-        setLoadError(`No clinic has the code ${code}.`);
+        setLoadError(t("book.noClinic", { code }));
       } else {
         // Without clinic details, fall back to the device's day; slots carry the zone.
         setDay((d) => d ?? localDay(serverNow(), deviceZone()));
@@ -199,9 +200,7 @@ export function Book() {
       setAttempt({ code, slot, hold, key: newIdempotencyKey() });
     } catch (e) {
       setError(
-        e instanceof ApiError && e.status === 409
-          ? "Sorry, that time was just taken. Please choose another."
-          : messageOf(e),
+        e instanceof ApiError && e.status === 409 ? t("book.taken") : messageOf(e),
       );
       setReload((n) => n + 1);
     } finally {
@@ -244,10 +243,10 @@ export function Book() {
       if (e instanceof ApiError && (e.code === "slot_unavailable" || e.status === 409)) {
         setAttempt(null);
         setReload((n) => n + 1);
-        setError("Sorry, that time is no longer available. Please choose another.");
+        setError(t("book.gone"));
       } else if (e instanceof ApiError && (e.status === 0 || e.status >= 500)) {
         // Unknown outcome: retry with the same key — it can only ever book once.
-        setError(`${messageOf(e)} Your booking was not confirmed yet; tap “Try again”.`);
+        setError(t("book.unknownOutcome", { message: messageOf(e) }));
       } else {
         setError(messageOf(e));
       }
@@ -257,7 +256,7 @@ export function Book() {
     }
   }
 
-  const title = rescheduleId ? "Reschedule appointment" : "Book an appointment";
+  const title = rescheduleId ? t("book.reschedule") : t("bookAppointment");
 
   if (!code) {
     return (
@@ -271,13 +270,13 @@ export function Book() {
         >
           <TextField
             id="clinic"
-            label="Clinic code"
-            hint="On your clinic's poster or link, e.g. GFC-TP."
+            label={t("field.clinicCode")}
+            hint={t("field.clinicCodeHint")}
             autoCapitalize="characters"
             value={codeInput}
             onInput={(e) => setCodeInput(e.currentTarget.value)}
           />
-          <button class="btn" type="submit">Continue</button>
+          <button class="btn" type="submit">{t("book.continue")}</button>
         </form>
         <ClinicPicker onPick={setCode} />
       </section>
@@ -290,7 +289,7 @@ export function Book() {
     return (
       <section class="narrow">
         <PageTitle key="confirm" title={title}>
-          {rescheduleId ? "Confirm the new time" : "Confirm booking"}
+          {rescheduleId ? t("book.confirmNew") : t("book.confirm")}
         </PageTitle>
         {error && <Notice kind="error">{error}</Notice>}
         <div class="card summary">
@@ -303,13 +302,16 @@ export function Book() {
           {attempt.hold && <HoldTimer expiresAt={attempt.hold.expires_at} />}
           {original && (
             <p class="muted">
-              Moving from {timeIn(original.start, tz)} on {longDate(original.start, tz)}
+              {t("book.movingFrom", {
+                time: timeIn(original.start, tz),
+                date: longDate(original.start, tz),
+              })}
             </p>
           )}
         </div>
         {!rescheduleId && (
           <div class="field">
-            <label for="reason">Reason for visit (optional)</label>
+            <label for="reason">{t("book.reason")}</label>
             <textarea
               id="reason"
               rows={3}
@@ -322,15 +324,15 @@ export function Book() {
         <div class="row">
           <button class="btn" type="button" onClick={confirm} disabled={busy} aria-busy={busy}>
             {busy
-              ? "Confirming…"
+              ? t("book.confirming")
               : error
-              ? "Try again"
+              ? t("book.tryAgain")
               : rescheduleId
-              ? "Move appointment"
-              : "Confirm booking"}
+              ? t("book.move")
+              : t("book.confirm")}
           </button>
           <button class="btn secondary" type="button" onClick={back} disabled={busy}>
-            Choose another time
+            {t("book.another")}
           </button>
         </div>
       </section>
@@ -342,7 +344,7 @@ export function Book() {
       <PageTitle key="choose">{title}</PageTitle>
       <p class="muted">
         {clinicName ?? code}
-        {tz ? ` · times in clinic time (${tz})` : ""}{" "}
+        {tz ? ` · ${t("book.clinicTime", { tz })}` : ""}{" "}
         <button
           class="btn link"
           type="button"
@@ -356,21 +358,23 @@ export function Book() {
             setDoctors([]);
           }}
         >
-          Change clinic
+          {t("book.changeClinic")}
         </button>
       </p>
       {original && tz && (
         <Notice kind="info">
-          Current time: {timeIn(original.start, tz)},{" "}
-          {longDate(original.start, tz)}. Pick a new time below.
+          {t("book.current", {
+            time: timeIn(original.start, tz),
+            date: longDate(original.start, tz),
+          })}
         </Notice>
       )}
       {loadError && <Notice kind="error">{loadError}</Notice>}
       {error && <Notice kind="error">{error}</Notice>}
 
       <fieldset class="days">
-        <legend>Day</legend>
-        <div class="chips" role="radiogroup" aria-label="Day">
+        <legend>{t("book.day")}</legend>
+        <div class="chips" role="radiogroup" aria-label={t("book.day")}>
           {days.map((d) => {
             const info = dayInfo.get(d);
             const closed = info ? !info.open : false;
@@ -389,8 +393,8 @@ export function Book() {
                   onChange={() => setDay(d)}
                 />
                 <span>
-                  {d === today ? "Today" : calendarLabel(d)}
-                  {closed ? " · Closed" : full ? " · Full" : ""}
+                  {d === today ? t("today") : calendarLabel(d)}
+                  {closed ? ` · ${t("book.closed")}` : full ? ` · ${t("book.full")}` : ""}
                 </span>
               </label>
             );
@@ -400,11 +404,11 @@ export function Book() {
 
       <SelectField
         id="doctor"
-        label="Doctor"
+        label={t("doctor")}
         value={doctorId}
         onChange={(e) => setDoctorId(e.currentTarget.value)}
       >
-        <option value="">Any doctor</option>
+        <option value="">{t("book.anyDoctor")}</option>
         {doctors.map((d) => (
           <option key={d.id} value={d.id}>
             {doctorLabel(d)}
@@ -414,13 +418,14 @@ export function Book() {
       </SelectField>
 
       <section aria-labelledby="slots-heading" aria-busy={slots === null}>
-        <h2 id="slots-heading">Free times{day ? ` · ${calendarLabel(day)}` : ""}</h2>
-        {slots === null && !loadError && <Loading label="Finding free times…" />}
+        <h2 id="slots-heading">
+          {t("book.freeTimes")}
+          {day ? ` · ${calendarLabel(day)}` : ""}
+        </h2>
+        {slots === null && !loadError && <Loading label={t("book.finding")} />}
         {slots?.length === 0 && (
           <p>
-            {day && dayInfo.get(day)?.open === false
-              ? "The clinic is closed on this day. Choose another day."
-              : "No free times on this day. Try another day."}
+            {day && dayInfo.get(day)?.open === false ? t("book.closedDay") : t("book.noTimes")}
           </p>
         )}
         {groups.map(([doctor, list]) => {
@@ -435,7 +440,10 @@ export function Book() {
                       type="button"
                       class="slot"
                       disabled={busy}
-                      aria-label={`${s.local_time ?? timeIn(s.start, tz ?? "UTC")} with ${label}`}
+                      aria-label={t("book.slotWith", {
+                        time: s.local_time ?? timeIn(s.start, tz ?? "UTC"),
+                        doctor: label,
+                      })}
                       onClick={() => pick(s)}
                     >
                       {s.local_time ?? timeIn(s.start, tz ?? "UTC")}
@@ -459,13 +467,13 @@ function HoldTimer(props: { expiresAt: string }) {
   }, [props.expiresAt]);
   if (Number.isNaN(left)) return null;
   if (left <= 0) {
-    return <p class="muted">Your hold has ended; booking will still try for this time.</p>;
+    return <p class="muted">{t("book.holdEnded")}</p>;
   }
   const m = Math.floor(left / 60_000);
   const s = Math.floor((left % 60_000) / 1000);
   return (
     <p class="muted">
-      Held for you for{" "}
+      {t("book.heldFor")}{" "}
       <span aria-live="off">
         {m}:{String(s).padStart(2, "0")}
       </span>

@@ -2,6 +2,7 @@
 /** "Pick your clinic": the public clinic list (`GET /api/clinics`) as buttons. */
 import { signal } from "@preact/signals";
 import { clinics, type PublicClinic } from "../lib/endpoints.ts";
+import { t } from "./messages.ts";
 
 const list = signal<PublicClinic[] | null>(null);
 let loading: Promise<unknown> | null = null;
@@ -14,7 +15,7 @@ export function ClinicPicker(props: { onPick: (code: string) => void; hideFor?: 
   if (!all?.length || all.some((c) => c.code === known)) return null;
   return (
     <div class="clinic-picker" role="group" aria-labelledby="clinic-picker-h">
-      <p id="clinic-picker-h">Or pick your clinic:</p>
+      <p id="clinic-picker-h">{t("picker.title")}</p>
       <ul>
         {all.map((c) => (
           <li key={c.code}>

@@ -6,21 +6,20 @@ import type { Appointment } from "../lib/endpoints.ts";
 import { clinicLabel, longDate, timeIn } from "../lib/format.ts";
 import { PageTitle, SavedCopy } from "../lib/ui.tsx";
 import { clinicCode, myAppointments, session, ticket } from "./store.ts";
+import { t } from "./messages.ts";
+import { t as tl } from "../lib/messages.ts";
 import { checkInOpens, TicketCard } from "./visit.tsx";
 
 export function Welcome() {
   const code = clinicCode.value;
   return (
     <section class="narrow welcome">
-      <PageTitle title="Welcome">Book your clinic visit and skip the waiting room</PageTitle>
-      <p>
-        Book an appointment, check in from your phone when you arrive and follow your place in the
-        queue live — we'll tell you when it's your turn.
-      </p>
-      {code && <p class="muted">Clinic: {code}</p>}
+      <PageTitle title={t("welcome.tab")}>{t("welcome.title")}</PageTitle>
+      <p>{t("welcome.body")}</p>
+      {code && <p class="muted">{t("welcome.clinic", { code })}</p>}
       <div class="stack">
-        <a class="btn block" href="/signup">Create an account</a>
-        <a class="btn secondary block" href="/login">Log in</a>
+        <a class="btn block" href="/signup">{t("createAccount")}</a>
+        <a class="btn secondary block" href="/login">{t("logIn")}</a>
       </div>
     </section>
   );
@@ -28,7 +27,7 @@ export function Welcome() {
 
 export function Home() {
   const user = session.user.value;
-  const t = ticket.value;
+  const today = ticket.value;
   // undefined: loading; "unknown": could not be loaded (never "no appointments" then).
   const [next, setNext] = useState<Appointment | null | undefined | "unknown">(undefined);
   const [asOf, setAsOf] = useState<number | null>(null);
@@ -54,27 +53,25 @@ export function Home() {
   const name = user?.full_name?.trim();
   return (
     <section class="narrow">
-      <PageTitle title="Home">{name ? `Hello, ${name}` : "Hello"}</PageTitle>
-      {t && t.status !== "completed" && t.status !== "cancelled" && (
+      <PageTitle title={t("nav.home")}>
+        {name ? t("home.hello", { name }) : t("home.helloAnon")}
+      </PageTitle>
+      {today && today.status !== "completed" && today.status !== "cancelled" && (
         <section aria-labelledby="visit-now">
-          <h2 id="visit-now">Your visit today</h2>
-          <TicketCard ticket={t} compact />
-          <a class="btn block" href="/visit">Open my visit</a>
+          <h2 id="visit-now">{t("home.visitToday")}</h2>
+          <TicketCard ticket={today} compact />
+          <a class="btn block" href="/visit">{t("openVisit")}</a>
         </section>
       )}
       <section aria-labelledby="next-appt">
-        <h2 id="next-appt">Next appointment</h2>
-        {next === undefined && <p class="muted" role="status">Loading…</p>}
+        <h2 id="next-appt">{t("home.next")}</h2>
+        {next === undefined && <p class="muted" role="status">{tl("loading")}</p>}
         <SavedCopy
           asOf={asOf}
           time={(at) => timeIn(at, Intl.DateTimeFormat().resolvedOptions().timeZone)}
         />
-        {next === "unknown" && (
-          <p role="status">
-            Your appointments can't be loaded right now. Check your connection and try again.
-          </p>
-        )}
-        {next === null && <p>You have no upcoming appointments.</p>}
+        {next === "unknown" && <p role="status">{t("home.cantLoad")}</p>}
+        {next === null && <p>{t("home.none")}</p>}
         {next && next !== "unknown" && (
           <div class="card">
             <p class="big">
@@ -82,21 +79,21 @@ export function Home() {
             </p>
             <p>{longDate(next.start, next.timezone ?? "UTC")}</p>
             <p>
-              {next.doctor_name ?? "Doctor"}
+              {next.doctor_name ?? t("doctor")}
               {next.clinic_name ? ` · ${clinicLabel(next.clinic_name, next.branch_name)}` : ""}
             </p>
             {next.appointment_number && (
               <p class="muted">
-                Number <span class="mono">{next.appointment_number}</span>
+                {t("home.number")} <span class="mono">{next.appointment_number}</span>
               </p>
             )}
-            {!t && (checkInOpens(next)
+            {!today && (checkInOpens(next)
               ? <p>{checkInOpens(next)}</p>
-              : <a class="btn secondary" href="/visit">Check in when you arrive</a>)}
+              : <a class="btn secondary" href="/visit">{t("home.checkInArrive")}</a>)}
           </div>
         )}
       </section>
-      <a class="btn block" href="/book">Book an appointment</a>
+      <a class="btn block" href="/book">{t("bookAppointment")}</a>
     </section>
   );
 }

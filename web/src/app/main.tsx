@@ -12,12 +12,15 @@ import { Home, Welcome } from "./home.tsx";
 import { Notifications } from "./notifications.tsx";
 import { Visit } from "./visit.tsx";
 import { calledAlert, chooseClinic, session, unread, visitFeed } from "./store.ts";
+import { type AppKey, t } from "./messages.ts";
+import { Profile } from "./profile.tsx";
+import { t as tl } from "../lib/messages.ts";
 
-const NAV: [string, string][] = [
-  ["/", "Home"],
-  ["/book", "Book"],
-  ["/appointments", "Appointments"],
-  ["/notifications", "Inbox"],
+const NAV: [string, AppKey][] = [
+  ["/", "nav.home"],
+  ["/book", "nav.book"],
+  ["/appointments", "nav.appointments"],
+  ["/notifications", "nav.inbox"],
 ];
 
 function current(href: string, p: string): boolean {
@@ -49,7 +52,9 @@ function Route() {
   if (user && !user.patient_id && user.role && user.role !== "patient") return <StaffAccount />;
   if (p === "/") return user ? <Home /> : <Welcome />;
   if (!user) {
-    const known = ["/book", "/appointments", "/visit", "/notifications"].some((r) => current(r, p));
+    const known = ["/book", "/appointments", "/visit", "/notifications", "/profile"].some((r) =>
+      current(r, p)
+    );
     if (known) return <Redirect to={`/login?next=${encodeURIComponent(p + location.search)}`} />;
   }
   if (p === "/book") return <Book key={location.search} />;
@@ -58,11 +63,12 @@ function Route() {
   if (appt) return <AppointmentPage id={appt.id} />;
   if (p === "/visit") return <Visit />;
   if (p === "/notifications") return <Notifications />;
+  if (p === "/profile") return <Profile />;
   return (
     <section class="narrow">
-      <PageTitle>Page not found</PageTitle>
+      <PageTitle>{t("notFound.title")}</PageTitle>
       <p>
-        <a href="/">Go to the home page</a>
+        <a href="/">{t("notFound.home")}</a>
       </p>
     </section>
   );
@@ -71,12 +77,9 @@ function Route() {
 function StaffAccount() {
   return (
     <section class="narrow">
-      <PageTitle>This is a staff account</PageTitle>
-      <p>
-        The patient app is for patients. Use the staff console for the clinic's queue and
-        appointments, or sign out and log in with a patient account.
-      </p>
-      <a class="btn block" href="/staff">Open the staff console</a>
+      <PageTitle>{t("staff.title")}</PageTitle>
+      <p>{t("staff.body")}</p>
+      <a class="btn block" href="/staff">{t("staff.open")}</a>
     </section>
   );
 }
@@ -87,8 +90,8 @@ function CalledBanner() {
   return (
     <div class="called-banner" role="alert">
       <strong>{alert.code}</strong> —{" "}
-      {alert.room ? `please go to ${alert.room}` : "it's your turn"}.{" "}
-      <a href="/visit">Open my visit</a>
+      {alert.room ? t("called.goTo", { room: alert.room }) : t("called.yourTurn")}{" "}
+      <a href="/visit">{t("openVisit")}</a>
     </div>
   );
 }
@@ -103,11 +106,20 @@ function App() {
     p !== "/visit" && p !== "/notifications";
   return (
     <div class="app" onClick={onLinkClick} data-link={feed?.state.value ?? "none"}>
-      <a class="skip-link" href="#main">Skip to content</a>
+      <a class="skip-link" href="#main">{t("skip")}</a>
       <header class="topbar">
         <a class="brand" href="/">
-          <span aria-hidden="true" class="logo">✚</span> Clinic
+          <span aria-hidden="true" class="logo">✚</span> {tl("app.name")}
         </a>
+        {user && (
+          <a
+            class="signin"
+            href="/profile"
+            aria-current={current("/profile", p) ? "page" : undefined}
+          >
+            {t("nav.profile")}
+          </a>
+        )}
         {user
           ? (
             <button
@@ -118,23 +130,23 @@ function App() {
                 navigate("/", { replace: true });
               }}
             >
-              Sign out
+              {t("signOut")}
             </button>
           )
-          : p !== "/login" && <a class="signin" href="/login">Log in</a>}
+          : p !== "/login" && <a class="signin" href="/login">{t("logIn")}</a>}
       </header>
       {user && (
-        <nav class="tabbar" aria-label="Main">
+        <nav class="tabbar" aria-label={t("nav.label")}>
           <ul>
             {NAV.map(([href, label]) => (
               <li key={href}>
                 <a href={href} aria-current={current(href, p) ? "page" : undefined}>
-                  {label}
+                  {t(label)}
                   {href === "/notifications" && n > 0 && (
                     <>
                       {" "}
                       <span class="badge" aria-hidden="true">{n > 99 ? "99+" : n}</span>
-                      <span class="visually-hidden">({n} unread)</span>
+                      <span class="visually-hidden">{t("unreadCount", { n })}</span>
                     </>
                   )}
                 </a>
@@ -145,7 +157,7 @@ function App() {
       )}
       {down && (
         <div class="link-state" role="status">
-          Reconnecting… live updates are paused.
+          {t("reconnecting")}
         </div>
       )}
       <CalledBanner />

@@ -15,11 +15,12 @@ import {
   session,
   unread,
 } from "./store.ts";
+import { t } from "./messages.ts";
 
 /** "Today, 09:30" or "Mon, 7 Dec, 09:30" (clinic time): a time alone is ambiguous. */
 function whenLabel(at: string, tz: string): string {
-  const day = localDay(at, tz) === localDay(serverNow(), tz) ? "Today" : dayLabel(at, tz);
-  return `${day}, ${timeIn(at, tz)}`;
+  const day = localDay(at, tz) === localDay(serverNow(), tz) ? t("today") : dayLabel(at, tz);
+  return t("notices.when", { day, time: timeIn(at, tz) });
 }
 
 export function Notifications() {
@@ -59,23 +60,25 @@ export function Notifications() {
   return (
     <section class="narrow">
       <div class="spread">
-        <PageTitle>Notifications</PageTitle>
+        <PageTitle>{t("notices.title")}</PageTitle>
         {unread.value > 0 && (
-          <button class="btn secondary" type="button" onClick={markAll}>Mark all as read</button>
+          <button class="btn secondary" type="button" onClick={markAll}>
+            {t("notices.markAll")}
+          </button>
         )}
       </div>
       <LinkBanner feed={noticeFeed.value} />
       <SavedCopy asOf={noticesAsOf.value} time={(at) => timeIn(at, clinicZone.value)} />
       {error && <Notice kind="error">{error}</Notice>}
       {list === null && !error && <Loading />}
-      {list?.length === 0 && <p>No notifications yet.</p>}
+      {list?.length === 0 && <p>{t("notices.none")}</p>}
       <ul class="list notifications" aria-live="polite">
         {list?.map((n) => (
           <li key={n.id} class={n.read_at ? "read" : "unread"}>
             <article class="card">
               <div class="spread">
                 <h2 class="n-title">
-                  {!n.read_at && <span class="visually-hidden">Unread:</span>}
+                  {!n.read_at && <span class="visually-hidden">{t("notices.unread")}</span>}
                   {n.title}
                 </h2>
                 <time class="muted" dateTime={n.created_at}>
@@ -85,7 +88,8 @@ export function Notifications() {
               {n.body && <p>{n.body}</p>}
               {!n.read_at && (
                 <button class="btn link" type="button" onClick={() => markRead(n.id)}>
-                  Mark as read<span class="visually-hidden">: {n.title}</span>
+                  {t("notices.markRead")}
+                  <span class="visually-hidden">: {n.title}</span>
                 </button>
               )}
             </article>

@@ -16,8 +16,10 @@ import {
   type MyTicket,
   type Notification,
   notifications as notificationsApi,
+  profile,
   queue,
 } from "../lib/endpoints.ts";
+import { chooseLang } from "../lib/i18n.ts";
 import { type ClientLike, createClient, debounce, type Feed, openFeed } from "../lib/live.ts";
 import { createSession } from "../lib/session.ts";
 import { chime, vibrate } from "../lib/sound.ts";
@@ -127,6 +129,14 @@ effect(() => {
   if (!code) return;
   clinicInfo(code).then((info) => {
     clinicZone.value = info.clinic.timezone;
+  }).catch(() => {});
+});
+// Signed in, the app speaks the account's language (the profile's switch changes it).
+effect(() => {
+  const id = session.user.value?.id;
+  if (!id) return;
+  profile.get(session).then((p) => {
+    if (session.user.value?.id === id) chooseLang(p.language);
   }).catch(() => {});
 });
 /** The time zone of my ticket's clinic (clinic-local times on the visit card). */

@@ -5,12 +5,14 @@
  * The card says when it is not live ("Reconnecting…", last update time): never stale silently.
  */
 import { useEffect, useState } from "preact/hooks";
+import { type AppKey, t as tr } from "./messages.ts";
 import { messageOf } from "../lib/api.ts";
 import { clockOffset, serverNow } from "../lib/clock.ts";
 import { type Appointment, queue, type Ticket } from "../lib/endpoints.ts";
 import { localDay, longDate, minutesLabel, timeIn } from "../lib/format.ts";
 import { audioReady, unlockAudio } from "../lib/sound.ts";
 import { LinkBanner, Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
+import { PushPrompt } from "./push_prompt.tsx";
 import {
   myAppointments,
   myQueue,
@@ -26,12 +28,7 @@ import {
 const CHECKIN_STATUSES = new Set(["scheduled", "confirmed"]);
 const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 /** What an appointment of today that is past check-in means for the patient. */
-const AFTER: Record<string, string> = {
-  checked_in: "You are checked in. Your queue number will show here.",
-  in_progress: "You are with the doctor.",
-  completed: "Your visit is complete. Thank you for coming!",
-  no_show: "This appointment was missed. Please see the front desk or book again.",
-};
+const AFTER = new Set(["checked_in", "in_progress", "completed", "no_show"]);
 
 /**
  * "Check-in opens at 08:00" (today) or "… at 08:00 on Tuesday, 8 December 2026"; null once it
@@ -42,8 +39,8 @@ export function checkInOpens(a: Appointment, now = serverNow()): string | null {
   const tz = a.timezone ?? "UTC";
   const at = timeIn(a.check_in_opens_at, tz);
   return localDay(a.check_in_opens_at, tz) === localDay(now, tz)
-    ? `Check-in opens at ${at}.`
-    : `Check-in opens at ${at} on ${longDate(a.check_in_opens_at, tz)}.`;
+    ? tr("checkIn.opensToday", { time: at })
+    : tr("checkIn.opensOn", { time: at, date: longDate(a.check_in_opens_at, tz) });
 }
 
 export function Visit() {
@@ -97,7 +94,7 @@ export function Visit() {
 
   return (
     <section class="narrow">
-      <PageTitle>My visit</PageTitle>
+      <PageTitle>{tr("visit.title")}</PageTitle>
       <LinkBanner feed={visitFeed.value} />
       {error && <Notice kind="error">{error}</Notice>}
       {!t && (asOf !== null || queueAsOf.value !== null) && (
@@ -107,13 +104,12 @@ export function Visit() {
         />
       )}
       {!loaded && !t && !error && !queueUnreachable.value &&
-        <Loading label="Loading your visit…" />}
+        <Loading label={tr("visit.loading")} />}
       {!loaded && !t && !error && queueUnreachable.value && (
-        <Notice kind="warning">
-          The clinic can't be reached right now. Your visit will show here when you're back online.
-        </Notice>
+        <Notice kind="warning">{tr("visit.unreachable")}</Notice>
       )}
       {t && <TicketCard ticket={t} />}
+      {(t?.status === "waiting" || (!t && !!today?.length)) && <PushPrompt />}
       {t && !sound && t.status === "waiting" && (
         <p>
           <button
@@ -121,7 +117,7 @@ export function Visit() {
             type="button"
             onClick={async () => setSound(await unlockAudio())}
           >
-            Turn on sound alert
+            {tr("visit.sound")}
           </button>
         </p>
       )}
@@ -129,18 +125,20 @@ export function Visit() {
         ? (
           <div class="card">
             <p>
-              Your next appointment is at {timeIn(next.start, next.timezone ?? "UTC")} on{" "}
-              {longDate(next.start, next.timezone ?? "UTC")}
-              {next.doctor_name ? ` with ${next.doctor_name}` : ""}.
+              {tr(next.doctor_name ? "visit.nextAtWith" : "visit.nextAt", {
+                time: timeIn(next.start, next.timezone ?? "UTC"),
+                date: longDate(next.start, next.timezone ?? "UTC"),
+                doctor: next.doctor_name ?? "",
+              })}
             </p>
-            <p>{checkInOpens(next) ?? "Check in here when you arrive."}</p>
-            <a class="btn secondary" href="/appointments">My appointments</a>
+            <p>{checkInOpens(next) ?? tr("visit.checkInHere")}</p>
+            <a class="btn secondary" href="/appointments">{tr("visit.myAppointments")}</a>
           </div>
         )
         : (
           <div class="card">
-            <p>You have no appointment today.</p>
-            <a class="btn" href="/book">Book an appointment</a>
+            <p>{tr("visit.noneToday")}</p>
+            <a class="btn" href="/book">{tr("bookAppointment")}</a>
           </div>
         ))}
       {!t && today?.map((a) => {
@@ -148,24 +146,26 @@ export function Visit() {
         return (
           <article key={a.id} class="card">
             <h2>
-              {timeIn(a.start, tz)} · {a.doctor_name ?? "Doctor"}
+              {timeIn(a.start, tz)} · {a.doctor_name ?? tr("doctor")}
             </h2>
             <p class="muted">
               {longDate(a.start, tz)} · <StatusChip status={a.status} />
             </p>
-            {AFTER[a.status] && <p>{AFTER[a.status]}</p>}
-            {a.status === "completed" && <a class="btn secondary" href="/book">Book a follow-up</a>}
+            {AFTER.has(a.status) && <p>{tr(`after.${a.status}` as AppKey)}</p>}
+            {a.status === "completed" && (
+              <a class="btn secondary" href="/book">{tr("visit.followUp")}</a>
+            )}
             {CHECKIN_STATUSES.has(a.status) && checkInOpens(a) && <p>{checkInOpens(a)}</p>}
             {CHECKIN_STATUSES.has(a.status) && !checkInOpens(a) && (
               <>
-                <p>Arrived at the clinic? Check in to get your queue number.</p>
+                <p>{tr("visit.arrived")}</p>
                 <button
                   class="btn block"
                   type="button"
                   disabled={busy !== null}
                   onClick={() => checkIn(a)}
                 >
-                  {busy === a.id ? "Checking in…" : "Check in"}
+                  {busy === a.id ? tr("visit.checkingIn") : tr("visit.checkIn")}
                 </button>
               </>
             )}
@@ -189,28 +189,28 @@ export function TicketCard(props: { ticket: Ticket; compact?: boolean }) {
     Date.parse(t.scheduled_at) > serverNow();
   return (
     <article class={`card ticket ${t.status}`} aria-labelledby="ticket-code">
-      <p class="ticket-label">Your number</p>
+      <p class="ticket-label">{tr("ticket.number")}</p>
       <p class="ticket-code mono" id="ticket-code">{t.code}</p>
       {t.status === "called" && (
         <div class="call-alert" role="alert">
-          <p class="go">{t.room ? `Go to ${t.room}` : "Please go to the counter"}</p>
-          {t.called_at && <p>Called at {timeIn(t.called_at, tz)}</p>}
+          <p class="go">{t.room ? tr("ticket.goTo", { room: t.room }) : tr("ticket.counter")}</p>
+          {t.called_at && <p>{tr("ticket.calledAt", { time: timeIn(t.called_at, tz) })}</p>}
         </div>
       )}
       {t.status === "waiting" && (
         <dl class="facts">
           <div>
-            <dt>People ahead</dt>
-            <dd>{ahead === 0 && !early ? "You're next" : ahead ?? "—"}</dd>
+            <dt>{tr("ticket.ahead")}</dt>
+            <dd>{ahead === 0 && !early ? tr("ticket.next") : ahead ?? "—"}</dd>
           </div>
           <div>
-            <dt>{early ? "Your turn" : "Estimated wait"}</dt>
+            <dt>{early ? tr("ticket.yourTurn") : tr("ticket.wait")}</dt>
             <dd>
               {early
-                ? `around ${timeIn(t.scheduled_at!, tz)}`
+                ? tr("ticket.around", { time: timeIn(t.scheduled_at!, tz) })
                 : typeof t.estimated_wait_minutes === "number"
                 ? (ahead === 0 && t.estimated_wait_minutes < 1
-                  ? "Any moment"
+                  ? tr("ticket.anyMoment")
                   : minutesLabel(t.estimated_wait_minutes))
                 : "—"}
             </dd>
@@ -218,27 +218,29 @@ export function TicketCard(props: { ticket: Ticket; compact?: boolean }) {
         </dl>
       )}
       {early && !props.compact && (
-        <p class="muted">
-          You arrived before your booked time ({timeIn(t.scheduled_at!, tz)}). Patients are seen at
-          their booked time, so people due earlier — including walk-ins — may go ahead of you until
-          then.
-        </p>
+        <p class="muted">{tr("ticket.early", { time: timeIn(t.scheduled_at!, tz) })}</p>
       )}
       {t.status === "serving" && (
-        <p class="go">You are with the doctor{t.room ? ` in ${t.room}` : ""}.</p>
+        <p class="go">
+          {t.room ? tr("ticket.withDoctorIn", { room: t.room }) : tr("ticket.withDoctor")}
+        </p>
       )}
-      {t.status === "completed" && <p>Your visit is complete. Thank you!</p>}
-      {t.status === "no_show" && <p>You missed your call. Please see the front desk.</p>}
-      {t.status === "cancelled" && <p>This ticket was cancelled. Please see the front desk.</p>}
+      {t.status === "completed" && <p>{tr("ticket.complete")}</p>}
+      {t.status === "no_show" && <p>{tr("ticket.missed")}</p>}
+      {t.status === "cancelled" && <p>{tr("ticket.cancelled")}</p>}
       {!props.compact && queueAsOf.value !== null && (
         <p class="muted small">
-          Saved on this device · as of {timeIn(queueAsOf.value, tz)}
+          {tr("ticket.saved", { time: timeIn(queueAsOf.value, tz) })}
         </p>
       )}
       {!props.compact && queueAsOf.value === null && (
         <p class="muted small" aria-live="off">
-          {live ? "Live" : "Not live"}
-          {synced ? ` · updated ${timeIn(synced + clockOffset.value, tz)}` : ""}
+          {synced
+            ? tr("ticket.updated", {
+              state: tr(live ? "ticket.live" : "ticket.notLive"),
+              time: timeIn(synced + clockOffset.value, tz),
+            })
+            : tr(live ? "ticket.live" : "ticket.notLive")}
         </p>
       )}
     </article>

@@ -11,10 +11,12 @@ import { ApiError, call, jwtPayload } from "../lib/api.ts";
 import type { components } from "../lib/api_types.gen.ts";
 import { clockOffset, serverNow } from "../lib/clock.ts";
 import { clinicLabel } from "../lib/format.ts";
+import { browserLang, intlLocale, type Lang, setLang, type Vars } from "../lib/i18n.ts";
 import { waitForConfig } from "../lib/config.ts";
 import { createClient, type Feed, openFeed } from "../lib/live.ts";
 import { audioReady, chime, unlockAudio } from "../lib/sound.ts";
 import { registerServiceWorker } from "../lib/pwa.ts";
+import { type BoardKey, boardLangs, t } from "./messages.ts";
 import {
   applyChange,
   applySnapshot,
@@ -64,7 +66,11 @@ const now = signal(serverNow());
 const flashQueue = signal<Call[]>([]);
 const fresh = signal<Set<string>>(new Set());
 const soundOn = signal(false);
-const fatal = signal<string | null>(null);
+const fatal = signal<BoardKey | null>(null);
+/** `?lang=en,zh`: the board speaks the first language and shows the second beside it. */
+const langs = boardLangs(location.search, browserLang());
+setLang(langs[0]);
+const second: Lang | undefined = langs[1];
 let feed: Feed | null = null;
 
 /** The API's snapshot as the board state takes it (rows as a stream change would give them). */
@@ -105,7 +111,7 @@ effect(() => {
 let clockFormat: Intl.DateTimeFormat | null = null;
 const clock = (ms: number) => {
   if (clockFormat?.resolvedOptions().timeZone !== timeZone.value) {
-    clockFormat = new Intl.DateTimeFormat("en-SG", {
+    clockFormat = new Intl.DateTimeFormat(intlLocale(), {
       timeZone: timeZone.value,
       hour: "2-digit",
       minute: "2-digit",
@@ -117,12 +123,11 @@ const clock = (ms: number) => {
 
 async function start() {
   if (!code) {
-    fatal.value = "No clinic in the address. Open /board/<clinic-code>.";
+    fatal.value = "noClinic";
     return;
   }
   if (!token) {
-    fatal.value = "This screen is not set up yet. Open the board link created in the staff " +
-      "console (it ends with #token=…) once on this screen.";
+    fatal.value = "notSetUp";
     return;
   }
   const claims = jwtPayload(token);
@@ -155,11 +160,9 @@ async function start() {
         fatal.value = null;
       } catch (error) {
         if (error instanceof ApiError && error.status === 403) {
-          fatal.value = "This board link is for another clinic. Open this clinic's board " +
-            "link from the staff console.";
+          fatal.value = "otherClinic";
         } else if (error instanceof ApiError && error.status === 401) {
-          fatal.value = "This board link has expired or was revoked. Open a new board link " +
-            "from the staff console.";
+          fatal.value = "revoked";
         }
         throw error;
       }
@@ -206,13 +209,43 @@ setInterval(() => {
   }
 }, 1_000);
 
+/**
+ * A message in the board's language, and in its second one beside it (`stack`: below it, for
+ * sentences). The second is marked with its own `lang` for screen readers and fonts.
+ */
+/** Between a label and its second language ("Now serving · 正在就诊"). */
+const SEP = " · ";
+
+function Say(
+  props: { k: BoardKey; vars?: Vars; stack?: boolean } | {
+    text: (l: Lang) => string;
+    stack?: boolean;
+  },
+) {
+  const say = (l: Lang) => "text" in props ? props.text(l) : t(props.k, props.vars, l);
+  if (!second) return <>{say(langs[0])}</>;
+  return (
+    <>
+      {say(langs[0])}
+      {!props.stack && <span class="sep" aria-hidden="true">{SEP}</span>}
+      <span class={props.stack ? "alt stack" : "alt"} lang={intlLocale(second)}>
+        {say(second)}
+      </span>
+    </>
+  );
+}
+
 function Board() {
   // No data yet, or the token was refused (revoked/expired): say so instead of stale data.
   if (fatal.value) {
     return (
       <main class="board-message">
-        <h1>Queue board {code}</h1>
-        <p>{fatal.value}</p>
+        <h1>
+          <Say k="title" vars={{ code }} />
+        </h1>
+        <p>
+          <Say k={fatal.value} stack />
+        </p>
       </main>
     );
   }
@@ -224,11 +257,13 @@ function Board() {
     <div class="board-app" data-link={state}>
       <header class="board-head">
         <h1>{clinicName.value}</h1>
-        <div class="board-clock" aria-label="Current time">{clock(now.value)}</div>
+        <div class="board-clock" aria-label={t("currentTime")}>{clock(now.value)}</div>
       </header>
       <main class="board-main">
         <section class="board-section" aria-labelledby="now-serving">
-          <h2 id="now-serving">Now serving</h2>
+          <h2 id="now-serving">
+            <Say k="nowServing" />
+          </h2>
           {v.serving.length
             ? (
               <ul class={v.serving.length > 4 ? "rooms many" : "rooms"}>
@@ -240,17 +275,26 @@ function Board() {
                 ))}
               </ul>
             )
-            : <p class="empty">No one is being served right now.</p>}
+            : (
+              <p class="empty">
+                <Say k="noneServed" stack />
+              </p>
+            )}
         </section>
         <aside class="side">
           <section class="board-section" aria-labelledby="waiting">
-            <h2 id="waiting">Waiting</h2>
+            <h2 id="waiting">
+              <Say k="waiting" />
+            </h2>
             <p class="waiting-count">
-              <strong>{v.waitingCount}</strong> {v.waitingCount === 1 ? "person" : "people"}
+              <strong>{v.waitingCount}</strong>{" "}
+              <Say text={(l) => t.plural("people", v.waitingCount, {}, l)} />
             </p>
           </section>
           <section class="board-section" aria-labelledby="next">
-            <h2 id="next">Next</h2>
+            <h2 id="next">
+              <Say k="next" />
+            </h2>
             {v.next.length
               ? <ol class="next-codes">{v.next.map((c) => <li key={c}>{c}</li>)}</ol>
               : <p class="empty">—</p>}
@@ -258,8 +302,10 @@ function Board() {
         </aside>
       </main>
       <footer class="board-foot">
-        <ul class="recent" aria-label="Recent calls">
-          <li class="label">Recent calls</li>
+        <ul class="recent" aria-label={t("recentCalls")}>
+          <li class="label">
+            <Say k="recentCalls" />
+          </li>
           {v.recent.slice(0, 5).map((c) => (
             <li key={`${c.ticket_id}${c.at}`}>
               <strong>{c.code}</strong> → {c.room ?? "—"}
@@ -270,13 +316,13 @@ function Board() {
           {stale !== null && now.value > 0 && Date.now() - stale > STALE_MARK_MS && (
             <span class="stale" role="status">
               {state === "connecting"
-                ? "Connecting…"
-                : `Offline since ${clock(stale + clockOffset.value)}`}
+                ? <Say k="connecting" />
+                : <Say k="offlineSince" vars={{ time: clock(stale + clockOffset.value) }} />}
             </span>
           )}
           {!soundOn.value && (
             <button type="button" class="sound-btn" onClick={enableSound}>
-              Enable sound
+              <Say k="enableSound" />
             </button>
           )}
         </div>
@@ -284,7 +330,11 @@ function Board() {
       {flash && (
         <div class="flash" role="alert">
           <div class="flash-code">{flash.code}</div>
-          <div class="flash-room">{flash.room ? `Please go to ${flash.room}` : "Please come"}</div>
+          <div class="flash-room">
+            {flash.room
+              ? <Say k="goTo" vars={{ room: flash.room }} stack />
+              : <Say k="comeNow" stack />}
+          </div>
         </div>
       )}
     </div>

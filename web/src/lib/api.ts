@@ -5,6 +5,7 @@
  */
 import type { paths } from "./api_types.gen.ts";
 import { noteServerDate } from "./clock.ts";
+import { t } from "./messages.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -167,9 +168,15 @@ export function jwtPayload(token: string): Record<string, unknown> {
   }
 }
 
-/** A user-facing message for any error. */
+/**
+ * A user-facing message for any error, in the screen's language where the PWA wrote it (the
+ * server's messages are English).
+ */
 export function messageOf(error: unknown): string {
+  if (error instanceof ApiError && error.status === 0) {
+    return t(error.code === "timeout" ? "error.timeout" : "error.network");
+  }
   if (error instanceof ApiError) return error.message;
   if (error instanceof Error) return error.message;
-  return "Something went wrong.";
+  return t("error.unknown");
 }

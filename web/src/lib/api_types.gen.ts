@@ -2623,6 +2623,389 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/me/profile": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** My language, phone and consents per channel */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description My profile */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Profile"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change my language, phone or consents (source `app`)
+     * @description Fields left out stay as they are. Each consent that changes is kept in the history with source `app`. `consents` applies to every patient record of mine, or to the one at `clinic_code`.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ProfileChanges"];
+        };
+      };
+      responses: {
+        /** @description My profile as changed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Profile"];
+          };
+        };
+        /** @description Invalid request (`invalid_request`, the field in `details`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No patient record (at that clinic) to change consents for */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  "/api/me/consent-history": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The changes of my consents, newest first */
+    get: {
+      parameters: {
+        query?: {
+          clinic_code?: string;
+          limit?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Consent changes (at most `limit`, default 50) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ConsentHistory"];
+          };
+        };
+        /** @description Invalid request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/patients/{id}/consents": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A patient's language and consents (staff of the clinic) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The patient's consents; contact details masked */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["PatientConsents"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such patient of it */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change a patient's consents, language or phone at the front desk (staff)
+     * @description Fields left out stay as they are. Each consent that changes is kept in the history with source `front_desk` and the staff member who changed it.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["PatientConsentChanges"];
+        };
+      };
+      responses: {
+        /** @description The patient's consents as changed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["PatientConsents"];
+          };
+        };
+        /** @description Invalid request (`invalid_request`, the field in `details`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such patient of it */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  "/api/clinics/{code}/patients/{id}/consent-history": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The changes of a patient's consents, newest first (staff of the clinic) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+        };
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Consent changes (at most `limit`, default 50) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ConsentHistory"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such patient of it */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/notifications": {
     parameters: {
       query?: never;
@@ -2848,6 +3231,164 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/push/subscriptions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** My browsers subscribed to web push */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description My subscriptions */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              subscriptions: components["schemas"]["PushSubscription"][];
+            };
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Subscribe this browser to web push (again: its keys are refreshed) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          "application/json": components["schemas"]["PushSubscribeRequest"];
+        };
+      };
+      responses: {
+        /** @description The subscription */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              subscription: components["schemas"]["PushSubscription"];
+            };
+          };
+        };
+        /** @description Invalid subscription */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/push/subscriptions/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Unsubscribe one of my browsers from web push */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Deleted */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              deleted: boolean;
+            };
+          };
+        };
+        /** @description Invalid id */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Sign in first */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such subscription */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/webhooks/stripe": {
     parameters: {
       query?: never;
@@ -3030,7 +3571,7 @@ export interface paths {
     put?: never;
     /**
      * Twilio callbacks (X-Twilio-Signature over TWILIO_WEBHOOK_URL, TWILIO_AUTH_TOKEN)
-     * @description The body is verified on its exact bytes; send it as the provider signed it. Form bodies, or JSON with `bodySHA256` in the query.
+     * @description The body is verified on its exact bytes; send it as the provider signed it. Form bodies, or JSON with `bodySHA256` in the query. Message status callbacks (`StatusCallback` of our sends) and inbound messages: STOP/START keywords change the channel's consent; a WhatsApp message opens the 24-hour window.
      */
     post: {
       parameters: {
@@ -3901,6 +4442,108 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/unsubscribe/{token}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Unsubscribe page: a button that confirms (a GET never unsubscribes) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description The signed token of the e-mail's List-Unsubscribe link */
+          token: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The confirmation page */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "text/html": string;
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not a valid unsubscribe link, or its patient no longer exists */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * One-click unsubscribe (RFC 8058)
+     * @description Body `List-Unsubscribe=One-Click` (application/x-www-form-urlencoded or multipart/form-data). Withdraws the consent at once; repeating it changes nothing. A browser (Accept: text/html) gets a page saying so.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description The signed token of the e-mail's List-Unsubscribe link */
+          token: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Unsubscribed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Unsubscribed"];
+            "text/html": string;
+          };
+        };
+        /** @description Not a one-click request (`invalid_request`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not a valid unsubscribe link, or its patient no longer exists */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3911,12 +4554,26 @@ export interface components {
       /** @enum {string} */
       database: "up" | "down";
       time: string;
+      /**
+       * @description Each channel's transport in this process's job worker, `off` where none is configured (absent when the API runs without a worker)
+       * @example {
+       *       "email": "smtp",
+       *       "sms": "off",
+       *       "whatsapp": "off",
+       *       "push": "off"
+       *     }
+       */
+      notify?: {
+        [key: string]: string;
+      };
     };
     PublicConfig: {
       /** @description JWT with role anon */
       anon_key: string;
       realtime_path: string;
       environment: string;
+      /** @description Web push application server key (base64url) for PushManager.subscribe; null when web push is off */
+      vapid_public_key: string | null;
     };
     Session: {
       access_token: string;
@@ -3957,7 +4614,25 @@ export interface components {
       date_of_birth: string;
       /** @enum {string} */
       gender: "male" | "female" | "other" | "prefer_not_to_say";
+      /**
+       * @description Stored in E.164
+       * @example +65 9123 4567
+       */
       phone?: string;
+      /**
+       * @description Messages and the PWA; default `en`
+       * @example en
+       * @enum {string}
+       */
+      language?: "en" | "zh" | "ms" | "ta";
+      consents?: components["schemas"]["ConsentChanges"];
+    };
+    /** @description Consent per channel to be reached off the app (recorded with source `signup`); a channel left out: no consent */
+    ConsentChanges: {
+      email?: boolean;
+      sms?: boolean;
+      whatsapp?: boolean;
+      push?: boolean;
     };
     LoginRequest: {
       /** Format: email */
@@ -3978,7 +4653,7 @@ export interface components {
     Me: {
       user: {
         id: string;
-        email: string;
+        email: string | null;
         full_name: string;
         display_name: string | null;
         phone: string | null;
@@ -4254,7 +4929,13 @@ export interface components {
       date_of_birth: string;
       /** @enum {string} */
       gender: "male" | "female" | "other" | "prefer_not_to_say";
+      /**
+       * @description Stored in E.164
+       * @example +65 9123 4567
+       */
       phone?: string;
+      /** @description The patient agreed to be told by SMS (queue calls, "N away"); recorded with source `front_desk`. Needs `phone` */
+      sms_consent?: boolean;
     };
     QueueBoard: {
       clinic_code: string;
@@ -4289,6 +4970,105 @@ export interface components {
       clinic_code: string;
       clinic_name: string;
     };
+    Profile: {
+      user_id: string;
+      email: string;
+      full_name: string;
+      phone: string | null;
+      /**
+       * @description The account's language (the PWA's)
+       * @example en
+       * @enum {string}
+       */
+      language: "en" | "zh" | "ms" | "ta";
+      /** @description The caller's patient records, one per clinic, with their consents */
+      patients: components["schemas"]["ProfilePatient"][];
+    };
+    ProfilePatient: {
+      patient_id: string;
+      clinic_code: string;
+      clinic_name: string;
+      patient_number: string;
+      /**
+       * @example en
+       * @enum {string}
+       */
+      language: "en" | "zh" | "ms" | "ta";
+      consents: components["schemas"]["Consents"];
+      consents_updated_at: string | null;
+    };
+    Consents: {
+      email: boolean;
+      sms: boolean;
+      whatsapp: boolean;
+      push: boolean;
+    };
+    ProfileChanges: {
+      /**
+       * @description The account's and every patient record's language
+       * @example en
+       * @enum {string}
+       */
+      language?: "en" | "zh" | "ms" | "ta";
+      /**
+       * @description The account's and every patient record's phone; stored in E.164
+       * @example +65 9123 4567
+       */
+      phone?: string;
+      consents?: components["schemas"]["ConsentChanges"];
+      /**
+       * @description Change `consents` of the patient record at this clinic only
+       * @example GFC-TP
+       */
+      clinic_code?: string;
+    };
+    ConsentHistory: {
+      history: components["schemas"]["ConsentChange"][];
+    };
+    ConsentChange: {
+      patient_id: string;
+      /** @enum {string} */
+      channel: "email" | "sms" | "whatsapp" | "push";
+      granted: boolean;
+      /** @enum {string} */
+      source:
+        | "app"
+        | "front_desk"
+        | "signup"
+        | "stop_keyword"
+        | "unsubscribe_link"
+        | "bounce"
+        | "complaint";
+      /** @description The account that made the change; null when none was signed in */
+      changed_by: string | null;
+      changed_at: string;
+    };
+    PatientConsents: {
+      patient_id: string;
+      patient_number: string;
+      /**
+       * @example en
+       * @enum {string}
+       */
+      language: "en" | "zh" | "ms" | "ta";
+      phone_masked: string | null;
+      email_masked: string | null;
+      consents: components["schemas"]["Consents"];
+      consents_updated_at: string | null;
+    };
+    PatientConsentChanges: {
+      consents?: components["schemas"]["ConsentChanges"];
+      /**
+       * @example en
+       * @enum {string}
+       */
+      language?: "en" | "zh" | "ms" | "ta";
+      /**
+       * @description Stored in E.164
+       * @example +65 9123 4567
+       */
+      phone?: string;
+    };
     Notification: {
       id: string;
       clinic_id: string;
@@ -4302,6 +5082,24 @@ export interface components {
       };
       read_at: string | null;
       created_at: string;
+    };
+    PushSubscription: {
+      id: string;
+      endpoint: string;
+      user_agent: string | null;
+      created_at: string;
+      last_success_at: string | null;
+    };
+    PushSubscribeRequest: {
+      /** @description The push service URL (https) */
+      endpoint: string;
+      expirationTime?: number | null;
+      keys: {
+        /** @description The browser's P-256 public key, base64url (65 bytes) */
+        p256dh: string;
+        /** @description The 16-byte auth secret, base64url */
+        auth: string;
+      };
     };
     WebhookReceived: {
       /** @enum {boolean} */
@@ -4401,6 +5199,12 @@ export interface components {
         response_body: string | null;
         error: string | null;
       }[];
+    };
+    Unsubscribed: {
+      /** @enum {boolean} */
+      unsubscribed: true;
+      /** @example email */
+      channel: string;
     };
   };
   responses: never;

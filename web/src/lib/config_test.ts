@@ -5,6 +5,7 @@ const CONFIG: PublicConfig = {
   anon_key: "anon",
   realtime_path: "/realtime/v1",
   environment: "test",
+  vapid_public_key: null,
 };
 
 /** A loader that fails `failures` times, then answers; and a sleep that only records. */

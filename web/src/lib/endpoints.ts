@@ -31,17 +31,15 @@ export type StaffTicket = Schemas["StaffQueueTicket"];
 export type Notification = Schemas["Notification"];
 export type PatientSummary = Schemas["PatientSummary"];
 export type Gender = Schemas["PatientSummary"]["gender"];
+export type Profile = Schemas["Profile"];
+export type Consents = Schemas["Consents"];
 /** A walk-in: nameless, a patient of the clinic (`patient_id`) or a new one (`patient`). */
 export type WalkIn = RequestBody<"/api/clinics/{code}/queue/walk-ins", "post">;
 
 export type TicketAction = "recall" | "start" | "complete" | "no-show" | "cancel" | "restore";
 
-export const GENDERS: [Gender, string][] = [
-  ["female", "Female"],
-  ["male", "Male"],
-  ["other", "Other"],
-  ["prefer_not_to_say", "Prefer not to say"],
-];
+/** The genders a form offers, in order (labels: `gender.*` in messages.ts). */
+export const GENDERS: readonly Gender[] = ["female", "male", "other", "prefer_not_to_say"];
 
 // ---- calls ---------------------------------------------------------------------------------
 
@@ -92,6 +90,13 @@ const checkIn = (auth: Auth, appointmentId: string) =>
   call("post", "/api/appointments/{id}/check-in", { auth, params: { id: appointmentId } })
     .then((r) => r.ticket);
 
+/** My language, phone and consents per channel (`/me/profile`). */
+export const profile = {
+  get: (auth: Auth) => call("get", "/api/me/profile", { auth }),
+  update: (auth: Auth, changes: Schemas["ProfileChanges"]) =>
+    call("patch", "/api/me/profile", { auth, body: changes }),
+};
+
 export const queue = {
   checkIn,
   mine: (auth: Auth) => call("get", "/api/me/queue", { auth }),
@@ -103,6 +108,12 @@ export const notifications = {
   read: (auth: Auth, id: string) =>
     call("post", "/api/notifications/{id}/read", { auth, params: { id } }),
   readAll: (auth: Auth) => call("post", "/api/notifications/read-all", { auth }),
+};
+
+/** Web push subscriptions of this browser (`PushSubscription.toJSON()`). */
+export const push = {
+  subscribe: (auth: Auth, subscription: Schemas["PushSubscribeRequest"]) =>
+    call("post", "/api/push/subscriptions", { auth, body: subscription }),
 };
 
 export const staff = {

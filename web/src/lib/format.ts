@@ -1,11 +1,17 @@
-/** Dates and times in the clinic's time zone (never the device's). */
+/**
+ * Dates and times in the clinic's time zone (never the device's), worded in the screen's
+ * language (`lang` in i18n.ts).
+ */
+import { intlLocale } from "./i18n.ts";
+import { t } from "./messages.ts";
 
 const cache = new Map<string, Intl.DateTimeFormat>();
 function fmt(timeZone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
-  const key = `${timeZone}|${JSON.stringify(options)}`;
+  const locale = intlLocale();
+  const key = `${locale}|${timeZone}|${JSON.stringify(options)}`;
   let f = cache.get(key);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-SG", { timeZone, ...options });
+    f = new Intl.DateTimeFormat(locale, { timeZone, ...options });
     if (cache.size > 50) cache.clear();
     cache.set(key, f);
   }
@@ -50,22 +56,18 @@ export function addDays(day: string, n: number): string {
 /** Label for a YYYY-MM-DD day (interpreted as a calendar date). */
 export function calendarLabel(day: string): string {
   const [y, m, d] = day.split("-").map(Number);
-  return new Intl.DateTimeFormat("en-SG", {
-    timeZone: "UTC",
-    weekday: "short",
-    day: "numeric",
-    month: "short",
-  }).format(new Date(Date.UTC(y, m - 1, d)));
+  return fmt("UTC", { weekday: "short", day: "numeric", month: "short" })
+    .format(new Date(Date.UTC(y, m - 1, d)));
 }
 
-/** "about 15 min", "under a minute", "1 h 20 min". */
+/** "about 15 min", "under a minute", "about 1 h 20 min". */
 export function minutesLabel(minutes: number): string {
-  if (!Number.isFinite(minutes) || minutes < 1) return "under a minute";
+  if (!Number.isFinite(minutes) || minutes < 1) return t("wait.underMinute");
   const m = Math.round(minutes);
-  if (m < 60) return `about ${m} min`;
   const h = Math.floor(m / 60);
   const rest = m % 60;
-  return rest ? `about ${h} h ${rest} min` : `about ${h} h`;
+  const parts = [h ? t("wait.hours", { n: h }) : "", rest ? t("wait.minutes", { n: rest }) : ""];
+  return t("wait.about", { duration: parts.filter(Boolean).join(" ") });
 }
 
 /** "Gabriel Family Clinic · Tampines": a clinic with its branch, when it has one. */

@@ -6,15 +6,14 @@
 import { computed, signal } from "@preact/signals";
 import { ApiError, type Auth, call, jwtPayload } from "./api.ts";
 import type { components } from "./api_types.gen.ts";
+import { t } from "./messages.ts";
 
 /**
  * What a 401 from login means to the user. The server does not say whether the account exists,
  * the password was wrong, or this browser was refused after repeated failures (then the
  * account was e-mailed a link that lets a browser sign in: the `/unlock` page).
  */
-export const NOT_SIGNED_IN = "That email and password do not match an account. If you are " +
-  "sure they do, check your email: after repeated failed sign-ins we send the account a link " +
-  "that lets your browser sign in.";
+export const notSignedIn = (): string => t("notSignedIn");
 
 /** The signed-in user, as login, signup and refresh return it. */
 export type User = components["schemas"]["SessionUser"];

@@ -3,6 +3,7 @@
 import type { ComponentChildren, InputHTMLAttributes } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import type { Feed } from "./live.ts";
+import { type LibKey, t } from "./messages.ts";
 
 /** The page's h1: sets the document title and takes focus on navigation (screen readers). */
 export function PageTitle(
@@ -11,7 +12,7 @@ export function PageTitle(
   const ref = useRef<HTMLHeadingElement>(null);
   const text = props.title ?? (typeof props.children === "string" ? props.children : "");
   useEffect(() => {
-    if (text) document.title = `${text} · ${props.suffix ?? "Clinic"}`;
+    if (text) document.title = `${text} · ${props.suffix ?? t("app.name")}`;
     ref.current?.focus({ preventScroll: true });
   }, [text]);
   return <h1 ref={ref} tabIndex={-1}>{props.children}</h1>;
@@ -29,7 +30,7 @@ export function Notice(
 }
 
 export function Loading(props: { label?: string }) {
-  return <p role="status" class="muted">{props.label ?? "Loading…"}</p>;
+  return <p role="status" class="muted">{props.label ?? t("loading")}</p>;
 }
 
 type Handler = (event: Event & { currentTarget: HTMLInputElement }) => void;
@@ -110,9 +111,7 @@ export function LinkBanner(props: { feed: Feed | null }) {
   if (state === "live") return null;
   return (
     <div class="link-state" role="status">
-      {state === "connecting"
-        ? "Connecting for live updates…"
-        : "Reconnecting… live updates are paused; what you see may be out of date."}
+      {state === "connecting" ? t("link.connecting") : t("link.reconnecting")}
     </div>
   );
 }
@@ -122,28 +121,29 @@ export function SavedCopy(props: { asOf: number | null; time: (at: number) => st
   if (props.asOf === null) return null;
   return (
     <p class="link-state saved-copy" role="status">
-      Offline — showing what was saved on this device as of {props.time(props.asOf)}.
+      {t("link.savedCopy", { time: props.time(props.asOf) })}
     </p>
   );
 }
 
-/** Human labels for appointment and ticket statuses, with a tone for the chip. */
-export const STATUS: Record<string, [string, "" | "ok" | "warn" | "info"]> = {
-  held: ["Held", "warn"],
-  scheduled: ["Booked", "ok"],
-  confirmed: ["Confirmed", "ok"],
-  checked_in: ["Checked in", "info"],
-  in_progress: ["In consultation", "info"],
-  completed: ["Completed", ""],
-  cancelled: ["Cancelled", "warn"],
-  no_show: ["Missed", "warn"],
-  rescheduled: ["Rescheduled", ""],
-  waiting: ["Waiting", "info"],
-  called: ["Called", "ok"],
-  serving: ["In consultation", "info"],
+/** The tone of the chip of each appointment and ticket status (labels: `status.*`). */
+export const STATUS: Record<string, "" | "ok" | "warn" | "info"> = {
+  held: "warn",
+  scheduled: "ok",
+  confirmed: "ok",
+  checked_in: "info",
+  in_progress: "info",
+  completed: "",
+  cancelled: "warn",
+  no_show: "warn",
+  rescheduled: "",
+  waiting: "info",
+  called: "ok",
+  serving: "info",
 };
 
 export function StatusChip(props: { status: string }) {
-  const [label, tone] = STATUS[props.status] ?? [props.status, ""];
-  return <span class={`status ${tone}`}>{label}</span>;
+  const tone = STATUS[props.status];
+  const label = tone === undefined ? props.status : t(`status.${props.status}` as LibKey);
+  return <span class={`status ${tone ?? ""}`}>{label}</span>;
 }

@@ -6,26 +6,27 @@ import { timeIn } from "../lib/format.ts";
 import { StatusChip } from "../lib/ui.tsx";
 import { canCheckIn } from "./state.ts";
 import { appointments, run, say, session, tz } from "./store.ts";
+import { t } from "./messages.ts";
 
 export function Appointments() {
   const list = appointments.value;
   const zone = tz();
   const [busy, setBusy] = useState<string | null>(null);
-  if (!list) return <p role="status" class="muted">Loading appointments…</p>;
+  if (!list) return <p role="status" class="muted">{t("appts.loading")}</p>;
   return (
     <section class="panel" aria-labelledby="appts-h">
-      <h2 id="appts-h">Today's appointments</h2>
+      <h2 id="appts-h">{t("appts.title")}</h2>
       <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="appts-h">
         <table>
-          <caption class="visually-hidden">Today's appointments</caption>
+          <caption class="visually-hidden">{t("appts.title")}</caption>
           <thead>
             <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Patient</th>
-              <th scope="col">Doctor</th>
-              <th scope="col">Status</th>
-              <th scope="col">Number</th>
-              <th scope="col">Action</th>
+              <th scope="col">{t("col.time")}</th>
+              <th scope="col">{t("col.patient")}</th>
+              <th scope="col">{t("col.doctor")}</th>
+              <th scope="col">{t("col.status")}</th>
+              <th scope="col">{t("col.number")}</th>
+              <th scope="col">{t("col.action")}</th>
             </tr>
           </thead>
           <tbody>
@@ -46,14 +47,15 @@ export function Appointments() {
                       disabled={busy === a.id}
                       onClick={async () => {
                         setBusy(a.id);
-                        await run(`Check in ${a.patient_name}`, async () => {
-                          const t = await staff.checkIn(session, a.id);
-                          say("success", `${a.patient_name} checked in: ticket ${t.code}.`);
+                        await run(t("appts.checkInLabel", { name: a.patient_name }), async () => {
+                          const { code } = await staff.checkIn(session, a.id);
+                          say("success", t("appts.checkedIn", { name: a.patient_name, code }));
                         });
                         setBusy(null);
                       }}
                     >
-                      Check in<span class="visually-hidden">{` ${a.patient_name}`}</span>
+                      {t("appts.checkIn")}
+                      <span class="visually-hidden">{` ${a.patient_name}`}</span>
                     </button>
                   )}
                 </td>
@@ -61,7 +63,7 @@ export function Appointments() {
             ))}
             {list.length === 0 && (
               <tr>
-                <td colSpan={6} class="muted">No appointments today.</td>
+                <td colSpan={6} class="muted">{t("appts.none")}</td>
               </tr>
             )}
           </tbody>

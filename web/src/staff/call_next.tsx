@@ -11,6 +11,7 @@ import { Confirm } from "./confirm.tsx";
 import { occupantOf, occupiedQuestion, type Question } from "./state.ts";
 import { doctor, room } from "./storage.ts";
 import { info, loadAll, say, session } from "./store.ts";
+import { t } from "./messages.ts";
 
 export function CallNext(props: { code: string }) {
   const [busy, setBusy] = useState(false);
@@ -22,43 +23,43 @@ export function CallNext(props: { code: string }) {
     setAsk(null);
     setBusy(true);
     try {
-      const t = await staff.callNext(
+      const ticket = await staff.callNext(
         session,
         props.code,
         where,
         doctor.value || undefined,
         replace,
       );
-      say("success", `Called ${t.code} to ${t.room ?? where}.`);
+      say("success", t("call.called", { code: ticket.code, room: ticket.room ?? where }));
       await loadAll(props.code).catch(() => {});
     } catch (e) {
       const occupant = e instanceof ApiError && e.code === "room_occupied"
         ? occupantOf(e.details)
         : null;
       if (occupant) setAsk(occupiedQuestion(where, occupant));
-      else if (e instanceof ApiError && e.code === "queue_empty") say("info", "Nobody is waiting.");
-      else say("error", `Call next: ${messageOf(e)}`);
+      else if (e instanceof ApiError && e.code === "queue_empty") say("info", t("call.empty"));
+      else say("error", t("call.failed", { message: messageOf(e) }));
     } finally {
       setBusy(false);
     }
   }
   return (
     <section class="panel call" aria-labelledby="call-h">
-      <h2 id="call-h">Call next</h2>
+      <h2 id="call-h">{t("call.title")}</h2>
       <div class="call-row">
         <TextField
           id="room"
-          label="Room"
+          label={t("call.room")}
           value={room.value}
           onInput={(e) => (room.value = e.currentTarget.value)}
         />
         <SelectField
           id="doctor"
-          label="Doctor"
+          label={t("call.doctor")}
           value={doctor.value}
           onChange={(e) => (doctor.value = e.currentTarget.value)}
         >
-          <option value="">Room's doctor / any</option>
+          <option value="">{t("call.anyDoctor")}</option>
           {doctors.map((d) => <option key={d.id} value={d.id}>{d.display_name}</option>)}
         </SelectField>
         <button
@@ -68,7 +69,7 @@ export function CallNext(props: { code: string }) {
           disabled={busy}
           data-testid="call-next"
         >
-          {busy ? "Calling…" : `Call next to ${room.value || "room"}`}
+          {busy ? t("call.busy") : t("call.button", { room: room.value || t("call.roomFallback") })}
         </button>
       </div>
       {ask && <Confirm {...ask} onYes={() => callNext(true)} onNo={() => setAsk(null)} />}

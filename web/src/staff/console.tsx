@@ -8,6 +8,7 @@ import { CallNext } from "./call_next.tsx";
 import { Queue } from "./queue.tsx";
 import { feed, flash, info, session } from "./store.ts";
 import { WalkIn } from "./walk_in.tsx";
+import { t } from "./messages.ts";
 
 /** How long a flash message stays. */
 const FLASH_MS = 8000;
@@ -28,12 +29,14 @@ export function Console() {
           <span class="brand">✚ {info.value?.clinic.name ?? code}</span>
           <span class="muted-on-primary">{user.full_name} · {user.role}</span>
         </div>
-        <button class="btn link" type="button" onClick={() => session.logout()}>Sign out</button>
+        <button class="btn link" type="button" onClick={() => session.logout()}>
+          {t("signOut")}
+        </button>
       </header>
       <LinkBanner feed={feed.value} />
       <main id="main" class="console" data-link={feed.value?.state.value ?? "connecting"}>
-        <PageTitle suffix="Staff" title="Queue">
-          Today at {info.value?.clinic.name ?? code}
+        <PageTitle suffix={t("suffix")} title={t("console.tab")}>
+          {t("console.title", { clinic: info.value?.clinic.name ?? code })}
         </PageTitle>
         <div aria-live="polite" class="flash-area">
           {message && <Notice kind={message.kind}>{message.text}</Notice>}

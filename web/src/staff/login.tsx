@@ -2,10 +2,11 @@
 /** The console's sign-in: staff only (a patient account is signed out again and sent to /). */
 import { useState } from "preact/hooks";
 import { ApiError, messageOf } from "../lib/api.ts";
-import { NOT_SIGNED_IN } from "../lib/session.ts";
+import { notSignedIn } from "../lib/session.ts";
 import { Notice, PageTitle, TextField } from "../lib/ui.tsx";
 import { isStaff } from "./state.ts";
 import { session } from "./store.ts";
+import { t } from "./messages.ts";
 
 export function Login() {
   const [email, setEmail] = useState("");
@@ -21,22 +22,22 @@ export function Login() {
       const s = await session.login(email.trim(), password, code.trim().toUpperCase() || undefined);
       if (!isStaff(s.user)) {
         await session.logout();
-        setError("This console is for clinic staff. Patients: use the app at /.");
+        setError(t("login.notStaff"));
       }
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? NOT_SIGNED_IN : messageOf(err));
+      setError(err instanceof ApiError && err.status === 401 ? notSignedIn() : messageOf(err));
     } finally {
       setBusy(false);
     }
   }
   return (
     <main id="main" class="login">
-      <PageTitle suffix="Staff">Staff console</PageTitle>
+      <PageTitle suffix={t("suffix")}>{t("login.title")}</PageTitle>
       {error && <Notice kind="error">{error}</Notice>}
       <form onSubmit={submit}>
         <TextField
           id="email"
-          label="Email"
+          label={t("login.email")}
           type="email"
           autoComplete="username"
           required
@@ -45,7 +46,7 @@ export function Login() {
         />
         <TextField
           id="password"
-          label="Password"
+          label={t("login.password")}
           type="password"
           autoComplete="current-password"
           required
@@ -54,13 +55,13 @@ export function Login() {
         />
         <TextField
           id="clinic"
-          label="Clinic code (if you work at several)"
+          label={t("login.clinic")}
           autoCapitalize="characters"
           value={code}
           onInput={(e) => setCode(e.currentTarget.value)}
         />
         <button class="btn block" type="submit" disabled={busy}>
-          {busy ? "Signing in…" : "Sign in"}
+          {busy ? t("login.busy") : t("login.submit")}
         </button>
       </form>
     </main>

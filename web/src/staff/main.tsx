@@ -15,11 +15,12 @@ import { Login } from "./login.tsx";
 import { followSession } from "./realtime.ts";
 import { consoleKey } from "./state.ts";
 import { session } from "./store.ts";
+import { t } from "./messages.ts";
 
 function App() {
   return (
     <>
-      <a class="skip-link" href="#main">Skip to content</a>
+      <a class="skip-link" href="#main">{t("skip")}</a>
       {consoleKey(session.user.value) ? <Console /> : <Login />}
     </>
   );

@@ -9,6 +9,7 @@ import { staff, type StaffTicket, type TicketAction } from "../lib/endpoints.ts"
 import { StatusChip } from "../lib/ui.tsx";
 import { Confirm } from "./confirm.tsx";
 import { confirmAction, priorityName, queueView, ticketActions, ticketTiming } from "./state.ts";
+import { t as tr } from "./messages.ts";
 import { run, session, tickets, tz } from "./store.ts";
 
 function TicketRow(props: { t: StaffTicket }) {
@@ -26,10 +27,10 @@ function TicketRow(props: { t: StaffTicket }) {
     <tr>
       <th scope="row" class="code">{t.code}</th>
       <td>
-        {t.patient_name ?? <span class="muted">Walk-in</span>}
+        {t.patient_name ?? <span class="muted">{tr("queue.walkIn")}</span>}
         {t.priority ? <span class="status warn">{priorityName(t.priority)}</span> : null}
       </td>
-      <td>{t.doctor_name ?? "Any"}</td>
+      <td>{t.doctor_name ?? tr("queue.anyDoctor")}</td>
       <td>
         <StatusChip status={t.status} /> {t.room ?? ""}
       </td>
@@ -67,12 +68,12 @@ function TicketTable(props: { caption: string; list: StaffTicket[]; empty: strin
         <caption>{props.caption}</caption>
         <thead>
           <tr>
-            <th scope="col">Ticket</th>
-            <th scope="col">Patient</th>
-            <th scope="col">Doctor</th>
-            <th scope="col">Status</th>
-            <th scope="col">Waited / called</th>
-            <th scope="col">Actions</th>
+            <th scope="col">{tr("col.ticket")}</th>
+            <th scope="col">{tr("col.patient")}</th>
+            <th scope="col">{tr("col.doctor")}</th>
+            <th scope="col">{tr("col.status")}</th>
+            <th scope="col">{tr("col.timing")}</th>
+            <th scope="col">{tr("col.actions")}</th>
           </tr>
         </thead>
         <tbody>
@@ -90,18 +91,19 @@ function TicketTable(props: { caption: string; list: StaffTicket[]; empty: strin
 
 export function Queue() {
   const list = tickets.value;
-  if (!list) return <p role="status" class="muted">Loading the queue…</p>;
+  if (!list) return <p role="status" class="muted">{tr("queue.loading")}</p>;
   const { now, waiting, done } = queueView(list);
   return (
     <section class="panel" aria-labelledby="queue-h">
       <h2 id="queue-h">
-        Live queue <span class="muted count">{waiting.length} waiting</span>
+        {tr("queue.title")}{" "}
+        <span class="muted count">{tr("queue.waitingCount", { n: waiting.length })}</span>
       </h2>
-      <TicketTable caption="Called and in consultation" list={now} empty="No one called." />
-      <TicketTable caption="Waiting, in call order" list={waiting} empty="No one waiting." />
+      <TicketTable caption={tr("queue.now")} list={now} empty={tr("queue.noneCalled")} />
+      <TicketTable caption={tr("queue.waiting")} list={waiting} empty={tr("queue.noneWaiting")} />
       <details>
-        <summary>Finished today ({done.length})</summary>
-        <TicketTable caption="Finished" list={done} empty="Nothing yet." />
+        <summary>{tr("queue.finishedToday", { n: done.length })}</summary>
+        <TicketTable caption={tr("queue.finished")} list={done} empty={tr("queue.nothing")} />
       </details>
     </section>
   );

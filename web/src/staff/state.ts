@@ -17,6 +17,8 @@ import type {
 } from "../lib/endpoints.ts";
 import { timeIn } from "../lib/format.ts";
 import type { User } from "../lib/session.ts";
+import { t } from "./messages.ts";
+import { LANGS } from "../lib/i18n.ts";
 
 /**
  * The token roles the console is for: the staff roles (private.staff_roles()) and `superadmin`,
@@ -84,17 +86,17 @@ export function queueView(list: readonly StaffTicket[]): QueueView {
   };
 }
 
-const ACTIONS: Record<string, [TicketAction, string][]> = {
-  called: [["recall", "Recall"], ["start", "Start"], ["no-show", "No-show"]],
-  serving: [["complete", "Complete"]],
-  waiting: [["cancel", "Cancel"]],
-  no_show: [["recall", "Recall"], ["restore", "Restore"]],
-  cancelled: [["restore", "Restore"]],
+const ACTIONS: Record<string, TicketAction[]> = {
+  called: ["recall", "start", "no-show"],
+  serving: ["complete"],
+  waiting: ["cancel"],
+  no_show: ["recall", "restore"],
+  cancelled: ["restore"],
 };
 
 /** The buttons a ticket in this status offers: [action, label]. */
 export function ticketActions(status: string): readonly [TicketAction, string][] {
-  return ACTIONS[status] ?? [];
+  return (ACTIONS[status] ?? []).map((a) => [a, t(`action.${a}`)]);
 }
 
 /** A question before a step that is hard to take back (the Confirm dialog). */
@@ -113,24 +115,23 @@ export interface Question {
  */
 export function confirmAction(
   action: TicketAction,
-  t: Pick<StaffTicket, "code" | "patient_name">,
+  ticket: Pick<StaffTicket, "code" | "patient_name">,
 ): Question | null {
-  const who = t.patient_name ? `${t.code} (${t.patient_name})` : t.code;
+  const who = ticket.patient_name ? `${ticket.code} (${ticket.patient_name})` : ticket.code;
   if (action === "cancel") {
     return {
-      title: `Cancel ticket ${t.code}?`,
-      body: `${who} leaves the queue. You can restore it from "Finished today".`,
-      yes: "Cancel ticket",
-      no: "Keep ticket",
+      title: t("cancel.title", { code: ticket.code }),
+      body: t("cancel.body", { who }),
+      yes: t("cancel.yes"),
+      no: t("cancel.no"),
     };
   }
   if (action === "no-show") {
     return {
-      title: `Mark ${t.code} as a no-show?`,
-      body: `${who} leaves the queue and their no-show count goes up. ` +
-        `You can recall or restore it from "Finished today".`,
-      yes: "Mark no-show",
-      no: "Keep called",
+      title: t("noShow.title", { code: ticket.code }),
+      body: t("noShow.body", { who }),
+      yes: t("noShow.yes"),
+      no: t("noShow.no"),
     };
   }
   return null;
@@ -151,28 +152,22 @@ export function occupantOf(details: unknown): Occupant | null {
 
 /** The question before calling into a room whose patient is still called or in consultation. */
 export function occupiedQuestion(room: string, o: Occupant): Question {
-  const called = o.status === "called";
+  const vars = { room, code: o.code };
   return {
-    title: `${room} is not free`,
-    body: `${room} still has ${o.code} ${called ? "called" : "in consultation"}. ` +
-      `Call the next patient anyway? ${o.code} ${
-        called ? "goes back to the waiting line at its place" : "is marked completed"
-      }.`,
-    yes: "Call next anyway",
-    no: "Wait",
+    title: t("occupied.title", vars),
+    body: t(o.status === "called" ? "occupied.bodyCalled" : "occupied.bodyServing", vars),
+    yes: t("occupied.yes"),
+    no: t("occupied.no"),
   };
 }
 
-/** The walk-in priorities the desk offers, by name ([value, name]). */
-export const PRIORITIES: readonly [string, string][] = [
-  ["0", "Normal"],
-  ["3", "Elderly / pregnant"],
-  ["6", "Urgent"],
-];
+/** The walk-in priorities the desk offers (names: `priorityName`). */
+export const PRIORITIES = ["0", "3", "6"] as const;
 
 /** A priority's name; a level the desk does not offer (set through the API) by its number. */
 export function priorityName(priority: number): string {
-  return PRIORITIES.find(([v]) => Number(v) === priority)?.[1] ?? `Priority ${priority}`;
+  const offered = PRIORITIES.find((v) => Number(v) === priority);
+  return offered ? t(`priority.${offered}`) : t("priority.n", { n: priority });
 }
 
 /** What tells two patients of the same name apart: number, birth date, masked contact. */
@@ -191,15 +186,16 @@ export function duplicatesOf(details: unknown): PatientSummary[] {
 
 /** "Waited / called": minutes waited since check-in, or the clinic-local time of the call. */
 export function ticketTiming(
-  t: Pick<StaffTicket, "status" | "checked_in_at" | "called_at">,
+  ticket: Pick<StaffTicket, "status" | "checked_in_at" | "called_at">,
   nowMs: number,
   timeZone: string,
 ): string {
-  if (t.status === "waiting") {
-    if (!t.checked_in_at) return "";
-    return `${Math.max(0, Math.round((nowMs - Date.parse(t.checked_in_at)) / 60_000))} min`;
+  if (ticket.status === "waiting") {
+    if (!ticket.checked_in_at) return "";
+    const n = Math.max(0, Math.round((nowMs - Date.parse(ticket.checked_in_at)) / 60_000));
+    return t("queue.minutes", { n });
   }
-  return t.called_at ? timeIn(t.called_at, timeZone) : "";
+  return ticket.called_at ? timeIn(ticket.called_at, timeZone) : "";
 }
 
 /** Staff may check a patient in for an appointment that is still booked. */
@@ -235,6 +231,8 @@ export interface WalkInForm {
   found: readonly PatientSummary[] | null;
   /** The new patient (who = new). */
   person: PersonForm;
+  /** The new patient agreed to be told by SMS (queue calls); never assumed. */
+  smsConsent: boolean;
 }
 
 /**
@@ -248,21 +246,30 @@ export const NEW_WALK_IN: WalkInForm = {
   picked: "",
   found: null,
   person: NO_PERSON,
+  smsConsent: false,
 };
 
 /** The walk-in request and the name to confirm it with, or why it cannot be sent yet. */
 export function walkInRequest(
   form: WalkInForm,
 ): { body: WalkIn; name?: string } | { error: string } {
-  if (form.who === "find" && !form.picked) return { error: "Walk-in: choose the patient first." };
+  if (form.who === "find" && !form.picked) return { error: t("walkIn.pickFirst") };
   const { gender, ...person } = form.person;
-  if (form.who === "new" && !gender) return { error: "Walk-in: choose the patient's gender." };
+  if (form.who === "new" && !gender) return { error: t("walkIn.genderFirst") };
   const phone = person.phone.trim();
+  if (form.who === "new" && form.smsConsent && !phone) return { error: t("walkIn.smsNeedsPhone") };
   const body: WalkIn = {
     ...(form.doctorId ? { doctor_id: form.doctorId } : {}),
     ...(form.who === "find" ? { patient_id: form.picked } : {}),
     ...(form.who === "new" && gender
-      ? { patient: { ...person, gender, phone: phone || undefined } }
+      ? {
+        patient: {
+          ...person,
+          gender,
+          phone: phone || undefined,
+          ...(form.smsConsent ? { sms_consent: true } : {}),
+        },
+      }
       : {}),
     priority: Number(form.priority),
   };
@@ -274,7 +281,17 @@ export function walkInRequest(
   return { body, name };
 }
 
-/** The TV board's address: the token rides in the fragment, so it never reaches a server log. */
-export function boardUrl(origin: string, code: string, token: string): string {
-  return `${origin}/board/${encodeURIComponent(code)}#token=${token}`;
+/**
+ * The TV board's address: the token rides in the fragment, so it never reaches a server log;
+ * `langs` ("en,zh") sets the board's language and the one shown beside it (none: the TV's own).
+ */
+export function boardUrl(origin: string, code: string, token: string, langs = ""): string {
+  const query = langs ? `?lang=${langs}` : "";
+  return `${origin}/board/${encodeURIComponent(code)}${query}#token=${token}`;
 }
+
+/** The board languages the desk offers: one language, or English beside another. */
+export const BOARD_LANGS: readonly string[] = [
+  ...LANGS,
+  ...LANGS.filter((l) => l !== "en").map((l) => `en,${l}`),
+];

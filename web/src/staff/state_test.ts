@@ -192,6 +192,15 @@ Deno.test("staff console state", async (t) => {
     const withPhone = walkInRequest(form({ who: "new", person: { ...person, phone: " 9000 " } }));
     assert.ok("body" in withPhone);
     assert.equal(withPhone.body.patient?.phone, "9000");
+    assert.equal(withPhone.body.patient?.sms_consent, undefined, "SMS consent is never assumed");
+    const sms = walkInRequest(
+      form({ who: "new", person: { ...person, phone: "9000 1234" }, smsConsent: true }),
+    );
+    assert.ok("body" in sms);
+    assert.equal(sms.body.patient?.sms_consent, true);
+    assert.deepEqual(walkInRequest(form({ who: "new", person, smsConsent: true })), {
+      error: "Walk-in: an SMS needs the patient's mobile number.",
+    });
 
     // What the other modes typed is not sent.
     assert.deepEqual(walkInRequest(form({ who: "none", person, picked: "p1" })), {
@@ -204,6 +213,10 @@ Deno.test("staff console state", async (t) => {
     assert.equal(
       boardUrl("https://clinic.example", "SG H/1", "tok.en"),
       "https://clinic.example/board/SG%20H%2F1#token=tok.en",
+    );
+    assert.equal(
+      boardUrl("https://clinic.example", "GFC-TP", "tok.en", "en,zh"),
+      "https://clinic.example/board/GFC-TP?lang=en,zh#token=tok.en",
     );
   });
 
@@ -239,12 +252,11 @@ Deno.test("staff console state", async (t) => {
   });
 
   await t.step("priorities by name; a new walk-in form starts at normal priority", () => {
-    assert.deepEqual(PRIORITIES.map(([, name]) => name), [
+    assert.deepEqual(PRIORITIES.map((value) => priorityName(Number(value))), [
       "Normal",
       "Elderly / pregnant",
       "Urgent",
     ]);
-    for (const [value, name] of PRIORITIES) assert.equal(priorityName(Number(value)), name);
     assert.equal(priorityName(2), "Priority 2");
     const { who, doctorId, priority, person } = NEW_WALK_IN;
     assert.deepEqual([who, doctorId, priority, person], ["none", "", "0", NO_PERSON]);

@@ -3,16 +3,32 @@
  * (as last loaded from the API), the live feed, the flash message, and `run` — an action followed
  * by a reload, so the screen shows the outcome at once without waiting for the realtime change.
  */
-import { batch, signal } from "@preact/signals";
+import { batch, effect, signal } from "@preact/signals";
 import { messageOf } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
-import { type ClinicInfo, type DayAppointment, staff, type StaffTicket } from "../lib/endpoints.ts";
+import {
+  type ClinicInfo,
+  type DayAppointment,
+  profile,
+  staff,
+  type StaffTicket,
+} from "../lib/endpoints.ts";
+import { browserLang, setLang } from "../lib/i18n.ts";
 import { localDay } from "../lib/format.ts";
 import type { Feed } from "../lib/live.ts";
 import { createSession } from "../lib/session.ts";
 import { consoleKey } from "./state.ts";
 
 export const session = createSession("clinic.staff.session");
+
+// The console speaks the signed-in staff member's language (else the browser's).
+effect(() => {
+  const id = session.user.value?.id;
+  if (!id) return setLang(browserLang());
+  profile.get(session).then((p) => {
+    if (session.user.value?.id === id) setLang(p.language);
+  }).catch(() => {});
+});
 
 export const info = signal<ClinicInfo | null>(null);
 export const tickets = signal<StaffTicket[] | null>(null);

@@ -12,6 +12,7 @@ import {
   staff,
   type WalkIn as WalkInBody,
 } from "../lib/endpoints.ts";
+import { t as tl } from "../lib/messages.ts";
 import { Notice, SelectField, TextField } from "../lib/ui.tsx";
 import {
   duplicatesOf,
@@ -24,6 +25,7 @@ import {
   walkInRequest,
   type WalkInWho,
 } from "./state.ts";
+import { t } from "./messages.ts";
 import { info, run, say, session } from "./store.ts";
 
 export function WalkIn(props: { code: string }) {
@@ -34,6 +36,7 @@ export function WalkIn(props: { code: string }) {
   const [found, setFound] = useState<PatientSummary[] | null>(null);
   const [picked, setPicked] = useState("");
   const [person, setPerson] = useState(NEW_WALK_IN.person);
+  const [smsConsent, setSmsConsent] = useState(NEW_WALK_IN.smsConsent);
   const [dupes, setDupes] = useState<PatientSummary[]>([]);
   const [busy, setBusy] = useState(false);
   function reset() {
@@ -42,6 +45,7 @@ export function WalkIn(props: { code: string }) {
     setWho(NEW_WALK_IN.who);
     setQuery("");
     setPerson(NEW_WALK_IN.person);
+    setSmsConsent(NEW_WALK_IN.smsConsent);
     setDupes([]);
   }
   const doctors = info.value?.doctors ?? [];
@@ -52,13 +56,13 @@ export function WalkIn(props: { code: string }) {
     const term = searchTerm(q);
     if (who !== "find" || !term) return;
     let live = true;
-    const t = setTimeout(() => {
+    const timer = setTimeout(() => {
       staff.patients(session, props.code, term).then((list) => live && setFound(list))
-        .catch((e) => live && say("error", `Search: ${messageOf(e)}`));
+        .catch((e) => live && say("error", t("walkIn.searchFailed", { message: messageOf(e) })));
     }, 250);
     return () => {
       live = false;
-      clearTimeout(t);
+      clearTimeout(timer);
     };
   }, [who, q]);
   const field = (key: keyof PersonForm) => (e: Event) => {
@@ -67,14 +71,18 @@ export function WalkIn(props: { code: string }) {
   };
   async function issue(body: WalkInBody, name?: string) {
     setBusy(true);
-    await run("Walk-in", async () => {
+    await run(t("walkIn.action"), async () => {
       try {
-        const t = await staff.walkIn(session, props.code, body);
-        const level = t.priority ? `, ${priorityName(t.priority)}` : "";
-        say(
-          "success",
-          `Walk-in registered: ticket ${t.code}${name ? ` for ${name}` : ""}${level}.`,
-        );
+        const ticket = await staff.walkIn(session, props.code, body);
+        const vars = {
+          code: ticket.code,
+          name: name ?? "",
+          priority: priorityName(ticket.priority),
+        };
+        const key = name
+          ? (ticket.priority ? "walkIn.issuedForPriority" : "walkIn.issuedFor")
+          : (ticket.priority ? "walkIn.issuedPriority" : "walkIn.issued");
+        say("success", t(key, vars));
         reset();
       } catch (e) {
         if (!(e instanceof ApiError && e.code === "possible_duplicate")) throw e;
@@ -83,46 +91,48 @@ export function WalkIn(props: { code: string }) {
     });
     setBusy(false);
   }
+  /** The form as the desk has filled it in. */
+  const filled = () => ({ who, doctorId: doc, priority, picked, found, person, smsConsent });
   function submit(e: Event) {
     e.preventDefault();
-    const request = walkInRequest({ who, doctorId: doc, priority, picked, found, person });
+    const request = walkInRequest(filled());
     if ("error" in request) return say("error", request.error);
     issue(request.body, request.name);
   }
   /** The desk chose a registered patient over registering the same person again. */
   function pickExisting(p: PatientSummary) {
-    const request = walkInRequest({ who, doctorId: doc, priority, picked, found, person });
+    const request = walkInRequest(filled());
     if ("error" in request) return;
     const { patient: _new, ...rest } = request.body;
     issue({ ...rest, patient_id: p.id }, p.full_name);
   }
   function registerAnyway() {
-    const request = walkInRequest({ who, doctorId: doc, priority, picked, found, person });
+    const request = walkInRequest(filled());
     if ("error" in request) return;
     issue({ ...request.body, confirm_new: true }, request.name);
   }
   return (
     <section class="panel" aria-labelledby="walkin-h">
-      <h2 id="walkin-h">Register a walk-in</h2>
+      <h2 id="walkin-h">{t("walkIn.title")}</h2>
       <form onSubmit={submit} class="walkin">
         <SelectField
           id="walkin-who"
-          label="Patient"
+          label={t("walkIn.patient")}
           value={who}
           onChange={(e) => {
             setDupes([]);
             setWho(e.currentTarget.value as WalkInWho);
           }}
         >
-          <option value="none">No name (ticket only)</option>
-          <option value="find">Find a patient of the clinic</option>
-          <option value="new">New patient</option>
+          <option value="none">{t("walkIn.none")}</option>
+          <option value="find">{t("walkIn.find")}</option>
+          <option value="new">{t("walkIn.new")}</option>
         </SelectField>
         {who === "find" && (
           <>
             <TextField
               id="walkin-search"
-              label="Name, patient number or phone"
+              label={t("walkIn.search")}
               type="search"
               autoComplete="off"
               value={query}
@@ -130,7 +140,7 @@ export function WalkIn(props: { code: string }) {
             />
             {found && (
               <fieldset class="walkin-found">
-                <legend>{found.length ? "Choose the patient" : "No patient matches"}</legend>
+                <legend>{found.length ? t("walkIn.choose") : t("walkIn.noMatch")}</legend>
                 {found.map((p) => (
                   <label key={p.id}>
                     <input
@@ -153,7 +163,7 @@ export function WalkIn(props: { code: string }) {
           <>
             <TextField
               id="walkin-name"
-              label="Full name"
+              label={t("walkIn.fullName")}
               required
               autoComplete="off"
               value={person.full_name}
@@ -161,7 +171,7 @@ export function WalkIn(props: { code: string }) {
             />
             <TextField
               id="walkin-dob"
-              label="Date of birth"
+              label={t("walkIn.dob")}
               type="date"
               required
               value={person.date_of_birth}
@@ -169,47 +179,54 @@ export function WalkIn(props: { code: string }) {
             />
             <SelectField
               id="walkin-gender"
-              label="Gender"
+              label={t("walkIn.gender")}
               required
               value={person.gender}
               onChange={field("gender")}
             >
-              <option value="">Choose…</option>
-              {GENDERS.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+              <option value="">{t("walkIn.chooseOption")}</option>
+              {GENDERS.map((g) => <option key={g} value={g}>{tl(`gender.${g}`)}</option>)}
             </SelectField>
             <TextField
               id="walkin-phone"
-              label="Mobile phone (optional)"
+              label={t("walkIn.phone")}
               type="tel"
               autoComplete="off"
               value={person.phone}
               onInput={field("phone")}
             />
+            <label class="walkin-consent">
+              <input
+                type="checkbox"
+                id="walkin-sms"
+                checked={smsConsent}
+                onChange={(e) => setSmsConsent(e.currentTarget.checked)}
+              />
+              <span>{t("walkIn.smsConsent")}</span>
+            </label>
           </>
         )}
         <SelectField
           id="walkin-doctor"
-          label="Doctor"
+          label={t("walkIn.doctor")}
           value={doc}
           onChange={(e) => setDoc(e.currentTarget.value)}
         >
-          <option value="">Any doctor</option>
+          <option value="">{t("walkIn.anyDoctor")}</option>
           {doctors.map((d) => <option key={d.id} value={d.id}>{d.display_name}</option>)}
         </SelectField>
         <SelectField
           id="walkin-priority"
-          label="Priority"
+          label={t("walkIn.priority")}
           value={priority}
           onChange={(e) => setPriority(e.currentTarget.value)}
         >
-          {PRIORITIES.map(([value, name]) => <option key={value} value={value}>{name}</option>)}
+          {PRIORITIES.map((p) => <option key={p} value={p}>{priorityName(Number(p))}</option>)}
         </SelectField>
         {dupes.length > 0 && (
           <div class="walkin-dupes" data-testid="walkin-duplicates">
             <Notice kind="warning">
-              Possible duplicate: {dupes.length === 1 ? "a patient" : "patients"}{" "}
-              with this name and date of birth {dupes.length === 1 ? "is" : "are"}{" "}
-              registered already.
+              {t.plural("walkIn.dupe", dupes.length)}
             </Notice>
             <ul>
               {dupes.map((p) => (
@@ -223,7 +240,8 @@ export function WalkIn(props: { code: string }) {
                     disabled={busy}
                     onClick={() => pickExisting(p)}
                   >
-                    Use this patient<span class="visually-hidden">{` ${p.patient_number}`}</span>
+                    {t("walkIn.useThis")}
+                    <span class="visually-hidden">{` ${p.patient_number}`}</span>
                   </button>
                 </li>
               ))}
@@ -234,12 +252,12 @@ export function WalkIn(props: { code: string }) {
               disabled={busy}
               onClick={registerAnyway}
             >
-              Register anyway
+              {t("walkIn.registerAnyway")}
             </button>
           </div>
         )}
         <button class="btn" type="submit" disabled={busy}>
-          {busy ? "Registering…" : "Issue walk-in ticket"}
+          {busy ? t("walkIn.busy") : t("walkIn.submit")}
         </button>
       </form>
     </section>
