@@ -2,7 +2,8 @@
  * The benchmark's push service process: npm web-push-testing (as tests/support/push_service.ts
  * runs it: 127.0.0.1, TLS with the test certificate), which checks each push's VAPID token and
  * decrypts its aes128gcm body — and here also notes when each push arrived, by the delivery id
- * in its payload (`tag`): `GET /bench/arrivals` answers `[[tag, epoch ms], …]`. Prints
+ * in its payload (`tag`): `GET /bench/arrivals` answers `[[tag, epoch ms], …]`, `GET
+ * /bench/count` their number. Prints
  * `port <n>`; exits when its stdin closes.
  */
 import { createServer } from "node:https";
@@ -33,6 +34,10 @@ const server = createServer({
   key: Deno.readTextFileSync(new URL("server.key", testdata)),
   cert: Deno.readTextFileSync(new URL("server.pem", testdata)),
 }, (req, res) => {
+  if (req.method === "GET" && req.url === "/bench/count") {
+    res.end(String(arrivals.length));
+    return;
+  }
   if (req.method === "GET" && req.url === "/bench/arrivals") {
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify(arrivals));
