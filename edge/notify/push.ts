@@ -13,17 +13,20 @@
  *
  * Per subscription: 2xx is delivered to the push service; 404/410 means the browser dropped the
  * subscription, so it is deleted; 429, 5xx and network failures are transient; any other 4xx
- * (a refused token, a bad payload) is a failure of that subscription for this message.
+ * (a refused token, a bad payload) is a failure of that subscription for this message. A
+ * subscription that failed 10 times in a row is deleted too (the app registers a live one
+ * again when the user opens it).
  * The message is `sent` when one subscription accepted it — the others' transient failures
  * are not retried, so no browser shows it twice. With none accepted, a transient failure is
- * retried by the job queue (the service worker's `tag` is the delivery id, so even a repeated
- * push replaces its notification rather than adding one); otherwise the delivery fails for
- * good with the reasons.
+ * retried by the job queue, after the push service's Retry-After when it gives one (the
+ * service worker's `tag` is the delivery id, so even a repeated push replaces its notification
+ * rather than adding one); otherwise the delivery fails for good with the reasons.
  */
 import { encryptNotification, vapidHeaders } from "@block65/webcrypto-web-push";
 import type postgres from "postgres";
 import type { VapidConfig } from "../config/push.ts";
-import { PermanentJobError } from "../jobs/job.ts";
+import { PermanentJobError, RetryLaterError } from "../jobs/job.ts";
+import { parseRetryAfter } from "../webhooks/outbound/schedule.ts";
 import { safeFetch } from "../webhooks/ssrf/safe_fetch.ts";
 import type { OutboundMessage, SendResult, Transport } from "./transport.ts";
 
@@ -127,12 +130,8 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
     const reason = `HTTP ${status} ${response.body.slice(0, 200)}`.trim();
     if (status === 404 || status === 410) return { kind: "gone", reason };
     if (status === 429 || status >= 500) {
-      const retryAfter = Number(response.headers.get("retry-after"));
-      return {
-        kind: "transient",
-        reason,
-        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
-      };
+      const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after")) ?? undefined;
+      return { kind: "transient", reason, retryAfterSeconds };
     }
     return { kind: "refused", reason };
   }
@@ -167,15 +166,23 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
         .join("; ");
       const transient = outcomes.filter((o) => o.kind === "transient");
       if (transient.length === 0) throw new PermanentJobError(`web push: ${reasons}`);
+      // The push services' Retry-After is honoured; without one the job queue backs off.
       const retryAfter = Math.max(0, ...transient.map((o) => o.retryAfterSeconds ?? 0));
-      throw new Error(
-        `web push: ${reasons}${retryAfter ? ` (Retry-After ${retryAfter} s)` : ""}`,
-      );
+      if (retryAfter > 0) {
+        throw new RetryLaterError(
+          `web push: ${reasons} (Retry-After ${retryAfter} s)`,
+          retryAfter * 1000,
+        );
+      }
+      throw new Error(`web push: ${reasons}`);
     },
   };
 }
 
-/** Marks accepted subscriptions, counts failures, deletes the gone ones. */
+/** Consecutive failures after which a subscription is deleted. */
+export const MAX_PUSH_FAILURES = 10;
+
+/** Marks accepted subscriptions, counts failures, deletes the gone and the hopeless ones. */
 async function record(sql: postgres.Sql, subscriptions: Subscription[], outcomes: Outcome[]) {
   const ids = (kinds: Outcome["kind"][]) =>
     subscriptions.filter((_, i) => kinds.includes(outcomes[i].kind)).map((s) => s.id);
@@ -195,6 +202,11 @@ async function record(sql: postgres.Sql, subscriptions: Subscription[], outcomes
           failure_count = case when id = any(${accepted}::uuid[]) then 0
                                else failure_count + 1 end
       where id = any(${[...accepted, ...failed]}::uuid[])`;
+  }
+  if (failed.length) {
+    await sql`
+      delete from public.push_subscriptions
+      where id = any(${failed}::uuid[]) and failure_count >= ${MAX_PUSH_FAILURES}`;
   }
 }
 

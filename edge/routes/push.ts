@@ -37,7 +37,9 @@ const subscribeRoute = createRoute({
   summary: "Subscribe this browser to web push (again: its keys are refreshed)",
   security: bearerSecurity,
   middleware: [requireUser] as const,
-  request: { body: { content: { "application/json": { schema: SubscribeBody } } } },
+  request: {
+    body: { content: { "application/json": { schema: SubscribeBody } }, required: true },
+  },
   responses: {
     200: {
       description: "The subscription",

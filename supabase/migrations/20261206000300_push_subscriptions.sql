@@ -73,7 +73,9 @@ create or replace function private.push_release_endpoint(p_endpoint text) return
   $$;
 
 -- Subscribes the caller's browser (upsert by endpoint: a re-subscription refreshes the keys
--- and forgets past failures). A bad endpoint or key is a 400 naming the field.
+-- and forgets past failures). A bad endpoint or key is a 400 naming the field. An account keeps
+-- its 10 newest subscriptions: every push fans out to all of them, so the fan-out (and what
+-- one account can make the worker send) stays small.
 create or replace function api.push_subscribe(
   p_endpoint text,
   p_p256dh text,
@@ -95,6 +97,11 @@ begin
       set p256dh = excluded.p256dh, auth = excluded.auth, user_agent = excluded.user_agent,
           failure_count = 0
     returning * into v_row;
+    delete from public.push_subscriptions s
+    where s.user_id = v_row.user_id and s.id <> v_row.id
+      and s.id not in (select k.id from public.push_subscriptions k
+                       where k.user_id = v_row.user_id and k.id <> v_row.id
+                       order by k.created_at desc, k.id desc limit 9);
   exception when check_violation then
     get stacked diagnostics v_constraint = constraint_name;
     perform private.raise_api(400, 'invalid_request', 'The subscription is invalid',

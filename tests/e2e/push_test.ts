@@ -13,9 +13,12 @@
 import assert from "node:assert/strict";
 import type { BrowserContext, Page, Worker } from "playwright-core";
 import { addAppointment } from "../support/clinic.ts";
+import { audit } from "./a11y.ts";
+import { PHONE } from "./browser.ts";
 import { withServiceAndBrowser } from "./service.ts";
 
 const WAIT = 20_000;
+const SHOTS = new URL("../.artifacts/screenshots/", import.meta.url).pathname;
 
 async function logIn(page: Page, base: string) {
   await page.goto(`${base}/login`);
@@ -143,7 +146,9 @@ Deno.test("web push: the service worker shows a push and a click opens its scree
     await waitShown(reminder.tag);
     await click(reminder.tag);
     await page.waitForURL(`${service.url}/appointments/${appointment}`, { timeout: WAIT });
-    await page.getByRole("heading", { name: "Appointment" }).waitFor({ timeout: WAIT });
+    await page.getByRole("heading", { name: "Appointment", exact: true }).waitFor({
+      timeout: WAIT,
+    });
 
     const elsewhere = { ...reminder, url: "https://elsewhere.example/phish", tag: "x" };
     await deliver(elsewhere);
@@ -161,6 +166,10 @@ Deno.test("web push: 'Tell me when I'm called' asks only when tapped", async () 
     await page.goto(`${service.url}/appointments/${appointment}?booked=1`);
     const offer = page.getByRole("button", { name: "Tell me when I'm called" });
     await offer.waitFor({ timeout: WAIT });
+    await Deno.mkdir(SHOTS, { recursive: true });
+    await page.setViewportSize(PHONE);
+    await page.screenshot({ path: `${SHOTS}push-prompt-phone.png`, animations: "disabled" });
+    assert.deepEqual(await audit(page), [], "axe: no serious or critical finding");
     assert.equal(
       await page.evaluate(() => Notification.permission),
       "default",

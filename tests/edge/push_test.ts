@@ -105,6 +105,22 @@ Deno.test("push subscriptions: own only, upsert by endpoint, validated", async (
     assert.equal(again.status, 404);
   });
 
+  await t.step("an account keeps its 10 newest subscriptions", async () => {
+    const admin = await app.tokenFor(USERS.admin);
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await app.call("POST", "/api/push/subscriptions", {
+        token: admin,
+        body: subscription(),
+      });
+      assert.equal(res.status, 200);
+      ids.push(res.body.subscription.id);
+    }
+    const kept = await app.call("GET", "/api/push/subscriptions", { token: admin });
+    assert.deepEqual(kept.body.subscriptions.map((s: { id: string }) => s.id), ids.slice(2));
+    await app.sql`delete from public.push_subscriptions where user_id = ${USERS.admin}`;
+  });
+
   await t.step("bad input: a 400 naming the field, nothing written", async () => {
     const before = await count();
     const good = subscription();
@@ -127,6 +143,8 @@ Deno.test("push subscriptions: own only, upsert by endpoint, validated", async (
         `${path}: ${JSON.stringify(res.body.error)}`,
       );
     }
+    const none = await app.call("POST", "/api/push/subscriptions", { token: lim });
+    assert.equal(none.status, 400, "no body");
     assert.equal(await count(), before);
   });
 

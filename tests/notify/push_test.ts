@@ -8,13 +8,13 @@
 import assert from "node:assert/strict";
 import { encryptNotification } from "@block65/webcrypto-web-push";
 import { generateVapidKeys } from "../../edge/config/push.ts";
-import { PermanentJobError } from "../../edge/jobs/job.ts";
+import { PermanentJobError, RetryLaterError } from "../../edge/jobs/job.ts";
 import { deliverNotification } from "../../edge/notify/deliver.ts";
-import { pushDelivery, webPushTransport } from "../../edge/notify/push.ts";
+import { MAX_PUSH_FAILURES, pushDelivery, webPushTransport } from "../../edge/notify/push.ts";
 import { configuredTransports } from "../../edge/notify/transport.ts";
 import type { Sql } from "../support/db.ts";
 import { PUSH_SERVICE_CA, startPushService } from "../support/push_service.ts";
-import { CLINIC_A, testApp, USERS } from "../edge/_support.ts";
+import { CLINIC_A, PATIENTS, testApp, USERS } from "../edge/_support.ts";
 
 const b64url = (text: string) => Uint8Array.fromBase64(text, { alphabet: "base64url" });
 const toB64url = (bytes: Uint8Array) =>
@@ -180,6 +180,14 @@ Deno.test("web push through a real push service", async (t) => {
     const [kept] = await app.sql`
       select failure_count from public.push_subscriptions where id = ${otherId}`;
     assert.equal(kept.failure_count, 1, "kept (the fault may be ours), the failure counted");
+
+    await app.sql`
+      update public.push_subscriptions set failure_count = ${MAX_PUSH_FAILURES - 1}
+      where id = ${otherId}`;
+    const again = await pushDeliveryOf(app.sql, USERS.patientChan, "queue_near", {});
+    await assert.rejects(deliverNotification(app.sql, again, transports), PermanentJobError);
+    const left = await app.sql`select 1 from public.push_subscriptions where id = ${otherId}`;
+    assert.equal(left.length, 0, `deleted after ${MAX_PUSH_FAILURES} failures in a row`);
   });
 
   await t.step(
@@ -240,10 +248,15 @@ Deno.test("web push through a real push service", async (t) => {
     });
     const id = await pushDeliveryOf(app.sql, USERS.patientLim, "ticket_called", {});
     const failure = await deliverNotification(app.sql, id, transports).catch((e) => e);
-    assert.ok(failure instanceof Error && !(failure instanceof PermanentJobError));
+    assert.ok(failure instanceof RetryLaterError, "the job waits out the Retry-After");
+    assert.equal(failure.delayMs, 7000);
     assert.match(failure.message, /transient: HTTP 429.*Retry-After 7 s/);
     assert.equal((await delivery(id)).status, "pending", "left for the job queue's retry");
-    await assert.rejects(deliverNotification(app.sql, id, transports), /transient: HTTP 503/);
+    const unavailable = await deliverNotification(app.sql, id, transports).catch((e) => e);
+    assert.ok(
+      !(unavailable instanceof RetryLaterError || unavailable instanceof PermanentJobError),
+    );
+    assert.match(unavailable.message, /transient: HTTP 503/, "no Retry-After: the queue's backoff");
     assert.equal(await deliverNotification(app.sql, id, transports), "sent");
     const [row] = await app.sql`
       select failure_count, last_success_at from public.push_subscriptions
@@ -269,4 +282,52 @@ Deno.test("web push through a real push service", async (t) => {
     assert.ok(claims.exp > Date.now() / 1000 && claims.exp <= Date.now() / 1000 + 24 * 3600);
     assert.equal(requests.length, 3, "each attempt one request");
   });
+});
+
+Deno.test("a queue call reaches the patient's browser: consent, subscription, call, push", async () => {
+  await using service = await startPushService();
+  const vapid = { ...generateVapidKeys(), subject: "mailto:ops@clinic.example" };
+  await using app = await testApp({ config: { VAPID_PUBLIC_KEY: vapid.publicKey } });
+  const transports = {
+    push: webPushTransport(app.sql, { vapid, allow: ["127.0.0.1"], caCerts: [PUSH_SERVICE_CA] }),
+  };
+  const lim = await app.tokenFor(USERS.patientLim);
+  const staff = await app.tokenFor(USERS.staffKoh);
+  const ok = async (method: string, path: string, token: string, body: unknown) => {
+    const res = await app.call(method, path, {
+      token,
+      body,
+      headers: { "idempotency-key": crypto.randomUUID() },
+    });
+    assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  };
+
+  // What "Tell me when I'm called" does (web/src/app/push_prompt.tsx).
+  const browser = await service.subscribe(vapid.publicKey);
+  await ok("POST", "/api/push/subscriptions", lim, browser);
+  await ok("PATCH", "/api/me/profile", lim, { consents: { push: true } });
+
+  await ok("POST", "/api/clinics/GFC-TP/queue/walk-ins", staff, { patient_id: PATIENTS.lim });
+  const { ticket } = await ok("POST", "/api/clinics/GFC-TP/queue/call-next", staff, {
+    room: "Room 3",
+  });
+  const [delivery] = await app.sql`
+    select d.id, d.subject, d.body from public.notification_deliveries d
+    join public.notifications n on n.id = d.notification_id
+    where n.user_id = ${USERS.patientLim} and n.kind = 'ticket_called' and d.channel = 'push'`;
+  assert.ok(delivery, "the call made a push delivery");
+  assert.equal(await deliverNotification(app.sql, delivery.id, transports), "sent");
+
+  const [message] = await service.messages(browser.clientHash);
+  const payload = JSON.parse(message);
+  // The texts as private.notify rendered them for push, untouched by the transport.
+  assert.deepEqual(payload, {
+    title: delivery.subject,
+    body: delivery.body,
+    url: "/visit",
+    tag: delivery.id,
+  });
+  assert.equal(payload.title, `Ticket ${ticket.code}: please go to Room 3`);
+  assert.match(payload.body, new RegExp(`ticket ${ticket.code}, it is your turn`));
 });

@@ -10,6 +10,7 @@ import { Book } from "./book.tsx";
 import { AppointmentPage, Appointments } from "./appointments.tsx";
 import { Home, Welcome } from "./home.tsx";
 import { Notifications } from "./notifications.tsx";
+import { forgetThisBrowser } from "./push_prompt.tsx";
 import { Visit } from "./visit.tsx";
 import { calledAlert, chooseClinic, session, unread, visitFeed } from "./store.ts";
 import { type AppKey, t } from "./messages.ts";
@@ -126,6 +127,7 @@ function App() {
               class="btn link signout"
               type="button"
               onClick={async () => {
+                await forgetThisBrowser().catch(() => {});
                 await session.logout();
                 navigate("/", { replace: true });
               }}

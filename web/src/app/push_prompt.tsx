@@ -2,10 +2,13 @@
 /**
  * "Tell me when I'm called": offered after a booking and on "my visit", never on page load.
  * The tap asks the browser for permission, subscribes this browser to web push with the
- * server's VAPID key and registers the subscription with the API (edge/routes/push.ts). Where
+ * server's VAPID key, registers the subscription with the API (edge/routes/push.ts) and records
+ * the patient's consent to push (`PATCH /api/me/profile`: private.notify sends a channel only
+ * with its consent). Where
  * permission was already given, the subscription is registered again quietly, so it follows
- * whoever is signed in on this browser. Nothing shows where the browser has no web push or the
- * server has it off.
+ * whoever is signed in on this browser; signing out takes it off the account
+ * (`forgetThisBrowser`), so the next person on a shared phone never sees the last one's calls.
+ * Nothing shows where the browser has no web push or the server has it off.
  */
 import { useEffect, useState } from "preact/hooks";
 import { messageOf } from "../lib/api.ts";
@@ -50,6 +53,17 @@ async function register(key: string): Promise<void> {
   });
 }
 
+/** Takes this browser's subscription off the signed-in account (before signing out). */
+export async function forgetThisBrowser(): Promise<void> {
+  if (!supported()) return;
+  const registration = await navigator.serviceWorker.getRegistration();
+  const endpoint = (await registration?.pushManager.getSubscription())?.endpoint;
+  if (!endpoint) return;
+  const { subscriptions } = await push.list(session);
+  const mine = subscriptions.find((s) => s.endpoint === endpoint);
+  if (mine) await push.unsubscribe(session, mine.id);
+}
+
 export function PushPrompt() {
   const [state, setState] = useState<State>("hidden");
   const [key, setKey] = useState<string | null>(null);
@@ -81,6 +95,7 @@ export function PushPrompt() {
       const permission = await Notification.requestPermission();
       if (permission !== "granted") return setState(permission === "denied" ? "blocked" : "offer");
       await register(key);
+      await push.consent(session);
       setState("on");
     } catch (e) {
       setError(messageOf(e));

@@ -3279,7 +3279,7 @@ export interface paths {
         path?: never;
         cookie?: never;
       };
-      requestBody?: {
+      requestBody: {
         content: {
           "application/json": components["schemas"]["PushSubscribeRequest"];
         };

@@ -114,6 +114,12 @@ export const notifications = {
 export const push = {
   subscribe: (auth: Auth, subscription: Schemas["PushSubscribeRequest"]) =>
     call("post", "/api/push/subscriptions", { auth, body: subscription }),
+  list: (auth: Auth) => call("get", "/api/push/subscriptions", { auth }),
+  /** "Tell me when I'm called" is the patient's consent to push (kept in the history, `app`). */
+  consent: (auth: Auth) =>
+    call("patch", "/api/me/profile", { auth, body: { consents: { push: true } } }),
+  unsubscribe: (auth: Auth, id: string) =>
+    call("delete", "/api/push/subscriptions/{id}", { auth, params: { id } }),
 };
 
 export const staff = {
