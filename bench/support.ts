@@ -78,3 +78,71 @@ export async function runLanes(
   );
   return { latencies, seconds: (performance.now() - started) / 1000, errors };
 }
+
+// CPU accounting from /proc (Linux): user+system clock ticks (100 a second) of a process, and of
+// a PostgreSQL cluster — its postmaster, live children, and the children that exited.
+
+export const TICKS_PER_SECOND = 100;
+
+export async function procStat(
+  pid: number,
+): Promise<{ ppid: number; ticks: number; exitedChildren: number } | undefined> {
+  try {
+    const text = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return {
+      ppid: Number(fields[1]),
+      ticks: Number(fields[11]) + Number(fields[12]),
+      exitedChildren: Number(fields[13]) + Number(fields[14]),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The postmaster of the cluster `sql` is connected to. */
+export async function postmasterOf(sql: postgres.Sql): Promise<number> {
+  const [{ pid }] = await sql`select pg_backend_pid() as pid`;
+  return (await procStat(pid))!.ppid;
+}
+
+/** The cluster's CPU ticks; `background`: those of its processes other than client backends. */
+export async function postgresTicks(
+  postmaster: number,
+): Promise<{ all: number; background: number }> {
+  const main = await procStat(postmaster);
+  let all = (main?.ticks ?? 0) + (main?.exitedChildren ?? 0);
+  let background = all;
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const stat = await procStat(Number(entry.name));
+    if (stat?.ppid !== postmaster) continue;
+    all += stat.ticks;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    // Client backends show "postgres: <user> <database> <client> <state>".
+    if (!/^postgres: postgres b_/.test(cmdline)) background += stat.ticks;
+  }
+  return { all, background };
+}
+
+/** CPU milliseconds spent by this process and by the cluster between `start()` and `stop()`. */
+export function cpuMeter(postmaster: number) {
+  const read = async () => ({
+    self: (await procStat(Deno.pid))?.ticks ?? 0,
+    postgres: (await postgresTicks(postmaster)).all,
+  });
+  let before = { self: 0, postgres: 0 };
+  return {
+    async start() {
+      before = await read();
+    },
+    async stop(): Promise<{ selfMs: number; postgresMs: number }> {
+      const after = await read();
+      const ms = 1000 / TICKS_PER_SECOND;
+      return {
+        selfMs: (after.self - before.self) * ms,
+        postgresMs: (after.postgres - before.postgres) * ms,
+      };
+    },
+  };
+}

@@ -20,7 +20,15 @@
  */
 import type postgres from "postgres";
 import type { Bench, BenchContext, BenchResult } from "../support.ts";
-import { latencySummary, ms, runLanes, table } from "../support.ts";
+import {
+  latencySummary,
+  ms,
+  postgresTicks,
+  procStat,
+  runLanes,
+  table,
+  TICKS_PER_SECOND,
+} from "../support.ts";
 import { defaultPoolSize, loadConfig } from "../../edge/config.ts";
 import { createTokenService } from "../../edge/auth/tokens.ts";
 import { callAs } from "../../edge/db/claims.ts";
@@ -158,43 +166,7 @@ function oneDay(world: World, day: string, index: number): Booking {
 // the cluster's postgres processes.
 // ---------------------------------------------------------------------------------------
 
-const TICKS = 100;
-
-async function procStat(
-  pid: number,
-): Promise<{ ppid: number; ticks: number; exitedChildren: number } | undefined> {
-  try {
-    const text = await Deno.readTextFile(`/proc/${pid}/stat`);
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return {
-      ppid: Number(fields[1]),
-      ticks: Number(fields[11]) + Number(fields[12]),
-      exitedChildren: Number(fields[13]) + Number(fields[14]),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The cluster's CPU ticks: the postmaster, its live children, and the children that exited
- * (autovacuum workers come and go). `background` is every process but the client backends.
- */
-async function postgresTicks(postmaster: number): Promise<{ all: number; background: number }> {
-  const main = await procStat(postmaster);
-  let all = (main?.ticks ?? 0) + (main?.exitedChildren ?? 0);
-  let background = all;
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    const stat = await procStat(Number(entry.name));
-    if (stat?.ppid !== postmaster) continue;
-    all += stat.ticks;
-    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
-    // Client backends show "postgres: <user> <database> <client> <state>".
-    if (!/^postgres: postgres b_/.test(cmdline)) background += stat.ticks;
-  }
-  return { all, background };
-}
+const TICKS = TICKS_PER_SECOND;
 
 interface Cpu {
   client: number;

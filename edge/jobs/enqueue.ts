@@ -29,7 +29,7 @@ export async function enqueue(
       values (${queue}, ${kind}, ${sql.json(payload as never)}, ${options.runAt ?? new Date()},
         ${options.clinicId ?? null}, ${options.dedupeKey ?? null}, ${options.priority ?? 0},
         ${options.maxAttempts ?? 5})
-      on conflict (dedupe_key) do nothing
+      on conflict (dedupe_key) where dedupe_key is not null do nothing
       returning id
     )
     select j.id, pg_notify('jobs', ${queue}) from j`;

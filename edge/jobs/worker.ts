@@ -3,11 +3,17 @@
  *
  * - Claims ready jobs (`status = 'queued' and run_at <= now()`) in batches with
  *   `FOR UPDATE SKIP LOCKED`, marking them `running` under a lease (`locked_until`), and counts
- *   the attempt at claim time.
- * - Heartbeats extend the lease of the jobs it is running; a job whose lease it lost is aborted.
- * - Success marks the job `succeeded` (batched). A handler may instead call `ctx.complete(fn)`:
- *   its writes and the completion commit together, only while the lease is still ours, so its
- *   database effects happen exactly once even if the job runs twice.
+ *   the attempt at claim time. A `batchSize` above `concurrency` claims ahead: the extra jobs
+ *   wait in the worker, under its lease, for a free slot, and the next claim comes when fewer
+ *   than `concurrency` are waiting — under a backlog, one query per few hundred jobs.
+ * - Heartbeats extend the lease of the jobs it holds; a job whose lease it lost is aborted (or,
+ *   still waiting, dropped).
+ * - Outcomes are recorded in batches: whatever finished while the previous batch was being
+ *   written goes in one statement (success, retry or death, per job). Each is recorded only
+ *   for the attempt that ran and only while this worker still holds its lease, so a job is
+ *   never completed twice nor by a worker that lost it. A handler may instead call
+ *   `ctx.complete(fn)`: its writes and the completion commit together, under the same
+ *   conditions, so its database effects happen exactly once even if the job runs twice.
  * - Failure re-queues with jittered exponential backoff; after `max_attempts` (or a
  *   `PermanentJobError`) the job is `dead` with its last error. A `RetryLaterError` re-queues
  *   it no sooner than its delay (and gives the attempt back when nothing was attempted).
@@ -45,7 +51,11 @@ export interface WorkerOptions {
   queues?: string[];
   /** Jobs run at once (default 10). */
   concurrency?: number;
-  /** Most jobs claimed per query (default: concurrency). */
+  /**
+   * Most jobs claimed per query (default: concurrency). Above `concurrency`, the worker holds
+   * up to this many jobs: those without a slot wait in it, leased, and are handed back
+   * unattempted when it stops.
+   */
   batchSize?: number;
   leaseMs?: number;
   heartbeatMs?: number;
@@ -140,6 +150,17 @@ interface Running {
   done: Promise<void>;
 }
 
+/** What became of an attempt, to be recorded with the others that finished about then. */
+interface Outcome {
+  job: Job;
+  status: "succeeded" | "queued" | "dead";
+  /** The retry's delay (status `queued`). */
+  delayMs: number | null;
+  error: string | null;
+  /** Nothing was attempted (`RetryLaterError` with `attempted: false`): the attempt is given back. */
+  giveBack: boolean;
+}
+
 interface JobRow {
   id: string;
   queue: string;
@@ -152,6 +173,25 @@ interface JobRow {
   created_at: Date;
 }
 
+/**
+ * One statement for a batch of outcomes ($1 the worker; then per job: id, attempt, status,
+ * retry delay, error, 1 when the attempt is given back); the rows are found by primary key, then matched to their outcome. Sent
+ * unprepared: a cached generic plan does not know the arrays' length and may rescan them for
+ * every row (quadratic in the batch), where a plan made for the actual arrays hashes them.
+ */
+const RECORD_OUTCOMES = `
+  update public.jobs j
+  set status = o.status::public.job_status, attempts = j.attempts - o.give_back,
+      run_at = coalesce(now() + o.delay_ms * interval '1 millisecond', j.run_at),
+      last_error = coalesce(o.error, j.last_error),
+      locked_by = null, locked_until = null,
+      finished_at = case when o.status <> 'queued' then now() end, updated_at = now()
+  from unnest($2::bigint[], $3::int[], $4::text[], $5::int[], $6::text[], $7::int[])
+    as o(id, attempts, status, delay_ms, error, give_back)
+  where j.id = any($2::bigint[]) and j.id = o.id and j.attempts = o.attempts
+    and j.locked_by = $1 and j.status = 'running'
+  returning j.status::text as status`;
+
 function errorText(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 2000);
   return String(error).slice(0, 2000);
@@ -161,7 +201,9 @@ export function startWorker(options: WorkerOptions): Worker {
   const { sql, handlers, schedules } = options;
   const queues = options.queues?.length ? options.queues : ["default"];
   const concurrency = Math.max(1, options.concurrency ?? 10);
-  const batchSize = Math.max(1, Math.min(options.batchSize ?? concurrency, concurrency));
+  const batchSize = Math.max(1, options.batchSize ?? concurrency);
+  // The most jobs held at once, running or waiting for a slot.
+  const capacity = Math.max(concurrency, batchSize);
   const leaseMs = options.leaseMs ?? 30_000;
   const heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3));
   const pollMs = options.pollMs ?? 1_000;
@@ -174,32 +216,49 @@ export function startWorker(options: WorkerOptions): Worker {
 
   const stats: WorkerStats = { claimed: 0, succeeded: 0, retried: 0, dead: 0, reaped: 0 };
   const running = new Map<string, Running>();
+  /** Claimed jobs waiting for a slot (only when `batchSize` exceeds `concurrency`). */
+  const waiting = new Map<string, Job>();
   const waker = new Waker();
   let stopping = false;
   let lastClaimFull = false;
   let unlisten: (() => Promise<unknown>) | undefined;
   let stopped: Promise<void> | undefined;
 
-  // ---- completion, batched: ids of jobs whose handler returned, flushed one update at a time.
-  const toComplete: string[] = [];
+  /** Room for a claim: below capacity, and too few jobs waiting to fill every slot. */
+  const canClaim = () =>
+    running.size + waiting.size < capacity &&
+    waiting.size < Math.max(concurrency, Math.floor(capacity / 2));
+
+  // ---- outcomes, batched: what finished while the last batch was written goes in the next.
+  const outcomes: Outcome[] = [];
   let flushing: Promise<void> | undefined;
-  function succeed(jobId: string) {
-    toComplete.push(jobId);
+  function record(outcome: Outcome) {
+    outcomes.push(outcome);
     flushing ??= flush();
   }
   async function flush() {
+    // Whatever else finishes in this turn of the event loop goes in the same statement.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     try {
-      while (toComplete.length) {
-        const ids = toComplete.splice(0);
+      while (outcomes.length) {
+        const batch = outcomes.splice(0);
         try {
-          const rows = await sql`
-            update public.jobs
-            set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null
-            where id = any(${ids}::bigint[]) and locked_by = ${id} and status = 'running'
-            returning id`;
-          stats.succeeded += rows.length;
+          const rows = await sql.unsafe(RECORD_OUTCOMES, [
+            id,
+            batch.map((o) => o.job.id),
+            batch.map((o) => o.job.attempts),
+            batch.map((o) => o.status),
+            batch.map((o) => o.delayMs),
+            batch.map((o) => o.error),
+            batch.map((o) => o.giveBack ? 1 : 0),
+          ], { prepare: false });
+          for (const row of rows) {
+            if (row.status === "succeeded") stats.succeeded++;
+            else if (row.status === "dead") stats.dead++;
+            else stats.retried++;
+          }
         } catch (error) {
-          log(`[jobs] ${id}: could not record ${ids.length} completions: ${errorText(error)}`);
+          log(`[jobs] ${id}: could not record ${batch.length} outcomes: ${errorText(error)}`);
         }
       }
     } finally {
@@ -207,7 +266,7 @@ export function startWorker(options: WorkerOptions): Worker {
     }
   }
 
-  async function fail(job: Job, error: unknown) {
+  function fail(job: Job, error: unknown) {
     const later = error instanceof RetryLaterError ? error : undefined;
     const waiting = later?.attempted === false;
     const dead = error instanceof PermanentJobError ||
@@ -218,24 +277,13 @@ export function startWorker(options: WorkerOptions): Worker {
       ? later!.delayMs
       : Math.max(backoffDelay(job.attempts, backoff), later?.delayMs ?? 0);
     const message = errorText(error);
-    try {
-      const rows = await sql`
-        update public.jobs
-        set status = ${dead ? "dead" : "queued"}::public.job_status,
-            attempts = attempts - ${waiting ? 1 : 0},
-            run_at = case when ${dead} then run_at
-                          else now() + ${delay} * interval '1 millisecond' end,
-            last_error = ${message}, locked_by = null, locked_until = null,
-            finished_at = case when ${dead} then now() end
-        where id = ${job.id} and locked_by = ${id} and status = 'running'
-        returning id`;
-      if (rows.length) {
-        if (dead) stats.dead++;
-        else stats.retried++;
-      }
-    } catch (dbError) {
-      log(`[jobs] ${id}: could not record failure of job ${job.id}: ${errorText(dbError)}`);
-    }
+    record({
+      job,
+      status: dead ? "dead" : "queued",
+      delayMs: dead ? null : delay,
+      error: message,
+      giveBack: waiting,
+    });
     if (!(error instanceof LeaseLostError) && !waiting) {
       log(
         `[jobs] job ${job.id} (${job.kind}) attempt ${job.attempts}/${job.maxAttempts} ` +
@@ -255,7 +303,8 @@ export function startWorker(options: WorkerOptions): Worker {
       const done = await tx`
         update public.jobs
         set status = 'succeeded', finished_at = now(), locked_by = null, locked_until = null
-        where id = ${job.id} and locked_by = ${id} and status = 'running'
+        where id = ${job.id} and attempts = ${job.attempts} and locked_by = ${id}
+          and status = 'running'
         returning id`;
       if (!done.length) {
         throw new LeaseLostError(`job ${job.id}: lease lost before completion`);
@@ -266,6 +315,15 @@ export function startWorker(options: WorkerOptions): Worker {
       stats.succeeded++;
       return result;
     });
+  }
+
+  /** Starts waiting jobs while slots are free. */
+  function pump() {
+    for (const [jobId, job] of waiting) {
+      if (stopping || running.size >= concurrency) return;
+      waiting.delete(jobId);
+      run(job);
+    }
   }
 
   function run(job: Job) {
@@ -299,14 +357,18 @@ export function startWorker(options: WorkerOptions): Worker {
     work.catch(() => {});
     entry.done = Promise.race([work, limits])
       .then(() => {
-        if (!entry.completed) succeed(job.id);
+        if (!entry.completed) {
+          record({ job, status: "succeeded", delayMs: null, error: null, giveBack: false });
+        }
       }, (error) => {
-        if (!entry.completed) return fail(job, error);
+        if (!entry.completed) fail(job, error);
       })
       .finally(() => {
         clearTimeout(timer);
-        running.delete(job.id);
-        if (lastClaimFull) waker.poke();
+        // The same job may run here again meanwhile (its lease lapsed and it was claimed anew).
+        if (running.get(job.id) === entry) running.delete(job.id);
+        pump();
+        if (lastClaimFull && canClaim()) waker.poke();
       });
     running.set(job.id, entry);
   }
@@ -315,21 +377,19 @@ export function startWorker(options: WorkerOptions): Worker {
     const queueFilter = queues.length === 1
       ? sql`queue = ${queues[0]}`
       : sql`queue = any(${queues}::text[])`;
+    // The ids come as an array (an InitPlan), so the update finds its rows by primary key
+    // whatever the planner estimates for a join.
     const rows = await sql<JobRow[]>`
-      with next as (
+      update public.jobs
+      set status = 'running', attempts = attempts + 1, locked_by = ${id},
+          locked_until = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
+      where id = any(array(
         select id from public.jobs
         where status = 'queued' and ${queueFilter} and run_at <= now()
         order by priority desc, run_at, id
         limit ${limit}
-        for update skip locked
-      )
-      update public.jobs j
-      set status = 'running', attempts = j.attempts + 1, locked_by = ${id},
-          locked_until = now() + ${leaseMs} * interval '1 millisecond'
-      from next
-      where j.id = next.id
-      returning j.id, j.queue, j.kind, j.payload, j.clinic_id, j.attempts, j.max_attempts,
-                j.run_at, j.created_at`;
+        for update skip locked))
+      returning id, queue, kind, payload, clinic_id, attempts, max_attempts, run_at, created_at`;
     stats.claimed += rows.length;
     return rows.map((r) => ({
       id: String(r.id),
@@ -383,9 +443,9 @@ export function startWorker(options: WorkerOptions): Worker {
 
   let beating = false;
   const heartbeat = setInterval(async () => {
-    if (beating || running.size === 0) return;
+    if (beating || running.size + waiting.size === 0) return;
     beating = true;
-    const ids = [...running.keys()];
+    const ids = [...running.keys(), ...waiting.keys()];
     try {
       const rows = await sql`
         update public.jobs
@@ -394,8 +454,10 @@ export function startWorker(options: WorkerOptions): Worker {
         returning id`;
       const kept = new Set(rows.map((r) => String(r.id)));
       for (const jobId of ids) {
+        if (kept.has(jobId)) continue;
+        waiting.delete(jobId);
         const entry = running.get(jobId);
-        if (entry && !entry.completed && !kept.has(jobId)) {
+        if (entry && !entry.completed) {
           entry.controller.abort(new LeaseLostError(`job ${jobId}: lease lost`));
         }
       }
@@ -421,11 +483,11 @@ export function startWorker(options: WorkerOptions): Worker {
           nextSchedule = now + 60_000;
           await ensureSchedules();
         }
-        const free = concurrency - running.size;
-        const want = Math.min(free, batchSize);
-        if (want > 0) {
+        if (canClaim()) {
+          const want = Math.min(capacity - running.size - waiting.size, batchSize);
           const jobs = await claim(want);
-          for (const job of jobs) run(job);
+          for (const job of jobs) waiting.set(job.id, job);
+          pump();
           found = jobs.length > 0;
           lastClaimFull = jobs.length === want;
           if (lastClaimFull) continue;
@@ -455,11 +517,24 @@ export function startWorker(options: WorkerOptions): Worker {
     if (!stopping) loopDone = loop();
   })();
 
+  /** Hands the jobs still waiting for a slot back to the queue, their attempt not counted. */
+  async function release() {
+    const ids = [...waiting.keys()];
+    waiting.clear();
+    if (!ids.length) return;
+    await sql`
+      update public.jobs
+      set status = 'queued', attempts = attempts - 1, locked_by = null, locked_until = null
+      where id = any(${ids}::bigint[]) and locked_by = ${id} and status = 'running'`
+      .catch((error) => log(`[jobs] ${id}: could not release jobs: ${errorText(error)}`));
+  }
+
   async function stop(stopOptions: { graceMs?: number } = {}): Promise<void> {
     stopping = true;
     waker.poke();
     await ready;
     await loopDone;
+    await release();
     const graceMs = stopOptions.graceMs ?? 10_000;
     if (running.size) {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -475,6 +550,7 @@ export function startWorker(options: WorkerOptions): Worker {
         entry.controller.abort(new Error("worker stopping"));
       }
       await Promise.allSettled([...running.values()].map((r) => r.done));
+      while (flushing) await flushing;
       // Whatever did not finish goes back to the queue now rather than after the lease.
       await sql`
         update public.jobs

@@ -11,8 +11,11 @@
  *
  * Retries are not the worker's: the inbox row and the delivery carry their own attempts,
  * schedule and dead state, and each retry is a new job enqueued for its time in the same
- * transaction that records the failure — so the job itself always succeeds, and the effects
- * commit together with its completion (`ctx.complete`) only while the job's lease is held.
+ * transaction that records the failure — so the job itself always succeeds. A delivery's
+ * effects commit together with its job's completion (`ctx.complete`) only while the job's
+ * lease is held. The `webhook.process` jobs a worker starts together are applied as one batch
+ * (`processInboxBatch`: one transaction, a savepoint per event), their effects committed with
+ * their inbox rows leaving `processing` — a job run again after that finds its row done.
  *
  * A malformed payload is a `PermanentJobError`, as in every handler of the service.
  *
@@ -22,7 +25,12 @@
 import type postgres from "postgres";
 import type { WebhookConfig } from "../config.ts";
 import { countField, type Handlers, type Schedule, uuidField } from "../jobs/job.ts";
-import { processInboxById } from "./inbound/process.ts";
+import {
+  BATCH_LIMIT,
+  type InboxJobResult,
+  processInboxBatch,
+  type ProcessOptions,
+} from "./inbound/process.ts";
 import type { InboxEvent } from "./inbound/handlers/types.ts";
 import { deliverById } from "./outbound/deliver.ts";
 
@@ -89,16 +97,56 @@ export async function purge(
   return { inbox: inbox.count, outbox: outbox.count, securityLog: log.count };
 }
 
+/**
+ * Gathers the inbox ids of the `webhook.process` jobs that start in the same turn of the event
+ * loop (per worker and pool) and applies them in batches of up to `BATCH_LIMIT`.
+ */
+function inboxBatcher(options: WebhookHandlerOptions) {
+  interface Waiting {
+    id: string;
+    resolve: (result: InboxJobResult) => void;
+    reject: (error: unknown) => void;
+  }
+  const queues = new Map<postgres.Sql, Map<string, Waiting[]>>();
+
+  async function run(sql: postgres.Sql, workerId: string, batch: Waiting[]) {
+    const process: ProcessOptions = {
+      workerId,
+      leaseSeconds: options.inboxLeaseSeconds,
+      afterApply: options.afterApply,
+    };
+    try {
+      const results = await processInboxBatch(sql, [...new Set(batch.map((w) => w.id))], process);
+      for (const w of batch) w.resolve(results.get(w.id)!);
+    } catch (error) {
+      for (const w of batch) w.reject(error);
+    }
+  }
+
+  return (sql: postgres.Sql, workerId: string, id: string): Promise<InboxJobResult> =>
+    new Promise((resolve, reject) => {
+      const byWorker = queues.get(sql) ?? new Map<string, Waiting[]>();
+      queues.set(sql, byWorker);
+      const waiting = byWorker.get(workerId);
+      if (waiting) return void waiting.push({ id, resolve, reject });
+      byWorker.set(workerId, [{ id, resolve, reject }]);
+      setTimeout(() => {
+        const all = byWorker.get(workerId)!;
+        byWorker.delete(workerId);
+        if (!byWorker.size) queues.delete(sql);
+        for (let i = 0; i < all.length; i += BATCH_LIMIT) {
+          run(sql, workerId, all.slice(i, i + BATCH_LIMIT));
+        }
+      }, 0);
+    });
+}
+
 /** The webhook job handlers by kind. */
 export function webhookHandlers(options: WebhookHandlerOptions): Handlers {
+  const processInbox = inboxBatcher(options);
   return {
     [WEBHOOK_PROCESS]: (job, ctx) =>
-      processInboxById(ctx.sql, uuidField(job.payload, "inbox_id"), {
-        workerId: ctx.workerId,
-        leaseSeconds: options.inboxLeaseSeconds,
-        transaction: (fn) => ctx.complete(fn),
-        afterApply: options.afterApply,
-      }),
+      processInbox(ctx.sql, ctx.workerId, uuidField(job.payload, "inbox_id")),
     [WEBHOOK_DELIVER]: (job, ctx) =>
       deliverById(ctx.sql, uuidField(job.payload, "delivery_id"), {
         workerId: ctx.workerId,

@@ -349,6 +349,34 @@ Deno.test("ctx.complete commits the effect with the completion, only under the l
   });
 });
 
+/**
+ * The worker that takes over from a killed one: counts the runs of each job and completes it
+ * with an effect row naming itself, in one transaction.
+ */
+function survivor(
+  sql: Sql,
+  leaseMs: number,
+  runs: Map<string, number>,
+  more: Partial<WorkerOptions> = {},
+): Omit<WorkerOptions, "schedules"> {
+  return {
+    sql,
+    handlers: {
+      "test.crash": (job, ctx) => {
+        runs.set(job.id, (runs.get(job.id) ?? 0) + 1);
+        return ctx.complete((tx) =>
+          tx`insert into public.test_effects values (${job.id}, ${ctx.workerId})`
+        );
+      },
+    },
+    pollMs: 50,
+    leaseMs,
+    backoff: { baseMs: 10, maxMs: 10 },
+    workerId: "survivor",
+    ...more,
+  };
+}
+
 Deno.test("a worker killed mid-job: the job completes once, after the lease", async () => {
   await using db = await freshDatabase();
   await db.sql`create table public.test_effects (job_id bigint, worker text)`;
@@ -367,25 +395,10 @@ Deno.test("a worker killed mid-job: the job completes once, after the lease", as
     select extract(epoch from locked_until - now()) * 1000 as lease_left
     from public.jobs where id = ${id}`;
 
-  let runs = 0;
-  const handlers: Handlers = {
-    "test.crash": (job, ctx) => {
-      runs++;
-      return ctx.complete((tx) =>
-        tx`insert into public.test_effects values (${job.id}, ${ctx.workerId})`
-      );
-    },
-  };
+  const runs = new Map<string, number>();
   const takenOver = Date.now();
   await withWorker(
-    {
-      sql: db.sql,
-      handlers,
-      pollMs: 50,
-      leaseMs,
-      backoff: { baseMs: 10, maxMs: 10 },
-      workerId: "survivor",
-    },
+    survivor(db.sql, leaseMs, runs),
     async () => {
       await until("completion", async () => (await job(db.sql, id)).status === "succeeded");
     },
@@ -393,7 +406,7 @@ Deno.test("a worker killed mid-job: the job completes once, after the lease", as
   const done = await job(db.sql, id);
   assert.equal(done.attempts, 2, "the crashed attempt counts");
   assert.match(done.last_error, /lease expired: worker .* stopped during attempt 1/);
-  assert.equal(runs, 1);
+  assert.equal(runs.get(id!), 1);
   const effects = await db.sql`select worker from public.test_effects where job_id = ${id}`;
   assert.deepEqual(effects.map((e) => e.worker), ["survivor"], "exactly once");
   assert.ok(
@@ -441,4 +454,209 @@ Deno.test("stop() waits for running jobs and re-queues those that outlive the gr
   assert.equal(row.status, "queued");
   assert.equal(row.locked_by, null);
   release();
+});
+
+Deno.test("claims ahead of the concurrency: the waiting jobs are leased, run once each, and go back unattempted on stop", async () => {
+  await using db = await freshDatabase();
+  const gates = new Map<string, () => void>();
+  const started: string[] = [];
+  const handlers: Handlers = {
+    "test.gated": (job) => {
+      started.push(job.id);
+      return new Promise<void>((resolve) => gates.set(job.id, resolve));
+    },
+  };
+  const ids: string[] = [];
+  for (let i = 0; i < 6; i++) ids.push((await enqueue(db.sql, "test.gated", { i }))!);
+  const worker = startWorker({
+    ...quiet,
+    sql: db.sql,
+    handlers,
+    schedules: [],
+    concurrency: 2,
+    batchSize: 4,
+    pollMs: 20,
+    workerId: "ahead",
+  });
+  await worker.ready;
+  await until("two running", () => started.length === 2);
+  const held = await db.sql`
+    select id::text from public.jobs where status = 'running' and locked_by = 'ahead'
+    order by id`;
+  assert.deepEqual(held.map((r) => r.id), ids.slice(0, 4), "one claim of 4: 2 run, 2 wait");
+  assert.equal(worker.stats.claimed, 4);
+
+  // A slot frees: a waiting job starts without another claim.
+  gates.get(started[0])!();
+  await until("third started", () => started.length === 3);
+  assert.equal(started[2], ids[2]);
+
+  // Stopping hands the job still waiting back with its attempt uncounted; the running ones
+  // finish within the grace.
+  const stopping = worker.stop({ graceMs: 5_000 });
+  await until("waiting job released", async () => (await job(db.sql, ids[3])).status === "queued");
+  for (const id of started) gates.get(id)!();
+  await stopping;
+  const waiting = await job(db.sql, ids[3]);
+  assert.equal(waiting.attempts, 0);
+  assert.equal(waiting.locked_by, null);
+  assert.equal(waiting.last_error, null);
+  for (const id of ids.slice(0, 3)) assert.equal((await job(db.sql, id)).status, "succeeded");
+  assert.deepEqual(started, ids.slice(0, 3), "each started once, in claim order");
+});
+
+Deno.test("a worker killed between claim and completion: every job of its batch runs again after the lease, once", async () => {
+  await using db = await freshDatabase();
+  await db.sql`create table public.test_effects (job_id bigint, worker text)`;
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) ids.push((await enqueue(db.sql, "test.crash", { i }))!);
+  const leaseMs = 1_500;
+  // One job running, two waiting in the worker, when it dies.
+  await killWhenPrinted(
+    new URL("./_crash_worker.ts", import.meta.url),
+    [db.url, String(leaseMs), "3"],
+    `started ${ids[0]} attempt 1`,
+  );
+  const killed = await db.sql`
+    select status::text, attempts from public.jobs where id = any(${ids}::bigint[])`;
+  assert.deepEqual(
+    killed.map((r) => ({ ...r })),
+    ids.map(() => ({ status: "running", attempts: 1 })),
+  );
+
+  const runs = new Map<string, number>();
+  await withWorker(
+    survivor(db.sql, leaseMs, runs, { batchSize: 10 }),
+    async () => {
+      await until("all completed", async () => {
+        const [r] = await db.sql`
+          select count(*)::int as n from public.jobs
+          where id = any(${ids}::bigint[]) and status = 'succeeded'`;
+        return r.n === 3;
+      });
+    },
+  );
+  for (const id of ids) {
+    assert.equal(runs.get(id), 1);
+    const row = await job(db.sql, id);
+    assert.equal(row.attempts, 2, "the claim of the dead worker counts");
+    assert.match(row.last_error, /lease expired/);
+  }
+  const effects = await db
+    .sql`select job_id::text, worker from public.test_effects order by job_id`;
+  assert.deepEqual(
+    effects.map((e) => ({ ...e })),
+    ids.map((id) => ({ job_id: id, worker: "survivor" })),
+  );
+});
+
+Deno.test("an outcome counts only for the attempt that ran it: a job is never completed twice", async () => {
+  await using db = await freshDatabase();
+  const gates: (() => void)[] = [];
+  const attempts: number[] = [];
+  const handlers: Handlers = {
+    "test.twice": (job) => {
+      attempts.push(job.attempts);
+      return new Promise<void>((resolve) => gates.push(resolve));
+    },
+  };
+  const id = await enqueue(db.sql, "test.twice");
+  const worker = startWorker({
+    ...quiet,
+    sql: db.sql,
+    handlers,
+    schedules: [],
+    concurrency: 2,
+    pollMs: 20,
+    heartbeatMs: 600_000, // no heartbeat notices the lapse: the first attempt runs on
+    backoff: { baseMs: 10, maxMs: 10 },
+  });
+  try {
+    await worker.ready;
+    await until("first attempt", () => attempts.length === 1);
+    // Its lease lapses: the reaper re-queues the job and this same worker claims it again.
+    await db
+      .sql`update public.jobs set locked_until = now() - interval '1 second' where id = ${id}`;
+    await until("second attempt", () => attempts.length === 2);
+    assert.deepEqual(attempts, [1, 2]);
+
+    // The first attempt ends: its success is not the second's.
+    gates[0]();
+    await new Promise((r) => setTimeout(r, 200));
+    const during = await job(db.sql, id);
+    assert.equal(during.status, "running");
+    assert.equal(during.attempts, 2);
+    assert.equal(worker.stats.succeeded, 0);
+
+    gates[1]();
+    await until("completed", async () => (await job(db.sql, id)).status === "succeeded");
+    assert.equal(worker.stats.succeeded, 1);
+  } finally {
+    gates.forEach((open) => open());
+    await worker.stop({ graceMs: 2_000 });
+  }
+});
+
+Deno.test("outcomes recorded together: a failure touches only its own job; retry-at and death as alone", async () => {
+  await using db = await freshDatabase();
+  const handlers: Handlers = {
+    "test.mixed": (job) => {
+      const role = job.payload.role;
+      if (role === "flaky") throw new Error("flaky");
+      if (role === "permanent") throw new PermanentJobError("never");
+    },
+  };
+  const roles = ["ok", "flaky", "ok", "permanent", "ok", "ok"];
+  const ids: string[] = [];
+  for (const role of roles) ids.push((await enqueue(db.sql, "test.mixed", { role }))!);
+  const baseMs = 60_000; // the retry is due well after the test
+  const worker = startWorker({
+    ...quiet,
+    sql: db.sql,
+    handlers,
+    schedules: [],
+    concurrency: 6,
+    pollMs: 20,
+    backoff: { baseMs, maxMs: baseMs },
+  });
+  try {
+    await worker.ready;
+    await until(
+      "all recorded",
+      () => worker.stats.succeeded + worker.stats.retried + worker.stats.dead === roles.length,
+    );
+  } finally {
+    await worker.stop({ graceMs: 2_000 });
+  }
+  assert.deepEqual({ ...worker.stats, reaped: 0 }, {
+    claimed: 6,
+    succeeded: 4,
+    retried: 1,
+    dead: 1,
+    reaped: 0,
+  });
+  const rows = await db.sql`
+    select id::text, status::text, attempts, last_error, locked_by,
+      extract(epoch from run_at - updated_at) * 1000 as retry_in_ms, finished_at is not null as finished
+    from public.jobs order by id`;
+  rows.forEach((row, i) => {
+    assert.equal(row.id, ids[i]);
+    assert.equal(row.attempts, 1);
+    assert.equal(row.locked_by, null);
+    if (roles[i] === "ok") {
+      assert.equal(row.status, "succeeded");
+      assert.equal(row.last_error, null);
+      assert.ok(row.finished);
+    } else if (roles[i] === "flaky") {
+      assert.equal(row.status, "queued");
+      assert.match(row.last_error, /Error: flaky/);
+      assert.ok(!row.finished);
+      // Equal jitter: between half the delay and the delay, from when the failure was recorded.
+      assert.ok(row.retry_in_ms >= baseMs / 2 && row.retry_in_ms <= baseMs, `${row.retry_in_ms}`);
+    } else {
+      assert.equal(row.status, "dead");
+      assert.match(row.last_error, /PermanentJobError: never/);
+      assert.ok(row.finished);
+    }
+  });
 });

@@ -9,8 +9,13 @@ import type postgres from "postgres";
 import { serviceCall } from "../../edge/db/claims.ts";
 import { ingest } from "../../edge/webhooks/inbound/ingest.ts";
 import type { InboundRecord } from "../../edge/webhooks/inbound/parse.ts";
-import { drainInbox, type ProcessResult } from "../../edge/webhooks/inbound/process.ts";
-import { PermanentEventError } from "../../edge/webhooks/inbound/errors.ts";
+import {
+  drainInbox,
+  handlerFor,
+  processInboxBatch,
+  type ProcessResult,
+} from "../../edge/webhooks/inbound/process.ts";
+import { NotYetError, PermanentEventError } from "../../edge/webhooks/inbound/errors.ts";
 import { purge, sweep } from "../../edge/webhooks/jobs.ts";
 import { freshDatabase } from "../support/db.ts";
 import {
@@ -612,4 +617,91 @@ Deno.test("sweep re-enqueues overdue work; purge keeps dead letters, drops old p
   assert.deepEqual(await purge(sql), { inbox: 1, outbox: 0, securityLog: 0 });
   const left = await sql`select id from public.webhook_inbox order by received_at`;
   assert.deepEqual(left.map((r) => r.id), [fresh, dead]);
+});
+
+Deno.test("a batch of events: each applied once under its own savepoint; one failing touches no other", async () => {
+  await using db = await freshDatabase({ seed: true });
+  const sql = db.sql;
+  const created = Math.floor(Date.now() / 1000);
+  const ok: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    ok.push(await put(sql, "stripe", intent("payment_intent.succeeded", `pi_batch_${i}`, created)));
+  }
+  const malformed = await put(
+    sql,
+    "stripe",
+    JSON.stringify({ id: "evt_bad_b", type: "payment_intent.succeeded", data: { object: {} } }),
+  );
+  const early = await put(sql, "stripe", intent("payment_intent.succeeded", "pi_early", created));
+  const done = await put(sql, "stripe", intent("payment_intent.succeeded", "pi_done", created));
+  const held = await put(sql, "stripe", intent("payment_intent.succeeded", "pi_held", created));
+  const broken = await put(sql, "stripe", intent("payment_intent.succeeded", "pi_broken", created));
+  await sql`update public.webhook_inbox set status = 'processed' where id = ${done}`;
+  await sql`
+    update public.webhook_inbox
+    set status = 'processing', locked_by = 'other', locked_until = now() + interval '1 minute'
+    where id = ${held}`;
+
+  // A handler that fails in the database for one event after writing (its savepoint rolls
+  // back, not the batch) and says "not yet" for another.
+  const results = await processInboxBatch(
+    sql,
+    [ok[0], malformed, broken, ok[1], early, done, held, ok[2]],
+    {
+      workerId: "batcher",
+      handlers: (source, type) => {
+        const stripe = handlerFor(source, type)!;
+        return async (tx, event) => {
+          if (event.id === early) throw new NotYetError("its appointment is not stored yet");
+          if (event.id === broken) await stripe(tx, event);
+          if (event.id === broken) await tx`select 1 / 0`; // after writing, as a handler might
+          return await stripe(tx, event);
+        };
+      },
+    },
+  );
+  for (const id of ok) {
+    assert.deepEqual(results.get(id), { status: "processed", outcome: "created" });
+  }
+  assert.equal(results.get(malformed)?.status, "dead");
+  assert.equal(results.get(broken)?.status, "dead", "a value the database refuses: permanent");
+  assert.equal(results.get(early)?.status, "retry");
+  assert.deepEqual(results.get(done), { status: "done" });
+  assert.deepEqual(results.get(held), { status: "leased" });
+
+  for (let i = 0; i < 3; i++) assert.equal((await payment(sql, `pi_batch_${i}`)).status, "paid");
+  assert.equal(
+    await count(sql, "public.payments where provider_payment_id in ('pi_early', 'pi_broken')"),
+    0,
+    "the broken event's write rolled back with its savepoint",
+  );
+  const rows = await sql`
+    select id, status, attempts, locked_by from public.webhook_inbox
+    where id = any(${[...ok, malformed, early]}::uuid[])`;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const id of ok) {
+    assert.deepEqual({ ...byId.get(id) }, {
+      id,
+      status: "processed",
+      attempts: 1,
+      locked_by: null,
+    });
+  }
+  assert.equal(byId.get(malformed)!.status, "dead");
+  assert.equal(byId.get(early)!.status, "pending", "retried later with a job of its own");
+  assert.equal(
+    await count(sql, "audit.logs where table_name = 'payments' and action = 'INSERT'"),
+    3,
+    "exactly the three payments, once each",
+  );
+  // The row another worker holds gets a job for when that lease ends.
+  assert.equal(
+    await count(sql, `public.jobs where payload->>'inbox_id' = '${held}' and run_at > now()`),
+    1,
+  );
+
+  // Run again (as a job would after a crash): nothing is applied twice.
+  const again = await processInboxBatch(sql, ok, { workerId: "batcher" });
+  for (const id of ok) assert.deepEqual(again.get(id), { status: "done" });
+  assert.equal(await count(sql, "public.payments where provider_payment_id like 'pi_batch_%'"), 3);
 });

@@ -5,8 +5,9 @@
  * taken again after its lease), and on failure retry with backoff or dead-letter it with the
  * reason (`private.webhook_inbox_fail`).
  *
- * Runs as the `webhook.process` job (see ../jobs.ts); `drainInbox` does the same for a batch
- * of due rows (the sweeper, tests and the benchmark).
+ * Runs as the `webhook.process` job (see ../jobs.ts): the jobs a worker runs at once are
+ * applied together (`processInboxBatch`: one claim, one transaction, a savepoint per event);
+ * `drainInbox` claims due rows itself and applies them one by one (tests, tools).
  *
  * @module
  */
@@ -97,15 +98,61 @@ export function claimInbox(
       ${options.limit ?? 1}, ${options.id ?? null})`;
 }
 
+/** The effects of one event, in `tx`: its handler (none: `ignored`) and the test hook. */
+async function apply(
+  tx: postgres.TransactionSql,
+  event: InboxEvent,
+  options: ProcessOptions,
+): Promise<string> {
+  const handler = (options.handlers ?? handlerFor)(event.source, event.eventType);
+  const outcome = handler ? await handler(tx, event) : "ignored";
+  await options.afterApply?.(event);
+  return outcome.slice(0, 200);
+}
+
+/**
+ * Records a failed attempt of a row this worker holds: acknowledged as `unmatched` once what
+ * it refers to was awaited long enough, otherwise retried with backoff or dead-lettered
+ * (`private.webhook_inbox_fail`).
+ */
+async function recordFailure(
+  sql: postgres.Sql | postgres.TransactionSql,
+  row: InboxRow,
+  error: unknown,
+  options: ProcessOptions,
+): Promise<ProcessResult> {
+  const matchWindow = options.matchWindowMs ?? MATCH_WINDOW_MS;
+  if (error instanceof NotYetError && Date.now() - row.received_at.getTime() > matchWindow) {
+    const done = await sql`
+      update public.webhook_inbox
+      set status = 'processed', processed_at = now(), outcome = 'unmatched',
+          last_error = ${safeErrorText(error)}, locked_by = null, locked_until = null
+      where id = ${row.id} and status = 'processing' and locked_by = ${options.workerId}
+      returning id`;
+    return done.length ? { status: "processed", outcome: "unmatched" } : { status: "lost" };
+  }
+  const text = safeErrorText(error);
+  const [failed] = await sql<{ status: string | null }[]>`
+    select (private.webhook_inbox_fail(${row.id}, ${options.workerId}, ${text},
+      ${error instanceof PermanentEventError || isDataException(error)})).status`;
+  if (!failed?.status) return { status: "lost" };
+  return { status: failed.status === "dead" ? "dead" : "retry", error: text };
+}
+
+const MARK_PROCESSED = `
+  update public.webhook_inbox i
+  set status = 'processed', processed_at = now(), outcome = o.outcome, last_error = null,
+      locked_by = null, locked_until = null
+  from unnest($1::uuid[], $2::text[]) as o(id, outcome)
+  where i.id = any($1::uuid[]) and i.id = o.id`;
+
 /** Applies one claimed row; never throws for handler failures (they are recorded). */
 export async function processClaimed(
   sql: postgres.Sql,
   row: InboxRow,
   options: ProcessOptions,
 ): Promise<ProcessResult> {
-  const event = toEvent(row);
   const transaction = options.transaction ?? serviceTransaction(sql);
-  const lookup = options.handlers ?? handlerFor;
   try {
     const outcome = await transaction(async (tx) => {
       const [current] = await tx<{ status: string; locked_by: string | null }[]>`
@@ -113,54 +160,91 @@ export async function processClaimed(
       if (current?.status !== "processing" || current.locked_by !== options.workerId) {
         throw new InboxLeaseLostError();
       }
-      const handler = lookup(event.source, event.eventType);
-      const outcome = handler ? await handler(tx, event) : "ignored";
-      await options.afterApply?.(event);
-      await tx`
-        update public.webhook_inbox
-        set status = 'processed', processed_at = now(), outcome = ${outcome.slice(0, 200)},
-            last_error = null, locked_by = null, locked_until = null
-        where id = ${row.id}`;
+      const outcome = await apply(tx, toEvent(row), options);
+      await tx.unsafe(MARK_PROCESSED, [[row.id], [outcome]]);
       return outcome;
     });
     return { status: "processed", outcome };
   } catch (error) {
     if (error instanceof InboxLeaseLostError) return { status: "lost" };
-    const matchWindow = options.matchWindowMs ?? MATCH_WINDOW_MS;
-    if (error instanceof NotYetError && Date.now() - row.received_at.getTime() > matchWindow) {
-      // Waited long enough for what it refers to: acknowledge it as unmatched.
-      const done = await sql`
-        update public.webhook_inbox
-        set status = 'processed', processed_at = now(), outcome = 'unmatched',
-            last_error = ${safeErrorText(error)}, locked_by = null, locked_until = null
-        where id = ${row.id} and status = 'processing' and locked_by = ${options.workerId}
-        returning id`;
-      return done.length ? { status: "processed", outcome: "unmatched" } : { status: "lost" };
-    }
-    const text = safeErrorText(error);
-    const [failed] = await sql<{ status: string | null }[]>`
-      select (private.webhook_inbox_fail(${row.id}, ${options.workerId}, ${text},
-        ${error instanceof PermanentEventError || isDataException(error)})).status`;
-    if (!failed?.status) return { status: "lost" };
-    return { status: failed.status === "dead" ? "dead" : "retry", error: text };
+    return await recordFailure(sql, row, error, options);
   }
 }
 
+export type InboxJobResult = ProcessResult | { status: "not_due" | "done" | "leased" };
+
 /**
- * The `webhook.process` job: claims the inbox row `id` and applies it. When another worker
- * holds the row, a follow-up job is scheduled for when that lease ends (in case it crashed).
+ * Applies the inbox rows `ids` together (the `webhook.process` jobs a worker runs at once):
+ * one statement claims the due ones under the lease (committed, as a single claim is, so a
+ * crash leaves them to the lease's end), then ONE transaction applies each under its own
+ * savepoint — an event that fails rolls back alone and its failure is recorded there — and
+ * marks the applied ones processed, after checking the lease is still ours. Exactly once, as
+ * one by one: an event's effects commit only with its row leaving `processing`. Events apply
+ * in the order received. At most {@linkcode BATCH_LIMIT} ids (savepoints) per call.
  */
-export async function processInboxById(
+export async function processInboxBatch(
+  sql: postgres.Sql,
+  ids: string[],
+  options: ProcessOptions,
+): Promise<Map<string, InboxJobResult>> {
+  const results = new Map<string, InboxJobResult>();
+  const rows = await sql<InboxRow[]>`
+    select * from private.webhook_inbox_claim_ids(${options.workerId},
+      ${options.leaseSeconds ?? 60}, ${ids}::uuid[])
+    order by received_at, id`;
+  if (rows.length) {
+    const outcomes = await (options.transaction ?? serviceTransaction(sql))(async (tx) => {
+      const held = new Set(
+        (await tx<{ id: string }[]>`
+          select id from public.webhook_inbox
+          where id = any(${rows.map((r) => r.id)}::uuid[]) and status = 'processing'
+            and locked_by = ${options.workerId}
+          for update`).map((r) => r.id),
+      );
+      const applied: { id: string; outcome: string }[] = [];
+      const failed = new Map<string, ProcessResult>();
+      for (const row of rows) {
+        if (!held.has(row.id)) continue;
+        try {
+          // postgres.js: a failed statement fails its whole scope, so each event has its own.
+          const outcome = await tx.savepoint((sp) => apply(sp, toEvent(row), options));
+          applied.push({ id: row.id, outcome });
+        } catch (error) {
+          failed.set(row.id, await recordFailure(tx, row, error, options));
+        }
+      }
+      if (applied.length) {
+        await tx.unsafe(MARK_PROCESSED, [applied.map((a) => a.id), applied.map((a) => a.outcome)]);
+      }
+      return { applied, failed };
+    });
+    for (const { id, outcome } of outcomes.applied) {
+      results.set(id, { status: "processed", outcome });
+    }
+    for (const [id, result] of outcomes.failed) results.set(id, result);
+    for (const row of rows) if (!results.has(row.id)) results.set(row.id, { status: "lost" });
+  }
+  for (const id of ids) {
+    if (!results.has(id)) results.set(id, await notClaimed(sql, id));
+  }
+  return results;
+}
+
+/**
+ * Events per batch: each takes a subtransaction (PostgreSQL caches 64 per transaction), and a
+ * batch's events apply one after another, so the jobs started together are split into batches
+ * of this size that run at once.
+ */
+export const BATCH_LIMIT = 12;
+
+/**
+ * Why the row `id` was not claimed: finished, not due yet, or held by another worker — then
+ * a follow-up job is scheduled for when that lease ends (in case it crashed).
+ */
+async function notClaimed(
   sql: postgres.Sql,
   id: string,
-  options: ProcessOptions,
-): Promise<ProcessResult | { status: "not_due" | "done" | "leased" }> {
-  const [row] = await claimInbox(sql, options.workerId, {
-    id,
-    leaseSeconds: options.leaseSeconds,
-    limit: 1,
-  });
-  if (row) return await processClaimed(sql, row, options);
+): Promise<{ status: "not_due" | "done" | "leased" }> {
   const [state] = await sql<{ status: string; locked_until: Date | null }[]>`
     select status, locked_until from public.webhook_inbox where id = ${id}`;
   if (!state || state.status === "processed" || state.status === "dead") return { status: "done" };
@@ -171,6 +255,15 @@ export async function processInboxById(
     return { status: "leased" };
   }
   return { status: "not_due" };
+}
+
+/** The `webhook.process` job of one row: {@linkcode processInboxBatch} of `[id]`. */
+export async function processInboxById(
+  sql: postgres.Sql,
+  id: string,
+  options: ProcessOptions,
+): Promise<InboxJobResult> {
+  return (await processInboxBatch(sql, [id], options)).get(id)!;
 }
 
 /** Claims and applies up to `limit` due rows, `concurrency` at a time. */

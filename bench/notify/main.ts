@@ -1,0 +1,293 @@
+/**
+ * `deno task bench notify`: notifications through the job worker to real providers on this
+ * machine — e-mail to an SMTP server (npm smtp-server, ./providers.ts) through our SMTP
+ * transport (nodemailer), web push to a push service (npm web-push-testing: VAPID checked,
+ * aes128gcm decrypted) through our push transport.
+ *
+ * - Sustained rate: a backlog of `ticket_called` notifications written by `private.notify`
+ *   (texts rendered per channel), drained by one worker: e-mails/s and pushes/s, from the worker
+ *   ready to the last message's arrival at the provider. With the service's worker settings
+ *   (10 jobs at once, claims of 10) and with claims of 500 for 50 at once.
+ * - Latency: queue calls at 50/s (each one `private.notify` transaction, e-mail and push) with
+ *   a worker running 50 jobs at once, from just before the call is sent to the provider
+ *   receiving the message (SMTP: the transaction's MAIL FROM; push: the push service's
+ *   request), per channel.
+ * Also, as the floor of the same run, the transports alone (no job queue): the same messages
+ * sent straight through `Transport.send` with the same parallelism.
+ * Targets (issue 15): ≥ 500 e-mails/s, ≥ 1,000 pushes/s, queue call p95 ≤ 500 ms at 50/s.
+ */
+import type postgres from "postgres";
+import type { EmailConfig } from "../../edge/config.ts";
+import { generateVapidKeys } from "../../edge/config/push.ts";
+import { defaultHandlers, startWorker } from "../../edge/jobs/mod.ts";
+import { webPushTransport } from "../../edge/notify/push.ts";
+import { smtpTransport } from "../../edge/notify/smtp.ts";
+import type { Channel, Transport, Transports } from "../../edge/notify/transport.ts";
+import { type Bench, latencySummary, ms, runLanes, table } from "../support.ts";
+import { now, pause } from "../jobs/measure.ts";
+import {
+  type Provider,
+  PUSH_SERVICE_CA,
+  startPushReceiver,
+  startSmtpReceiver,
+} from "./providers.ts";
+
+const CLINIC = "11111111-1111-4111-8111-111111111111";
+const BACKLOG = Number(Deno.env.get("BENCH_NOTIFY_BACKLOG") ?? 3_000);
+const CALLS_PER_SECOND = 50;
+const CALL_SECONDS = 10;
+const SETTINGS = [
+  { label: "10 at once, claims of 10 (the service's default)", concurrency: 10, batchSize: 10 },
+  { label: "50 at once, claims of 500", concurrency: 50, batchSize: 500 },
+];
+
+/** `n` patients of the clinic with accounts, consenting to e-mail and/or push. */
+async function patients(
+  sql: postgres.Sql,
+  tag: string,
+  n: number,
+  consent: { email: boolean; push: boolean },
+): Promise<{ id: string; user_id: string }[]> {
+  return await sql<{ id: string; user_id: string }[]>`
+    with u as (
+      insert into public.users (email, full_name)
+      select 'bench.' || ${tag}::text || '.' || g || '@bench.example', 'Bench ' || g
+      from generate_series(1, ${n}::int) g
+      returning id, email
+    )
+    insert into public.patients (clinic_id, user_id, patient_number, full_name, date_of_birth,
+      gender, email, email_consent, push_consent)
+    select ${CLINIC}::uuid, u.id, 'BN-' || ${tag}::text || '-' || row_number() over (),
+      'Bench patient', '1980-01-01', 'female', u.email, ${consent.email}::boolean,
+      ${consent.push}::boolean
+    from u
+    returning id, user_id`;
+}
+
+/** `count` queue-call notifications, round-robin over `patientIds`, in one statement. */
+async function notifyMany(sql: postgres.Sql, patientIds: string[], count: number) {
+  await sql`
+    select private.notify(${CLINIC}, p.ids[1 + g % cardinality(p.ids)], 'ticket_called', now(),
+      jsonb_build_object('code', 'A' || g, 'room', '3', 'ticket_id', gen_random_uuid()))
+    from generate_series(0, ${count - 1}) g, (select ${patientIds}::uuid[] as ids) p`;
+}
+
+async function until(what: string, done: () => Promise<boolean>, timeoutMs = 180_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!await done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await pause(50);
+  }
+}
+
+/** Runs a worker of `settings` over the backlog until `expected` messages have arrived. */
+async function drain(
+  sql: postgres.Sql,
+  transports: Transports,
+  provider: Provider,
+  expected: number,
+  settings: { concurrency: number; batchSize: number },
+): Promise<number> {
+  const before = await provider.count();
+  const worker = startWorker({
+    sql,
+    handlers: defaultHandlers({ transports }),
+    schedules: [],
+    ...settings,
+    pollMs: 200,
+    log: () => {},
+  });
+  await worker.ready;
+  const t0 = performance.now();
+  try {
+    await until("the backlog", async () => await provider.count() >= before + expected);
+    return expected / ((performance.now() - t0) / 1000);
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** The floor: the same deliveries' messages sent straight through the transport. */
+async function direct(
+  sql: postgres.Sql,
+  transport: Transport,
+  channel: Channel,
+  lanes: number,
+): Promise<{ rate: number; errors: number }> {
+  const rows = await sql<
+    { id: string; recipient: string; subject: string; body: string; patient_id: string }[]
+  >`
+    select d.id, d.recipient, d.subject, d.body, n.patient_id
+    from public.notification_deliveries d join public.notifications n on n.id = d.notification_id
+    where d.channel = ${channel}
+    order by d.created_at limit ${BACKLOG}`;
+  const run = await runLanes(lanes, rows.length, async (i) => {
+    const r = rows[i];
+    await transport.send({
+      channel,
+      to: r.recipient,
+      subject: r.subject,
+      text: r.body,
+      idempotencyKey: crypto.randomUUID(),
+      clinicId: CLINIC,
+      kind: "ticket_called",
+      patientId: r.patient_id,
+      userId: channel === "push" ? r.recipient : null,
+      url: "/visit",
+    });
+  });
+  return { rate: rows.length / run.seconds, errors: run.errors };
+}
+
+const bench: Bench = async (ctx) => {
+  const db = await ctx.freshDatabase({ seed: true, max: 60 });
+  const smtp = await startSmtpReceiver();
+  const push = await startPushReceiver();
+  const vapid = { ...generateVapidKeys(), subject: "mailto:ops@clinic.example" };
+  const email: EmailConfig = {
+    smtpUrl: smtp.url,
+    from: "Clinic <no-reply@clinic.example>",
+    senderDomain: "clinic.example",
+    publicUrl: "http://127.0.0.1:8000",
+    linkSecret: crypto.randomUUID(),
+  };
+  const transports = {
+    email: smtpTransport(email),
+    push: webPushTransport(db.sql, { vapid, allow: ["127.0.0.1"], caCerts: [PUSH_SERVICE_CA] }),
+  };
+  try {
+    const mailers = (await patients(db.sql, "mail", 50, { email: true, push: false }))
+      .map((p) => p.id);
+    const pushed = await patients(db.sql, "push", 50, { email: false, push: true });
+    const callers = await patients(db.sql, "call", 50, { email: true, push: true });
+    for (const p of [...pushed, ...callers]) {
+      const s = await push.subscribe(vapid.publicKey);
+      await db.sql`
+        insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+        values (${p.user_id}, ${s.endpoint}, ${s.keys.p256dh}, ${s.keys.auth})`;
+    }
+
+    // Warm-up (JIT, connections, VAPID token), not reported.
+    await notifyMany(db.sql, mailers, 200);
+    await drain(db.sql, transports, smtp, 200, SETTINGS[1]);
+    await notifyMany(db.sql, pushed.map((p) => p.id), 200);
+    await drain(db.sql, transports, push, 200, SETTINGS[1]);
+
+    const rates: string[][] = [];
+    const best = { email: 0, push: 0 };
+    for (const settings of SETTINGS) {
+      await notifyMany(db.sql, mailers, BACKLOG);
+      const mails = await drain(db.sql, transports, smtp, BACKLOG, settings);
+      await notifyMany(db.sql, pushed.map((p) => p.id), BACKLOG);
+      const pushes = await drain(db.sql, transports, push, BACKLOG, settings);
+      best.email = Math.max(best.email, mails);
+      best.push = Math.max(best.push, pushes);
+      rates.push([settings.label, Math.round(mails).toString(), Math.round(pushes).toString()]);
+    }
+    const floorMail = await direct(db.sql, transports.email, "email", 50);
+    const floorPush = await direct(db.sql, transports.push, "push", 50);
+    rates.push([
+      "floor: the transport alone, 50 sends at once (no job queue)",
+      `${Math.round(floorMail.rate)}${floorMail.errors ? ` (${floorMail.errors} errors)` : ""}`,
+      `${Math.round(floorPush.rate)}${floorPush.errors ? ` (${floorPush.errors} errors)` : ""}`,
+    ]);
+
+    // Queue calls at 50/s: a worker running 50 at once (each send mostly waits on the network).
+    const worker = startWorker({
+      sql: db.sql,
+      handlers: defaultHandlers({ transports }),
+      schedules: [],
+      concurrency: 50,
+      batchSize: 50,
+      log: () => {},
+    });
+    await worker.ready;
+    const calls: { notification: string; t0: number }[] = [];
+    try {
+      const total = CALLS_PER_SECOND * CALL_SECONDS;
+      const start = performance.now();
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < total; i++) {
+        const wait = start + i * (1000 / CALLS_PER_SECOND) - performance.now();
+        if (wait > 0) await pause(wait);
+        const patient = callers[i % callers.length].id;
+        const t0 = now();
+        pending.push(
+          db.sql`
+            select private.notify(${CLINIC}, ${patient}, 'ticket_called', now(),
+              jsonb_build_object('code', ${`B${i}`}::text, 'room', '3',
+                'ticket_id', gen_random_uuid())) as id`
+            .then(([row]) => void calls.push({ notification: row.id, t0 })),
+        );
+      }
+      await Promise.all(pending);
+      await until("the queue calls", async () => {
+        const [r] = await db.sql`
+          select count(*)::int as n from public.notification_deliveries
+          where notification_id = any(${calls.map((c) => c.notification)}::uuid[])
+            and status = 'pending'`;
+        return r.n === 0;
+      });
+    } finally {
+      await worker.stop();
+    }
+    const deliveries = await db.sql<{ id: string; channel: Channel; notification_id: string }[]>`
+      select id, channel, notification_id from public.notification_deliveries
+      where notification_id = any(${calls.map((c) => c.notification)}::uuid[])`;
+    const t0s = new Map(calls.map((c) => [c.notification, c.t0]));
+    const arrived = { email: await smtp.arrivals(), push: await push.arrivals() };
+    const latency: Record<"email" | "push", number[]> = { email: [], push: [] };
+    let missing = 0;
+    for (const d of deliveries) {
+      if (d.channel !== "email" && d.channel !== "push") continue;
+      const at = arrived[d.channel].get(d.id);
+      if (at === undefined) missing++;
+      else latency[d.channel].push(at - t0s.get(d.notification_id)!);
+    }
+    const le = latencySummary(latency.email);
+    const lp = latencySummary(latency.push);
+    const p95 = Math.max(le.p95, lp.p95);
+
+    const markdown = [
+      "Through the job worker (the service's `notification.deliver` handler) to providers on " +
+      "this machine: e-mail through our SMTP transport (nodemailer, pool of 10 connections) to " +
+      "an SMTP server (npm smtp-server in its own process); web push through our push " +
+      "transport (VAPID, aes128gcm) to a push service (npm web-push-testing in its own process, " +
+      "which checks the VAPID token and decrypts every push). Deliveries are written by " +
+      "`private.notify` (`ticket_called`, texts rendered per channel and language). Everything " +
+      "— worker, providers, PostgreSQL (fsync on) — shares the machine with other work.",
+      "",
+      `Sustained rate: a backlog of ${BACKLOG.toLocaleString("en")} deliveries per channel, ` +
+      "drained by one worker, from the worker ready to the last message's arrival:",
+      "",
+      table(["worker", "e-mails/s", "pushes/s"], rates),
+      "",
+      `Targets: ≥ 500 e-mails/s — **${Math.round(best.email)}** ` +
+      `(${best.email >= 500 ? "met" : "not met"}; ${(best.email / floorMail.rate).toFixed(2)}× ` +
+      `the transport alone); ≥ 1,000 pushes/s — **${Math.round(best.push)}** ` +
+      `(${best.push >= 1000 ? "met" : "not met"}; ${(best.push / floorPush.rate).toFixed(2)}× ` +
+      "the transport alone).",
+      "",
+      `Queue calls at ${CALLS_PER_SECOND}/s for ${CALL_SECONDS} s (each one \`private.notify\` ` +
+      "transaction: an e-mail and a push), one worker running 50 jobs at once " +
+      "(`WORKER_CONCURRENCY=50`); from just before the call is sent to the provider receiving " +
+      "the message (SMTP: MAIL FROM; push: the push service's request):",
+      "",
+      table(["channel", "messages", "p50", "p95", "p99", "max"], [
+        ["e-mail", latency.email.length, ms(le.p50), ms(le.p95), ms(le.p99), ms(le.max)],
+        ["push", latency.push.length, ms(lp.p50), ms(lp.p95), ms(lp.p99), ms(lp.max)],
+      ]),
+      "",
+      `Target: p95 ≤ 500 ms — **${ms(p95)}** (${p95 <= 500 ? "met" : "not met"})` +
+      (missing ? `; ${missing} messages never arrived.` : "."),
+    ].join("\n");
+    return { title: "Notifications to real providers (bench/notify)", markdown };
+  } finally {
+    await transports.email.close?.();
+    await smtp.close();
+    await push.close();
+    await db.drop();
+  }
+};
+
+export default bench;
