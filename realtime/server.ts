@@ -51,6 +51,12 @@ export interface RealtimeOptions {
   databaseUrl?: string;
   /** Replication slot name (default `realtime_<database>`). */
   slotName?: string;
+  /**
+   * With `databaseUrl`: committed transactions come from this feed (a realtime node reading
+   * the feeder's stream, bus/node_feed.ts) instead of this process's own replication slot;
+   * the database still serves the directory, authorization and cursors.
+   */
+  sourceFeed?: ChangeFeed;
   /** Liveness tick of the replication feed (default 5 s). */
   tickIntervalMs?: number;
   /** Catch-up cursors (default: in memory). */
@@ -81,13 +87,16 @@ export interface Realtime {
   metrics(): Record<string, unknown>;
 }
 
+/** How far back a rejoining client catches up, unless `limits.catchUpWindowMs` says otherwise. */
+export const DEFAULT_CATCHUP_WINDOW_MS = 5 * 60_000;
+
 const DEFAULT_LIMITS: Limits = {
   idleTimeoutMs: 120_000,
   maxChannelsPerSocket: 100,
   maxFrameBytes: 1024 * 1024,
   maxBufferedBytes: 16 * 1024 * 1024,
   joinReadyTimeoutMs: 8_000,
-  catchUpWindowMs: 5 * 60_000,
+  catchUpWindowMs: DEFAULT_CATCHUP_WINDOW_MS,
   // Tabs of one browser share one socket; a clinic behind one NAT has its staff PCs, TVs and
   // the waiting room's phones on guest Wi-Fi.
   maxSocketsPerAddress: 500,
@@ -134,6 +143,17 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       // Another tab with the same key that went away keeps its (older) cursor.
       if (ctx.cursors.get(channel.cursorKey)?.at) continue;
       ctx.cursors.set(channel.cursorKey, { lsn, at: null });
+    }
+  }
+
+  /**
+   * The feed went quiet: every postgres_changes channel ends (system error, phx_error) and
+   * leaves its cursor, so clients show they are offline instead of a silently frozen view;
+   * their rejoins wait for the feed and catch up.
+   */
+  function endChangeChannels(): void {
+    for (const channel of [...ctx.channels]) {
+      channel.fail("The change feed is stale; rejoining once it moves again");
     }
   }
 
@@ -193,7 +213,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   function health(): Response {
     const feed = ctx.feed;
     return Response.json({
-      status: !feed || feed.isReady() ? "healthy" : "starting",
+      status: !feed || feed.isReady() ? "healthy" : feed.isStale?.() ? "stale" : "starting",
       feed: feed ? feed.metrics() : null,
       sockets: ctx.sockets.size,
     });
@@ -261,6 +281,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
           slot: options.slotName,
           windowMs: limits.catchUpWindowMs,
           tickIntervalMs: options.tickIntervalMs,
+          feed: options.sourceFeed,
         });
         ctx.feed = database.feed;
         if (!options.authorizer) delegate.set(database.authorizer);
@@ -278,6 +299,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
             },
             // Keep the catch-up window in the slot, so a restart can rebuild it.
             confirmableLsn: () => retention.size === 0 ? ctx.fanout.position : retention.floor,
+            stale: endChangeChannels,
           });
         }
       } catch (error) {

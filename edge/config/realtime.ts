@@ -9,6 +9,7 @@ import {
   type Env,
   int,
   jwtSecret,
+  list,
   realtimeMaxSocketsPerAddress,
   text,
   type TokenSources,
@@ -37,7 +38,25 @@ export interface RealtimeConfig extends TokenSources {
   /** `REALTIME_MAX_SOCKETS_PER_ADDRESS` (unset: the server's default, 500). */
   maxSocketsPerAddress?: number;
   trustedProxies: TrustedProxies;
+  /**
+   * `NATS_URL` (comma-separated `host:port` or `nats://` URLs): scale out over NATS JetStream
+   * (realtime/bus/); unset, one process reads the slot and serves the sockets.
+   */
+  natsServers: string[];
+  /** `REALTIME_ROLE` with `NATS_URL`: `feeder`, `node` or `both` (default). */
+  role: RealtimeRole;
+  /** `REALTIME_STREAM`: the JetStream stream (default `realtime`, subject `<name>.txn`). */
+  stream: string;
+  /** `REALTIME_STREAM_MAX_BYTES`: the stream's size bound (default 1 GiB). */
+  streamMaxBytes: number;
+  /** `REALTIME_STREAM_REPLICAS`: 1, or 3 on a NATS cluster (default 1). */
+  streamReplicas: number;
+  /** `REALTIME_HEARTBEAT_MS`: the feeder's heartbeat; nodes are stale after 3 of them (5000). */
+  heartbeatMs: number;
 }
+
+export type RealtimeRole = "feeder" | "node" | "both";
+const ROLES: readonly RealtimeRole[] = ["feeder", "node", "both"];
 
 /** The variables {@linkcode loadRealtimeConfig} reads (README "Environment", column `realtime`). */
 export const realtimeVariables = [
@@ -56,6 +75,12 @@ export const realtimeVariables = [
   "REALTIME_SWEEP_MS",
   "REALTIME_MAX_SOCKETS_PER_ADDRESS",
   "TRUSTED_PROXIES",
+  "NATS_URL",
+  "REALTIME_ROLE",
+  "REALTIME_STREAM",
+  "REALTIME_STREAM_MAX_BYTES",
+  "REALTIME_STREAM_REPLICAS",
+  "REALTIME_HEARTBEAT_MS",
 ] as const;
 
 /** Reads the realtime server's configuration; throws, naming the variable, when one is bad. */
@@ -63,6 +88,18 @@ export function loadRealtimeConfig(env: Env = Deno.env.toObject()): RealtimeConf
   const secret = jwtSecret(env, appEnv(env));
   const tokens = tokenSources(env);
   if (!secret && !tokens.jwksUrl) throw new Error("JWT_SECRET (or JWKS_URL) is required");
+  const role = text(env, "REALTIME_ROLE") ?? "both";
+  if (!ROLES.includes(role as RealtimeRole)) {
+    throw new Error(`REALTIME_ROLE must be one of ${ROLES.join(", ")}`);
+  }
+  const natsServers = list(env, "NATS_URL");
+  if (natsServers.length > 0 && !databaseUrl(env)) {
+    throw new Error("DATABASE_URL is required with NATS_URL");
+  }
+  const stream = text(env, "REALTIME_STREAM") ?? "realtime";
+  if (!/^[A-Za-z0-9_-]+$/.test(stream)) {
+    throw new Error("REALTIME_STREAM may contain only letters, digits, _ and -");
+  }
   return {
     ...tokens,
     jwtSecret: secret,
@@ -74,5 +111,11 @@ export function loadRealtimeConfig(env: Env = Deno.env.toObject()): RealtimeConf
     sweepIntervalMs: int(env, "REALTIME_SWEEP_MS", undefined, 1),
     maxSocketsPerAddress: realtimeMaxSocketsPerAddress(env),
     trustedProxies: trustedProxies(env),
+    natsServers,
+    role: role as RealtimeRole,
+    stream,
+    streamMaxBytes: int(env, "REALTIME_STREAM_MAX_BYTES", 1024 ** 3, 1),
+    streamReplicas: int(env, "REALTIME_STREAM_REPLICAS", 1, 1),
+    heartbeatMs: int(env, "REALTIME_HEARTBEAT_MS", 5_000, 10),
   };
 }

@@ -20,6 +20,11 @@ export interface CursorStore {
   flush(): Promise<void>;
   /** Loads persisted entries (durable stores). */
   load(): Promise<void>;
+  /**
+   * Reads one key from a store shared by several realtime nodes when this process holds no
+   * entry for it: the subscriber was served by another node (which may have died).
+   */
+  fetch?(key: string): Promise<void>;
 }
 
 /** The key of a subscription for catch-up: subject, topic and bindings. */

@@ -7,7 +7,11 @@
 import type { Sql } from "postgres";
 import type { CursorEntry, CursorStore } from "../catchup/cursors.ts";
 
-export function createDbCursorStore(sql: Sql, windowMs: number): CursorStore {
+/**
+ * `shared`: several realtime nodes use the table; a key this process does not hold is read on
+ * join (`fetch`), and a row another node still marks connected counts as gone away now.
+ */
+export function createDbCursorStore(sql: Sql, windowMs: number, shared = false): CursorStore {
   const map = new Map<string, CursorEntry>();
   const dirty = new Set<string>();
   const deleted = new Set<string>();
@@ -49,7 +53,17 @@ export function createDbCursorStore(sql: Sql, windowMs: number): CursorStore {
       where updated_at < now() - make_interval(secs => ${windowMs / 1000})`;
   }
 
+  async function fetch(key: string): Promise<void> {
+    const [row] = await sql<{ lsn: string; at: Date | null }[]>`
+      select lsn::text as lsn, disconnected_at as at from private.realtime_cursors
+      where key = ${key} and updated_at > now() - make_interval(secs => ${windowMs / 1000})`;
+    if (row && !map.has(key)) {
+      map.set(key, { lsn: BigInt(row.lsn), at: row.at ? row.at.getTime() : Date.now() });
+    }
+  }
+
   return {
+    ...(shared ? { fetch } : {}),
     get: (key) => map.get(key),
     set(key, entry) {
       const previous = map.get(key);

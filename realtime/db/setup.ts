@@ -27,6 +27,11 @@ export interface DatabaseOptions {
   /** Catch-up window, for pruning durable cursors. */
   windowMs: number;
   tickIntervalMs?: number;
+  /**
+   * Where committed transactions come from, when not from this process's own replication
+   * slot (a realtime node reads the feeder's stream, realtime/bus/node_feed.ts).
+   */
+  feed?: ChangeFeed;
 }
 
 export interface RealtimeDatabase {
@@ -37,7 +42,6 @@ export interface RealtimeDatabase {
   topicPolicy: TopicPolicy;
   catalog: Catalog;
   directory: Directory;
-  slot: string;
   close(): Promise<void>;
 }
 
@@ -48,7 +52,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Realtim
     const pubs = await sql<{ pubname: string }[]>`
       select pubname from pg_publication where pubname in (${CLIENT_PUBLICATION}, ${DIRECTORY_PUBLICATION})`;
     const directory = createDirectory();
-    const replication = createReplicationFeed({
+    const source = options.feed ?? createReplicationFeed({
       url: options.url,
       sql,
       slot: options.slot,
@@ -64,12 +68,11 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Realtim
     });
     return {
       authorizer,
-      feed: withDirectory(replication, directory, catalog, sql),
-      cursors: createDbCursorStore(sql, options.windowMs),
+      feed: withDirectory(source, directory, catalog, sql),
+      cursors: createDbCursorStore(sql, options.windowMs, options.feed !== undefined),
       topicPolicy: createDbTopicPolicy(sql, () => directory.stamp()),
       catalog,
       directory,
-      slot: replication.slot,
       close: () => sql.end({ timeout: 5 }),
     };
   } catch (error) {
@@ -83,18 +86,19 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Realtim
  * same transaction) and hands the fan-out only the client publication's changes.
  */
 function withDirectory(
-  feed: ReplicationFeed,
+  feed: ChangeFeed & Partial<Pick<ReplicationFeed, "prepare">>,
   directory: Directory,
   catalog: Catalog,
   sql: postgres.Sql,
 ): ChangeFeed {
   return {
     async start(sink: FeedSink) {
-      await feed.prepare(); // the slot exists before the snapshot, so no change falls between
+      await feed.prepare?.(); // the slot exists before the snapshot, so no change falls between
       await directory.load(sql);
       await feed.start({
         begin: (lsn) => sink.begin(lsn),
         confirmableLsn: () => sink.confirmableLsn(),
+        stale: () => sink.stale?.(),
         publish(txn) {
           for (const change of txn.changes) directory.apply(change);
           const changes = txn.changes.filter((c) => catalog.table(c.schema, c.table));
@@ -105,6 +109,7 @@ function withDirectory(
     stop: () => feed.stop(),
     ready: () => feed.ready(),
     isReady: () => feed.isReady(),
+    isStale: () => feed.isStale?.() ?? false,
     metrics: () => feed.metrics(),
   };
 }

@@ -16,6 +16,8 @@ export interface FeedSink {
    * handed to `publish`.
    */
   confirmableLsn(): bigint;
+  /** The feed stopped moving (a realtime node's stream went quiet); see `ChangeFeed.isStale`. */
+  stale?(): void;
 }
 
 export interface ChangeFeed {
@@ -26,5 +28,7 @@ export interface ChangeFeed {
   /** Resolves once the feed has caught up with the database as of its start. */
   ready(): Promise<void>;
   isReady(): boolean;
+  /** True while the feed has stopped moving (no heartbeat); `isReady()` is false meanwhile. */
+  isStale?(): boolean;
   metrics(): Record<string, unknown>;
 }

@@ -97,6 +97,10 @@ export async function handleJoin(ctx: Context, conn: Connection, message: Messag
     const ready = await waitReady(ctx);
     if (!ready) return fail("PostgresChangesUnavailable: the change feed is not ready, retry");
   }
+  const key = bindings.length > 0 && typeof claims.sub === "string"
+    ? cursorKey(claims.sub, topic, bindings.map((b) => b.canonical))
+    : undefined;
+  if (key && ctx.cursors.fetch && !ctx.cursors.get(key)) await sharedCursor(ctx, key);
   if (!conn.isOpen()) return;
 
   // From here on everything is synchronous: no transaction can slip in between.
@@ -107,9 +111,6 @@ export async function handleJoin(ctx: Context, conn: Connection, message: Messag
     if (conn.vsn === "2.0.0") existing.push("phx_close", {}, existing.joinRef);
     existing.close("replaced");
   }
-  const key = bindings.length > 0 && typeof claims.sub === "string"
-    ? cursorKey(claims.sub, topic, bindings.map((b) => b.canonical))
-    : undefined;
   const channel = createChannel(ctx, conn, {
     topic,
     joinRef: message.joinRef ?? message.ref,
@@ -181,6 +182,20 @@ function catchUpCursor(ctx: Context, key: string): bigint | undefined {
   if (!entry || entry.at === null) return undefined;
   if (Date.now() - entry.at > ctx.limits.catchUpWindowMs) return -1n;
   return entry.lsn;
+}
+
+/**
+ * Reads a cursor another realtime node left (shared store); when that node had served the
+ * subscriber further than this one has got, waits (bounded) until this node reaches it, so
+ * nothing is delivered twice.
+ */
+async function sharedCursor(ctx: Context, key: string): Promise<void> {
+  await ctx.cursors.fetch!(key);
+  const cursor = ctx.cursors.get(key);
+  const deadline = Date.now() + ctx.limits.joinReadyTimeoutMs;
+  while (cursor && ctx.fanout.position < cursor.lsn && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function waitReady(ctx: Context): Promise<boolean> {

@@ -1,0 +1,236 @@
+/**
+ * The feeder: the one process that reads the pgoutput slot and publishes every committed
+ * transaction, in commit order, to the JetStream stream.
+ *
+ * - Leader election through PostgreSQL: a session-level advisory lock held on a session beside
+ *   the replication connection. A standby retries it every `pollMs`; when the leader dies its
+ *   session ends, the lock is free and the standby takes over, resuming the slot from its
+ *   confirmed LSN. A leader whose lock session fails steps down.
+ * - Publishing is sequential, one acknowledged message at a time, with the commit LSN as
+ *   `Nats-Msg-Id`: the stream's order is commit order and a failed publish is retried with the
+ *   same id. A new leader first reads the last LSN in the stream and skips what is already
+ *   there; a re-publish inside the duplicate window is dropped by the stream as well.
+ * - The slot is confirmed only up to the LSN JetStream acknowledged: with NATS away nothing is
+ *   confirmed and PostgreSQL keeps the WAL (bounded by `max_slot_wal_keep_size`).
+ * - Heartbeats: the replication feed's transactional tick (every `tickIntervalMs`) is an empty
+ *   transaction published like any other, so nodes see the stream move when the tables are
+ *   idle — and see it stall when any part of the path does.
+ */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import postgres from "postgres";
+import type { Transaction } from "../changes/types.ts";
+import { formatLsn } from "../changes/types.ts";
+import { loadCatalog } from "../db/catalog.ts";
+import { CLIENT_PUBLICATION, DIRECTORY_PUBLICATION } from "../db/setup.ts";
+import { createReplicationFeed, type ReplicationFeed } from "../feed/replication.ts";
+import { describeError } from "../guard.ts";
+import {
+  decodeTransaction,
+  encodeTransaction,
+  ensureStream,
+  msgIdOf,
+  type StreamOptions,
+  subjectOf,
+} from "./stream.ts";
+
+export interface FeederOptions {
+  /** A role with REPLICATION. */
+  databaseUrl: string;
+  /** Replication slot name (default `realtime_<database>`). */
+  slot?: string;
+  nats: NatsConnection;
+  stream: StreamOptions;
+  /** Heartbeat (replication tick) period; default 5 s. */
+  tickIntervalMs?: number;
+  /** How often a standby tries to become the leader (default 250 ms). */
+  pollMs?: number;
+}
+
+export interface Feeder {
+  /** Starts competing for the lead; returns at once. */
+  start(): void;
+  stop(): Promise<void>;
+  isLeader(): boolean;
+  metrics(): Record<string, unknown>;
+}
+
+export function createFeeder(options: FeederOptions): Feeder {
+  const sql = postgres(options.databaseUrl, { max: 4, onnotice: () => {}, idle_timeout: 30 });
+  const js = jetstream(options.nats);
+  const subject = subjectOf(options.stream.name);
+  const pollMs = options.pollMs ?? 250;
+  let stopping = false;
+  let lock: postgres.ReservedSql | undefined;
+  let feed: ReplicationFeed | undefined;
+  let electing: Promise<void> | undefined;
+  let watch: ReturnType<typeof setInterval> | undefined;
+  let wakeUp: (() => void) | undefined;
+  /** Everything at or below it is in the stream (or was confirmed before): confirmable. */
+  let inStream = 0n;
+  let queue: Transaction[] = [];
+  let head = 0;
+  let pumping: Promise<void> | undefined;
+  let term = 0;
+  const counters = { terms: 0, published: 0, duplicates: 0, skipped: 0, publishErrors: 0 };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  async function lastLsnInStream(): Promise<bigint> {
+    const jsm = await jetstreamManager(options.nats);
+    await ensureStream(jsm, options.stream);
+    const last = await jsm.streams.getMessage(options.stream.name, { last_by_subj: subject })
+      .catch(() => null);
+    return last ? decodeTransaction(last.string()).lsn : 0n;
+  }
+
+  function enqueue(txn: Transaction): void {
+    if (txn.lsn <= inStream) {
+      counters.skipped++;
+      return;
+    }
+    queue.push(txn);
+    pumping ??= pump(term).finally(() => pumping = undefined);
+  }
+
+  /** Publishes the queue in order, each message acknowledged before the next. */
+  async function pump(current: number): Promise<void> {
+    let backoff = 50;
+    while (head < queue.length && current === term && !stopping) {
+      const txn = queue[head];
+      try {
+        const ack = await js.publish(subject, encodeTransaction(txn), {
+          msgID: msgIdOf(txn.lsn),
+          timeout: 2_000,
+        });
+        if (ack.duplicate) counters.duplicates++;
+        else counters.published++;
+        inStream = txn.lsn;
+        queue[head++] = undefined as unknown as Transaction;
+        if (head > 1024 && head * 2 > queue.length) {
+          queue = queue.slice(head);
+          head = 0;
+        }
+        backoff = 50;
+      } catch {
+        counters.publishErrors++; // NATS away: nothing is confirmed meanwhile
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 1_000);
+      }
+    }
+  }
+
+  async function lead(): Promise<void> {
+    term++;
+    counters.terms++;
+    queue = [];
+    head = 0;
+    const catalog = await loadCatalog(sql, CLIENT_PUBLICATION);
+    const pubs = await sql<{ pubname: string }[]>`
+      select pubname from pg_publication
+      where pubname in (${CLIENT_PUBLICATION}, ${DIRECTORY_PUBLICATION})`;
+    inStream = await lastLsnInStream();
+    feed = createReplicationFeed({
+      url: options.databaseUrl,
+      sql,
+      slot: options.slot,
+      publications: pubs.map((p) => p.pubname).sort(),
+      typeName: catalog.typeName,
+      tickIntervalMs: options.tickIntervalMs,
+      maxBackoffMs: 1_000, // the old leader's walsender may hold the slot for a moment
+    });
+    await feed.start({
+      begin(lsn) {
+        if (lsn > inStream) inStream = lsn; // confirmed before: nothing to hold back
+      },
+      publish: enqueue,
+      confirmableLsn: () => inStream,
+    });
+    console.log(
+      `realtime: feeder leads (stream ${options.stream.name}, from ${formatLsn(inStream)})`,
+    );
+  }
+
+  async function stepDown(): Promise<void> {
+    clearInterval(watch);
+    term++;
+    const f = feed;
+    feed = undefined;
+    await f?.stop().catch(() => {});
+    await pumping;
+    queue = [];
+    head = 0;
+    const session = lock;
+    lock = undefined;
+    if (session) {
+      // Back in the pool the session would keep holding the lock.
+      await session`select pg_advisory_unlock_all()`.catch(() => {});
+      session.release();
+    }
+  }
+
+  /** A leader whose lock session fails may no longer be the only one: it steps down. */
+  function watchLock(): void {
+    const session = lock;
+    if (!session || stopping || !feed) return;
+    session`select 1`.catch(async () => {
+      if (stopping || lock !== session) return;
+      console.error("realtime: feeder lost its lock session; stepping down");
+      await stepDown();
+      if (!stopping) electing = elect();
+    });
+  }
+
+  async function elect(): Promise<void> {
+    while (!stopping) {
+      try {
+        lock ??= await sql.reserve();
+        const key = `realtime_feeder:${options.slot ?? ""}`;
+        const [row] = await lock<{ ok: boolean }[]>`
+          select pg_try_advisory_lock(hashtext(${key})) as ok`;
+        if (row.ok) {
+          await lead();
+          watch = setInterval(watchLock, 1_000);
+          return;
+        }
+      } catch (error) {
+        console.error(`realtime: feeder election: ${describeError(error)}`);
+        await stepDown();
+      }
+      await sleep(pollMs);
+    }
+  }
+
+  return {
+    start() {
+      stopping = false;
+      electing = elect();
+    },
+    async stop() {
+      stopping = true;
+      wakeUp?.();
+      await electing;
+      await stepDown();
+      await sql.end({ timeout: 5 });
+    },
+    isLeader: () => feed !== undefined,
+    metrics() {
+      return {
+        kind: "feeder",
+        role: feed ? "leader" : "standby",
+        stream: options.stream.name,
+        in_stream_lsn: formatLsn(inStream),
+        queued: queue.length - head,
+        ...counters,
+        replication: feed?.metrics() ?? null,
+      };
+    },
+  };
+}
