@@ -8,13 +8,27 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { RealtimeClient } from "@supabase/realtime-js";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { freshDatabase } from "../../support/db.ts";
-import { startNatsCluster } from "../../support/nats.ts";
-import { type RealtimeProcess, startRealtimeProcess } from "../../support/realtime_process.ts";
-import { dropSlots, insertAppointment, populate, tokens } from "../db_support.ts";
-import { closeClient, eventually, SECRET, sign } from "../support.ts";
+import { freshDatabase } from "../support/db.ts";
+import { startNatsCluster } from "../support/nats.ts";
+import { type RealtimeProcess, spawnRealtime } from "../support/realtime_process.ts";
+import { dropSlots, insertAppointment, populate, tokens } from "./db_support.ts";
+import { closeClient, eventually, SECRET, sign } from "./support.ts";
 
 const STREAM = "realtime";
+
+/** Waits (≤ 30 s) until the process's /health reports `status`. */
+async function reaches(process: RealtimeProcess, status: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    last = await process.health().catch(String);
+    if ((last as { status?: string }).status === status) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(
+    `${process.origin} never ${status}: ${JSON.stringify(last)}\n${process.output()}`,
+  );
+}
 
 async function stockClient(node: RealtimeProcess, token: string): Promise<SupabaseClient> {
   const supabase = createClient(node.origin, await sign({ role: "anon" }), {
@@ -66,13 +80,13 @@ Deno.test("3-server NATS cluster: the stream's leader killed mid-workload, nothi
       REALTIME_STREAM: STREAM,
       REALTIME_STREAM_REPLICAS: "3",
     };
-    const feeder = await startRealtimeProcess({ ...env, REALTIME_ROLE: "feeder" });
+    const feeder = await spawnRealtime({ ...env, REALTIME_ROLE: "feeder" });
     processes.push(feeder);
-    await feeder.waitForHealth((h) => h.status === "leader");
+    await reaches(feeder, "leader");
     for (let i = 0; i < 2; i++) {
-      const node = await startRealtimeProcess({ ...env, REALTIME_ROLE: "node" });
+      const node = await spawnRealtime({ ...env, REALTIME_ROLE: "node" });
       processes.push(node);
-      await node.waitForHealth((h) => h.status === "healthy");
+      await reaches(node, "healthy");
     }
     const nodes = processes.slice(1);
 
