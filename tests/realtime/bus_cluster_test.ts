@@ -30,12 +30,13 @@ async function reaches(process: RealtimeProcess, status: string): Promise<void> 
   );
 }
 
+/** A stock supabase-js client on a node, with an app's session token (kept across rejoins). */
 async function stockClient(node: RealtimeProcess, token: string): Promise<SupabaseClient> {
   const supabase = createClient(node.origin, await sign({ role: "anon" }), {
-    auth: { autoRefreshToken: false, persistSession: false, detectSessionInUrl: false },
-    realtime: { heartbeatIntervalMs: 60_000, timeout: 5_000, logger: () => {} },
+    accessToken: () => Promise.resolve(token),
+    realtime: { heartbeatIntervalMs: 60_000, logger: () => {} },
   });
-  await supabase.realtime.setAuth(token);
+  await supabase.realtime.setAuth();
   return supabase;
 }
 
@@ -45,14 +46,16 @@ function follow(supabase: SupabaseClient, clinic: string, seen: string[]): Promi
     "postgres_changes",
     { event: "INSERT", schema: "public", table: "appointments", filter: `clinic_id=eq.${clinic}` },
     (p) => seen.push(String((p.new as { id: string }).id)),
-  );
+  ).on("system", {}, (p) => statuses.push(`system:${JSON.stringify(p)}`));
   return new Promise((resolve, reject) =>
     channel.subscribe((status, error) => {
+      statuses.push(`${status}:${error?.message ?? ""}`);
       if (status === "SUBSCRIBED") resolve();
       else if (status !== "CLOSED") reject(error ?? new Error(status));
     })
   );
 }
+const statuses: string[] = [];
 
 /** The name of the cluster member leading the stream's replica group. */
 async function streamLeader(urls: string[]): Promise<string> {
@@ -79,6 +82,7 @@ Deno.test("3-server NATS cluster: the stream's leader killed mid-workload, nothi
       NATS_URL: cluster.urls.join(","),
       REALTIME_STREAM: STREAM,
       REALTIME_STREAM_REPLICAS: "3",
+      REALTIME_HEARTBEAT_MS: "250",
     };
     const feeder = await spawnRealtime({ ...env, REALTIME_ROLE: "feeder" });
     processes.push(feeder);
@@ -118,10 +122,12 @@ Deno.test("3-server NATS cluster: the stream's leader killed mid-workload, nothi
 
     await eventually(() => seen.every((s) => s.length >= written.length), 60_000, "every row")
       .catch(async (error) => {
-        const feederHealth = await feeder.health().catch(String);
+        const health = await Promise.all(processes.map((p) => p.health().catch(String)));
         throw new Error(
-          `${error.message}: ${seen.map((s) => s.length)} of ${written.length}; feeder ` +
-            `${JSON.stringify(feederHealth)}\n${feeder.output()}`,
+          `${error.message}: ${
+            seen.map((s) => s.length)
+          } of ${written.length}; ${statuses}; health ` +
+            `${JSON.stringify(health)}\n${processes.map((p) => p.output()).join("\n")}`,
         );
       });
     // The stream moved to another member, and lost nothing on the way.
