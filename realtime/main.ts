@@ -85,6 +85,7 @@ function startFeeder(config: RealtimeConfig, nats: NatsConnection): Feeder {
       replicas: config.streamReplicas,
     },
     tickIntervalMs: config.heartbeatMs,
+    maxQueued: config.feederMaxQueued,
   });
   feeder.start();
   return feeder;

@@ -147,14 +147,13 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   }
 
   /**
-   * The feed went quiet: every postgres_changes channel ends (system error, phx_error) and
-   * leaves its cursor, so clients show they are offline instead of a silently frozen view;
-   * their rejoins wait for the feed and catch up.
+   * Ends every postgres_changes channel (system error, phx_error); each leaves its cursor. The
+   * feed went quiet: clients show they are offline instead of a silently frozen view, and their
+   * rejoins wait for the feed and catch up. Or the stream restarted past a hole: their rejoins
+   * are told to refetch instead of silently missing what fell in it.
    */
-  function endChangeChannels(): void {
-    for (const channel of [...ctx.channels]) {
-      channel.fail("The change feed is stale; rejoining once it moves again");
-    }
+  function endChangeChannels(message: string): void {
+    for (const channel of [...ctx.channels]) channel.fail(message);
   }
 
   function sweep(): void {
@@ -292,14 +291,17 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         await ctx.cursors.load();
         if (ctx.feed) {
           await ctx.feed.start({
-            begin: (lsn) => ctx.fanout.begin(lsn),
+            begin(lsn) {
+              endChangeChannels("The change stream restarted; rejoin");
+              ctx.fanout.begin(lsn);
+            },
             publish(txn) {
               ctx.fanout.publish(txn);
               ctx.privateRooms.revalidate(); // the transaction may have revoked a membership
             },
             // Keep the catch-up window in the slot, so a restart can rebuild it.
             confirmableLsn: () => retention.size === 0 ? ctx.fanout.position : retention.floor,
-            stale: endChangeChannels,
+            stale: () => endChangeChannels("The change feed is stale; rejoin once it moves again"),
           });
         }
       } catch (error) {

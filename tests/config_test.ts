@@ -199,6 +199,31 @@ Deno.test("realtime alone: a secret or JWKS, its port, the shared secret rule", 
   );
 });
 
+Deno.test("realtime over NATS: off without NATS_URL; its role, stream and heartbeat checked", () => {
+  const alone = loadRealtimeConfig({ JWT_SECRET: "x" });
+  assert.deepEqual([alone.natsServers, alone.role, alone.stream], [[], "both", "realtime"]);
+  const bus = {
+    JWT_SECRET: "x",
+    DATABASE_URL: "postgres://u@127.0.0.1/db",
+    NATS_URL: "nats://127.0.0.1:4222, 127.0.0.1:4223",
+  };
+  const node = loadRealtimeConfig({ ...bus, REALTIME_ROLE: "node", REALTIME_HEARTBEAT_MS: "250" });
+  assert.deepEqual(
+    [node.natsServers, node.role, node.heartbeatMs, node.streamReplicas],
+    [["nats://127.0.0.1:4222", "127.0.0.1:4223"], "node", 250, 1],
+  );
+  assert.throws(() => loadRealtimeConfig({ ...bus, REALTIME_ROLE: "leader" }), /REALTIME_ROLE/);
+  assert.throws(() => loadRealtimeConfig({ ...bus, REALTIME_STREAM: "a.b" }), /REALTIME_STREAM/);
+  assert.throws(
+    () => loadRealtimeConfig({ ...bus, REALTIME_STREAM_REPLICAS: "0" }),
+    /REALTIME_STREAM_REPLICAS/,
+  );
+  assert.throws(
+    () => loadRealtimeConfig({ JWT_SECRET: "x", NATS_URL: "127.0.0.1:4222" }),
+    /DATABASE_URL is required with NATS_URL/,
+  );
+});
+
 Deno.test("deno task start: the development secret only outside production and when unset", () => {
   const asked: string[] = [];
   const developmentSecret = (dataDir: string) => {

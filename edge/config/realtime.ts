@@ -53,6 +53,8 @@ export interface RealtimeConfig extends TokenSources {
   streamReplicas: number;
   /** `REALTIME_HEARTBEAT_MS`: the feeder's heartbeat; nodes are stale after 3 of them (5000). */
   heartbeatMs: number;
+  /** `REALTIME_FEEDER_MAX_QUEUED`: transactions the feeder holds for JetStream (20000). */
+  feederMaxQueued: number;
 }
 
 export type RealtimeRole = "feeder" | "node" | "both";
@@ -81,6 +83,7 @@ export const realtimeVariables = [
   "REALTIME_STREAM_MAX_BYTES",
   "REALTIME_STREAM_REPLICAS",
   "REALTIME_HEARTBEAT_MS",
+  "REALTIME_FEEDER_MAX_QUEUED",
 ] as const;
 
 /** Reads the realtime server's configuration; throws, naming the variable, when one is bad. */
@@ -117,5 +120,6 @@ export function loadRealtimeConfig(env: Env = Deno.env.toObject()): RealtimeConf
     streamMaxBytes: int(env, "REALTIME_STREAM_MAX_BYTES", 1024 ** 3, 1),
     streamReplicas: int(env, "REALTIME_STREAM_REPLICAS", 1, 1),
     heartbeatMs: int(env, "REALTIME_HEARTBEAT_MS", 5_000, 10),
+    feederMaxQueued: int(env, "REALTIME_FEEDER_MAX_QUEUED", 20_000, 1),
   };
 }

@@ -23,10 +23,11 @@ import type { Transaction } from "../changes/types.ts";
 import { formatLsn } from "../changes/types.ts";
 import { loadCatalog } from "../db/catalog.ts";
 import { CLIENT_PUBLICATION, DIRECTORY_PUBLICATION } from "../db/setup.ts";
-import { createReplicationFeed, type ReplicationFeed } from "../feed/replication.ts";
+import type { FeedSink } from "../feed/feed.ts";
+import { createReplicationFeed, type ReplicationFeed, slotName } from "../feed/replication.ts";
 import { describeError } from "../guard.ts";
 import {
-  decodeTransaction,
+  decodePart,
   encodeTransaction,
   ensureStream,
   msgIdOf,
@@ -45,6 +46,11 @@ export interface FeederOptions {
   tickIntervalMs?: number;
   /** How often a standby tries to become the leader (default 250 ms). */
   pollMs?: number;
+  /**
+   * Transactions waiting for JetStream at most (default 20,000): past it the leader stops
+   * reading the slot until they are published, then reads on from its confirmed LSN.
+   */
+  maxQueued?: number;
 }
 
 export interface Feeder {
@@ -60,6 +66,7 @@ export function createFeeder(options: FeederOptions): Feeder {
   const js = jetstream(options.nats);
   const subject = subjectOf(options.stream.name);
   const pollMs = options.pollMs ?? 250;
+  const maxQueued = options.maxQueued ?? 20_000;
   let stopping = false;
   let lock: postgres.ReservedSql | undefined;
   let feed: ReplicationFeed | undefined;
@@ -72,7 +79,15 @@ export function createFeeder(options: FeederOptions): Feeder {
   let head = 0;
   let pumping: Promise<void> | undefined;
   let term = 0;
-  const counters = { terms: 0, published: 0, duplicates: 0, skipped: 0, publishErrors: 0 };
+  let pausing: Promise<void> | undefined;
+  const counters = {
+    terms: 0,
+    published: 0,
+    duplicates: 0,
+    skipped: 0,
+    publishErrors: 0,
+    pauses: 0,
+  };
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -88,7 +103,10 @@ export function createFeeder(options: FeederOptions): Feeder {
     await ensureStream(jsm, options.stream);
     const last = await jsm.streams.getMessage(options.stream.name, { last_by_subj: subject })
       .catch(() => null);
-    return last ? decodeTransaction(last.string()).lsn : 0n;
+    if (!last) return 0n;
+    // A transaction cut short by the previous leader's death is published again, whole.
+    const part = decodePart(last.string());
+    return part.part === part.parts - 1 ? part.lsn : part.lsn - 1n;
   }
 
   function enqueue(txn: Transaction): void {
@@ -96,8 +114,26 @@ export function createFeeder(options: FeederOptions): Feeder {
       counters.skipped++;
       return;
     }
+    if (queue.length - head >= maxQueued) {
+      pausing ??= pause().finally(() => pausing = undefined);
+      return; // the slot still holds it: read again after the pause
+    }
     queue.push(txn);
     pumping ??= pump(term).finally(() => pumping = undefined);
+  }
+
+  /**
+   * JetStream is away or slow and the queue is full: memory stays bounded by reading the slot
+   * no further until the queue is published, then again from the confirmed LSN.
+   */
+  async function pause(): Promise<void> {
+    counters.pauses++;
+    const current = term;
+    const f = feed;
+    await f?.stop();
+    await pumping;
+    if (current !== term || stopping || !f) return; // stepped down meanwhile
+    await f.start(sink);
   }
 
   /** Publishes the queue in order, each message acknowledged before the next. */
@@ -106,12 +142,17 @@ export function createFeeder(options: FeederOptions): Feeder {
     while (head < queue.length && current === term && !stopping) {
       const txn = queue[head];
       try {
-        const ack = await js.publish(subject, encodeTransaction(txn), {
-          msgID: msgIdOf(txn.lsn),
-          timeout: 2_000,
-        });
-        if (ack.duplicate) counters.duplicates++;
-        else counters.published++;
+        // Messages leave room for the headers under the server's max_payload.
+        const limit = (options.nats.info?.max_payload ?? 1024 * 1024) - 4096;
+        const bodies = encodeTransaction(txn, limit);
+        for (let part = 0; part < bodies.length; part++) {
+          const ack = await js.publish(subject, bodies[part], {
+            msgID: msgIdOf(txn.lsn, part),
+            timeout: 2_000,
+          });
+          if (ack.duplicate) counters.duplicates++;
+          else counters.published++;
+        }
         inStream = txn.lsn;
         queue[head++] = undefined as unknown as Transaction;
         if (head > 1024 && head * 2 > queue.length) {
@@ -126,6 +167,14 @@ export function createFeeder(options: FeederOptions): Feeder {
       }
     }
   }
+
+  const sink: FeedSink = {
+    begin(lsn) {
+      if (lsn > inStream) inStream = lsn; // confirmed before: nothing to hold back
+    },
+    publish: enqueue,
+    confirmableLsn: () => inStream,
+  };
 
   async function lead(): Promise<void> {
     term++;
@@ -146,13 +195,7 @@ export function createFeeder(options: FeederOptions): Feeder {
       tickIntervalMs: options.tickIntervalMs,
       maxBackoffMs: 1_000, // the old leader's walsender may hold the slot for a moment
     });
-    await feed.start({
-      begin(lsn) {
-        if (lsn > inStream) inStream = lsn; // confirmed before: nothing to hold back
-      },
-      publish: enqueue,
-      confirmableLsn: () => inStream,
-    });
+    await feed.start(sink);
     console.log(
       `realtime: feeder leads (stream ${options.stream.name}, from ${formatLsn(inStream)})`,
     );
@@ -163,6 +206,7 @@ export function createFeeder(options: FeederOptions): Feeder {
     term++;
     const f = feed;
     feed = undefined;
+    await pausing; // a pause sees the new term and no longer restarts the feed
     await f?.stop().catch(() => {});
     await pumping;
     queue = [];
@@ -192,7 +236,8 @@ export function createFeeder(options: FeederOptions): Feeder {
     while (!stopping) {
       try {
         lock ??= await sql.reserve();
-        const key = `realtime_feeder:${options.slot ?? ""}`;
+        // One leader per slot (advisory locks are per database).
+        const key = `realtime_feeder:${slotName(options.databaseUrl, options.slot)}`;
         const [row] = await lock<{ ok: boolean }[]>`
           select pg_try_advisory_lock(hashtext(${key})) as ok`;
         if (row.ok) {

@@ -10,12 +10,13 @@
  * - A hole in the stream sequence (messages expired while this node was away) restarts the
  *   window there: older cursors are told to refetch.
  */
-import { DeliverPolicy, jetstream, type JsMsg } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ChangeFeed, FeedSink } from "../feed/feed.ts";
 import { formatLsn } from "../changes/types.ts";
 import { describeError, guarded } from "../guard.ts";
-import { decodeTransaction } from "./stream.ts";
+import { decodePart, type Part } from "./stream.ts";
+import type { Transaction } from "../changes/types.ts";
 
 export interface StreamFeedOptions {
   nats: NatsConnection;
@@ -35,11 +36,13 @@ export function createStreamFeed(options: StreamFeedOptions): ChangeFeed {
   let lastAt = 0;
   let restartedAt = 0;
   let caughtUp = false;
+  let headAtStart = Infinity; // the stream's last sequence when this node started
   let stale = false;
   let waiters: Array<() => void> = [];
   let watchdog: ReturnType<typeof setInterval> | undefined;
   let received = 0;
   let holes = 0;
+  let parts: Part[] = []; // of a large transaction, until its last part
 
   const isReady = () => caughtUp && !stale;
 
@@ -49,29 +52,54 @@ export function createStreamFeed(options: StreamFeedOptions): ChangeFeed {
     waiters = [];
   }
 
+  /** The whole transaction once its last part is in, else undefined. */
+  function assemble(part: Part): Transaction | undefined {
+    if (part.part === 0) parts = [];
+    if (part.part !== parts.length) return undefined; // the rest of a part already seen
+    parts.push(part);
+    if (part.part < part.parts - 1) return undefined;
+    const whole = parts;
+    parts = [];
+    return {
+      lsn: part.lsn,
+      commitTimestamp: part.commitTimestamp,
+      changes: whole.length === 1 ? part.changes : whole.flatMap((p) => p.changes),
+    };
+  }
+
   function handle(m: JsMsg): void {
     lastAt = Date.now();
     received++;
-    const txn = decodeTransaction(m.string());
+    const part = decodePart(m.string());
     if (position < 0n || (lastSeq > 0 && m.seq !== lastSeq + 1)) {
       if (position >= 0n) holes++;
-      position = txn.lsn - 1n;
+      // A transaction whose first parts are gone cannot be served: the window starts after it.
+      position = part.part === 0 ? part.lsn - 1n : part.lsn;
+      parts = [];
       sink!.begin(position);
     }
     lastSeq = m.seq;
-    if (txn.lsn > position) {
+    const txn = assemble(part);
+    if (txn && txn.lsn > position) {
       position = txn.lsn;
       sink!.publish(txn);
     }
-    if (m.info.pending === 0) caughtUp = true;
+    // (`pending` alone may never reach 0 while the feeder keeps publishing.)
+    if (m.seq >= headAtStart || m.info.pending === 0) caughtUp = true;
     stale = false;
     wake();
   }
 
   async function run(): Promise<void> {
     const js = jetstream(options.nats);
+    const onMessage = guarded("stream feed", handle);
     while (!stopping) {
       try {
+        if (headAtStart === Infinity) {
+          const jsm = await jetstreamManager(options.nats);
+          const last = (await jsm.streams.info(options.stream)).state.last_seq;
+          headAtStart = last > 0 ? last : Infinity; // empty: ready with the first heartbeat
+        }
         const consumer = await js.consumers.get(
           options.stream,
           lastSeq > 0
@@ -83,7 +111,7 @@ export function createStreamFeed(options: StreamFeedOptions): ChangeFeed {
         if (stopping) await messages.close();
         for await (const m of messages) {
           if (stopping) break;
-          guarded("stream feed", handle)(m);
+          onMessage(m);
         }
       } catch (error) {
         if (!stopping) console.error(`realtime: stream consumer: ${describeError(error)}`);

@@ -40,15 +40,58 @@ export async function ensureStream(jsm: JetStreamManager, options: StreamOptions
   else await jsm.streams.add(config);
 }
 
-/** A transaction as a message body. */
-export function encodeTransaction(txn: Transaction): string {
-  return JSON.stringify({ lsn: txn.lsn.toString(), ts: txn.commitTimestamp, changes: txn.changes });
+/**
+ * One message of a transaction. A transaction larger than the server's `max_payload` is split
+ * into parts (changes kept whole, in order); a node hands it on once its last part arrived.
+ */
+export interface Part {
+  lsn: bigint;
+  commitTimestamp: string;
+  changes: Transaction["changes"];
+  part: number;
+  parts: number;
 }
 
-export function decodeTransaction(data: string): Transaction {
-  const body = JSON.parse(data) as { lsn: string; ts: string; changes: Transaction["changes"] };
-  return { lsn: BigInt(body.lsn), commitTimestamp: body.ts, changes: body.changes };
+const encoder = new TextEncoder();
+
+/** A transaction as message bodies of at most `maxBytes` each (one, unless it is large). */
+export function encodeTransaction(txn: Transaction, maxBytes: number): string[] {
+  const head = (part: number, parts: number) =>
+    `{"lsn":"${txn.lsn}","ts":${
+      JSON.stringify(txn.commitTimestamp)
+    },"part":${part},"parts":${parts},"changes":[`;
+  const budget = maxBytes - encoder.encode(head(99_999, 99_999)).length - 2;
+  const groups: string[][] = [[]];
+  let size = 0;
+  for (const change of txn.changes) {
+    const text = JSON.stringify(change);
+    const bytes = encoder.encode(text).length + 1;
+    if (size + bytes > budget && groups[groups.length - 1].length > 0) {
+      groups.push([]);
+      size = 0;
+    }
+    groups[groups.length - 1].push(text);
+    size += bytes;
+  }
+  return groups.map((g, i) => `${head(i, groups.length)}${g.join(",")}]}`);
 }
 
-/** The message id of a transaction: its commit LSN. */
-export const msgIdOf = (lsn: bigint) => lsn.toString();
+export function decodePart(data: string): Part {
+  const body = JSON.parse(data) as {
+    lsn: string;
+    ts: string;
+    part?: number;
+    parts?: number;
+    changes: Transaction["changes"];
+  };
+  return {
+    lsn: BigInt(body.lsn),
+    commitTimestamp: body.ts,
+    changes: body.changes,
+    part: body.part ?? 0,
+    parts: body.parts ?? 1,
+  };
+}
+
+/** The message id of a transaction's part: its commit LSN (`<lsn>.<part>` past the first). */
+export const msgIdOf = (lsn: bigint, part = 0) => part === 0 ? `${lsn}` : `${lsn}.${part}`;

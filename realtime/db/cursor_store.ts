@@ -8,8 +8,9 @@ import type { Sql } from "postgres";
 import type { CursorEntry, CursorStore } from "../catchup/cursors.ts";
 
 /**
- * `shared`: several realtime nodes use the table; a key this process does not hold is read on
- * join (`fetch`), and a row another node still marks connected counts as gone away now.
+ * `shared`: several realtime nodes use the table; nothing is loaded at start, a key this process
+ * does not hold is read on join (`fetch`), and a row another node still marks connected counts
+ * as gone away now.
  */
 export function createDbCursorStore(sql: Sql, windowMs: number, shared = false): CursorStore {
   const map = new Map<string, CursorEntry>();
@@ -93,6 +94,9 @@ export function createDbCursorStore(sql: Sql, windowMs: number, shared = false):
       return flushing;
     },
     async load() {
+      // Shared: every node would hold (and prune, deleting rows) the cursors of all the others;
+      // a key is read when its subscriber joins here instead (`fetch`).
+      if (shared) return;
       const now = Date.now();
       const rows = await sql<{ key: string; lsn: string; at: Date | null }[]>`
         select key, lsn::text as lsn, disconnected_at as at from private.realtime_cursors

@@ -66,8 +66,8 @@ interface Pending {
 
 export function createReplicationFeed(options: ReplicationFeedOptions): ReplicationFeed {
   const url = new URL(options.url);
-  const database = decodeURIComponent(url.pathname.slice(1)) || "postgres";
-  const slot = options.slot ?? `realtime_${database.replace(/[^a-z0-9_]/gi, "_").toLowerCase()}`;
+  const database = databaseOf(url);
+  const slot = slotName(options.url, options.slot);
   const tickIntervalMs = options.tickIntervalMs ?? 5_000;
   const relations = new Map<number, Relation>();
   let sink: FeedSink | undefined;
@@ -325,6 +325,16 @@ export function createReplicationFeed(options: ReplicationFeedOptions): Replicat
       };
     },
   };
+}
+
+function databaseOf(url: URL): string {
+  return decodeURIComponent(url.pathname.slice(1)) || "postgres";
+}
+
+/** The slot a feed on `url` uses: `slot`, else `realtime_<database>`. */
+export function slotName(url: string, slot?: string): string {
+  const database = databaseOf(new URL(url));
+  return slot ?? `realtime_${database.replace(/[^a-z0-9_]/gi, "_").toLowerCase()}`;
 }
 
 function minLsn(a: bigint, b: bigint): bigint {
