@@ -181,13 +181,16 @@ function openFileLimit(): number {
   return Number(/Max open files\s+(\d+)/.exec(limits)?.[1] ?? Infinity);
 }
 
-/** One node (1 feeder + 1 node): its RSS before and after `count` idle subscribed sockets. */
-async function idleMemory(ctx: BenchContext) {
+/** The serving process's RSS before and after `count` idle subscribed sockets. */
+async function idleMemory(
+  ctx: BenchContext,
+  deploy: (databaseUrl: string, secret: string) => Promise<Deployment>,
+) {
   const count = Math.min(IDLE_SOCKETS, openFileLimit() - 300);
   const db = await ctx.freshDatabase({ max: 4 });
   const secret = crypto.randomUUID() + crypto.randomUUID();
   const world = await buildWorld(db.sql, CLINICS, STAFF_PER_CLINIC);
-  const deployment = await overNats(db.url, secret, 1);
+  const deployment = await deploy(db.url, secret);
   const node = deployment.nodes[0];
   let pool: RemotePool | undefined;
   try {
@@ -258,11 +261,12 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const single = await measure(ctx, singleProcess);
   const one = await measure(ctx, (url, secret) => overNats(url, secret, 1));
   const two = await measure(ctx, (url, secret) => overNats(url, secret, 2));
-  const memory = await idleMemory(ctx);
+  const memory = await idleMemory(ctx, (url, secret) => overNats(url, secret, 1));
+  const singleMemory = await idleMemory(ctx, singleProcess);
   const loadAtEnd = Deno.loadavg();
   const all = [single, one, two];
   const best = (m: Measured) => m.sat.best;
-  const perSocket = (memory.after - memory.before) / memory.count;
+  const perSocket = (m: typeof memory) => (m.after - m.before) / m.count;
 
   const markdown = [
     `The bench/realtime workload (${CLINICS * STAFF_PER_CLINIC} staff subscribers across ` +
@@ -319,10 +323,16 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     "",
     `**Idle sockets on one node** — 1 feeder + 1 node; ${memory.count} websockets ` +
     `subscribed (one \`appointments\` binding each; ${memory.principals} staff tokens shared ` +
-    `among them), connected and joined in ${memory.connectSeconds.toFixed(1)} s, then idle 10 s (the lowest reading). ` +
+    `among them), connected and joined in ${
+      memory.connectSeconds.toFixed(1)
+    } s, then idle 10 s (the lowest reading). ` +
     `The node's resident memory ${(memory.before / 2 ** 20).toFixed(0)} MiB before, ` +
-    `${(memory.after / 2 ** 20).toFixed(0)} MiB after: **${(perSocket / 1024).toFixed(1)} KiB ` +
-    `per idle subscribed socket** (goal ≤ 16 KiB).` +
+    `${(memory.after / 2 ** 20).toFixed(0)} MiB after: **${
+      (perSocket(memory) / 1024).toFixed(1)
+    } ` +
+    `KiB per idle subscribed socket** (goal ≤ 16 KiB). The single process, the same way: ` +
+    `${(perSocket(singleMemory) / 1024).toFixed(1)} KiB ` +
+    `(node ÷ single ${(perSocket(memory) / perSocket(singleMemory)).toFixed(2)}).` +
     (memory.count < IDLE_SOCKETS
       ? ` (${memory.count}, not ${IDLE_SOCKETS}: each socket is an open file on both ends ` +
         `and this machine allows ${openFileLimit()} per process.)`
