@@ -31,6 +31,8 @@ export interface SubscriberPool {
 const MARK = '"commit_timestamp":"';
 
 export interface Spec {
+  /** This subscriber's server, when not the pool's (subscribers spread over several nodes). */
+  endpoint?: string;
   token: string;
   topic: string;
   binding: Record<string, unknown>;
@@ -83,7 +85,7 @@ export async function openSubscribers(
     }]);
 
   async function open(spec: Spec): Promise<void> {
-    const url = `${endpoint}/websocket?apikey=${spec.token}&vsn=2.0.0`;
+    const url = `${spec.endpoint ?? endpoint}/websocket?apikey=${spec.token}&vsn=2.0.0`;
     const sub = options.raw
       ? await openRaw(url, join(spec), (s, text) => received(s, text))
       : await openWebSocket(url, join(spec), (s, text) => received(s, text));

@@ -34,6 +34,7 @@ export function createStreamFeed(options: StreamFeedOptions): ChangeFeed {
   let lastSeq = 0;
   let position = -1n; // before the first message: begin() not called yet
   let lastAt = 0;
+  let restartedAt = 0;
   let caughtUp = false;
   let headAtStart = Infinity; // the stream's last sequence when this node started
   let stale = false;
@@ -120,9 +121,16 @@ export function createStreamFeed(options: StreamFeedOptions): ChangeFeed {
   }
 
   function checkStale(): void {
-    if (stale || !caughtUp || Date.now() - lastAt <= options.staleAfterMs) return;
-    stale = true;
-    sink?.stale?.();
+    if (!caughtUp || Date.now() - Math.max(lastAt, restartedAt) <= options.staleAfterMs) return;
+    if (!stale) {
+      stale = true;
+      sink?.stale?.();
+    }
+    // Not even the feeder's heartbeat: the consumer may live on a NATS server that is gone (an
+    // ordered consumer has one replica, and the client keeps waiting for it), so start a new
+    // one after the last message, and again each time this stays quiet.
+    restartedAt = Date.now();
+    close?.().catch(() => {});
   }
 
   return {

@@ -16,6 +16,8 @@ export interface NatsServer {
   readonly url: string;
   readonly storeDir: string;
   readonly running: boolean;
+  /** The process id while it runs (for CPU accounting in benchmarks). */
+  readonly pid: number | undefined;
   /** Graceful stop (SIGTERM), escalating to SIGKILL if it does not end in time. */
   stop(): Promise<void>;
   /** SIGKILL: no shutdown, the store is left as a crash leaves it. */
@@ -79,6 +81,10 @@ class Server implements NatsServer {
 
   get running(): boolean {
     return this.#child !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
   }
 
   #args(): string[] {

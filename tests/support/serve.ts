@@ -23,8 +23,9 @@ export async function serveEntry(entry: string, env: Record<string, string>): Pr
   // Drained as it comes so a chatty process never blocks on a full pipe.
   let tail = "";
   const drained = (async () => {
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
-      tail = (tail + text).slice(-8192);
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      tail = (tail + decoder.decode(chunk, { stream: true })).slice(-8192);
     }
   })();
   const stop = async () => {
