@@ -22,8 +22,8 @@
 -- `expired_hold` (one start only): an expired hold overlaps the visit, to be cleared before it
 -- is taken. SECURITY DEFINER: schedules are readable by members only and appointments by their
 -- patients and staff, but availability is public; it answers with times and refusals only.
--- STABLE: a caller that must count after taking the daily cap's lock asks again in a new
--- statement (private.take_slot).
+-- STABLE: it sees what its caller's statement sees; private.take_slot asks in a statement of
+-- its own after taking the daily cap's lock.
 create or replace function private.slot_decisions(
   p_doctor uuid,
   p_day date,
@@ -34,13 +34,12 @@ create or replace function private.slot_decisions(
   ends timestamptz,
   refusal text,
   message text,
-  day date,
-  capped boolean,
   expired_hold boolean
 )
   language plpgsql stable
   security definer
   set search_path = ''
+  set plan_cache_mode = force_generic_plan
   as $$
 begin
   return query
@@ -70,10 +69,17 @@ begin
     where not exists (select 1 from public.doctor_blocked_dates b
                       where b.doctor_id = p_doctor and b.day = s.day)
   ),
+  -- Given a start, the series begins at the period's last step at or before it: the same
+  -- grid, without the steps that cannot be that start.
   grid as (
     select distinct g.g as starts
     from s, periods w,
-      generate_series(w.lo, w.hi - s.len, make_interval(mins => s.step)) as g (g)
+      generate_series(
+        case when p_start is null or p_start <= w.lo then w.lo
+          else w.lo + make_interval(mins => s.step
+            * floor(extract(epoch from p_start - w.lo) / (s.step * 60))::integer) end,
+        case when p_start is null then w.hi - s.len else least(w.hi - s.len, p_start) end,
+        make_interval(mins => s.step)) as g (g)
     where w.kind = 'work'
       and not exists (
         select 1 from periods b
@@ -86,8 +92,7 @@ begin
     where p_start is not null
   ),
   decided as (
-    select k.starts, k.starts + s.len as ends, s.day, s.max_per_day is not null as capped,
-      s.min_notice_minutes, s.advance_days,
+    select k.starts, k.starts + s.len as ends, s.min_notice_minutes, s.advance_days,
       case
         when s.day is null then 'no_schedule'
         when s.day > s.today + s.advance_days then 'too_far_ahead'
@@ -113,7 +118,6 @@ begin
       when 'day_full' then 'The doctor is fully booked that day'
       when 'taken' then 'That time slot is no longer available'
     end,
-    o.day, o.capped,
     p_start is not null and o.refusal is null and exists (
       select 1 from public.appointments a
       where a.doctor_id = p_doctor and a.status = 'held' and a.hold_expires_at <= now()
@@ -127,29 +131,35 @@ grant execute on function private.slot_decisions(uuid, date, timestamptz, intege
   to authenticated, service_role;
 
 -- Takes `p_start` for a hold, booking or reschedule: private.slot_decisions' answer, or its
--- refusal as the API's error. With a daily cap, takes a per-doctor-day lock and asks again in a
--- new statement, which sees every booking committed before the lock was granted, so concurrent
--- writers cannot overshoot the cap. Clears an expired hold in the way. Returns the visit's
--- period; the caller's INSERT stays SECURITY INVOKER, so RLS has the last word.
+-- refusal as the API's error. With a daily cap, first takes a per-doctor-day lock, so that the
+-- decision — a new statement — counts every booking committed before the lock was granted and
+-- concurrent writers cannot overshoot the cap. Clears an expired hold in the way. Returns the
+-- visit's period; the caller's INSERT stays SECURITY INVOKER, so RLS has the last word.
+-- SECURITY DEFINER: the lock must not depend on whether the caller may read the schedule.
 create or replace function private.take_slot(
   p_doctor uuid,
   p_start timestamptz,
   p_minutes integer default null
 ) returns tstzrange
   language plpgsql
+  security definer
   set search_path = ''
   as $$
 declare
+  v_day date;
   d record;
 begin
+  select (p_start at time zone c.timezone)::date into v_day
+  from public.doctor_schedules ds
+  join public.clinics c on c.id = ds.clinic_id
+  where ds.doctor_id = p_doctor and ds.max_per_day is not null;
+  if v_day is not null then
+    perform pg_advisory_xact_lock(hashtext(p_doctor::text), v_day - date '2000-01-01');
+  end if;
   select * into d from private.slot_decisions(p_doctor, null, p_start, p_minutes);
   if not found then -- no start given
     perform private.raise_api(422, 'outside_schedule',
       'That time is not one of the doctor''s slots');
-  end if;
-  if d.capped and (d.refusal is null or d.refusal = 'day_full') then
-    perform pg_advisory_xact_lock(hashtext(p_doctor::text), d.day - date '2000-01-01');
-    select * into d from private.slot_decisions(p_doctor, null, p_start, p_minutes);
   end if;
   if d.refusal is not null then
     perform private.raise_api(
