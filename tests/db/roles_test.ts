@@ -81,13 +81,6 @@ Deno.test("private.staff_roles() decides who is staff, everywhere", async (t) =>
       assert.ok(isError(o, "PT400") || isError(o, "PT403"), describe(o));
       return isError(o, "PT400");
     }],
-    ["private.booking_slot (staff must name the patient)", async (user) => {
-      const o = await attempt(sql, claimsFor(user), `select private.booking_slot($1::jsonb)`, [
-        booking,
-      ]);
-      assert.ok(isError(o, "PT400") || isError(o, "PT403"), describe(o));
-      return isError(o, "PT400");
-    }],
     ["api.queue_tickets (the staff list)", async (user) => {
       const o = await attempt(sql, claimsFor(user), `select api.queue_tickets('GFC-TP', null)`);
       assert.ok(o.ok || isError(o, "PT403"), describe(o));

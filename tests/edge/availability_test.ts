@@ -227,7 +227,7 @@ Deno.test("slots: time zones, DST change days and non-hour offsets", async (t) =
       const rows = await app.sql`
         select private.iso_in_zone(starts, 'America/Los_Angeles') as start,
                extract(epoch from ends - starts)::int as seconds
-        from private.doctor_day_slots(${doctorId}, ${day}::date) order by starts`;
+        from private.slot_decisions(${doctorId}, ${day}::date) order by starts`;
       assert.deepEqual(rows.map((r) => label(r.start)), expected, day);
       assert.ok(rows.every((r) => r.seconds === 1800));
     }
