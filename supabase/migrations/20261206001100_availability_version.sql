@@ -1,0 +1,180 @@
+-- Availability versions: a counter per clinic and local day that moves, in the same
+-- transaction, with every write that can change that day's free slots (an appointment or hold
+-- taken, released, cancelled or moved), and a counter per clinic (`service_date` null) that
+-- moves with every change of the schedule itself (doctors, their hours, breaks, blocked dates,
+-- slot settings, the clinic). Triggers on the tables keep them, so no function that writes can
+-- forget to.
+--
+-- They let `GET /api/clinics/:code/slots` answer `If-None-Match` with a 304 without computing
+-- the grid (api.slots_version), and they are the booking page's live signal: the rows carry no
+-- patient data, so anyone may read and stream them (realtime table `availability_versions`).
+--
+-- What no write marks: time. A hold lapses at `hold_expires_at`, the minimum notice takes
+-- today's next slots away as the clock runs, and the advance window opens a day at local
+-- midnight; api.slots_version folds those into the key instead.
+
+create table public.availability_versions (
+  clinic_id uuid not null references public.clinics (id) on delete cascade,
+  service_date date, -- null: the clinic's schedule, every day
+  version bigint not null default 1,
+  updated_at timestamptz not null default now(),
+  constraint availability_versions_key unique nulls not distinct (clinic_id, service_date)
+);
+
+-- The lapsed-holds count of api.slots_version.
+create index appointments_clinic_day_holds on public.appointments
+  (clinic_id, service_date, hold_expires_at) where status = 'held';
+
+-- Moves the version of a clinic's day (null: its schedule). A write that cascades from the
+-- clinic's own deletion finds no clinic and marks nothing.
+create or replace function private.bump_availability(p_clinic uuid, p_day date) returns void
+  language sql
+  security definer
+  set search_path = ''
+  as $$
+    insert into public.availability_versions as v (clinic_id, service_date)
+    select c.id, p_day from public.clinics c where c.id = p_clinic
+    on conflict on constraint availability_versions_key
+      do update set version = v.version + 1, updated_at = now()
+  $$;
+revoke all on function private.bump_availability(uuid, date) from public;
+
+-- The local days an appointment's period touches (its service date, and the next one when it
+-- runs past local midnight: the grid of that day sees it too).
+create or replace function private.appointment_days(p_appointment public.appointments)
+  returns setof date
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+    select generate_series(p_appointment.service_date,
+      ((upper(p_appointment.period) - interval '1 microsecond') at time zone c.timezone)::date,
+      interval '1 day')::date
+    from public.clinics c where c.id = p_appointment.clinic_id
+  $$;
+revoke all on function private.appointment_days(public.appointments) from public;
+
+-- After an appointment row changes what it occupies: the days it left and the days it took.
+create or replace function private.appointment_availability() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_clinic uuid;
+  v_day date;
+begin
+  for v_clinic, v_day in
+    select old.clinic_id, private.appointment_days(old) where tg_op <> 'INSERT'
+    union
+    select new.clinic_id, private.appointment_days(new) where tg_op <> 'DELETE'
+  loop
+    perform private.bump_availability(v_clinic, v_day);
+  end loop;
+  return null;
+end
+$$;
+revoke all on function private.appointment_availability() from public;
+
+create trigger appointments_availability after insert or delete on public.appointments
+  for each row execute function private.appointment_availability();
+create trigger appointments_availability_update after update on public.appointments
+  for each row
+  when (old.status is distinct from new.status or old.period is distinct from new.period
+    or old.doctor_id is distinct from new.doctor_id
+    or old.hold_expires_at is distinct from new.hold_expires_at
+    or old.service_date is distinct from new.service_date)
+  execute function private.appointment_availability();
+
+-- After a change of the schedule (any row of the tables below): the clinic's every day.
+create or replace function private.schedule_availability() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+begin
+  if tg_table_name = 'clinics' then
+    perform private.bump_availability(new.id, null);
+    return null;
+  end if;
+  if tg_op <> 'INSERT' then
+    perform private.bump_availability(old.clinic_id, null);
+  end if;
+  if tg_op <> 'DELETE' and (tg_op = 'INSERT' or new.clinic_id is distinct from old.clinic_id) then
+    perform private.bump_availability(new.clinic_id, null);
+  end if;
+  return null;
+end
+$$;
+revoke all on function private.schedule_availability() from public;
+
+create trigger doctors_availability after insert or update or delete on public.doctors
+  for each row execute function private.schedule_availability();
+create trigger doctor_schedules_availability after insert or update or delete
+  on public.doctor_schedules
+  for each row execute function private.schedule_availability();
+create trigger doctor_schedule_hours_availability after insert or update or delete
+  on public.doctor_schedule_hours
+  for each row execute function private.schedule_availability();
+create trigger doctor_blocked_dates_availability after insert or update or delete
+  on public.doctor_blocked_dates
+  for each row execute function private.schedule_availability();
+create trigger clinics_availability after update on public.clinics
+  for each row when (old.* is distinct from new.*)
+  execute function private.schedule_availability();
+
+-- The key of a clinic's free slots on `p_day` as of now: equal keys, equal
+-- api.available_slots answers (for any doctor filter). Null for an unknown clinic. Parts:
+-- the day's and the schedule's versions, how many of the day's holds have lapsed unreleased,
+-- the clinic's local date (the advance window) and, while the minimum notice can still take
+-- slots of that day away, the current minute (notices are whole minutes).
+create or replace function api.slots_version(p_code text, p_day date) returns text
+  language sql stable
+  security definer
+  set search_path = ''
+  as $$
+    select concat_ws('.',
+      coalesce((select v.version from public.availability_versions v
+                where v.clinic_id = c.id and v.service_date = p_day), 0),
+      coalesce((select v.version from public.availability_versions v
+                where v.clinic_id = c.id and v.service_date is null), 0),
+      (select count(*) from public.appointments a
+       where a.clinic_id = c.id and a.service_date between p_day - 1 and p_day
+         and a.status = 'held' and a.hold_expires_at <= now()),
+      to_char(l.today, 'YYYYMMDD'),
+      case when p_day between l.today and (
+          select ((now() + make_interval(mins => max(ds.min_notice_minutes)))
+            at time zone c.timezone)::date
+          from public.doctor_schedules ds where ds.clinic_id = c.id)
+        then floor(extract(epoch from now()) / 60)::bigint end)
+    from public.clinics c,
+      lateral (select (now() at time zone c.timezone)::date as today) l
+    where c.code = upper(p_code) and c.is_active and c.deleted_at is null
+  $$;
+revoke all on function api.slots_version(text, date) from public;
+grant execute on function api.slots_version(text, date) to anon, authenticated, service_role;
+
+-- Readable and streamable by anyone: clinic, day and a counter.
+alter table public.availability_versions enable row level security;
+alter table public.availability_versions force row level security;
+create policy availability_versions_public_read on public.availability_versions for select
+  to anon, authenticated
+  using (true);
+revoke all on public.availability_versions from anon, authenticated, service_role;
+grant select on public.availability_versions to anon, authenticated, service_role;
+
+-- Realtime: streamed like the other tables (private.realtime_tables() is the list).
+alter table public.availability_versions replica identity full;
+alter publication supabase_realtime add table public.availability_versions;
+
+create or replace function private.realtime_tables() returns regclass[]
+  language sql immutable
+  set search_path = ''
+  as $$
+    select array[
+      'public.appointments', 'public.queue_tickets', 'public.queue_board',
+      'public.queue_board_versions', 'public.notifications', 'public.clinic_members',
+      'public.board_tokens', 'public.availability_versions'
+    ]::regclass[]
+  $$;
+revoke all on function private.realtime_tables() from public;
