@@ -76,9 +76,9 @@ end
 $$;
 revoke all on function private.appointment_availability() from public;
 
-create trigger appointments_availability after insert or delete on public.appointments
+create trigger availability after insert or delete on public.appointments
   for each row execute function private.appointment_availability();
-create trigger appointments_availability_update after update on public.appointments
+create trigger availability_update after update on public.appointments
   for each row
   when (old.status is distinct from new.status or old.period is distinct from new.period
     or old.doctor_id is distinct from new.doctor_id
@@ -108,18 +108,18 @@ end
 $$;
 revoke all on function private.schedule_availability() from public;
 
-create trigger doctors_availability after insert or update or delete on public.doctors
+create trigger availability after insert or update or delete on public.doctors
   for each row execute function private.schedule_availability();
-create trigger doctor_schedules_availability after insert or update or delete
+create trigger availability after insert or update or delete
   on public.doctor_schedules
   for each row execute function private.schedule_availability();
-create trigger doctor_schedule_hours_availability after insert or update or delete
+create trigger availability after insert or update or delete
   on public.doctor_schedule_hours
   for each row execute function private.schedule_availability();
-create trigger doctor_blocked_dates_availability after insert or update or delete
+create trigger availability after insert or update or delete
   on public.doctor_blocked_dates
   for each row execute function private.schedule_availability();
-create trigger clinics_availability after update on public.clinics
+create trigger availability after update on public.clinics
   for each row when (old.* is distinct from new.*)
   execute function private.schedule_availability();
 

@@ -223,10 +223,10 @@ Deno.test("slots: the version moves with every write that changes the day", asyn
     const before = await etagOf(app, path);
     // Time passing, without a trigger: the expiry moves into the past unseen by the version.
     await app.sql.begin(async (tx) => {
-      await tx`alter table public.appointments disable trigger appointments_availability_update`;
+      await tx`alter table public.appointments disable trigger availability_update`;
       await tx`update public.appointments set hold_expires_at = now() - interval '1 second'
         where id = ${res.body.hold.id}`;
-      await tx`alter table public.appointments enable trigger appointments_availability_update`;
+      await tx`alter table public.appointments enable trigger availability_update`;
     });
     const after = await revalidate(app, path, before);
     assert.equal(after.status, 200);
