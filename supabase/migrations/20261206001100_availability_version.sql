@@ -26,51 +26,46 @@ create index appointments_clinic_day_holds on public.appointments
   (clinic_id, service_date, hold_expires_at) where status = 'held';
 
 -- Moves the version of a clinic's day (null: its schedule). A write that cascades from the
--- clinic's own deletion finds no clinic and marks nothing.
+-- clinic's own deletion finds no clinic and marks nothing. PL/pgSQL, as the functions below:
+-- a SECURITY DEFINER SQL function would be planned again on every call.
 create or replace function private.bump_availability(p_clinic uuid, p_day date) returns void
-  language sql
+  language plpgsql
   security definer
   set search_path = ''
   as $$
-    insert into public.availability_versions as v (clinic_id, service_date)
-    select c.id, p_day from public.clinics c where c.id = p_clinic
-    on conflict on constraint availability_versions_key
-      do update set version = v.version + 1, updated_at = now()
-  $$;
+begin
+  insert into public.availability_versions as v (clinic_id, service_date)
+  select c.id, p_day from public.clinics c where c.id = p_clinic
+  on conflict on constraint availability_versions_key
+    do update set version = v.version + 1, updated_at = now();
+end
+$$;
 revoke all on function private.bump_availability(uuid, date) from public;
 
--- The local days an appointment's period touches (its service date, and the next one when it
--- runs past local midnight: the grid of that day sees it too).
-create or replace function private.appointment_days(p_appointment public.appointments)
-  returns setof date
-  language sql stable
-  security definer
-  set search_path = ''
-  as $$
-    select generate_series(p_appointment.service_date,
-      ((upper(p_appointment.period) - interval '1 microsecond') at time zone c.timezone)::date,
-      interval '1 day')::date
-    from public.clinics c where c.id = p_appointment.clinic_id
-  $$;
-revoke all on function private.appointment_days(public.appointments) from public;
-
--- After an appointment row changes what it occupies: the days it left and the days it took.
+-- After an appointment row changes what it occupies: the local days it left and the days it
+-- took — its service date, and the next one when its period runs past local midnight (that
+-- day's grid sees it too). One statement, rows in key order (two transactions moving the same
+-- two days lock them in the same order).
 create or replace function private.appointment_availability() returns trigger
   language plpgsql
   security definer
   set search_path = ''
   as $$
-declare
-  v_clinic uuid;
-  v_day date;
 begin
-  for v_clinic, v_day in
-    select old.clinic_id, private.appointment_days(old) where tg_op <> 'INSERT'
-    union
-    select new.clinic_id, private.appointment_days(new) where tg_op <> 'DELETE'
-  loop
-    perform private.bump_availability(v_clinic, v_day);
-  end loop;
+  insert into public.availability_versions as v (clinic_id, service_date)
+  select distinct a.clinic_id, g.day::date
+  from (
+    select old.clinic_id, old.service_date, old.period where tg_op <> 'INSERT'
+    union all
+    select new.clinic_id, new.service_date, new.period where tg_op <> 'DELETE'
+  ) a (clinic_id, service_date, period)
+  join public.clinics c on c.id = a.clinic_id
+  cross join lateral generate_series(a.service_date,
+    ((upper(a.period) - interval '1 microsecond') at time zone c.timezone)::date,
+    interval '1 day') g (day)
+  order by 1, 2
+  on conflict on constraint availability_versions_key
+    do update set version = v.version + 1, updated_at = now();
   return null;
 end
 $$;

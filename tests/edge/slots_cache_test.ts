@@ -263,3 +263,19 @@ Deno.test("deleting a clinic is not stopped by its availability triggers", async
     where clinic_id = ${c.id}`;
   assert.equal(left.length, 0);
 });
+
+Deno.test("an appointment past local midnight moves both days it touches", async () => {
+  await using app = await testApp();
+  const day = await nextWeekday(app.sql);
+  const [next] = await app.sql`select to_char(${day}::date + 1, 'YYYY-MM-DD') as d`;
+  const version = async (d: string) =>
+    (await app.sql`select api.slots_version('GFC-TP', ${d}::date) as v`)[0].v as string;
+  const before = [await version(day), await version(next.d)];
+  await app.sql`insert into public.appointments (clinic_id, patient_id, doctor_id, period)
+    select d.clinic_id, p.id, d.id,
+      tstzrange(${sgt(day, "23:50")}::timestamptz, ${sgt(next.d, "00:05")}::timestamptz)
+    from public.doctors d, public.patients p
+    where d.id = ${DOCTORS.tan} and p.clinic_id = d.clinic_id limit 1`;
+  assert.notEqual(await version(day), before[0]);
+  assert.notEqual(await version(next.d), before[1]);
+});
