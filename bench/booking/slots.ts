@@ -125,8 +125,10 @@ export async function slotReads(sql: postgres.Sql, url: string): Promise<string[
     "",
     `Cached reads run at ${(rate(cached) / rate(floor)).toFixed(2)} × the floor with p95 ` +
     `${ms(c.p95)} (goal: ≥ 0.6 × and ≤ 20 ms); cold reads at ` +
-    `${(rate(cold) / rate(floor)).toFixed(2)} ×. A cached read is the floor's transaction ` +
-    `with one more statement (api.slots_version: two index lookups in availability_versions, ` +
-    `a count of lapsed holds, the clinic's largest notice) instead of the grid.`,
+    `${(rate(cold) / rate(floor)).toFixed(2)} ×. A cached read is one statement without a ` +
+    `transaction (\`private.slots_version_as\`: the caller's claims, then \`api.slots_version\` — ` +
+    `two index lookups in availability_versions, a count of lapsed holds, the clinic's largest ` +
+    `notice), where the floor is a \`select 1\` transaction (BEGIN, statement, COMMIT); a cold ` +
+    `read computes the grid in a transaction.`,
   ];
 }

@@ -149,6 +149,25 @@ create or replace function api.slots_version(p_code text, p_day date) returns te
 revoke all on function api.slots_version(text, date) from public;
 grant execute on function api.slots_version(text, date) to anon, authenticated, service_role;
 
+-- The revalidation of GET /api/clinics/:code/slots as one statement (as private.book_as): the
+-- caller's role and claims, then api.slots_version — one round trip, no BEGIN/COMMIT, for the
+-- hottest read. Only the role the API connects as may execute it.
+create or replace function private.slots_version_as(
+  p_role text,
+  p_claims text,
+  p_request_id text,
+  p_code text,
+  p_day text
+) returns text
+  language plpgsql
+  as $$
+begin
+  perform private.act_as(p_role, p_claims, p_request_id);
+  return api.slots_version(p_code, p_day::date);
+end
+$$;
+revoke all on function private.slots_version_as(text, text, text, text, text) from public;
+
 -- Readable and streamable by anyone: clinic, day and a counter.
 alter table public.availability_versions enable row level security;
 alter table public.availability_versions force row level security;

@@ -69,6 +69,7 @@ Deno.test("slots: ETag, 304 and Cache-Control", async (t) => {
     const unknown = await revalidate(app, `/api/clinics/NOPE-1/slots?date=${day}`, etag);
     assert.equal(unknown.status, 404);
     assert.equal(unknown.headers.get("etag"), null);
+    assert.equal(unknown.headers.get("cache-control"), null);
     const doctor = await revalidate(app, `${path}&doctor_id=${crypto.randomUUID()}`, "*");
     assert.equal(doctor.status, 404, "* is not taken for a match");
     const bad = await revalidate(app, `/api/clinics/GFC-TP/slots?date=2026-02-30`, etag);
