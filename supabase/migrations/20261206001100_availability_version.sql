@@ -21,9 +21,10 @@ create table public.availability_versions (
   constraint availability_versions_key unique nulls not distinct (clinic_id, service_date)
 );
 
--- The lapsed-holds count of api.slots_version.
+-- The lapsed-holds count and the clinic's largest notice of api.slots_version.
 create index appointments_clinic_day_holds on public.appointments
   (clinic_id, service_date, hold_expires_at) where status = 'held';
+create index doctor_schedules_clinic on public.doctor_schedules (clinic_id);
 
 -- Moves the version of a clinic's day (null: its schedule). A write that cascades from the
 -- clinic's own deletion finds no clinic and marks nothing. PL/pgSQL, as the functions below:
@@ -122,12 +123,15 @@ create trigger availability after update on public.clinics
 -- api.available_slots answers (for any doctor filter). Null for an unknown clinic. Parts:
 -- the day's and the schedule's versions, how many of the day's holds have lapsed unreleased,
 -- the clinic's local date (the advance window) and, while the minimum notice can still take
--- slots of that day away, the current minute (notices are whole minutes).
+-- slots of that day away, the current minute (notices are whole minutes). PL/pgSQL: its plan is
+-- cached (a SECURITY DEFINER SQL function is planned on every call).
 create or replace function api.slots_version(p_code text, p_day date) returns text
-  language sql stable
+  language plpgsql stable
   security definer
   set search_path = ''
   as $$
+begin
+  return (
     select concat_ws('.',
       coalesce((select v.version from public.availability_versions v
                 where v.clinic_id = c.id and v.service_date = p_day), 0),
@@ -144,8 +148,9 @@ create or replace function api.slots_version(p_code text, p_day date) returns te
         then floor(extract(epoch from now()) / 60)::bigint end)
     from public.clinics c,
       lateral (select (now() at time zone c.timezone)::date as today) l
-    where c.code = upper(p_code) and c.is_active and c.deleted_at is null
-  $$;
+    where c.code = upper(p_code) and c.is_active and c.deleted_at is null);
+end
+$$;
 revoke all on function api.slots_version(text, date) from public;
 grant execute on function api.slots_version(text, date) to anon, authenticated, service_role;
 
