@@ -15,6 +15,8 @@
  * 4. Contention: 200 clients at once on one slot, 10 rounds → exactly one 201 per round.
  * 5. Profile: CPU per booking by process, SQL-only ceilings (no HTTP, no JWT), one-connection
  *    latency of the SQL path, the HTTP floor (GET /api/health), JWT verification cost.
+ * 6. Slot reads (./slots.ts): a day's free slots, cold and cached (ETag → 304), against the
+ *    HTTP floor measured in the same run.
  *
  * Figures are measured, never asserted.
  */
@@ -33,6 +35,7 @@ import { defaultPoolSize, loadConfig } from "../../edge/config.ts";
 import { createTokenService } from "../../edge/auth/tokens.ts";
 import { callAs } from "../../edge/db/claims.ts";
 import { HttpConnection } from "./http.ts";
+import { slotReads } from "./slots.ts";
 
 const CLINIC = "11111111-1111-4111-8111-111111111111"; // GFC-TP (Asia/Singapore)
 const CLIENTS = 100;
@@ -112,7 +115,7 @@ async function buildWorld(sql: postgres.Sql, secret: string): Promise<World> {
 
 /** User triggers on appointments that are not the booking path's own (issues 5 and 6). */
 async function otherTriggers(sql: postgres.Sql): Promise<string[]> {
-  const own = ["defaults", "touch", "audit", "guard"];
+  const own = ["defaults", "touch", "audit", "guard", "availability", "availability_update"];
   const rows = await sql`select tgname from pg_trigger
     where tgrelid = 'public.appointments'::regclass and not tgisinternal order by tgname`;
   return rows.map((r) => r.tgname as string).filter((name) => !own.includes(name));
@@ -500,6 +503,7 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
   let connectionTime: Record<string, number> = {};
   const settleWaits: number[] = [];
   let wal: { perFlush: number; bytes: number; records: number } | undefined;
+  let slotLines: string[] = [];
   try {
     // Warm-up: JIT, prepared statements, the pool's connections. Days 31+ (not measured).
     await httpRun("warm-up", bookings, WARMUP, CLIENTS, (i) => oneDay(world, world.days[31], i));
@@ -643,6 +647,7 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
         `${CLIENTS} clients: ${Math.round(HEALTH / health.seconds).toLocaleString("en")} req/s, ` +
         `p95 ${ms(latencySummary(health.latencies).p95)}.`,
     );
+    slotLines = await slotReads(db.sql, server.url);
 
     // SQL-only: the statement the API sends (private.book_as: claims, then api.book) from this
     // process's pool (no HTTP, no Hono, no JWT), concurrently and on one connection.
@@ -846,6 +851,7 @@ const bench: Bench = async (ctx: BenchContext): Promise<BenchResult> => {
         ];
       }),
     ),
+    ...slotLines,
     "",
     `**Contention:** ${CONTENDERS} patients booking the same slot at once, ${c.rounds} rounds: ` +
     `${exact ? "exactly one 201 per round" : `201s per round: ${c.created.join(", ")}`}, ` +

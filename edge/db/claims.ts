@@ -39,7 +39,10 @@ export function withClaims<T>(
 }
 
 /** SQL functions written to take the caller first and set it themselves (see `callAs`). */
-export type CallerFunction = "private.book_as" | "private.webhook_ingest_as";
+export type CallerFunction =
+  | "private.book_as"
+  | "private.webhook_ingest_as"
+  | "private.slots_version_as";
 
 /** An argument of a `callAs` function: text, or anything else as jsonb. */
 export type CallArg = string | postgres.JSONValue;

@@ -109,6 +109,33 @@ const infoRoute = createRoute({
   },
 });
 
+/**
+ * Shared caches may keep a grid a second and serve it a little longer while they revalidate;
+ * the booking page hears of changes through `availability_versions` and revalidates at once.
+ */
+export const SLOTS_CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=2";
+
+const slotsHeaders = {
+  ETag: {
+    description: "Changes whenever the answer can (bookings, holds, schedule, time)",
+    schema: { type: "string" as const },
+  },
+  "Cache-Control": { schema: { type: "string" as const, example: SLOTS_CACHE_CONTROL } },
+};
+
+/** The ETag of a slots answer: the request's parameters and api.slots_version's key. */
+function slotsEtag(code: string, date: string, doctor: string | null, version: string): string {
+  return `"${code.toUpperCase()}.${date}.${doctor?.toLowerCase() ?? "all"}.${version}"`;
+}
+
+/**
+ * Does an `If-None-Match` list name `etag` (weak comparison, RFC 9110 §13.1.2)? `*` is not
+ * honoured: whether the answer exists (clinic, doctor) is only known by computing it.
+ */
+function noneMatch(header: string, etag: string): boolean {
+  return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
+}
+
 const slotsRoute = createRoute({
   method: "get",
   path: "/clinics/{code}/slots",
@@ -126,7 +153,15 @@ const slotsRoute = createRoute({
     }),
   },
   responses: {
-    200: { description: "Free slots", content: { "application/json": { schema: Slots } } },
+    200: {
+      description: "Free slots, with `ETag` and a short shared `Cache-Control`",
+      headers: slotsHeaders,
+      content: { "application/json": { schema: Slots } },
+    },
+    304: {
+      description: "Unchanged since the `If-None-Match` ETag (the grid is not computed)",
+      headers: slotsHeaders,
+    },
     ...errors(400, 404),
   },
 });
@@ -195,14 +230,31 @@ export const clinics = new OpenAPIHono<AppEnv>()
   .openapi(slotsRoute, async (c) => {
     const { code } = c.req.valid("param");
     const { date, doctor_id } = c.req.valid("query");
-    const slots = await c.get("db").run(async (tx) =>
-      one(
-        await tx`select api.available_slots(${code}, ${date}::date, ${
-          doctor_id ?? null
-        }::uuid) as r`,
-      )
+    const doctor = doctor_id ?? null;
+    // Revalidation first, in one statement; the grid only when it is needed. The key is read
+    // before (or with) the grid, never after it: an ETag may be older than its body (a
+    // needless refetch), never newer (a stale body kept as current).
+    const ifNoneMatch = c.req.header("if-none-match");
+    if (ifNoneMatch) {
+      const version = await c.get("db").callAs<string | null>(
+        "private.slots_version_as",
+        code,
+        date,
+      );
+      const etag = version && slotsEtag(code, date, doctor, version);
+      if (etag && noneMatch(ifNoneMatch, etag)) {
+        c.header("etag", etag);
+        c.header("cache-control", SLOTS_CACHE_CONTROL);
+        return c.body(null, 304);
+      }
+    }
+    const row = await c.get("db").run(async (tx) =>
+      (await tx`select api.slots_version(${code}, ${date}::date) as v,
+        api.available_slots(${code}, ${date}::date, ${doctor}::uuid) as r`)[0]
     );
-    return c.json(slots as z.infer<typeof Slots>, 200);
+    c.header("etag", slotsEtag(code, date, doctor, row.v));
+    c.header("cache-control", SLOTS_CACHE_CONTROL);
+    return c.json(row.r as z.infer<typeof Slots>, 200);
   })
   .openapi(daysRoute, async (c) => {
     const { code } = c.req.valid("param");

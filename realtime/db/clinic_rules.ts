@@ -13,6 +13,7 @@
  * | notifications         | user_id = uid                                    | —                  |
  * | clinic_members        | user_id = uid ∨ clinic_id ∈ staff                | —                  |
  * | board_tokens          | clinic_id ∈ staff                                | —                  |
+ * | availability_versions | every row                                        | every row          |
  *
  * `service_role` bypasses RLS and sees every row. "staff" is private.staff_clinic_ids() (the
  * roles of private.staff_roles(), mirrored by the directory). docs/authorization.md lists every
@@ -75,6 +76,16 @@ export function clinicRules(directory: Directory): Record<string, TableRule> {
         directory.view(uid).member.includes(clinic);
     },
   };
+  // PII-free (clinic, day, counter): the booking page's signal, for signed-in or not.
+  const everyone: TableRule = {
+    principal: (claims) =>
+      claims.role === "service_role"
+        ? "service"
+        : claims.role === "anon" || claims.role === "authenticated"
+        ? "all"
+        : null,
+    allows: () => true,
+  };
   return {
     "public.appointments": patientOrStaff,
     "public.queue_tickets": patientOrStaff,
@@ -93,5 +104,6 @@ export function clinicRules(directory: Directory): Record<string, TableRule> {
       (uid) => `s=${directory.view(uid).staffKey}`,
       (uid, row) => directory.view(uid).staff.includes(lower(row.clinic_id)),
     ),
+    "public.availability_versions": everyone,
   };
 }

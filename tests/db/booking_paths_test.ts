@@ -9,7 +9,8 @@
  * - private.enqueue_job wakes the workers (NOTIFY jobs) only for a job it inserted that is due;
  * - private.book_as (POST /api/bookings as one statement) acts under the caller's claims for
  *   that statement only, and client roles cannot call it (nor private.webhook_ingest_as, the
- *   webhook ingest's statement, nor private.act_as, which both use).
+ *   webhook ingest's statement, nor private.slots_version_as, the slots' revalidation, nor
+ *   private.act_as, which they use).
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -341,6 +342,7 @@ Deno.test("private.book_as: the caller's claims for one statement, and only for 
     const entries = [
       "private.book_as('service_role', '{}', '', 'k', '{}')",
       "private.webhook_ingest_as('service_role', '{}', '', 'body', '{}')",
+      "private.slots_version_as('service_role', '{}', '', 'GFC-TP', '2030-01-01')",
       "private.act_as('service_role', '{}', '')",
     ];
     for (const role of ["anon", "authenticated", "service_role"] as const) {

@@ -63,8 +63,11 @@ Deno.test("RLS is enabled and forced on every table, partitions included", async
 // Tenant isolation
 // ---------------------------------------------------------------------------------------
 
-/** Tables whose rows any client may read by design (public clinic information). */
-const PUBLIC_READ = new Set(["clinics", "doctors"]);
+/**
+ * Tables whose rows any client may read by design (public clinic information, and the
+ * PII-free availability versions the booking page follows).
+ */
+const PUBLIC_READ = new Set(["clinics", "doctors", "availability_versions"]);
 /** Tables no client role reads at all (service_role only). */
 const SERVICE_ONLY = new Set(["jobs"]);
 
@@ -399,6 +402,10 @@ Deno.test("anon sees public clinic information and its own board only", async (t
             assert.ok(read.ok && read.rows[0].n === clinics, describe(read));
           } else if (table.qualified === "public.doctors") {
             assert.ok(read.ok && read.rows[0].n === doctors, describe(read));
+          } else if (table.qualified === "public.availability_versions") {
+            const [all] = await db.sql`select count(*)::int as n from public.availability_versions`;
+            assert.ok(all.n > 0, "fixtures move some availability");
+            assert.ok(read.ok && read.rows[0].n === all.n, describe(read));
           } else if (table.schema === "public" && BOARD_TABLES.has(table.name) && actor.board) {
             const expected = await boardRows(table.name, actor.board);
             assert.ok(expected > 0, "fixtures give the board rows");

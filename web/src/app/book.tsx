@@ -4,10 +4,17 @@
  * → confirm. The Idempotency-Key is made once per booking attempt (when the slot is held) and
  * reused for every retry of that attempt, so a double tap or a retry on a flaky network can
  * never book twice; the button is also disabled while a request is in flight.
+ *
+ * The free times are live: the clinic's `availability_versions` rows (public, no patient data)
+ * move with every hold, booking, cancellation and schedule change, and each move of the shown
+ * day (or of the schedule) revalidates the slots by their ETag, so a time someone else takes
+ * disappears instead of ending in a 409.
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, messageOf, newIdempotencyKey } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
+import { waitForConfig } from "../lib/config.ts";
+import { type ClientLike, createClient, debounce, type Feed, openFeed } from "../lib/live.ts";
 import {
   type Appointment,
   booking,
@@ -68,6 +75,8 @@ export function Book() {
   const [code, setCode] = useState(clinicCode.value || session.user.value?.clinic_code || "");
   const [codeInput, setCodeInput] = useState(code);
   const [clinicName, setClinicName] = useState<string | null>(null);
+  const [clinicId, setClinicId] = useState<string | null>(null);
+  const [slotFeed, setSlotFeed] = useState<Feed | null>(null);
   const [tz, setTz] = useState<string | null>(null);
   const [day, setDay] = useState<string | null>(null);
   const [doctorId, setDoctorId] = useState("");
@@ -108,6 +117,7 @@ export function Book() {
     clinicInfo(code).then(({ clinic: c, doctors }) => {
       if (!live) return;
       setClinicName(clinicLabel(c.name, c.branch_name));
+      setClinicId(c.id);
       setTz(c.timezone);
       setDoctors(doctors);
       chooseClinic(c.code ?? code);
@@ -149,16 +159,51 @@ export function Book() {
     if (!code || !day) return;
     let live = true;
     setSlots(null);
-    clinics.slots(code, day, doctorId || undefined, session).then((res) => {
+    clinics.slots(code, day, doctorId || undefined).then((res) => {
       if (!live) return;
       setTz(res.timezone);
-      const now = serverNow();
-      setSlots(res.slots.filter((s) => Date.parse(s.start) > now));
+      setSlots(upcoming(res.slots));
     }).catch((e) => live && setLoadError(messageOf(e)));
     return () => {
       live = false;
     };
   }, [code, day, doctorId, reload]);
+
+  // …kept live: a change of the day's (or the schedule's) availability version revalidates them.
+  const realtime = useRef<ClientLike | null>(null);
+  useEffect(() => () => void disconnect(realtime.current), []);
+  useEffect(() => {
+    if (!code || !day || !clinicId) return;
+    let live = true;
+    let feed: Feed | null = null;
+    const refresh = () =>
+      clinics.slots(code, day, doctorId || undefined).then((res) => {
+        if (live) setSlots(upcoming(res.slots));
+      });
+    const changed = debounce(() => void refresh().catch(() => {}), 100);
+    void waitForConfig({ cancelled: () => !live }).then((config) => {
+      if (!config || !live) return;
+      realtime.current ??= createClient(config.anon_key);
+      feed = openFeed({
+        client: realtime.current,
+        topic: `availability:${clinicId}:${day}`,
+        changes: [{ table: "availability_versions", filter: `clinic_id=eq.${clinicId}` }],
+        // Time changes the answer too (notice, lapsed holds): its ETag says when.
+        refreshMs: 60_000,
+        snapshot: refresh,
+        onChange(change) {
+          const row = change.new as { service_date?: string | null };
+          if (row?.service_date == null || row.service_date === day) changed();
+        },
+      });
+      setSlotFeed(feed);
+    });
+    return () => {
+      live = false;
+      setSlotFeed(null);
+      void feed?.close();
+    };
+  }, [code, day, doctorId, clinicId]);
 
   const today = tz ? localDay(serverNow(), tz) : day;
   const days = useMemo(
@@ -422,6 +467,7 @@ export function Book() {
           {t("book.freeTimes")}
           {day ? ` · ${calendarLabel(day)}` : ""}
         </h2>
+        {slotFeed?.state.value === "reconnecting" && <p class="muted">{t("reconnecting")}</p>}
         {slots === null && !loadError && <Loading label={t("book.finding")} />}
         {slots?.length === 0 && (
           <p>
@@ -457,6 +503,17 @@ export function Book() {
       </section>
     </section>
   );
+}
+
+/** The slots still ahead by the server's clock. */
+function upcoming(slots: Slot[]): Slot[] {
+  const now = serverNow();
+  return slots.filter((s) => Date.parse(s.start) > now);
+}
+
+/** Closes the page's realtime socket (realtime-js has no type for it on ClientLike). */
+async function disconnect(client: ClientLike | null) {
+  await (client as unknown as { disconnect?(): Promise<unknown> } | null)?.disconnect?.();
 }
 
 function HoldTimer(props: { expiresAt: string }) {

@@ -45,6 +45,11 @@ export interface RequestOptions {
   idempotencyKey?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /**
+   * The browser's HTTP cache: `no-store` (the default) bypasses it; `no-cache` revalidates
+   * what it holds with `If-None-Match`, a 304 then answering from it (the slots' ETag).
+   */
+  cache?: RequestCache;
 }
 
 export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
@@ -64,7 +69,7 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         signal,
-        cache: "no-store",
+        cache: options.cache ?? "no-store",
         credentials: "same-origin",
       });
     } catch (error) {

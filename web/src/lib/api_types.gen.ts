@@ -1085,14 +1085,27 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Free slots */
+        /** @description Free slots, with `ETag` and a short shared `Cache-Control` */
         200: {
           headers: {
+            /** @description Changes whenever the answer can (bookings, holds, schedule, time) */
+            ETag?: string;
+            "Cache-Control"?: string;
             [name: string]: unknown;
           };
           content: {
             "application/json": components["schemas"]["Slots"];
           };
+        };
+        /** @description Unchanged since the `If-None-Match` ETag (the grid is not computed) */
+        304: {
+          headers: {
+            /** @description Changes whenever the answer can (bookings, holds, schedule, time) */
+            ETag?: string;
+            "Cache-Control"?: string;
+            [name: string]: unknown;
+          };
+          content?: never;
         };
         /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
         400: {

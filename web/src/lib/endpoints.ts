@@ -48,9 +48,10 @@ export const GENDERS: readonly Gender[] = ["female", "male", "other", "prefer_no
 export const clinics = {
   list: () => call("get", "/api/clinics", {}).then((r) => r.clinics),
   get: (code: string) => call("get", "/api/clinics/{code}", { params: { code } }),
-  slots: (code: string, date: string, doctorId?: string, auth?: Auth) =>
+  /** Public and the same for everyone: no token (a CDN may share it), revalidated by ETag. */
+  slots: (code: string, date: string, doctorId?: string) =>
     call("get", "/api/clinics/{code}/slots", {
-      auth,
+      cache: "no-cache",
       params: { code },
       query: { date, doctor_id: doctorId || undefined },
     }),
