@@ -99,7 +99,7 @@ Deno.test("web push: the service worker shows a push and a click opens its scree
         scope.dispatchEvent(new scope.NotificationEvent("notificationclick", { notification }));
       }, tag);
     const waitShown = async (tag: string, body?: string) => {
-      for (let i = 0; i < 200; i++) {
+      for (const end = Date.now() + WAIT; Date.now() < end;) {
         const found = (await shown(worker)).find((n) =>
           n.tag === tag && (body === undefined || n.body === body)
         );
