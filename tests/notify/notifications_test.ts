@@ -457,7 +457,7 @@ Deno.test("queue calls go before a backlog of other deliveries", async (t) => {
     };
     return { kinds, transports: { email: transport, sms: transport } };
   }
-  async function until(done: () => Promise<boolean>) {
+  async function until(done: () => boolean | Promise<boolean>) {
     while (!await done()) await new Promise((r) => setTimeout(r, 20));
   }
   const pendingJobs = async () => {
@@ -488,7 +488,7 @@ Deno.test("queue calls go before a backlog of other deliveries", async (t) => {
     const worker = notifyWorker(db.sql, transports, { concurrency: 1, batchSize: 20 });
     await worker.ready;
     // One booking confirmation is being sent, the other five wait in the worker.
-    await until(async () => kinds.length === 1);
+    await until(() => kinds.length === 1);
     const [call] = await callPatient();
     await until(async () => {
       const [r] = await db.sql`
