@@ -14,11 +14,15 @@ export interface Provider {
   arrivals(): Promise<Map<string, number>>;
   /** How many messages have arrived. */
   count(): Promise<number>;
+  /** Its process (CPU accounting). */
+  readonly pid: number;
   close(): Promise<void>;
 }
 
 /** Runs `script` (deno.json's config) with stdin open; resolves with its first output line. */
-async function child(script: string): Promise<{ line: string; close(): Promise<void> }> {
+async function child(
+  script: string,
+): Promise<{ line: string; pid: number; close(): Promise<void> }> {
   const process = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -40,6 +44,7 @@ async function child(script: string): Promise<{ line: string; close(): Promise<v
   }
   return {
     line: out.slice(0, out.indexOf("\n")),
+    pid: process.pid,
     async close() {
       await process.stdin.close().catch(() => {});
       await lines.cancel().catch(() => {});
@@ -61,6 +66,7 @@ export async function startSmtpReceiver(): Promise<Provider & { url: string }> {
     async count() {
       return Number(await (await fetch(`http://127.0.0.1:${httpPort}/count`)).text());
     },
+    pid: service.pid,
     close: service.close,
   };
 }
@@ -95,6 +101,7 @@ export async function startPushReceiver(): Promise<
     async count() {
       return Number(await (await fetch(`${origin}/bench/count`, { client })).text());
     },
+    pid: service.pid,
     async close() {
       client.close();
       await service.close();

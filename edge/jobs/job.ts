@@ -14,6 +14,8 @@ export interface Job {
   /** Attempts so far, this one included. */
   attempts: number;
   maxAttempts: number;
+  /** Higher runs first (claimed first, and first to a free slot among those claimed ahead). */
+  priority: number;
   runAt: Date;
   createdAt: Date;
 }

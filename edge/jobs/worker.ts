@@ -169,6 +169,7 @@ interface JobRow {
   clinic_id: string | null;
   attempts: number;
   max_attempts: number;
+  priority: number;
   run_at: Date;
   created_at: Date;
 }
@@ -317,12 +318,15 @@ export function startWorker(options: WorkerOptions): Worker {
     });
   }
 
-  /** Starts waiting jobs while slots are free. */
+  /** Starts waiting jobs while slots are free, the highest priority first (then as claimed). */
   function pump() {
-    for (const [jobId, job] of waiting) {
-      if (stopping || running.size >= concurrency) return;
-      waiting.delete(jobId);
-      run(job);
+    while (!stopping && running.size < concurrency && waiting.size > 0) {
+      let next: Job | undefined;
+      for (const job of waiting.values()) {
+        if (next === undefined || job.priority > next.priority) next = job;
+      }
+      waiting.delete(next!.id);
+      run(next!);
     }
   }
 
@@ -389,7 +393,8 @@ export function startWorker(options: WorkerOptions): Worker {
         order by priority desc, run_at, id
         limit ${limit}
         for update skip locked))
-      returning id, queue, kind, payload, clinic_id, attempts, max_attempts, run_at, created_at`;
+      returning id, queue, kind, payload, clinic_id, attempts, max_attempts, priority, run_at,
+        created_at`;
     stats.claimed += rows.length;
     return rows.map((r) => ({
       id: String(r.id),
@@ -399,6 +404,7 @@ export function startWorker(options: WorkerOptions): Worker {
       clinicId: r.clinic_id,
       attempts: r.attempts,
       maxAttempts: r.max_attempts,
+      priority: r.priority,
       runAt: r.run_at,
       createdAt: r.created_at,
     }));

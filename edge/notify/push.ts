@@ -10,6 +10,8 @@
  * Node's `https` agent for sending and node:crypto ECDH; we send through our own SSRF-guarded
  * client instead.) Requests go through edge/webhooks' `safeFetch`: a subscription's endpoint
  * is a URL a client gave us, so it may only reach public addresses (or `WEBHOOK_ALLOW_HOSTS`).
+ * A push service gets many requests: its vetted TLS connections are kept alive and reused
+ * (safeFetch's pool), sparing a TCP and TLS handshake per push.
  *
  * Per subscription: 2xx is delivered to the push service; 404/410 means the browser dropped the
  * subscription, so it is deleted; 429, 5xx and network failures are transient; any other 4xx
@@ -27,6 +29,7 @@ import type postgres from "postgres";
 import type { VapidConfig } from "../config/push.ts";
 import { PermanentJobError, RetryLaterError } from "../jobs/job.ts";
 import { parseRetryAfter } from "../webhooks/outbound/schedule.ts";
+import { connectionPool } from "../webhooks/ssrf/pool.ts";
 import { safeFetch } from "../webhooks/ssrf/safe_fetch.ts";
 import type { OutboundMessage, SendResult, Transport } from "./transport.ts";
 
@@ -76,6 +79,7 @@ const VAPID_REUSE_MS = 3600_000;
 
 export function webPushTransport(sql: postgres.Sql, options: PushTransportOptions): Transport {
   const tokens = new Map<string, { authorization: string; until: number }>();
+  const pool = connectionPool();
 
   async function authorization(subscription: Subscription): Promise<string> {
     const audience = new URL(subscription.endpoint).origin;
@@ -118,6 +122,7 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
       caCerts: options.caCerts,
       timeoutMs: options.timeoutMs ?? 10_000,
       maxBodyBytes: 512,
+      pool,
     });
     if (!response.ok) {
       const refused = ["invalid_url", "unsupported_scheme", "blocked_address"];
@@ -175,6 +180,9 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
         );
       }
       throw new Error(`web push: ${reasons}`);
+    },
+    close() {
+      pool.close();
     },
   };
 }

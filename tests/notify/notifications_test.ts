@@ -437,3 +437,74 @@ Deno.test("the worker delivers through the transports and records the status", a
     assert.deepEqual([job.status, job.attempts, job.max_attempts], ["dead", 1, 5]);
   });
 });
+
+Deno.test("queue calls go before a backlog of other deliveries", async (t) => {
+  await using db = await freshDatabase({ seed: true });
+  await middayClinic(db.sql);
+  const callPatient = () =>
+    db.sql`
+      select private.notify(${CLINIC_A}, ${PATIENTS.lim}, 'ticket_called', now(),
+        '{"code": "A7", "room": "Room 3"}') as id`;
+  /** Records the kind of each message as it is sent; the first send waits for `release`. */
+  function gatedTransport(gate: Promise<void>) {
+    const kinds: string[] = [];
+    const transport: Transport = {
+      async send(message) {
+        kinds.push(message.kind ?? "");
+        if (kinds.length === 1) await gate;
+        return { status: "delivered", provider: "test", providerMessageId: crypto.randomUUID() };
+      },
+    };
+    return { kinds, transports: { email: transport, sms: transport } };
+  }
+  async function until(done: () => boolean | Promise<boolean>) {
+    while (!await done()) await new Promise((r) => setTimeout(r, 20));
+  }
+  const pendingJobs = async () => {
+    const [r] = await db.sql`select count(*)::int as n from public.jobs
+      where kind = 'notification.deliver' and status in ('queued', 'running')`;
+    return r.n;
+  };
+
+  await t.step("claimed first: enqueued after the backlog, sent before it", async () => {
+    for (const startMin of [30, 35, 40]) await addAppointment(db.sql, { startMin });
+    await callPatient();
+    const { kinds, transports } = gatedTransport(Promise.resolve());
+    const worker = notifyWorker(db.sql, transports, { concurrency: 1, batchSize: 1 });
+    await worker.ready;
+    await until(async () => await pendingJobs() === 0);
+    await worker.stop();
+    assert.deepEqual(kinds, [
+      "ticket_called",
+      "ticket_called",
+      ...Array(6).fill("booking_confirmed"),
+    ]);
+  });
+
+  await t.step("started first among the jobs a worker claimed ahead", async () => {
+    for (const startMin of [45, 50, 55]) await addAppointment(db.sql, { startMin });
+    let release!: () => void;
+    const { kinds, transports } = gatedTransport(new Promise((r) => release = r));
+    const worker = notifyWorker(db.sql, transports, { concurrency: 1, batchSize: 20 });
+    await worker.ready;
+    // One booking confirmation is being sent, the other five wait in the worker.
+    await until(() => kinds.length === 1);
+    const [call] = await callPatient();
+    await until(async () => {
+      const [r] = await db.sql`
+        select count(*)::int as n from public.jobs j
+        join public.notification_deliveries d on d.id = (j.payload ->> 'delivery_id')::uuid
+        where d.notification_id = ${call.id} and j.status = 'running'`;
+      return r.n === 2;
+    });
+    release();
+    await until(async () => await pendingJobs() === 0);
+    await worker.stop();
+    assert.deepEqual(kinds, [
+      "booking_confirmed",
+      "ticket_called",
+      "ticket_called",
+      ...Array(5).fill("booking_confirmed"),
+    ]);
+  });
+});

@@ -109,6 +109,7 @@ Deno.test("web push through a real push service", async (t) => {
   await using app = await testApp({ config: { VAPID_PUBLIC_KEY: vapid.publicKey } });
   const options = { vapid, allow: ["127.0.0.1"], caCerts: [PUSH_SERVICE_CA] };
   const transports = { push: webPushTransport(app.sql, options) };
+  using _kept = { [Symbol.dispose]: () => void transports.push.close?.() };
   const lim = await app.tokenFor(USERS.patientLim);
   const subscribe = async (token: string, subscription: unknown) => {
     const res = await app.call("POST", "/api/push/subscriptions", { token, body: subscription });
@@ -291,6 +292,7 @@ Deno.test("a queue call reaches the patient's browser: consent, subscription, ca
   const transports = {
     push: webPushTransport(app.sql, { vapid, allow: ["127.0.0.1"], caCerts: [PUSH_SERVICE_CA] }),
   };
+  using _kept = { [Symbol.dispose]: () => void transports.push.close?.() };
   const lim = await app.tokenFor(USERS.patientLim);
   const staff = await app.tokenFor(USERS.staffKoh);
   const ok = async (method: string, path: string, token: string, body: unknown) => {

@@ -1,6 +1,7 @@
 /**
  * A minimal HTTP/1.1 client exchange over an already-connected stream: one
- * request, one response, `Connection: close`. It exists so the SSRF guard can
+ * request, one response (the caller decides whether the connection is kept:
+ * `reusable` says whether it may be). It exists so the SSRF guard can
  * connect to the address it vetted (plain TCP or TLS with the URL's host name
  * verified) instead of letting `fetch` resolve the name again.
  *
@@ -35,6 +36,11 @@ export interface Http1Response {
   readonly body: Uint8Array;
   /** True when the body is incomplete: longer than the limit, or cut short by the peer. */
   readonly bodyTruncated: boolean;
+  /**
+   * The connection may carry another request: an HTTP/1.1 response without `Connection:
+   * close` whose body was delimited (length or chunks) and read to its end, nothing after it.
+   */
+  readonly reusable: boolean;
 }
 
 /** The peer did not speak HTTP/1.x as expected. */
@@ -45,7 +51,7 @@ export class ProtocolError extends Error {
 const READ_SIZE = 16 * 1024;
 const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_HEADER_COUNT = 100;
-const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function latin1Encode(text: string): Uint8Array {
@@ -81,6 +87,8 @@ interface BufferedReader {
   readLine(): Promise<string>;
   /** Up to `max` bytes, or `null` at EOF. */
   read(max: number): Promise<Uint8Array | null>;
+  /** Bytes read from the stream and not consumed yet. */
+  pending(): number;
 }
 
 function bufferedReader(stream: ByteStream): BufferedReader {
@@ -117,10 +125,11 @@ function bufferedReader(stream: ByteStream): BufferedReader {
     return out;
   }
 
-  return { readLine, read };
+  return { readLine, read, pending: () => buffered.byteLength };
 }
 
 interface Head {
+  readonly minorVersion: number;
   readonly status: number;
   readonly statusText: string;
   readonly headers: Headers;
@@ -148,13 +157,25 @@ async function readHead(reader: BufferedReader): Promise<Head> {
       throw new ProtocolError(`bad value for header ${name}`);
     }
   }
-  return { status: Number(match[1]), statusText: match[2] ?? "", headers };
+  return {
+    minorVersion: Number(match[1]),
+    status: Number(match[2]),
+    statusText: match[3] ?? "",
+    headers,
+  };
+}
+
+interface BodyResult {
+  body: Uint8Array;
+  bodyTruncated: boolean;
+  delimited: boolean;
 }
 
 interface BodySink {
   /** Keeps what fits; returns false once the limit is exceeded. */
   add(bytes: Uint8Array): boolean;
-  result(cutShort: boolean): { body: Uint8Array; bodyTruncated: boolean };
+  /** `delimited`: the body's end was known (length or last chunk) and reached. */
+  result(cutShort: boolean, delimited?: boolean): BodyResult;
 }
 
 function bodySink(maxBytes: number): BodySink {
@@ -170,8 +191,9 @@ function bodySink(maxBytes: number): BodySink {
       size += kept.byteLength;
       return !overflow;
     },
-    result(cutShort) {
-      return { body: concatBytes(...parts), bodyTruncated: overflow || cutShort };
+    result(cutShort, delimited = false) {
+      const bodyTruncated = overflow || cutShort;
+      return { body: concatBytes(...parts), bodyTruncated, delimited: delimited && !bodyTruncated };
     },
   };
 }
@@ -202,7 +224,8 @@ async function copyBody(
 }
 
 async function readFixed(reader: BufferedReader, length: number, sink: BodySink) {
-  return sink.result(await copyBody(reader, length, sink) === "eof");
+  const outcome = await copyBody(reader, length, sink);
+  return sink.result(outcome === "eof", outcome === "done");
 }
 
 async function readToEnd(reader: BufferedReader, sink: BodySink) {
@@ -217,7 +240,13 @@ async function readChunked(reader: BufferedReader, sink: BodySink) {
     const sizeText = (await reader.readLine()).split(";")[0].trim();
     if (!/^[0-9a-fA-F]{1,12}$/.test(sizeText)) throw new ProtocolError("bad chunk size");
     const size = parseInt(sizeText, 16);
-    if (size === 0) return sink.result(false);
+    if (size === 0) {
+      // Trailer fields (ignored) up to the blank line that ends the message.
+      for (let count = 0; (await reader.readLine()) !== ""; count++) {
+        if (count >= MAX_HEADER_COUNT) throw new ProtocolError("too many trailer fields");
+      }
+      return sink.result(false, true);
+    }
     const outcome = await copyBody(reader, size, sink);
     if (outcome !== "done") return sink.result(outcome === "eof");
     if ((await reader.readLine()) !== "") throw new ProtocolError("bad chunk terminator");
@@ -228,7 +257,7 @@ function readBody(
   reader: BufferedReader,
   headers: Headers,
   maxBytes: number,
-): Promise<{ body: Uint8Array; bodyTruncated: boolean }> {
+): Promise<BodyResult> {
   const sink = bodySink(maxBytes);
   const codings = headers.get("transfer-encoding");
   if (codings !== null) {
@@ -251,10 +280,14 @@ export async function readResponse(
     if (head.status === 101) throw new ProtocolError("unexpected protocol switch");
     if (head.status < 200) continue;
     const bodyless = method === "HEAD" || head.status === 204 || head.status === 304;
-    const { body, bodyTruncated } = bodyless
-      ? { body: new Uint8Array(), bodyTruncated: false }
+    const { body, bodyTruncated, delimited } = bodyless
+      ? { body: new Uint8Array(), bodyTruncated: false, delimited: true }
       : await readBody(reader, head.headers, maxBodyBytes);
-    return { ...head, body, bodyTruncated };
+    const { minorVersion, ...rest } = head;
+    const closing = (head.headers.get("connection") ?? "").toLowerCase().split(",")
+      .some((option) => option.trim() === "close");
+    const reusable = minorVersion === 1 && !closing && delimited && reader.pending() === 0;
+    return { ...rest, body, bodyTruncated, reusable };
   }
 }
 

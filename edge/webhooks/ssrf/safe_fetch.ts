@@ -9,6 +9,12 @@
  * followed (a 3xx is returned as is), a deadline covers DNS, connect, TLS and
  * the exchange, and at most `maxBodyBytes` of the response body are kept.
  *
+ * By default each request has its own connection (`Connection: close`). With
+ * a `pool` (opt-in, push services) a connection whose exchange completed
+ * cleanly is kept alive and reused by a later request whose guard check
+ * vetted the same address for the same host name and port; any failure, a
+ * `Connection: close` or an undelimited body closes it instead.
+ *
  * @module
  */
 
@@ -21,6 +27,7 @@ import {
   type GuardOptions,
 } from "./guard.ts";
 import { exchange, type Http1Request, ProtocolError } from "./http1.ts";
+import { type ConnectionPool, keepAliveTimeoutMs, type PoolKey } from "./pool.ts";
 
 /** Default deadline for the whole request. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -41,6 +48,8 @@ export interface SafeFetchOptions extends Omit<GuardOptions, "signal"> {
   readonly maxBodyBytes?: number;
   /** Extra PEM root certificates (tests, on-prem CAs). */
   readonly caCerts?: readonly string[];
+  /** Keep-alive connections to reuse (see the module doc); none: one connection per request. */
+  readonly pool?: ConnectionPool;
 }
 
 /** Why no response was obtained. */
@@ -136,7 +145,11 @@ function closeQuietly(conn: Deno.Conn | null): void {
   }
 }
 
-function buildRequest(destination: Destination, init: SafeFetchInit): Http1Request | string {
+function buildRequest(
+  destination: Destination,
+  init: SafeFetchInit,
+  keepAlive: boolean,
+): Http1Request | string {
   const method = (init.method ?? "GET").toUpperCase();
   if (!METHOD.test(method) || method === "CONNECT") return `invalid method ${method}`;
   let headers: Headers;
@@ -150,7 +163,7 @@ function buildRequest(destination: Destination, init: SafeFetchInit): Http1Reque
   if (body !== null || BODY_METHODS.has(method)) {
     headers.set("content-length", String(body?.byteLength ?? 0));
   }
-  headers.set("connection", "close");
+  if (!keepAlive) headers.set("connection", "close");
   if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
   const { url } = destination;
   return { method, target: url.pathname + url.search, host: url.host, headers, body };
@@ -213,6 +226,9 @@ export async function safeFetch(
   const elapsed = () => Math.round(performance.now() - started);
   const deadline = startDeadline(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, init.signal);
   let conn: Deno.Conn | null = null;
+  /** Set once the exchange completed cleanly on a pooled request: the connection is kept. */
+  let reuse: PoolKey | null = null;
+  let keepAliveMs: number | null = null;
   const closeOnAbort = () => closeQuietly(conn);
   deadline.signal.addEventListener("abort", closeOnAbort, { once: true });
 
@@ -233,11 +249,20 @@ export async function safeFetch(
       const { code, message, address, addressClass } = checked;
       return failure(code, message, { address, addressClass });
     }
-    const request = buildRequest(checked.destination, init);
+    const { destination } = checked;
+    const { pool } = options;
+    const request = buildRequest(destination, init, pool !== undefined);
     if (typeof request === "string") return failure("invalid_request", request);
 
-    const connected = await connectVetted(
-      checked.destination,
+    const origin = {
+      protocol: destination.url.protocol,
+      hostname: destination.hostname,
+      port: destination.port,
+    };
+    const kept = pool?.take(origin, destination.addresses) ?? null;
+    if (kept) conn = kept.conn;
+    const connected = kept ?? await connectVetted(
+      destination,
       deadline.signal,
       options.caCerts,
       (current) => conn = current,
@@ -246,10 +271,14 @@ export async function safeFetch(
 
     try {
       const response = await exchange(
-        connected.conn,
+        kept?.stream ?? connected.conn,
         request,
         options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       );
+      if (pool && response.reusable && !deadline.signal.aborted) {
+        reuse = { ...origin, address: connected.address };
+        keepAliveMs = keepAliveTimeoutMs(response.headers.get("keep-alive"));
+      }
       return {
         ok: true,
         status: response.status,
@@ -267,6 +296,7 @@ export async function safeFetch(
   } finally {
     deadline.signal.removeEventListener("abort", closeOnAbort);
     deadline.dispose();
-    closeQuietly(conn);
+    if (reuse && conn && options.pool) options.pool.give(reuse, conn, keepAliveMs);
+    else closeQuietly(conn);
   }
 }
