@@ -29,6 +29,7 @@ import { patients } from "./routes/patients.ts";
 import { holds } from "./routes/holds.ts";
 import { bookings } from "./routes/bookings.ts";
 import { appointments } from "./routes/appointments.ts";
+import { audit } from "./routes/audit.ts";
 import { boardTokens } from "./routes/board_tokens.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
@@ -125,6 +126,7 @@ export function createApp(deps: AppDeps) {
     .route("/", push)
     .route("/", webhooks)
     .route("/", webhookEndpoints)
+    .route("/", audit)
     .route("/", unsubscribe);
 
   routes.doc31("/openapi.json", {

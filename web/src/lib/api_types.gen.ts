@@ -5070,6 +5070,91 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/clinics/{code}/audit": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The clinic's audit entries, newest first (admins) */
+    get: {
+      parameters: {
+        query?: {
+          table?: string;
+          actor?: string;
+          patient?: string;
+          /** @description First day (clinic's time zone) */
+          from?: string;
+          /** @description Last day, inclusive (clinic's time zone) */
+          to?: string;
+          /** @description A previous page's cursor */
+          before?: string;
+          limit?: number;
+        };
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description One page */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["AuditPage"];
+          };
+        };
+        /** @description Invalid filter (`invalid_request`, `invalid_range`, `invalid_cursor`) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of this clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/unsubscribe/{token}": {
     parameters: {
       query?: never;
@@ -5867,6 +5952,34 @@ export interface components {
         response_body: string | null;
         error: string | null;
       }[];
+    };
+    AuditPage: {
+      entries: components["schemas"]["AuditEntry"][];
+      /** @description Pass as `before` for the next (older) page; null on the last page */
+      next_cursor: string | null;
+    };
+    AuditEntry: {
+      id: string;
+      at: string;
+      table: string;
+      record_id: string | null;
+      /** @enum {string} */
+      action: "INSERT" | "UPDATE" | "DELETE";
+      /** @description Null for changes made by the system (jobs, sweeps) */
+      actor: {
+        id: string;
+        role: string | null;
+        name: string | null;
+        email: string | null;
+      } | null;
+      patient_id: string | null;
+      changed_fields: string[] | null;
+      old_values: {
+        [key: string]: unknown;
+      } | null;
+      new_values: {
+        [key: string]: unknown;
+      } | null;
     };
     Unsubscribed: {
       /** @enum {boolean} */

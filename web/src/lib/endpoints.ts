@@ -4,7 +4,7 @@
  * fails when the PWA and the API's routes disagree.
  */
 import { type Auth, call, type RequestBody } from "./api.ts";
-import type { components } from "./api_types.gen.ts";
+import type { components, paths } from "./api_types.gen.ts";
 
 type Schemas = components["schemas"];
 
@@ -25,6 +25,12 @@ export type DayAppointment = Schemas["ClinicDayAppointments"]["appointments"][nu
 export type Hold = Schemas["Hold"]["hold"];
 /** A TV board token as the clinic's admins see it. */
 export type BoardTokenInfo = Schemas["BoardTokenInfo"];
+export type AuditEntry = Schemas["AuditEntry"];
+export type AuditFilter = NonNullable<
+  paths["/api/clinics/{code}/audit"]["get"]["parameters"]["query"]
+>;
+export type WebhookEndpoint = Schemas["WebhookEndpoint"];
+export type WebhookDelivery = Schemas["WebhookDelivery"];
 export type Ticket = Schemas["QueueTicket"];
 export type MyQueue = Schemas["MyQueue"];
 /** My ticket of today, with its clinic. */
@@ -186,4 +192,32 @@ export const staff = {
     call("delete", "/api/clinics/{code}/board-tokens/{id}", { auth, params: { code, id } }),
   undoNoShow: (auth: Auth, id: string) =>
     call("post", "/api/appointments/{id}/undo-no-show", { auth, params: { id } }),
+  audit: (auth: Auth, code: string, query: AuditFilter) =>
+    call("get", "/api/clinics/{code}/audit", { auth, params: { code }, query }),
+};
+
+/** A clinic's outbound webhook endpoints (admins). */
+export const webhooks = {
+  list: (auth: Auth, code: string) =>
+    call("get", "/api/clinics/{code}/webhook-endpoints", { auth, params: { code } })
+      .then((r) => r.endpoints),
+  create: (auth: Auth, code: string, body: Schemas["WebhookEndpointCreate"]) =>
+    call("post", "/api/clinics/{code}/webhook-endpoints", { auth, params: { code }, body }),
+  update: (auth: Auth, code: string, id: string, body: Schemas["WebhookEndpointUpdate"]) =>
+    call("patch", "/api/clinics/{code}/webhook-endpoints/{id}", {
+      auth,
+      params: { code, id },
+      body,
+    }),
+  deliveries: (auth: Auth, code: string, id: string) =>
+    call("get", "/api/clinics/{code}/webhook-endpoints/{id}/deliveries", {
+      auth,
+      params: { code, id },
+      query: { limit: 20 },
+    }).then((r) => r.deliveries),
+  retry: (auth: Auth, code: string, id: string, deliveryId: string) =>
+    call("post", "/api/clinics/{code}/webhook-endpoints/{id}/deliveries/{delivery_id}/retry", {
+      auth,
+      params: { code, id, delivery_id: deliveryId },
+    }),
 };

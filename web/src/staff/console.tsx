@@ -3,6 +3,7 @@
 import { useEffect } from "preact/hooks";
 import { LinkBanner, Notice, PageTitle } from "../lib/ui.tsx";
 import { Appointments } from "./appointments.tsx";
+import { AuditLog } from "./audit.tsx";
 import { BoardLink } from "./board_link.tsx";
 import { Boards } from "./boards.tsx";
 import { CallNext } from "./call_next.tsx";
@@ -10,6 +11,7 @@ import { Queue } from "./queue.tsx";
 import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
 import { WalkIn } from "./walk_in.tsx";
+import { Webhooks } from "./webhooks.tsx";
 import { t } from "./messages.ts";
 
 /** How long a flash message stays. */
@@ -52,9 +54,11 @@ export function Console() {
             <WalkIn code={code} />
             <BoardLink code={code} />
             {isAdmin(user) && <Boards code={code} />}
+            {isAdmin(user) && <Webhooks code={code} />}
           </div>
         </div>
         <Appointments />
+        {isAdmin(user) && <AuditLog code={code} />}
       </main>
     </>
   );
