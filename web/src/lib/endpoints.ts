@@ -25,6 +25,9 @@ export type DayAppointment = Schemas["ClinicDayAppointments"]["appointments"][nu
 export type Hold = Schemas["Hold"]["hold"];
 /** A TV board token as the clinic's admins see it. */
 export type BoardTokenInfo = Schemas["BoardTokenInfo"];
+/** The clinic's staff and pending invitations, as its admins see them. */
+export type StaffList = Schemas["Staff"];
+export type StaffRole = Schemas["StaffRole"];
 export type Ticket = Schemas["QueueTicket"];
 export type MyQueue = Schemas["MyQueue"];
 /** My ticket of today, with its clinic. */
@@ -184,6 +187,27 @@ export const staff = {
     }),
   revokeBoard: (auth: Auth, code: string, id: string) =>
     call("delete", "/api/clinics/{code}/board-tokens/{id}", { auth, params: { code, id } }),
+  staffList: (auth: Auth, code: string) =>
+    call("get", "/api/clinics/{code}/staff", { auth, params: { code } }),
+  invite: (auth: Auth, code: string, email: string, role: StaffRole) =>
+    call("post", "/api/clinics/{code}/invitations", {
+      auth,
+      params: { code },
+      body: { email, role },
+    }),
+  withdrawInvitation: (auth: Auth, code: string, id: string) =>
+    call("delete", "/api/clinics/{code}/invitations/{id}", { auth, params: { code, id } }),
+  setRole: (auth: Auth, code: string, userId: string, role: StaffRole) =>
+    call("patch", "/api/clinics/{code}/staff/{user_id}", {
+      auth,
+      params: { code, user_id: userId },
+      body: { role },
+    }),
+  removeMember: (auth: Auth, code: string, userId: string) =>
+    call("delete", "/api/clinics/{code}/staff/{user_id}", {
+      auth,
+      params: { code, user_id: userId },
+    }),
   undoNoShow: (auth: Auth, id: string) =>
     call("post", "/api/appointments/{id}/undo-no-show", { auth, params: { id } }),
 };
