@@ -115,6 +115,8 @@ export const account = {
   changeEmail: (auth: Auth, body: Schemas["EmailChangeRequest"]) =>
     call("post", "/api/auth/email/change", { auth, body }),
   confirm: (token: string) => call("post", "/api/auth/email/confirm", { body: { token } }),
+  acceptInvitation: (body: Schemas["InvitationAcceptRequest"]) =>
+    call("post", "/api/auth/invitations/accept", { body }),
 };
 
 export const queue = {
