@@ -31,6 +31,7 @@ import { bookings } from "./routes/bookings.ts";
 import { appointments } from "./routes/appointments.ts";
 import { audit } from "./routes/audit.ts";
 import { boardTokens } from "./routes/board_tokens.ts";
+import { staff } from "./routes/staff.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
 import { profile } from "./routes/profile.ts";
@@ -119,6 +120,7 @@ export function createApp(deps: AppDeps) {
     .route("/", bookings)
     .route("/", appointments)
     .route("/", boardTokens)
+    .route("/", staff)
     .route("/", queue)
     .route("/", me)
     .route("/", profile)

@@ -1,6 +1,6 @@
 /**
  * Account e-mails — a password reset, an address to verify or to change to, a sign-in unlock
- * link — all go this one way: a job (`auth.account_email`, `auth.unlock_link`) makes the token,
+ * link, a staff invitation — all go this one way: a job (`auth.account_email`, `auth.unlock_link`) makes the token,
  * the database stores only its hash and renders the text from the account kinds'
  * notification templates in the account's language (private.account_mail), and the e-mail
  * transport sends it (SMTP when configured; the recording transport in development and tests).
@@ -22,6 +22,7 @@ export const accountLinkPage: Record<AccountMail, string> = {
   email_verify: "confirm-email",
   email_change: "confirm-email",
   login_unlock: "unlock",
+  staff_invite: "accept-invite",
 };
 
 function isAccountMail(value: unknown): value is AccountMail {
@@ -59,13 +60,20 @@ export async function sendAccountEmail(
   if (address !== undefined && typeof address !== "string") {
     throw new PermanentJobError("payload.email must be a string");
   }
-  const user = purpose === "password_reset" ? null : uuidField(job.payload, "user_id");
+  const invitation = purpose === "staff_invite" ? uuidField(job.payload, "invitation_id") : null;
+  const user = purpose === "password_reset" || invitation
+    ? null
+    : uuidField(job.payload, "user_id");
   if (!email) throw new PermanentJobError("no e-mail transport configured");
   const token = newOpaqueToken();
+  const tokenHash = await sha256Hex(token);
   const { ttlSeconds } = authLimits.accountLinks[purpose];
-  const [row] = await ctx.sql`
+  // An invitation's lifetime was set when it was made (api.invite_staff).
+  const [row] = invitation
+    ? await ctx.sql`select private.invitation_mail(${invitation}, ${tokenHash}) as mail`
+    : await ctx.sql`
     select private.account_mail(${purpose}, ${user}, ${address ?? null},
-      ${await sha256Hex(token)}, ${ttlSeconds}) as mail`;
+      ${tokenHash}, ${ttlSeconds}) as mail`;
   const mail = row?.mail as Rendered | null;
   if (!mail) return;
   const [suppressed] = await ctx.sql`select private.email_suppression(${mail.to}) as reason`;

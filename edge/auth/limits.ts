@@ -48,6 +48,8 @@ export const authLimits = {
     email_verify: { ttlSeconds: 3600 },
     email_change: { ttlSeconds: 3600 },
     login_unlock: { ttlSeconds: 3600 },
+    /** A staff invitation (the invitation's expiry; a new mail replaces the link). */
+    staff_invite: { ttlSeconds: 7 * 86_400 },
   },
   lockout: {
     /**

@@ -10,7 +10,7 @@
  * | `holds.purge_expired`     | `{}`                                      | deletes slot holds expired for over a minute (every 5 minutes) |
  * | `jobs.purge_finished`     | `{succeeded_days?, dead_days?}`           | deletes succeeded jobs after 7 days, dead ones after 30 (daily) |
  * | `auth.unlock_link`        | `{user_id, url}`                          | e-mails a sign-in unlock link (enqueued by `api.login_failed`) |
- * | `auth.account_email`      | `{purpose, url, user_id?, email?}`        | e-mails a password reset, e-mail verification or change-of-address link (edge/auth/account_mail.ts) |
+ * | `auth.account_email`      | `{purpose, url, user_id?, email?, invitation_id?}` | e-mails a password reset, e-mail verification, change-of-address or staff invitation link (edge/auth/account_mail.ts) |
  * | `auth.purge_expired`      | `{}`                                      | deletes expired rate-limit windows, refresh tokens, login throttling state, account links (hourly) |
  *
  * `serviceHandlers` adds the webhook kinds (`webhook.process`, `webhook.deliver`,

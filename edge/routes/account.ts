@@ -20,7 +20,7 @@ import { bearerSecurity, errors } from "../openapi.ts";
 import { clientIp, one } from "./_shared.ts";
 import { Email, hit, json, Password, tooMany } from "./auth.ts";
 
-const Token = z.string().min(20).max(200);
+export const Token = z.string().min(20).max(200);
 
 const ForgotBody = z.object({ email: Email }).openapi("PasswordForgotRequest");
 const ResetBody = z.object({ token: Token, password: Password }).openapi("PasswordResetRequest");
@@ -158,7 +158,7 @@ const confirmRoute = createRoute({
 });
 
 /** Counts `rule` for `key`; 429 when over. */
-async function limit(c: Context<AppEnv>, key: string, rule: Window, what: string) {
+export async function limit(c: Context<AppEnv>, key: string, rule: Window, what: string) {
   const [k, n, window] = hit(key, rule);
   const wait = await c.get("db").service(async (tx) =>
     one<number>(await tx`select api.rate_limit_hit(${k}, ${n}, ${window}) as r`)
@@ -167,7 +167,7 @@ async function limit(c: Context<AppEnv>, key: string, rule: Window, what: string
 }
 
 /** Where links point (`PUBLIC_URL`); without it no account e-mail can be sent. */
-function publicUrl(c: Context<AppEnv>): string {
+export function publicUrl(c: Context<AppEnv>): string {
   const url = c.get("config").publicUrl;
   if (!url) throw apiError(503, "email_unavailable", "Account e-mails are not configured");
   return url;

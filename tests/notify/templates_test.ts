@@ -102,6 +102,30 @@ Deno.test("account e-mails: every kind in every language, by e-mail only", async
   });
 });
 
+Deno.test("the staff invitation e-mail: every language, by e-mail only", async () => {
+  await using db = await freshDatabase({ seed: false });
+  const rows = await db.sql`select channel, language from public.notification_templates
+    where clinic_id is null and kind = 'staff_invite'`;
+  assert.deepEqual(rows.map((r) => r.language).sort(), [...LANGUAGES].sort());
+  assert.ok(rows.every((r) => r.channel === "email"));
+  const link = "https://clinic.example/accept-invite#tok&en";
+  for (const language of LANGUAGES) {
+    const [r] = await db.sql`
+      select private.render_template(t.subject, v.vars, false) as subject,
+        private.render_template(t.body, v.vars, false) as body,
+        private.render_template(t.html, v.vars, true) as html
+      from private.notification_template(null, 'staff_invite', 'email', ${language}) t,
+        (select jsonb_build_object('link', ${link}::text, 'days', 7, 'clinic', 'Tampines <GP>')
+          as vars) v`;
+    for (const text of [r.subject, r.body, r.html]) {
+      assert.ok(!text.includes("{{"), `${language}: unfilled placeholder in ${text}`);
+    }
+    assert.ok(r.body.includes(link) && r.body.includes("7") && r.subject.includes("Tampines"));
+    assert.ok(r.html.includes("Tampines &lt;GP&gt;"), language);
+    assert.ok(r.html.includes('href="https://clinic.example/accept-invite#tok&amp;en"'), language);
+  }
+});
+
 Deno.test("every kind × channel × language has a template that renders completely", async (t) => {
   await using db = await freshDatabase({ seed: true });
   const rows = await db.sql`select kind, channel, language from public.notification_templates

@@ -9,6 +9,7 @@ import type { RealtimeChannel, RealtimeClient } from "@supabase/realtime-js";
 import { FULL_ACCESS, NO_ACCESS, type TopicAccess } from "../../realtime/auth/channel_policy.ts";
 import { createDbTopicPolicy } from "../../realtime/db/topic_policy.ts";
 import { createMemoryFeed } from "../../realtime/mod.ts";
+import { asUser, claimsFor } from "../support/db.ts";
 import { type DbHarness, dbHarness, tokens } from "./db_support.ts";
 import { client, closeClient, eventually, rawClient, sign, startServer, v2 } from "./support.ts";
 
@@ -258,8 +259,15 @@ Deno.test("private channels: the database's policies decide", async (t) => {
     });
 
     await t.step("revoking a membership removes the member from the clinic room", async () => {
-      await db.sql`update public.clinic_members set revoked_at = now()
-        where user_id = ${nurse} and clinic_id = ${w.clinicA}`;
+      // As an admin does it (DELETE /clinics/:code/staff/:user_id, edge/routes/staff.ts).
+      const admin = crypto.randomUUID();
+      await db.sql`insert into public.users (id, email, full_name)
+        values (${admin}, ${`${admin}@realtime.test`}, 'Admin A')`;
+      await db.sql`insert into public.clinic_members (user_id, clinic_id, role)
+        values (${admin}, ${w.clinicA}, 'admin')`;
+      await asUser(db.sql, claimsFor(admin), async (tx) =>
+        await tx`select api.revoke_member(
+          (select code from public.clinics where id = ${w.clinicA}), ${nurse}::uuid)`);
       await eventually(
         () => colleague.system.some((m) => /no longer have permission to read/.test(m)),
         5000,

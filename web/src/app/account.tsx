@@ -1,7 +1,7 @@
 /** @jsxImportSource preact */
 /**
  * The account: "forgot password", the pages the e-mailed links open (`/reset-password#<token>`,
- * `/confirm-email#<token>`), and the profile's address, password and change-of-address forms.
+ * `/confirm-email#<token>`, `/accept-invite#<token>`), and the profile's address, password and change-of-address forms.
  * A link's token stays in the fragment (never in a request line or Referer) and is used only on
  * a press, so a mail scanner opening the link cannot use it up.
  */
@@ -341,6 +341,82 @@ export function AccountSettings() {
           {email.busy ? t("forgot.busy") : t("account.changeEmail")}
         </button>
       </form>
+    </section>
+  );
+}
+
+/**
+ * `/accept-invite#<token>`: a staff invitation. The first press tries the invited address's
+ * account; when there is none yet the API says so and the page asks for a name and a password.
+ */
+export function AcceptInvite() {
+  const [fullName, setFullName] = useState("");
+  const [password, setPassword] = useState("");
+  const [newAccount, setNewAccount] = useState(false);
+  const token = linkToken();
+  const form = useForm();
+  return (
+    <section class="narrow">
+      <PageTitle>{t("invite.title")}</PageTitle>
+      {form.error && <Notice kind="error">{form.error}</Notice>}
+      {form.done
+        ? (
+          <Notice kind="success">
+            {form.done} <a href="/staff">{t("invite.console")}</a>
+          </Notice>
+        )
+        : token
+        ? (
+          <form
+            noValidate
+            onSubmit={(e) => {
+              e.preventDefault();
+              form.run(async () => {
+                const done = await account.acceptInvitation(
+                  newAccount ? { token, full_name: fullName.trim(), password } : { token },
+                );
+                forget();
+                return t("invite.done", { clinic: done.clinic_code });
+              }, (e) => {
+                if (e.code === "account_details_required") {
+                  setNewAccount(true);
+                  return t("invite.newAccount");
+                }
+                return usedOrExpired(e) ? t("invite.expired") : null;
+              });
+            }}
+          >
+            <p>{t("invite.intro")}</p>
+            {newAccount && (
+              <>
+                <TextField
+                  id="full_name"
+                  label={t("field.fullName")}
+                  autoComplete="name"
+                  required
+                  value={fullName}
+                  error={form.fields.full_name}
+                  onInput={(e) => setFullName(e.currentTarget.value)}
+                />
+                <TextField
+                  id="password"
+                  label={t("field.password")}
+                  type="password"
+                  autoComplete="new-password"
+                  hint={t("field.passwordHint")}
+                  required
+                  value={password}
+                  error={form.fields.password}
+                  onInput={(e) => setPassword(e.currentTarget.value)}
+                />
+              </>
+            )}
+            <button class="btn block" type="submit" disabled={form.busy}>
+              {form.busy ? t("invite.busy") : t("invite.submit")}
+            </button>
+          </form>
+        )
+        : <p>{t("invite.noToken")}</p>}
     </section>
   );
 }

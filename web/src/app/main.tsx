@@ -6,7 +6,7 @@ import { match, navigate, onLinkClick, path } from "../lib/router.ts";
 import { registerServiceWorker } from "../lib/pwa.ts";
 import { PageTitle } from "../lib/ui.tsx";
 import { Login, Signup, Unlock } from "./auth.tsx";
-import { ConfirmEmail, ForgotPassword, ResetPassword } from "./account.tsx";
+import { AcceptInvite, ConfirmEmail, ForgotPassword, ResetPassword } from "./account.tsx";
 import { Book } from "./book.tsx";
 import { AppointmentPage, Appointments } from "./appointments.tsx";
 import { Home, Welcome } from "./home.tsx";
@@ -53,6 +53,7 @@ function Route() {
   if (p === "/forgot-password") return user ? <Redirect to="/profile" /> : <ForgotPassword />;
   if (p === "/reset-password") return <ResetPassword />;
   if (p === "/confirm-email") return <ConfirmEmail />;
+  if (p === "/accept-invite") return <AcceptInvite />;
   // A staff account has no patient record: say where it belongs instead of failing requests.
   if (user && !user.patient_id && user.role && user.role !== "patient") return <StaffAccount />;
   if (p === "/") return user ? <Home /> : <Welcome />;

@@ -31,6 +31,9 @@ export type AuditFilter = NonNullable<
 >;
 export type WebhookEndpoint = Schemas["WebhookEndpoint"];
 export type WebhookDelivery = Schemas["WebhookDelivery"];
+/** The clinic's staff and pending invitations, as its admins see them. */
+export type StaffList = Schemas["Staff"];
+export type StaffRole = Schemas["StaffRole"];
 export type Ticket = Schemas["QueueTicket"];
 export type MyQueue = Schemas["MyQueue"];
 /** My ticket of today, with its clinic. */
@@ -118,6 +121,8 @@ export const account = {
   changeEmail: (auth: Auth, body: Schemas["EmailChangeRequest"]) =>
     call("post", "/api/auth/email/change", { auth, body }),
   confirm: (token: string) => call("post", "/api/auth/email/confirm", { body: { token } }),
+  acceptInvitation: (body: Schemas["InvitationAcceptRequest"]) =>
+    call("post", "/api/auth/invitations/accept", { body }),
 };
 
 export const queue = {
@@ -190,6 +195,27 @@ export const staff = {
     }),
   revokeBoard: (auth: Auth, code: string, id: string) =>
     call("delete", "/api/clinics/{code}/board-tokens/{id}", { auth, params: { code, id } }),
+  staffList: (auth: Auth, code: string) =>
+    call("get", "/api/clinics/{code}/staff", { auth, params: { code } }),
+  invite: (auth: Auth, code: string, email: string, role: StaffRole) =>
+    call("post", "/api/clinics/{code}/invitations", {
+      auth,
+      params: { code },
+      body: { email, role },
+    }),
+  withdrawInvitation: (auth: Auth, code: string, id: string) =>
+    call("delete", "/api/clinics/{code}/invitations/{id}", { auth, params: { code, id } }),
+  setRole: (auth: Auth, code: string, userId: string, role: StaffRole) =>
+    call("patch", "/api/clinics/{code}/staff/{user_id}", {
+      auth,
+      params: { code, user_id: userId },
+      body: { role },
+    }),
+  removeMember: (auth: Auth, code: string, userId: string) =>
+    call("delete", "/api/clinics/{code}/staff/{user_id}", {
+      auth,
+      params: { code, user_id: userId },
+    }),
   undoNoShow: (auth: Auth, id: string) =>
     call("post", "/api/appointments/{id}/undo-no-show", { auth, params: { id } }),
   audit: (auth: Auth, code: string, query: AuditFilter) =>

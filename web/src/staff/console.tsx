@@ -7,6 +7,7 @@ import { AuditLog } from "./audit.tsx";
 import { BoardLink } from "./board_link.tsx";
 import { Boards } from "./boards.tsx";
 import { CallNext } from "./call_next.tsx";
+import { Members } from "./members.tsx";
 import { Queue } from "./queue.tsx";
 import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
@@ -55,6 +56,7 @@ export function Console() {
             <BoardLink code={code} />
             {isAdmin(user) && <Boards code={code} />}
             {isAdmin(user) && <Webhooks code={code} />}
+            {isAdmin(user) && <Members code={code} />}
           </div>
         </div>
         <Appointments />
