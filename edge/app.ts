@@ -30,6 +30,7 @@ import { holds } from "./routes/holds.ts";
 import { bookings } from "./routes/bookings.ts";
 import { appointments } from "./routes/appointments.ts";
 import { boardTokens } from "./routes/board_tokens.ts";
+import { closures } from "./routes/closures.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
 import { profile } from "./routes/profile.ts";
@@ -118,6 +119,7 @@ export function createApp(deps: AppDeps) {
     .route("/", bookings)
     .route("/", appointments)
     .route("/", boardTokens)
+    .route("/", closures)
     .route("/", queue)
     .route("/", me)
     .route("/", profile)
