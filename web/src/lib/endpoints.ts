@@ -25,6 +25,8 @@ export type DayAppointment = Schemas["ClinicDayAppointments"]["appointments"][nu
 export type Hold = Schemas["Hold"]["hold"];
 /** A TV board token as the clinic's admins see it. */
 export type BoardTokenInfo = Schemas["BoardTokenInfo"];
+export type ClosureInfo = Schemas["ClosureInfo"];
+export type ClosureCollision = Schemas["ClosureCollision"];
 export type Ticket = Schemas["QueueTicket"];
 export type MyQueue = Schemas["MyQueue"];
 /** My ticket of today, with its clinic. */
@@ -184,6 +186,22 @@ export const staff = {
     }),
   revokeBoard: (auth: Auth, code: string, id: string) =>
     call("delete", "/api/clinics/{code}/board-tokens/{id}", { auth, params: { code, id } }),
+  closures: (auth: Auth, code: string, from: string) =>
+    call("get", "/api/clinics/{code}/closures", { auth, params: { code }, query: { from } })
+      .then((r) => r.closures),
+  addClosure: (
+    auth: Auth,
+    code: string,
+    body: { starts_on: string; ends_on: string; reason: string },
+  ) => call("post", "/api/clinics/{code}/closures", { auth, params: { code }, body }),
+  removeClosure: (auth: Auth, code: string, id: string) =>
+    call("delete", "/api/clinics/{code}/closures/{id}", { auth, params: { code, id } }),
+  importHolidays: (auth: Auth, code: string, year: number) =>
+    call("post", "/api/clinics/{code}/closures/public-holidays", {
+      auth,
+      params: { code },
+      body: { year },
+    }),
   undoNoShow: (auth: Auth, id: string) =>
     call("post", "/api/appointments/{id}/undo-no-show", { auth, params: { id } }),
 };

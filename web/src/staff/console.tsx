@@ -6,6 +6,7 @@ import { Appointments } from "./appointments.tsx";
 import { BoardLink } from "./board_link.tsx";
 import { Boards } from "./boards.tsx";
 import { CallNext } from "./call_next.tsx";
+import { Closures } from "./closures.tsx";
 import { Queue } from "./queue.tsx";
 import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
@@ -52,6 +53,7 @@ export function Console() {
             <WalkIn code={code} />
             <BoardLink code={code} />
             {isAdmin(user) && <Boards code={code} />}
+            {isAdmin(user) && <Closures code={code} />}
           </div>
         </div>
         <Appointments />

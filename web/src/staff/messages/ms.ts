@@ -51,6 +51,27 @@ const messages: Record<StaffKey, string> = {
   "boards.revokeBody":
     "TV itu berhenti memaparkan giliran serta-merta dan memerlukan pautan baharu.",
   "boards.revokedDone": "{label} dibatalkan.",
+  "closures.title": "Penutupan dan cuti umum",
+  "closures.intro":
+    "Tiada tempahan ditawarkan pada hari klinik ditutup. Tempahan sedia ada kekal dan disenaraikan untuk anda pindahkan atau batalkan.",
+  "closures.loading": "Memuatkan penutupan…",
+  "closures.none": "Tiada penutupan akan datang.",
+  "closures.from": "Ditutup dari",
+  "closures.to": "Hingga (termasuk)",
+  "closures.toHint": "Biarkan kosong untuk satu hari",
+  "closures.reason": "Sebab (dilihat oleh kakitangan)",
+  "closures.add": "Tutup klinik",
+  "closures.added": "Ditutup {when}.",
+  "closures.import": "Import cuti umum {year}",
+  "closures.imported": "{n} cuti umum {year} ditambah.",
+  "closures.collisions":
+    "{n} temu janji yang ditempah jatuh pada hari ditutup: pindahkan atau batalkannya.",
+  "closures.booked": "{n} ditempah",
+  "closures.remove": "Buka semula",
+  "closures.removeTitle": "Buka semula {when}?",
+  "closures.removeBody": "Pesakit boleh menempah hari itu semula.",
+  "closures.removed": "{when} dibuka semula.",
+  "closures.keep": "Kekalkan tutup",
   "board.title": "TV ruang menunggu",
   "board.intro": "Cipta pautan, buka sekali pada TV; ia terus berfungsi (tanpa log masuk, " +
     "tanpa nama pesakit).",
