@@ -6,7 +6,8 @@
 -- availability version through private.schedule_availability), and import a year of public
 -- holidays from private.public_holidays (Singapore's, as data: a later year is a row insert).
 -- Bookings already on a day being closed are never dropped: the API answers with them
--- (private.closure_collisions) so that the admin can move or cancel them.
+-- (private.closure_collisions) so that the admin can move or cancel them; holds there are
+-- released (private.closure_releases_holds).
 
 create table public.clinic_closures (
   id uuid primary key default gen_random_uuid(),
@@ -27,6 +28,26 @@ create trigger audit after insert or update or delete on public.clinic_closures
   for each row execute function audit.log_change();
 create trigger availability after insert or update or delete on public.clinic_closures
   for each row execute function private.schedule_availability();
+
+-- A live hold converts to a booking without a new decision (private.book), so a closure
+-- releases the holds on its days: their holders' bookings then take the decision's path and
+-- are refused. Holds are not bookings; bookings stay (private.closure_collisions lists them).
+-- As the caller: the clinic's admins may delete its appointments (appointments_delete).
+create or replace function private.closure_releases_holds() returns trigger
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  delete from public.appointments a
+  where a.clinic_id = new.clinic_id and a.status = 'held'
+    and a.service_date between new.starts_on and new.ends_on;
+  return null;
+end
+$$;
+revoke all on function private.closure_releases_holds() from public;
+
+create trigger release_holds after insert on public.clinic_closures
+  for each row execute function private.closure_releases_holds();
 
 -- Members read their clinic's closures (no patient data); only its admins change them.
 alter table public.clinic_closures enable row level security;

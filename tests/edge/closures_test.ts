@@ -5,6 +5,7 @@
  * the availability version. Everyone else gets 401/403; bad input a 4xx.
  */
 import assert from "node:assert/strict";
+import { call } from "../support/app.ts";
 import { asUser, claimsFor } from "../support/db.ts";
 import { CLINIC_A, DOCTORS, PATIENTS, queueApp, USERS } from "../queue/_support.ts";
 
@@ -39,6 +40,12 @@ Deno.test("closures: admins close days, slots and bookings follow, collisions li
   let closureId = "";
 
   await t.step("closed by an admin: the booking is listed, not dropped", async () => {
+    const patient = await q.tokenFor(USERS.patientLim);
+    const held = await q.call("POST", "/holds", {
+      token: patient,
+      body: { clinic_code: "GFC-TP", doctor_id: DOCTORS.tan, start: second.start },
+    });
+    assert.equal(held.status, 201, JSON.stringify(held.body));
     const before = await version();
     const res = await q.call("POST", base, {
       token: admin,
@@ -60,6 +67,19 @@ Deno.test("closures: admins close days, slots and bookings follow, collisions li
       where id = ${booked.id}`;
     assert.equal(status, "scheduled");
     assert.notEqual(await version(), before, "the availability version moved");
+    // The hold on that day is released: booking it takes the decision's path, and is refused.
+    const book = await call(q.app, "POST", "/api/bookings", {
+      token: patient,
+      headers: { "idempotency-key": crypto.randomUUID() },
+      body: {
+        clinic_code: "GFC-TP",
+        doctor_id: DOCTORS.tan,
+        start: second.start,
+        hold_id: held.body.hold.id,
+      },
+    });
+    assert.equal(book.status, 422, JSON.stringify(book.body));
+    assert.equal(book.body.error.code, "clinic_closed");
   });
 
   await t.step("no start is offered or taken on the closed day", async () => {
