@@ -32,6 +32,7 @@ import { appointments } from "./routes/appointments.ts";
 import { audit } from "./routes/audit.ts";
 import { boardTokens } from "./routes/board_tokens.ts";
 import { staff } from "./routes/staff.ts";
+import { closures } from "./routes/closures.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
 import { profile } from "./routes/profile.ts";
@@ -121,6 +122,7 @@ export function createApp(deps: AppDeps) {
     .route("/", appointments)
     .route("/", boardTokens)
     .route("/", staff)
+    .route("/", closures)
     .route("/", queue)
     .route("/", me)
     .route("/", profile)

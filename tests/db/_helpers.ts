@@ -308,6 +308,9 @@ export async function addFixtures(sql: Sql): Promise<Fixtures> {
         insert into public.doctor_blocked_dates (doctor_id, clinic_id, day, reason)
         values (${c.doctor}, ${c.id}, '2030-12-25', 'Leave')`;
       await tx`
+        insert into public.clinic_closures (clinic_id, starts_on, ends_on, reason)
+        values (${c.id}, '2030-12-31', '2031-01-01', 'New Year')`;
+      await tx`
         insert into public.queue_tickets (clinic_id, service_date, code, kind, priority)
         values (${c.id}, '2030-07-01', 'W001', 'walk_in', 1)`;
       await tx`

@@ -1,11 +1,12 @@
 /**
  * The booking path:
  *
- * - one decision (private.slot_decisions, supabase/migrations/20261206001000_booking_decision.sql)
- *   for every path: over generated schedules (slot length, buffer, minimum notice, advance
- *   window, daily cap, breaks, blocked dates, time zones, bookings and live, expired and
- *   cancelled holds in the way), a start the slot listing offers is exactly one that a hold, a
- *   booking and a reschedule accept, and the three refuse every other start with one answer;
+ * - one decision (private.slot_decisions, supabase/migrations/20261206001000_booking_decision.sql,
+ *   with closures since 20261206001700_clinic_closures.sql) for every path: over generated
+ *   schedules (slot length, buffer, minimum notice, advance window, daily cap, breaks, blocked
+ *   dates, clinic closures, time zones, bookings and live, expired and cancelled holds in the
+ *   way), a start the slot listing offers is exactly one that a hold, a booking and a
+ *   reschedule accept, and the three refuse every other start with one answer;
  * - private.enqueue_job wakes the workers (NOTIFY jobs) only for a job it inserted that is due;
  * - private.book_as (POST /api/bookings as one statement) acts under the caller's claims for
  *   that statement only, and client roles cannot call it (nor private.webhook_ingest_as, the
@@ -48,6 +49,10 @@ const schedule = fc.record({
   work: fc.array(period("work"), { minLength: 1, maxLength: 2 }),
   breaks: fc.array(period("break"), { maxLength: 1 }),
   blocked: fc.subarray([0, 1, 2, 3, 4]),
+  // Clinic closures: [first day, days] from today.
+  closed: fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 1 })), {
+    maxLength: 1,
+  }),
   taken: fc.array(
     fc.record({
       day: fc.integer({ min: 0, max: 2 }),
@@ -163,6 +168,11 @@ Deno.test("one decision: the listing offers exactly the starts a hold, a booking
             await tx`insert into public.doctor_blocked_dates (doctor_id, clinic_id, day)
               values (${doctor}, ${CLINIC_A}, ${await day(offset)}::date)`;
           }
+          for (const [from, days] of f.closed) {
+            await tx`insert into public.clinic_closures (clinic_id, starts_on, ends_on, reason)
+              values (${CLINIC_A}, ${await day(from)}::date, ${await day(from + days)}::date,
+                'Closed')`;
+          }
           for (const t of f.taken) {
             const work = t.day === 0 ? [today, ...f.work] : f.work;
             const at = Math.min(1435, Math.max(0, work[t.period % work.length].from + t.at));
@@ -248,11 +258,12 @@ Deno.test("one decision: the listing offers exactly the starts a hold, a booking
         slot: 15,
         buffer: 0,
         notice: 30,
-        advance: 2,
+        advance: 3,
         cap: 2,
         work: [{ kind: "work", from: 540, to: 780 }],
         breaks: [{ kind: "break", from: 630, to: 645 }],
         blocked: [2],
+        closed: [[3, 0]],
         taken: [
           { day: 1, period: 0, at: 0, status: "scheduled" },
           { day: 1, period: 0, at: 30, status: "held" },
@@ -270,6 +281,7 @@ Deno.test("one decision: the listing offers exactly the starts a hold, a booking
       "too_far_ahead",
       "outside_schedule",
       "slot_unavailable",
+      "clinic_closed",
       "fully booked",
     ]
   ) assert.ok(outcomes.has(code), `no start answered ${code}: ${[...outcomes].join(", ")}`);

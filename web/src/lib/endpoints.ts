@@ -34,6 +34,8 @@ export type WebhookDelivery = Schemas["WebhookDelivery"];
 /** The clinic's staff and pending invitations, as its admins see them. */
 export type StaffList = Schemas["Staff"];
 export type StaffRole = Schemas["StaffRole"];
+export type ClosureInfo = Schemas["ClosureInfo"];
+export type ClosureCollision = Schemas["ClosureCollision"];
 export type Ticket = Schemas["QueueTicket"];
 export type MyQueue = Schemas["MyQueue"];
 /** My ticket of today, with its clinic. */
@@ -215,6 +217,21 @@ export const staff = {
     call("delete", "/api/clinics/{code}/staff/{user_id}", {
       auth,
       params: { code, user_id: userId },
+  closures: (auth: Auth, code: string, from: string) =>
+    call("get", "/api/clinics/{code}/closures", { auth, params: { code }, query: { from } })
+      .then((r) => r.closures),
+  addClosure: (
+    auth: Auth,
+    code: string,
+    body: { starts_on: string; ends_on: string; reason: string },
+  ) => call("post", "/api/clinics/{code}/closures", { auth, params: { code }, body }),
+  removeClosure: (auth: Auth, code: string, id: string) =>
+    call("delete", "/api/clinics/{code}/closures/{id}", { auth, params: { code, id } }),
+  importHolidays: (auth: Auth, code: string, year: number) =>
+    call("post", "/api/clinics/{code}/closures/public-holidays", {
+      auth,
+      params: { code },
+      body: { year },
     }),
   undoNoShow: (auth: Auth, id: string) =>
     call("post", "/api/appointments/{id}/undo-no-show", { auth, params: { id } }),

@@ -8,6 +8,7 @@ import { BoardLink } from "./board_link.tsx";
 import { Boards } from "./boards.tsx";
 import { CallNext } from "./call_next.tsx";
 import { Members } from "./members.tsx";
+import { Closures } from "./closures.tsx";
 import { Queue } from "./queue.tsx";
 import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
@@ -57,6 +58,7 @@ export function Console() {
             {isAdmin(user) && <Boards code={code} />}
             {isAdmin(user) && <Webhooks code={code} />}
             {isAdmin(user) && <Members code={code} />}
+            {isAdmin(user) && <Closures code={code} />}
           </div>
         </div>
         <Appointments />
