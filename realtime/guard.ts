@@ -18,23 +18,25 @@ export function guarded<A extends unknown[]>(
   callback: (...args: A) => unknown,
   close?: () => void,
 ): Guarded<A> {
-  const fail = (error: unknown) => {
-    report(id, error);
-    if (!close) return;
-    try {
-      close();
-    } catch (again) {
-      report(id, again);
-    }
-  };
+  // No closure but this one: every socket holds several guarded callbacks.
   return (...args) => {
     try {
       const result = callback(...args);
-      if (result instanceof Promise) return result.then(() => {}, fail);
+      if (result instanceof Promise) return result.then(() => {}, (e) => failed(id, e, close));
     } catch (error) {
-      fail(error);
+      failed(id, error, close);
     }
   };
+}
+
+function failed(id: string, error: unknown, close: (() => void) | undefined): void {
+  report(id, error);
+  if (!close) return;
+  try {
+    close();
+  } catch (again) {
+    report(id, again);
+  }
 }
 
 /** Logs an error of what `id` names: kind and origin only. */

@@ -23,21 +23,21 @@ export interface Server {
 }
 
 /**
- * Starts `realtime/main.ts` (or $REALTIME_BENCH_SERVER) on a free port with `env` added, and
- * waits until it prints `marker`.
+ * Starts `main` (`realtime/main.ts`, or $REALTIME_BENCH_SERVER) on a free port with `env`
+ * added, and waits until it prints `marker`.
  */
 export async function startServer(
   databaseUrl: string,
   secret: string,
   env: Record<string, string> = {},
   marker = "listening",
+  // REALTIME_BENCH_SERVER: another build of realtime/main.ts (before/after comparisons).
+  main = Deno.env.get("REALTIME_BENCH_SERVER") ??
+    new URL("../../realtime/main.ts", import.meta.url).pathname,
 ): Promise<Server> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
-  // REALTIME_BENCH_SERVER: another build of realtime/main.ts (before/after comparisons).
-  const main = Deno.env.get("REALTIME_BENCH_SERVER") ??
-    new URL("../../realtime/main.ts", import.meta.url).pathname;
   const config = new URL("../../deno.json", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--config", config, main],

@@ -66,7 +66,7 @@ async function until(server: Server, status: string): Promise<void> {
   }
 }
 
-async function singleProcess(databaseUrl: string, secret: string): Promise<Deployment> {
+export async function singleProcess(databaseUrl: string, secret: string): Promise<Deployment> {
   const server = await startServer(databaseUrl, secret);
   return {
     name: "single process",
@@ -77,7 +77,20 @@ async function singleProcess(databaseUrl: string, secret: string): Promise<Deplo
   };
 }
 
-async function overNats(databaseUrl: string, secret: string, nodeCount: number) {
+/** A bare Deno websocket server (bare_ws.ts): the runtime's own per-socket floor. */
+export async function bareWebSockets(databaseUrl: string, secret: string): Promise<Deployment> {
+  const main = new URL("./bare_ws.ts", import.meta.url).pathname;
+  const server = await startServer(databaseUrl, secret, {}, "listening", main);
+  return {
+    name: "bare Deno websocket",
+    endpoints: [server.endpoint],
+    parts: { process: () => processSeconds(server.pid) },
+    nodes: [server],
+    stop: () => server.stop(),
+  };
+}
+
+export async function overNats(databaseUrl: string, secret: string, nodeCount: number) {
   const nats: NatsServer & { close(): Promise<void> } = await startNats();
   const natsPid = nats.pid!;
   const started: Server[] = [];
@@ -182,7 +195,7 @@ function openFileLimit(): number {
 }
 
 /** The serving process's RSS before and after `count` idle subscribed sockets. */
-async function idleMemory(
+export async function idleMemory(
   ctx: BenchContext,
   deploy: (databaseUrl: string, secret: string) => Promise<Deployment>,
 ) {
@@ -263,6 +276,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const two = await measure(ctx, (url, secret) => overNats(url, secret, 2));
   const memory = await idleMemory(ctx, (url, secret) => overNats(url, secret, 1));
   const singleMemory = await idleMemory(ctx, singleProcess);
+  const floor = await idleMemory(ctx, bareWebSockets);
   const loadAtEnd = Deno.loadavg();
   const all = [single, one, two];
   const best = (m: Measured) => m.sat.best;
@@ -332,7 +346,12 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     } ` +
     `KiB per idle subscribed socket** (goal ≤ 16 KiB). The single process, the same way: ` +
     `${(perSocket(singleMemory) / 1024).toFixed(1)} KiB ` +
-    `(node ÷ single ${(perSocket(memory) / perSocket(singleMemory)).toFixed(2)}).` +
+    `(node ÷ single ${(perSocket(memory) / perSocket(singleMemory)).toFixed(2)}). ` +
+    `A bare \`Deno.upgradeWebSocket\` server holding as many sockets (bare_ws.ts: it only ` +
+    `answers the join), the same way: ${(perSocket(floor) / 1024).toFixed(1)} KiB — the ` +
+    `runtime's own floor; above it the node holds ` +
+    `${((perSocket(memory) - perSocket(floor)) / 1024).toFixed(1)} KiB and the single process ` +
+    `${((perSocket(singleMemory) - perSocket(floor)) / 1024).toFixed(1)} KiB per socket.` +
     (memory.count < IDLE_SOCKETS
       ? ` (${memory.count}, not ${IDLE_SOCKETS}: each socket is an open file on both ends ` +
         `and this machine allows ${openFileLimit()} per process.)`

@@ -6,7 +6,8 @@
  *   the replication connection. A standby retries it every `pollMs`; when the leader dies its
  *   session ends, the lock is free and the standby takes over, resuming the slot from its
  *   confirmed LSN. A leader whose lock session fails steps down.
- * - Publishing is sequential, one acknowledged message at a time, with the commit LSN as
+ * - Publishing is in commit order, pipelined (a bounded number of messages ahead of their
+ *   acks, each expecting its predecessor as the stream's last message), with the commit LSN as
  *   `Nats-Msg-Id`: the stream's order is commit order and a failed publish is retried with the
  *   same id. A new leader first reads the last LSN in the stream and skips what is already
  *   there; a re-publish inside the duplicate window is dropped by the stream as well.
@@ -16,7 +17,7 @@
  *   transaction published like any other, so nodes see the stream move when the tables are
  *   idle — and see it stall when any part of the path does.
  */
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type PubAck } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import postgres from "postgres";
 import type { Transaction } from "../changes/types.ts";
@@ -53,6 +54,15 @@ export interface FeederOptions {
    * reading the slot until they are published, then reads on from its confirmed LSN.
    */
   maxQueued?: number;
+}
+
+/** Messages published ahead of their acks at most. */
+const MAX_IN_FLIGHT = 64;
+
+interface InFlight {
+  ack: Promise<PubAck>;
+  /** The last part of its transaction: acknowledged, the transaction is in the stream. */
+  last: boolean;
 }
 
 export interface Feeder {
@@ -138,36 +148,60 @@ export function createFeeder(options: FeederOptions): Feeder {
     await f.start(sink);
   }
 
-  /** Publishes the queue in order, each message acknowledged before the next. */
+  /**
+   * Publishes the queue in order, up to MAX_IN_FLIGHT messages ahead of their acks. Each
+   * message but the first after a start or a failure expects its predecessor's id as the
+   * stream's last (`Nats-Expected-Last-Msg-Id`): were one lost, every later one is refused, so
+   * the stream holds a prefix of the queue, in order. The slot is confirmed in ack order. A
+   * failure waits for the rest, then publishes again from the oldest unacknowledged
+   * transaction (the stream drops re-publishes by msg id before it checks the expectation).
+   */
   async function pump(current: number): Promise<void> {
+    // Messages leave room for the headers under the server's max_payload.
+    const limit = (options.nats.info?.max_payload ?? 1024 * 1024) - 4096;
     let backoff = 50;
+    let inFlight: InFlight[] = [];
+    let next = head; // the next transaction to publish
+    let previous: string | undefined; // the id the next message expects; none: a new chain
     while (head < queue.length && current === term && !stopping) {
-      const txn = queue[head];
-      try {
-        // Messages leave room for the headers under the server's max_payload.
-        const limit = (options.nats.info?.max_payload ?? 1024 * 1024) - 4096;
+      while (next < queue.length && inFlight.length < MAX_IN_FLIGHT) {
+        const txn = queue[next++];
         const bodies = encodeTransaction(txn, limit);
         for (let part = 0; part < bodies.length; part++) {
-          const ack = await js.publish(subject, bodies[part], {
-            msgID: msgIdOf(txn.lsn, part),
-            timeout: 2_000,
-          });
-          if (ack.duplicate) counters.duplicates++;
-          else counters.published++;
+          const msgID = msgIdOf(txn.lsn, part);
+          const expect = previous === undefined ? undefined : { lastMsgID: previous };
+          const ack = js.publish(subject, bodies[part], { msgID, expect, timeout: 2_000 });
+          ack.catch(() => {}); // awaited in order below, where its failure counts
+          inFlight.push({ ack, last: part === bodies.length - 1 });
+          previous = msgID;
         }
-        inStream = txn.lsn;
-        queue[head++] = undefined as unknown as Transaction;
-        if (head > 1024 && head * 2 > queue.length) {
-          queue = queue.slice(head);
-          head = 0;
+      }
+      const oldest = inFlight.shift()!;
+      try {
+        const ack = await oldest.ack;
+        if (ack.duplicate) counters.duplicates++;
+        else counters.published++;
+        if (oldest.last) {
+          inStream = queue[head].lsn;
+          queue[head++] = undefined as unknown as Transaction;
+          if (head > 1024 && head * 2 > queue.length) {
+            queue = queue.slice(head);
+            next -= head;
+            head = 0;
+          }
         }
         backoff = 50;
       } catch {
         counters.publishErrors++; // NATS away: nothing is confirmed meanwhile
+        await Promise.allSettled(inFlight.map((f) => f.ack));
+        inFlight = [];
+        next = head;
+        previous = undefined;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 1_000);
       }
     }
+    await Promise.allSettled(inFlight.map((f) => f.ack));
   }
 
   const sink: FeedSink = {

@@ -61,10 +61,14 @@ export function encodeTransaction(txn: Transaction, maxBytes: number): string[] 
       JSON.stringify(txn.commitTimestamp)
     },"part":${part},"parts":${parts},"changes":[`;
   const budget = maxBytes - encoder.encode(head(99_999, 99_999)).length - 2;
+  const texts = txn.changes.map((change) => JSON.stringify(change));
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: the usual transaction needs no byte count.
+  if (texts.reduce((sum, t) => sum + t.length + 1, 0) * 3 <= budget) {
+    return [`${head(0, 1)}${texts.join(",")}]}`];
+  }
   const groups: string[][] = [[]];
   let size = 0;
-  for (const change of txn.changes) {
-    const text = JSON.stringify(change);
+  for (const text of texts) {
     const bytes = encoder.encode(text).length + 1;
     if (size + bytes > budget && groups[groups.length - 1].length > 0) {
       groups.push([]);

@@ -88,105 +88,148 @@ export interface ChannelInit {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function createChannel(ctx: Context, conn: Connection, init: ChannelInit): Channel {
-  let open = true;
-  let expiry: ReturnType<typeof setTimeout> | undefined;
-  let cursorKey = init.cursorKey;
-  const subTopic = init.topic.slice("realtime:".length);
+  return new JoinedChannel(ctx, conn, init);
+}
 
-  const channel: Channel = {
-    topic: init.topic,
-    topicJson: JSON.stringify(init.topic),
-    subTopic,
-    joinRef: init.joinRef,
-    vsn: conn.vsn,
-    self: init.config.self,
-    private: init.config.private,
-    get presenceEnabled() {
-      return init.config.presenceEnabled && channel.access.presence.read;
-    },
-    get receivesBroadcasts() {
-      return channel.access.broadcast.read;
-    },
-    config: init.config,
-    bindings: init.bindings,
-    get cursorKey() {
-      return cursorKey;
-    },
-    token: init.token,
-    claims: init.claims,
-    access: init.access,
-    tables: init.tables,
-    pausedCursor: undefined,
-    sendFrame(frame) {
-      if (open) conn.sendFrame(frame);
-    },
-    push(event, payload, ref = null) {
-      conn.push({ joinRef: init.joinRef, ref, topic: init.topic, event, payload });
-    },
-    system(extension, status, message) {
-      channel.push("system", { extension, status, message, channel: subTopic });
-    },
-    fail(message, extension = "system") {
-      if (!open) return;
-      channel.system(extension, "error", message);
-      // phx_error (ref = join_ref) makes the client mark the channel errored and rejoin.
-      channel.push("phx_error", {}, init.joinRef);
-      channel.close("error");
-    },
-    isOpen: () => open && conn.isOpen(),
-    armExpiry() {
-      clearTimeout(expiry);
-      const left = secondsLeft(channel.claims);
-      if (!Number.isFinite(left)) return;
-      expiry = setTimeout(
-        conn.guard(() => {
-          expiry = undefined;
-          ctx.counters.tokenExpiries++;
-          const ago = Math.max(0, Math.floor(-secondsLeft(channel.claims)));
-          channel.fail(`Token has expired ${ago} seconds ago`);
-        }),
-        Math.min(MAX_TIMER_MS, Math.max(0, left * 1000)),
-      );
-    },
-    rekey(key, cursor) {
-      if (key === cursorKey) return;
-      if (cursorKey && cursor !== undefined) wentAway(cursorKey, cursor);
-      cursorKey = key;
-      if (key) ctx.cursors.set(key, { lsn: cursor ?? ctx.fanout.position, at: null });
-    },
-    close(reason) {
-      if (!open) return;
-      open = false;
-      clearTimeout(expiry);
-      expiry = undefined;
-      // Plain bookkeeping first, then the fan-out, then the topic (which tells the others).
-      if (conn.channels.get(init.topic) === channel) conn.channels.delete(init.topic);
-      ctx.privateRooms.release(channel);
-      ctx.channels.delete(channel);
-      const cursor = ctx.fanout.unsubscribe(channel) ?? channel.pausedCursor;
-      if (cursorKey && cursor !== undefined) {
-        if (reason === "leave") ctx.cursors.delete(cursorKey);
-        else wentAway(cursorKey, cursor);
-      }
-      ctx.topics.leave(channel);
-    },
-    subscription() {
-      return {
-        subscriber: channel,
-        claims: channel.claims,
-        principalKey: principalKey(channel.claims),
-        tables: channel.tables,
-      };
-    },
-  };
-  /** Records that this channel's subscriber went away at `cursor` (catch-up on rejoin). */
-  function wentAway(key: string, cursor: bigint): void {
-    const earlier = ctx.cursors.get(key);
-    // With several channels on one key (tabs of one user), keep the oldest cursor.
-    if (!earlier?.at || earlier.lsn > cursor) ctx.cursors.set(key, { lsn: cursor, at: Date.now() });
+/**
+ * A class, not an object literal of closures: tens of thousands of idle channels share its
+ * methods and getters (a literal with getters would also be a dictionary-mode object).
+ */
+class JoinedChannel implements Channel {
+  readonly topic: string;
+  readonly topicJson: string;
+  readonly subTopic: string;
+  readonly joinRef: string | null;
+  readonly vsn: Vsn;
+  readonly self: boolean;
+  readonly private: boolean;
+  readonly config: ChannelConfig;
+  readonly bindings: Binding[];
+  token: string;
+  claims: Claims;
+  access: TopicAccess;
+  tables: TableBinding[];
+  pausedCursor: bigint | undefined = undefined;
+  #open = true;
+  #expiry: ReturnType<typeof setTimeout> | undefined = undefined;
+  #cursorKey: string | undefined;
+  #ctx: Context;
+  #conn: Connection;
+
+  constructor(ctx: Context, conn: Connection, init: ChannelInit) {
+    this.#ctx = ctx;
+    this.#conn = conn;
+    this.topic = init.topic;
+    this.topicJson = JSON.stringify(init.topic);
+    this.subTopic = init.topic.slice("realtime:".length);
+    this.joinRef = init.joinRef;
+    this.vsn = conn.vsn;
+    this.self = init.config.self;
+    this.private = init.config.private;
+    this.config = init.config;
+    this.bindings = init.bindings;
+    this.token = init.token;
+    this.claims = init.claims;
+    this.access = init.access;
+    this.tables = init.tables;
+    this.#cursorKey = init.cursorKey;
   }
 
-  return channel;
+  get presenceEnabled(): boolean {
+    return this.config.presenceEnabled && this.access.presence.read;
+  }
+
+  get receivesBroadcasts(): boolean {
+    return this.access.broadcast.read;
+  }
+
+  get cursorKey(): string | undefined {
+    return this.#cursorKey;
+  }
+
+  sendFrame(frame: string | Uint8Array): void {
+    if (this.#open) this.#conn.sendFrame(frame);
+  }
+
+  push(event: string, payload: unknown, ref: string | null = null): void {
+    const { joinRef, topic } = this;
+    this.#conn.push({ joinRef, ref, topic, event, payload });
+  }
+
+  system(extension: string, status: string, message: string): void {
+    this.push("system", { extension, status, message, channel: this.subTopic });
+  }
+
+  fail(message: string, extension = "system"): void {
+    if (!this.#open) return;
+    this.system(extension, "error", message);
+    // phx_error (ref = join_ref) makes the client mark the channel errored and rejoin.
+    this.push("phx_error", {}, this.joinRef);
+    this.close("error");
+  }
+
+  isOpen(): boolean {
+    return this.#open && this.#conn.isOpen();
+  }
+
+  armExpiry(): void {
+    clearTimeout(this.#expiry);
+    const left = secondsLeft(this.claims);
+    if (!Number.isFinite(left)) return;
+    this.#expiry = setTimeout(
+      this.#conn.guard(() => {
+        this.#expiry = undefined;
+        this.#ctx.counters.tokenExpiries++;
+        const ago = Math.max(0, Math.floor(-secondsLeft(this.claims)));
+        this.fail(`Token has expired ${ago} seconds ago`);
+      }),
+      Math.min(MAX_TIMER_MS, Math.max(0, left * 1000)),
+    );
+  }
+
+  rekey(key: string | undefined, cursor: bigint | undefined): void {
+    if (key === this.#cursorKey) return;
+    if (this.#cursorKey && cursor !== undefined) this.#wentAway(this.#cursorKey, cursor);
+    this.#cursorKey = key;
+    if (key) this.#ctx.cursors.set(key, { lsn: cursor ?? this.#ctx.fanout.position, at: null });
+  }
+
+  close(reason: CloseReason): void {
+    if (!this.#open) return;
+    this.#open = false;
+    clearTimeout(this.#expiry);
+    this.#expiry = undefined;
+    const ctx = this.#ctx;
+    // Plain bookkeeping first, then the fan-out, then the topic (which tells the others).
+    if (this.#conn.channels.get(this.topic) === this) this.#conn.channels.delete(this.topic);
+    ctx.privateRooms.release(this);
+    ctx.channels.delete(this);
+    const cursor = ctx.fanout.unsubscribe(this) ?? this.pausedCursor;
+    const key = this.#cursorKey;
+    if (key && cursor !== undefined) {
+      if (reason === "leave") ctx.cursors.delete(key);
+      else this.#wentAway(key, cursor);
+    }
+    ctx.topics.leave(this);
+  }
+
+  subscription() {
+    return {
+      subscriber: this as Channel,
+      claims: this.claims,
+      principalKey: principalKey(this.claims),
+      tables: this.tables,
+    };
+  }
+
+  /** Records that this channel's subscriber went away at `cursor` (catch-up on rejoin). */
+  #wentAway(key: string, cursor: bigint): void {
+    const earlier = this.#ctx.cursors.get(key);
+    // With several channels on one key (tabs of one user), keep the oldest cursor.
+    if (!earlier?.at || earlier.lsn > cursor) {
+      this.#ctx.cursors.set(key, { lsn: cursor, at: Date.now() });
+    }
+  }
 }
 
 /** A reply to a client push. */
