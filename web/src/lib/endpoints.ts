@@ -217,6 +217,7 @@ export const staff = {
     call("delete", "/api/clinics/{code}/staff/{user_id}", {
       auth,
       params: { code, user_id: userId },
+    }),
   closures: (auth: Auth, code: string, from: string) =>
     call("get", "/api/clinics/{code}/closures", { auth, params: { code }, query: { from } })
       .then((r) => r.closures),
