@@ -83,6 +83,13 @@ Deno.test("kill -9 mid-stream, write, restart: the client gets every row", async
     };
     await write(5);
     await eventually(() => seen.length >= 5, 10_000, "first rows");
+    // Lossless resume starts once the subscriber's cursor is durable (flushed every sweep): a
+    // loaded machine can reach the kill before the first flush.
+    for (const end = Date.now() + 10_000;; await delay(20)) {
+      const [{ n }] = await db.sql`select count(*)::int as n from private.realtime_cursors`;
+      if (n > 0) break;
+      if (Date.now() > end) throw new Error("the catch-up cursor was never persisted");
+    }
 
     // Writes continue while the server dies.
     const writer = write(20);
