@@ -1,5 +1,6 @@
 -- Booking rules have one home: private.slot_decisions says whether a start time is bookable —
--- on the doctor's grid (weekly hours minus breaks, not on a blocked date), within the advance
+-- on the doctor's grid (weekly hours minus breaks, not on a blocked date nor a clinic closure,
+-- public.clinic_closures of …001700_clinic_closures), within the advance
 -- window, with the minimum notice, below the daily cap, and free — for one start (holds,
 -- bookings, reschedules, through private.take_slot) or for every start of a day (the slot
 -- listing and the day overview). Who books for whom is private.booking_target alone. The
@@ -16,6 +17,7 @@
 --   no_schedule    the doctor takes no appointments (no schedule, inactive or deleted)
 --   too_far_ahead  the local date is beyond the advance window
 --   too_soon       the start is within the minimum notice (or past)
+--   closed         the clinic is closed that local date (public.clinic_closures)
 --   off_grid       not a start of the doctor's grid that day
 --   day_full       the doctor's daily cap is reached (live holds count)
 --   taken          a booking or live hold overlaps the visit
@@ -48,6 +50,8 @@ begin
       ds.min_notice_minutes, c.timezone as tz, x.day,
       make_interval(mins => coalesce(p_minutes, ds.slot_minutes)) as len,
       (now() at time zone c.timezone)::date as today,
+      exists (select 1 from public.clinic_closures k
+              where k.clinic_id = c.id and x.day between k.starts_on and k.ends_on) as closed,
       case when ds.max_per_day is not null then (
         select count(*) from public.appointments a
         where a.doctor_id = p_doctor and a.service_date = x.day
@@ -66,7 +70,8 @@ begin
     from s
     join public.doctor_schedule_hours h
       on h.doctor_id = p_doctor and h.weekday = extract(dow from s.day)::smallint
-    where not exists (select 1 from public.doctor_blocked_dates b
+    where not s.closed
+      and not exists (select 1 from public.doctor_blocked_dates b
                       where b.doctor_id = p_doctor and b.day = s.day)
   ),
   -- Given a start, the series begins at the period's last step at or before it: the same
@@ -97,6 +102,7 @@ begin
         when s.day is null then 'no_schedule'
         when s.day > s.today + s.advance_days then 'too_far_ahead'
         when k.starts < now() + make_interval(mins => s.min_notice_minutes) then 'too_soon'
+        when s.closed then 'closed'
         when not k.on_grid then 'off_grid'
         when s.load >= s.max_per_day then 'day_full'
         when exists (
@@ -114,6 +120,7 @@ begin
       when 'too_far_ahead' then
         format('Appointments can be booked up to %s days ahead', o.advance_days)
       when 'too_soon' then format('Appointments need %s minutes notice', o.min_notice_minutes)
+      when 'closed' then 'The clinic is closed that day'
       when 'off_grid' then 'That time is not one of the doctor''s slots'
       when 'day_full' then 'The doctor is fully booked that day'
       when 'taken' then 'That time slot is no longer available'
@@ -167,6 +174,7 @@ begin
       case d.refusal
         when 'too_far_ahead' then 'too_far_ahead'
         when 'too_soon' then 'too_soon'
+        when 'closed' then 'clinic_closed'
         when 'day_full' then 'slot_unavailable'
         when 'taken' then 'slot_unavailable'
         else 'outside_schedule'
