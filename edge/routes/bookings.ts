@@ -16,7 +16,7 @@ import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { AppointmentEnvelope } from "./_schemas.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { ClinicCode, FreeText, Instant, Uuid } from "./_shared.ts";
+import { BookingSource, ClinicCode, FreeText, Instant, Uuid } from "./_shared.ts";
 
 const BookingBody = z.object({
   clinic_code: ClinicCode,
@@ -27,6 +27,7 @@ const BookingBody = z.object({
   patient_id: Uuid.optional().openapi({
     description: "Staff: the patient to book for (required). Patients: omit, or their own id.",
   }),
+  source: BookingSource.optional(),
 }).openapi("BookingRequest");
 
 const route = createRoute({

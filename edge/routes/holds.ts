@@ -8,13 +8,14 @@ import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { ClinicCode, Instant, one, Uuid } from "./_shared.ts";
+import { BookingSource, ClinicCode, Instant, one, Uuid } from "./_shared.ts";
 
 const HoldBody = z.object({
   clinic_code: ClinicCode,
   doctor_id: Uuid,
   start: Instant,
   patient_id: Uuid.optional().openapi({ description: "Staff only: the patient to hold for" }),
+  source: BookingSource.optional(),
 }).openapi("HoldRequest");
 
 const Hold = z.object({
