@@ -66,10 +66,11 @@ export const clinics = {
       params: { code },
       query: { date, doctor_id: doctorId || undefined },
     }),
-  days: (code: string, doctorId?: string) =>
+  /** The booking calendar: 14 days from today, or `page` (a month of the date picker). */
+  days: (code: string, doctorId?: string, page?: { from: string; days: number }) =>
     call("get", "/api/clinics/{code}/days", {
       params: { code },
-      query: { doctor_id: doctorId || undefined },
+      query: { doctor_id: doctorId || undefined, ...page },
     }),
 };
 

@@ -9,6 +9,7 @@ import { Boards } from "./boards.tsx";
 import { CallNext } from "./call_next.tsx";
 import { Members } from "./members.tsx";
 import { Closures } from "./closures.tsx";
+import { PhoneBooking } from "./phone_booking.tsx";
 import { Queue } from "./queue.tsx";
 import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
@@ -54,6 +55,7 @@ export function Console() {
           </div>
           <div class="col-side">
             <WalkIn code={code} />
+            <PhoneBooking code={code} />
             <BoardLink code={code} />
             {isAdmin(user) && <Boards code={code} />}
             {isAdmin(user) && <Webhooks code={code} />}
@@ -61,7 +63,7 @@ export function Console() {
             {isAdmin(user) && <Closures code={code} />}
           </div>
         </div>
-        <Appointments />
+        <Appointments code={code} />
         {isAdmin(user) && <AuditLog code={code} />}
       </main>
     </>
