@@ -3,11 +3,14 @@
  * `edge/start.ts`: staff find the patient, pick a day several days ahead in the date picker
  * (a closed day is greyed and skipped by the arrow keys), a free time, and book — a double
  * click books once, recorded as `phone` by the staff member; then, from the appointment list
- * of that day, reschedule it with the same picker and cancel it with a reason.
+ * of that day, reschedule it with the same picker and cancel it with a reason. And a patient
+ * the no-show sweep marked who arrives within the late window checks in in the app.
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
+import { addAppointment } from "../support/clinic.ts";
 import { audit } from "./a11y.ts";
+import { PHONE } from "./browser.ts";
 import { withServiceAndBrowser } from "./service.ts";
 
 const WAIT = 20_000;
@@ -170,5 +173,45 @@ Deno.test("front desk in Chromium: a phone booking days ahead, rescheduled, canc
       assert.deepEqual(errors, []);
     });
     await desk.close();
+  });
+});
+
+Deno.test("a late arrival the no-show sweep marked checks in in the app", async (t) => {
+  const errors: string[] = [];
+  await withServiceAndBrowser(async (service, browser) => {
+    const sql = service.db.sql;
+    const phone = await browser.newContext({ viewport: PHONE, serviceWorkers: "block" });
+    const page = await phone.newPage();
+    page.on("pageerror", (e) => errors.push(e.message));
+    const step = async (name: string, fn: () => Promise<void>) => {
+      if (!await t.step(name, fn)) throw new Error(`step failed: ${name}`);
+    };
+    await page.goto(`${service!.url}/login`);
+    await page.getByLabel("Email").fill("patient.lim@demo.com");
+    await page.getByLabel("Password").fill("Demo123!");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.waitForURL((u) => u.pathname !== "/login", { timeout: WAIT });
+
+    await step("past the late window: missed, no check-in offered", async () => {
+      await addAppointment(sql, { clinic: CLINIC, startMin: -90 });
+      await sql`select private.sweep_no_shows()`;
+      await page.goto(`${service!.url}/visit`);
+      await page.getByText(/^This appointment was missed/).waitFor({ timeout: WAIT });
+      assert.equal(await page.getByRole("button", { name: "Check in" }).count(), 0);
+    });
+
+    await step("within it: the app checks in, the sweep's mark is cleared", async () => {
+      const late = await addAppointment(sql, { clinic: CLINIC, startMin: -20 });
+      await sql`select private.sweep_no_shows()`;
+      await page.reload();
+      await page.getByRole("button", { name: "Check in" }).click({ timeout: WAIT });
+      await page.locator(".ticket-code").waitFor({ timeout: WAIT });
+      const [a] = await sql`select a.status::text, m.cleared_how from public.appointments a
+        join private.no_show_marks m on m.appointment_id = a.id where a.id = ${late}`;
+      assert.deepEqual([a.status, a.cleared_how], ["checked_in", "check_in"]);
+      for (const line of await audit(page)) errors.push(`a11y: ${line}`);
+      assert.deepEqual(errors, []);
+    });
+    await phone.close();
   });
 });
