@@ -126,7 +126,14 @@ export function DatePicker(props: {
   );
 }
 
-/** The chosen day's free times, as radios ("09:00 · Dr Tan"). */
+/** Slots by doctor, in the API's order (by time, then doctor). */
+function byDoctor(slots: Slot[]): [string, Slot[]][] {
+  const groups = new Map<string, Slot[]>();
+  for (const s of slots) groups.set(s.doctor_name, [...groups.get(s.doctor_name) ?? [], s]);
+  return [...groups.entries()];
+}
+
+/** The chosen day's free times by doctor, as radios named "09:00 · Dr Tan". */
 export function SlotPicker(props: {
   id: string;
   code: string;
@@ -159,23 +166,27 @@ export function SlotPicker(props: {
       {error && <Notice kind="error">{error}</Notice>}
       {!slots && !error && <Loading label={t("desk.loadingTimes")} />}
       {slots?.length === 0 && <p>{t("desk.noTimes")}</p>}
-      {slots && slots.length > 0 && (
-        <div class="slot-list">
-          {slots.map((s) => (
-            <label key={key(s)} class={`slot-choice${key(s) === chosen ? " selected" : ""}`}>
-              <input
-                type="radio"
-                name={props.id}
-                value={key(s)}
-                checked={key(s) === chosen}
-                onChange={() =>
-                  props.onChange(s)}
-              />
-              <span>{t("desk.slotWith", { time: s.local_time, doctor: s.doctor_name })}</span>
-            </label>
-          ))}
+      {byDoctor(slots ?? []).map(([doctor, list]) => (
+        <div key={doctor} class="slot-group">
+          <h3>{doctor}</h3>
+          <div class="slot-list">
+            {list.map((s) => (
+              <label key={key(s)} class={`slot-choice${key(s) === chosen ? " selected" : ""}`}>
+                <input
+                  type="radio"
+                  name={props.id}
+                  value={key(s)}
+                  checked={key(s) === chosen}
+                  aria-label={t("desk.slotWith", { time: s.local_time, doctor })}
+                  onChange={() =>
+                    props.onChange(s)}
+                />
+                <span aria-hidden="true">{s.local_time}</span>
+              </label>
+            ))}
+          </div>
         </div>
-      )}
+      ))}
     </fieldset>
   );
 }
