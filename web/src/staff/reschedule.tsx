@@ -54,10 +54,13 @@ export function Reschedule(
   const [day, setDay] = useState<string | null>(a.local_date);
   const [slot, setSlot] = useState<Slot | null>(null);
   const [busy, setBusy] = useState(false);
+  const inFlight = useRef(false);
   const doctors = info.value?.doctors ?? [];
   async function move(e: Event) {
     e.preventDefault();
-    if (!slot || busy) return;
+    // A second click before the first answered would move an appointment that moved already.
+    if (!slot || inFlight.current) return;
+    inFlight.current = true;
     setBusy(true);
     await run(t("appts.rescheduleLabel", { name: a.patient_name }), async () => {
       const moved = await booking.reschedule(session, newIdempotencyKey(), a.id, {
@@ -67,6 +70,7 @@ export function Reschedule(
       say("success", t("appts.moved", { name: a.patient_name, ...whenOf(moved) }));
       props.onClose();
     });
+    inFlight.current = false;
     setBusy(false);
   }
   return (
@@ -122,17 +126,20 @@ export function Cancel(props: { appointment: DayAppointment; onClose: () => void
   const a = props.appointment;
   const [reason, setReason] = useState("");
   const [busy, setBusy] = useState(false);
+  const inFlight = useRef(false);
   const keep = useRef<HTMLButtonElement>(null);
   useEffect(() => keep.current?.focus(), []);
   async function cancel(e: Event) {
     e.preventDefault();
-    if (busy) return;
+    if (inFlight.current) return;
+    inFlight.current = true;
     setBusy(true);
     await run(t("appts.cancelLabel", { name: a.patient_name }), async () => {
       await booking.cancel(session, a.id, reason.trim() || undefined);
       say("success", t("appts.cancelled", { name: a.patient_name }));
       props.onClose();
     });
+    inFlight.current = false;
     setBusy(false);
   }
   return (
