@@ -8,6 +8,7 @@
  * doctor (an accepted invitation, a role change) gets a doctor row and a default schedule.
  */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { asUser, claimsFor } from "../support/db.ts";
 import {
   CLINIC_A,
@@ -268,6 +269,10 @@ Deno.test("schedules: the doctors list, a schedule read and changed atomically, 
       (e: { code: string }) => e.code === "PT422",
     );
     await insert("break", "11:00", "11:30");
+    const removeWork = asUser(app.sql, doctor, (tx) =>
+      tx`delete from public.doctor_schedule_hours
+        where doctor_id = ${DOCTORS.tan} and weekday = 4 and kind = 'work'`);
+    await assert.rejects(removeWork, (e: { code: string }) => e.code === "PT422", "break orphaned");
   });
 });
 
@@ -552,4 +557,60 @@ Deno.test("schedules: a member who becomes a doctor gets a doctor row and a sche
     const [{ n }] = await app.sql`select count(*)::int as n from public.doctors`;
     assert.equal(n, 5, "Tan, Lee, Ng, Farah, Ong");
   });
+});
+
+Deno.test("schedules: any week drawn is saved whole when the rules admit it, else 422 and kept", async () => {
+  await using app = await testApp();
+  const admin = await app.tokenFor(USERS.admin);
+  const quarter = fc.integer({ min: 0, max: 96 }).map((q) =>
+    q === 96
+      ? "24:00"
+      : `${String(Math.floor(q / 4)).padStart(2, "0")}:${String((q % 4) * 15).padStart(2, "0")}`
+  );
+  const interval = fc.record({
+    weekday: fc.integer({ min: 0, max: 2 }),
+    kind: fc.constantFrom("work" as const, "break" as const),
+    starts: quarter.filter((q) => q !== "24:00"),
+    ends: quarter,
+  });
+  // The rules, as a model of the constraints (exact duplicates are one interval).
+  const admitted = (week: Interval[]) =>
+    week.every((h) => h.starts < h.ends) &&
+    week.every((a, i) =>
+      week.every((b, j) =>
+        i === j || a.weekday !== b.weekday || a.kind !== b.kind ||
+        (a.starts === b.starts && a.ends === b.ends) || a.ends <= b.starts || b.ends <= a.starts
+      )
+    ) &&
+    week.every((b) =>
+      b.kind === "work" ||
+      week.some((w) =>
+        w.kind === "work" && w.weekday === b.weekday && w.starts <= b.starts && b.ends <= w.ends
+      )
+    );
+  const key = (h: Interval) => `${h.weekday} ${h.kind} ${h.starts} ${h.ends}`;
+  let saved = 0;
+  let refused = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(interval, { maxLength: 6 }), async (week) => {
+      const before = await savedHours(app, admin);
+      const res = await app.call("PATCH", `${tan}/schedule`, {
+        token: admin,
+        body: { hours: week },
+      });
+      const after = (await savedHours(app, admin)).map(key).sort();
+      if (admitted(week)) {
+        assert.equal(res.status, 200, JSON.stringify([week, res.body]));
+        assert.deepEqual(after, [...new Set(week.map(key))].sort());
+        saved++;
+      } else {
+        assert.equal(res.status, 422, JSON.stringify([week, res.body]));
+        assert.match(res.body.error.details[0].path, /^hours\.\d+(\.ends)?$/);
+        assert.deepEqual(after, before.map(key).sort(), "nothing written");
+        refused++;
+      }
+    }),
+    { numRuns: 60, seed: 16 },
+  );
+  assert.ok(saved > 5 && refused > 5, `${saved} saved, ${refused} refused`);
 });
