@@ -105,6 +105,24 @@ begin
 end
 $$`;
 
+/**
+ * The week's periods that the schedule's constraints admit, first come first kept: no two of a
+ * kind overlap on a weekday, a break lies inside one work period.
+ */
+function validWeek(hours: (Period & { weekday: number })[]) {
+  const kept: (Period & { weekday: number })[] = [];
+  const sameDay = (h: Period & { weekday: number }, kind: Period["kind"]) =>
+    kept.filter((k) => k.weekday === h.weekday && k.kind === kind);
+  for (const h of [...hours].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "work" ? -1 : 1))) {
+    if (sameDay(h, h.kind).some((k) => k.from < h.to && h.from < k.to)) continue;
+    if (h.kind === "break" && !sameDay(h, "work").some((w) => w.from <= h.from && h.to <= w.to)) {
+      continue;
+    }
+    kept.push(h);
+  }
+  return kept;
+}
+
 const hhmm = (minutes: number) =>
   `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
 
@@ -153,11 +171,12 @@ Deno.test("one decision: the listing offers exactly the starts a hold, a booking
             where doctor_id = ${doctor}`;
           await tx`delete from public.doctor_schedule_hours where doctor_id = ${doctor}`;
           await tx`delete from public.appointments where doctor_id = ${doctor}`;
-          const hours = [...f.work, ...f.breaks].flatMap((p) =>
-            [0, 1, 2, 3, 4, 5, 6].map((weekday) => ({ ...p, weekday }))
-          );
           const [{ dow }] = await tx`select extract(dow from ${now.today}::date)::int as dow`;
-          hours.push({ ...today, weekday: dow });
+          const hours = validWeek([
+            { ...today, weekday: dow },
+            ...[...f.work, ...f.breaks]
+              .flatMap((p) => [0, 1, 2, 3, 4, 5, 6].map((weekday) => ({ ...p, weekday }))),
+          ]);
           for (const h of hours) {
             await tx`insert into public.doctor_schedule_hours (doctor_id, clinic_id, weekday, kind,
                 starts, ends)

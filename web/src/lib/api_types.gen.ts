@@ -3041,6 +3041,562 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/clinics/{code}/doctors": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The clinic's doctors with a summary of their schedules (admins) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Doctors */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DoctorSchedules"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/doctors/{id}/schedule": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A doctor's schedule: settings, weekly hours, blocked dates ahead (admins) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The schedule */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DoctorSchedule"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change a doctor's settings and/or replace the week's hours, atomically (admins)
+     * @description Hours are the whole week: intervals of one kind never overlap on a weekday, each ends after it starts, each break lies inside one work period. Nothing is written when a rule is broken. Bookings already made stay.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      /** @description The change */
+      requestBody?: {
+        content: {
+          "application/json": components["schemas"]["ScheduleChange"];
+        };
+      };
+      responses: {
+        /** @description The schedule */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DoctorSchedule"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description A broken rule, its field in `details` [{path, message}]: `overlapping_hours`, `invalid_interval` (ends before it starts), `break_outside_work`, `invalid_setting` */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  "/api/clinics/{code}/doctors/{id}/schedule/preview": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * The week a draft schedule would give, nothing saved (admins)
+     * @description The draft (as the PATCH takes it; none: the saved schedule) is applied in a transaction, the week's slots are listed by the booking decision itself (private.slot_decisions), and the transaction is rolled back. Every start of the grid is listed, decided as of now: the minimum notice and the advance window apply — a start they rule out is listed with `refusal` `too_soon` or `too_far_ahead`, not left out — as do the daily cap and the bookings already made (`day_full`, `taken`). The starts whose `refusal` is null are exactly what `GET /clinics/{code}/slots` offers once saved. Closed and blocked days have no starts.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      /** @description The week and the draft */
+      requestBody?: {
+        content: {
+          "application/json": components["schemas"]["SchedulePreviewRequest"];
+        };
+      };
+      responses: {
+        /** @description The week */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["SchedulePreview"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description A broken rule, its field in `details` [{path, message}]: `overlapping_hours`, `invalid_interval` (ends before it starts), `break_outside_work`, `invalid_setting` */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/doctors/{id}/blocked-dates": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A doctor's blocked dates, by day (admins) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Only from this day */
+          from?: string;
+        };
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Blocked dates */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              blocked_dates: components["schemas"]["BlockedDate"][];
+            };
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Block a date: the doctor has no slots that day (admins)
+     * @description Bookings already on that day stay booked.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      /** @description The date */
+      requestBody?: {
+        content: {
+          "application/json": components["schemas"]["BlockedDateRequest"];
+        };
+      };
+      responses: {
+        /** @description Blocked */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["BlockedDate"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Blocked already (`date_blocked`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description A reason over 100 characters (`invalid_reason`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/doctors/{id}/blocked-dates/{blocked_id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Unblock a date (admins) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+          blocked_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Unblocked */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/appointments/{id}/check-in": {
     parameters: {
       query?: never;
@@ -6515,6 +7071,111 @@ export interface components {
        * @enum {string}
        */
       country?: "SG";
+    };
+    DoctorSchedules: {
+      doctors: components["schemas"]["DoctorScheduleSummary"][];
+    };
+    DoctorScheduleSummary: {
+      id: string;
+      display_name: string;
+      is_active: boolean;
+      user_id: string | null;
+      settings: components["schemas"]["ScheduleSettings"];
+      /** @description Weekdays with working hours */
+      work_days: number[];
+      /** @description Working minutes a week, breaks off */
+      weekly_minutes: number;
+      upcoming_blocked_dates: number;
+    };
+    ScheduleSettings: {
+      /** @description A visit's length (5–240) */
+      slot_minutes: number;
+      /** @description Gap after each visit (0–120) */
+      buffer_minutes: number;
+      /** @description Daily cap; null: none */
+      max_per_day: number | null;
+      /** @description How far ahead patients book (0–365) */
+      advance_days: number;
+      /** @description Minimum notice (≥ 0) */
+      min_notice_minutes: number;
+      updated_at: string;
+    } | null;
+    DoctorSchedule: {
+      doctor: {
+        id: string;
+        display_name: string;
+        is_active: boolean;
+      };
+      settings: components["schemas"]["ScheduleSettings"] & unknown;
+      /** @description By weekday, work before breaks, by start */
+      hours: components["schemas"]["ScheduleInterval"][];
+      /** @description From today on */
+      blocked_dates: components["schemas"]["BlockedDate"][];
+    };
+    ScheduleInterval: {
+      /** @description 0 = Sunday … 6 = Saturday */
+      weekday: number;
+      /** @enum {string} */
+      kind: "work" | "break";
+      /** @example 09:00 */
+      starts: string;
+      /** @example 13:00 */
+      ends: string;
+    };
+    BlockedDate: {
+      id: string;
+      day: string;
+      reason: string | null;
+    };
+    ScheduleChange: {
+      settings?: components["schemas"]["ScheduleSettingsChange"];
+      /** @description The whole week's intervals, replacing the saved ones; absent: unchanged */
+      hours?: components["schemas"]["ScheduleInterval"][];
+    };
+    /** @description Absent keys stay */
+    ScheduleSettingsChange: {
+      slot_minutes?: number;
+      buffer_minutes?: number;
+      max_per_day?: number | null;
+      advance_days?: number;
+      min_notice_minutes?: number;
+    };
+    SchedulePreview: {
+      doctor_id: string;
+      timezone: string;
+      /** @description The Monday of the week */
+      week_start: string;
+      days: {
+        date: string;
+        weekday: number;
+        /** @description A clinic closure */
+        closed: boolean;
+        /** @description A blocked date of the doctor */
+        blocked: boolean;
+        slots: {
+          start: string;
+          end: string;
+          local_time: string;
+          /** @description Null: bookable now; else the booking decision's refusal now (`too_soon`, `too_far_ahead`, `day_full`, `taken`, …) */
+          refusal: string | null;
+        }[];
+      }[];
+    };
+    SchedulePreviewRequest: {
+      settings?: components["schemas"]["ScheduleSettingsChange"];
+      /** @description The whole week's intervals, replacing the saved ones; absent: unchanged */
+      hours?: components["schemas"]["ScheduleInterval"][];
+      /**
+       * @description Any day of the week (Monday to Sunday)
+       * @example 2026-12-01
+       */
+      week: string;
+    };
+    BlockedDateRequest: {
+      /** @example 2026-12-01 */
+      day: string;
+      /** @description A short label (≤ 100), e.g. Leave */
+      reason?: string;
     };
     QueueTicketResponse: {
       ticket: components["schemas"]["QueueTicket"];

@@ -265,3 +265,42 @@ export const webhooks = {
       params: { code, id, delivery_id: deliveryId },
     }),
 };
+
+// ---- doctors' schedules (admins) ---------------------------------------------------------------
+
+export type DoctorScheduleSummary = Schemas["DoctorScheduleSummary"];
+export type DoctorSchedule = Schemas["DoctorSchedule"];
+export type ScheduleInterval = Schemas["ScheduleInterval"];
+export type ScheduleChange = Schemas["ScheduleChange"];
+export type SchedulePreview = Schemas["SchedulePreview"];
+export type BlockedDate = Schemas["BlockedDate"];
+
+export const schedules = {
+  doctors: (auth: Auth, code: string) =>
+    call("get", "/api/clinics/{code}/doctors", { auth, params: { code } }).then((r) => r.doctors),
+  get: (auth: Auth, code: string, id: string) =>
+    call("get", "/api/clinics/{code}/doctors/{id}/schedule", { auth, params: { code, id } }),
+  save: (auth: Auth, code: string, id: string, body: ScheduleChange) =>
+    call("patch", "/api/clinics/{code}/doctors/{id}/schedule", {
+      auth,
+      params: { code, id },
+      body,
+    }),
+  preview: (auth: Auth, code: string, id: string, week: string, draft: ScheduleChange) =>
+    call("post", "/api/clinics/{code}/doctors/{id}/schedule/preview", {
+      auth,
+      params: { code, id },
+      body: { week, ...draft },
+    }),
+  block: (auth: Auth, code: string, id: string, day: string, reason: string) =>
+    call("post", "/api/clinics/{code}/doctors/{id}/blocked-dates", {
+      auth,
+      params: { code, id },
+      body: reason ? { day, reason } : { day },
+    }),
+  unblock: (auth: Auth, code: string, id: string, blockedId: string) =>
+    call("delete", "/api/clinics/{code}/doctors/{id}/blocked-dates/{blocked_id}", {
+      auth,
+      params: { code, id, blocked_id: blockedId },
+    }),
+};
