@@ -5,7 +5,7 @@
  * here for the admin to move or cancel (nothing is dropped silently).
  */
 import { useEffect, useState } from "preact/hooks";
-import { type ClosureCollision, type ClosureInfo, staff } from "../lib/endpoints.ts";
+import { type ClosureInfo, type Collision, staff } from "../lib/endpoints.ts";
 import { serverNow } from "../lib/clock.ts";
 import { calendarLabel, localDay, timeIn } from "../lib/format.ts";
 import { Notice, TextField } from "../lib/ui.tsx";
@@ -18,7 +18,7 @@ export function Closures(props: { code: string }) {
   const year = Number(today.slice(0, 4));
   const [list, setList] = useState<ClosureInfo[] | null>(null);
   const [form, setForm] = useState({ starts_on: "", ends_on: "", reason: "" });
-  const [affected, setAffected] = useState<ClosureCollision[]>([]);
+  const [affected, setAffected] = useState<Collision[]>([]);
   const [removing, setRemoving] = useState<ClosureInfo | null>(null);
   const [busy, setBusy] = useState(false);
   const reload = () => staff.closures(session, props.code, today).then(setList);
@@ -31,7 +31,7 @@ export function Closures(props: { code: string }) {
       ? calendarLabel(k.starts_on)
       : `${calendarLabel(k.starts_on)} – ${calendarLabel(k.ends_on)}`;
 
-  async function act(label: string, fn: () => Promise<ClosureCollision[]>) {
+  async function act(label: string, fn: () => Promise<Collision[]>) {
     setBusy(true);
     await run(label, async () => {
       setAffected(await fn());
