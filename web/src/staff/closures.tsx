@@ -2,13 +2,15 @@
 /**
  * The clinic's closures, for its admins: close the clinic on a range of dates or on a year's
  * public holidays, reopen a day. Bookings already on a closed day stay booked: they are listed
- * here for the admin to move or cancel (nothing is dropped silently).
+ * here, with a link to the affected appointments panel (./collisions.tsx) where the admin moves
+ * or cancels them (nothing is dropped silently).
  */
 import { useEffect, useState } from "preact/hooks";
 import { type ClosureInfo, type Collision, staff } from "../lib/endpoints.ts";
 import { serverNow } from "../lib/clock.ts";
 import { calendarLabel, localDay, timeIn } from "../lib/format.ts";
 import { Notice, TextField } from "../lib/ui.tsx";
+import { collisionsChanged } from "./collisions.tsx";
 import { Confirm } from "./confirm.tsx";
 import { run, say, session, tz } from "./store.ts";
 import { t } from "./messages.ts";
@@ -35,6 +37,7 @@ export function Closures(props: { code: string }) {
     setBusy(true);
     await run(label, async () => {
       setAffected(await fn());
+      collisionsChanged.value++;
       await reload();
     });
     setBusy(false);
@@ -118,6 +121,9 @@ export function Closures(props: { code: string }) {
       {affected.length > 0 && (
         <div data-testid="closure-collisions">
           <Notice kind="warning">{t("closures.collisions", { n: affected.length })}</Notice>
+          <p>
+            <a href="#collisions">{t("closures.seeAffected")}</a>
+          </p>
           <ul>
             {affected.map((a) => (
               <li key={a.id}>

@@ -9,6 +9,7 @@ import { Boards } from "./boards.tsx";
 import { CallNext } from "./call_next.tsx";
 import { Members } from "./members.tsx";
 import { Closures } from "./closures.tsx";
+import { Collisions } from "./collisions.tsx";
 import { Queue } from "./queue.tsx";
 import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
@@ -62,6 +63,7 @@ export function Console() {
           </div>
         </div>
         <Appointments />
+        {isAdmin(user) && <Collisions code={code} />}
         {isAdmin(user) && <AuditLog code={code} />}
       </main>
     </>
