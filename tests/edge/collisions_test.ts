@@ -171,6 +171,27 @@ Deno.test("collisions: listed, cancelled or moved in bulk with a reason", async 
     assert.deepEqual(await list(), []);
   });
 
+  let toLee = "";
+  await t.step("blocked dates: listed; no free slot with the doctor → another doctor", async () => {
+    const fresh = await book(daySlots[2]); // 09:30 with Dr Tan
+    await q.sql`insert into public.doctor_blocked_dates (doctor_id, clinic_id, day, reason)
+      select ${DOCTORS.tan}, ${CLINIC_A}, d::date, 'Leave'
+      from generate_series(${day}::date - 2, ${day}::date + 40, interval '1 day') d`;
+    assert.deepEqual(
+      (await list()).map((r) => r.id).sort(),
+      [early, moved, fresh].sort(),
+      "Dr Tan's bookings on blocked dates",
+    );
+    const free = await slotsOf(day, DOCTORS.lee);
+    const res = await resolve({ ids: [fresh], action: "reschedule", reason: "Doctor on leave" });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [r] = res.body.results;
+    assert.equal(r.outcome, "rescheduled", JSON.stringify(r));
+    assert.equal(r.appointment.doctor_id, DOCTORS.lee);
+    assert.equal(Date.parse(r.appointment.start), Date.parse(free[0]));
+    toLee = r.appointment.id;
+  });
+
   await t.step("no free slot anywhere: reported not moved, still booked", async () => {
     await q.sql`insert into public.clinic_closures (clinic_id, starts_on, ends_on, reason)
       select ${CLINIC_A}, (now() at time zone c.timezone)::date,
@@ -182,7 +203,11 @@ Deno.test("collisions: listed, cancelled or moved in bulk with a reason", async 
     assert.equal(res.body.results[0].appointment.status, "scheduled");
     const [row] = await q.sql`select status from public.appointments where id = ${early}`;
     assert.equal(row.status, "scheduled");
-    assert.deepEqual((await list()).map((r) => r.id), [early, moved], "still listed");
+    assert.deepEqual(
+      (await list()).map((r) => r.id).sort(),
+      [early, moved, toLee].sort(),
+      "still listed",
+    );
   });
 
   await t.step("bad input and other clinics: a 4xx, nothing done", async () => {
@@ -240,5 +265,62 @@ Deno.test("collisions: listed, cancelled or moved in bulk with a reason", async 
     }
     const [row] = await q.sql`select status from public.appointments where id = ${early}`;
     assert.equal(row.status, "scheduled");
+  });
+});
+
+Deno.test("collisions: one definition — grid changes collide; notice, window and cap do not", async (t) => {
+  await using q = await queueApp();
+  const admin = await q.tokenFor(USERS.admin);
+  const [{ day, dow }] = await q.sql`
+    select d::date::text as day, extract(dow from d)::int as dow
+    from generate_series((now() at time zone (select timezone from public.clinics
+        where id = ${CLINIC_A}))::date + 1, (now() at time zone (select timezone
+        from public.clinics where id = ${CLINIC_A}))::date + 8, interval '1 day') d
+    where extract(dow from d) between 1 and 6
+    order by d limit 1`;
+  const book = async (doctor: string, time: string) =>
+    (await q.sql`
+      insert into public.appointments (clinic_id, patient_id, doctor_id, period, status)
+      select ${CLINIC_A}, ${PATIENTS.lim}, ${doctor},
+        tstzrange(s, s + interval '15 minutes'), 'scheduled'
+      from public.clinics c
+      cross join lateral (select (${day}::date + ${time}::time) at time zone c.timezone as s) x
+      where c.id = ${CLINIC_A}
+      returning id`)[0].id as string;
+  const lee0915 = await book(DOCTORS.lee, "09:15");
+  const lee1100 = await book(DOCTORS.lee, "11:00");
+  const tan0900 = await book(DOCTORS.tan, "09:00");
+  const tan0915 = await book(DOCTORS.tan, "09:15");
+  const listed = async () =>
+    ((await q.call("GET", "/clinics/GFC-TP/collisions", { token: admin })).body
+      .collisions as Row[]).map((r) => r.id).sort();
+
+  await t.step("notice, advance window and daily cap: nothing collides", async () => {
+    await q.sql`update public.doctor_schedules
+      set min_notice_minutes = 60 * 24 * 20, advance_days = 0, max_per_day = 1
+      where clinic_id = ${CLINIC_A}`;
+    assert.deepEqual(await listed(), []);
+    await q.sql`update public.doctor_schedules
+      set min_notice_minutes = 30, advance_days = 30, max_per_day = 28
+      where clinic_id = ${CLINIC_A}`;
+  });
+
+  await t.step("a longer slot moves the grid: the start off it collides", async () => {
+    await q.sql`update public.doctor_schedules set slot_minutes = 20
+      where doctor_id = ${DOCTORS.lee}`;
+    assert.deepEqual(await listed(), [lee0915]);
+  });
+
+  await t.step("a new break over a booking collides", async () => {
+    await q.sql`insert into public.doctor_schedule_hours
+        (doctor_id, clinic_id, weekday, kind, starts, ends)
+      values (${DOCTORS.tan}, ${CLINIC_A}, ${dow}, 'break', '09:15', '09:30')`;
+    assert.deepEqual(await listed(), [lee0915, tan0915].sort());
+    assert.ok(!(await listed()).includes(tan0900));
+  });
+
+  await t.step("a doctor who stops taking appointments: all theirs collide", async () => {
+    await q.sql`update public.doctors set is_active = false where id = ${DOCTORS.lee}`;
+    assert.deepEqual(await listed(), [lee0915, lee1100, tan0915].sort());
   });
 });
