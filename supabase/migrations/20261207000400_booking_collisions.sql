@@ -5,6 +5,8 @@
 -- an admin cancels them with a reason or moves each to the earliest free slot
 -- (private.resolve_collisions), the patients told in their language with the reason, or not
 -- told when the admin says so (private.appointment_notify reads app.appointment_notice).
+-- Idempotency-Key'd writes have one home, private.idempotent: bookings (api.book) and the
+-- resolution (api.resolve_collisions).
 
 -- ---------------------------------------------------------------------------------------
 -- What collides
@@ -370,9 +372,9 @@ $$;
 revoke all on function private.resolve_collisions(jsonb) from public;
 grant execute on function private.resolve_collisions(jsonb) to authenticated;
 
--- An Idempotency-Key'd write (IETF httpapi draft), per caller and endpoint, as api.book answers
--- it: `p_fn(p_request)` answers `p_status`; a business refusal (private.raise_api) is an answer
--- too, stored and replayed, its partial writes rolled back; the same key and payload replay the
+-- An Idempotency-Key'd write (IETF httpapi draft), per caller and endpoint — bookings and the
+-- collisions' resolution: `p_fn(p_request)` answers `p_status`; a business refusal
+-- (private.raise_api, or a slot taken under the no-overlap constraint) is an answer too, stored and replayed, its partial writes rolled back; the same key and payload replay the
 -- first answer ("replayed": true), another payload → 422 idempotency_key_mismatch, while the
 -- first is in flight → 409 idempotency_key_in_use; unexpected errors roll everything back, key
 -- included. Returns {"status", "body", "replayed"}. SECURITY INVOKER: `p_fn` runs as the caller.
@@ -420,13 +422,18 @@ begin
   exception when others then
     get stacked diagnostics v_state = returned_sqlstate, v_code = message_text,
       v_message = pg_exception_detail, v_hint = pg_exception_hint;
-    if v_state not like 'PT%' then
+    if v_state = '23P01' then -- the appointments' no-overlap constraint
+      v_status := 409;
+      v_body := jsonb_build_object('error', jsonb_build_object(
+        'code', 'slot_unavailable', 'message', 'That time slot is no longer available'));
+    elsif v_state like 'PT%' then
+      v_status := substr(v_state, 3)::integer;
+      v_body := jsonb_build_object('error', jsonb_build_object('code', v_code, 'message', v_message)
+        || case when coalesce(v_hint, '') = '' then '{}'::jsonb
+                else jsonb_build_object('details', v_hint::jsonb) end);
+    else
       raise;
     end if;
-    v_status := substr(v_state, 3)::integer;
-    v_body := jsonb_build_object('error', jsonb_build_object('code', v_code, 'message', v_message)
-      || case when coalesce(v_hint, '') = '' then '{}'::jsonb
-              else jsonb_build_object('details', v_hint::jsonb) end);
   end;
 
   insert into public.idempotency_keys as k (user_id, key, endpoint, request_hash,
@@ -458,3 +465,25 @@ end
 $$;
 revoke all on function api.resolve_collisions(text, jsonb) from public;
 grant execute on function api.resolve_collisions(text, jsonb) to authenticated;
+
+-- POST /api/bookings through the same idempotency (one home): private.book's appointment, 201.
+create or replace function private.book_answer(p_request jsonb) returns jsonb
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  return jsonb_build_object('appointment', private.book(p_request));
+end
+$$;
+revoke all on function private.book_answer(jsonb) from public;
+grant execute on function private.book_answer(jsonb) to authenticated;
+
+create or replace function api.book(p_key text, p_request jsonb) returns jsonb
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  return private.idempotent(p_key, 'POST /api/bookings', p_request, 'private.book_answer'::regproc,
+    201);
+end
+$$;
