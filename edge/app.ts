@@ -34,6 +34,7 @@ import { boardTokens } from "./routes/board_tokens.ts";
 import { staff } from "./routes/staff.ts";
 import { closures } from "./routes/closures.ts";
 import { schedules } from "./routes/schedules.ts";
+import { collisions } from "./routes/collisions.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
 import { profile } from "./routes/profile.ts";
@@ -125,6 +126,7 @@ export function createApp(deps: AppDeps) {
     .route("/", staff)
     .route("/", closures)
     .route("/", schedules)
+    .route("/", collisions)
     .route("/", queue)
     .route("/", me)
     .route("/", profile)

@@ -6,6 +6,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
+import { apiError } from "../errors.ts";
 import { clientAddress } from "../net/client_address.ts";
 import { hasControlCharacters } from "../text.ts";
 import { toE164 } from "../notify/phone.ts";
@@ -20,6 +21,20 @@ export const Line = z.string().refine(
   (s) => !hasControlCharacters(s),
   "Use one line of text without control characters",
 );
+
+/**
+ * The Idempotency-Key header a write requires: as sent, the IETF draft's sf-string form ("…")
+ * unquoted; 400 when missing or longer than 255 characters.
+ */
+export function idempotencyKey(header: string | undefined): string {
+  let key = header?.trim();
+  if (key && key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1);
+  if (!key) throw apiError(400, "idempotency_key_required", "Send an Idempotency-Key header");
+  if (key.length > 255) {
+    throw apiError(400, "invalid_request", "The Idempotency-Key is longer than 255 characters");
+  }
+  return key;
+}
 
 /** Free text that may span lines (a reason, a description): tab and line breaks allowed. */
 export const FreeText = z.string().refine(

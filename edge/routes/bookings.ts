@@ -12,11 +12,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
-import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { AppointmentEnvelope } from "./_schemas.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { ClinicCode, FreeText, Instant, Uuid } from "./_shared.ts";
+import { ClinicCode, FreeText, idempotencyKey, Instant, Uuid } from "./_shared.ts";
 
 const BookingBody = z.object({
   clinic_code: ClinicCode,
@@ -58,23 +57,10 @@ const route = createRoute({
   },
 });
 
-/** The key as sent; the draft's sf-string form ("…") is unquoted. */
-function idempotencyKey(header: string | undefined): string | undefined {
-  let key = header?.trim();
-  if (key && key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1);
-  return key || undefined;
-}
-
 type Booked = { status: number; body: unknown; replayed: boolean };
 
 export const bookings = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
   const key = idempotencyKey(c.req.header("idempotency-key"));
-  if (!key) {
-    throw apiError(400, "idempotency_key_required", "Send an Idempotency-Key header");
-  }
-  if (key.length > 255) {
-    throw apiError(400, "invalid_request", "The Idempotency-Key is longer than 255 characters");
-  }
   const body = c.req.valid("json");
   // One statement under the caller's claims (private.book_as sets them, then calls api.book);
   // its business errors reach onError like any other SQL error.

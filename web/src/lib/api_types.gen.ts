@@ -3597,6 +3597,187 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/clinics/{code}/collisions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Booked appointments a closure or schedule change has left off the grid (staff) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description First local date (default: today) */
+          from?: string;
+          /** @description Last local date (default: none) */
+          to?: string;
+        };
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Earliest first */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Collisions"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic (`forbidden`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/collisions/resolve": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Cancel or move booked appointments in bulk, with a reason (admins; Idempotency-Key required)
+     * @description `cancel` cancels each with the reason; `reschedule` moves each to the earliest free slot on its day or later, with the same doctor if possible, else any doctor of the clinic. The patients are told, with the reason, unless `notify` is false. Each appointment has its own outcome; an unknown id, or another clinic's, answers 404 and changes nothing.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Required. 1–255 characters, unique per attempt (e.g. a UUID) */
+          "idempotency-key"?: string;
+        };
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["CollisionsResolveRequest"];
+        };
+      };
+      responses: {
+        /** @description Each appointment's outcome */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["CollisionsResolved"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of this clinic (`forbidden`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or an appointment not of it (`appointment_not_found`, `details.ids`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Conflict (`slot_unavailable`, `idempotency_key_in_use`, `invalid_state`, …) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Unprocessable (`outside_schedule`, `too_soon`, `idempotency_key_mismatch`, …) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/appointments/{id}/check-in": {
     parameters: {
       query?: never;
@@ -7035,9 +7216,9 @@ export interface components {
     ClosureAdded: {
       closure: components["schemas"]["Closure"];
       /** @description Bookings on the closed days: still booked, to be moved or cancelled */
-      affected_appointments: components["schemas"]["ClosureCollision"][];
+      affected_appointments: components["schemas"]["Collision"][];
     };
-    ClosureCollision: {
+    Collision: {
       id: string;
       status: string;
       date: string;
@@ -7048,6 +7229,12 @@ export interface components {
       patient_id: string;
       patient_name: string;
       patient_number: string | null;
+      /** @example •••• 4567 */
+      phone_masked: string | null;
+      /** @example l•••@example.com */
+      email_masked: string | null;
+      /** @description The language the patient is told in */
+      language: string;
     };
     ClosureRequest: {
       /** @example 2026-12-01 */
@@ -7062,7 +7249,7 @@ export interface components {
     HolidaysImported: {
       /** @description The closures added (known days skipped) */
       closures: components["schemas"]["Closure"][];
-      affected_appointments: components["schemas"]["ClosureCollision"][];
+      affected_appointments: components["schemas"]["Collision"][];
     };
     HolidayImportRequest: {
       year: number;
@@ -7176,6 +7363,38 @@ export interface components {
       day: string;
       /** @description A short label (≤ 100), e.g. Leave */
       reason?: string;
+    };
+    Collisions: {
+      collisions: components["schemas"]["Collision"][];
+    };
+    CollisionsResolved: {
+      /** @enum {string} */
+      action: "cancel" | "reschedule";
+      /** @description One per appointment, earliest first */
+      results: components["schemas"]["CollisionOutcome"][];
+    };
+    CollisionOutcome: {
+      id: string;
+      /**
+       * @description `not_moved`: no free slot in the advance window, still booked; `failed`: refused (see `error`), unchanged
+       * @enum {string}
+       */
+      outcome: "cancelled" | "rescheduled" | "not_moved" | "failed";
+      appointment?: components["schemas"]["Appointment"] & unknown;
+      previous?: components["schemas"]["Appointment"] & unknown;
+      error?: {
+        code: string;
+        message: string;
+      };
+    };
+    CollisionsResolveRequest: {
+      ids: string[];
+      /** @enum {string} */
+      action: "cancel" | "reschedule";
+      /** @description Told to the patients (app and e-mail) and kept as the cancellation's reason */
+      reason: string;
+      /** @description Default: true */
+      notify?: boolean;
     };
     QueueTicketResponse: {
       ticket: components["schemas"]["QueueTicket"];

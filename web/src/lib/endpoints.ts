@@ -35,7 +35,6 @@ export type WebhookDelivery = Schemas["WebhookDelivery"];
 export type StaffList = Schemas["Staff"];
 export type StaffRole = Schemas["StaffRole"];
 export type ClosureInfo = Schemas["ClosureInfo"];
-export type ClosureCollision = Schemas["ClosureCollision"];
 export type Ticket = Schemas["QueueTicket"];
 export type MyQueue = Schemas["MyQueue"];
 /** My ticket of today, with its clinic. */
@@ -303,4 +302,25 @@ export const schedules = {
       auth,
       params: { code, id, blocked_id: blockedId },
     }),
+};
+
+/** Booked appointments a change has left off the grid (staff), resolved in bulk (admins). */
+export type Collision = Schemas["Collision"];
+export type CollisionOutcome = Schemas["CollisionOutcome"];
+export const collisions = {
+  list: (auth: Auth, code: string) =>
+    call("get", "/api/clinics/{code}/collisions", { auth, params: { code } })
+      .then((r) => r.collisions),
+  resolve: (
+    auth: Auth,
+    code: string,
+    key: string,
+    body: Schemas["CollisionsResolveRequest"],
+  ) =>
+    call("post", "/api/clinics/{code}/collisions/resolve", {
+      auth,
+      params: { code },
+      body,
+      idempotencyKey: key,
+    }).then((r) => r.results),
 };

@@ -10,6 +10,7 @@ import { CallNext } from "./call_next.tsx";
 import { Members } from "./members.tsx";
 import { Closures } from "./closures.tsx";
 import { Schedules } from "./schedules.tsx";
+import { Collisions } from "./collisions.tsx";
 import { Queue } from "./queue.tsx";
 import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
@@ -64,6 +65,7 @@ export function Console() {
         </div>
         <Appointments />
         {isAdmin(user) && <Schedules code={code} />}
+        {isAdmin(user) && <Collisions code={code} />}
         {isAdmin(user) && <AuditLog code={code} />}
       </main>
     </>
