@@ -51,6 +51,9 @@ const Slots = z.object({
     description: "The type the slots are for",
     example: "consultation",
   }),
+  bookable_by: z.enum(["patients", "staff"]).optional().openapi({
+    description: "Who may book the type: a staff-only type's slots are not shared by caches",
+  }),
   slots: z.array(z.object({
     doctor_id: z.string(),
     doctor_name: z.string(),
@@ -118,6 +121,8 @@ const infoRoute = createRoute({
  * the booking page hears of changes through `availability_versions` and revalidates at once.
  */
 export const SLOTS_CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=2";
+/** A staff-only type's slots: the answer depends on the caller, so no shared cache keeps it. */
+export const STAFF_SLOTS_CACHE_CONTROL = "private, no-cache";
 
 const slotsHeaders = {
   ETag: {
@@ -267,7 +272,10 @@ export const clinics = new OpenAPIHono<AppEnv>()
         api.available_slots(${code}, ${date}::date, ${doctor}::uuid, ${type}) as r`)[0]
     );
     c.header("etag", slotsEtag(code, date, doctor, type, row.v));
-    c.header("cache-control", SLOTS_CACHE_CONTROL);
+    c.header(
+      "cache-control",
+      row.r.bookable_by === "staff" ? STAFF_SLOTS_CACHE_CONTROL : SLOTS_CACHE_CONTROL,
+    );
     return c.json(row.r as z.infer<typeof Slots>, 200);
   })
   .openapi(daysRoute, async (c) => {

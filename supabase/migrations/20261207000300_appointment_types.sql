@@ -472,7 +472,7 @@ create or replace function api.available_slots(p_code text, p_day date, p_doctor
   as $$
 declare
   v_clinic public.clinics;
-  v_type text;
+  v_type public.appointment_types;
   v_slots jsonb;
 begin
   select * into v_clinic from public.clinics
@@ -486,7 +486,7 @@ begin
   ) then
     perform private.raise_api(404, 'doctor_not_found', 'No such doctor at this clinic');
   end if;
-  v_type := (private.bookable_type(v_clinic.id, p_type)).code;
+  v_type := private.bookable_type(v_clinic.id, p_type);
 
   select coalesce(jsonb_agg(jsonb_build_object(
       'doctor_id', d.id,
@@ -498,12 +498,13 @@ begin
     ) order by s.starts, d.display_name), '[]'::jsonb)
   into v_slots
   from public.doctors d
-  cross join lateral private.slot_decisions(d.id, p_day, null, v_type) s
+  cross join lateral private.slot_decisions(d.id, p_day, null, v_type.code) s
   where d.clinic_id = v_clinic.id and (p_doctor is null or d.id = p_doctor)
     and s.refusal is null;
 
   return jsonb_build_object('clinic_code', v_clinic.code, 'date', p_day,
-    'timezone', v_clinic.timezone, 'appointment_type', v_type, 'slots', v_slots);
+    'timezone', v_clinic.timezone, 'appointment_type', v_type.code,
+    'bookable_by', v_type.bookable_by, 'slots', v_slots);
 end
 $$;
 

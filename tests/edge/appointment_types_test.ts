@@ -117,6 +117,7 @@ Deno.test("appointment types: admin CRUD, the list, and the type in every bookin
     const screening = await slots("type=screening");
     assert.equal(screening.status, 200, JSON.stringify(screening.body));
     assert.equal(screening.body.appointment_type, "screening");
+    assert.match(screening.headers.get("cache-control") ?? "", /^public/);
     assert.ok(
       screening.body.slots.every((s: { doctor_id: string; duration_minutes: number }) =>
         s.doctor_id === DOCTORS.tan && s.duration_minutes === 45
@@ -217,6 +218,8 @@ Deno.test("appointment types: admin CRUD, the list, and the type in every bookin
     assert.equal((await slots("type=vaccination", lim)).status, 403);
     const listed = await slots(`type=vaccination&doctor_id=${DOCTORS.lee}`, staff);
     assert.equal(listed.status, 200);
+    assert.equal(listed.body.bookable_by, "staff");
+    assert.equal(listed.headers.get("cache-control"), "private, no-cache", "no shared cache");
     assert.equal(listed.body.slots[0].duration_minutes, 10);
     const booked = await book(staff, sgt(day, "15:00"), {
       type: "vaccination",
@@ -429,7 +432,7 @@ Deno.test("appointment types: admin CRUD, the list, and the type in every bookin
   );
 });
 
-Deno.test("appointment types: the appointments' foreign key and new clinics' consultation", async () => {
+Deno.test("appointment types: the foreign key, the availability version, new clinics' consultation", async () => {
   await using app = await testApp();
   await assert.rejects(
     app.sql`insert into public.appointments (clinic_id, patient_id, doctor_id, period,
@@ -438,6 +441,20 @@ Deno.test("appointment types: the appointments' foreign key and new clinics' con
         tstzrange(now() + interval '3 days', now() + interval '3 days 15 minutes'), 'massage')`,
     (e: { code?: string }) => e.code === "23503",
   );
+  // A doctor offering a type or no longer: the clinic's availability version moves.
+  const version = async () =>
+    (await app.sql`select version from public.availability_versions
+      where clinic_id = ${CLINIC_A} and service_date is null`)[0]?.version ?? "0";
+  const before = await version();
+  const [offer] = await app.sql`
+    insert into public.appointment_type_doctors (clinic_id, type_id, doctor_id)
+    select clinic_id, id, ${DOCTORS.lee} from public.appointment_types
+    where clinic_id = ${CLINIC_A} and code = 'consultation'
+    returning id`;
+  const added = await version();
+  assert.notEqual(added, before);
+  await app.sql`delete from public.appointment_type_doctors where id = ${offer.id}`;
+  assert.notEqual(await version(), added);
   const [clinic] = await app.sql`insert into public.clinics (code, name, timezone)
     values ('NEW-1', 'New', 'Asia/Singapore') returning id`;
   const [type] = await app.sql`select code, all_doctors, bookable_by, active

@@ -6605,6 +6605,11 @@ export interface components {
        * @example consultation
        */
       appointment_type?: string;
+      /**
+       * @description Who may book the type: a staff-only type's slots are not shared by caches
+       * @enum {string}
+       */
+      bookable_by?: "patients" | "staff";
       slots: {
         doctor_id: string;
         doctor_name: string;
