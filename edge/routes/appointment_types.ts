@@ -50,7 +50,9 @@ const CreateBody = z.strictObject({
   }),
   colour: Colour.optional().openapi({ description: "Default: #2563eb" }),
   bookable_by: BookableBy.optional().openapi({ description: "Default: patients" }),
-  all_doctors: z.boolean().optional().openapi({ description: "Default: false" }),
+  all_doctors: z.boolean().optional().openapi({
+    description: "Default: true, unless `doctor_ids` is given",
+  }),
   doctor_ids: DoctorIds.optional(),
 }).openapi("AppointmentTypeRequest");
 

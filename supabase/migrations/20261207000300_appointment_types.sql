@@ -802,8 +802,8 @@ revoke all on function private.check_default_type(public.appointment_types) from
 grant execute on function private.check_default_type(public.appointment_types) to authenticated;
 
 -- Adds a type (admins): `p_type` {code, name, duration_minutes?, colour?, bookable_by?,
--- all_doctors?, doctor_ids?}, validated by the API and the table's checks. 409 for a code the
--- clinic already has.
+-- all_doctors? (default: unless doctor_ids are given), doctor_ids?}, validated by the API and
+-- the table's checks. 409 for a code the clinic already has.
 create or replace function api.create_appointment_type(p_code text, p_type jsonb) returns jsonb
   language plpgsql
   set search_path = ''
@@ -817,7 +817,7 @@ begin
   values (v_clinic, p_type ->> 'code', btrim(p_type ->> 'name'),
     (p_type ->> 'duration_minutes')::integer, lower(coalesce(p_type ->> 'colour', '#2563eb')),
     coalesce(p_type ->> 'bookable_by', 'patients'),
-    coalesce((p_type ->> 'all_doctors')::boolean, false))
+    coalesce((p_type ->> 'all_doctors')::boolean, not p_type ? 'doctor_ids'))
   on conflict on constraint appointment_types_key do nothing
   returning * into v_row;
   if not found then

@@ -328,6 +328,7 @@ Deno.test("appointment types: admin CRUD, the list, and the type in every bookin
       body: { code: "travel", name: "Travel advice" },
     });
     assert.equal(added.status, 201);
+    assert.equal(added.body.all_doctors, true, "every doctor, unless doctor_ids are given");
     assert.equal((await app.call("DELETE", `${BASE}/travel`, { token: admin })).status, 204);
     assert.equal((await app.call("DELETE", `${BASE}/travel`, { token: admin })).status, 404);
     const [{ n }] = await app.sql`select count(*)::int as n from audit.logs

@@ -6937,7 +6937,7 @@ export interface components {
        * @enum {string}
        */
       bookable_by?: "patients" | "staff";
-      /** @description Default: false */
+      /** @description Default: true, unless `doctor_ids` is given */
       all_doctors?: boolean;
       doctor_ids?: string[];
     };
