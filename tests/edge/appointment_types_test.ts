@@ -467,3 +467,79 @@ Deno.test("appointment types: the foreign key, the availability version, new cli
     active: true,
   });
 });
+
+Deno.test("appointment types: the API's checks are the table's (code, name, length, colour)", async () => {
+  await using app = await testApp();
+  /** Does the table take a type with these columns (the rest valid)? */
+  const tableTakes = async (columns: Record<string, unknown>) => {
+    const row = {
+      code: "probe",
+      name: "Probe",
+      duration_minutes: 15,
+      colour: "#123456",
+      ...columns,
+    };
+    try {
+      await app.sql.begin(async (tx) => {
+        await tx`insert into public.appointment_types (clinic_id, code, name, duration_minutes,
+            colour)
+          values (${CLINIC_A}, ${row.code as string}, ${row.name as string},
+            ${row.duration_minutes as number}, ${row.colour as string})`;
+        throw new Rollback();
+      });
+    } catch (error) {
+      if (error instanceof Rollback) return true;
+      if ((error as { code?: string }).code === "23514") return false;
+      throw error;
+    }
+    return true;
+  };
+  const cases: [string, unknown][] = [
+    ...[
+      "ab",
+      "a1",
+      "health_screening",
+      "a".repeat(40),
+      "a".repeat(41),
+      "1ab",
+      "_ab",
+      "Ab",
+      "a",
+      "a-b",
+      "a b",
+      "é_b",
+    ].map((code): [string, unknown] => ["code", code]),
+    ...["X", "A name", "x".repeat(80), "x".repeat(81)].map((name): [string, unknown] => [
+      "name",
+      name,
+    ]),
+    ...[4, 5, 45, 240, 241].map((n): [string, unknown] => ["duration_minutes", n]),
+    ...["#0d9488", "#abcdef", "#ABCDEF", "#12345", "red", "#1234567"].map((
+      colour,
+    ): [string, unknown] => ["colour", colour]),
+  ];
+  const admin = await app.tokenFor(USERS.admin);
+  for (const [field, value] of cases) {
+    // The API lower-cases a colour before it is stored.
+    const stored = field === "colour" ? String(value).toLowerCase() : value;
+    const table = await tableTakes({ [field]: stored });
+    const res = await app.call("POST", BASE, {
+      token: admin,
+      body: { code: "probe", name: "Probe", duration_minutes: 15, [field]: value },
+    });
+    const apiTakes = !(res.status === 400 &&
+      res.body.error.details?.some((d: { path: string }) => d.path === field));
+    assert.equal(apiTakes, table, `${field} = ${value}: ${JSON.stringify(res.body)}`);
+    if (res.status === 201) {
+      await app.sql`delete from public.appointment_types
+        where clinic_id = ${CLINIC_A} and code = ${res.body.code}`;
+    }
+  }
+  // And the consultation's rule, as the table states it.
+  await assert.rejects(
+    app.sql`update public.appointment_types set active = false where code = 'consultation'`,
+    (e: { code?: string }) => e.code === "23514",
+  );
+});
+
+class Rollback {}
