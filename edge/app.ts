@@ -35,6 +35,7 @@ import { staff } from "./routes/staff.ts";
 import { closures } from "./routes/closures.ts";
 import { schedules } from "./routes/schedules.ts";
 import { collisions } from "./routes/collisions.ts";
+import { appointmentTypes } from "./routes/appointment_types.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
 import { profile } from "./routes/profile.ts";
@@ -127,6 +128,7 @@ export function createApp(deps: AppDeps) {
     .route("/", closures)
     .route("/", schedules)
     .route("/", collisions)
+    .route("/", appointmentTypes)
     .route("/", queue)
     .route("/", me)
     .route("/", profile)

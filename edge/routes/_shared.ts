@@ -71,6 +71,18 @@ export const Uuid = z.string().regex(
   "Must be a UUID",
 );
 
+/** An appointment type's stable code (`consultation`, `health_screening`). */
+export const TypeCode = z.string().regex(
+  /^[a-z][a-z0-9_]{1,39}$/,
+  "Not an appointment type code (lower-case letters, digits and _)",
+).openapi({ example: "consultation" });
+
+/** The `type` of a slots, hold or booking request: optional, the clinic's consultation. */
+export const RequestedType = TypeCode.optional().openapi({
+  description: "The appointment type's code (GET /clinics/{code}/appointment-types); " +
+    "default `consultation`",
+});
+
 export const ClinicCode = z.string().min(2).max(20).regex(
   /^[A-Za-z0-9][A-Za-z0-9-]+$/,
   "Not a clinic code",

@@ -15,7 +15,7 @@ import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { AppointmentEnvelope } from "./_schemas.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { ClinicCode, FreeText, idempotencyKey, Instant, Uuid } from "./_shared.ts";
+import { ClinicCode, FreeText, idempotencyKey, Instant, RequestedType, Uuid } from "./_shared.ts";
 
 const BookingBody = z.object({
   clinic_code: ClinicCode,
@@ -23,6 +23,7 @@ const BookingBody = z.object({
   start: Instant,
   visit_reason: FreeText.trim().max(1000).optional(),
   hold_id: Uuid.optional(),
+  type: RequestedType,
   patient_id: Uuid.optional().openapi({
     description: "Staff: the patient to book for (required). Patients: omit, or their own id.",
   }),
@@ -35,7 +36,9 @@ const route = createRoute({
   summary: "Book an appointment (Idempotency-Key required)",
   description: "Patients book for themselves, staff for any patient of their clinic. A slot " +
     "that is taken (or held by someone else) answers 409 `slot_unavailable`. Retrying with the " +
-    "same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller.",
+    "same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller. " +
+    "`type` (default `consultation`) sets the visit's length; a staff-only type answers 403 to " +
+    "patients, a type the doctor does not offer 422 `appointment_type_not_offered`.",
   security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {

@@ -18,6 +18,7 @@
 -- form: closures, blocked dates, hours, breaks, slot length and buffer, an inactive doctor or a
 -- deleted schedule). Only the grid counts: an appointment is already booked, so neither the
 -- notice, the advance window, the daily cap nor its own occupancy of the slot makes it collide.
+-- Its type is part of its grid: the type's length, and whether the doctor still offers it.
 -- Earliest first, as the caller may read them (SECURITY INVOKER: RLS), with the patient's name,
 -- number and masked contact details as staff lists show them (private.patient_summary) and the
 -- language they are told in — never why they come.
@@ -29,7 +30,7 @@ create or replace function private.booking_collisions(p_clinic uuid, p_from date
   as $$
     with booked as (
       select a.id, a.status, a.service_date, a.period, a.doctor_id, a.patient_id,
-        (extract(epoch from upper(a.period) - lower(a.period)) / 60)::integer as minutes
+        a.appointment_type
       from public.appointments a
       where a.clinic_id = p_clinic and a.status in ('scheduled', 'confirmed')
         and a.service_date between coalesce(p_from, current_date - 1)
@@ -37,10 +38,10 @@ create or replace function private.booking_collisions(p_clinic uuid, p_from date
         and lower(a.period) > now()
     ),
     grids as (
-      select g.doctor_id, g.service_date, g.minutes, s.starts
-      from (select distinct b.doctor_id, b.service_date, b.minutes from booked b) g
+      select g.doctor_id, g.service_date, g.appointment_type, s.starts
+      from (select distinct b.doctor_id, b.service_date, b.appointment_type from booked b) g
       cross join lateral private.slot_decisions(g.doctor_id, g.service_date,
-        p_minutes => g.minutes) s
+        p_type => g.appointment_type) s
     )
     select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
         'id', b.id, 'status', b.status, 'date', b.service_date,
@@ -60,7 +61,7 @@ create or replace function private.booking_collisions(p_clinic uuid, p_from date
     where not exists (
       select 1 from grids k
       where k.doctor_id = b.doctor_id and k.service_date = b.service_date
-        and k.minutes = b.minutes and k.starts = lower(b.period))
+        and k.appointment_type = b.appointment_type and k.starts = lower(b.period))
   $$;
 revoke all on function private.booking_collisions(uuid, date, date) from public;
 grant execute on function private.booking_collisions(uuid, date, date) to authenticated;
@@ -222,9 +223,10 @@ revoke all on function private.appointment_notify() from public;
 -- The earliest bookable start (private.slot_decisions refuses nothing: free, on the grid, with
 -- the notice, within the advance window, below the cap) on local date `p_from` or later, with
 -- doctor `p_doctor` or — null — any doctor of the clinic; none when there is none in the
--- advance window. The visit's length is the schedule's, as api.reschedule_appointment takes it.
+-- advance window, for a visit of type `p_type` (its length; the doctors who offer it).
 -- Day by day, so the search stops at the first day with a free start.
-create or replace function private.earliest_slot(p_clinic uuid, p_doctor uuid, p_from date)
+create or replace function private.earliest_slot(p_clinic uuid, p_doctor uuid, p_from date,
+  p_type text)
   returns table (doctor_id uuid, starts timestamptz)
   language plpgsql stable
   set search_path = ''
@@ -245,7 +247,7 @@ begin
     return query
       select d.id, s.starts
       from public.doctors d
-      cross join lateral private.slot_decisions(d.id, v_day) s
+      cross join lateral private.slot_decisions(d.id, v_day, p_type => p_type) s
       where d.clinic_id = p_clinic and (p_doctor is null or d.id = p_doctor)
         and s.refusal is null
       order by s.starts, d.display_name, d.id
@@ -257,8 +259,8 @@ begin
   end loop;
 end
 $$;
-revoke all on function private.earliest_slot(uuid, uuid, date) from public;
-grant execute on function private.earliest_slot(uuid, uuid, date) to authenticated;
+revoke all on function private.earliest_slot(uuid, uuid, date, text) from public;
+grant execute on function private.earliest_slot(uuid, uuid, date, text) to authenticated;
 
 -- Cancels appointment `p_row` (api.cancel_appointment, with `p_reason`) or moves it
 -- (api.reschedule_appointment) to the earliest free start of the same doctor from its own day
@@ -284,9 +286,10 @@ begin
   end if;
   for v_attempt in 1 .. 3 loop
     select * into v_slot from private.earliest_slot(p_row.clinic_id, p_row.doctor_id,
-      p_row.service_date);
+      p_row.service_date, p_row.appointment_type);
     if not found then
-      select * into v_slot from private.earliest_slot(p_row.clinic_id, null, p_row.service_date);
+      select * into v_slot from private.earliest_slot(p_row.clinic_id, null, p_row.service_date,
+        p_row.appointment_type);
     end if;
     if v_slot.starts is null then
       return jsonb_build_object('id', p_row.id, 'outcome', 'not_moved',

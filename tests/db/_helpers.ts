@@ -311,6 +311,12 @@ export async function addFixtures(sql: Sql): Promise<Fixtures> {
         insert into public.clinic_closures (clinic_id, starts_on, ends_on, reason)
         values (${c.id}, '2030-12-31', '2031-01-01', 'New Year')`;
       await tx`
+        with t as (
+          insert into public.appointment_types (clinic_id, code, name, duration_minutes)
+          values (${c.id}, 'screening', 'Health screening', 45) returning id)
+        insert into public.appointment_type_doctors (clinic_id, type_id, doctor_id)
+        select ${c.id}, t.id, ${c.doctor} from t`;
+      await tx`
         insert into public.queue_tickets (clinic_id, service_date, code, kind, priority)
         values (${c.id}, '2030-07-01', 'W001', 'walk_in', 1)`;
       await tx`

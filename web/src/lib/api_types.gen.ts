@@ -1069,13 +1069,15 @@ export interface paths {
     };
     /**
      * Free appointment slots on a date (clinic-local)
-     * @description Slots come from each doctor's weekly hours in the clinic's time zone (work periods minus breaks, on a grid of slot length + buffer), skip blocked dates, respect the advance-booking window, minimum notice and daily cap, and leave out booked slots and live holds. `start`/`end` carry the clinic's UTC offset of that instant (DST-aware).
+     * @description Slots come from each doctor's weekly hours in the clinic's time zone (work periods minus breaks, on a grid of slot length + buffer), skip blocked dates, respect the advance-booking window, minimum notice and daily cap, and leave out booked slots and live holds. `start`/`end` carry the clinic's UTC offset of that instant (DST-aware). Each slot is as long as the appointment `type` (default `consultation`: the doctor's slot length) and only doctors offering the type have slots.
      */
     get: {
       parameters: {
         query: {
           date: string;
           doctor_id?: string;
+          /** @description The appointment type's code (GET /clinics/{code}/appointment-types); default `consultation` */
+          type?: string;
         };
         header?: never;
         path: {
@@ -1116,8 +1118,26 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
         /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Unprocessable (`outside_schedule`, `too_soon`, `idempotency_key_mismatch`, …) */
+        422: {
           headers: {
             [name: string]: unknown;
           };
@@ -1151,6 +1171,8 @@ export interface paths {
         query?: {
           doctor_id?: string;
           days?: number;
+          /** @description The appointment type's code (GET /clinics/{code}/appointment-types); default `consultation` */
+          type?: string;
         };
         header?: never;
         path: {
@@ -1178,8 +1200,26 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
         /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Unprocessable (`outside_schedule`, `too_soon`, `idempotency_key_mismatch`, …) */
+        422: {
           headers: {
             [name: string]: unknown;
           };
@@ -1524,7 +1564,7 @@ export interface paths {
     put?: never;
     /**
      * Book an appointment (Idempotency-Key required)
-     * @description Patients book for themselves, staff for any patient of their clinic. A slot that is taken (or held by someone else) answers 409 `slot_unavailable`. Retrying with the same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller.
+     * @description Patients book for themselves, staff for any patient of their clinic. A slot that is taken (or held by someone else) answers 409 `slot_unavailable`. Retrying with the same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller. `type` (default `consultation`) sets the visit's length; a staff-only type answers 403 to patients, a type the doctor does not offer 422 `appointment_type_not_offered`.
      */
     post: {
       parameters: {
@@ -3776,6 +3816,320 @@ export interface paths {
     options?: never;
     head?: never;
     patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/appointment-types": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The clinic's appointment types: those patients may book, or all for its staff
+     * @description `consultation` first, then by name. The default type of every slots, hold and booking request that names none is `consultation`.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Types */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["AppointmentTypes"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add an appointment type (admins) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["AppointmentTypeRequest"];
+        };
+      };
+      responses: {
+        /** @description Added */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["AppointmentType"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The clinic already has that code */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description A doctor of `doctor_ids` is not the clinic's */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/appointment-types/{type}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete an appointment type no appointment has (admins) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          type: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Deleted */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Appointments have it: deactivate it instead */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The consultation cannot be deleted */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /**
+     * Change an appointment type, deactivate it (`active: false`) or set its doctors (admins)
+     * @description The code never changes. `consultation` stays active and bookable by patients (422 `default_type`).
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          type: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["AppointmentTypeChanges"];
+        };
+      };
+      responses: {
+        /** @description Changed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["AppointmentType"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Unprocessable (`outside_schedule`, `too_soon`, `idempotency_key_mismatch`, …) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
     trace?: never;
   };
   "/api/appointments/{id}/check-in": {
@@ -6983,6 +7337,16 @@ export interface components {
       date: string;
       /** @example Asia/Singapore */
       timezone: string;
+      /**
+       * @description The type the slots are for
+       * @example consultation
+       */
+      appointment_type?: string;
+      /**
+       * @description Who may book the type: a staff-only type's slots are not shared by caches
+       * @enum {string}
+       */
+      bookable_by?: "patients" | "staff";
       slots: {
         doctor_id: string;
         doctor_name: string;
@@ -7045,6 +7409,15 @@ export interface components {
       doctor_id: string;
       doctor_name: string;
       patient_id: string;
+      /** @example consultation */
+      appointment_type?: string;
+      /** @example Consultation */
+      appointment_type_name?: string;
+      /**
+       * @description The type's colour on the staff console
+       * @example #2563eb
+       */
+      appointment_type_colour?: string;
       visit_reason: string | null;
       hold_expires_at: string | null;
       rescheduled_from: string | null;
@@ -7083,6 +7456,8 @@ export interface components {
         clinic_code: string;
         doctor_id: string;
         patient_id: string;
+        /** @example consultation */
+        appointment_type?: string;
         start: string;
         end: string;
         expires_at: string;
@@ -7094,6 +7469,11 @@ export interface components {
       doctor_id: string;
       /** @example 2026-12-01T09:00:00+08:00 */
       start: string;
+      /**
+       * @description The appointment type's code (GET /clinics/{code}/appointment-types); default `consultation`
+       * @example consultation
+       */
+      type?: string;
       /** @description Staff only: the patient to hold for */
       patient_id?: string;
     };
@@ -7108,6 +7488,11 @@ export interface components {
       start: string;
       visit_reason?: string;
       hold_id?: string;
+      /**
+       * @description The appointment type's code (GET /clinics/{code}/appointment-types); default `consultation`
+       * @example consultation
+       */
+      type?: string;
       /** @description Staff: the patient to book for (required). Patients: omit, or their own id. */
       patient_id?: string;
     };
@@ -7395,6 +7780,57 @@ export interface components {
       reason: string;
       /** @description Default: true */
       notify?: boolean;
+    };
+    AppointmentTypes: {
+      appointment_types: components["schemas"]["AppointmentType"][];
+    };
+    AppointmentType: {
+      /** @example health_screening */
+      code: string;
+      /** @example Health screening */
+      name: string;
+      /**
+       * @description The visit's length; null: each doctor's slot length
+       * @example 45
+       */
+      duration_minutes: number | null;
+      /** @example #0d9488 */
+      colour: string;
+      /** @enum {string} */
+      bookable_by: "patients" | "staff";
+      active: boolean;
+      /** @description Every doctor of the clinic offers it */
+      all_doctors: boolean;
+      /** @description The doctors who offer it (when not all do) */
+      doctor_ids: string[];
+    };
+    AppointmentTypeRequest: {
+      /** @example consultation */
+      code: string;
+      name: string;
+      /** @description Default: each doctor's slot length */
+      duration_minutes?: number;
+      /** @description Default: #2563eb */
+      colour?: string;
+      /**
+       * @description Default: patients
+       * @enum {string}
+       */
+      bookable_by?: "patients" | "staff";
+      /** @description Default: true, unless `doctor_ids` is given */
+      all_doctors?: boolean;
+      doctor_ids?: string[];
+    };
+    AppointmentTypeChanges: {
+      name?: string;
+      duration_minutes?: number | null;
+      colour?: string;
+      /** @enum {string} */
+      bookable_by?: "patients" | "staff";
+      active?: boolean;
+      all_doctors?: boolean;
+      /** @description Replaces the set */
+      doctor_ids?: string[];
     };
     QueueTicketResponse: {
       ticket: components["schemas"]["QueueTicket"];

@@ -35,6 +35,10 @@ export type WebhookDelivery = Schemas["WebhookDelivery"];
 export type StaffList = Schemas["Staff"];
 export type StaffRole = Schemas["StaffRole"];
 export type ClosureInfo = Schemas["ClosureInfo"];
+/** What a visit can be (a consultation, a health screening), its length, colour and doctors. */
+export type AppointmentType = Schemas["AppointmentType"];
+/** The type every request that names none books. */
+export const DEFAULT_TYPE = "consultation";
 export type Ticket = Schemas["QueueTicket"];
 export type MyQueue = Schemas["MyQueue"];
 /** My ticket of today, with its clinic. */
@@ -59,16 +63,42 @@ export const clinics = {
   list: () => call("get", "/api/clinics", {}).then((r) => r.clinics),
   get: (code: string) => call("get", "/api/clinics/{code}", { params: { code } }),
   /** Public and the same for everyone: no token (a CDN may share it), revalidated by ETag. */
-  slots: (code: string, date: string, doctorId?: string) =>
+  slots: (code: string, date: string, doctorId?: string, type?: string) =>
     call("get", "/api/clinics/{code}/slots", {
       cache: "no-cache",
       params: { code },
-      query: { date, doctor_id: doctorId || undefined },
+      query: { date, doctor_id: doctorId || undefined, type: typeParam(type) },
     }),
-  days: (code: string, doctorId?: string) =>
+  days: (code: string, doctorId?: string, type?: string) =>
     call("get", "/api/clinics/{code}/days", {
       params: { code },
-      query: { doctor_id: doctorId || undefined },
+      query: { doctor_id: doctorId || undefined, type: typeParam(type) },
+    }),
+  /** The types patients may book (all of them, with `auth`, for the clinic's staff). */
+  types: (code: string, auth?: Auth) =>
+    call("get", "/api/clinics/{code}/appointment-types", { auth, params: { code } })
+      .then((r) => r.appointment_types),
+};
+
+/** A type for a request: left out when it is the default (the request stays as it was). */
+export function typeParam(type: string | undefined): string | undefined {
+  return type && type !== DEFAULT_TYPE ? type : undefined;
+}
+
+/** A clinic's appointment types (its admins). */
+export const appointmentTypes = {
+  create: (auth: Auth, code: string, body: Schemas["AppointmentTypeRequest"]) =>
+    call("post", "/api/clinics/{code}/appointment-types", { auth, params: { code }, body }),
+  update: (auth: Auth, code: string, type: string, body: Schemas["AppointmentTypeChanges"]) =>
+    call("patch", "/api/clinics/{code}/appointment-types/{type}", {
+      auth,
+      params: { code, type },
+      body,
+    }),
+  remove: (auth: Auth, code: string, type: string) =>
+    call("delete", "/api/clinics/{code}/appointment-types/{type}", {
+      auth,
+      params: { code, type },
     }),
 };
 

@@ -11,6 +11,7 @@ import { Members } from "./members.tsx";
 import { Closures } from "./closures.tsx";
 import { Schedules } from "./schedules.tsx";
 import { Collisions } from "./collisions.tsx";
+import { AppointmentTypes } from "./types.tsx";
 import { Queue } from "./queue.tsx";
 import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
@@ -61,6 +62,7 @@ export function Console() {
             {isAdmin(user) && <Webhooks code={code} />}
             {isAdmin(user) && <Members code={code} />}
             {isAdmin(user) && <Closures code={code} />}
+            {isAdmin(user) && <AppointmentTypes code={code} />}
           </div>
         </div>
         <Appointments />
