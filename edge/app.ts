@@ -33,6 +33,7 @@ import { audit } from "./routes/audit.ts";
 import { boardTokens } from "./routes/board_tokens.ts";
 import { staff } from "./routes/staff.ts";
 import { closures } from "./routes/closures.ts";
+import { clinicSettings } from "./routes/clinic_settings.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
 import { profile } from "./routes/profile.ts";
@@ -123,6 +124,7 @@ export function createApp(deps: AppDeps) {
     .route("/", boardTokens)
     .route("/", staff)
     .route("/", closures)
+    .route("/", clinicSettings)
     .route("/", queue)
     .route("/", me)
     .route("/", profile)

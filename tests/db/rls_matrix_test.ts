@@ -67,7 +67,12 @@ Deno.test("RLS is enabled and forced on every table, partitions included", async
  * Tables whose rows any client may read by design (public clinic information, and the
  * PII-free availability versions the booking page follows).
  */
-const PUBLIC_READ = new Set(["clinics", "doctors", "availability_versions"]);
+const PUBLIC_READ = new Set([
+  "clinics",
+  "doctors",
+  "availability_versions",
+  "clinic_opening_hours",
+]);
 /** Tables no client role reads at all (service_role only). */
 const SERVICE_ONLY = new Set(["jobs"]);
 
