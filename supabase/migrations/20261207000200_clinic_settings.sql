@@ -255,6 +255,21 @@ create or replace function private.replace_opening_hours(p_clinic uuid, p_hours 
 declare
   v_hour record;
 begin
+  -- The same week again: nothing to write.
+  if not exists (
+    (select o.weekday, o.opens, o.closes from public.clinic_opening_hours o
+     where o.clinic_id = p_clinic
+     except all
+     select (e ->> 'weekday')::smallint, (e ->> 'opens')::time, (e ->> 'closes')::time
+     from jsonb_array_elements(p_hours) e)
+    union all
+    (select (e ->> 'weekday')::smallint, (e ->> 'opens')::time, (e ->> 'closes')::time
+     from jsonb_array_elements(p_hours) e
+     except all
+     select o.weekday, o.opens, o.closes from public.clinic_opening_hours o
+     where o.clinic_id = p_clinic)) then
+    return;
+  end if;
   delete from public.clinic_opening_hours where clinic_id = p_clinic;
   for v_hour in
     select (e.value ->> 'weekday')::smallint as weekday, (e.value ->> 'opens')::time as opens,
@@ -294,6 +309,7 @@ create or replace function api.update_clinic_settings(p_code text, p_patch jsonb
 declare
   v_clinic public.clinics;
   v_booked jsonb;
+  v_settings jsonb;
 begin
   select * into v_clinic from public.clinics c where c.id = private.admin_clinic(p_code)
     for update;
@@ -312,15 +328,19 @@ begin
     -- Holds are not bookings: released, as a closure does.
     delete from public.appointments a where a.clinic_id = v_clinic.id and a.status = 'held';
   end if;
-  update public.clinics c
-  set timezone = coalesce(p_patch ->> 'timezone', c.timezone),
-    settings = c.settings
-      || case when p_patch ? 'queue' then jsonb_build_object('queue',
-           coalesce(c.settings -> 'queue', '{}') || (p_patch -> 'queue')) else '{}' end
-      || case when p_patch ? 'notifications' then jsonb_build_object('notifications',
-           coalesce(c.settings -> 'notifications', '{}') || (p_patch -> 'notifications'))
-         else '{}' end
-  where c.id = v_clinic.id and p_patch ?| array['timezone', 'queue', 'notifications'];
+  v_settings := v_clinic.settings
+    || case when p_patch ? 'queue' then jsonb_build_object('queue',
+         coalesce(v_clinic.settings -> 'queue', '{}') || (p_patch -> 'queue')) else '{}' end
+    || case when p_patch ? 'notifications' then jsonb_build_object('notifications',
+         coalesce(v_clinic.settings -> 'notifications', '{}') || (p_patch -> 'notifications'))
+       else '{}' end;
+  -- Only a real change is written (audited, moving the availability version).
+  if (coalesce(p_patch ->> 'timezone', v_clinic.timezone), v_settings)
+      is distinct from (v_clinic.timezone, v_clinic.settings) then
+    update public.clinics c
+    set timezone = coalesce(p_patch ->> 'timezone', c.timezone), settings = v_settings
+    where c.id = v_clinic.id;
+  end if;
   if p_patch ? 'opening_hours' then
     perform private.replace_opening_hours(v_clinic.id, p_patch -> 'opening_hours');
   end if;

@@ -9,6 +9,7 @@ import { Boards } from "./boards.tsx";
 import { CallNext } from "./call_next.tsx";
 import { Members } from "./members.tsx";
 import { Closures } from "./closures.tsx";
+import { ClinicSettingsPanel } from "./settings.tsx";
 import { Queue } from "./queue.tsx";
 import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
@@ -59,6 +60,7 @@ export function Console() {
             {isAdmin(user) && <Webhooks code={code} />}
             {isAdmin(user) && <Members code={code} />}
             {isAdmin(user) && <Closures code={code} />}
+            {isAdmin(user) && <ClinicSettingsPanel code={code} />}
           </div>
         </div>
         <Appointments />
