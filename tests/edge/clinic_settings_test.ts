@@ -236,6 +236,55 @@ Deno.test("clinic settings: admins read and change them, audited, availability f
       order by id desc limit 1`;
     assert.ok(log.changed_fields.includes("timezone"));
   });
+  await t.step("anything an admin sends: a 2xx or a 4xx in the contract's shape", async () => {
+    /** Mostly `valid`, now and then `other`. */
+    const often = <T, U>(valid: fc.Arbitrary<T>, other: fc.Arbitrary<U>) =>
+      fc.oneof({ weight: 8, arbitrary: valid }, { weight: 1, arbitrary: other });
+    const hm = often(
+      fc.constantFrom("00:00", "08:00", "09:00", "12:00", "13:00", "18:00", "19:00", "24:00"),
+      fc.string({ maxLength: 6 }),
+    );
+    const interval = fc.record({
+      weekday: often(fc.integer({ min: 0, max: 6 }), fc.constantFrom(-1, 7, "1")),
+      opens: hm,
+      closes: hm,
+    });
+    const body = fc.record({
+      timezone: often(
+        fc.constantFrom("Asia/Singapore", "Asia/Kuala_Lumpur", "UTC", "+08"),
+        fc.constantFrom("Nowhere/City", "", "x".repeat(65), "Asia/Singapore\u0000"),
+      ),
+      opening_hours: fc.array(interval, { maxLength: 4 }),
+      queue: fc.dictionary(
+        often(fc.constantFrom("near_threshold", "max_wait_minutes"), fc.constant("x")),
+        often(fc.integer({ min: 1, max: 50 }), fc.constantFrom(-5, 2000, null, "1", 1.5)),
+      ),
+      notifications: fc.record({
+        reminder_minutes_before: fc.array(
+          often(fc.integer({ min: 1, max: 10080 }), fc.constantFrom(0, 20000)),
+          { maxLength: 6 },
+        ),
+        quiet_hours: often(
+          fc.oneof(fc.constantFrom(false, null), fc.record({ start: hm, end: hm })),
+          fc.constant(true),
+        ),
+      }, { requiredKeys: [] }),
+    }, { requiredKeys: [] });
+    const seen = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        const res = await patch(b);
+        assert.ok(
+          res.status === 200 || (res.status >= 400 && res.status < 500),
+          String(res.status),
+        );
+        if (res.status !== 200) assert.equal(typeof res.body.error.code, "string");
+        seen.add(res.status);
+      }),
+      { seed: 16_000_201, numRuns: 150 },
+    );
+    for (const status of [200, 400, 409, 422]) assert.ok(seen.has(status), `no ${status} seen`);
+  });
 });
 
 Deno.test("clinic settings: the API's schema accepts exactly what the database accepts", async () => {
