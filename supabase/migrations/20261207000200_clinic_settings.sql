@@ -125,7 +125,6 @@ create or replace function private.hours_outside_opening(p_clinic uuid,
   p_hour uuid default null)
   returns jsonb
   language plpgsql stable
-  security definer
   set search_path = ''
   as $$
 begin
@@ -148,17 +147,24 @@ begin
 end
 $$;
 revoke all on function private.hours_outside_opening(uuid, uuid) from public;
-grant execute on function private.hours_outside_opening(uuid, uuid)
-  to authenticated, service_role;
+
+-- Both directions lock the clinic's row before they look, so that a doctor's hours and the
+-- opening hours written at once never both pass on what the other has not committed: doctors'
+-- hours share it (several doctors at once), opening hours take it alone (NO KEY UPDATE:
+-- foreign keys to the clinic still pass); the check that follows reads what committed
+-- meanwhile. Definer: a doctor writing their own hours cannot lock the clinic's row.
 
 -- A doctor's work hours written outside the clinic's opening hours: 409.
 create or replace function private.doctor_hours_within_opening() returns trigger
   language plpgsql
+  security definer
   set search_path = ''
   as $$
 declare
-  v_outside jsonb := private.hours_outside_opening(new.clinic_id, new.id);
+  v_outside jsonb;
 begin
+  perform from public.clinics c where c.id = new.clinic_id for share;
+  v_outside := private.hours_outside_opening(new.clinic_id, new.id);
   if jsonb_array_length(v_outside) > 0 then
     perform private.raise_api(409, 'outside_opening_hours',
       'Work hours must lie within the clinic''s opening hours',
@@ -174,12 +180,15 @@ revoke all on function private.doctor_hours_within_opening() from public;
 -- checks at its end).
 create or replace function private.opening_hours_cover_doctors() returns trigger
   language plpgsql
+  security definer
   set search_path = ''
   as $$
 declare
-  v_outside jsonb := private.hours_outside_opening(
-    case tg_op when 'DELETE' then old.clinic_id else new.clinic_id end);
+  v_clinic uuid := case tg_op when 'DELETE' then old.clinic_id else new.clinic_id end;
+  v_outside jsonb;
 begin
+  perform from public.clinics c where c.id = v_clinic for no key update;
+  v_outside := private.hours_outside_opening(v_clinic);
   if jsonb_array_length(v_outside) > 0 then
     perform private.raise_api(409, 'doctor_hours_outside',
       'Doctors'' work hours lie outside these opening hours: change them first',

@@ -142,6 +142,44 @@ Deno.test("opening hours: ordered, never overlapping, and they bind doctors' wor
     assert.ok(details.doctor_hours.some((h: { doctor_id: string }) => h.doctor_id === DOCTORS.tan));
   });
 
+  await t.step("written at once, doctors' hours and opening hours never both pass", async () => {
+    // Tuesday open 08:00–19:00, then one transaction closes at 18:30 while another adds Dr Tan
+    // 18:30–19:00: each alone is fine, together they would break the rule.
+    await db.sql.begin(async (tx) => {
+      await tx`delete from public.clinic_opening_hours where clinic_id = ${CLINIC_A}
+        and weekday = 2`;
+      await tx`insert into public.clinic_opening_hours (clinic_id, weekday, opens, closes)
+        values (${CLINIC_A}, 2, '08:00', '19:00')`;
+    });
+    const shorten = await db.sql.reserve();
+    const add = await db.sql.reserve();
+    try {
+      await shorten`begin`;
+      await shorten`update public.clinic_opening_hours set closes = '18:30'
+        where clinic_id = ${CLINIC_A} and weekday = 2`;
+      await shorten`set constraints all immediate`;
+      const [{ pid }] = await add`select pg_backend_pid() as pid`;
+      let settled = false;
+      const adding = refusal(add`insert into public.doctor_schedule_hours (doctor_id, clinic_id,
+        weekday, starts, ends) values (${DOCTORS.tan}, ${CLINIC_A}, 2, '18:30', '19:00')`)
+        .finally(() => (settled = true));
+      // The doctor's insert waits on the clinic's row until the shorter hours commit...
+      while (!settled) {
+        const [w] = await db.sql`select wait_event_type from pg_stat_activity where pid = ${pid}`;
+        if (w.wait_event_type === "Lock") break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(settled, false, "the insert waited");
+      await shorten`commit`;
+      // ...and then sees them.
+      const err = await adding;
+      assert.equal(err.message, "outside_opening_hours");
+    } finally {
+      shorten.release();
+      add.release();
+    }
+  });
+
   await t.step("no opening hours at all: nothing bound", async () => {
     await db.sql`delete from public.clinic_opening_hours where clinic_id = ${CLINIC_A}`;
     await db.sql`insert into public.doctor_schedule_hours (doctor_id, clinic_id, weekday, starts,
