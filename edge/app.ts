@@ -36,6 +36,7 @@ import { closures } from "./routes/closures.ts";
 import { schedules } from "./routes/schedules.ts";
 import { collisions } from "./routes/collisions.ts";
 import { appointmentTypes } from "./routes/appointment_types.ts";
+import { clinicSettings } from "./routes/clinic_settings.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
 import { profile } from "./routes/profile.ts";
@@ -129,6 +130,7 @@ export function createApp(deps: AppDeps) {
     .route("/", schedules)
     .route("/", collisions)
     .route("/", appointmentTypes)
+    .route("/", clinicSettings)
     .route("/", queue)
     .route("/", me)
     .route("/", profile)

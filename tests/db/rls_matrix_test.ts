@@ -73,6 +73,7 @@ const PUBLIC_READ = new Set([
   "availability_versions",
   "appointment_types",
   "appointment_type_doctors",
+  "clinic_opening_hours",
 ]);
 /** Tables no client role reads at all (service_role only). */
 const SERVICE_ONLY = new Set(["jobs"]);

@@ -4132,6 +4132,163 @@ export interface paths {
     };
     trace?: never;
   };
+  "/api/clinics/{code}/settings": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The clinic's time zone, opening hours and settings, defaults filled in (admins) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Settings */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ClinicSettings"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change the clinic's settings (admins; audited)
+     * @description `queue` and `notifications` merge key by key into the stored settings; `opening_hours` replaces the week. Doctors' work hours must lie within the opening hours whenever the clinic has any (a day without intervals is closed): opening hours that would leave some outside are refused (409 `doctor_hours_outside` naming them), and so are doctors' hours outside them (409 `outside_opening_hours`). The time zone cannot change while bookings (scheduled or confirmed) remain from the clinic's local today on: their instants would stay while their local dates and times moved, so the answer is 409 `time_zone_in_use` listing them to move or cancel first; holds are released.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ClinicSettingsPatch"];
+        };
+      };
+      responses: {
+        /** @description The settings now */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ClinicSettings"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Doctors' hours outside the opening hours, or bookings in the way of a time zone */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description An unknown time zone; opening hours closing before they open or overlapping */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
   "/api/appointments/{id}/check-in": {
     parameters: {
       query?: never;
@@ -7831,6 +7988,68 @@ export interface components {
       all_doctors?: boolean;
       /** @description Replaces the set */
       doctor_ids?: string[];
+    };
+    ClinicSettings: {
+      timezone: string;
+      queue: {
+        check_in_window_minutes: number;
+        check_in_late_minutes: number;
+        near_threshold: number;
+        lateness_grace_minutes: number;
+        priority_step_minutes: number;
+        max_wait_minutes: number;
+        no_show_recall_minutes: number;
+        no_show_grace_minutes: number;
+      };
+      notifications: {
+        reminder_minutes_before: number[];
+        quiet_hours: false | {
+          start: string;
+          end: string;
+        };
+      };
+      opening_hours: components["schemas"]["OpeningInterval"][];
+    };
+    OpeningInterval: {
+      /** @description 0 = Sunday */
+      weekday: number;
+      opens: string;
+      closes: string;
+    };
+    ClinicSettingsPatch: {
+      queue?: components["schemas"]["QueueSettings"];
+      notifications?: components["schemas"]["NotificationSettings"];
+      /** @description An IANA time zone, e.g. Asia/Singapore */
+      timezone?: string;
+      /** @description The whole week, replacing the current one; [] for none (nothing bound) */
+      opening_hours?: components["schemas"]["OpeningInterval"][];
+    };
+    QueueSettings: {
+      /** @description Online check-in opens this long before a visit (default 60) */
+      check_in_window_minutes?: number;
+      /** @description …and stays open this long after its start (default 60) */
+      check_in_late_minutes?: number;
+      /** @description Tell a patient when this many are ahead (default 3) */
+      near_threshold?: number;
+      /** @description Checked in by start + this: due at the booked time (default 10) */
+      lateness_grace_minutes?: number;
+      /** @description Each priority level moves a ticket this much earlier (default 15) */
+      priority_step_minutes?: number;
+      /** @description Waited longer: goes first (default 90) */
+      max_wait_minutes?: number;
+      /** @description A called patient not seen may be recalled within this (default 30) */
+      no_show_recall_minutes?: number;
+      /** @description Not checked in by start + this: a no-show (default 15) */
+      no_show_grace_minutes?: number;
+    };
+    NotificationSettings: {
+      /** @description Reminders this many minutes before a visit; [] for none (default [1440, 120]) */
+      reminder_minutes_before?: number[];
+      /** @description Clinic-local; start after end spans midnight; false or null: none (default {"start":"21:00","end":"08:00"}) */
+      quiet_hours?: false | null | {
+        start: string;
+        end: string;
+      };
     };
     QueueTicketResponse: {
       ticket: components["schemas"]["QueueTicket"];

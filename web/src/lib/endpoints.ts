@@ -26,6 +26,9 @@ export type Hold = Schemas["Hold"]["hold"];
 /** A TV board token as the clinic's admins see it. */
 export type BoardTokenInfo = Schemas["BoardTokenInfo"];
 export type AuditEntry = Schemas["AuditEntry"];
+/** A clinic's settings as its admins see them (defaults filled in), and a change to them. */
+export type ClinicSettings = Schemas["ClinicSettings"];
+export type ClinicSettingsPatch = Schemas["ClinicSettingsPatch"];
 export type AuditFilter = NonNullable<
   paths["/api/clinics/{code}/audit"]["get"]["parameters"]["query"]
 >;
@@ -263,6 +266,10 @@ export const staff = {
       params: { code },
       body: { year },
     }),
+  settings: (auth: Auth, code: string) =>
+    call("get", "/api/clinics/{code}/settings", { auth, params: { code } }),
+  updateSettings: (auth: Auth, code: string, body: ClinicSettingsPatch) =>
+    call("patch", "/api/clinics/{code}/settings", { auth, params: { code }, body }),
   undoNoShow: (auth: Auth, id: string) =>
     call("post", "/api/appointments/{id}/undo-no-show", { auth, params: { id } }),
   audit: (auth: Auth, code: string, query: AuditFilter) =>

@@ -12,6 +12,7 @@ import { Closures } from "./closures.tsx";
 import { Schedules } from "./schedules.tsx";
 import { Collisions } from "./collisions.tsx";
 import { AppointmentTypes } from "./types.tsx";
+import { ClinicSettingsPanel } from "./settings.tsx";
 import { Queue } from "./queue.tsx";
 import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
@@ -63,6 +64,7 @@ export function Console() {
             {isAdmin(user) && <Members code={code} />}
             {isAdmin(user) && <Closures code={code} />}
             {isAdmin(user) && <AppointmentTypes code={code} />}
+            {isAdmin(user) && <ClinicSettingsPanel code={code} />}
           </div>
         </div>
         <Appointments />
