@@ -8,7 +8,8 @@
  *    Target: ≥ 3,000 requests/s with p99 ≤ 30 ms on this machine.
  * 2. Processing: the stored events (each creates a payment through the Stripe handler, with
  *    its audit row) processed by the job worker running the `webhook.process` handler
- *    (claim with SKIP LOCKED and lease, apply, complete in one transaction). Events/s.
+ *    (claim with SKIP LOCKED and lease, apply a batch in one statement, complete in one
+ *    transaction). Events/s, and CPU per event of the worker process and of PostgreSQL.
  * 3. Duplicate deliveries of already-stored events (the provider-retry path).
  */
 import type postgres from "postgres";
@@ -20,7 +21,15 @@ import { webhookHandlers } from "../../edge/webhooks/jobs.ts";
 import { ingest } from "../../edge/webhooks/inbound/ingest.ts";
 import { serviceCall, withClaims } from "../../edge/db/claims.ts";
 import type { InboundRecord } from "../../edge/webhooks/inbound/parse.ts";
-import { type Bench, latencySummary, ms, runLanes, table } from "../support.ts";
+import {
+  type Bench,
+  cpuMeter,
+  latencySummary,
+  ms,
+  postmasterOf,
+  runLanes,
+  table,
+} from "../support.ts";
 
 // The API's pool as `deno task start` sizes it.
 const POOL = Number(Deno.env.get("BENCH_POOL") ?? defaultPoolSize());
@@ -204,6 +213,7 @@ const bench: Bench = async (ctx) => {
     const [{ pending }] = await db.sql`
       select count(*)::int as pending from public.webhook_inbox where status = 'pending'`;
     const perConcurrency: string[] = [];
+    const meter = cpuMeter(await postmasterOf(db.sql));
     const processed: { label: string; rate: number }[] = [];
     for (
       const [concurrency, batchSize] of [[10, 10], [20, 20], [50, 500]] as const
@@ -216,6 +226,7 @@ const bench: Bench = async (ctx) => {
       await db.sql`
         insert into public.jobs (kind, payload)
         select 'webhook.process', jsonb_build_object('inbox_id', id) from public.webhook_inbox`;
+      await meter.start();
       const started = performance.now();
       const worker = startWorker({
         sql: db.sql,
@@ -235,12 +246,15 @@ const bench: Bench = async (ctx) => {
       }
       const seconds = (performance.now() - started) / 1000;
       await worker.stop();
+      const cpu = await meter.stop();
       const [{ payments }] = await db.sql`select count(*)::int as payments from public.payments`;
       const label = `${concurrency}, claims of up to ${batchSize}`;
       processed.push({ label, rate: pending / seconds });
       perConcurrency.push(
         `| ${label} | ${pending.toLocaleString("en")} | ${
           Math.round(pending / seconds).toLocaleString("en")
+        } | ${Math.round(cpu.selfMs * 1000 / pending)} | ${
+          Math.round(cpu.postgresMs * 1000 / pending)
         } | ${payments === pending ? "yes" : `no (${payments})`} |`,
       );
     }
@@ -248,8 +262,9 @@ const bench: Bench = async (ctx) => {
     const ingestRate = Math.max(...measured.map((m) => m.r.rps));
     const ratio = fastest.rate / ingestRate;
     processing = [
-      "| worker concurrency | events | events/s | one payment per event |",
-      "| --- | --- | --- | --- |",
+      "| worker concurrency | events | events/s | worker CPU µs/event | PostgreSQL CPU " +
+      "µs/event | one payment per event |",
+      "| --- | --- | --- | --- | --- | --- |",
       ...perConcurrency,
       "",
       `Processing ÷ ingest, this run: ${Math.round(fastest.rate).toLocaleString("en")} ` +
@@ -297,10 +312,11 @@ const bench: Bench = async (ctx) => {
         attribution,
         "",
         "Processing: the stored events run through the job worker (`webhook.process`). The " +
-        "jobs a worker starts together are one batch: one statement claims their inbox rows " +
-        "under a lease, one transaction applies each event under its own savepoint (the " +
-        "Stripe handler: payment row, audit row) and marks the applied rows processed; the " +
-        "jobs' completions are recorded together.",
+        "jobs a worker starts together are one batch (up to 50): one statement claims their " +
+        "inbox rows under a lease, one transaction applies the batch's Stripe events in one " +
+        "statement (a `private.apply_payment_event` call each, in order: payment row, audit " +
+        "row; each event under its own savepoint only if that statement fails) and marks the " +
+        "applied rows processed; the jobs' completions are recorded together.",
         "",
         processing,
       ].join("\n"),
