@@ -70,6 +70,8 @@ interface Subscription {
   endpoint: string;
   p256dh: string;
   auth: string;
+  /** Its last push was accepted, less than a minute ago: a success needs no write. */
+  current: boolean;
 }
 
 type Outcome =
@@ -167,7 +169,9 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
     async send(message: OutboundMessage): Promise<SendResult> {
       if (!message.userId) throw new PermanentJobError("web push: the message has no account");
       const subscriptions = await sql<Subscription[]>`
-        select id, endpoint, p256dh, auth from public.push_subscriptions
+        select id, endpoint, p256dh, auth,
+          failure_count = 0 and last_success_at > now() - interval '1 minute' as current
+        from public.push_subscriptions
         where user_id = ${message.userId}
         order by created_at, id`;
       if (subscriptions.length === 0) {
@@ -212,12 +216,17 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
 /** Consecutive failures after which a subscription is deleted. */
 export const MAX_PUSH_FAILURES = 10;
 
-/** Marks accepted subscriptions, counts failures, deletes the gone and the hopeless ones. */
+/**
+ * Marks accepted subscriptions, counts failures, deletes the gone and the hopeless ones. A
+ * success within a minute of the last one, with no failure since, is not written again:
+ * `last_success_at` is exact to the minute, and a busy subscription costs no write per push.
+ */
 async function record(sql: postgres.Sql, subscriptions: Subscription[], outcomes: Outcome[]) {
   const ids = (kinds: Outcome["kind"][]) =>
     subscriptions.filter((_, i) => kinds.includes(outcomes[i].kind)).map((s) => s.id);
   const [accepted, gone, failed] = [
-    ids(["accepted"]),
+    subscriptions.filter((s, i) => outcomes[i].kind === "accepted" && !s.current)
+      .map((s) => s.id),
     ids(["gone"]),
     ids(["transient", "refused"]),
   ];

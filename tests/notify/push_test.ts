@@ -162,6 +162,29 @@ Deno.test("web push through a real push service", async (t) => {
     },
   );
 
+  await t.step("a success within a minute of the last is not written again", async () => {
+    const lastSuccess = async () =>
+      (await app.sql`
+        select last_success_at from public.push_subscriptions where id = ${subscriptionId}`)[0]
+        .last_success_at as Date;
+    const send = async () => {
+      const id = await pushDeliveryOf(app.sql, USERS.patientLim, "queue_near", {});
+      assert.equal(await deliverNotification(app.sql, id, transports), "sent");
+    };
+    const recent = new Date(Date.now() - 30_000);
+    await app.sql`
+      update public.push_subscriptions set last_success_at = ${recent}, failure_count = 0
+      where id = ${subscriptionId}`;
+    await send();
+    assert.equal((await lastSuccess()).getTime(), recent.getTime(), "no write");
+    const old = new Date(Date.now() - 90_000);
+    await app.sql`
+      update public.push_subscriptions set last_success_at = ${old}
+      where id = ${subscriptionId}`;
+    await send();
+    assert.ok((await lastSuccess()).getTime() > old.getTime() + 60_000, "written again");
+  });
+
   await t.step("a dropped subscription (410) is pruned; the live one still gets it", async () => {
     const second = await service.subscribe(vapid.publicKey);
     const secondId = await subscribe(lim, second);

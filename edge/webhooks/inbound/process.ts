@@ -112,18 +112,21 @@ async function apply(
   return outcome.slice(0, 200);
 }
 
-/**
- * The rows in order, cut into runs: consecutive rows of one handler that applies events
- * together (`BatchEventHandler`), and every other row alone.
- */
-function runs(rows: InboxRow[], options: ProcessOptions): InboxRow[][] {
-  const out: InboxRow[][] = [];
-  let last: EventHandler | null = null;
+/** Consecutive rows of one handler; `handler` is set when it applies events together. */
+interface Run {
+  rows: InboxRow[];
+  handler: BatchEventHandler | null;
+}
+
+/** The rows in order, cut into runs: each row alone, unless its handler applies many at once. */
+function runs(rows: InboxRow[], options: ProcessOptions): Run[] {
+  const out: Run[] = [];
   for (const row of rows) {
-    const handler = (options.handlers ?? handlerFor)(row.source, row.event_type);
-    if (handler && "many" in handler && handler === last) out.at(-1)!.push(row);
-    else out.push([row]);
-    last = handler;
+    const found = (options.handlers ?? handlerFor)(row.source, row.event_type);
+    const handler = found && "many" in found ? found as BatchEventHandler : null;
+    const last = out.at(-1);
+    if (handler && last?.handler === handler) last.rows.push(row);
+    else out.push({ rows: [row], handler });
   }
   return out;
 }
@@ -135,14 +138,14 @@ function runs(rows: InboxRow[], options: ProcessOptions): InboxRow[][] {
  */
 async function applyTogether(
   tx: postgres.TransactionSql,
-  run: InboxRow[],
+  { rows, handler }: Run,
   options: ProcessOptions,
 ): Promise<string[] | null> {
-  const events = run.map(toEvent);
-  const handler = (options.handlers ?? handlerFor)(run[0].source, run[0].event_type);
+  if (!handler || rows.length < 2) return null;
+  const events = rows.map(toEvent);
   try {
     return await tx.savepoint(async (sp) => {
-      const outcomes = await (handler as BatchEventHandler).many(sp, events);
+      const outcomes = await handler.many(sp, events);
       for (const event of events) await options.afterApply?.(event);
       return outcomes.map((o) => o.slice(0, 200));
     });
@@ -247,12 +250,12 @@ export async function processInboxBatch(
       const applied: { id: string; outcome: string }[] = [];
       const failed = new Map<string, ProcessResult>();
       for (const run of runs(rows.filter((row) => held.has(row.id)), options)) {
-        const together = run.length > 1 && await applyTogether(tx, run, options);
+        const together = await applyTogether(tx, run, options);
         if (together) {
-          run.forEach((row, i) => applied.push({ id: row.id, outcome: together[i] }));
+          run.rows.forEach((row, i) => applied.push({ id: row.id, outcome: together[i] }));
           continue;
         }
-        for (const row of run) {
+        for (const row of run.rows) {
           try {
             // postgres.js: a failed statement fails its whole scope, so each event has its own.
             const outcome = await tx.savepoint((sp) => apply(sp, toEvent(row), options));
