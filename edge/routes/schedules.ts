@@ -11,6 +11,7 @@ import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
 import { ClinicCode, IsoDate, Line, one, Uuid } from "./_shared.ts";
+import { Collision } from "./collisions.ts";
 
 const CodeParam = z.object({
   code: ClinicCode.openapi({ param: { name: "code", in: "path" } }),
@@ -55,6 +56,10 @@ const BlockedDate = z.object({
   id: z.string(),
   day: z.string(),
   reason: z.string().nullable(),
+  affected_appointments: z.array(Collision).optional().openapi({
+    description: "When a date was just blocked: the doctor's bookings now off their grid, " +
+      "listed until resolved (POST /api/clinics/{code}/collisions/resolve)",
+  }),
 }).openapi("BlockedDate");
 
 const Schedule = z.object({
@@ -62,6 +67,11 @@ const Schedule = z.object({
   settings: Settings.nullable().openapi({ description: "Null: the doctor has no schedule" }),
   hours: z.array(Interval).openapi({ description: "By weekday, work before breaks, by start" }),
   blocked_dates: z.array(BlockedDate).openapi({ description: "From today on" }),
+  affected_appointments: z.array(Collision).optional().openapi({
+    description: "After a change: the doctor's bookings now off their grid (shorter hours, a " +
+      "new break, another slot length), listed until resolved " +
+      "(POST /api/clinics/{code}/collisions/resolve) — never dropped",
+  }),
 }).openapi("DoctorSchedule");
 
 const DoctorSummary = z.object({
@@ -101,6 +111,9 @@ const Preview = z.object({
       }),
     })),
   })),
+  affected_appointments: z.array(Collision).openapi({
+    description: "The doctor's bookings the draft would leave off their grid",
+  }),
 }).openapi("SchedulePreview");
 
 const adminErrors = [

@@ -312,7 +312,8 @@ begin
       perform private.raise_api(422, v_code, v_message, nullif(v_hint, '')::jsonb);
   end;
   return private.doctor_schedule_json(v_doctor,
-    (now() at time zone (private.clinic_by_code(p_code)).timezone)::date);
+      (now() at time zone (private.clinic_by_code(p_code)).timezone)::date)
+    || jsonb_build_object('affected_appointments', private.doctor_collisions(v_doctor));
 end
 $$;
 
@@ -333,6 +334,7 @@ declare
   v_tz text := (private.clinic_by_code(p_code)).timezone;
   v_monday date := p_week - (extract(isodow from p_week)::integer - 1);
   v_week jsonb;
+  v_affected jsonb;
 begin
   begin
     if p_settings is not null or p_hours is not null then
@@ -355,13 +357,14 @@ begin
     into v_week
     from generate_series(v_monday, v_monday + 6, interval '1 day') g (g)
     cross join lateral (select g.g::date as day) d;
+    v_affected := private.doctor_collisions(v_doctor);
     -- Nothing of the draft stays: the block's writes are undone.
     raise exception using errcode = 'PR000';
   exception
     when sqlstate 'PR000' then null;
   end;
   return jsonb_build_object('doctor_id', v_doctor.id, 'timezone', v_tz,
-    'week_start', v_monday, 'days', v_week);
+    'week_start', v_monday, 'days', v_week, 'affected_appointments', v_affected);
 end
 $$;
 
@@ -399,7 +402,8 @@ begin
     perform private.raise_api(409, 'date_blocked', 'That date is blocked already',
       jsonb_build_array(jsonb_build_object('path', 'day', 'message', 'Blocked already')));
   end if;
-  return private.blocked_date_json(v_row);
+  return private.blocked_date_json(v_row)
+    || jsonb_build_object('affected_appointments', private.doctor_collisions(v_doctor));
 exception
   when check_violation then
     perform private.raise_api(422, 'invalid_reason', 'The reason is a short label',

@@ -75,6 +75,20 @@ create or replace function private.closure_collisions(p_clinic uuid, p_from date
     select private.booking_collisions(p_clinic, p_from, p_to)
   $$;
 
+-- A doctor's collisions: what a change of their schedule (api.set_doctor_schedule, its preview,
+-- api.add_blocked_date) leaves off their grid, answered with the change.
+create or replace function private.doctor_collisions(p_doctor public.doctors) returns jsonb
+  language sql stable
+  set search_path = ''
+  as $$
+    select coalesce(pg_catalog.jsonb_agg(x.e order by x.n), '[]'::jsonb)
+    from pg_catalog.jsonb_array_elements(private.booking_collisions(p_doctor.clinic_id))
+      with ordinality x (e, n)
+    where x.e ->> 'doctor_id' = p_doctor.id::text
+  $$;
+revoke all on function private.doctor_collisions(public.doctors) from public;
+grant execute on function private.doctor_collisions(public.doctors) to authenticated;
+
 -- The clinic's current collisions, for its staff.
 create or replace function api.booking_collisions(p_code text, p_from date default null,
   p_to date default null)

@@ -311,6 +311,35 @@ Deno.test("collisions: one definition — grid changes collide; notice, window a
     assert.deepEqual(await listed(), [lee0915]);
   });
 
+  await t.step("schedule changes through the API answer with what they strand", async () => {
+    const doctor = `/clinics/GFC-TP/doctors/${DOCTORS.lee}`;
+    const ids = (body: { affected_appointments: Row[] }) =>
+      body.affected_appointments.map((r) => r.id).sort();
+    const preview = await q.call("POST", `${doctor}/schedule/preview`, {
+      token: admin,
+      body: { week: day, settings: { slot_minutes: 15 } },
+    });
+    assert.equal(preview.status, 200, JSON.stringify(preview.body));
+    assert.deepEqual(ids(preview.body), [], "the draft puts 09:15 back on the grid");
+    assert.deepEqual(await listed(), [lee0915], "the preview kept nothing");
+    const saved = await q.call("PATCH", `${doctor}/schedule`, {
+      token: admin,
+      body: { settings: { slot_minutes: 20 } },
+    });
+    assert.equal(saved.status, 200, JSON.stringify(saved.body));
+    assert.deepEqual(ids(saved.body), [lee0915]);
+    const blocked = await q.call("POST", `${doctor}/blocked-dates`, {
+      token: admin,
+      body: { day, reason: "Course" },
+    });
+    assert.equal(blocked.status, 201, JSON.stringify(blocked.body));
+    assert.deepEqual(ids(blocked.body), [lee0915, lee1100].sort());
+    const unblocked = await q.call("DELETE", `${doctor}/blocked-dates/${blocked.body.id}`, {
+      token: admin,
+    });
+    assert.ok(unblocked.status < 300, JSON.stringify(unblocked.body));
+  });
+
   await t.step("a new break over a booking collides", async () => {
     await q.sql`insert into public.doctor_schedule_hours
         (doctor_id, clinic_id, weekday, kind, starts, ends)

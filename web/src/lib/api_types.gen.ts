@@ -7840,6 +7840,8 @@ export interface components {
       hours: components["schemas"]["ScheduleInterval"][];
       /** @description From today on */
       blocked_dates: components["schemas"]["BlockedDate"][];
+      /** @description After a change: the doctor's bookings now off their grid (shorter hours, a new break, another slot length), listed until resolved (POST /api/clinics/{code}/collisions/resolve) — never dropped */
+      affected_appointments?: components["schemas"]["Collision"][];
     };
     ScheduleInterval: {
       /** @description 0 = Sunday … 6 = Saturday */
@@ -7855,6 +7857,8 @@ export interface components {
       id: string;
       day: string;
       reason: string | null;
+      /** @description When a date was just blocked: the doctor's bookings now off their grid, listed until resolved (POST /api/clinics/{code}/collisions/resolve) */
+      affected_appointments?: components["schemas"]["Collision"][];
     };
     ScheduleChange: {
       settings?: components["schemas"]["ScheduleSettingsChange"];
@@ -7889,6 +7893,8 @@ export interface components {
           refusal: string | null;
         }[];
       }[];
+      /** @description The doctor's bookings the draft would leave off their grid */
+      affected_appointments: components["schemas"]["Collision"][];
     };
     SchedulePreviewRequest: {
       settings?: components["schemas"]["ScheduleSettingsChange"];

@@ -163,6 +163,10 @@ const en = {
   "schedules.preview": "Preview week",
   "schedules.save": "Save schedule",
   "schedules.saved": "{name}'s schedule saved.",
+  "schedules.collisions":
+    "{n} booked appointments are now outside this doctor's slots: move or cancel them.",
+  "schedules.previewCollisions":
+    "Saving this would leave {n} booked appointments outside the doctor's slots.",
   "schedules.previewNote":
     "The draft, not yet saved. Greyed times are not bookable now (notice, advance window, booked).",
   "schedules.closed": "Clinic closed",

@@ -9,6 +9,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../lib/api.ts";
 import {
   type BlockedDate,
+  type Collision,
   type DoctorSchedule,
   type DoctorScheduleSummary,
   type ScheduleChange,
@@ -19,7 +20,8 @@ import {
 import { serverNow } from "../lib/clock.ts";
 import { addDays, calendarLabel, localDay } from "../lib/format.ts";
 import { intlLocale } from "../lib/i18n.ts";
-import { TextField } from "../lib/ui.tsx";
+import { Notice, TextField } from "../lib/ui.tsx";
+import { collisionsChanged } from "./collisions.tsx";
 import { run, say, session, tz } from "./store.ts";
 import { type StaffKey, t } from "./messages.ts";
 
@@ -87,6 +89,8 @@ export function Schedules(props: { code: string }) {
   const [preview, setPreview] = useState<SchedulePreview | null>(null);
   const [block, setBlock] = useState({ day: "", reason: "" });
   const [busy, setBusy] = useState(false);
+  /** The doctor's bookings a saved change left off the grid (kept, listed until resolved). */
+  const [affected, setAffected] = useState<Collision[]>([]);
 
   const reloadList = () => schedules.doctors(session, props.code).then(setDoctors);
   useEffect(() => {
@@ -100,9 +104,16 @@ export function Schedules(props: { code: string }) {
     setErrors({});
   }
 
+  /** A change answered with the bookings it strands: shown here, resolved in the collisions panel. */
+  function stranded(list: Collision[] | undefined) {
+    setAffected(list ?? []);
+    if (list?.length) collisionsChanged.value++;
+  }
+
   function open(id: string) {
     setDoctorId(id);
     setPreview(null);
+    setAffected([]);
     run(t("schedules.title"), async () => show(await schedules.get(session, props.code, id)));
   }
 
@@ -130,7 +141,9 @@ export function Schedules(props: { code: string }) {
 
   const save = (id: string) =>
     act(t("schedules.save"), async () => {
-      show(await schedules.save(session, props.code, id, draftOf(form, hours)));
+      const changed = await schedules.save(session, props.code, id, draftOf(form, hours));
+      show(changed);
+      stranded(changed.affected_appointments);
       say("success", t("schedules.saved", { name: saved?.doctor.display_name ?? "" }));
       await reloadList();
     });
@@ -138,7 +151,10 @@ export function Schedules(props: { code: string }) {
   const addBlocked = (id: string, e: Event) => {
     e.preventDefault();
     act(t("schedules.block"), async () => {
-      await schedules.block(session, props.code, id, block.day, block.reason.trim());
+      stranded(
+        (await schedules.block(session, props.code, id, block.day, block.reason.trim()))
+          .affected_appointments,
+      );
       setBlock({ day: "", reason: "" });
       show(await schedules.get(session, props.code, id));
       await reloadList();
@@ -323,9 +339,23 @@ export function Schedules(props: { code: string }) {
             </button>
           </div>
 
+          {affected.length > 0 && (
+            <div data-testid="schedule-collisions">
+              <Notice kind="warning">{t("schedules.collisions", { n: affected.length })}</Notice>
+              <p>
+                <a href="#collisions">{t("closures.seeAffected")}</a>
+              </p>
+            </div>
+          )}
+
           {preview && (
             <div class="schedule-preview" data-testid="schedule-preview">
               <p class="muted">{t("schedules.previewNote")}</p>
+              {preview.affected_appointments.length > 0 && (
+                <Notice kind="warning">
+                  {t("schedules.previewCollisions", { n: preview.affected_appointments.length })}
+                </Notice>
+              )}
               <div class="preview-grid">
                 {preview.days.map((d) => (
                   <div key={d.date} class="preview-day" data-date={d.date}>

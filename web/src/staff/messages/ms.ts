@@ -165,6 +165,10 @@ const messages: Record<StaffKey, string> = {
   "schedules.preview": "Pratonton minggu",
   "schedules.save": "Simpan jadual",
   "schedules.saved": "Jadual {name} disimpan.",
+  "schedules.collisions":
+    "{n} temu janji yang ditempah kini di luar slot doktor ini: pindahkan atau batalkannya.",
+  "schedules.previewCollisions":
+    "Menyimpan ini akan meninggalkan {n} temu janji yang ditempah di luar slot doktor.",
   "schedules.previewNote":
     "Draf ini belum disimpan. Waktu berwarna kelabu tidak boleh ditempah sekarang (notis, tempoh tempahan, sudah ditempah).",
   "schedules.closed": "Klinik tutup",

@@ -161,6 +161,8 @@ const messages: Record<StaffKey, string> = {
   "schedules.preview": "预览本周",
   "schedules.save": "保存排班",
   "schedules.saved": "已保存{name}的排班。",
+  "schedules.collisions": "有 {n} 个已预约的就诊已不在该医生的时段内：请改期或取消。",
+  "schedules.previewCollisions": "保存后将有 {n} 个已预约的就诊不在该医生的时段内。",
   "schedules.previewNote":
     "这是尚未保存的草稿。灰色时间目前不可预约（提前时间、可预约范围、已被预约）。",
   "schedules.closed": "诊所休诊",
