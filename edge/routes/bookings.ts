@@ -25,7 +25,8 @@ const BookingBody = z.object({
   visit_reason: FreeText.trim().max(1000).optional(),
   hold_id: Uuid.optional(),
   patient_id: Uuid.optional().openapi({
-    description: "Staff: the patient to book for (required). Patients: omit, or their own id.",
+    description: "Staff: the patient to book for (required). Patients: omit, their own id, or " +
+      "a dependant's (GET /me/dependants).",
   }),
 }).openapi("BookingRequest");
 
@@ -34,7 +35,8 @@ const route = createRoute({
   path: "/bookings",
   tags: ["booking"],
   summary: "Book an appointment (Idempotency-Key required)",
-  description: "Patients book for themselves, staff for any patient of their clinic. A slot " +
+  description: "Patients book for themselves and their dependants, staff for any patient of " +
+    "their clinic. A slot " +
     "that is taken (or held by someone else) answers 409 `slot_unavailable`. Retrying with the " +
     "same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller.",
   security: bearerSecurity,

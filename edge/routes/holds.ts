@@ -14,7 +14,10 @@ const HoldBody = z.object({
   clinic_code: ClinicCode,
   doctor_id: Uuid,
   start: Instant,
-  patient_id: Uuid.optional().openapi({ description: "Staff only: the patient to hold for" }),
+  patient_id: Uuid.optional().openapi({
+    description:
+      "Staff: the patient to hold for; a guardian: a dependant's id (default: one's own)",
+  }),
 }).openapi("HoldRequest");
 
 const Hold = z.object({
