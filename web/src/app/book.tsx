@@ -20,7 +20,9 @@ import {
   booking,
   type ClinicDay,
   clinics,
+  type Dependant,
   type Doctor,
+  families,
   type Hold,
   type Slot,
 } from "../lib/endpoints.ts";
@@ -38,6 +40,8 @@ interface Attempt {
   slot: Slot;
   hold: Hold | null;
   key: string;
+  /** A dependant's patient record, when booking for them. */
+  patientId?: string;
 }
 
 /**
@@ -72,7 +76,12 @@ function doctorLabel(d: Doctor | undefined, fallback?: string): string {
 
 export function Book() {
   const rescheduleId = queryParam("reschedule");
-  const [code, setCode] = useState(clinicCode.value || session.user.value?.clinic_code || "");
+  const [code, setCode] = useState(
+    queryParam("clinic") || clinicCode.value || session.user.value?.clinic_code || "",
+  );
+  // Whom the visit is for: "" is me, else a dependant's patient id (Family → "Book for").
+  const [forId, setForId] = useState(queryParam("for") ?? "");
+  const [dependants, setDependants] = useState<Dependant[]>([]);
   const [codeInput, setCodeInput] = useState(code);
   const [clinicName, setClinicName] = useState<string | null>(null);
   const [clinicId, setClinicId] = useState<string | null>(null);
@@ -108,6 +117,14 @@ export function Book() {
       setDay(a.local_date);
     }).catch((e) => setLoadError(messageOf(e)));
   }, [rescheduleId]);
+
+  // The people I book for, at this clinic.
+  useEffect(() => {
+    if (rescheduleId) return;
+    families.dependants(session).then(setDependants).catch(() => {});
+  }, [rescheduleId]);
+  const here = dependants.filter((d) => d.clinic_code === code.toUpperCase());
+  const forWhom = here.find((d) => d.id === forId) ?? null;
 
   // Clinic details and doctors.
   useEffect(() => {
@@ -236,13 +253,14 @@ export function Book() {
             clinic_code: code,
             doctor_id: slot.doctor_id,
             start: slot.start,
+            ...(forWhom ? { patient_id: forWhom.id } : {}),
           });
         } catch (e) {
           if (!(e instanceof ApiError && (e.status === 404 || e.status === 405))) throw e;
           // No hold service: book directly (the booking itself is still atomic).
         }
       }
-      setAttempt({ code, slot, hold, key: newIdempotencyKey() });
+      setAttempt({ code, slot, hold, key: newIdempotencyKey(), patientId: forWhom?.id });
     } catch (e) {
       setError(
         e instanceof ApiError && e.status === 409 ? t("book.taken") : messageOf(e),
@@ -279,6 +297,7 @@ export function Book() {
           start: slot.start,
           ...(reason.trim() ? { visit_reason: reason.trim() } : {}),
           ...(hold ? { hold_id: hold.id } : {}),
+          ...(attempt.patientId ? { patient_id: attempt.patientId } : {}),
         });
       saveAttempt(scope, null);
       navigate(`/appointments/${appointment.id}?${rescheduleId ? "moved" : "booked"}=1`, {
@@ -344,6 +363,13 @@ export function Book() {
             {doc}
             {clinicName ? ` · ${clinicName}` : ""}
           </p>
+          {attempt.patientId && (
+            <p>
+              {t("appts.for", {
+                name: dependants.find((d) => d.id === attempt.patientId)?.full_name ?? "",
+              })}
+            </p>
+          )}
           {attempt.hold && <HoldTimer expiresAt={attempt.hold.expires_at} />}
           {original && (
             <p class="muted">
@@ -416,6 +442,18 @@ export function Book() {
       )}
       {loadError && <Notice kind="error">{loadError}</Notice>}
       {error && <Notice kind="error">{error}</Notice>}
+
+      {here.length > 0 && !rescheduleId && (
+        <SelectField
+          id="for"
+          label={t("book.for")}
+          value={forWhom?.id ?? ""}
+          onChange={(e) => setForId(e.currentTarget.value)}
+        >
+          <option value="">{t("book.forMe")}</option>
+          {here.map((d) => <option key={d.id} value={d.id}>{d.full_name}</option>)}
+        </SelectField>
+      )}
 
       <fieldset class="days">
         <legend>{t("book.day")}</legend>

@@ -94,6 +94,7 @@ export function Home() {
         )}
       </section>
       <a class="btn block" href="/book">{t("bookAppointment")}</a>
+      <a class="btn secondary block" href="/family">{t("nav.family")}</a>
     </section>
   );
 }

@@ -260,6 +260,33 @@ const messages: Record<AppKey, string> = {
   "profile.save": "Simpan",
   "profile.saving": "Menyimpan…",
   "profile.saved": "Disimpan.",
+  "picker.register": "Daftar di klinik ini",
+  "picker.registerAt": "Daftar di {clinic}",
+  "nav.family": "Keluarga",
+  "family.title": "Keluarga",
+  "family.intro":
+    "Buat dan ikuti temujanji untuk anak atau ibu bapa anda. Mereka tidak perlu akaun sendiri.",
+  "family.none": "Belum ada sesiapa ditambah.",
+  "family.born": "Lahir {date}",
+  "family.bookFor": "Tempah untuk {name}",
+  "family.remove": "Buang",
+  "family.removeConfirm":
+    "Berhenti menempah untuk {name}? Rekod dan lawatan mereka kekal di klinik.",
+  "family.removed": "{name} dibuang.",
+  "family.addTitle": "Tambah seseorang",
+  "family.clinic": "Klinik",
+  "family.relationship": "Mereka ialah",
+  "family.rel.child": "Anak",
+  "family.rel.parent": "Ibu/bapa",
+  "family.rel.spouse": "Pasangan",
+  "family.rel.other": "Lain-lain",
+  "family.add": "Tambah",
+  "family.adding": "Menambah…",
+  "family.added": "{name} ditambah.",
+  "family.noClinic": "Daftar di sebuah klinik dahulu (Tempah → Tukar klinik).",
+  "book.for": "Untuk siapa lawatan ini?",
+  "book.forMe": "Saya",
+  "appts.for": "Untuk {name}",
 };
 
 export default messages;

@@ -260,6 +260,33 @@ const messages: Record<AppKey, string> = {
   "profile.save": "சேமி",
   "profile.saving": "சேமிக்கிறது…",
   "profile.saved": "சேமிக்கப்பட்டது.",
+  "picker.register": "இந்த மருத்துவமனையில் பதிவு செய்க",
+  "picker.registerAt": "{clinic} இல் பதிவு செய்க",
+  "nav.family": "குடும்பம்",
+  "family.title": "குடும்பம்",
+  "family.intro":
+    "உங்கள் பிள்ளைகள் அல்லது பெற்றோருக்கான வருகைகளை முன்பதிவு செய்து பின்தொடருங்கள். அவர்களுக்குத் தனிக் கணக்கு தேவையில்லை.",
+  "family.none": "இன்னும் யாரும் சேர்க்கப்படவில்லை.",
+  "family.born": "பிறந்த தேதி {date}",
+  "family.bookFor": "{name} க்கு முன்பதிவு செய்க",
+  "family.remove": "நீக்கு",
+  "family.removeConfirm":
+    "{name} க்கு முன்பதிவு செய்வதை நிறுத்தவா? அவர்களின் பதிவும் வருகைகளும் மருத்துவமனையில் இருக்கும்.",
+  "family.removed": "{name} நீக்கப்பட்டார்.",
+  "family.addTitle": "ஒருவரைச் சேர்க்க",
+  "family.clinic": "மருத்துவமனை",
+  "family.relationship": "அவர் எனது",
+  "family.rel.child": "பிள்ளை",
+  "family.rel.parent": "பெற்றோர்",
+  "family.rel.spouse": "வாழ்க்கைத் துணை",
+  "family.rel.other": "மற்றவர்",
+  "family.add": "சேர்",
+  "family.adding": "சேர்க்கிறது…",
+  "family.added": "{name} சேர்க்கப்பட்டார்.",
+  "family.noClinic": "முதலில் ஒரு மருத்துவமனையில் பதிவு செய்யுங்கள் (முன்பதிவு → மருத்துவமனையை மாற்று).",
+  "book.for": "வருகை யாருக்காக?",
+  "book.forMe": "நான்",
+  "appts.for": "{name} க்காக",
 };
 
 export default messages;
