@@ -97,6 +97,40 @@ create or replace function private.accepts_new_patients(p_settings jsonb) return
 revoke all on function private.accepts_new_patients(jsonb) from public;
 grant execute on function private.accepts_new_patients(jsonb) to authenticated, service_role;
 
+-- An active clinic by code, for a signed-in caller: 401 without one, 404 for no such clinic.
+create or replace function private.caller_clinic(p_code text) returns public.clinics
+  language plpgsql stable
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics;
+begin
+  if auth.uid() is null then
+    perform private.raise_api(401, 'auth_required', 'Sign in to do this');
+  end if;
+  select * into v_clinic from public.clinics
+  where code = upper(p_code) and is_active and deleted_at is null;
+  if not found then
+    perform private.raise_api(404, 'clinic_not_found', 'No clinic with that code');
+  end if;
+  return v_clinic;
+end
+$$;
+revoke all on function private.caller_clinic(text) from public;
+
+-- Whether the clinic ended the user's registration (revoked their patient membership or
+-- deleted their record): they do not register there again by themselves.
+create or replace function private.left_clinic(p_clinic uuid, p_user uuid) returns boolean
+  language sql stable
+  set search_path = ''
+  as $$
+    select exists (select 1 from public.clinic_members m where m.user_id = p_user
+        and m.clinic_id = p_clinic and m.role = 'patient' and m.revoked_at is not null)
+      or exists (select 1 from public.patients p where p.user_id = p_user
+        and p.clinic_id = p_clinic and p.deleted_at is not null)
+  $$;
+revoke all on function private.left_clinic(uuid, uuid) from public;
+
 create or replace function private.my_patient_json(p public.patients, c public.clinics)
   returns jsonb
   language sql stable
@@ -124,21 +158,13 @@ create or replace function api.register_at_clinic(p_code text, p_details jsonb d
   set search_path = ''
   as $$
 declare
+  v_clinic public.clinics := private.caller_clinic(p_code);
   v_uid uuid := auth.uid();
-  v_clinic public.clinics;
   v_user public.users;
   v_from public.patients;
   v_row public.patients;
   v_details jsonb := coalesce(p_details, '{}');
 begin
-  if v_uid is null then
-    perform private.raise_api(401, 'auth_required', 'Sign in to do this');
-  end if;
-  select * into v_clinic from public.clinics
-  where code = upper(p_code) and is_active and deleted_at is null;
-  if not found then
-    perform private.raise_api(404, 'clinic_not_found', 'No clinic with that code');
-  end if;
   select * into v_user from public.users where id = v_uid and is_active and deleted_at is null;
   if not found then
     perform private.raise_api(401, 'auth_required', 'Sign in to do this');
@@ -146,10 +172,7 @@ begin
   -- One registration at a time per account and clinic: the second of two racing calls finds
   -- the first's record.
   perform pg_advisory_xact_lock(hashtextextended('register:' || v_uid || v_clinic.id, 0));
-  if exists (select 1 from public.clinic_members m where m.user_id = v_uid
-             and m.clinic_id = v_clinic.id and m.role = 'patient' and m.revoked_at is not null)
-     or exists (select 1 from public.patients p where p.user_id = v_uid
-                and p.clinic_id = v_clinic.id and p.deleted_at is not null) then
+  if private.left_clinic(v_clinic.id, v_uid) then
     perform private.raise_api(403, 'registration_refused',
       'The clinic closed your registration; please contact it');
   end if;
@@ -204,11 +227,7 @@ create or replace function api.my_clinics() returns jsonb
       on p.clinic_id = c.id and p.user_id = (select auth.uid()) and p.deleted_at is null
     where c.is_active and c.deleted_at is null
       and (p.id is not null or (private.accepts_new_patients(c.settings)
-        and not exists (select 1 from public.clinic_members m where m.clinic_id = c.id
-          and m.user_id = (select auth.uid()) and m.role = 'patient'
-          and m.revoked_at is not null)
-        and not exists (select 1 from public.patients x where x.clinic_id = c.id
-          and x.user_id = (select auth.uid()) and x.deleted_at is not null)))
+        and not private.left_clinic(c.id, (select auth.uid()))))
   $$;
 revoke all on function api.my_clinics() from public;
 grant execute on function api.my_clinics() to authenticated;
@@ -248,22 +267,14 @@ create or replace function api.add_dependant(p_code text, p_request jsonb) retur
   set search_path = ''
   as $$
 declare
+  v_clinic public.clinics := private.caller_clinic(p_code);
   v_uid uuid := auth.uid();
-  v_clinic public.clinics;
   v_self public.patients;
   v_name text := regexp_replace(btrim(p_request ->> 'full_name'), '\s+', ' ', 'g');
   v_birth date := (p_request ->> 'date_of_birth')::date;
   v_link public.guardianships;
   v_patient uuid;
 begin
-  if v_uid is null then
-    perform private.raise_api(401, 'auth_required', 'Sign in to do this');
-  end if;
-  select * into v_clinic from public.clinics
-  where code = upper(p_code) and is_active and deleted_at is null;
-  if not found then
-    perform private.raise_api(404, 'clinic_not_found', 'No clinic with that code');
-  end if;
   select * into v_self from public.patients
   where clinic_id = v_clinic.id and user_id = v_uid and deleted_at is null;
   if not found or not exists (select 1 from public.clinic_members m where m.user_id = v_uid

@@ -151,6 +151,18 @@ Deno.test("guardians add dependants and book for them; nobody else's patients", 
     gender: "male",
     relationship: "child",
   };
+  /** A booking at GFC-TP at `time` on `day`, for `patient` when given (else the caller). */
+  const bookAt = (token: string, doctor: string, time: string, patient?: string) =>
+    app.call("POST", "/api/bookings", {
+      token,
+      headers: key(),
+      body: {
+        clinic_code: "GFC-TP",
+        doctor_id: doctor,
+        start: sgt(day, time),
+        ...(patient ? { patient_id: patient } : {}),
+      },
+    });
 
   let kid = "";
   await t.step("201 adds a dependant; the same again answers them (200)", async () => {
@@ -248,11 +260,7 @@ Deno.test("guardians add dependants and book for them; nobody else's patients", 
   });
 
   await t.step("my appointments say whose visit it is", async () => {
-    await app.call("POST", "/api/bookings", {
-      token: lim,
-      headers: key(),
-      body: { clinic_code: "GFC-TP", doctor_id: DOCTORS.lee, start: sgt(day, "11:00") },
-    });
+    await bookAt(lim, DOCTORS.lee, "11:00");
     const res = await app.call("GET", "/api/me/appointments", { token: lim });
     assert.equal(res.status, 200);
     const whose = res.body.upcoming.map((a: { patient_name: string; for_dependant: boolean }) => [
@@ -281,24 +289,11 @@ Deno.test("guardians add dependants and book for them; nobody else's patients", 
 
   let strangersVisit = "";
   await t.step("a stranger's patient or appointment: 403/404, never more", async () => {
-    const theirs = await app.call("POST", "/api/bookings", {
-      token: strangerToken,
-      headers: key(),
-      body: { clinic_code: "GFC-TP", doctor_id: DOCTORS.lee, start: sgt(day, "10:00") },
-    });
+    const theirs = await bookAt(strangerToken, DOCTORS.lee, "10:00");
     assert.equal(theirs.status, 201, JSON.stringify(theirs.body));
     strangersVisit = theirs.body.appointment.id;
     for (const patient of [stranger.patientId, PATIENTS.chan, crypto.randomUUID()]) {
-      const res = await app.call("POST", "/api/bookings", {
-        token: lim,
-        headers: key(),
-        body: {
-          clinic_code: "GFC-TP",
-          doctor_id: DOCTORS.tan,
-          start: sgt(day, "09:30"),
-          patient_id: patient,
-        },
-      });
+      const res = await bookAt(lim, DOCTORS.tan, "09:30", patient);
       assert.deepEqual([res.status, res.body.error.code], [403, "forbidden"], patient);
       const hold = await app.call("POST", "/api/holds", {
         token: lim,
@@ -350,16 +345,7 @@ Deno.test("guardians add dependants and book for them; nobody else's patients", 
   });
 
   await t.step("staff book for the dependant like any patient", async () => {
-    const res = await app.call("POST", "/api/bookings", {
-      token: staff,
-      headers: key(),
-      body: {
-        clinic_code: "GFC-TP",
-        doctor_id: DOCTORS.lee,
-        start: sgt(day, "15:00"),
-        patient_id: kid,
-      },
-    });
+    const res = await bookAt(staff, DOCTORS.lee, "15:00", kid);
     assert.equal(res.status, 201, JSON.stringify(res.body));
     visit = res.body.appointment.id;
   });
@@ -374,16 +360,7 @@ Deno.test("guardians add dependants and book for them; nobody else's patients", 
       404,
     );
     assert.equal((await app.call("GET", `/api/appointments/${visit}`, { token: lim })).status, 404);
-    const res = await app.call("POST", "/api/bookings", {
-      token: lim,
-      headers: key(),
-      body: {
-        clinic_code: "GFC-TP",
-        doctor_id: DOCTORS.tan,
-        start: sgt(day, "16:00"),
-        patient_id: kid,
-      },
-    });
+    const res = await bookAt(lim, DOCTORS.tan, "16:00", kid);
     assert.equal(res.status, 403);
     const [p] = await app.sql`select count(*)::int as n from public.patients where id = ${kid}`;
     assert.equal(p.n, 1);
