@@ -88,14 +88,10 @@ create policy tickets_guardian_read on public.queue_tickets for select to authen
 -- Registering at another clinic
 -- ---------------------------------------------------------------------------------------
 
--- Whether a clinic takes new patients: clinics.settings {"accepting_new_patients": false}
--- closes self-registration (sign-up, another clinic, new dependants); absent means open.
-create or replace function private.accepts_new_patients(p_settings jsonb) returns boolean
-  language sql immutable
-  set search_path = ''
-  as $$ select coalesce(p_settings -> 'accepting_new_patients', 'true'::jsonb) <> 'false'::jsonb $$;
-revoke all on function private.accepts_new_patients(jsonb) from public;
-grant execute on function private.accepts_new_patients(jsonb) to authenticated, service_role;
+-- Whether a clinic takes new patients by themselves (registering from another clinic, adding
+-- dependants); its admins may close it (clinics_admin_update). A column, typed, beside the
+-- settings document.
+alter table public.clinics add column accepts_new_patients boolean not null default true;
 
 -- An active clinic by code, for a signed-in caller: 401 without one, 404 for no such clinic.
 create or replace function private.caller_clinic(p_code text) returns public.clinics
@@ -183,7 +179,7 @@ begin
     return jsonb_build_object('patient', private.my_patient_json(v_row, v_clinic),
       'created', false);
   end if;
-  if not private.accepts_new_patients(v_clinic.settings) then
+  if not v_clinic.accepts_new_patients then
     perform private.raise_api(409, 'not_accepting_patients',
       'This clinic is not taking new patients');
   end if;
@@ -226,7 +222,7 @@ create or replace function api.my_clinics() returns jsonb
     left join public.patients p
       on p.clinic_id = c.id and p.user_id = (select auth.uid()) and p.deleted_at is null
     where c.is_active and c.deleted_at is null
-      and (p.id is not null or (private.accepts_new_patients(c.settings)
+      and (p.id is not null or (c.accepts_new_patients
         and not private.left_clinic(c.id, (select auth.uid()))))
   $$;
 revoke all on function api.my_clinics() from public;
@@ -297,7 +293,7 @@ begin
     perform private.raise_api(409, 'too_many_dependants',
       format('One account may look after at most %s people', private.max_dependants()));
   end if;
-  if not private.accepts_new_patients(v_clinic.settings) then
+  if not v_clinic.accepts_new_patients then
     perform private.raise_api(409, 'not_accepting_patients',
       'This clinic is not taking new patients');
   end if;
@@ -394,9 +390,15 @@ create or replace function private.patient_summary(p public.patients) returns js
 -- Booking for a dependant; telling the guardian
 -- ---------------------------------------------------------------------------------------
 
--- Who is booked, with whom, when (20261206001000_booking_decision): patients for themselves
--- and their dependants; staff (private.staff_roles()) for any patient of their clinic; nobody
--- in another clinic.
+-- Who is booked for whom, with guardians: the decision so far (patients for themselves, staff
+-- for any patient of their clinic: 20261206001000_booking_decision and whatever later
+-- migration redefined it) keeps its name private.booking_target_own, and
+-- private.booking_target puts a guardian's dependant in front of it. A guardian (not staff of
+-- the clinic) naming a live dependant of that clinic is decided as booking for themselves there
+-- — so a guardian needs their own record at the clinic, and gets what a patient may book —
+-- then the visit is the dependant's. Anyone else's `patient_id` stays the old decision's 403.
+alter function private.booking_target(jsonb) rename to booking_target_own;
+
 create or replace function private.booking_target(p_request jsonb)
   returns private.booking_target
   language plpgsql stable
@@ -404,66 +406,28 @@ create or replace function private.booking_target(p_request jsonb)
   set search_path = ''
   as $$
 declare
-  v_uid uuid := auth.uid();
   v_patient uuid := (p_request ->> 'patient_id')::uuid;
-  v_doctor uuid := (p_request ->> 'doctor_id')::uuid;
-  v_start timestamptz := (p_request ->> 'start')::timestamptz;
-  k record;
+  v_t private.booking_target;
 begin
-  if v_uid is null then
-    perform private.raise_api(401, 'auth_required', 'Sign in to do this');
+  if v_patient is not null and exists (
+      select 1 from public.guardianships g
+      join public.patients p on p.id = g.patient_id and p.deleted_at is null
+      join public.clinics c on c.id = g.clinic_id
+      where g.patient_id = v_patient and g.guardian_id = auth.uid()
+        and c.code = upper(p_request ->> 'clinic_code')
+        and not exists (
+          select 1 from public.clinic_members m
+          where m.user_id = g.guardian_id and m.clinic_id = c.id and m.revoked_at is null
+            and m.role = any (private.staff_roles()))) then
+    v_t := private.booking_target_own(p_request - 'patient_id');
+    v_t.patient_id := v_patient;
+    return v_t;
   end if;
-  select c.id as clinic_id, c.code, c.name, c.timezone,
-    exists (
-      select 1 from public.clinic_members m
-      where m.user_id = v_uid and m.clinic_id = c.id and m.revoked_at is null
-        and m.role = any (private.staff_roles())) as staff,
-    case when v_patient is null then (
-      select p.id from public.patients p
-      where p.clinic_id = c.id and p.user_id = v_uid and p.deleted_at is null) end as own_patient,
-    case when v_patient is not null then exists (
-      select 1 from public.patients p
-      where p.id = v_patient and p.clinic_id = c.id and p.deleted_at is null) end as in_clinic,
-    case when v_patient is not null then exists (
-      select 1 from public.patients p
-      where p.id = v_patient and p.clinic_id = c.id and p.deleted_at is null
-        and (p.user_id = v_uid or exists (
-          select 1 from public.guardianships g
-          where g.patient_id = p.id and g.guardian_id = v_uid))) end as own,
-    d.id as doctor_id, d.display_name as doctor_name
-  into k
-  from public.clinics c
-  left join public.doctors d
-    on d.id = v_doctor and d.clinic_id = c.id and d.is_active and d.deleted_at is null
-  where c.code = upper(p_request ->> 'clinic_code') and c.is_active and c.deleted_at is null;
-
-  if k.clinic_id is null then
-    perform private.raise_api(404, 'clinic_not_found', 'No clinic with that code');
-  end if;
-  if v_patient is null then
-    v_patient := k.own_patient;
-    if v_patient is null then
-      if k.staff then
-        perform private.raise_api(400, 'patient_required',
-          'Staff must say which patient the appointment is for (patient_id)');
-      end if;
-      perform private.raise_api(403, 'not_a_patient', 'You are not a patient of this clinic');
-    end if;
-  elsif k.staff then
-    if not k.in_clinic then
-      perform private.raise_api(404, 'patient_not_found', 'No such patient at this clinic');
-    end if;
-  elsif not k.own then
-    perform private.raise_api(403, 'forbidden',
-      'Only staff of this clinic or a guardian can book for another patient');
-  end if;
-  if k.doctor_id is null then
-    perform private.raise_api(404, 'doctor_not_found', 'No such doctor at this clinic');
-  end if;
-  return row(k.clinic_id, k.code, k.timezone, v_patient, v_doctor, v_start, k.name,
-    k.doctor_name)::private.booking_target;
+  return private.booking_target_own(p_request);
 end
 $$;
+revoke all on function private.booking_target(jsonb) from public;
+grant execute on function private.booking_target(jsonb) to authenticated, service_role;
 
 -- The account a patient's notifications go to: their own, or — a dependant without one — the
 -- guardian who linked them first.

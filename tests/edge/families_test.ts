@@ -27,8 +27,7 @@ Deno.test("registering at another clinic: idempotent, refused where it must be, 
   await addClinic(app.sql, { code: "GFC-CL", timezone: "Asia/Singapore", hours: [] });
   await addClinic(app.sql, { code: "GFC-FULL", timezone: "Asia/Singapore", hours: [] });
   await addClinic(app.sql, { code: "GFC-OLD", timezone: "Asia/Singapore", hours: [] });
-  await app.sql`update public.clinics set settings = '{"accepting_new_patients": false}'
-    where code = 'GFC-FULL'`;
+  await app.sql`update public.clinics set accepts_new_patients = false where code = 'GFC-FULL'`;
   await app.sql`update public.clinics set is_active = false where code = 'GFC-OLD'`;
 
   await t.step(
