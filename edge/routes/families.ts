@@ -10,6 +10,7 @@ import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
 import { ClinicCode, IsoDate, Line, one, Phone, Uuid } from "./_shared.ts";
+import { Email } from "./auth.ts";
 
 const Gender = z.enum(["male", "female", "other", "prefer_not_to_say"]);
 /** Who a dependant is to their guardian. */
@@ -74,6 +75,23 @@ const DependantBody = z.object({
 const CodeParam = z.object({
   code: ClinicCode.openapi({ param: { name: "code", in: "path" } }),
 });
+const PatientParams = CodeParam.extend({
+  patient_id: Uuid.openapi({ param: { name: "patient_id", in: "path" } }),
+});
+
+const GuardianBody = z.object({
+  email: Email.openapi({ description: "The guardian's account, registered at this clinic" }),
+  relationship: z.enum(RELATIONSHIPS).openapi({ description: "What the patient is to them" }),
+}).openapi("GuardianLinkRequest");
+
+const GuardianAnswer = z.object({
+  guardian: z.object({
+    user_id: z.string(),
+    full_name: z.string(),
+    relationship: z.enum(RELATIONSHIPS),
+  }),
+  created: z.boolean().openapi({ description: "False when the link existed" }),
+}).openapi("GuardianLink");
 
 const registerRoute = createRoute({
   method: "post",
@@ -172,6 +190,54 @@ const removeRoute = createRoute({
   },
 });
 
+const linkRoute = createRoute({
+  method: "post",
+  path: "/clinics/{code}/patients/{patient_id}/guardians",
+  tags: ["families"],
+  summary: "Link a guardian to one of the clinic's patients (staff)",
+  description: "The front desk, having checked who is who, lets an account registered at the " +
+    "clinic book for an existing patient (a parent for their child, a child for an elderly " +
+    "parent). Idempotent.",
+  security: bearerSecurity,
+  middleware: [requireUser] as const,
+  request: {
+    params: PatientParams,
+    body: { content: { "application/json": { schema: GuardianBody } }, required: true },
+  },
+  responses: {
+    200: json(GuardianAnswer, "Already linked"),
+    201: json(GuardianAnswer, "Linked"),
+    ...errors(
+      400,
+      401,
+      [403, "Not staff of this clinic (`forbidden`)"],
+      [404, "`patient_not_found`, `guardian_not_found` (no such account registered here)"],
+      [422, "The patient's own account (`own_record`)"],
+    ),
+  },
+});
+
+const unlinkRoute = createRoute({
+  method: "delete",
+  path: "/clinics/{code}/patients/{patient_id}/guardians/{user_id}",
+  tags: ["families"],
+  summary: "End a guardian's link to one of the clinic's patients (staff)",
+  security: bearerSecurity,
+  middleware: [requireUser] as const,
+  request: {
+    params: PatientParams.extend({
+      user_id: Uuid.openapi({ param: { name: "user_id", in: "path" } }),
+    }),
+  },
+  responses: {
+    204: { description: "Unlinked" },
+    ...errors(400, 401, [403, "Not staff of this clinic (`forbidden`)"], [
+      404,
+      "`guardian_not_found`",
+    ]),
+  },
+});
+
 type Created = { created: boolean };
 const status = (answer: Created) => (answer.created ? 201 : 200);
 
@@ -213,5 +279,23 @@ export const families = new OpenAPIHono<AppEnv>()
   .openapi(removeRoute, async (c) => {
     const { patient_id } = c.req.valid("param");
     await c.get("db").run((tx) => tx`select api.remove_dependant(${patient_id}::uuid)`);
+    return c.body(null, 204);
+  })
+  .openapi(linkRoute, async (c) => {
+    const { code, patient_id } = c.req.valid("param");
+    const { email, relationship } = c.req.valid("json");
+    const answer = await c.get("db").run(async (tx) =>
+      one<z.infer<typeof GuardianAnswer>>(
+        await tx`select api.link_guardian(${code}, ${patient_id}::uuid, ${email},
+          ${relationship}) as r`,
+      )
+    );
+    return c.json(answer, status(answer));
+  })
+  .openapi(unlinkRoute, async (c) => {
+    const { code, patient_id, user_id } = c.req.valid("param");
+    await c.get("db").run((tx) =>
+      tx`select api.unlink_guardian(${code}, ${patient_id}::uuid, ${user_id}::uuid)`
+    );
     return c.body(null, 204);
   });

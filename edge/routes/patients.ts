@@ -22,6 +22,7 @@ export const PatientSummary = z.object({
   }),
   email_masked: z.string().nullable().openapi({ example: "l•••@example.com" }),
   guardians: z.array(z.object({
+    user_id: z.string(),
     full_name: z.string(),
     relationship: z.enum(["child", "parent", "spouse", "other"]),
     phone_masked: z.string().nullable(),

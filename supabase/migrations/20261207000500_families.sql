@@ -54,15 +54,22 @@ grant execute on function private.my_dependant_ids() to authenticated, service_r
 
 alter table public.guardianships enable row level security;
 alter table public.guardianships force row level security;
--- Guardians read and remove their own links; staff read their clinic's (the front desk).
--- Links are created only by api.add_dependant.
+-- Guardians read and remove their own links; staff read, make (api.link_guardian: an existing
+-- record, after the front desk has checked who is who) and remove their clinic's. A guardian
+-- makes a link only with a new record (api.add_dependant).
 create policy guardianships_read on public.guardianships for select to authenticated
   using (guardian_id = (select auth.uid()) or clinic_id in (select private.staff_clinic_ids()));
 create policy guardianships_guardian_delete on public.guardianships for delete to authenticated
   using (guardian_id = (select auth.uid()));
+create policy guardianships_staff_insert on public.guardianships for insert to authenticated
+  with check (clinic_id in (select private.staff_clinic_ids()));
+create policy guardianships_staff_delete on public.guardianships for delete to authenticated
+  using (clinic_id in (select private.staff_clinic_ids()));
 
 revoke all on public.guardianships from anon, authenticated, service_role;
 grant select, delete on public.guardianships to authenticated;
+grant insert (guardian_id, patient_id, clinic_id, relationship, created_by)
+  on public.guardianships to authenticated;
 grant select, insert, update, delete on public.guardianships to service_role;
 
 -- What a guardian may do for a dependant is what a patient may do for themselves (the
@@ -342,6 +349,70 @@ $$;
 revoke all on function api.remove_dependant(uuid) from public;
 grant execute on function api.remove_dependant(uuid) to authenticated;
 
+-- The front desk links an account registered at the clinic (by its e-mail) to one of the
+-- clinic's patients, as its guardian: a parent to their child's existing record, a child to an
+-- elderly parent's. Staff of the clinic only (private.staff_clinic; RLS
+-- guardianships_staff_insert has the last word); idempotent (`created` false when linked).
+create or replace function api.link_guardian(p_code text, p_patient uuid, p_email text,
+  p_relationship text) returns jsonb
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics := private.staff_clinic(p_code);
+  v_guardian public.users;
+  v_created boolean;
+begin
+  if not exists (select 1 from public.patients p where p.id = p_patient
+                 and p.clinic_id = v_clinic.id and p.deleted_at is null) then
+    perform private.raise_api(404, 'patient_not_found', 'No such patient at this clinic');
+  end if;
+  select u.* into v_guardian from public.users u
+  where u.email operator(extensions.=) p_email::extensions.citext and u.is_active and u.deleted_at is null
+    and exists (select 1 from public.clinic_members m where m.user_id = u.id
+                and m.clinic_id = v_clinic.id and m.revoked_at is null);
+  if not found then
+    perform private.raise_api(404, 'guardian_not_found',
+      'No account with that e-mail is registered at this clinic');
+  end if;
+  if exists (select 1 from public.patients p where p.id = p_patient
+             and p.user_id = v_guardian.id) then
+    perform private.raise_api(422, 'own_record', 'A patient does not guard their own record');
+  end if;
+  insert into public.guardianships (guardian_id, patient_id, clinic_id, relationship, created_by)
+  values (v_guardian.id, p_patient, v_clinic.id, p_relationship, auth.uid())
+  on conflict (guardian_id, patient_id) do nothing;
+  v_created := found;
+  return jsonb_build_object('guardian', jsonb_build_object('user_id', v_guardian.id,
+      'full_name', v_guardian.full_name, 'relationship', (
+        select g.relationship from public.guardianships g
+        where g.guardian_id = v_guardian.id and g.patient_id = p_patient)),
+    'created', v_created);
+end
+$$;
+revoke all on function api.link_guardian(text, uuid, text, text) from public;
+grant execute on function api.link_guardian(text, uuid, text, text) to authenticated;
+
+-- The front desk ends a guardian's link to one of the clinic's patients (RLS
+-- guardianships_staff_delete).
+create or replace function api.unlink_guardian(p_code text, p_patient uuid, p_guardian uuid)
+  returns void
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_clinic public.clinics := private.staff_clinic(p_code);
+begin
+  delete from public.guardianships
+  where clinic_id = v_clinic.id and patient_id = p_patient and guardian_id = p_guardian;
+  if not found then
+    perform private.raise_api(404, 'guardian_not_found', 'No such guardian of this patient');
+  end if;
+end
+$$;
+revoke all on function api.unlink_guardian(text, uuid, uuid) from public;
+grant execute on function api.unlink_guardian(text, uuid, uuid) to authenticated;
+
 -- The caller's and their dependants' appointments (as a patient, any clinic), each with whose
 -- visit it is: upcoming first-to-last, and the most recent `p_past_limit` past or inactive.
 create or replace function api.my_appointments(p_past_limit integer default 50) returns jsonb
@@ -379,7 +450,7 @@ create or replace function private.patient_summary(p public.patients) returns js
       'phone_masked', private.mask_phone(p.phone),
       'email_masked', private.mask_email(p.email::text),
       'guardians', coalesce((
-        select jsonb_agg(jsonb_build_object('full_name', u.full_name,
+        select jsonb_agg(jsonb_build_object('user_id', u.id, 'full_name', u.full_name,
             'relationship', g.relationship, 'phone_masked', private.mask_phone(u.phone))
           order by g.created_at)
         from public.guardianships g join public.users u on u.id = g.guardian_id

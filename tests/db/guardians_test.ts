@@ -2,7 +2,8 @@
  * Guardians and dependants (20261207000500_families.sql) at the database: a guardian sees
  * exactly their dependants' patient rows, appointments and queue tickets — not their clinical
  * rows, not another family's — books for them under RLS, and loses all of it when the link
- * goes; links are made only by api.add_dependant; staff of the clinic see its links.
+ * goes; a patient makes links only through api.add_dependant; staff of the clinic see and make
+ * its links, never another clinic's.
  */
 import assert from "node:assert/strict";
 import { freshDatabase } from "../support/db.ts";
@@ -148,7 +149,7 @@ Deno.test("a guardian sees exactly their dependants' patients, appointments and 
     );
 
     await t.step(
-      "links: made only by api.add_dependant; read by the guardian and staff",
+      "links: a patient's only through api.add_dependant; staff make their clinic's",
       async () => {
         const forge = await attempt(
           db.sql,
@@ -165,6 +166,22 @@ Deno.test("a guardian sees exactly their dependants' patients, appointments and 
           [lim.userId, taysChild],
         );
         assert.ok(deniedOrEmpty(steal), describe(steal));
+        const byStaffB = await attempt(
+          db.sql,
+          userClaims(USERS.adminBedok),
+          `insert into public.guardianships (guardian_id, patient_id, clinic_id, relationship)
+         values ($1, $2, $3, 'child')`,
+          [lim.userId, tay.patientId, CLINIC_A],
+        );
+        assert.ok(isError(byStaffB, "42501"), `another clinic's staff: ${describe(byStaffB)}`);
+        const crossed = await attempt(
+          db.sql,
+          userClaims(USERS.staffKoh),
+          `insert into public.guardianships (guardian_id, patient_id, clinic_id, relationship)
+         values ($1, $2, $3, 'child')`,
+          [lim.userId, fixtures.patients.find((p) => p.key === "chan")!.patientId, CLINIC_A],
+        );
+        assert.ok(isError(crossed, "23503"), `a patient of another clinic: ${describe(crossed)}`);
         const staff = await seen(db.sql, USERS.staffKoh, "public.guardianships");
         assert.equal(staff.length, 2, "clinic A's two links");
         assert.equal((await seen(db.sql, USERS.adminBedok, "public.guardianships")).length, 1);

@@ -281,9 +281,12 @@ Deno.test("guardians add dependants and book for them; nobody else's patients", 
     const res = await app.call("GET", "/api/clinics/GFC-TP/patients?q=xiao", { token: staff });
     assert.equal(res.status, 200);
     const found = res.body.patients.find((p: { id: string }) => p.id === kid);
-    assert.deepEqual(found.guardians, [
-      { full_name: "Lim Mei Ling", relationship: "child", phone_masked: "•••• 0003" },
-    ]);
+    assert.deepEqual(found.guardians, [{
+      user_id: USERS.patientLim,
+      full_name: "Lim Mei Ling",
+      relationship: "child",
+      phone_masked: "•••• 0003",
+    }]);
   });
 
   let strangersVisit = "";
@@ -365,5 +368,80 @@ Deno.test("guardians add dependants and book for them; nobody else's patients", 
     assert.equal(p.n, 1);
     const bad = await app.call("DELETE", "/api/me/dependants/not-a-uuid", { token: lim });
     assert.equal(bad.status, 400);
+  });
+});
+
+Deno.test("the front desk links a guardian to an existing patient, and unlinks them", async (t) => {
+  await using app = await testApp();
+  const day = await nextWeekday(app.sql);
+  const staff = await app.tokenFor(USERS.staffKoh);
+  const lim = await app.tokenFor(USERS.patientLim);
+  const [parent] = await addPatients(app.sql, CLINIC_A, 1, "elderly");
+  const link = (token: string, patient: string, email: string, code = "GFC-TP") =>
+    app.call("POST", `/api/clinics/${code}/patients/${patient}/guardians`, {
+      token,
+      body: { email, relationship: "parent" },
+    });
+
+  await t.step("201 links Lim to her mother's record; again 200", async () => {
+    const res = await link(staff, parent.patientId, "PATIENT.LIM@demo.com");
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.deepEqual(res.body.guardian, {
+      user_id: USERS.patientLim,
+      full_name: "Lim Mei Ling",
+      relationship: "parent",
+    });
+    const again = await link(staff, parent.patientId, "patient.lim@demo.com");
+    assert.deepEqual([again.status, again.body.created], [200, false]);
+    const mine = await app.call("GET", "/api/me/dependants", { token: lim });
+    assert.deepEqual(mine.body.dependants.map((d: { id: string }) => d.id), [parent.patientId]);
+    const booked = await app.call("POST", "/api/bookings", {
+      token: lim,
+      headers: key(),
+      body: {
+        clinic_code: "GFC-TP",
+        doctor_id: DOCTORS.tan,
+        start: sgt(day, "09:00"),
+        patient_id: parent.patientId,
+      },
+    });
+    assert.equal(booked.status, 201, JSON.stringify(booked.body));
+  });
+
+  await t.step("refusals: not staff 403, unknown 404, own record 422, bad input 400", async () => {
+    const byPatient = await link(lim, parent.patientId, "patient.lim@demo.com");
+    assert.equal(byPatient.status, 403);
+    const otherClinic = await link(
+      await app.tokenFor(USERS.adminBedok),
+      parent.patientId,
+      "patient.lim@demo.com",
+    );
+    assert.equal(otherClinic.status, 403);
+    const notHere = await link(staff, parent.patientId, "patient.chan@demo.com");
+    assert.deepEqual([notHere.status, notHere.body.error.code], [404, "guardian_not_found"]);
+    const nobody = await link(staff, parent.patientId, "nobody@example.com");
+    assert.deepEqual([nobody.status, nobody.body.error.code], [404, "guardian_not_found"]);
+    const theirs = await link(staff, PATIENTS.chan, "patient.lim@demo.com");
+    assert.deepEqual([theirs.status, theirs.body.error.code], [404, "patient_not_found"]);
+    const self = await link(staff, PATIENTS.lim, "patient.lim@demo.com");
+    assert.deepEqual([self.status, self.body.error.code], [422, "own_record"]);
+    const bad = await app.call(
+      "POST",
+      `/api/clinics/GFC-TP/patients/${parent.patientId}/guardians`,
+      {
+        token: staff,
+        body: { email: "not-an-email", relationship: "friend" },
+      },
+    );
+    assert.equal(bad.status, 400);
+  });
+
+  await t.step("unlink: 204, then 404; Lim no longer books for her", async () => {
+    const path = `/api/clinics/GFC-TP/patients/${parent.patientId}/guardians/${USERS.patientLim}`;
+    assert.equal((await app.call("DELETE", path, { token: lim })).status, 403);
+    assert.equal((await app.call("DELETE", path, { token: staff })).status, 204);
+    assert.equal((await app.call("DELETE", path, { token: staff })).status, 404);
+    const mine = await app.call("GET", "/api/me/dependants", { token: lim });
+    assert.deepEqual(mine.body.dependants, []);
   });
 });

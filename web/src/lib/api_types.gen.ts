@@ -6404,6 +6404,180 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/clinics/{code}/patients/{patient_id}/guardians": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Link a guardian to one of the clinic's patients (staff)
+     * @description The front desk, having checked who is who, lets an account registered at the clinic book for an existing patient (a parent for their child, a child for an elderly parent). Idempotent.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          patient_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["GuardianLinkRequest"];
+        };
+      };
+      responses: {
+        /** @description Already linked */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["GuardianLink"];
+          };
+        };
+        /** @description Linked */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["GuardianLink"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic (`forbidden`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description `patient_not_found`, `guardian_not_found` (no such account registered here) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The patient's own account (`own_record`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/patients/{patient_id}/guardians/{user_id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** End a guardian's link to one of the clinic's patients (staff) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          patient_id: string;
+          user_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Unlinked */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic (`forbidden`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description `guardian_not_found` */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -6698,6 +6872,7 @@ export interface components {
       email_masked: string | null;
       /** @description The accounts that book for this patient (a parent, a child); always sent */
       guardians?: {
+        user_id: string;
         full_name: string;
         /** @enum {string} */
         relationship: "child" | "parent" | "spouse" | "other";
@@ -7307,6 +7482,28 @@ export interface components {
        * @example +65 9123 4567
        */
       phone?: string;
+    };
+    GuardianLink: {
+      guardian: {
+        user_id: string;
+        full_name: string;
+        /** @enum {string} */
+        relationship: "child" | "parent" | "spouse" | "other";
+      };
+      /** @description False when the link existed */
+      created: boolean;
+    };
+    GuardianLinkRequest: {
+      /**
+       * Format: email
+       * @description The guardian's account, registered at this clinic
+       */
+      email: string;
+      /**
+       * @description What the patient is to them
+       * @enum {string}
+       */
+      relationship: "child" | "parent" | "spouse" | "other";
     };
   };
   responses: never;

@@ -305,8 +305,18 @@ Deno.test("staff console state", async (t) => {
     assert.equal(guardianHint(LIM), "");
     const child = {
       guardians: [
-        { full_name: "Lim Mei Ling", relationship: "child" as const, phone_masked: null },
-        { full_name: "Tan Ah Kow", relationship: "other" as const, phone_masked: null },
+        {
+          user_id: "u1",
+          full_name: "Lim Mei Ling",
+          relationship: "child" as const,
+          phone_masked: null,
+        },
+        {
+          user_id: "u2",
+          full_name: "Tan Ah Kow",
+          relationship: "other" as const,
+          phone_masked: null,
+        },
       ],
     };
     assert.equal(guardianHint(child), "Parent: Lim Mei Ling · Guardian: Tan Ah Kow");
