@@ -478,21 +478,25 @@ create or replace function private.booking_target(p_request jsonb)
   as $$
 declare
   v_patient uuid := (p_request ->> 'patient_id')::uuid;
+  v_uid uuid := auth.uid();
+  v_clinic uuid;
   v_t private.booking_target;
 begin
-  if v_patient is not null and exists (
-      select 1 from public.guardianships g
-      join public.patients p on p.id = g.patient_id and p.deleted_at is null
-      join public.clinics c on c.id = g.clinic_id
-      where g.patient_id = v_patient and g.guardian_id = auth.uid()
-        and c.code = upper(p_request ->> 'clinic_code')
-        and not exists (
-          select 1 from public.clinic_members m
-          where m.user_id = g.guardian_id and m.clinic_id = c.id and m.revoked_at is null
-            and m.role = any (private.staff_roles()))) then
-    v_t := private.booking_target_own(p_request - 'patient_id');
-    v_t.patient_id := v_patient;
-    return v_t;
+  if v_patient is not null then
+    -- Most named patients are staff bookings: one probe of the link's key settles those.
+    select g.clinic_id into v_clinic from public.guardianships g
+    where g.guardian_id = v_uid and g.patient_id = v_patient;
+    if found
+       and exists (select 1 from public.patients p join public.clinics c on c.id = p.clinic_id
+                   where p.id = v_patient and p.deleted_at is null and c.id = v_clinic
+                     and c.code = upper(p_request ->> 'clinic_code'))
+       and not exists (select 1 from public.clinic_members m
+                       where m.user_id = v_uid and m.clinic_id = v_clinic and m.revoked_at is null
+                         and m.role = any (private.staff_roles())) then
+      v_t := private.booking_target_own(p_request - 'patient_id');
+      v_t.patient_id := v_patient;
+      return v_t;
+    end if;
   end if;
   return private.booking_target_own(p_request);
 end
