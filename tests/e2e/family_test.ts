@@ -11,7 +11,7 @@ import { withServiceAndBrowser } from "./service.ts";
 
 const WAIT = 20_000;
 
-Deno.test("a guardian adds a child and books for them; the picker registers at another clinic", async (t) => {
+Deno.test("a guardian adds a child, books for them and removes them; the picker registers elsewhere", async (t) => {
   const errors: string[] = [];
   await withServiceAndBrowser(async (service, browser) => {
     const base = service.url;
@@ -81,6 +81,17 @@ Deno.test("a guardian adds a child and books for them; the picker registers at a
         const [lim] = await service.db.sql`select id::text from public.users
           where email = 'patient.lim@demo.com'`;
         assert.deepEqual([row.code, row.user_id], ["GFC-BD", lim.id]);
+      });
+
+      await t.step("removing the child asks first, then ends the link", async () => {
+        await page.goto(`${base}/family`);
+        await page.getByRole("button", { name: "Remove Lim Xiao Ming" }).click();
+        const dialog = page.getByRole("dialog", { name: "Stop booking for Lim Xiao Ming?" });
+        await dialog.getByRole("button", { name: "Yes, remove" }).click();
+        await page.getByText("Lim Xiao Ming removed.").waitFor({ timeout: WAIT });
+        await page.getByText("Nobody added yet.").waitFor({ timeout: WAIT });
+        const [links] = await service.db.sql`select count(*)::int as n from public.guardianships`;
+        assert.equal(links.n, 0);
       });
     } finally {
       await ctx.close();

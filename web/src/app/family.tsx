@@ -3,7 +3,7 @@
  * Family: the people I book for (`/me/dependants`) — add one at a clinic where I am registered
  * (their own record there, no account), book for them, stop booking for them.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, messageOf } from "../lib/api.ts";
 import {
   type Dependant,
@@ -81,18 +81,6 @@ export function Family() {
     }
   }
 
-  async function remove(d: Dependant) {
-    if (!confirm(t("family.removeConfirm", { name: d.full_name }))) return;
-    setError(null);
-    try {
-      await families.remove(session, d.id);
-      setMessage(t("family.removed", { name: d.full_name }));
-      setVersion((v) => v + 1);
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  }
-
   return (
     <section class="narrow">
       <PageTitle>{t("family.title")}</PageTitle>
@@ -121,9 +109,13 @@ export function Family() {
                   >
                     {t("family.bookFor", { name: d.full_name })}
                   </a>
-                  <button class="btn secondary" type="button" onClick={() => remove(d)}>
-                    {t("family.remove")}
-                  </button>
+                  <RemoveButton
+                    dependant={d}
+                    onRemoved={() => {
+                      setMessage(t("family.removed", { name: d.full_name }));
+                      setVersion((v) => v + 1);
+                    }}
+                  />
                 </div>
               </article>
             </li>
@@ -193,5 +185,56 @@ export function Family() {
           </form>
         )}
     </section>
+  );
+}
+
+/** "Remove", asked again in a dialog whose safe choice has the focus. */
+function RemoveButton(props: { dependant: Dependant; onRemoved: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const d = props.dependant;
+  async function remove() {
+    setBusy(true);
+    setError(null);
+    try {
+      await families.remove(session, d.id);
+      dialog.current?.close();
+      props.onRemoved();
+    } catch (e) {
+      setError(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <>
+      <button
+        class="btn secondary"
+        type="button"
+        aria-label={t("family.removeWho", { name: d.full_name })}
+        onClick={() => dialog.current?.showModal()}
+      >
+        {t("family.remove")}
+      </button>
+      <dialog ref={dialog} aria-labelledby={`remove-${d.id}`}>
+        <h2 id={`remove-${d.id}`}>{t("family.removeTitle", { name: d.full_name })}</h2>
+        <p>{t("family.removeBody")}</p>
+        {error && <Notice kind="error">{error}</Notice>}
+        <div class="row">
+          <button class="btn danger" type="button" onClick={remove} disabled={busy}>
+            {t("family.yesRemove")}
+          </button>
+          <button
+            class="btn secondary"
+            type="button"
+            autofocus
+            onClick={() => dialog.current?.close()}
+          >
+            {t("appts.keep")}
+          </button>
+        </div>
+      </dialog>
+    </>
   );
 }

@@ -270,8 +270,10 @@ const messages: Record<AppKey, string> = {
   "family.born": "Lahir {date}",
   "family.bookFor": "Tempah untuk {name}",
   "family.remove": "Buang",
-  "family.removeConfirm":
-    "Berhenti menempah untuk {name}? Rekod dan lawatan mereka kekal di klinik.",
+  "family.removeTitle": "Berhenti menempah untuk {name}?",
+  "family.removeBody": "Rekod dan lawatan mereka kekal di klinik.",
+  "family.yesRemove": "Ya, buang",
+  "family.removeWho": "Buang {name}",
   "family.removed": "{name} dibuang.",
   "family.addTitle": "Tambah seseorang",
   "family.clinic": "Klinik",

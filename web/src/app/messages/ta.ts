@@ -270,8 +270,10 @@ const messages: Record<AppKey, string> = {
   "family.born": "பிறந்த தேதி {date}",
   "family.bookFor": "{name} க்கு முன்பதிவு செய்க",
   "family.remove": "நீக்கு",
-  "family.removeConfirm":
-    "{name} க்கு முன்பதிவு செய்வதை நிறுத்தவா? அவர்களின் பதிவும் வருகைகளும் மருத்துவமனையில் இருக்கும்.",
+  "family.removeTitle": "{name} க்கு முன்பதிவு செய்வதை நிறுத்தவா?",
+  "family.removeBody": "அவர்களின் பதிவும் வருகைகளும் மருத்துவமனையில் இருக்கும்.",
+  "family.yesRemove": "ஆம், நீக்கு",
+  "family.removeWho": "{name} ஐ நீக்கு",
   "family.removed": "{name} நீக்கப்பட்டார்.",
   "family.addTitle": "ஒருவரைச் சேர்க்க",
   "family.clinic": "மருத்துவமனை",
