@@ -319,6 +319,16 @@ export async function addFixtures(sql: Sql): Promise<Fixtures> {
       await tx`
         insert into public.clinic_closures (clinic_id, starts_on, ends_on, reason)
         values (${c.id}, '2030-12-31', '2031-01-01', 'New Year')`;
+      // Open around the clock: binds no doctor's hours.
+      await tx`
+        insert into public.clinic_opening_hours (clinic_id, weekday, opens, closes)
+        select ${c.id}, d, '00:00', '24:00' from generate_series(0, 6) d`;
+      await tx`
+        with t as (
+          insert into public.appointment_types (clinic_id, code, name, duration_minutes)
+          values (${c.id}, 'screening', 'Health screening', 45) returning id)
+        insert into public.appointment_type_doctors (clinic_id, type_id, doctor_id)
+        select ${c.id}, t.id, ${c.doctor} from t`;
       await tx`
         insert into public.queue_tickets (clinic_id, service_date, code, kind, priority)
         values (${c.id}, '2030-07-01', 'W001', 'walk_in', 1)`;

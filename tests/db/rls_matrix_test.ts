@@ -64,10 +64,17 @@ Deno.test("RLS is enabled and forced on every table, partitions included", async
 // ---------------------------------------------------------------------------------------
 
 /**
- * Tables whose rows any client may read by design (public clinic information, and the
- * PII-free availability versions the booking page follows).
+ * Tables whose rows any client may read by design (public clinic information, the PII-free
+ * availability versions the booking page follows, and the appointment types it offers).
  */
-const PUBLIC_READ = new Set(["clinics", "doctors", "availability_versions"]);
+const PUBLIC_READ = new Set([
+  "clinics",
+  "doctors",
+  "availability_versions",
+  "appointment_types",
+  "appointment_type_doctors",
+  "clinic_opening_hours",
+]);
 /** Tables no client role reads at all (service_role only). */
 const SERVICE_ONLY = new Set(["jobs"]);
 
@@ -410,8 +417,13 @@ Deno.test("anon sees public clinic information and its own board only", async (t
             assert.ok(read.ok && read.rows[0].n === clinics, describe(read));
           } else if (table.qualified === "public.doctors") {
             assert.ok(read.ok && read.rows[0].n === doctors, describe(read));
-          } else if (table.qualified === "public.availability_versions") {
-            const [all] = await db.sql`select count(*)::int as n from public.availability_versions`;
+          } else if (
+            ["availability_versions", "appointment_types", "appointment_type_doctors"]
+              .includes(table.name) && table.schema === "public"
+          ) {
+            const [all] = await db.sql.unsafe(
+              `select count(*)::int as n from ${table.qualified}`,
+            );
             assert.ok(all.n > 0, "fixtures move some availability");
             assert.ok(read.ok && read.rows[0].n === all.n, describe(read));
           } else if (table.schema === "public" && BOARD_TABLES.has(table.name) && actor.board) {

@@ -130,6 +130,7 @@ function AppointmentCard(
         {a.doctor_name ?? t("doctor")}
         {a.clinic_name ? ` · ${clinicLabel(a.clinic_name, a.branch_name)}` : ""}
       </p>
+      {a.appointment_type_name && <p class="muted appointment-type">{a.appointment_type_name}</p>}
       {a.appointment_number && (
         <p class="muted">
           {t("appts.number")} <strong class="mono">{a.appointment_number}</strong>

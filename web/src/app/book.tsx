@@ -1,8 +1,9 @@
 /** @jsxImportSource preact */
 /**
- * Booking (and rescheduling): clinic → day → doctor → a free slot in clinic-local time → hold
- * → confirm. The Idempotency-Key is made once per booking attempt (when the slot is held) and
- * reused for every retry of that attempt, so a double tap or a retry on a flaky network can
+ * Booking (and rescheduling): clinic → appointment type (only when the clinic offers patients
+ * more than one; a reschedule keeps its type) → day → doctor → a free slot of that type in
+ * clinic-local time → hold → confirm. The Idempotency-Key is made once per booking attempt
+ * (when the slot is held) and reused for every retry of that attempt, so a double tap or a retry on a flaky network can
  * never book twice; the button is also disabled while a request is in flight.
  *
  * The free times are live: the clinic's `availability_versions` rows (public, no patient data)
@@ -17,14 +18,17 @@ import { waitForConfig } from "../lib/config.ts";
 import { type ClientLike, createClient, debounce, type Feed, openFeed } from "../lib/live.ts";
 import {
   type Appointment,
+  type AppointmentType,
   booking,
   type ClinicDay,
   clinics,
+  DEFAULT_TYPE,
   type Dependant,
   type Doctor,
   families,
   type Hold,
   type Slot,
+  typeParam,
 } from "../lib/endpoints.ts";
 import { addDays, calendarLabel, clinicLabel, localDay, longDate, timeIn } from "../lib/format.ts";
 import { navigate, queryParam } from "../lib/router.ts";
@@ -37,6 +41,7 @@ const DAYS_AHEAD = 14;
 
 interface Attempt {
   code: string;
+  type?: string;
   slot: Slot;
   hold: Hold | null;
   key: string;
@@ -89,6 +94,9 @@ export function Book() {
   const [tz, setTz] = useState<string | null>(null);
   const [day, setDay] = useState<string | null>(null);
   const [doctorId, setDoctorId] = useState("");
+  // The clinic's patient-bookable types, and the one chosen (null: still to choose).
+  const [types, setTypes] = useState<AppointmentType[] | null>(null);
+  const [type, setType] = useState<string | null>(null);
   const [doctors, setDoctors] = useState<Doctor[]>([]);
   const [slots, setSlots] = useState<Slot[] | null>(null);
   const [calendar, setCalendar] = useState<ClinicDay[] | null>(null);
@@ -113,6 +121,7 @@ export function Book() {
       setOriginal(a);
       if (a.clinic_code) setCode(a.clinic_code);
       setDoctorId(a.doctor_id);
+      setType(a.appointment_type ?? DEFAULT_TYPE);
       // Rescheduling starts from the appointment's own day, not today.
       setDay(a.local_date);
     }).catch((e) => setLoadError(messageOf(e)));
@@ -152,11 +161,26 @@ export function Book() {
     };
   }, [code]);
 
-  // Which days are open (and have free times): the first such day is the default, not today.
+  // The types to choose from: with a single one (the consultation), nothing to choose.
   useEffect(() => {
     if (!code) return;
     let live = true;
-    clinics.days(code, doctorId || undefined).then((res) => {
+    setTypes(null);
+    clinics.types(code).then((list) => {
+      if (!live) return;
+      setTypes(list);
+      if (list.length <= 1) setType((x) => x ?? list[0]?.code ?? DEFAULT_TYPE);
+    }).catch(() => live && setType((x) => x ?? DEFAULT_TYPE));
+    return () => {
+      live = false;
+    };
+  }, [code]);
+
+  // Which days are open (and have free times): the first such day is the default, not today.
+  useEffect(() => {
+    if (!code || !type) return;
+    let live = true;
+    clinics.days(code, doctorId || undefined, type).then((res) => {
       if (!live) return;
       setTz(res.timezone);
       setCalendar(res.days);
@@ -169,14 +193,14 @@ export function Book() {
     return () => {
       live = false;
     };
-  }, [code, doctorId]);
+  }, [code, doctorId, type]);
 
-  // Free slots for the day (and doctor).
+  // Free slots of the type for the day (and doctor).
   useEffect(() => {
-    if (!code || !day) return;
+    if (!code || !day || !type) return;
     let live = true;
     setSlots(null);
-    clinics.slots(code, day, doctorId || undefined).then((res) => {
+    clinics.slots(code, day, doctorId || undefined, type).then((res) => {
       if (!live) return;
       setTz(res.timezone);
       setSlots(upcoming(res.slots));
@@ -184,17 +208,17 @@ export function Book() {
     return () => {
       live = false;
     };
-  }, [code, day, doctorId, reload]);
+  }, [code, day, doctorId, type, reload]);
 
   // …kept live: a change of the day's (or the schedule's) availability version revalidates them.
   const realtime = useRef<ClientLike | null>(null);
   useEffect(() => () => void disconnect(realtime.current), []);
   useEffect(() => {
-    if (!code || !day || !clinicId) return;
+    if (!code || !day || !clinicId || !type) return;
     let live = true;
     let feed: Feed | null = null;
     const refresh = () =>
-      clinics.slots(code, day, doctorId || undefined).then((res) => {
+      clinics.slots(code, day, doctorId || undefined, type).then((res) => {
         if (live) setSlots(upcoming(res.slots));
       });
     const changed = debounce(() => void refresh().catch(() => {}), 100);
@@ -220,7 +244,7 @@ export function Book() {
       setSlotFeed(null);
       void feed?.close();
     };
-  }, [code, day, doctorId, clinicId]);
+  }, [code, day, doctorId, clinicId, type]);
 
   const today = tz ? localDay(serverNow(), tz) : day;
   const days = useMemo(
@@ -229,6 +253,8 @@ export function Book() {
   );
   const dayInfo = useMemo(() => new Map((calendar ?? []).map((d) => [d.date, d])), [calendar]);
   const doctorById = useMemo(() => new Map(doctors.map((d) => [d.id, d])), [doctors]);
+  const chosenType = types?.find((x) => x.code === type);
+  const typeChoice = !rescheduleId && (types?.length ?? 0) > 1;
   const groups = useMemo(() => {
     const map = new Map<string, Slot[]>();
     for (const s of slots ?? []) {
@@ -254,13 +280,21 @@ export function Book() {
             doctor_id: slot.doctor_id,
             start: slot.start,
             ...(forWhom ? { patient_id: forWhom.id } : {}),
+            type: typeParam(type ?? undefined),
           });
         } catch (e) {
           if (!(e instanceof ApiError && (e.status === 404 || e.status === 405))) throw e;
           // No hold service: book directly (the booking itself is still atomic).
         }
       }
-      setAttempt({ code, slot, hold, key: newIdempotencyKey(), patientId: forWhom?.id });
+      setAttempt({
+        code,
+        type: type ?? undefined,
+        slot,
+        hold,
+        key: newIdempotencyKey(),
+        patientId: forWhom?.id,
+      });
     } catch (e) {
       setError(
         e instanceof ApiError && e.status === 409 ? t("book.taken") : messageOf(e),
@@ -295,6 +329,7 @@ export function Book() {
           clinic_code: attempt.code,
           doctor_id: slot.doctor_id,
           start: slot.start,
+          type: typeParam(attempt.type),
           ...(reason.trim() ? { visit_reason: reason.trim() } : {}),
           ...(hold ? { hold_id: hold.id } : {}),
           ...(attempt.patientId ? { patient_id: attempt.patientId } : {}),
@@ -370,6 +405,7 @@ export function Book() {
               })}
             </p>
           )}
+          {typeChoice && chosenType && <p>{chosenType.name}</p>}
           {attempt.hold && <HoldTimer expiresAt={attempt.hold.expires_at} />}
           {original && (
             <p class="muted">
@@ -427,6 +463,8 @@ export function Book() {
             setDay(null);
             setCalendar(null);
             setDoctors([]);
+            setTypes(null);
+            setType(null);
           }}
         >
           {t("book.changeClinic")}
@@ -455,6 +493,17 @@ export function Book() {
         </SelectField>
       )}
 
+      {typeChoice && (
+        <TypePicker
+          types={types!}
+          value={type}
+          onPick={(code) => {
+            setType(code);
+            setDay(null);
+            setCalendar(null);
+          }}
+        />
+      )}
       <fieldset class="days">
         <legend>{t("book.day")}</legend>
         <div class="chips" role="radiogroup" aria-label={t("book.day")}>
@@ -506,7 +555,8 @@ export function Book() {
           {day ? ` · ${calendarLabel(day)}` : ""}
         </h2>
         {slotFeed?.state.value === "reconnecting" && <p class="muted">{t("reconnecting")}</p>}
-        {slots === null && !loadError && <Loading label={t("book.finding")} />}
+        {slots === null && !loadError && type && <Loading label={t("book.finding")} />}
+        {!type && typeChoice && <p class="muted">{t("book.typeFirst")}</p>}
         {slots?.length === 0 && (
           <p>
             {day && dayInfo.get(day)?.open === false ? t("book.closedDay") : t("book.noTimes")}
@@ -540,6 +590,35 @@ export function Book() {
         })}
       </section>
     </section>
+  );
+}
+
+/** The clinic's appointment types, to choose one first: its name and length. */
+function TypePicker(
+  props: { types: AppointmentType[]; value: string | null; onPick: (code: string) => void },
+) {
+  return (
+    <fieldset class="types" data-testid="type-picker">
+      <legend>{t("book.type")}</legend>
+      <div class="chips" role="radiogroup" aria-label={t("book.type")}>
+        {props.types.map((x) => (
+          <label key={x.code} class={`chip${x.code === props.value ? " selected" : ""}`}>
+            <input
+              type="radio"
+              name="type"
+              value={x.code}
+              checked={x.code === props.value}
+              onChange={() =>
+                props.onPick(x.code)}
+            />
+            <span>
+              {x.name}
+              {x.duration_minutes ? ` · ${t("book.minutes", { n: x.duration_minutes })}` : ""}
+            </span>
+          </label>
+        ))}
+      </div>
+    </fieldset>
   );
 }
 
