@@ -45,6 +45,7 @@ import { push } from "./routes/push.ts";
 import { webhooks } from "./routes/webhooks.ts";
 import { webhookEndpoints } from "./routes/webhook_endpoints.ts";
 import { unsubscribe } from "./routes/unsubscribe.ts";
+import { families } from "./routes/families.ts";
 
 export interface AppDeps {
   config: Config;
@@ -139,7 +140,8 @@ export function createApp(deps: AppDeps) {
     .route("/", webhooks)
     .route("/", webhookEndpoints)
     .route("/", audit)
-    .route("/", unsubscribe);
+    .route("/", unsubscribe)
+    .route("/", families);
 
   routes.doc31("/openapi.json", {
     openapi: "3.1.0",

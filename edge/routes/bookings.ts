@@ -25,7 +25,8 @@ const BookingBody = z.object({
   hold_id: Uuid.optional(),
   type: RequestedType,
   patient_id: Uuid.optional().openapi({
-    description: "Staff: the patient to book for (required). Patients: omit, or their own id.",
+    description: "Staff: the patient to book for (required). Patients: omit, their own id, or " +
+      "a dependant's (GET /me/dependants).",
   }),
 }).openapi("BookingRequest");
 
@@ -34,7 +35,8 @@ const route = createRoute({
   path: "/bookings",
   tags: ["booking"],
   summary: "Book an appointment (Idempotency-Key required)",
-  description: "Patients book for themselves, staff for any patient of their clinic. A slot " +
+  description: "Patients book for themselves and their dependants, staff for any patient of " +
+    "their clinic. A slot " +
     "that is taken (or held by someone else) answers 409 `slot_unavailable`. Retrying with the " +
     "same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller. " +
     "`type` (default `consultation`) sets the visit's length; a staff-only type answers 403 to " +

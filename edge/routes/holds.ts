@@ -15,7 +15,10 @@ const HoldBody = z.object({
   doctor_id: Uuid,
   start: Instant,
   type: RequestedType,
-  patient_id: Uuid.optional().openapi({ description: "Staff only: the patient to hold for" }),
+  patient_id: Uuid.optional().openapi({
+    description:
+      "Staff: the patient to hold for; a guardian: a dependant's id (default: one's own)",
+  }),
 }).openapi("HoldRequest");
 
 const Hold = z.object({

@@ -281,6 +281,15 @@ export async function addFixtures(sql: Sql): Promise<Fixtures> {
         insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
         values (${p.userId}, ${"https://push.example/send/" + p.key},
           ${"B" + "A".repeat(86)}, ${"A".repeat(22)})`;
+      // Each patient looks after a dependant (a child without an account) of their clinic.
+      const [ward] = await tx`
+        insert into public.patients (clinic_id, patient_number, full_name, date_of_birth, gender)
+        values (${clinicId}, ${"W-" + code}, ${"Child of " + p.key}, '2020-01-01', 'other')
+        returning id`;
+      await tx`
+        insert into public.guardianships (guardian_id, patient_id, clinic_id, relationship,
+          created_by)
+        values (${p.userId}, ${ward.id}, ${clinicId}, 'child', ${p.userId})`;
       patients.push({
         key: p.key,
         userId: p.userId,

@@ -250,9 +250,17 @@ Deno.test("tenant isolation: clinic A's members can neither read nor write clini
 // ---------------------------------------------------------------------------------------
 
 /** Superuser predicates selecting the rows that belong to the user `$1`. */
+const DEPENDANTS = "select g.patient_id from public.guardianships g where g.guardian_id = $1";
 const OWNERSHIP: Record<string, string> = {
   users: "id = $1",
-  patients: "user_id = $1",
+  // A guardian's dependants' records, appointments and queue tickets are theirs to see too
+  // (20261207000500_families); nothing clinical is.
+  patients: `user_id = $1 or id in (${DEPENDANTS})`,
+  guardianships: "guardian_id = $1",
+  appointments: `patient_id in (select x.id from public.patients x where x.user_id = $1)
+    or patient_id in (${DEPENDANTS})`,
+  queue_tickets: `patient_id in (select x.id from public.patients x where x.user_id = $1)
+    or patient_id in (${DEPENDANTS})`,
   clinic_members: "user_id = $1",
   notifications: "user_id = $1",
   push_subscriptions: "user_id = $1",

@@ -23,7 +23,9 @@ import {
   type ClinicDay,
   clinics,
   DEFAULT_TYPE,
+  type Dependant,
   type Doctor,
+  families,
   type Hold,
   type Slot,
   typeParam,
@@ -43,6 +45,8 @@ interface Attempt {
   slot: Slot;
   hold: Hold | null;
   key: string;
+  /** A dependant's patient record, when booking for them. */
+  patientId?: string;
 }
 
 /**
@@ -77,7 +81,12 @@ function doctorLabel(d: Doctor | undefined, fallback?: string): string {
 
 export function Book() {
   const rescheduleId = queryParam("reschedule");
-  const [code, setCode] = useState(clinicCode.value || session.user.value?.clinic_code || "");
+  const [code, setCode] = useState(
+    queryParam("clinic") || clinicCode.value || session.user.value?.clinic_code || "",
+  );
+  // Whom the visit is for: "" is me, else a dependant's patient id (Family → "Book for").
+  const [forId, setForId] = useState(queryParam("for") ?? "");
+  const [dependants, setDependants] = useState<Dependant[]>([]);
   const [codeInput, setCodeInput] = useState(code);
   const [clinicName, setClinicName] = useState<string | null>(null);
   const [clinicId, setClinicId] = useState<string | null>(null);
@@ -117,6 +126,14 @@ export function Book() {
       setDay(a.local_date);
     }).catch((e) => setLoadError(messageOf(e)));
   }, [rescheduleId]);
+
+  // The people I book for, at this clinic.
+  useEffect(() => {
+    if (rescheduleId) return;
+    families.dependants(session).then(setDependants).catch(() => {});
+  }, [rescheduleId]);
+  const here = dependants.filter((d) => d.clinic_code === code.toUpperCase());
+  const forWhom = here.find((d) => d.id === forId) ?? null;
 
   // Clinic details and doctors.
   useEffect(() => {
@@ -262,6 +279,7 @@ export function Book() {
             clinic_code: code,
             doctor_id: slot.doctor_id,
             start: slot.start,
+            ...(forWhom ? { patient_id: forWhom.id } : {}),
             type: typeParam(type ?? undefined),
           });
         } catch (e) {
@@ -269,7 +287,14 @@ export function Book() {
           // No hold service: book directly (the booking itself is still atomic).
         }
       }
-      setAttempt({ code, type: type ?? undefined, slot, hold, key: newIdempotencyKey() });
+      setAttempt({
+        code,
+        type: type ?? undefined,
+        slot,
+        hold,
+        key: newIdempotencyKey(),
+        patientId: forWhom?.id,
+      });
     } catch (e) {
       setError(
         e instanceof ApiError && e.status === 409 ? t("book.taken") : messageOf(e),
@@ -307,6 +332,7 @@ export function Book() {
           type: typeParam(attempt.type),
           ...(reason.trim() ? { visit_reason: reason.trim() } : {}),
           ...(hold ? { hold_id: hold.id } : {}),
+          ...(attempt.patientId ? { patient_id: attempt.patientId } : {}),
         });
       saveAttempt(scope, null);
       navigate(`/appointments/${appointment.id}?${rescheduleId ? "moved" : "booked"}=1`, {
@@ -372,6 +398,13 @@ export function Book() {
             {doc}
             {clinicName ? ` · ${clinicName}` : ""}
           </p>
+          {attempt.patientId && (
+            <p>
+              {t("appts.for", {
+                name: dependants.find((d) => d.id === attempt.patientId)?.full_name ?? "",
+              })}
+            </p>
+          )}
           {typeChoice && chosenType && <p>{chosenType.name}</p>}
           {attempt.hold && <HoldTimer expiresAt={attempt.hold.expires_at} />}
           {original && (
@@ -447,6 +480,18 @@ export function Book() {
       )}
       {loadError && <Notice kind="error">{loadError}</Notice>}
       {error && <Notice kind="error">{error}</Notice>}
+
+      {here.length > 0 && !rescheduleId && (
+        <SelectField
+          id="for"
+          label={t("book.for")}
+          value={forWhom?.id ?? ""}
+          onChange={(e) => setForId(e.currentTarget.value)}
+        >
+          <option value="">{t("book.forMe")}</option>
+          {here.map((d) => <option key={d.id} value={d.id}>{d.full_name}</option>)}
+        </SelectField>
+      )}
 
       {typeChoice && (
         <TypePicker

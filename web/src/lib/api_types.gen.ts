@@ -1564,7 +1564,7 @@ export interface paths {
     put?: never;
     /**
      * Book an appointment (Idempotency-Key required)
-     * @description Patients book for themselves, staff for any patient of their clinic. A slot that is taken (or held by someone else) answers 409 `slot_unavailable`. Retrying with the same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller. `type` (default `consultation`) sets the visit's length; a staff-only type answers 403 to patients, a type the doctor does not offer 422 `appointment_type_not_offered`.
+     * @description Patients book for themselves and their dependants, staff for any patient of their clinic. A slot that is taken (or held by someone else) answers 409 `slot_unavailable`. Retrying with the same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller. `type` (default `consultation`) sets the visit's length; a staff-only type answers 403 to patients, a type the doctor does not offer 422 `appointment_type_not_offered`.
      */
     post: {
       parameters: {
@@ -7295,6 +7295,537 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/clinics/{code}/register": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Register as a patient at this clinic (idempotent)
+     * @description Makes the caller's patient record and membership at the clinic from their details elsewhere; a second call answers the same record (200, `created` false).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          "application/json": components["schemas"]["RegisterRequest"];
+        };
+      };
+      responses: {
+        /** @description Already registered */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Registration"];
+          };
+        };
+        /** @description Registered */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Registration"];
+          };
+        };
+        /** @description Invalid request, or `details_required` (no record elsewhere to copy) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The clinic closed the caller's registration (`registration_refused`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No active clinic with that code (`clinic_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The clinic is not taking new patients (`not_accepting_patients`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/me/clinics": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The clinics I can book at or join
+     * @description Active clinics where the caller has a patient record (`registered`), and those taking new patients where they have none, by name.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Clinics */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["MyClinics"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/me/dependants": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The people I book for */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Dependants */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Dependants"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/dependants": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Add a dependant at a clinic where I am registered
+     * @description Creates the dependant's patient record (no account of their own) and links it to the caller, who then sees and books their visits. The same name and date of birth again answer the existing dependant (200, `created` false).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["DependantRequest"];
+        };
+      };
+      responses: {
+        /** @description Already a dependant */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DependantAnswer"];
+          };
+        };
+        /** @description Added */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DependantAnswer"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not registered at this clinic (`not_a_patient`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description `too_many_dependants`, `not_accepting_patients` */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/me/dependants/{patient_id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Stop looking after a dependant
+     * @description Ends the link; the record and its bookings stay with the clinic.
+     */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          patient_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Removed */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not a dependant of the caller (`dependant_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/patients/{patient_id}/guardians": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Link a guardian to one of the clinic's patients (staff)
+     * @description The front desk, having checked who is who, lets an account registered at the clinic book for an existing patient (a parent for their child, a child for an elderly parent). Idempotent.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          patient_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["GuardianLinkRequest"];
+        };
+      };
+      responses: {
+        /** @description Already linked */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["GuardianLink"];
+          };
+        };
+        /** @description Linked */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["GuardianLink"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic (`forbidden`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description `patient_not_found`, `guardian_not_found` (no such account registered here) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The patient's own account (`own_record`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/patients/{patient_id}/guardians/{user_id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** End a guardian's link to one of the clinic's patients (staff) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          patient_id: string;
+          user_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Unlinked */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic (`forbidden`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description `guardian_not_found` */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -7606,6 +8137,14 @@ export interface components {
       phone_masked: string | null;
       /** @example l•••@example.com */
       email_masked: string | null;
+      /** @description The accounts that book for this patient (a parent, a child); always sent */
+      guardians?: {
+        user_id: string;
+        full_name: string;
+        /** @enum {string} */
+        relationship: "child" | "parent" | "spouse" | "other";
+        phone_masked: string | null;
+      }[];
     };
     Hold: {
       hold: {
@@ -7631,7 +8170,7 @@ export interface components {
        * @example consultation
        */
       type?: string;
-      /** @description Staff only: the patient to hold for */
+      /** @description Staff: the patient to hold for; a guardian: a dependant's id (default: one's own) */
       patient_id?: string;
     };
     AppointmentEnvelope: {
@@ -7650,7 +8189,7 @@ export interface components {
        * @example consultation
        */
       type?: string;
-      /** @description Staff: the patient to book for (required). Patients: omit, or their own id. */
+      /** @description Staff: the patient to book for (required). Patients: omit, their own id, or a dependant's (GET /me/dependants). */
       patient_id?: string;
     };
     CancelRequest: {
@@ -7667,8 +8206,14 @@ export interface components {
       doctor_id?: string;
     };
     MyAppointments: {
-      upcoming: components["schemas"]["Appointment"][];
-      past: components["schemas"]["Appointment"][];
+      upcoming: components["schemas"]["MyAppointment"][];
+      past: components["schemas"]["MyAppointment"][];
+    };
+    MyAppointment: components["schemas"]["Appointment"] & {
+      /** @description Whose visit it is */
+      patient_name: string;
+      /** @description The visit of someone the caller books for */
+      for_dependant: boolean;
     };
     BoardToken: {
       token: string;
@@ -8414,6 +8959,92 @@ export interface components {
       unsubscribed: true;
       /** @example email */
       channel: string;
+    };
+    Registration: {
+      patient: components["schemas"]["MyPatientRecord"];
+      /** @description False when the record already existed */
+      created: boolean;
+    };
+    MyPatientRecord: {
+      id: string;
+      clinic_code: string;
+      clinic_name: string;
+      branch_name: string | null;
+      patient_number: string;
+      full_name: string;
+      /** Format: date */
+      date_of_birth: string;
+      /** @enum {string} */
+      gender: "male" | "female" | "other" | "prefer_not_to_say";
+    };
+    /** @description Needed only by an account without a patient record anywhere yet; otherwise the latest record's details are used */
+    RegisterRequest: {
+      /** @example 2026-12-01 */
+      date_of_birth?: string;
+      /** @enum {string} */
+      gender?: "male" | "female" | "other" | "prefer_not_to_say";
+      /** @example +65 9123 4567 */
+      phone?: string;
+    };
+    MyClinics: {
+      clinics: {
+        code: string;
+        name: string;
+        branch_name: string | null;
+        timezone: string;
+        /** @description The caller has a patient record here */
+        registered: boolean;
+        patient_id: string | null;
+      }[];
+    };
+    Dependants: {
+      dependants: components["schemas"]["Dependant"][];
+    };
+    Dependant: components["schemas"]["MyPatientRecord"] & {
+      /** @enum {string} */
+      relationship: "child" | "parent" | "spouse" | "other";
+      linked_at: string;
+    };
+    DependantAnswer: {
+      dependant: components["schemas"]["Dependant"];
+      /** @description False when the guardian already had this dependant (same name and birth date) */
+      created: boolean;
+    };
+    DependantRequest: {
+      full_name: string;
+      /** @example 2026-12-01 */
+      date_of_birth: string;
+      /** @enum {string} */
+      gender: "male" | "female" | "other" | "prefer_not_to_say";
+      /** @enum {string} */
+      relationship: "child" | "parent" | "spouse" | "other";
+      /**
+       * @description Default: the guardian's
+       * @example +65 9123 4567
+       */
+      phone?: string;
+    };
+    GuardianLink: {
+      guardian: {
+        user_id: string;
+        full_name: string;
+        /** @enum {string} */
+        relationship: "child" | "parent" | "spouse" | "other";
+      };
+      /** @description False when the link existed */
+      created: boolean;
+    };
+    GuardianLinkRequest: {
+      /**
+       * Format: email
+       * @description The guardian's account, registered at this clinic
+       */
+      email: string;
+      /**
+       * @description What the patient is to them
+       * @enum {string}
+       */
+      relationship: "child" | "parent" | "spouse" | "other";
     };
   };
   responses: never;

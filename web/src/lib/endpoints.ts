@@ -20,6 +20,13 @@ export type SlotsResponse = Schemas["Slots"];
 export type ClinicDay = Schemas["ClinicDays"]["days"][number];
 export type Slot = SlotsResponse["slots"][number];
 export type Appointment = Schemas["Appointment"];
+/** One of my appointments or my dependants': whose visit it is. */
+export type MyAppointment = Schemas["MyAppointment"];
+/** A clinic I can book at (`registered`) or join. */
+export type MyClinic = Schemas["MyClinics"]["clinics"][number];
+/** Someone I book for: their record at one clinic. */
+export type Dependant = Schemas["Dependant"];
+export type Relationship = Dependant["relationship"];
 /** An appointment of the clinic's day, with its patient (staff). */
 export type DayAppointment = Schemas["ClinicDayAppointments"]["appointments"][number];
 export type Hold = Schemas["Hold"]["hold"];
@@ -130,6 +137,25 @@ export const booking = {
       idempotencyKey: key,
     }).then((r) => r.appointment),
 };
+
+/** Several clinics, one account; the people I book for (`/me/clinics`, `/me/dependants`). */
+export const families = {
+  clinics: (auth: Auth) => call("get", "/api/me/clinics", { auth }).then((r) => r.clinics),
+  register: (auth: Auth, code: string) =>
+    call("post", "/api/clinics/{code}/register", { auth, params: { code }, body: {} }),
+  dependants: (auth: Auth) => call("get", "/api/me/dependants", { auth }).then((r) => r.dependants),
+  add: (auth: Auth, code: string, input: Schemas["DependantRequest"]) =>
+    call("post", "/api/clinics/{code}/dependants", { auth, params: { code }, body: input })
+      .then((r) => r.dependant),
+  remove: (auth: Auth, patientId: string) =>
+    call("delete", "/api/me/dependants/{patient_id}", {
+      auth,
+      params: { patient_id: patientId },
+    }),
+};
+
+/** The relationships a guardian may give (labels: `family.rel.*` in messages.ts). */
+export const RELATIONSHIPS: readonly Relationship[] = ["child", "parent", "spouse", "other"];
 
 /** Checks in for an appointment of today: the new ticket. */
 const checkIn = (auth: Auth, appointmentId: string) =>

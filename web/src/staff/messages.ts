@@ -378,6 +378,10 @@ const en = {
   "walkIn.issuedForPriority": "Walk-in registered: ticket {code} for {name}, {priority}.",
   "walkIn.pickFirst": "Walk-in: choose the patient first.",
   "walkIn.genderFirst": "Walk-in: choose the patient's gender.",
+  "guardian.child": "Parent: {name}",
+  "guardian.parent": "Child: {name}",
+  "guardian.spouse": "Spouse: {name}",
+  "guardian.other": "Guardian: {name}",
 };
 export type StaffKey = keyof typeof en;
 

@@ -382,6 +382,10 @@ const messages: Record<StaffKey, string> = {
   "walkIn.issuedForPriority": "Pesakit didaftarkan: tiket {code} untuk {name}, {priority}.",
   "walkIn.pickFirst": "Tanpa temu janji: pilih pesakit dahulu.",
   "walkIn.genderFirst": "Tanpa temu janji: pilih jantina pesakit.",
+  "guardian.child": "Ibu/bapa: {name}",
+  "guardian.parent": "Anak: {name}",
+  "guardian.spouse": "Pasangan: {name}",
+  "guardian.other": "Penjaga: {name}",
 };
 
 export default messages;

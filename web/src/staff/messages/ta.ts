@@ -380,6 +380,10 @@ const messages: Record<StaffKey, string> = {
   "walkIn.issuedForPriority": "நேரடி வருகை பதிவானது: {name} க்குச் சீட்டு {code}, {priority}.",
   "walkIn.pickFirst": "நேரடி வருகை: முதலில் நோயாளியைத் தேர்ந்தெடுக்கவும்.",
   "walkIn.genderFirst": "நேரடி வருகை: நோயாளியின் பாலினத்தைத் தேர்ந்தெடுக்கவும்.",
+  "guardian.child": "பெற்றோர்: {name}",
+  "guardian.parent": "பிள்ளை: {name}",
+  "guardian.spouse": "வாழ்க்கைத் துணை: {name}",
+  "guardian.other": "பாதுகாவலர்: {name}",
 };
 
 export default messages;

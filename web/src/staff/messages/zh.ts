@@ -369,6 +369,10 @@ const messages: Record<StaffKey, string> = {
   "walkIn.issuedForPriority": "现场挂号已登记：{name} 的号码 {code}，{priority}。",
   "walkIn.pickFirst": "现场挂号：请先选择患者。",
   "walkIn.genderFirst": "现场挂号：请选择患者的性别。",
+  "guardian.child": "家长：{name}",
+  "guardian.parent": "子女：{name}",
+  "guardian.spouse": "配偶：{name}",
+  "guardian.other": "监护人：{name}",
 };
 
 export default messages;
