@@ -33,6 +33,10 @@ import { audit } from "./routes/audit.ts";
 import { boardTokens } from "./routes/board_tokens.ts";
 import { staff } from "./routes/staff.ts";
 import { closures } from "./routes/closures.ts";
+import { schedules } from "./routes/schedules.ts";
+import { collisions } from "./routes/collisions.ts";
+import { appointmentTypes } from "./routes/appointment_types.ts";
+import { clinicSettings } from "./routes/clinic_settings.ts";
 import { queue } from "./routes/queue.ts";
 import { me } from "./routes/me.ts";
 import { profile } from "./routes/profile.ts";
@@ -41,6 +45,7 @@ import { push } from "./routes/push.ts";
 import { webhooks } from "./routes/webhooks.ts";
 import { webhookEndpoints } from "./routes/webhook_endpoints.ts";
 import { unsubscribe } from "./routes/unsubscribe.ts";
+import { families } from "./routes/families.ts";
 
 export interface AppDeps {
   config: Config;
@@ -123,6 +128,10 @@ export function createApp(deps: AppDeps) {
     .route("/", boardTokens)
     .route("/", staff)
     .route("/", closures)
+    .route("/", schedules)
+    .route("/", collisions)
+    .route("/", appointmentTypes)
+    .route("/", clinicSettings)
     .route("/", queue)
     .route("/", me)
     .route("/", profile)
@@ -131,7 +140,8 @@ export function createApp(deps: AppDeps) {
     .route("/", webhooks)
     .route("/", webhookEndpoints)
     .route("/", audit)
-    .route("/", unsubscribe);
+    .route("/", unsubscribe)
+    .route("/", families);
 
   routes.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -1,6 +1,8 @@
 -- Demo data for development and tests (never loaded in production).
 -- Clinic GFC-TP (Tampines, Asia/Singapore) and GFC-BD (Bedok) for isolation checks.
 -- Every demo user's password is Demo123! (PBKDF2-SHA256, 600k iterations).
+-- Each clinic starts with its `consultation` appointment type (trigger default_type,
+-- 20261207000300_appointment_types.sql): every doctor, each doctor's slot length.
 
 insert into public.clinics (id, code, name, branch_name, timezone, registration_number, address,
   postal_code, phone, email, settings)

@@ -1,7 +1,7 @@
 /**
  * The benchmark's providers on this machine, each in its own process: an SMTP server (npm
- * smtp-server, ./smtp_service.ts) and a push service (npm web-push-testing, ./push_service.ts).
- * Each notes when every message arrived, by delivery id: the Message-ID our SMTP transport
+ * smtp-server, ./smtp_service.ts), a push service (npm web-push-testing, ./push_service.ts)
+ * and a push service that does nothing (./push_sink.ts). The first two note when every message arrived, by delivery id: the Message-ID our SMTP transport
  * derives from it, the `tag` of a push payload.
  */
 
@@ -106,5 +106,17 @@ export async function startPushReceiver(): Promise<
       client.close();
       await service.close();
     },
+  };
+}
+
+/** The no-op push service (./push_sink.ts) in a child process. */
+export async function startPushSink(): Promise<
+  { origin: string; pid: number; close(): Promise<void> }
+> {
+  const service = await child("./push_sink.ts");
+  return {
+    origin: `https://127.0.0.1:${/port (\d+)/.exec(service.line)![1]}`,
+    pid: service.pid,
+    close: service.close,
   };
 }

@@ -8,7 +8,8 @@
  *    Target: ≥ 3,000 requests/s with p99 ≤ 30 ms on this machine.
  * 2. Processing: the stored events (each creates a payment through the Stripe handler, with
  *    its audit row) processed by the job worker running the `webhook.process` handler
- *    (claim with SKIP LOCKED and lease, apply, complete in one transaction). Events/s.
+ *    (claim with SKIP LOCKED and lease, apply a batch in one statement, complete in one
+ *    transaction). Events/s, and CPU per event of the worker process and of PostgreSQL.
  * 3. Duplicate deliveries of already-stored events (the provider-retry path).
  */
 import type postgres from "postgres";
@@ -20,7 +21,17 @@ import { webhookHandlers } from "../../edge/webhooks/jobs.ts";
 import { ingest } from "../../edge/webhooks/inbound/ingest.ts";
 import { serviceCall, withClaims } from "../../edge/db/claims.ts";
 import type { InboundRecord } from "../../edge/webhooks/inbound/parse.ts";
-import { type Bench, latencySummary, ms, runLanes, table } from "../support.ts";
+import { handlerFor, processInboxBatch } from "../../edge/webhooks/inbound/process.ts";
+import type { EventHandler } from "../../edge/webhooks/inbound/handlers/types.ts";
+import {
+  type Bench,
+  cpuMeter,
+  latencySummary,
+  ms,
+  postmasterOf,
+  runLanes,
+  table,
+} from "../support.ts";
 
 // The API's pool as `deno task start` sizes it.
 const POOL = Number(Deno.env.get("BENCH_POOL") ?? defaultPoolSize());
@@ -125,6 +136,67 @@ function loadRow(label: string, requests: number, r: Awaited<ReturnType<typeof l
   ];
 }
 
+/**
+ * The apply without the job queue, the former way (each event under its own savepoint, 12 per
+ * batch) and today's (a batch's Stripe events in one statement, 50 per batch): events/s and
+ * CPU µs per event, two rounds each, taking turns.
+ */
+async function applyAttribution(sql: postgres.Sql, meter: ReturnType<typeof cpuMeter>) {
+  const ids = (await sql`select id from public.webhook_inbox order by received_at, id limit 4000`)
+    .map((r) => r.id as string);
+  // The Stripe handler without its batch form: every event under a savepoint.
+  const oneByOne = (source: string, type: string | null) => {
+    const handler = handlerFor(source, type);
+    return handler && (((tx, event) => handler(tx, event)) as EventHandler);
+  };
+  const ways = [
+    {
+      label: "each event under its own savepoint, 12 per batch (former)",
+      size: 12,
+      handlers: oneByOne,
+    },
+    {
+      label: "a batch's Stripe events in one statement, 50 per batch (now)",
+      size: 50,
+      handlers: undefined,
+    },
+  ];
+  const spent = ways.map(() => ({ seconds: 0, selfMs: 0, postgresMs: 0 }));
+  for (let round = 0; round < 2; round++) {
+    for (const [w, way] of ways.entries()) {
+      await sql`
+        update public.webhook_inbox
+        set status = 'pending', attempts = 0, processed_at = null, locked_by = null,
+            locked_until = null
+        where id = any(${ids}::uuid[])`;
+      await sql`delete from public.payments`;
+      await meter.start();
+      const started = performance.now();
+      let next = 0;
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        while (next < ids.length) {
+          const batch = ids.slice(next, next += way.size);
+          await processInboxBatch(sql, batch, { workerId: "attribution", handlers: way.handlers });
+        }
+      }));
+      spent[w].seconds += (performance.now() - started) / 1000;
+      const cpu = await meter.stop();
+      spent[w].selfMs += cpu.selfMs;
+      spent[w].postgresMs += cpu.postgresMs;
+    }
+  }
+  const n = ids.length * 2;
+  return table(
+    ["apply only (no job queue)", "events/s", "worker CPU µs/event", "PostgreSQL CPU µs/event"],
+    ways.map((way, w) => [
+      way.label,
+      Math.round(n / spent[w].seconds).toLocaleString("en"),
+      Math.round(spent[w].selfMs * 1000 / n),
+      Math.round(spent[w].postgresMs * 1000 / n),
+    ]),
+  );
+}
+
 const bench: Bench = async (ctx) => {
   const db = await ctx.freshDatabase({ seed: true, max: 24 });
   const server = await startServer(db.url, db.socket);
@@ -204,6 +276,7 @@ const bench: Bench = async (ctx) => {
     const [{ pending }] = await db.sql`
       select count(*)::int as pending from public.webhook_inbox where status = 'pending'`;
     const perConcurrency: string[] = [];
+    const meter = cpuMeter(await postmasterOf(db.sql));
     const processed: { label: string; rate: number }[] = [];
     for (
       const [concurrency, batchSize] of [[10, 10], [20, 20], [50, 500]] as const
@@ -216,6 +289,7 @@ const bench: Bench = async (ctx) => {
       await db.sql`
         insert into public.jobs (kind, payload)
         select 'webhook.process', jsonb_build_object('inbox_id', id) from public.webhook_inbox`;
+      await meter.start();
       const started = performance.now();
       const worker = startWorker({
         sql: db.sql,
@@ -235,21 +309,26 @@ const bench: Bench = async (ctx) => {
       }
       const seconds = (performance.now() - started) / 1000;
       await worker.stop();
+      const cpu = await meter.stop();
       const [{ payments }] = await db.sql`select count(*)::int as payments from public.payments`;
       const label = `${concurrency}, claims of up to ${batchSize}`;
       processed.push({ label, rate: pending / seconds });
       perConcurrency.push(
         `| ${label} | ${pending.toLocaleString("en")} | ${
           Math.round(pending / seconds).toLocaleString("en")
+        } | ${Math.round(cpu.selfMs * 1000 / pending)} | ${
+          Math.round(cpu.postgresMs * 1000 / pending)
         } | ${payments === pending ? "yes" : `no (${payments})`} |`,
       );
     }
     const fastest = processed.reduce((a, b) => (a.rate > b.rate ? a : b));
+    const applyCost = await applyAttribution(db.sql, meter);
     const ingestRate = Math.max(...measured.map((m) => m.r.rps));
     const ratio = fastest.rate / ingestRate;
     processing = [
-      "| worker concurrency | events | events/s | one payment per event |",
-      "| --- | --- | --- | --- |",
+      "| worker concurrency | events | events/s | worker CPU µs/event | PostgreSQL CPU " +
+      "µs/event | one payment per event |",
+      "| --- | --- | --- | --- | --- | --- |",
       ...perConcurrency,
       "",
       `Processing ÷ ingest, this run: ${Math.round(fastest.rate).toLocaleString("en")} ` +
@@ -297,12 +376,19 @@ const bench: Bench = async (ctx) => {
         attribution,
         "",
         "Processing: the stored events run through the job worker (`webhook.process`). The " +
-        "jobs a worker starts together are one batch: one statement claims their inbox rows " +
-        "under a lease, one transaction applies each event under its own savepoint (the " +
-        "Stripe handler: payment row, audit row) and marks the applied rows processed; the " +
-        "jobs' completions are recorded together.",
+        "jobs a worker starts together are one batch (up to 50): one statement claims their " +
+        "inbox rows under a lease, one transaction applies the batch's Stripe events in one " +
+        "statement (a `private.apply_payment_event` call each, in order: payment row, audit " +
+        "row; each event under its own savepoint only if that statement fails) and marks the " +
+        "applied rows processed; the jobs' completions are recorded together.",
         "",
         processing,
+        "",
+        "Attribution: the apply alone (no job queue; `processInboxBatch` on the same events, " +
+        "4 batches at once, each row reset to pending before), the former way and today's, " +
+        "taking turns:",
+        "",
+        applyCost,
       ].join("\n"),
     };
   } finally {

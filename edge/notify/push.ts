@@ -8,7 +8,10 @@
  * as it is under Deno), MIT, maintained, exactly VAPID + aes128gcm and nothing else, with every
  * payload padded to one 4 KB record so its length tells nothing. (npm `web-push` needs
  * Node's `https` agent for sending and node:crypto ECDH; we send through our own SSRF-guarded
- * client instead.) Requests go through edge/webhooks' `safeFetch`: a subscription's endpoint
+ * client instead.) Its VAPID token is signed once per push service and reused for most of its
+ * lifetime; its encryption is made by ./push_encryption.ts, which is the library's byte for
+ * byte but keeps each subscription's imported keys between messages (a third less CPU per
+ * push; the fresh ECDH key pair and agreement every message needs are most of what is left). Requests go through edge/webhooks' `safeFetch`: a subscription's endpoint
  * is a URL a client gave us, so it may only reach public addresses (or `WEBHOOK_ALLOW_HOSTS`).
  * A push service gets many requests: its vetted TLS connections are kept alive and reused
  * (safeFetch's pool), sparing a TCP and TLS handshake per push.
@@ -24,13 +27,14 @@
  * service worker's `tag` is the delivery id, so even a repeated push replaces its notification
  * rather than adding one); otherwise the delivery fails for good with the reasons.
  */
-import { encryptNotification, vapidHeaders } from "@block65/webcrypto-web-push";
+import { vapidHeaders } from "@block65/webcrypto-web-push";
 import type postgres from "postgres";
 import type { VapidConfig } from "../config/push.ts";
 import { PermanentJobError, RetryLaterError } from "../jobs/job.ts";
 import { parseRetryAfter } from "../webhooks/outbound/schedule.ts";
 import { connectionPool } from "../webhooks/ssrf/pool.ts";
 import { safeFetch } from "../webhooks/ssrf/safe_fetch.ts";
+import { encryptPush, type SubscriberKeys, subscriberKeys } from "./push_encryption.ts";
 import type { OutboundMessage, SendResult, Transport } from "./transport.ts";
 
 export interface PushTransportOptions {
@@ -66,6 +70,8 @@ interface Subscription {
   endpoint: string;
   p256dh: string;
   auth: string;
+  /** Its last push was accepted, less than a minute ago: a success needs no write. */
+  current: boolean;
 }
 
 type Outcome =
@@ -74,12 +80,30 @@ type Outcome =
   | { kind: "transient"; reason: string; retryAfterSeconds?: number }
   | { kind: "refused"; reason: string };
 
-/** A VAPID token is valid 12 h (the library's `exp`); one per push service, renewed hourly. */
-const VAPID_REUSE_MS = 3600_000;
+/**
+ * A VAPID token is valid 12 h (the library's `exp`; RFC 8292 allows up to 24 h and reuse):
+ * one per push service, renewed an hour before it expires.
+ */
+const VAPID_REUSE_MS = 11 * 3600_000;
+/** Subscriptions whose imported keys are kept (beyond it, the longest kept goes first). */
+const KEY_CACHE_SIZE = 10_000;
 
 export function webPushTransport(sql: postgres.Sql, options: PushTransportOptions): Transport {
   const tokens = new Map<string, { authorization: string; until: number }>();
+  const keys = new Map<string, Promise<SubscriberKeys>>();
   const pool = connectionPool();
+
+  function keysOf(subscription: Subscription): Promise<SubscriberKeys> {
+    const id = `${subscription.p256dh} ${subscription.auth}`;
+    let cached = keys.get(id);
+    if (!cached) {
+      if (keys.size >= KEY_CACHE_SIZE) keys.delete(keys.keys().next().value!);
+      cached = subscriberKeys(subscription.p256dh, subscription.auth);
+      keys.set(id, cached);
+      cached.catch(() => keys.delete(id));
+    }
+    return cached;
+  }
 
   async function authorization(subscription: Subscription): Promise<string> {
     const audience = new URL(subscription.endpoint).origin;
@@ -101,7 +125,7 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
     let body: Uint8Array;
     let token: string;
     try {
-      body = await encryptNotification(asLibrarySubscription(subscription), plaintext);
+      body = await encryptPush(await keysOf(subscription), plaintext);
       token = await authorization(subscription);
     } catch (error) {
       // Keys that are no P-256 point, an endpoint that is no https URL: it can never work.
@@ -145,7 +169,9 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
     async send(message: OutboundMessage): Promise<SendResult> {
       if (!message.userId) throw new PermanentJobError("web push: the message has no account");
       const subscriptions = await sql<Subscription[]>`
-        select id, endpoint, p256dh, auth from public.push_subscriptions
+        select id, endpoint, p256dh, auth,
+          failure_count = 0 and last_success_at > now() - interval '1 minute' as current
+        from public.push_subscriptions
         where user_id = ${message.userId}
         order by created_at, id`;
       if (subscriptions.length === 0) {
@@ -190,12 +216,17 @@ export function webPushTransport(sql: postgres.Sql, options: PushTransportOption
 /** Consecutive failures after which a subscription is deleted. */
 export const MAX_PUSH_FAILURES = 10;
 
-/** Marks accepted subscriptions, counts failures, deletes the gone and the hopeless ones. */
+/**
+ * Marks accepted subscriptions, counts failures, deletes the gone and the hopeless ones. A
+ * success within a minute of the last one, with no failure since, is not written again:
+ * `last_success_at` is exact to the minute, and a busy subscription costs no write per push.
+ */
 async function record(sql: postgres.Sql, subscriptions: Subscription[], outcomes: Outcome[]) {
   const ids = (kinds: Outcome["kind"][]) =>
     subscriptions.filter((_, i) => kinds.includes(outcomes[i].kind)).map((s) => s.id);
   const [accepted, gone, failed] = [
-    ids(["accepted"]),
+    subscriptions.filter((s, i) => outcomes[i].kind === "accepted" && !s.current)
+      .map((s) => s.id),
     ids(["gone"]),
     ids(["transient", "refused"]),
   ];

@@ -20,6 +20,12 @@ export const Appointment = z.object({
   doctor_id: z.string(),
   doctor_name: z.string(),
   patient_id: z.string(),
+  appointment_type: z.string().optional().openapi({ example: "consultation" }),
+  appointment_type_name: z.string().optional().openapi({ example: "Consultation" }),
+  appointment_type_colour: z.string().optional().openapi({
+    description: "The type's colour on the staff console",
+    example: "#2563eb",
+  }),
   visit_reason: z.string().nullable(),
   hold_expires_at: z.string().nullable(),
   rescheduled_from: z.string().nullable(),

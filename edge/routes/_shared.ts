@@ -6,6 +6,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
+import { apiError } from "../errors.ts";
 import { clientAddress } from "../net/client_address.ts";
 import { hasControlCharacters } from "../text.ts";
 import { toE164 } from "../notify/phone.ts";
@@ -20,6 +21,20 @@ export const Line = z.string().refine(
   (s) => !hasControlCharacters(s),
   "Use one line of text without control characters",
 );
+
+/**
+ * The Idempotency-Key header a write requires: as sent, the IETF draft's sf-string form ("…")
+ * unquoted; 400 when missing or longer than 255 characters.
+ */
+export function idempotencyKey(header: string | undefined): string {
+  let key = header?.trim();
+  if (key && key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1);
+  if (!key) throw apiError(400, "idempotency_key_required", "Send an Idempotency-Key header");
+  if (key.length > 255) {
+    throw apiError(400, "invalid_request", "The Idempotency-Key is longer than 255 characters");
+  }
+  return key;
+}
 
 /** Free text that may span lines (a reason, a description): tab and line breaks allowed. */
 export const FreeText = z.string().refine(
@@ -65,6 +80,18 @@ export const BookingSource = z.enum(["web", "phone", "front_desk"]).openapi({
   description: "Staff: how the booking came in — `phone` (default when staff book for a " +
     "patient) or `front_desk`. Patients: omit (`web`).",
   example: "phone",
+});
+
+/** An appointment type's stable code (`consultation`, `health_screening`). */
+export const TypeCode = z.string().regex(
+  /^[a-z][a-z0-9_]{1,39}$/,
+  "Not an appointment type code (lower-case letters, digits and _)",
+).openapi({ example: "consultation" });
+
+/** The `type` of a slots, hold or booking request: optional, the clinic's consultation. */
+export const RequestedType = TypeCode.optional().openapi({
+  description: "The appointment type's code (GET /clinics/{code}/appointment-types); " +
+    "default `consultation`",
 });
 
 export const ClinicCode = z.string().min(2).max(20).regex(

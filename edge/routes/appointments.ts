@@ -18,9 +18,14 @@ const Rescheduled = z.object({ appointment: Appointment, previous: Appointment }
   "Rescheduled",
 );
 
+const MyAppointment = Appointment.extend({
+  patient_name: z.string().openapi({ description: "Whose visit it is" }),
+  for_dependant: z.boolean().openapi({ description: "The visit of someone the caller books for" }),
+}).openapi("MyAppointment");
+
 const MyAppointments = z.object({
-  upcoming: z.array(Appointment),
-  past: z.array(Appointment),
+  upcoming: z.array(MyAppointment),
+  past: z.array(MyAppointment),
 }).openapi("MyAppointments");
 
 const getRoute = createRoute({

@@ -12,11 +12,18 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
-import { apiError } from "../errors.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { AppointmentEnvelope } from "./_schemas.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { BookingSource, ClinicCode, FreeText, Instant, Uuid } from "./_shared.ts";
+import {
+  BookingSource,
+  ClinicCode,
+  FreeText,
+  idempotencyKey,
+  Instant,
+  RequestedType,
+  Uuid,
+} from "./_shared.ts";
 
 const BookingBody = z.object({
   clinic_code: ClinicCode,
@@ -24,8 +31,10 @@ const BookingBody = z.object({
   start: Instant,
   visit_reason: FreeText.trim().max(1000).optional(),
   hold_id: Uuid.optional(),
+  type: RequestedType,
   patient_id: Uuid.optional().openapi({
-    description: "Staff: the patient to book for (required). Patients: omit, or their own id.",
+    description: "Staff: the patient to book for (required). Patients: omit, their own id, or " +
+      "a dependant's (GET /me/dependants).",
   }),
   source: BookingSource.optional(),
 }).openapi("BookingRequest");
@@ -35,9 +44,12 @@ const route = createRoute({
   path: "/bookings",
   tags: ["booking"],
   summary: "Book an appointment (Idempotency-Key required)",
-  description: "Patients book for themselves, staff for any patient of their clinic. A slot " +
+  description: "Patients book for themselves and their dependants, staff for any patient of " +
+    "their clinic. A slot " +
     "that is taken (or held by someone else) answers 409 `slot_unavailable`. Retrying with the " +
-    "same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller.",
+    "same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller. " +
+    "`type` (default `consultation`) sets the visit's length; a staff-only type answers 403 to " +
+    "patients, a type the doctor does not offer 422 `appointment_type_not_offered`.",
   security: bearerSecurity,
   middleware: [requireUser] as const,
   request: {
@@ -59,23 +71,10 @@ const route = createRoute({
   },
 });
 
-/** The key as sent; the draft's sf-string form ("…") is unquoted. */
-function idempotencyKey(header: string | undefined): string | undefined {
-  let key = header?.trim();
-  if (key && key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1);
-  return key || undefined;
-}
-
 type Booked = { status: number; body: unknown; replayed: boolean };
 
 export const bookings = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
   const key = idempotencyKey(c.req.header("idempotency-key"));
-  if (!key) {
-    throw apiError(400, "idempotency_key_required", "Send an Idempotency-Key header");
-  }
-  if (key.length > 255) {
-    throw apiError(400, "invalid_request", "The Idempotency-Key is longer than 255 characters");
-  }
   const body = c.req.valid("json");
   // One statement under the caller's claims (private.book_as sets them, then calls api.book);
   // its business errors reach onError like any other SQL error.

@@ -9,7 +9,7 @@ import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { Appointment } from "./_schemas.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
-import { ClinicCode, IsoDate, one, Uuid } from "./_shared.ts";
+import { ClinicCode, IsoDate, one, RequestedType, Uuid } from "./_shared.ts";
 
 const ClinicList = z.object({
   clinics: z.array(z.object({
@@ -47,6 +47,13 @@ const Slots = z.object({
   clinic_code: z.string(),
   date: z.string(),
   timezone: z.string().openapi({ example: "Asia/Singapore" }),
+  appointment_type: z.string().optional().openapi({
+    description: "The type the slots are for",
+    example: "consultation",
+  }),
+  bookable_by: z.enum(["patients", "staff"]).optional().openapi({
+    description: "Who may book the type: a staff-only type's slots are not shared by caches",
+  }),
   slots: z.array(z.object({
     doctor_id: z.string(),
     doctor_name: z.string(),
@@ -119,6 +126,8 @@ const infoRoute = createRoute({
  * the booking page hears of changes through `availability_versions` and revalidates at once.
  */
 export const SLOTS_CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=2";
+/** A staff-only type's slots: the answer depends on the caller, so no shared cache keeps it. */
+export const STAFF_SLOTS_CACHE_CONTROL = "private, no-cache";
 
 const slotsHeaders = {
   ETag: {
@@ -129,8 +138,14 @@ const slotsHeaders = {
 };
 
 /** The ETag of a slots answer: the request's parameters and api.slots_version's key. */
-function slotsEtag(code: string, date: string, doctor: string | null, version: string): string {
-  return `"${code.toUpperCase()}.${date}.${doctor?.toLowerCase() ?? "all"}.${version}"`;
+function slotsEtag(
+  code: string,
+  date: string,
+  doctor: string | null,
+  type: string,
+  version: string,
+): string {
+  return `"${code.toUpperCase()}.${date}.${doctor?.toLowerCase() ?? "all"}.${type}.${version}"`;
 }
 
 /**
@@ -149,12 +164,15 @@ const slotsRoute = createRoute({
   description: "Slots come from each doctor's weekly hours in the clinic's time zone (work " +
     "periods minus breaks, on a grid of slot length + buffer), skip blocked dates, respect the " +
     "advance-booking window, minimum notice and daily cap, and leave out booked slots and live " +
-    "holds. `start`/`end` carry the clinic's UTC offset of that instant (DST-aware).",
+    "holds. `start`/`end` carry the clinic's UTC offset of that instant (DST-aware). Each slot " +
+    "is as long as the appointment `type` (default `consultation`: the doctor's slot length) " +
+    "and only doctors offering the type have slots.",
   request: {
     params: CodeParam,
     query: z.object({
       date: IsoDate.openapi({ param: { name: "date", in: "query" } }),
       doctor_id: Uuid.optional().openapi({ param: { name: "doctor_id", in: "query" } }),
+      type: RequestedType.openapi({ param: { name: "type", in: "query" } }),
     }),
   },
   responses: {
@@ -167,7 +185,7 @@ const slotsRoute = createRoute({
       description: "Unchanged since the `If-None-Match` ETag (the grid is not computed)",
       headers: slotsHeaders,
     },
-    ...errors(400, 404),
+    ...errors(400, 403, 404, 422),
   },
 });
 
@@ -191,6 +209,7 @@ const daysRoute = createRoute({
         param: { name: "from", in: "query" },
         description: "The first day (default: today, clinic-local)",
       }),
+      type: RequestedType.openapi({ param: { name: "type", in: "query" } }),
     }),
   },
   responses: {
@@ -198,7 +217,7 @@ const daysRoute = createRoute({
       description: "Days",
       content: { "application/json": { schema: ClinicDays } },
     },
-    ...errors(400, 404),
+    ...errors(400, 403, 404, 422),
   },
 });
 
@@ -240,7 +259,7 @@ export const clinics = new OpenAPIHono<AppEnv>()
   })
   .openapi(slotsRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const { date, doctor_id } = c.req.valid("query");
+    const { date, doctor_id, type = "consultation" } = c.req.valid("query");
     const doctor = doctor_id ?? null;
     // Revalidation first, in one statement; the grid only when it is needed. The key is read
     // before (or with) the grid, never after it: an ETag may be older than its body (a
@@ -252,7 +271,7 @@ export const clinics = new OpenAPIHono<AppEnv>()
         code,
         date,
       );
-      const etag = version && slotsEtag(code, date, doctor, version);
+      const etag = version && slotsEtag(code, date, doctor, type, version);
       if (etag && noneMatch(ifNoneMatch, etag)) {
         c.header("etag", etag);
         c.header("cache-control", SLOTS_CACHE_CONTROL);
@@ -261,20 +280,23 @@ export const clinics = new OpenAPIHono<AppEnv>()
     }
     const row = await c.get("db").run(async (tx) =>
       (await tx`select api.slots_version(${code}, ${date}::date) as v,
-        api.available_slots(${code}, ${date}::date, ${doctor}::uuid) as r`)[0]
+        api.available_slots(${code}, ${date}::date, ${doctor}::uuid, ${type}) as r`)[0]
     );
-    c.header("etag", slotsEtag(code, date, doctor, row.v));
-    c.header("cache-control", SLOTS_CACHE_CONTROL);
+    c.header("etag", slotsEtag(code, date, doctor, type, row.v));
+    c.header(
+      "cache-control",
+      row.r.bookable_by === "staff" ? STAFF_SLOTS_CACHE_CONTROL : SLOTS_CACHE_CONTROL,
+    );
     return c.json(row.r as z.infer<typeof Slots>, 200);
   })
   .openapi(daysRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const { doctor_id, days, from } = c.req.valid("query");
+    const { doctor_id, days, type, from } = c.req.valid("query");
     const found = await c.get("db").run(async (tx) =>
       one(
         await tx`select api.clinic_days(${code}, ${doctor_id ?? null}::uuid, ${
           days ?? 14
-        }::integer, ${from ?? null}::date) as r`,
+        }::integer, ${type ?? null}, ${from ?? null}::date) as r`,
       )
     );
     return c.json(found as z.infer<typeof ClinicDays>, 200);

@@ -2,13 +2,15 @@
  * `/clinics/:code/closures`: the clinic's admins close it on a range of dates (a holiday, a
  * renovation) or import a year's public holidays, list and remove closures. No start is
  * bookable on a closed day (private.slot_decisions decides); bookings already there are never
- * dropped — the answer lists them for the admin to move or cancel.
+ * dropped — the answer lists them (the collisions of ./collisions.ts on those days) for the
+ * admin to move or cancel there.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
 import { ClinicCode, IsoDate, Line, one, Uuid } from "./_shared.ts";
+import { Collision } from "./collisions.ts";
 
 const CodeParam = z.object({
   code: ClinicCode.openapi({ param: { name: "code", in: "path" } }),
@@ -33,29 +35,16 @@ const Listed = Closure.extend({
   }),
 }).openapi("ClosureInfo");
 
-const Affected = z.object({
-  id: z.string(),
-  status: z.string(),
-  date: z.string(),
-  start: z.string(),
-  end: z.string(),
-  doctor_id: z.string(),
-  doctor_name: z.string(),
-  patient_id: z.string(),
-  patient_name: z.string(),
-  patient_number: z.string().nullable(),
-}).openapi("ClosureCollision");
-
 const Added = z.object({
   closure: Closure,
-  affected_appointments: z.array(Affected).openapi({
+  affected_appointments: z.array(Collision).openapi({
     description: "Bookings on the closed days: still booked, to be moved or cancelled",
   }),
 }).openapi("ClosureAdded");
 
 const Imported = z.object({
   closures: z.array(Closure).openapi({ description: "The closures added (known days skipped)" }),
-  affected_appointments: z.array(Affected),
+  affected_appointments: z.array(Collision),
 }).openapi("HolidaysImported");
 
 const listRoute = createRoute({

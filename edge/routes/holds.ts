@@ -8,13 +8,17 @@ import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { BookingSource, ClinicCode, Instant, one, Uuid } from "./_shared.ts";
+import { BookingSource, ClinicCode, Instant, one, RequestedType, Uuid } from "./_shared.ts";
 
 const HoldBody = z.object({
   clinic_code: ClinicCode,
   doctor_id: Uuid,
   start: Instant,
-  patient_id: Uuid.optional().openapi({ description: "Staff only: the patient to hold for" }),
+  type: RequestedType,
+  patient_id: Uuid.optional().openapi({
+    description:
+      "Staff: the patient to hold for; a guardian: a dependant's id (default: one's own)",
+  }),
   source: BookingSource.optional(),
 }).openapi("HoldRequest");
 
@@ -24,6 +28,7 @@ const Hold = z.object({
     clinic_code: z.string(),
     doctor_id: z.string(),
     patient_id: z.string(),
+    appointment_type: z.string().optional().openapi({ example: "consultation" }),
     start: z.string(),
     end: z.string(),
     expires_at: z.string(),

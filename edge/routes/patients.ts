@@ -21,6 +21,14 @@ export const PatientSummary = z.object({
     description: "The last four digits only (lists never carry full contact details)",
   }),
   email_masked: z.string().nullable().openapi({ example: "l•••@example.com" }),
+  guardians: z.array(z.object({
+    user_id: z.string(),
+    full_name: z.string(),
+    relationship: z.enum(["child", "parent", "spouse", "other"]),
+    phone_masked: z.string().nullable(),
+  })).optional().openapi({
+    description: "The accounts that book for this patient (a parent, a child); always sent",
+  }),
 }).openapi("PatientSummary");
 
 const Patients = z.object({ patients: z.array(PatientSummary) }).openapi("PatientSearch");

@@ -14,7 +14,8 @@
  * transaction that records the failure — so the job itself always succeeds. A delivery's
  * effects commit together with its job's completion (`ctx.complete`) only while the job's
  * lease is held. The `webhook.process` jobs a worker starts together are applied as one batch
- * (`processInboxBatch`: one transaction, a savepoint per event), their effects committed with
+ * (`processInboxBatch`: one transaction, Stripe's events in one statement, others under a
+ * savepoint each), their effects committed with
  * their inbox rows leaving `processing` — a job run again after that finds its row done.
  *
  * A malformed payload is a `PermanentJobError`, as in every handler of the service.

@@ -15,6 +15,8 @@
  * | board_tokens          | clinic_id ∈ staff                                | —                  |
  * | availability_versions | every row                                        | every row          |
  *
+ * "my patients" are private.my_patient_ids() and private.my_dependant_ids() (a guardian's
+ * dependants), mirrored by the directory.
  * `service_role` bypasses RLS and sees every row. "staff" is private.staff_clinic_ids() (the
  * roles of private.staff_roles(), mirrored by the directory). docs/authorization.md lists every
  * rule and its copies.

@@ -4,6 +4,8 @@
  *
  * - `private.clinic_ids_with(roles)` ← `clinic_members` (user_id, clinic_id, role, revoked_at)
  * - `private.my_patient_ids()`       ← `patients` (id, user_id, deleted_at)
+ * - `private.my_dependant_ids()`     ← `guardianships` (id, guardian_id, patient_id) and
+ *                                      `patients` (deleted_at)
  * - `private.board_clinic_id()`      ← `board_tokens` (id, clinic_id, revoked_at, expires_at)
  */
 import type { Sql } from "postgres";
@@ -16,6 +18,7 @@ export const DIRECTORY_TABLES = new Set([
   "public.clinic_members",
   "public.patients",
   "public.board_tokens",
+  "public.guardianships",
 ]);
 
 interface Membership {
@@ -30,6 +33,11 @@ interface Patient {
   active: boolean;
 }
 
+interface Guardianship {
+  guardian: string;
+  patient: string;
+}
+
 interface Board {
   clinic: string;
   revoked: boolean;
@@ -39,6 +47,7 @@ interface Board {
 interface UserView {
   staff: string[];
   member: string[];
+  /** Their own live patient records and their dependants' (who the patient policies name). */
   patients: string[];
   staffKey: string;
   memberKey: string;
@@ -78,6 +87,9 @@ export function createDirectory(): Directory {
   const members = new Map<string, Membership>();
   const patients = new Map<string, Patient>();
   const boards = new Map<string, Board>();
+  const guardianships = new Map<string, Guardianship>();
+  const guardiansOf = new Map<string, Set<string>>(); // patient → guardianship ids
+  const wardsOf = new Map<string, Set<string>>(); // guardian → guardianship ids
   const byUser = new Map<string, Set<string>>(); // user → membership ids
   const patientsByUser = new Map<string, Set<string>>();
   const views = new Map<string, UserView>();
@@ -127,6 +139,21 @@ export function createDirectory(): Directory {
       patients.set(id, p);
       index(patientsByUser, p.user, id, true);
     } else patients.delete(id);
+    // A dependant's record going away (or back) changes what their guardians see.
+    for (const g of guardiansOf.get(id) ?? []) views.delete(guardianships.get(g)!.guardian);
+  }
+
+  function putGuardianship(id: string, g: Guardianship | undefined): void {
+    const previous = guardianships.get(id);
+    if (previous) {
+      index(wardsOf, previous.guardian, id, false);
+      index(guardiansOf, previous.patient, id, false);
+    }
+    if (g) {
+      guardianships.set(id, g);
+      index(wardsOf, g.guardian, id, true);
+      index(guardiansOf, g.patient, id, true);
+    } else guardianships.delete(id);
   }
 
   const str = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : null);
@@ -139,6 +166,10 @@ export function createDirectory(): Directory {
   const patient = (r: Row): Patient => ({
     user: str(r.user_id),
     active: r.deleted_at === null || r.deleted_at === undefined,
+  });
+  const guardianship = (r: Row): Guardianship => ({
+    guardian: str(r.guardian_id)!,
+    patient: str(r.patient_id)!,
   });
   const board = (r: Row): Board => ({
     clinic: str(r.clinic_id)!,
@@ -155,6 +186,9 @@ export function createDirectory(): Directory {
       const p = await sql<Row[]>`
         select id::text, user_id::text, deleted_at::text from public.patients`;
       for (const r of p) putPatient(String(r.id), patient(r));
+      const g = await sql<Row[]>`
+        select id::text, guardian_id::text, patient_id::text from public.guardianships`;
+      for (const r of g) putGuardianship(String(r.id), guardianship(r));
       const b = await sql<Row[]>`
         select id::text, clinic_id::text, revoked_at::text,
                to_char(expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as expires_at
@@ -175,7 +209,9 @@ export function createDirectory(): Directory {
       const remove = change.type === "DELETE";
       if (name === "public.clinic_members") putMember(id, remove ? undefined : membership(row));
       else if (name === "public.patients") putPatient(id, remove ? undefined : patient(row));
-      else if (remove) boards.delete(id);
+      else if (name === "public.guardianships") {
+        putGuardianship(id, remove ? undefined : guardianship(row));
+      } else if (remove) boards.delete(id);
       else {
         const entry = board(row);
         boards.set(id, entry);
@@ -207,6 +243,10 @@ export function createDirectory(): Directory {
       }
       const mine: string[] = [];
       for (const id of patientsByUser.get(uid) ?? []) if (patients.get(id)!.active) mine.push(id);
+      for (const id of wardsOf.get(uid) ?? []) {
+        const ward = guardianships.get(id)!.patient;
+        if (patients.get(ward)?.active && !mine.includes(ward)) mine.push(ward);
+      }
       if (staff.size === 0 && member.size === 0 && mine.length === 0) return empty;
       const v: UserView = {
         staff: [...staff].sort(),

@@ -70,22 +70,24 @@ create trigger appointments_source before insert on public.appointments
 -- The calendar over the whole advance window
 -- ---------------------------------------------------------------------------------------
 
-drop function api.clinic_days(text, uuid, integer);
+drop function api.clinic_days(text, uuid, integer, text);
 
 -- `p_days` local days of a clinic from `p_from` (default today; at most 62): whether each is
--- open (some doctor — or the given one — still has a start of the grid ahead that day within
--- the advance window) and how many times are free (api.available_slots); and the last day any
--- of those doctors can be booked.
+-- open for a visit of type `p_type` (some doctor — or the given one — still has a start of the
+-- grid ahead that day within the advance window) and how many times are free
+-- (api.available_slots); and the last day any of those doctors can be booked.
 create or replace function api.clinic_days(p_code text, p_doctor uuid default null,
-  p_days integer default 14, p_from date default null)
+  p_days integer default 14, p_type text default null, p_from date default null)
   returns jsonb
   language plpgsql stable
   security definer
   set search_path = ''
   as $$
 declare
-  -- The clinic and doctor checks (404s) of api.available_slots; no date, so no slots.
-  v_first jsonb := api.available_slots(p_code, null, p_doctor);
+  -- The clinic, doctor and type checks (404s, 403, 422) of api.available_slots; no date, so
+  -- no slots.
+  v_first jsonb := api.available_slots(p_code, null, p_doctor, p_type);
+  v_type text := v_first ->> 'appointment_type';
   v_clinic public.clinics;
   v_today date;
   v_from date;
@@ -106,19 +108,19 @@ begin
           'open', exists (
             select 1
             from public.doctors doc
-            cross join lateral private.slot_decisions(doc.id, d.day) s
+            cross join lateral private.slot_decisions(doc.id, d.day, null, v_type) s
             where doc.clinic_id = v_clinic.id and (p_doctor is null or doc.id = p_doctor)
               and s.starts > now() and s.refusal is distinct from 'too_far_ahead'),
           'free_slots', jsonb_array_length(
-            api.available_slots(v_clinic.code, d.day, p_doctor) -> 'slots'))
+            api.available_slots(v_clinic.code, d.day, p_doctor, v_type) -> 'slots'))
         order by d.day)
       from generate_series(v_from, v_from + greatest(least(p_days, 62), 1) - 1,
         interval '1 day') as g (g)
       cross join lateral (select g.g::date as day) d));
 end
 $$;
-revoke all on function api.clinic_days(text, uuid, integer, date) from public;
-grant execute on function api.clinic_days(text, uuid, integer, date)
+revoke all on function api.clinic_days(text, uuid, integer, text, date) from public;
+grant execute on function api.clinic_days(text, uuid, integer, text, date)
   to anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------

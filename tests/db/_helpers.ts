@@ -281,6 +281,15 @@ export async function addFixtures(sql: Sql): Promise<Fixtures> {
         insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
         values (${p.userId}, ${"https://push.example/send/" + p.key},
           ${"B" + "A".repeat(86)}, ${"A".repeat(22)})`;
+      // Each patient looks after a dependant (a child without an account) of their clinic.
+      const [ward] = await tx`
+        insert into public.patients (clinic_id, patient_number, full_name, date_of_birth, gender)
+        values (${clinicId}, ${"W-" + code}, ${"Child of " + p.key}, '2020-01-01', 'other')
+        returning id`;
+      await tx`
+        insert into public.guardianships (guardian_id, patient_id, clinic_id, relationship,
+          created_by)
+        values (${p.userId}, ${ward.id}, ${clinicId}, 'child', ${p.userId})`;
       patients.push({
         key: p.key,
         userId: p.userId,
@@ -310,6 +319,16 @@ export async function addFixtures(sql: Sql): Promise<Fixtures> {
       await tx`
         insert into public.clinic_closures (clinic_id, starts_on, ends_on, reason)
         values (${c.id}, '2030-12-31', '2031-01-01', 'New Year')`;
+      // Open around the clock: binds no doctor's hours.
+      await tx`
+        insert into public.clinic_opening_hours (clinic_id, weekday, opens, closes)
+        select ${c.id}, d, '00:00', '24:00' from generate_series(0, 6) d`;
+      await tx`
+        with t as (
+          insert into public.appointment_types (clinic_id, code, name, duration_minutes)
+          values (${c.id}, 'screening', 'Health screening', 45) returning id)
+        insert into public.appointment_type_doctors (clinic_id, type_id, doctor_id)
+        select ${c.id}, t.id, ${c.doctor} from t`;
       await tx`
         insert into public.queue_tickets (clinic_id, service_date, code, kind, priority)
         values (${c.id}, '2030-07-01', 'W001', 'walk_in', 1)`;

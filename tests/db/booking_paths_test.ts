@@ -5,8 +5,10 @@
  *   with closures since 20261206001700_clinic_closures.sql) for every path: over generated
  *   schedules (slot length, buffer, minimum notice, advance window, daily cap, breaks, blocked
  *   dates, clinic closures, time zones, bookings and live, expired and cancelled holds in the
- *   way), a start the slot listing offers is exactly one that a hold, a booking and a
- *   reschedule accept, and the three refuse every other start with one answer;
+ *   way, appointment types of their own length offered by the doctor or not — since
+ *   20261207000300_appointment_types.sql), a start the slot listing offers is exactly one that
+ *   a hold, a booking and a reschedule (of an appointment of that type) accept, and the three
+ *   refuse every other start with one answer;
  * - private.enqueue_job wakes the workers (NOTIFY jobs) only for a job it inserted that is due;
  * - private.book_as (POST /api/bookings as one statement) acts under the caller's claims for
  *   that statement only, and client roles cannot call it (nor private.webhook_ingest_as, the
@@ -53,6 +55,16 @@ const schedule = fc.record({
   closed: fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 1 })), {
     maxLength: 1,
   }),
+  // The visit's type: the consultation (the doctor's slot), or one of its own length that the
+  // doctor may not offer.
+  type: fc.option(
+    fc.record({
+      minutes: fc.constantFrom(null, 10, 30, 45),
+      offered: fc.boolean(),
+      allDoctors: fc.boolean(),
+    }),
+    { nil: null },
+  ),
   taken: fc.array(
     fc.record({
       day: fc.integer({ min: 0, max: 2 }),
@@ -69,7 +81,8 @@ const schedule = fc.record({
  * back): a hold, a booking (api.book, as POST /api/bookings) and moving `p_appt` to it.
  */
 const TRY_PATHS = `
-create function pg_temp.try_paths(p_starts timestamptz[], p_doctor uuid, p_appt uuid)
+create function pg_temp.try_paths(p_starts timestamptz[], p_doctor uuid, p_appt uuid,
+  p_type text)
   returns table (start timestamptz, hold text, book text, reschedule text)
   language plpgsql as $$
 declare
@@ -78,7 +91,8 @@ declare
   v_detail text;
 begin
   foreach start in array p_starts loop
-    v_req := jsonb_build_object('clinic_code', 'GFC-TP', 'doctor_id', p_doctor, 'start', start);
+    v_req := jsonb_build_object('clinic_code', 'GFC-TP', 'doctor_id', p_doctor, 'start', start)
+      || case when p_type is null then '{}' else jsonb_build_object('type', p_type) end;
     begin
       perform api.hold_slot(v_req);
       raise exception using errcode = 'ZZ000';
@@ -104,6 +118,24 @@ begin
   end loop;
 end
 $$`;
+
+/**
+ * The week's periods that the schedule's constraints admit, first come first kept: no two of a
+ * kind overlap on a weekday, a break lies inside one work period.
+ */
+function validWeek(hours: (Period & { weekday: number })[]) {
+  const kept: (Period & { weekday: number })[] = [];
+  const sameDay = (h: Period & { weekday: number }, kind: Period["kind"]) =>
+    kept.filter((k) => k.weekday === h.weekday && k.kind === kind);
+  for (const h of [...hours].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "work" ? -1 : 1))) {
+    if (sameDay(h, h.kind).some((k) => k.from < h.to && h.from < k.to)) continue;
+    if (h.kind === "break" && !sameDay(h, "work").some((w) => w.from <= h.from && h.to <= w.to)) {
+      continue;
+    }
+    kept.push(h);
+  }
+  return kept;
+}
 
 const hhmm = (minutes: number) =>
   `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
@@ -153,11 +185,12 @@ Deno.test("one decision: the listing offers exactly the starts a hold, a booking
             where doctor_id = ${doctor}`;
           await tx`delete from public.doctor_schedule_hours where doctor_id = ${doctor}`;
           await tx`delete from public.appointments where doctor_id = ${doctor}`;
-          const hours = [...f.work, ...f.breaks].flatMap((p) =>
-            [0, 1, 2, 3, 4, 5, 6].map((weekday) => ({ ...p, weekday }))
-          );
           const [{ dow }] = await tx`select extract(dow from ${now.today}::date)::int as dow`;
-          hours.push({ ...today, weekday: dow });
+          const hours = validWeek([
+            { ...today, weekday: dow },
+            ...[...f.work, ...f.breaks]
+              .flatMap((p) => [0, 1, 2, 3, 4, 5, 6].map((weekday) => ({ ...p, weekday }))),
+          ]);
           for (const h of hours) {
             await tx`insert into public.doctor_schedule_hours (doctor_id, clinic_id, weekday, kind,
                 starts, ends)
@@ -188,11 +221,25 @@ Deno.test("one decision: the listing offers exactly the starts a hold, a booking
                 at time zone ${f.zone} as s) x
               on conflict do nothing`;
           }
-          // Lim's appointment with another doctor, to be moved to each start.
+          // The type: offered by every doctor, by this one, or by another one only.
+          const type = f.type && "checkup";
+          if (f.type) {
+            const [t] = await tx`
+              insert into public.appointment_types (clinic_id, code, name, duration_minutes,
+                all_doctors)
+              values (${CLINIC_A}, 'checkup', 'Check-up', ${f.type.minutes},
+                ${f.type.offered && f.type.allDoctors})
+              returning id`;
+            await tx`insert into public.appointment_type_doctors (clinic_id, type_id, doctor_id)
+              values (${CLINIC_A}, ${t.id}, ${f.type.offered ? doctor : DOCTORS.lee})`;
+          }
+          // Lim's appointment of that type with another doctor, to be moved to each start.
           const [appt] = await tx`
-            insert into public.appointments (clinic_id, patient_id, doctor_id, period)
+            insert into public.appointments (clinic_id, patient_id, doctor_id, period,
+              appointment_type)
             values (${CLINIC_A}, ${PATIENTS.lim}, ${DOCTORS.lee},
-              tstzrange(now() + interval '20 days', now() + interval '20 days 15 minutes'))
+              tstzrange(now() + interval '20 days', now() + interval '20 days 15 minutes'),
+              ${type ?? "consultation"})
             returning id`;
 
           // Today, tomorrow, the window's last day and the first beyond it: every start the
@@ -218,7 +265,8 @@ Deno.test("one decision: the listing offers exactly the starts a hold, a booking
               }
             }
             const [{ slots }] = await tx`
-              select api.available_slots('GFC-TP', ${date}::date, ${doctor}) -> 'slots' as slots`;
+              select api.available_slots('GFC-TP', ${date}::date, ${doctor}, ${type})
+                -> 'slots' as slots`;
             for (const s of slots as { start: string }[]) listed.add(Date.parse(s.start));
             offered += slots.length;
           }
@@ -229,7 +277,7 @@ Deno.test("one decision: the listing offers exactly the starts a hold, a booking
                 select s::timestamp at time zone ${f.zone} from unnest(${starts}::text[]) s
                 union all
                 select to_timestamp(l / 1000.0) from unnest(${[...listed]}::float8[]) l) x (s)),
-              ${doctor}, ${appt.id}) p`;
+              ${doctor}, ${appt.id}, ${type}) p`;
           for (const r of rows) {
             const at = Number(r.at);
             const where = `${new Date(at).toISOString()} ${JSON.stringify(f)}`;
@@ -264,12 +312,40 @@ Deno.test("one decision: the listing offers exactly the starts a hold, a booking
         breaks: [{ kind: "break", from: 630, to: 645 }],
         blocked: [2],
         closed: [[3, 0]],
+        type: null,
         taken: [
           { day: 1, period: 0, at: 0, status: "scheduled" },
           { day: 1, period: 0, at: 30, status: "held" },
           { day: 0, period: 0, at: 150, status: "scheduled" },
           { day: 0, period: 0, at: 165, status: "expired" },
         ],
+      }], [{
+        // A 45-minute type across the break, and one the doctor does not offer.
+        zone: "Asia/Singapore",
+        slot: 15,
+        buffer: 0,
+        notice: 30,
+        advance: 2,
+        cap: null,
+        work: [{ kind: "work", from: 540, to: 780 }],
+        breaks: [{ kind: "break", from: 630, to: 645 }],
+        blocked: [],
+        closed: [],
+        type: { minutes: 45, offered: true, allDoctors: false },
+        taken: [{ day: 1, period: 0, at: 60, status: "scheduled" }],
+      }], [{
+        zone: "Asia/Singapore",
+        slot: 15,
+        buffer: 5,
+        notice: 30,
+        advance: 1,
+        cap: null,
+        work: [{ kind: "work", from: 540, to: 780 }],
+        breaks: [],
+        blocked: [],
+        closed: [],
+        type: { minutes: 10, offered: false, allDoctors: true },
+        taken: [],
       }]],
     },
   );
@@ -282,6 +358,7 @@ Deno.test("one decision: the listing offers exactly the starts a hold, a booking
       "outside_schedule",
       "slot_unavailable",
       "clinic_closed",
+      "appointment_type_not_offered",
       "fully booked",
     ]
   ) assert.ok(outcomes.has(code), `no start answered ${code}: ${[...outcomes].join(", ")}`);

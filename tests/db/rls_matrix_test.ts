@@ -64,10 +64,17 @@ Deno.test("RLS is enabled and forced on every table, partitions included", async
 // ---------------------------------------------------------------------------------------
 
 /**
- * Tables whose rows any client may read by design (public clinic information, and the
- * PII-free availability versions the booking page follows).
+ * Tables whose rows any client may read by design (public clinic information, the PII-free
+ * availability versions the booking page follows, and the appointment types it offers).
  */
-const PUBLIC_READ = new Set(["clinics", "doctors", "availability_versions"]);
+const PUBLIC_READ = new Set([
+  "clinics",
+  "doctors",
+  "availability_versions",
+  "appointment_types",
+  "appointment_type_doctors",
+  "clinic_opening_hours",
+]);
 /** Tables no client role reads at all (service_role only). */
 const SERVICE_ONLY = new Set(["jobs"]);
 
@@ -243,9 +250,17 @@ Deno.test("tenant isolation: clinic A's members can neither read nor write clini
 // ---------------------------------------------------------------------------------------
 
 /** Superuser predicates selecting the rows that belong to the user `$1`. */
+const DEPENDANTS = "select g.patient_id from public.guardianships g where g.guardian_id = $1";
 const OWNERSHIP: Record<string, string> = {
   users: "id = $1",
-  patients: "user_id = $1",
+  // A guardian's dependants' records, appointments and queue tickets are theirs to see too
+  // (20261207000500_families); nothing clinical is.
+  patients: `user_id = $1 or id in (${DEPENDANTS})`,
+  guardianships: "guardian_id = $1",
+  appointments: `patient_id in (select x.id from public.patients x where x.user_id = $1)
+    or patient_id in (${DEPENDANTS})`,
+  queue_tickets: `patient_id in (select x.id from public.patients x where x.user_id = $1)
+    or patient_id in (${DEPENDANTS})`,
   clinic_members: "user_id = $1",
   notifications: "user_id = $1",
   push_subscriptions: "user_id = $1",
@@ -402,8 +417,13 @@ Deno.test("anon sees public clinic information and its own board only", async (t
             assert.ok(read.ok && read.rows[0].n === clinics, describe(read));
           } else if (table.qualified === "public.doctors") {
             assert.ok(read.ok && read.rows[0].n === doctors, describe(read));
-          } else if (table.qualified === "public.availability_versions") {
-            const [all] = await db.sql`select count(*)::int as n from public.availability_versions`;
+          } else if (
+            ["availability_versions", "appointment_types", "appointment_type_doctors"]
+              .includes(table.name) && table.schema === "public"
+          ) {
+            const [all] = await db.sql.unsafe(
+              `select count(*)::int as n from ${table.qualified}`,
+            );
             assert.ok(all.n > 0, "fixtures move some availability");
             assert.ok(read.ok && read.rows[0].n === all.n, describe(read));
           } else if (table.schema === "public" && BOARD_TABLES.has(table.name) && actor.board) {

@@ -3,7 +3,8 @@
  * `edge/start.ts`: staff find the patient, pick a day several days ahead in the date picker
  * (a closed day is greyed and skipped by the arrow keys), a free time, and book — a double
  * click books once, recorded as `phone` by the staff member; then, from the appointment list
- * of that day, reschedule it with the same picker and cancel it with a reason. And a patient
+ * of that day, reschedule it with the same picker and cancel it with a reason. A booking by
+ * phone for a dependant, of a staff-only type, which the guardian's app shows. And a patient
  * the no-show sweep marked who arrives within the late window checks in in the app.
  */
 import assert from "node:assert/strict";
@@ -212,6 +213,104 @@ Deno.test("a late arrival the no-show sweep marked checks in in the app", async 
       for (const line of await audit(page)) errors.push(`a11y: ${line}`);
       assert.deepEqual(errors, []);
     });
+    await phone.close();
+  });
+});
+
+Deno.test("front desk in Chromium: a booking by phone for a dependant, seen in the guardian's app", async (t) => {
+  const errors: string[] = [];
+  await withServiceAndBrowser(async (service, browser) => {
+    const sql = service.db.sql;
+    const base = service!.url;
+    // A staff-only type every doctor offers.
+    await sql`insert into public.appointment_types (clinic_id, code, name, duration_minutes,
+        bookable_by, all_doctors)
+      values (${CLINIC}, 'vaccination', 'Vaccination', 10, 'staff', true)`;
+    const [{ day }] = await sql`
+      select to_char((now() at time zone c.timezone)::date + 4, 'YYYY-MM-DD') as day
+      from public.clinics c where c.id = ${CLINIC}`;
+    // The guardian (Lim Mei Ling) adds her son in the app's API.
+    const login = await fetch(`${base}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "patient.lim@demo.com", password: "Demo123!" }),
+    }).then((r) => r.json());
+    const added = await fetch(`${base}/api/clinics/GFC-TP/dependants`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${login.access_token}`,
+      },
+      body: JSON.stringify({
+        full_name: "Lim Xiao Ming",
+        date_of_birth: "2019-05-06",
+        gender: "male",
+        relationship: "child",
+      }),
+    });
+    assert.equal(added.status, 201);
+    const dependant = (await added.json()).dependant;
+
+    const desk = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const phone = await browser.newContext({ viewport: PHONE, serviceWorkers: "block" });
+    const page = await desk.newPage();
+    const app = await phone.newPage();
+    for (const p of [page, app]) p.on("pageerror", (e) => errors.push(e.message));
+    const step = async (name: string, fn: () => Promise<void>) => {
+      if (!await t.step(name, fn)) throw new Error(`step failed: ${name}`);
+    };
+    const panel = "section.desk";
+
+    await step("staff find the dependant, with who books for him", async () => {
+      await page.goto(`${base}/staff`);
+      await page.getByLabel("Email").fill("staff.koh@demo.com");
+      await page.getByLabel("Password").fill("Demo123!");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.locator("[data-link=live]").waitFor({ timeout: WAIT });
+      const desk = page.locator(panel);
+      await desk.getByLabel("Find the patient: name, patient number or phone").fill("Xiao Ming");
+      await desk.getByRole("radio", { name: /Lim Xiao Ming.*Parent: Lim Mei Ling/ }).check();
+    });
+
+    await step("a staff-only type, a doctor, a day ahead, a time: booked by phone", async () => {
+      const desk = page.locator(panel);
+      await desk.getByLabel("Appointment type").selectOption({
+        label: "Vaccination · 10 min (staff only)",
+      });
+      await desk.getByLabel("Doctor").selectOption({ label: "Dr Tan Wei Ming" });
+      await openMonth(page, panel, day);
+      await dayInput(page, panel, day).check();
+      await desk.getByRole("radio", { name: "11:00 · Dr Tan Wei Ming" }).check();
+      await desk.getByRole("button", { name: /^Book/ }).click();
+      await desk.getByTestId("desk-booked").getByText(/^Booked Lim Xiao Ming with Dr Tan/)
+        .waitFor({ timeout: WAIT });
+      const [a] = await sql`select appointment_type, source, booked_by,
+          extract(epoch from upper(period) - lower(period))::int / 60 as minutes
+        from public.appointments where patient_id = ${dependant.id}`;
+      assert.deepEqual({ ...a }, {
+        appointment_type: "vaccination",
+        source: "phone",
+        booked_by: STAFF,
+        minutes: 10,
+      });
+      for (const line of await audit(page)) errors.push(`a11y (desk): ${line}`);
+    });
+
+    await step("the guardian's app shows it, for her son", async () => {
+      await app.goto(`${base}/login`);
+      await app.getByLabel("Email").fill("patient.lim@demo.com");
+      await app.getByLabel("Password").fill("Demo123!");
+      await app.getByRole("button", { name: "Log in" }).click();
+      await app.waitForURL((u) => u.pathname !== "/login", { timeout: WAIT });
+      await app.goto(`${base}/appointments`);
+      const card = app.locator("article.appointment", { hasText: "For Lim Xiao Ming" });
+      await card.waitFor({ timeout: WAIT });
+      assert.match(await card.innerText(), /11:00/);
+      assert.match(await card.innerText(), /Vaccination/);
+      for (const line of await audit(app)) errors.push(`a11y (app): ${line}`);
+      assert.deepEqual(errors, []);
+    });
+    await desk.close();
     await phone.close();
   });
 });

@@ -171,6 +171,18 @@ export async function runJobs(
   }
 }
 
+/** Sends the queued invitation mails; answers the token of the newest link to `to`. */
+export async function inviteLink(app: TestApp, to: string): Promise<string> {
+  await runJobs(app.sql, ["auth.account_email"]);
+  const [mail] = await app.sql`select body from private.outbound_messages
+    where recipient = ${to} and channel = 'email' order by id desc limit 1`;
+  assert.ok(mail, `no mail to ${to}`);
+  const match = new RegExp(`${app.config.publicUrl}/accept-invite#([A-Za-z0-9_-]{43})`)
+    .exec(mail.body);
+  assert.ok(match, `no invitation link in: ${mail.body}`);
+  return match[1];
+}
+
 /** Everything a client sees of an answer (the request id aside): to compare two answers. */
 export function seen(res: Answer) {
   return {

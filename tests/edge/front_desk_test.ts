@@ -192,6 +192,28 @@ Deno.test("front desk: the calendar over the whole advance window", async (t) =>
     assert.ok(before.body.days.every((d: Day) => !d.open && d.free_slots === 0));
   });
 
+  await t.step("a staff-only type pages for staff alone; its visits are its length", async () => {
+    await app.sql`insert into public.appointment_types (clinic_id, code, name, duration_minutes,
+        bookable_by, all_doctors)
+      values (${CLINIC_A}, 'vaccination', 'Vaccination', 10, 'staff', true)`;
+    await app.sql`update public.doctor_schedules set max_per_day = null`;
+    const from = await nextWeekday(app.sql, 3);
+    const path = `/api/clinics/GFC-TP/days?type=vaccination&from=${from}&days=3`;
+    const anonymous = await app.call("GET", path);
+    assert.equal(anonymous.status, 403, JSON.stringify(anonymous.body));
+    const staff = await app.tokenFor(USERS.staffKoh);
+    const res = await app.call("GET", path, { token: staff });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.days[0].date, from);
+    const slots = await app.call(
+      "GET",
+      `/api/clinics/GFC-TP/slots?date=${from}&type=vaccination`,
+      { token: staff },
+    );
+    assert.equal(res.body.days[0].free_slots, slots.body.slots.length);
+    assert.equal(slots.body.slots[0].duration_minutes, 10);
+  });
+
   await t.step("400 for a bad `from` or `days`; null window for a doctor without one", async () => {
     for (const q of ["from=2026-02-30", "from=tomorrow", "days=63", "days=0"]) {
       assert.equal((await app.call("GET", `/api/clinics/GFC-TP/days?${q}`)).status, 400, q);

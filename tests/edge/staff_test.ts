@@ -7,24 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { StaffRole } from "../../edge/routes/staff.ts";
-import { CLINIC_A, runJobs, type TestApp, testApp, USERS } from "./_support.ts";
+import { CLINIC_A, inviteLink, type TestApp, testApp, USERS } from "./_support.ts";
 
 const PASSWORD = "correct horse battery";
 const base = "/clinics/GFC-TP";
 let nextIp = 1;
 const ip = () => `198.51.100.${nextIp++}`;
-
-/** Sends the queued invitation mails; answers the token of the newest link to `to`. */
-async function inviteLink(app: TestApp, to: string): Promise<string> {
-  await runJobs(app.sql, ["auth.account_email"]);
-  const [mail] = await app.sql`select body from private.outbound_messages
-    where recipient = ${to} and channel = 'email' order by id desc limit 1`;
-  assert.ok(mail, `no mail to ${to}`);
-  const match = new RegExp(`${app.config.publicUrl}/accept-invite#([A-Za-z0-9_-]{43})`)
-    .exec(mail.body);
-  assert.ok(match, `no invitation link in: ${mail.body}`);
-  return match[1];
-}
 
 function accept(app: TestApp, body: Record<string, unknown>) {
   return app.call("POST", "/api/auth/invitations/accept", { body, ip: ip() });

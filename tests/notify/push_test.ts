@@ -15,62 +15,23 @@ import { configuredTransports } from "../../edge/notify/transport.ts";
 import type { Sql } from "../support/db.ts";
 import { PUSH_SERVICE_CA, startPushService } from "../support/push_service.ts";
 import { CLINIC_A, PATIENTS, testApp, USERS } from "../edge/_support.ts";
-
-const b64url = (text: string) => Uint8Array.fromBase64(text, { alphabet: "base64url" });
-const toB64url = (bytes: Uint8Array) =>
-  bytes.toBase64({ alphabet: "base64url", omitPadding: true });
-
-/** RFC 8291 Appendix A. */
-const RFC8291 = {
-  plaintext: "When I grow up, I want to be a watermelon",
-  asPublic:
-    "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8",
-  asPrivate: "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw",
-  uaPublic:
-    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
-  salt: "DGv6ra1nlYgDCS1FRnbzlw",
-  authSecret: "BTBZMqHH6r4Tts7J_aSIgg",
-  body: "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLoc" +
-    "InmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNW" +
-    "QexSgSxsj_Qulcy4a-fN",
-};
+import { b64url, RFC8291, rfc8291SenderKeys, toB64url, withLibraryRandomness } from "./_rfc8291.ts";
 
 Deno.test("RFC 8291 Appendix A: the library's aes128gcm gives the RFC's message", async () => {
-  // The library draws the salt (crypto.getRandomValues) and the sender's ephemeral key pair
-  // (crypto.subtle.generateKey) itself and takes neither as a parameter, so for this one call
-  // those two sources of randomness answer the RFC's values; everything else is the library's.
-  const asPublic = b64url(RFC8291.asPublic);
-  const jwk = {
-    kty: "EC",
-    crv: "P-256",
-    x: toB64url(asPublic.slice(1, 33)),
-    y: toB64url(asPublic.slice(33)),
-    d: RFC8291.asPrivate,
-  };
-  const ecdh = { name: "ECDH", namedCurve: "P-256" };
-  const pair = {
-    privateKey: await crypto.subtle.importKey("jwk", jwk, ecdh, false, ["deriveBits"]),
-    publicKey: await crypto.subtle.importKey("raw", asPublic, ecdh, true, []),
-  };
-  const random = crypto as unknown as Record<string, unknown>;
-  const subtle = crypto.subtle as unknown as Record<string, unknown>;
-  random.getRandomValues = (array: Uint8Array) => (array.set(b64url(RFC8291.salt)), array);
-  subtle.generateKey = () => Promise.resolve(pair);
-  let body: Uint8Array;
-  try {
-    body = await encryptNotification(
-      {
-        endpoint: "https://push.example/send/1",
-        expirationTime: null,
-        keys: { p256dh: RFC8291.uaPublic, auth: RFC8291.authSecret },
-      },
-      new TextEncoder().encode(RFC8291.plaintext),
-      { pad: false },
-    );
-  } finally {
-    delete random.getRandomValues;
-    delete subtle.generateKey;
-  }
+  const body = await withLibraryRandomness(
+    b64url(RFC8291.salt),
+    await rfc8291SenderKeys(),
+    () =>
+      encryptNotification(
+        {
+          endpoint: "https://push.example/send/1",
+          expirationTime: null,
+          keys: { p256dh: RFC8291.uaPublic, auth: RFC8291.authSecret },
+        },
+        new TextEncoder().encode(RFC8291.plaintext),
+        { pad: false },
+      ),
+  );
   assert.equal(toB64url(body), RFC8291.body);
   assert.notDeepEqual(crypto.getRandomValues(new Uint8Array(16)), b64url(RFC8291.salt));
 });
@@ -200,6 +161,29 @@ Deno.test("web push through a real push service", async (t) => {
       assert.equal((await service.messages(browser.clientHash)).length, 2, "nothing arrived");
     },
   );
+
+  await t.step("a success within a minute of the last is not written again", async () => {
+    const lastSuccess = async () =>
+      (await app.sql`
+        select last_success_at from public.push_subscriptions where id = ${subscriptionId}`)[0]
+        .last_success_at as Date;
+    const send = async () => {
+      const id = await pushDeliveryOf(app.sql, USERS.patientLim, "queue_near", {});
+      assert.equal(await deliverNotification(app.sql, id, transports), "sent");
+    };
+    const recent = new Date(Date.now() - 30_000);
+    await app.sql`
+      update public.push_subscriptions set last_success_at = ${recent}, failure_count = 0
+      where id = ${subscriptionId}`;
+    await send();
+    assert.equal((await lastSuccess()).getTime(), recent.getTime(), "no write");
+    const old = new Date(Date.now() - 90_000);
+    await app.sql`
+      update public.push_subscriptions set last_success_at = ${old}
+      where id = ${subscriptionId}`;
+    await send();
+    assert.ok((await lastSuccess()).getTime() > old.getTime() + 60_000, "written again");
+  });
 
   await t.step("a dropped subscription (410) is pruned; the live one still gets it", async () => {
     const second = await service.subscribe(vapid.publicKey);

@@ -591,7 +591,7 @@ Deno.test("quiet hours hold a reminder back to their end; queue calls always go"
       where id = ${off}`;
     assert.equal(await sweep(new Date(at.getTime() - 20 * MIN)), 1, "no quiet hours: sent");
     for (const bad of [{ start: "21:00" }, { start: "25:00", end: "08:00" }, "night", 1]) {
-      await assert.rejects(setQuiet(bad), /clinics_quiet_hours_valid/);
+      await assert.rejects(setQuiet(bad), /clinics_settings_valid/);
     }
   });
 

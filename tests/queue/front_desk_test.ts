@@ -37,6 +37,7 @@ Deno.test("GET /clinics/:code/patients: staff search by name, number or phone", 
       gender: "female",
       phone_masked: "•••• 0003",
       email_masked: "p•••@demo.com",
+      guardians: [],
     }]);
     const lim = await search("LIM");
     assert.deepEqual(

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import { serviceCall } from "../../edge/db/claims.ts";
+import { serviceCall, withClaims } from "../../edge/db/claims.ts";
 import { ingest } from "../../edge/webhooks/inbound/ingest.ts";
 import type { InboundRecord } from "../../edge/webhooks/inbound/parse.ts";
 import {
@@ -16,6 +16,7 @@ import {
   type ProcessResult,
 } from "../../edge/webhooks/inbound/process.ts";
 import { NotYetError, PermanentEventError } from "../../edge/webhooks/inbound/errors.ts";
+import type { BatchEventHandler } from "../../edge/webhooks/inbound/handlers/types.ts";
 import { purge, sweep } from "../../edge/webhooks/jobs.ts";
 import { freshDatabase } from "../support/db.ts";
 import {
@@ -704,4 +705,90 @@ Deno.test("a batch of events: each applied once under its own savepoint; one fai
   const again = await processInboxBatch(sql, ok, { workerId: "batcher" });
   for (const id of ok) assert.deepEqual(again.get(id), { status: "done" });
   assert.equal(await count(sql, "public.payments where provider_payment_id like 'pi_batch_%'"), 3);
+});
+
+Deno.test("Stripe events of a batch in one statement: in order, a poison event dead-letters alone, a redelivery changes nothing", async (t) => {
+  await using db = await freshDatabase({ seed: true });
+  const sql = db.sql;
+  const created = Math.floor(Date.now() / 1000);
+  const toEvent = (id: string, body: string) => ({
+    id,
+    source: "stripe",
+    eventId: JSON.parse(body).id,
+    eventType: JSON.parse(body).type,
+    clinicId: null,
+    headers: {},
+    body,
+    json: JSON.parse(body),
+    receivedAt: new Date(),
+    attempts: 1,
+  });
+
+  await t.step("`many` applies each event in order, a later one seeing the earlier", async () => {
+    const stripe = handlerFor("stripe", null) as BatchEventHandler;
+    const outcomes = await withClaims(sql, { role: "service_role" }, (tx) =>
+      stripe.many(tx, [
+        toEvent("a", intent("payment_intent.created", "pi_many", created)),
+        toEvent("b", intent("payment_intent.succeeded", "pi_many", created + 1)),
+        toEvent("c", stripeEvent("customer.created", { id: "cus_1" })),
+        toEvent("d", intent("payment_intent.processing", "pi_many", created)),
+      ]));
+    assert.deepEqual(outcomes, ["created", "updated", "ignored", "stale"]);
+    assert.equal((await payment(sql, "pi_many")).status, "paid");
+  });
+
+  const first = await put(sql, "stripe", intent("payment_intent.created", "pi_run", created));
+  const second = await put(
+    sql,
+    "stripe",
+    intent("payment_intent.succeeded", "pi_run", created + 1),
+  );
+  const poisonBody = intent("payment_intent.succeeded", "pi_\u0000poison", created);
+  const poison = await put(sql, "stripe", poisonBody);
+  const other = await put(sql, "acme", JSON.stringify({ type: "a" }));
+  const lastBody = intent("payment_intent.succeeded", "pi_last", created);
+  const last = await put(sql, "stripe", lastBody);
+  const batch = [first, second, poison, other, last];
+
+  await t.step("a poison event fails alone: the others of its run applied one by one", async () => {
+    const applied: string[] = [];
+    const results = await processInboxBatch(sql, batch, {
+      workerId: "batcher",
+      afterApply: (event) => Promise.resolve(void applied.push(event.id)),
+    });
+    assert.deepEqual(results.get(first), { status: "processed", outcome: "created" });
+    assert.deepEqual(results.get(second), { status: "processed", outcome: "updated" });
+    assert.deepEqual(results.get(poison), { status: "dead", error: "database error 22P05" });
+    assert.deepEqual(results.get(other), { status: "processed", outcome: "ignored" });
+    assert.deepEqual(results.get(last), { status: "processed", outcome: "created" });
+    assert.deepEqual(applied, [first, second, other, last], "in the order received");
+    assert.equal((await payment(sql, "pi_run")).status, "paid");
+    assert.equal((await payment(sql, "pi_last")).status, "paid");
+    assert.equal(
+      await count(sql, "public.payments where provider_payment_id like 'pi_%poison'"),
+      0,
+    );
+  });
+
+  await t.step("a redelivered event and a repeated job: nothing applied twice", async () => {
+    const audit = () => count(sql, "audit.logs where table_name = 'payments'");
+    const before = await audit();
+    const { inboxId, inserted } = await ingest({ serviceCall: serviceCall(sql) }, {
+      source: "stripe",
+      eventId: JSON.parse(lastBody).id,
+      eventType: "payment_intent.succeeded",
+      clinicId: null,
+      clinicCode: null,
+      headers: {},
+      body: lastBody,
+    });
+    assert.equal(inboxId, last);
+    assert.equal(inserted, false);
+    const again = await processInboxBatch(sql, [last, first, second, last], {
+      workerId: "batcher",
+    });
+    for (const id of [first, second, last]) assert.deepEqual(again.get(id), { status: "done" });
+    assert.equal(await audit(), before);
+    assert.equal(await count(sql, "public.payments where provider_payment_id = 'pi_last'"), 1);
+  });
 });

@@ -6,8 +6,10 @@
  * reason (`private.webhook_inbox_fail`).
  *
  * Runs as the `webhook.process` job (see ../jobs.ts): the jobs a worker runs at once are
- * applied together (`processInboxBatch`: one claim, one transaction, a savepoint per event);
- * `drainInbox` claims due rows itself and applies them one by one (tests, tools).
+ * applied together (`processInboxBatch`: one claim, one transaction; consecutive events of a
+ * handler that applies many at once — Stripe's — in one statement, every other event, and
+ * those of a run that failed, under a savepoint each); `drainInbox` claims due rows itself and
+ * applies them one by one (tests, tools).
  *
  * @module
  */
@@ -19,7 +21,7 @@ import { InboxLeaseLostError, NotYetError, PermanentEventError, safeErrorText } 
 import { clerkHandler } from "./handlers/clerk.ts";
 import { emailStatusHandler, MATCH_WINDOW_MS, twilioHandler } from "./handlers/delivery_status.ts";
 import { stripeHandler } from "./handlers/stripe.ts";
-import type { EventHandler, InboxEvent } from "./handlers/types.ts";
+import type { BatchEventHandler, EventHandler, InboxEvent } from "./handlers/types.ts";
 import { jsonObject } from "./parse.ts";
 
 /** Runs `fn` in one transaction; the job worker passes `ctx.complete`. */
@@ -110,6 +112,48 @@ async function apply(
   return outcome.slice(0, 200);
 }
 
+/** Consecutive rows of one handler; `handler` is set when it applies events together. */
+interface Run {
+  rows: InboxRow[];
+  handler: BatchEventHandler | null;
+}
+
+/** The rows in order, cut into runs: each row alone, unless its handler applies many at once. */
+function runs(rows: InboxRow[], options: ProcessOptions): Run[] {
+  const out: Run[] = [];
+  for (const row of rows) {
+    const found = (options.handlers ?? handlerFor)(row.source, row.event_type);
+    const handler = found && "many" in found ? found as BatchEventHandler : null;
+    const last = out.at(-1);
+    if (handler && last?.handler === handler) last.rows.push(row);
+    else out.push({ rows: [row], handler });
+  }
+  return out;
+}
+
+/**
+ * A run's events applied together by their handler, under one savepoint, with the test hook
+ * after each; their outcomes, or `null` when any failed (nothing of the run is kept then, and
+ * the caller applies them one by one so that the failing one fails alone).
+ */
+async function applyTogether(
+  tx: postgres.TransactionSql,
+  { rows, handler }: Run,
+  options: ProcessOptions,
+): Promise<string[] | null> {
+  if (!handler || rows.length < 2) return null;
+  const events = rows.map(toEvent);
+  try {
+    return await tx.savepoint(async (sp) => {
+      const outcomes = await handler.many(sp, events);
+      for (const event of events) await options.afterApply?.(event);
+      return outcomes.map((o) => o.slice(0, 200));
+    });
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Records a failed attempt of a row this worker holds: acknowledged as `unmatched` once what
  * it refers to was awaited long enough, otherwise retried with backoff or dead-lettered
@@ -176,11 +220,13 @@ export type InboxJobResult = ProcessResult | { status: "not_due" | "done" | "lea
 /**
  * Applies the inbox rows `ids` together (the `webhook.process` jobs a worker runs at once):
  * one statement claims the due ones under the lease (committed, as a single claim is, so a
- * crash leaves them to the lease's end), then ONE transaction applies each under its own
- * savepoint — an event that fails rolls back alone and its failure is recorded there — and
- * marks the applied ones processed, after checking the lease is still ours. Exactly once, as
- * one by one: an event's effects commit only with its row leaving `processing`. Events apply
- * in the order received. At most {@linkcode BATCH_LIMIT} ids (savepoints) per call.
+ * crash leaves them to the lease's end), then ONE transaction applies them and marks the
+ * applied ones processed, after checking the lease is still ours. A run of consecutive events
+ * whose handler applies many at once goes in one statement under one savepoint; when that
+ * fails, or for any other event, each event has its own savepoint — an event that fails rolls
+ * back alone and its failure is recorded there. Exactly once, as one by one: an event's
+ * effects commit only with its row leaving `processing`. Events apply in the order received.
+ * At most {@linkcode BATCH_LIMIT} ids per call.
  */
 export async function processInboxBatch(
   sql: postgres.Sql,
@@ -203,14 +249,20 @@ export async function processInboxBatch(
       );
       const applied: { id: string; outcome: string }[] = [];
       const failed = new Map<string, ProcessResult>();
-      for (const row of rows) {
-        if (!held.has(row.id)) continue;
-        try {
-          // postgres.js: a failed statement fails its whole scope, so each event has its own.
-          const outcome = await tx.savepoint((sp) => apply(sp, toEvent(row), options));
-          applied.push({ id: row.id, outcome });
-        } catch (error) {
-          failed.set(row.id, await recordFailure(tx, row, error, options));
+      for (const run of runs(rows.filter((row) => held.has(row.id)), options)) {
+        const together = await applyTogether(tx, run, options);
+        if (together) {
+          run.rows.forEach((row, i) => applied.push({ id: row.id, outcome: together[i] }));
+          continue;
+        }
+        for (const row of run.rows) {
+          try {
+            // postgres.js: a failed statement fails its whole scope, so each event has its own.
+            const outcome = await tx.savepoint((sp) => apply(sp, toEvent(row), options));
+            applied.push({ id: row.id, outcome });
+          } catch (error) {
+            failed.set(row.id, await recordFailure(tx, row, error, options));
+          }
         }
       }
       if (applied.length) {
@@ -231,11 +283,13 @@ export async function processInboxBatch(
 }
 
 /**
- * Events per batch: each takes a subtransaction (PostgreSQL caches 64 per transaction), and a
- * batch's events apply one after another, so the jobs started together are split into batches
- * of this size that run at once.
+ * Events per batch. A run of Stripe events is one statement, so a larger batch costs fewer
+ * transactions and round trips per event (about a quarter less CPU per event at 50 than at
+ * 12); the bound is the fallback, where each event takes a subtransaction and PostgreSQL
+ * caches 64 per transaction. The jobs started together are split into batches of this size
+ * that run at once.
  */
-export const BATCH_LIMIT = 12;
+export const BATCH_LIMIT = 50;
 
 /**
  * Why the row `id` was not claimed: finished, not due yet, or held by another worker — then

@@ -34,6 +34,21 @@ Deno.test("in-process rules agree with the database's policies", async () => {
     await sql`insert into public.queue_tickets (clinic_id, service_date, code, kind, patient_id)
       values (${w.clinicA}, current_date, 'A101', 'walk_in', ${w.patientA}),
              (${w.clinicB}, current_date, 'B101', 'walk_in', null)`;
+    // A guardian (the other patient) of a child of clinic A, and of a deleted record.
+    const child = crypto.randomUUID();
+    const gone = crypto.randomUUID();
+    await sql`insert into public.patients (id, clinic_id, patient_number, full_name, date_of_birth,
+        gender, deleted_at)
+      values (${child}, ${w.clinicA}, 'C-1', 'Child', '2020-01-01', 'other', null),
+             (${gone}, ${w.clinicA}, 'C-2', 'Gone', '2020-01-01', 'other', now())`;
+    await sql`insert into public.guardianships (guardian_id, patient_id, clinic_id, relationship)
+      values (${w.otherPatientUser}, ${child}, ${w.clinicA}, 'child'),
+             (${w.otherPatientUser}, ${gone}, ${w.clinicA}, 'child')`;
+    await insertAppointment(sql, w.clinicA, child, w.doctorA);
+    await insertAppointment(sql, w.clinicA, gone, w.doctorA);
+    await sql`insert into public.queue_tickets (clinic_id, service_date, code, kind, patient_id)
+      values (${w.clinicA}, current_date, 'A102', 'walk_in', ${child}),
+             (${w.clinicA}, current_date, 'A103', 'walk_in', ${gone})`;
     await sql`insert into public.notifications (clinic_id, user_id, kind, title, body)
       values (${w.clinicA}, ${w.patientUser}, 'k', 't', 'b'),
              (${w.clinicB}, ${w.staffB}, 'k', 't', 'b')`;

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { t } from "./messages.ts";
 import { messageOf } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
-import { type Appointment, booking } from "../lib/endpoints.ts";
+import { type Appointment, booking, type MyAppointment } from "../lib/endpoints.ts";
 import { clinicLabel, longDate, timeIn } from "../lib/format.ts";
 import { queryParam } from "../lib/router.ts";
 import { Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
@@ -99,7 +99,8 @@ export function Appointments() {
 
 function AppointmentCard(
   props: {
-    appointment: Appointment;
+    /** From my list, it says whose visit it is. */
+    appointment: Appointment & Partial<Pick<MyAppointment, "patient_name" | "for_dependant">>;
     /** The appointment this one replaced (a reschedule gives a new number). */
     movedFrom?: Appointment | null;
     onCancelled?: () => void;
@@ -120,10 +121,16 @@ function AppointmentCard(
         </H>
         <StatusChip status={a.status} />
       </div>
+      {a.for_dependant && a.patient_name && (
+        <p class="for-whom">
+          <strong>{t("appts.for", { name: a.patient_name })}</strong>
+        </p>
+      )}
       <p>
         {a.doctor_name ?? t("doctor")}
         {a.clinic_name ? ` · ${clinicLabel(a.clinic_name, a.branch_name)}` : ""}
       </p>
+      {a.appointment_type_name && <p class="muted appointment-type">{a.appointment_type_name}</p>}
       {a.appointment_number && (
         <p class="muted">
           {t("appts.number")} <strong class="mono">{a.appointment_number}</strong>

@@ -1,8 +1,9 @@
 /** @jsxImportSource preact */
 /**
- * Booking (and rescheduling): clinic → day → doctor → a free slot in clinic-local time → hold
- * → confirm. The Idempotency-Key is made once per booking attempt (when the slot is held) and
- * reused for every retry of that attempt, so a double tap or a retry on a flaky network can
+ * Booking (and rescheduling): clinic → appointment type (only when the clinic offers patients
+ * more than one; a reschedule keeps its type) → day → doctor → a free slot of that type in
+ * clinic-local time → hold → confirm. The Idempotency-Key is made once per booking attempt
+ * (when the slot is held) and reused for every retry of that attempt, so a double tap or a retry on a flaky network can
  * never book twice; the button is also disabled while a request is in flight.
  *
  * The free times are live: the clinic's `availability_versions` rows (public, no patient data)
@@ -17,12 +18,17 @@ import { waitForConfig } from "../lib/config.ts";
 import { type ClientLike, createClient, debounce, type Feed, openFeed } from "../lib/live.ts";
 import {
   type Appointment,
+  type AppointmentType,
   booking,
   type ClinicDay,
   clinics,
+  DEFAULT_TYPE,
+  type Dependant,
   type Doctor,
+  families,
   type Hold,
   type Slot,
+  typeParam,
 } from "../lib/endpoints.ts";
 import { addDays, calendarLabel, clinicLabel, localDay, longDate, timeIn } from "../lib/format.ts";
 import { navigate, queryParam } from "../lib/router.ts";
@@ -35,9 +41,12 @@ const DAYS_AHEAD = 14;
 
 interface Attempt {
   code: string;
+  type?: string;
   slot: Slot;
   hold: Hold | null;
   key: string;
+  /** A dependant's patient record, when booking for them. */
+  patientId?: string;
 }
 
 /**
@@ -72,7 +81,12 @@ function doctorLabel(d: Doctor | undefined, fallback?: string): string {
 
 export function Book() {
   const rescheduleId = queryParam("reschedule");
-  const [code, setCode] = useState(clinicCode.value || session.user.value?.clinic_code || "");
+  const [code, setCode] = useState(
+    queryParam("clinic") || clinicCode.value || session.user.value?.clinic_code || "",
+  );
+  // Whom the visit is for: "" is me, else a dependant's patient id (Family → "Book for").
+  const [forId, setForId] = useState(queryParam("for") ?? "");
+  const [dependants, setDependants] = useState<Dependant[]>([]);
   const [codeInput, setCodeInput] = useState(code);
   const [clinicName, setClinicName] = useState<string | null>(null);
   const [clinicId, setClinicId] = useState<string | null>(null);
@@ -80,6 +94,9 @@ export function Book() {
   const [tz, setTz] = useState<string | null>(null);
   const [day, setDay] = useState<string | null>(null);
   const [doctorId, setDoctorId] = useState("");
+  // The clinic's patient-bookable types, and the one chosen (null: still to choose).
+  const [types, setTypes] = useState<AppointmentType[] | null>(null);
+  const [type, setType] = useState<string | null>(null);
   const [doctors, setDoctors] = useState<Doctor[]>([]);
   const [slots, setSlots] = useState<Slot[] | null>(null);
   const [calendar, setCalendar] = useState<ClinicDay[] | null>(null);
@@ -104,10 +121,19 @@ export function Book() {
       setOriginal(a);
       if (a.clinic_code) setCode(a.clinic_code);
       setDoctorId(a.doctor_id);
+      setType(a.appointment_type ?? DEFAULT_TYPE);
       // Rescheduling starts from the appointment's own day, not today.
       setDay(a.local_date);
     }).catch((e) => setLoadError(messageOf(e)));
   }, [rescheduleId]);
+
+  // The people I book for, at this clinic.
+  useEffect(() => {
+    if (rescheduleId) return;
+    families.dependants(session).then(setDependants).catch(() => {});
+  }, [rescheduleId]);
+  const here = dependants.filter((d) => d.clinic_code === code.toUpperCase());
+  const forWhom = here.find((d) => d.id === forId) ?? null;
 
   // Clinic details and doctors.
   useEffect(() => {
@@ -135,11 +161,26 @@ export function Book() {
     };
   }, [code]);
 
-  // Which days are open (and have free times): the first such day is the default, not today.
+  // The types to choose from: with a single one (the consultation), nothing to choose.
   useEffect(() => {
     if (!code) return;
     let live = true;
-    clinics.days(code, doctorId || undefined).then((res) => {
+    setTypes(null);
+    clinics.types(code).then((list) => {
+      if (!live) return;
+      setTypes(list);
+      if (list.length <= 1) setType((x) => x ?? list[0]?.code ?? DEFAULT_TYPE);
+    }).catch(() => live && setType((x) => x ?? DEFAULT_TYPE));
+    return () => {
+      live = false;
+    };
+  }, [code]);
+
+  // Which days are open (and have free times): the first such day is the default, not today.
+  useEffect(() => {
+    if (!code || !type) return;
+    let live = true;
+    clinics.days(code, doctorId || undefined, type).then((res) => {
       if (!live) return;
       setTz(res.timezone);
       setCalendar(res.days);
@@ -152,14 +193,14 @@ export function Book() {
     return () => {
       live = false;
     };
-  }, [code, doctorId]);
+  }, [code, doctorId, type]);
 
-  // Free slots for the day (and doctor).
+  // Free slots of the type for the day (and doctor).
   useEffect(() => {
-    if (!code || !day) return;
+    if (!code || !day || !type) return;
     let live = true;
     setSlots(null);
-    clinics.slots(code, day, doctorId || undefined).then((res) => {
+    clinics.slots(code, day, doctorId || undefined, type).then((res) => {
       if (!live) return;
       setTz(res.timezone);
       setSlots(upcoming(res.slots));
@@ -167,17 +208,17 @@ export function Book() {
     return () => {
       live = false;
     };
-  }, [code, day, doctorId, reload]);
+  }, [code, day, doctorId, type, reload]);
 
   // …kept live: a change of the day's (or the schedule's) availability version revalidates them.
   const realtime = useRef<ClientLike | null>(null);
   useEffect(() => () => void disconnect(realtime.current), []);
   useEffect(() => {
-    if (!code || !day || !clinicId) return;
+    if (!code || !day || !clinicId || !type) return;
     let live = true;
     let feed: Feed | null = null;
     const refresh = () =>
-      clinics.slots(code, day, doctorId || undefined).then((res) => {
+      clinics.slots(code, day, doctorId || undefined, type).then((res) => {
         if (live) setSlots(upcoming(res.slots));
       });
     const changed = debounce(() => void refresh().catch(() => {}), 100);
@@ -203,7 +244,7 @@ export function Book() {
       setSlotFeed(null);
       void feed?.close();
     };
-  }, [code, day, doctorId, clinicId]);
+  }, [code, day, doctorId, clinicId, type]);
 
   const today = tz ? localDay(serverNow(), tz) : day;
   const days = useMemo(
@@ -212,6 +253,8 @@ export function Book() {
   );
   const dayInfo = useMemo(() => new Map((calendar ?? []).map((d) => [d.date, d])), [calendar]);
   const doctorById = useMemo(() => new Map(doctors.map((d) => [d.id, d])), [doctors]);
+  const chosenType = types?.find((x) => x.code === type);
+  const typeChoice = !rescheduleId && (types?.length ?? 0) > 1;
   const groups = useMemo(() => {
     const map = new Map<string, Slot[]>();
     for (const s of slots ?? []) {
@@ -236,13 +279,22 @@ export function Book() {
             clinic_code: code,
             doctor_id: slot.doctor_id,
             start: slot.start,
+            ...(forWhom ? { patient_id: forWhom.id } : {}),
+            type: typeParam(type ?? undefined),
           });
         } catch (e) {
           if (!(e instanceof ApiError && (e.status === 404 || e.status === 405))) throw e;
           // No hold service: book directly (the booking itself is still atomic).
         }
       }
-      setAttempt({ code, slot, hold, key: newIdempotencyKey() });
+      setAttempt({
+        code,
+        type: type ?? undefined,
+        slot,
+        hold,
+        key: newIdempotencyKey(),
+        patientId: forWhom?.id,
+      });
     } catch (e) {
       setError(
         e instanceof ApiError && e.status === 409 ? t("book.taken") : messageOf(e),
@@ -277,8 +329,10 @@ export function Book() {
           clinic_code: attempt.code,
           doctor_id: slot.doctor_id,
           start: slot.start,
+          type: typeParam(attempt.type),
           ...(reason.trim() ? { visit_reason: reason.trim() } : {}),
           ...(hold ? { hold_id: hold.id } : {}),
+          ...(attempt.patientId ? { patient_id: attempt.patientId } : {}),
         });
       saveAttempt(scope, null);
       navigate(`/appointments/${appointment.id}?${rescheduleId ? "moved" : "booked"}=1`, {
@@ -344,6 +398,14 @@ export function Book() {
             {doc}
             {clinicName ? ` · ${clinicName}` : ""}
           </p>
+          {attempt.patientId && (
+            <p>
+              {t("appts.for", {
+                name: dependants.find((d) => d.id === attempt.patientId)?.full_name ?? "",
+              })}
+            </p>
+          )}
+          {typeChoice && chosenType && <p>{chosenType.name}</p>}
           {attempt.hold && <HoldTimer expiresAt={attempt.hold.expires_at} />}
           {original && (
             <p class="muted">
@@ -401,6 +463,8 @@ export function Book() {
             setDay(null);
             setCalendar(null);
             setDoctors([]);
+            setTypes(null);
+            setType(null);
           }}
         >
           {t("book.changeClinic")}
@@ -417,6 +481,29 @@ export function Book() {
       {loadError && <Notice kind="error">{loadError}</Notice>}
       {error && <Notice kind="error">{error}</Notice>}
 
+      {here.length > 0 && !rescheduleId && (
+        <SelectField
+          id="for"
+          label={t("book.for")}
+          value={forWhom?.id ?? ""}
+          onChange={(e) => setForId(e.currentTarget.value)}
+        >
+          <option value="">{t("book.forMe")}</option>
+          {here.map((d) => <option key={d.id} value={d.id}>{d.full_name}</option>)}
+        </SelectField>
+      )}
+
+      {typeChoice && (
+        <TypePicker
+          types={types!}
+          value={type}
+          onPick={(code) => {
+            setType(code);
+            setDay(null);
+            setCalendar(null);
+          }}
+        />
+      )}
       <fieldset class="days">
         <legend>{t("book.day")}</legend>
         <div class="chips" role="radiogroup" aria-label={t("book.day")}>
@@ -468,7 +555,8 @@ export function Book() {
           {day ? ` · ${calendarLabel(day)}` : ""}
         </h2>
         {slotFeed?.state.value === "reconnecting" && <p class="muted">{t("reconnecting")}</p>}
-        {slots === null && !loadError && <Loading label={t("book.finding")} />}
+        {slots === null && !loadError && type && <Loading label={t("book.finding")} />}
+        {!type && typeChoice && <p class="muted">{t("book.typeFirst")}</p>}
         {slots?.length === 0 && (
           <p>
             {day && dayInfo.get(day)?.open === false ? t("book.closedDay") : t("book.noTimes")}
@@ -502,6 +590,35 @@ export function Book() {
         })}
       </section>
     </section>
+  );
+}
+
+/** The clinic's appointment types, to choose one first: its name and length. */
+function TypePicker(
+  props: { types: AppointmentType[]; value: string | null; onPick: (code: string) => void },
+) {
+  return (
+    <fieldset class="types" data-testid="type-picker">
+      <legend>{t("book.type")}</legend>
+      <div class="chips" role="radiogroup" aria-label={t("book.type")}>
+        {props.types.map((x) => (
+          <label key={x.code} class={`chip${x.code === props.value ? " selected" : ""}`}>
+            <input
+              type="radio"
+              name="type"
+              value={x.code}
+              checked={x.code === props.value}
+              onChange={() =>
+                props.onPick(x.code)}
+            />
+            <span>
+              {x.name}
+              {x.duration_minutes ? ` · ${t("book.minutes", { n: x.duration_minutes })}` : ""}
+            </span>
+          </label>
+        ))}
+      </div>
+    </fieldset>
   );
 }
 

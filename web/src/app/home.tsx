@@ -2,7 +2,7 @@
 /** Home: a welcome for visitors; for patients, today's visit and what is next. */
 import { useEffect, useState } from "preact/hooks";
 import { serverNow } from "../lib/clock.ts";
-import type { Appointment } from "../lib/endpoints.ts";
+import type { MyAppointment } from "../lib/endpoints.ts";
 import { clinicLabel, longDate, timeIn } from "../lib/format.ts";
 import { PageTitle, SavedCopy } from "../lib/ui.tsx";
 import { clinicCode, myAppointments, session, ticket } from "./store.ts";
@@ -29,7 +29,7 @@ export function Home() {
   const user = session.user.value;
   const today = ticket.value;
   // undefined: loading; "unknown": could not be loaded (never "no appointments" then).
-  const [next, setNext] = useState<Appointment | null | undefined | "unknown">(undefined);
+  const [next, setNext] = useState<MyAppointment | null | undefined | "unknown">(undefined);
   const [asOf, setAsOf] = useState<number | null>(null);
   useEffect(() => {
     let live = true;
@@ -87,13 +87,15 @@ export function Home() {
                 {t("home.number")} <span class="mono">{next.appointment_number}</span>
               </p>
             )}
-            {!today && (checkInOpens(next)
+            {next.for_dependant && <p>{t("appts.for", { name: next.patient_name })}</p>}
+            {!today && !next.for_dependant && (checkInOpens(next)
               ? <p>{checkInOpens(next)}</p>
               : <a class="btn secondary" href="/visit">{t("home.checkInArrive")}</a>)}
           </div>
         )}
       </section>
       <a class="btn block" href="/book">{t("bookAppointment")}</a>
+      <a class="btn secondary block" href="/family">{t("nav.family")}</a>
     </section>
   );
 }

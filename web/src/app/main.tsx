@@ -16,6 +16,7 @@ import { Visit } from "./visit.tsx";
 import { calledAlert, chooseClinic, session, unread, visitFeed } from "./store.ts";
 import { type AppKey, t } from "./messages.ts";
 import { Profile } from "./profile.tsx";
+import { Family } from "./family.tsx";
 import { t as tl } from "../lib/messages.ts";
 
 const NAV: [string, AppKey][] = [
@@ -58,9 +59,8 @@ function Route() {
   if (user && !user.patient_id && user.role && user.role !== "patient") return <StaffAccount />;
   if (p === "/") return user ? <Home /> : <Welcome />;
   if (!user) {
-    const known = ["/book", "/appointments", "/visit", "/notifications", "/profile"].some((r) =>
-      current(r, p)
-    );
+    const pages = ["/book", "/appointments", "/visit", "/notifications", "/profile", "/family"];
+    const known = pages.some((r) => current(r, p));
     if (known) return <Redirect to={`/login?next=${encodeURIComponent(p + location.search)}`} />;
   }
   if (p === "/book") return <Book key={location.search} />;
@@ -70,6 +70,7 @@ function Route() {
   if (p === "/visit") return <Visit />;
   if (p === "/notifications") return <Notifications />;
   if (p === "/profile") return <Profile />;
+  if (p === "/family") return <Family />;
   return (
     <section class="narrow">
       <PageTitle>{t("notFound.title")}</PageTitle>

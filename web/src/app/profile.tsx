@@ -162,6 +162,9 @@ export function Profile() {
   return (
     <section class="narrow">
       <PageTitle>{t("profile.title")}</PageTitle>
+      <p>
+        <a href="/family">{t("nav.family")}</a>
+      </p>
       {error && <Notice kind="error">{error}</Notice>}
       {saved && <Notice kind="success">{t("profile.saved")}</Notice>}
       {!data && !error && <Loading />}

@@ -64,17 +64,20 @@ export function Visit() {
     myAppointments().then(({ data: list, asOf }) => {
       if (!live) return;
       setAsOf(asOf);
+      // My own visits: a dependant's is checked in at the counter (queue check-in is the
+      // patient's own).
+      const upcoming = list.upcoming.filter((a) => !a.for_dependant);
       const now = serverNow();
       const isToday = (a: Appointment) =>
         localDay(a.start, a.timezone ?? "UTC") === localDay(now, a.timezone ?? "UTC");
       setToday(
-        [...list.upcoming, ...list.past].filter((a) =>
-          isToday(a) && a.status !== "cancelled" && a.status !== "held" &&
+        [...upcoming, ...list.past].filter((a) =>
+          !a.for_dependant && isToday(a) && a.status !== "cancelled" && a.status !== "held" &&
           a.status !== "rescheduled"
         ).sort((a, b) => Date.parse(a.start) - Date.parse(b.start)),
       );
       setNext(
-        list.upcoming.find((a) => !isToday(a) && CHECKIN_STATUSES.has(a.status)) ?? null,
+        upcoming.find((a) => !isToday(a) && CHECKIN_STATUSES.has(a.status)) ?? null,
       );
     }).catch((e) => live && setError(messageOf(e)));
     return () => {

@@ -1069,13 +1069,15 @@ export interface paths {
     };
     /**
      * Free appointment slots on a date (clinic-local)
-     * @description Slots come from each doctor's weekly hours in the clinic's time zone (work periods minus breaks, on a grid of slot length + buffer), skip blocked dates, respect the advance-booking window, minimum notice and daily cap, and leave out booked slots and live holds. `start`/`end` carry the clinic's UTC offset of that instant (DST-aware).
+     * @description Slots come from each doctor's weekly hours in the clinic's time zone (work periods minus breaks, on a grid of slot length + buffer), skip blocked dates, respect the advance-booking window, minimum notice and daily cap, and leave out booked slots and live holds. `start`/`end` carry the clinic's UTC offset of that instant (DST-aware). Each slot is as long as the appointment `type` (default `consultation`: the doctor's slot length) and only doctors offering the type have slots.
      */
     get: {
       parameters: {
         query: {
           date: string;
           doctor_id?: string;
+          /** @description The appointment type's code (GET /clinics/{code}/appointment-types); default `consultation` */
+          type?: string;
         };
         header?: never;
         path: {
@@ -1116,8 +1118,26 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
         /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Unprocessable (`outside_schedule`, `too_soon`, `idempotency_key_mismatch`, …) */
+        422: {
           headers: {
             [name: string]: unknown;
           };
@@ -1154,6 +1174,8 @@ export interface paths {
           days?: number;
           /** @description The first day (default: today, clinic-local) */
           from?: string;
+          /** @description The appointment type's code (GET /clinics/{code}/appointment-types); default `consultation` */
+          type?: string;
         };
         header?: never;
         path: {
@@ -1181,8 +1203,26 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
         /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
         404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Unprocessable (`outside_schedule`, `too_soon`, `idempotency_key_mismatch`, …) */
+        422: {
           headers: {
             [name: string]: unknown;
           };
@@ -1527,7 +1567,7 @@ export interface paths {
     put?: never;
     /**
      * Book an appointment (Idempotency-Key required)
-     * @description Patients book for themselves, staff for any patient of their clinic. A slot that is taken (or held by someone else) answers 409 `slot_unavailable`. Retrying with the same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller.
+     * @description Patients book for themselves and their dependants, staff for any patient of their clinic. A slot that is taken (or held by someone else) answers 409 `slot_unavailable`. Retrying with the same Idempotency-Key and body replays the first answer; keys are kept 24 hours per caller. `type` (default `consultation`) sets the visit's length; a staff-only type answers 403 to patients, a type the doctor does not offer 422 `appointment_type_not_offered`.
      */
     post: {
       parameters: {
@@ -3042,6 +3082,1214 @@ export interface paths {
     options?: never;
     head?: never;
     patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/doctors": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The clinic's doctors with a summary of their schedules (admins) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Doctors */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DoctorSchedules"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/doctors/{id}/schedule": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A doctor's schedule: settings, weekly hours, blocked dates ahead (admins) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The schedule */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DoctorSchedule"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change a doctor's settings and/or replace the week's hours, atomically (admins)
+     * @description Hours are the whole week: intervals of one kind never overlap on a weekday, each ends after it starts, each break lies inside one work period. Nothing is written when a rule is broken. Bookings already made stay.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      /** @description The change */
+      requestBody?: {
+        content: {
+          "application/json": components["schemas"]["ScheduleChange"];
+        };
+      };
+      responses: {
+        /** @description The schedule */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DoctorSchedule"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description A broken rule, its field in `details` [{path, message}]: `overlapping_hours`, `invalid_interval` (ends before it starts), `break_outside_work`, `invalid_setting` */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  "/api/clinics/{code}/doctors/{id}/schedule/preview": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * The week a draft schedule would give, nothing saved (admins)
+     * @description The draft (as the PATCH takes it; none: the saved schedule) is applied in a transaction, the week's slots are listed by the booking decision itself (private.slot_decisions), and the transaction is rolled back. Every start of the grid is listed, decided as of now: the minimum notice and the advance window apply — a start they rule out is listed with `refusal` `too_soon` or `too_far_ahead`, not left out — as do the daily cap and the bookings already made (`day_full`, `taken`). The starts whose `refusal` is null are exactly what `GET /clinics/{code}/slots` offers once saved. Closed and blocked days have no starts.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      /** @description The week and the draft */
+      requestBody?: {
+        content: {
+          "application/json": components["schemas"]["SchedulePreviewRequest"];
+        };
+      };
+      responses: {
+        /** @description The week */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["SchedulePreview"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description A broken rule, its field in `details` [{path, message}]: `overlapping_hours`, `invalid_interval` (ends before it starts), `break_outside_work`, `invalid_setting` */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/doctors/{id}/blocked-dates": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A doctor's blocked dates, by day (admins) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Only from this day */
+          from?: string;
+        };
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Blocked dates */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              blocked_dates: components["schemas"]["BlockedDate"][];
+            };
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Block a date: the doctor has no slots that day (admins)
+     * @description Bookings already on that day stay booked.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      /** @description The date */
+      requestBody?: {
+        content: {
+          "application/json": components["schemas"]["BlockedDateRequest"];
+        };
+      };
+      responses: {
+        /** @description Blocked */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["BlockedDate"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Blocked already (`date_blocked`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description A reason over 100 characters (`invalid_reason`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/doctors/{id}/blocked-dates/{blocked_id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Unblock a date (admins) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          id: string;
+          blocked_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Unblocked */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of the clinic (`not_clinic_admin`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or no such doctor there (`doctor_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/collisions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Booked appointments a closure or schedule change has left off the grid (staff) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description First local date (default: today) */
+          from?: string;
+          /** @description Last local date (default: none) */
+          to?: string;
+        };
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Earliest first */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Collisions"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic (`forbidden`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/collisions/resolve": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Cancel or move booked appointments in bulk, with a reason (admins; Idempotency-Key required)
+     * @description `cancel` cancels each with the reason; `reschedule` moves each to the earliest free slot on its day or later, with the same doctor if possible, else any doctor of the clinic. The patients are told, with the reason, unless `notify` is false. Each appointment has its own outcome; an unknown id, or another clinic's, answers 404 and changes nothing.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description Required. 1–255 characters, unique per attempt (e.g. a UUID) */
+          "idempotency-key"?: string;
+        };
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["CollisionsResolveRequest"];
+        };
+      };
+      responses: {
+        /** @description Each appointment's outcome */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["CollisionsResolved"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not an admin of this clinic (`forbidden`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No such clinic, or an appointment not of it (`appointment_not_found`, `details.ids`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Conflict (`slot_unavailable`, `idempotency_key_in_use`, `invalid_state`, …) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Unprocessable (`outside_schedule`, `too_soon`, `idempotency_key_mismatch`, …) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/appointment-types": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The clinic's appointment types: those patients may book, or all for its staff
+     * @description `consultation` first, then by name. The default type of every slots, hold and booking request that names none is `consultation`.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Types */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["AppointmentTypes"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add an appointment type (admins) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["AppointmentTypeRequest"];
+        };
+      };
+      responses: {
+        /** @description Added */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["AppointmentType"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The clinic already has that code */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description A doctor of `doctor_ids` is not the clinic's */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/appointment-types/{type}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete an appointment type no appointment has (admins) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          type: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Deleted */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Appointments have it: deactivate it instead */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The consultation cannot be deleted */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /**
+     * Change an appointment type, deactivate it (`active: false`) or set its doctors (admins)
+     * @description The code never changes. `consultation` stays active and bookable by patients (422 `default_type`).
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          type: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["AppointmentTypeChanges"];
+        };
+      };
+      responses: {
+        /** @description Changed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["AppointmentType"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Unprocessable (`outside_schedule`, `too_soon`, `idempotency_key_mismatch`, …) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  "/api/clinics/{code}/settings": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The clinic's time zone, opening hours and settings, defaults filled in (admins) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Settings */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ClinicSettings"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change the clinic's settings (admins; audited)
+     * @description `queue` and `notifications` merge key by key into the stored settings; `opening_hours` replaces the week. Doctors' work hours must lie within the opening hours whenever the clinic has any (a day without intervals is closed): opening hours that would leave some outside are refused (409 `doctor_hours_outside` naming them), and so are doctors' hours outside them (409 `outside_opening_hours`). The time zone cannot change while bookings (scheduled or confirmed) remain from the clinic's local today on: their instants would stay while their local dates and times moved, so the answer is 409 `time_zone_in_use` listing them to move or cancel first; holds are released.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ClinicSettingsPatch"];
+        };
+      };
+      responses: {
+        /** @description The settings now */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ClinicSettings"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not allowed (`forbidden`, `not_a_patient`, `not_a_member`, …) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Doctors' hours outside the opening hours, or bookings in the way of a time zone */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description An unknown time zone; opening hours closing before they open or overlapping */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
     trace?: never;
   };
   "/api/appointments/{id}/check-in": {
@@ -6050,6 +7298,537 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/clinics/{code}/register": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Register as a patient at this clinic (idempotent)
+     * @description Makes the caller's patient record and membership at the clinic from their details elsewhere; a second call answers the same record (200, `created` false).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          "application/json": components["schemas"]["RegisterRequest"];
+        };
+      };
+      responses: {
+        /** @description Already registered */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Registration"];
+          };
+        };
+        /** @description Registered */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Registration"];
+          };
+        };
+        /** @description Invalid request, or `details_required` (no record elsewhere to copy) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The clinic closed the caller's registration (`registration_refused`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description No active clinic with that code (`clinic_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The clinic is not taking new patients (`not_accepting_patients`) */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/me/clinics": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The clinics I can book at or join
+     * @description Active clinics where the caller has a patient record (`registered`), and those taking new patients where they have none, by name.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Clinics */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["MyClinics"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/me/dependants": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The people I book for */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Dependants */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Dependants"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/dependants": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Add a dependant at a clinic where I am registered
+     * @description Creates the dependant's patient record (no account of their own) and links it to the caller, who then sees and books their visits. The same name and date of birth again answer the existing dependant (200, `created` false).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["DependantRequest"];
+        };
+      };
+      responses: {
+        /** @description Already a dependant */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DependantAnswer"];
+          };
+        };
+        /** @description Added */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DependantAnswer"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not registered at this clinic (`not_a_patient`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not found (`clinic_not_found`, `doctor_not_found`, `not_found`, …) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description `too_many_dependants`, `not_accepting_patients` */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/me/dependants/{patient_id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Stop looking after a dependant
+     * @description Ends the link; the record and its bookings stay with the clinic.
+     */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          patient_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Removed */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not a dependant of the caller (`dependant_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/patients/{patient_id}/guardians": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Link a guardian to one of the clinic's patients (staff)
+     * @description The front desk, having checked who is who, lets an account registered at the clinic book for an existing patient (a parent for their child, a child for an elderly parent). Idempotent.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          patient_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["GuardianLinkRequest"];
+        };
+      };
+      responses: {
+        /** @description Already linked */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["GuardianLink"];
+          };
+        };
+        /** @description Linked */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["GuardianLink"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic (`forbidden`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description `patient_not_found`, `guardian_not_found` (no such account registered here) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description The patient's own account (`own_record`) */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/clinics/{code}/patients/{patient_id}/guardians/{user_id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** End a guardian's link to one of the clinic's patients (staff) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          code: string;
+          patient_id: string;
+          user_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Unlinked */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not staff of this clinic (`forbidden`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description `guardian_not_found` */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -6249,6 +8028,16 @@ export interface components {
       date: string;
       /** @example Asia/Singapore */
       timezone: string;
+      /**
+       * @description The type the slots are for
+       * @example consultation
+       */
+      appointment_type?: string;
+      /**
+       * @description Who may book the type: a staff-only type's slots are not shared by caches
+       * @enum {string}
+       */
+      bookable_by?: "patients" | "staff";
       slots: {
         doctor_id: string;
         doctor_name: string;
@@ -6316,6 +8105,15 @@ export interface components {
       doctor_id: string;
       doctor_name: string;
       patient_id: string;
+      /** @example consultation */
+      appointment_type?: string;
+      /** @example Consultation */
+      appointment_type_name?: string;
+      /**
+       * @description The type's colour on the staff console
+       * @example #2563eb
+       */
+      appointment_type_colour?: string;
       visit_reason: string | null;
       hold_expires_at: string | null;
       rescheduled_from: string | null;
@@ -6347,6 +8145,14 @@ export interface components {
       phone_masked: string | null;
       /** @example l•••@example.com */
       email_masked: string | null;
+      /** @description The accounts that book for this patient (a parent, a child); always sent */
+      guardians?: {
+        user_id: string;
+        full_name: string;
+        /** @enum {string} */
+        relationship: "child" | "parent" | "spouse" | "other";
+        phone_masked: string | null;
+      }[];
     };
     Hold: {
       hold: {
@@ -6354,6 +8160,8 @@ export interface components {
         clinic_code: string;
         doctor_id: string;
         patient_id: string;
+        /** @example consultation */
+        appointment_type?: string;
         start: string;
         end: string;
         expires_at: string;
@@ -6365,7 +8173,12 @@ export interface components {
       doctor_id: string;
       /** @example 2026-12-01T09:00:00+08:00 */
       start: string;
-      /** @description Staff only: the patient to hold for */
+      /**
+       * @description The appointment type's code (GET /clinics/{code}/appointment-types); default `consultation`
+       * @example consultation
+       */
+      type?: string;
+      /** @description Staff: the patient to hold for; a guardian: a dependant's id (default: one's own) */
       patient_id?: string;
       /**
        * @description Staff: how the booking came in — `phone` (default when staff book for a patient) or `front_desk`. Patients: omit (`web`).
@@ -6385,7 +8198,12 @@ export interface components {
       start: string;
       visit_reason?: string;
       hold_id?: string;
-      /** @description Staff: the patient to book for (required). Patients: omit, or their own id. */
+      /**
+       * @description The appointment type's code (GET /clinics/{code}/appointment-types); default `consultation`
+       * @example consultation
+       */
+      type?: string;
+      /** @description Staff: the patient to book for (required). Patients: omit, their own id, or a dependant's (GET /me/dependants). */
       patient_id?: string;
       /**
        * @description Staff: how the booking came in — `phone` (default when staff book for a patient) or `front_desk`. Patients: omit (`web`).
@@ -6408,8 +8226,14 @@ export interface components {
       doctor_id?: string;
     };
     MyAppointments: {
-      upcoming: components["schemas"]["Appointment"][];
-      past: components["schemas"]["Appointment"][];
+      upcoming: components["schemas"]["MyAppointment"][];
+      past: components["schemas"]["MyAppointment"][];
+    };
+    MyAppointment: components["schemas"]["Appointment"] & {
+      /** @description Whose visit it is */
+      patient_name: string;
+      /** @description The visit of someone the caller books for */
+      for_dependant: boolean;
     };
     BoardToken: {
       token: string;
@@ -6499,9 +8323,9 @@ export interface components {
     ClosureAdded: {
       closure: components["schemas"]["Closure"];
       /** @description Bookings on the closed days: still booked, to be moved or cancelled */
-      affected_appointments: components["schemas"]["ClosureCollision"][];
+      affected_appointments: components["schemas"]["Collision"][];
     };
-    ClosureCollision: {
+    Collision: {
       id: string;
       status: string;
       date: string;
@@ -6512,6 +8336,12 @@ export interface components {
       patient_id: string;
       patient_name: string;
       patient_number: string | null;
+      /** @example •••• 4567 */
+      phone_masked: string | null;
+      /** @example l•••@example.com */
+      email_masked: string | null;
+      /** @description The language the patient is told in */
+      language: string;
     };
     ClosureRequest: {
       /** @example 2026-12-01 */
@@ -6526,7 +8356,7 @@ export interface components {
     HolidaysImported: {
       /** @description The closures added (known days skipped) */
       closures: components["schemas"]["Closure"][];
-      affected_appointments: components["schemas"]["ClosureCollision"][];
+      affected_appointments: components["schemas"]["Collision"][];
     };
     HolidayImportRequest: {
       year: number;
@@ -6535,6 +8365,262 @@ export interface components {
        * @enum {string}
        */
       country?: "SG";
+    };
+    DoctorSchedules: {
+      doctors: components["schemas"]["DoctorScheduleSummary"][];
+    };
+    DoctorScheduleSummary: {
+      id: string;
+      display_name: string;
+      is_active: boolean;
+      user_id: string | null;
+      settings: components["schemas"]["ScheduleSettings"];
+      /** @description Weekdays with working hours */
+      work_days: number[];
+      /** @description Working minutes a week, breaks off */
+      weekly_minutes: number;
+      upcoming_blocked_dates: number;
+    };
+    ScheduleSettings: {
+      /** @description A visit's length (5–240) */
+      slot_minutes: number;
+      /** @description Gap after each visit (0–120) */
+      buffer_minutes: number;
+      /** @description Daily cap; null: none */
+      max_per_day: number | null;
+      /** @description How far ahead patients book (0–365) */
+      advance_days: number;
+      /** @description Minimum notice (≥ 0) */
+      min_notice_minutes: number;
+      updated_at: string;
+    } | null;
+    DoctorSchedule: {
+      doctor: {
+        id: string;
+        display_name: string;
+        is_active: boolean;
+      };
+      settings: components["schemas"]["ScheduleSettings"] & unknown;
+      /** @description By weekday, work before breaks, by start */
+      hours: components["schemas"]["ScheduleInterval"][];
+      /** @description From today on */
+      blocked_dates: components["schemas"]["BlockedDate"][];
+      /** @description After a change: the doctor's bookings now off their grid (shorter hours, a new break, another slot length), listed until resolved (POST /api/clinics/{code}/collisions/resolve) — never dropped */
+      affected_appointments?: components["schemas"]["Collision"][];
+    };
+    ScheduleInterval: {
+      /** @description 0 = Sunday … 6 = Saturday */
+      weekday: number;
+      /** @enum {string} */
+      kind: "work" | "break";
+      /** @example 09:00 */
+      starts: string;
+      /** @example 13:00 */
+      ends: string;
+    };
+    BlockedDate: {
+      id: string;
+      day: string;
+      reason: string | null;
+      /** @description When a date was just blocked: the doctor's bookings now off their grid, listed until resolved (POST /api/clinics/{code}/collisions/resolve) */
+      affected_appointments?: components["schemas"]["Collision"][];
+    };
+    ScheduleChange: {
+      settings?: components["schemas"]["ScheduleSettingsChange"];
+      /** @description The whole week's intervals, replacing the saved ones; absent: unchanged */
+      hours?: components["schemas"]["ScheduleInterval"][];
+    };
+    /** @description Absent keys stay */
+    ScheduleSettingsChange: {
+      slot_minutes?: number;
+      buffer_minutes?: number;
+      max_per_day?: number | null;
+      advance_days?: number;
+      min_notice_minutes?: number;
+    };
+    SchedulePreview: {
+      doctor_id: string;
+      timezone: string;
+      /** @description The Monday of the week */
+      week_start: string;
+      days: {
+        date: string;
+        weekday: number;
+        /** @description A clinic closure */
+        closed: boolean;
+        /** @description A blocked date of the doctor */
+        blocked: boolean;
+        slots: {
+          start: string;
+          end: string;
+          local_time: string;
+          /** @description Null: bookable now; else the booking decision's refusal now (`too_soon`, `too_far_ahead`, `day_full`, `taken`, …) */
+          refusal: string | null;
+        }[];
+      }[];
+      /** @description The doctor's bookings the draft would leave off their grid */
+      affected_appointments: components["schemas"]["Collision"][];
+    };
+    SchedulePreviewRequest: {
+      settings?: components["schemas"]["ScheduleSettingsChange"];
+      /** @description The whole week's intervals, replacing the saved ones; absent: unchanged */
+      hours?: components["schemas"]["ScheduleInterval"][];
+      /**
+       * @description Any day of the week (Monday to Sunday)
+       * @example 2026-12-01
+       */
+      week: string;
+    };
+    BlockedDateRequest: {
+      /** @example 2026-12-01 */
+      day: string;
+      /** @description A short label (≤ 100), e.g. Leave */
+      reason?: string;
+    };
+    Collisions: {
+      collisions: components["schemas"]["Collision"][];
+    };
+    CollisionsResolved: {
+      /** @enum {string} */
+      action: "cancel" | "reschedule";
+      /** @description One per appointment, earliest first */
+      results: components["schemas"]["CollisionOutcome"][];
+    };
+    CollisionOutcome: {
+      id: string;
+      /**
+       * @description `not_moved`: no free slot in the advance window, still booked; `failed`: refused (see `error`), unchanged
+       * @enum {string}
+       */
+      outcome: "cancelled" | "rescheduled" | "not_moved" | "failed";
+      appointment?: components["schemas"]["Appointment"] & unknown;
+      previous?: components["schemas"]["Appointment"] & unknown;
+      error?: {
+        code: string;
+        message: string;
+      };
+    };
+    CollisionsResolveRequest: {
+      ids: string[];
+      /** @enum {string} */
+      action: "cancel" | "reschedule";
+      /** @description Told to the patients (app and e-mail) and kept as the cancellation's reason */
+      reason: string;
+      /** @description Default: true */
+      notify?: boolean;
+    };
+    AppointmentTypes: {
+      appointment_types: components["schemas"]["AppointmentType"][];
+    };
+    AppointmentType: {
+      /** @example health_screening */
+      code: string;
+      /** @example Health screening */
+      name: string;
+      /**
+       * @description The visit's length; null: each doctor's slot length
+       * @example 45
+       */
+      duration_minutes: number | null;
+      /** @example #0d9488 */
+      colour: string;
+      /** @enum {string} */
+      bookable_by: "patients" | "staff";
+      active: boolean;
+      /** @description Every doctor of the clinic offers it */
+      all_doctors: boolean;
+      /** @description The doctors who offer it (when not all do) */
+      doctor_ids: string[];
+    };
+    AppointmentTypeRequest: {
+      /** @example consultation */
+      code: string;
+      name: string;
+      /** @description Default: each doctor's slot length */
+      duration_minutes?: number;
+      /** @description Default: #2563eb */
+      colour?: string;
+      /**
+       * @description Default: patients
+       * @enum {string}
+       */
+      bookable_by?: "patients" | "staff";
+      /** @description Default: true, unless `doctor_ids` is given */
+      all_doctors?: boolean;
+      doctor_ids?: string[];
+    };
+    AppointmentTypeChanges: {
+      name?: string;
+      duration_minutes?: number | null;
+      colour?: string;
+      /** @enum {string} */
+      bookable_by?: "patients" | "staff";
+      active?: boolean;
+      all_doctors?: boolean;
+      /** @description Replaces the set */
+      doctor_ids?: string[];
+    };
+    ClinicSettings: {
+      timezone: string;
+      queue: {
+        check_in_window_minutes: number;
+        check_in_late_minutes: number;
+        near_threshold: number;
+        lateness_grace_minutes: number;
+        priority_step_minutes: number;
+        max_wait_minutes: number;
+        no_show_recall_minutes: number;
+        no_show_grace_minutes: number;
+      };
+      notifications: {
+        reminder_minutes_before: number[];
+        quiet_hours: false | {
+          start: string;
+          end: string;
+        };
+      };
+      opening_hours: components["schemas"]["OpeningInterval"][];
+    };
+    OpeningInterval: {
+      /** @description 0 = Sunday */
+      weekday: number;
+      opens: string;
+      closes: string;
+    };
+    ClinicSettingsPatch: {
+      queue?: components["schemas"]["QueueSettings"];
+      notifications?: components["schemas"]["NotificationSettings"];
+      /** @description An IANA time zone, e.g. Asia/Singapore */
+      timezone?: string;
+      /** @description The whole week, replacing the current one; [] for none (nothing bound) */
+      opening_hours?: components["schemas"]["OpeningInterval"][];
+    };
+    QueueSettings: {
+      /** @description Online check-in opens this long before a visit (default 60) */
+      check_in_window_minutes?: number;
+      /** @description …and stays open this long after its start (default 60) */
+      check_in_late_minutes?: number;
+      /** @description Tell a patient when this many are ahead (default 3) */
+      near_threshold?: number;
+      /** @description Checked in by start + this: due at the booked time (default 10) */
+      lateness_grace_minutes?: number;
+      /** @description Each priority level moves a ticket this much earlier (default 15) */
+      priority_step_minutes?: number;
+      /** @description Waited longer: goes first (default 90) */
+      max_wait_minutes?: number;
+      /** @description A called patient not seen may be recalled within this (default 30) */
+      no_show_recall_minutes?: number;
+      /** @description Not checked in by start + this: a no-show (default 15) */
+      no_show_grace_minutes?: number;
+    };
+    NotificationSettings: {
+      /** @description Reminders this many minutes before a visit; [] for none (default [1440, 120]) */
+      reminder_minutes_before?: number[];
+      /** @description Clinic-local; start after end spans midnight; false or null: none (default {"start":"21:00","end":"08:00"}) */
+      quiet_hours?: false | null | {
+        start: string;
+        end: string;
+      };
     };
     QueueTicketResponse: {
       ticket: components["schemas"]["QueueTicket"];
@@ -6893,6 +8979,92 @@ export interface components {
       unsubscribed: true;
       /** @example email */
       channel: string;
+    };
+    Registration: {
+      patient: components["schemas"]["MyPatientRecord"];
+      /** @description False when the record already existed */
+      created: boolean;
+    };
+    MyPatientRecord: {
+      id: string;
+      clinic_code: string;
+      clinic_name: string;
+      branch_name: string | null;
+      patient_number: string;
+      full_name: string;
+      /** Format: date */
+      date_of_birth: string;
+      /** @enum {string} */
+      gender: "male" | "female" | "other" | "prefer_not_to_say";
+    };
+    /** @description Needed only by an account without a patient record anywhere yet; otherwise the latest record's details are used */
+    RegisterRequest: {
+      /** @example 2026-12-01 */
+      date_of_birth?: string;
+      /** @enum {string} */
+      gender?: "male" | "female" | "other" | "prefer_not_to_say";
+      /** @example +65 9123 4567 */
+      phone?: string;
+    };
+    MyClinics: {
+      clinics: {
+        code: string;
+        name: string;
+        branch_name: string | null;
+        timezone: string;
+        /** @description The caller has a patient record here */
+        registered: boolean;
+        patient_id: string | null;
+      }[];
+    };
+    Dependants: {
+      dependants: components["schemas"]["Dependant"][];
+    };
+    Dependant: components["schemas"]["MyPatientRecord"] & {
+      /** @enum {string} */
+      relationship: "child" | "parent" | "spouse" | "other";
+      linked_at: string;
+    };
+    DependantAnswer: {
+      dependant: components["schemas"]["Dependant"];
+      /** @description False when the guardian already had this dependant (same name and birth date) */
+      created: boolean;
+    };
+    DependantRequest: {
+      full_name: string;
+      /** @example 2026-12-01 */
+      date_of_birth: string;
+      /** @enum {string} */
+      gender: "male" | "female" | "other" | "prefer_not_to_say";
+      /** @enum {string} */
+      relationship: "child" | "parent" | "spouse" | "other";
+      /**
+       * @description Default: the guardian's
+       * @example +65 9123 4567
+       */
+      phone?: string;
+    };
+    GuardianLink: {
+      guardian: {
+        user_id: string;
+        full_name: string;
+        /** @enum {string} */
+        relationship: "child" | "parent" | "spouse" | "other";
+      };
+      /** @description False when the link existed */
+      created: boolean;
+    };
+    GuardianLinkRequest: {
+      /**
+       * Format: email
+       * @description The guardian's account, registered at this clinic
+       */
+      email: string;
+      /**
+       * @description What the patient is to them
+       * @enum {string}
+       */
+      relationship: "child" | "parent" | "spouse" | "other";
     };
   };
   responses: never;

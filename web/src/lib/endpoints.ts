@@ -20,12 +20,22 @@ export type SlotsResponse = Schemas["Slots"];
 export type ClinicDay = Schemas["ClinicDays"]["days"][number];
 export type Slot = SlotsResponse["slots"][number];
 export type Appointment = Schemas["Appointment"];
+/** One of my appointments or my dependants': whose visit it is. */
+export type MyAppointment = Schemas["MyAppointment"];
+/** A clinic I can book at (`registered`) or join. */
+export type MyClinic = Schemas["MyClinics"]["clinics"][number];
+/** Someone I book for: their record at one clinic. */
+export type Dependant = Schemas["Dependant"];
+export type Relationship = Dependant["relationship"];
 /** An appointment of the clinic's day, with its patient (staff). */
 export type DayAppointment = Schemas["ClinicDayAppointments"]["appointments"][number];
 export type Hold = Schemas["Hold"]["hold"];
 /** A TV board token as the clinic's admins see it. */
 export type BoardTokenInfo = Schemas["BoardTokenInfo"];
 export type AuditEntry = Schemas["AuditEntry"];
+/** A clinic's settings as its admins see them (defaults filled in), and a change to them. */
+export type ClinicSettings = Schemas["ClinicSettings"];
+export type ClinicSettingsPatch = Schemas["ClinicSettingsPatch"];
 export type AuditFilter = NonNullable<
   paths["/api/clinics/{code}/audit"]["get"]["parameters"]["query"]
 >;
@@ -35,7 +45,10 @@ export type WebhookDelivery = Schemas["WebhookDelivery"];
 export type StaffList = Schemas["Staff"];
 export type StaffRole = Schemas["StaffRole"];
 export type ClosureInfo = Schemas["ClosureInfo"];
-export type ClosureCollision = Schemas["ClosureCollision"];
+/** What a visit can be (a consultation, a health screening), its length, colour and doctors. */
+export type AppointmentType = Schemas["AppointmentType"];
+/** The type every request that names none books. */
+export const DEFAULT_TYPE = "consultation";
 export type Ticket = Schemas["QueueTicket"];
 export type MyQueue = Schemas["MyQueue"];
 /** My ticket of today, with its clinic. */
@@ -59,18 +72,55 @@ export const GENDERS: readonly Gender[] = ["female", "male", "other", "prefer_no
 export const clinics = {
   list: () => call("get", "/api/clinics", {}).then((r) => r.clinics),
   get: (code: string) => call("get", "/api/clinics/{code}", { params: { code } }),
-  /** Public and the same for everyone: no token (a CDN may share it), revalidated by ETag. */
-  slots: (code: string, date: string, doctorId?: string) =>
+  /**
+   * Public and the same for everyone: no token (a CDN may share it), revalidated by ETag —
+   * except the staff's `auth` for a staff-only type.
+   */
+  slots: (code: string, date: string, doctorId?: string, type?: string, auth?: Auth) =>
     call("get", "/api/clinics/{code}/slots", {
+      auth,
       cache: "no-cache",
       params: { code },
-      query: { date, doctor_id: doctorId || undefined },
+      query: { date, doctor_id: doctorId || undefined, type: typeParam(type) },
     }),
   /** The booking calendar: 14 days from today, or `page` (a month of the date picker). */
-  days: (code: string, doctorId?: string, page?: { from: string; days: number }) =>
+  days: (
+    code: string,
+    doctorId?: string,
+    type?: string,
+    page?: { from: string; days: number },
+    auth?: Auth,
+  ) =>
     call("get", "/api/clinics/{code}/days", {
+      auth,
       params: { code },
-      query: { doctor_id: doctorId || undefined, ...page },
+      query: { doctor_id: doctorId || undefined, type: typeParam(type), ...page },
+    }),
+  /** The types patients may book (all of them, with `auth`, for the clinic's staff). */
+  types: (code: string, auth?: Auth) =>
+    call("get", "/api/clinics/{code}/appointment-types", { auth, params: { code } })
+      .then((r) => r.appointment_types),
+};
+
+/** A type for a request: left out when it is the default (the request stays as it was). */
+export function typeParam(type: string | undefined): string | undefined {
+  return type && type !== DEFAULT_TYPE ? type : undefined;
+}
+
+/** A clinic's appointment types (its admins). */
+export const appointmentTypes = {
+  create: (auth: Auth, code: string, body: Schemas["AppointmentTypeRequest"]) =>
+    call("post", "/api/clinics/{code}/appointment-types", { auth, params: { code }, body }),
+  update: (auth: Auth, code: string, type: string, body: Schemas["AppointmentTypeChanges"]) =>
+    call("patch", "/api/clinics/{code}/appointment-types/{type}", {
+      auth,
+      params: { code, type },
+      body,
+    }),
+  remove: (auth: Auth, code: string, type: string) =>
+    call("delete", "/api/clinics/{code}/appointment-types/{type}", {
+      auth,
+      params: { code, type },
     }),
 };
 
@@ -99,6 +149,25 @@ export const booking = {
       idempotencyKey: key,
     }).then((r) => r.appointment),
 };
+
+/** Several clinics, one account; the people I book for (`/me/clinics`, `/me/dependants`). */
+export const families = {
+  clinics: (auth: Auth) => call("get", "/api/me/clinics", { auth }).then((r) => r.clinics),
+  register: (auth: Auth, code: string) =>
+    call("post", "/api/clinics/{code}/register", { auth, params: { code }, body: {} }),
+  dependants: (auth: Auth) => call("get", "/api/me/dependants", { auth }).then((r) => r.dependants),
+  add: (auth: Auth, code: string, input: Schemas["DependantRequest"]) =>
+    call("post", "/api/clinics/{code}/dependants", { auth, params: { code }, body: input })
+      .then((r) => r.dependant),
+  remove: (auth: Auth, patientId: string) =>
+    call("delete", "/api/me/dependants/{patient_id}", {
+      auth,
+      params: { patient_id: patientId },
+    }),
+};
+
+/** The relationships a guardian may give (labels: `family.rel.*` in messages.ts). */
+export const RELATIONSHIPS: readonly Relationship[] = ["child", "parent", "spouse", "other"];
 
 /** Checks in for an appointment of today: the new ticket. */
 const checkIn = (auth: Auth, appointmentId: string) =>
@@ -235,6 +304,10 @@ export const staff = {
       params: { code },
       body: { year },
     }),
+  settings: (auth: Auth, code: string) =>
+    call("get", "/api/clinics/{code}/settings", { auth, params: { code } }),
+  updateSettings: (auth: Auth, code: string, body: ClinicSettingsPatch) =>
+    call("patch", "/api/clinics/{code}/settings", { auth, params: { code }, body }),
   undoNoShow: (auth: Auth, id: string) =>
     call("post", "/api/appointments/{id}/undo-no-show", { auth, params: { id } }),
   audit: (auth: Auth, code: string, query: AuditFilter) =>
@@ -265,4 +338,64 @@ export const webhooks = {
       auth,
       params: { code, id, delivery_id: deliveryId },
     }),
+};
+
+// ---- doctors' schedules (admins) ---------------------------------------------------------------
+
+export type DoctorScheduleSummary = Schemas["DoctorScheduleSummary"];
+export type DoctorSchedule = Schemas["DoctorSchedule"];
+export type ScheduleInterval = Schemas["ScheduleInterval"];
+export type ScheduleChange = Schemas["ScheduleChange"];
+export type SchedulePreview = Schemas["SchedulePreview"];
+export type BlockedDate = Schemas["BlockedDate"];
+
+export const schedules = {
+  doctors: (auth: Auth, code: string) =>
+    call("get", "/api/clinics/{code}/doctors", { auth, params: { code } }).then((r) => r.doctors),
+  get: (auth: Auth, code: string, id: string) =>
+    call("get", "/api/clinics/{code}/doctors/{id}/schedule", { auth, params: { code, id } }),
+  save: (auth: Auth, code: string, id: string, body: ScheduleChange) =>
+    call("patch", "/api/clinics/{code}/doctors/{id}/schedule", {
+      auth,
+      params: { code, id },
+      body,
+    }),
+  preview: (auth: Auth, code: string, id: string, week: string, draft: ScheduleChange) =>
+    call("post", "/api/clinics/{code}/doctors/{id}/schedule/preview", {
+      auth,
+      params: { code, id },
+      body: { week, ...draft },
+    }),
+  block: (auth: Auth, code: string, id: string, day: string, reason: string) =>
+    call("post", "/api/clinics/{code}/doctors/{id}/blocked-dates", {
+      auth,
+      params: { code, id },
+      body: reason ? { day, reason } : { day },
+    }),
+  unblock: (auth: Auth, code: string, id: string, blockedId: string) =>
+    call("delete", "/api/clinics/{code}/doctors/{id}/blocked-dates/{blocked_id}", {
+      auth,
+      params: { code, id, blocked_id: blockedId },
+    }),
+};
+
+/** Booked appointments a change has left off the grid (staff), resolved in bulk (admins). */
+export type Collision = Schemas["Collision"];
+export type CollisionOutcome = Schemas["CollisionOutcome"];
+export const collisions = {
+  list: (auth: Auth, code: string) =>
+    call("get", "/api/clinics/{code}/collisions", { auth, params: { code } })
+      .then((r) => r.collisions),
+  resolve: (
+    auth: Auth,
+    code: string,
+    key: string,
+    body: Schemas["CollisionsResolveRequest"],
+  ) =>
+    call("post", "/api/clinics/{code}/collisions/resolve", {
+      auth,
+      params: { code },
+      body,
+      idempotencyKey: key,
+    }).then((r) => r.results),
 };

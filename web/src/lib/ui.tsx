@@ -40,8 +40,11 @@ export interface TextFieldProps {
   label: string;
   hint?: string;
   error?: string;
-  type?: "text" | "email" | "password" | "tel" | "date" | "time" | "number" | "search";
+  type?: "text" | "email" | "password" | "tel" | "date" | "time" | "number" | "search" | "color";
   value?: string;
+  min?: number;
+  max?: number;
+  pattern?: string;
   onInput?: Handler;
   required?: boolean;
   disabled?: boolean;

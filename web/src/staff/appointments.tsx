@@ -78,7 +78,19 @@ export function Appointments(props: { code: string }) {
                     </span>
                   )}
                 </td>
-                <td>{a.doctor_name ?? ""}</td>
+                <td>
+                  {a.doctor_name ?? ""}
+                  {a.appointment_type_name && (
+                    <span class="type-tag" data-type={a.appointment_type}>
+                      <span
+                        class="swatch"
+                        style={{ background: a.appointment_type_colour }}
+                        aria-hidden="true"
+                      />
+                      {a.appointment_type_name}
+                    </span>
+                  )}
+                </td>
                 <td>
                   <StatusChip status={a.status} />
                 </td>

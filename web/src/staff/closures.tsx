@@ -2,13 +2,15 @@
 /**
  * The clinic's closures, for its admins: close the clinic on a range of dates or on a year's
  * public holidays, reopen a day. Bookings already on a closed day stay booked: they are listed
- * here for the admin to move or cancel (nothing is dropped silently).
+ * here, with a link to the affected appointments panel (./collisions.tsx) where the admin moves
+ * or cancels them (nothing is dropped silently).
  */
 import { useEffect, useState } from "preact/hooks";
-import { type ClosureCollision, type ClosureInfo, staff } from "../lib/endpoints.ts";
+import { type ClosureInfo, type Collision, staff } from "../lib/endpoints.ts";
 import { serverNow } from "../lib/clock.ts";
 import { calendarLabel, localDay, timeIn } from "../lib/format.ts";
 import { Notice, TextField } from "../lib/ui.tsx";
+import { collisionsChanged } from "./collisions.tsx";
 import { Confirm } from "./confirm.tsx";
 import { run, say, session, tz } from "./store.ts";
 import { t } from "./messages.ts";
@@ -18,7 +20,7 @@ export function Closures(props: { code: string }) {
   const year = Number(today.slice(0, 4));
   const [list, setList] = useState<ClosureInfo[] | null>(null);
   const [form, setForm] = useState({ starts_on: "", ends_on: "", reason: "" });
-  const [affected, setAffected] = useState<ClosureCollision[]>([]);
+  const [affected, setAffected] = useState<Collision[]>([]);
   const [removing, setRemoving] = useState<ClosureInfo | null>(null);
   const [busy, setBusy] = useState(false);
   const reload = () => staff.closures(session, props.code, today).then(setList);
@@ -31,10 +33,11 @@ export function Closures(props: { code: string }) {
       ? calendarLabel(k.starts_on)
       : `${calendarLabel(k.starts_on)} – ${calendarLabel(k.ends_on)}`;
 
-  async function act(label: string, fn: () => Promise<ClosureCollision[]>) {
+  async function act(label: string, fn: () => Promise<Collision[]>) {
     setBusy(true);
     await run(label, async () => {
       setAffected(await fn());
+      collisionsChanged.value++;
       await reload();
     });
     setBusy(false);
@@ -118,6 +121,9 @@ export function Closures(props: { code: string }) {
       {affected.length > 0 && (
         <div data-testid="closure-collisions">
           <Notice kind="warning">{t("closures.collisions", { n: affected.length })}</Notice>
+          <p>
+            <a href="#collisions">{t("closures.seeAffected")}</a>
+          </p>
           <ul>
             {affected.map((a) => (
               <li key={a.id}>

@@ -10,6 +10,10 @@ import { CallNext } from "./call_next.tsx";
 import { Members } from "./members.tsx";
 import { Closures } from "./closures.tsx";
 import { PhoneBooking } from "./phone_booking.tsx";
+import { Schedules } from "./schedules.tsx";
+import { Collisions } from "./collisions.tsx";
+import { AppointmentTypes } from "./types.tsx";
+import { ClinicSettingsPanel } from "./settings.tsx";
 import { Queue } from "./queue.tsx";
 import { isAdmin } from "./state.ts";
 import { feed, flash, info, session } from "./store.ts";
@@ -61,9 +65,13 @@ export function Console() {
             {isAdmin(user) && <Webhooks code={code} />}
             {isAdmin(user) && <Members code={code} />}
             {isAdmin(user) && <Closures code={code} />}
+            {isAdmin(user) && <AppointmentTypes code={code} />}
+            {isAdmin(user) && <ClinicSettingsPanel code={code} />}
           </div>
         </div>
         <Appointments code={code} />
+        {isAdmin(user) && <Schedules code={code} />}
+        {isAdmin(user) && <Collisions code={code} />}
         {isAdmin(user) && <AuditLog code={code} />}
       </main>
     </>

@@ -21,7 +21,7 @@ import {
   monthQuery,
 } from "./calendar.ts";
 import { t } from "./messages.ts";
-import { tz } from "./store.ts";
+import { session, tz } from "./store.ts";
 
 /** The day of `YYYY-MM-DD` in words ("Tuesday, 8 December 2026"), zone-free. */
 const dayName = (day: string) => longDate(`${day}T12:00:00Z`, "UTC");
@@ -30,6 +30,8 @@ export function DatePicker(props: {
   id: string;
   code: string;
   doctorId: string;
+  /** The appointment type (default: consultation). */
+  type?: string;
   value: string | null;
   onChange: (day: string) => void;
   /** Changes whenever the calendar should be fetched again (e.g. after a booking). */
@@ -44,15 +46,17 @@ export function DatePicker(props: {
     let live = true;
     setDays(null);
     setError(null);
-    clinics.days(props.code, props.doctorId, monthQuery(month, today)).then((res) => {
-      if (!live) return;
-      setDays(new Map(res.days.map((d) => [d.date, d])));
-      setLast(res.last_bookable_date);
-    }).catch((e) => live && setError(messageOf(e)));
+    // As the staff member: a staff-only type has days for them alone.
+    clinics.days(props.code, props.doctorId, props.type, monthQuery(month, today), session)
+      .then((res) => {
+        if (!live) return;
+        setDays(new Map(res.days.map((d) => [d.date, d])));
+        setLast(res.last_bookable_date);
+      }).catch((e) => live && setError(messageOf(e)));
     return () => {
       live = false;
     };
-  }, [props.code, props.doctorId, month, today, props.reload]);
+  }, [props.code, props.doctorId, props.type, month, today, props.reload]);
   const bounds = monthBounds(today, last);
   const heading = `${props.id}-month`;
   return (
@@ -139,6 +143,7 @@ export function SlotPicker(props: {
   code: string;
   day: string | null;
   doctorId: string;
+  type?: string;
   value: Slot | null;
   onChange: (slot: Slot) => void;
   reload?: number;
@@ -150,13 +155,15 @@ export function SlotPicker(props: {
     setError(null);
     if (!props.day) return;
     let live = true;
-    clinics.slots(props.code, props.day, props.doctorId || undefined).then((res) => {
-      if (live) setSlots(res.slots.filter((s) => Date.parse(s.start) > serverNow()));
-    }).catch((e) => live && setError(messageOf(e)));
+    clinics.slots(props.code, props.day, props.doctorId || undefined, props.type, session).then(
+      (res) => {
+        if (live) setSlots(res.slots.filter((s) => Date.parse(s.start) > serverNow()));
+      },
+    ).catch((e) => live && setError(messageOf(e)));
     return () => {
       live = false;
     };
-  }, [props.code, props.day, props.doctorId, props.reload]);
+  }, [props.code, props.day, props.doctorId, props.type, props.reload]);
   if (!props.day) return <p class="muted">{t("desk.pickDay")}</p>;
   const key = (s: Slot) => `${s.doctor_id}|${s.start}`;
   const chosen = props.value ? key(props.value) : null;

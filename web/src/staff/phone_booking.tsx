@@ -1,23 +1,28 @@
 /** @jsxImportSource preact */
 /**
  * Phone booking: the desk finds the patient (name, number or phone; contact details masked as
- * the search returns them), picks a doctor (or any), a day of the advance window and a free
- * time, and books for the patient (`source: phone`). One Idempotency-Key per attempt — the
+ * the search returns them), picks the appointment type (staff-only types included), a doctor
+ * offering it (or any), a day of the advance window and a free time, and books for the
+ * patient (`source: phone`). One Idempotency-Key per attempt — the
  * patient and time chosen — so a double click or a retry books once.
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { messageOf, newIdempotencyKey } from "../lib/api.ts";
 import {
   type Appointment,
+  type AppointmentType,
   booking,
+  clinics,
+  DEFAULT_TYPE,
   type PatientSummary,
   type Slot,
   staff,
+  typeParam,
 } from "../lib/endpoints.ts";
 import { longDate } from "../lib/format.ts";
 import { Notice, SelectField, TextField } from "../lib/ui.tsx";
 import { DatePicker, SlotPicker } from "./date_picker.tsx";
-import { patientHint, searchTerm } from "./state.ts";
+import { guardianHint, patientHint, searchTerm } from "./state.ts";
 import { t } from "./messages.ts";
 import { info, run, say, session } from "./store.ts";
 
@@ -25,6 +30,8 @@ export function PhoneBooking(props: { code: string }) {
   const [query, setQuery] = useState("");
   const [found, setFound] = useState<PatientSummary[] | null>(null);
   const [patient, setPatient] = useState<PatientSummary | null>(null);
+  const [types, setTypes] = useState<AppointmentType[]>([]);
+  const [type, setType] = useState(DEFAULT_TYPE);
   const [doctorId, setDoctorId] = useState("");
   const [day, setDay] = useState<string | null>(null);
   const [slot, setSlot] = useState<Slot | null>(null);
@@ -34,7 +41,22 @@ export function PhoneBooking(props: { code: string }) {
   const inFlight = useRef(false);
   // A new attempt — another patient or time — gets a new key; retries of one attempt reuse it.
   const key = useMemo(() => newIdempotencyKey(), [patient?.id, slot?.doctor_id, slot?.start]);
-  const doctors = info.value?.doctors ?? [];
+  const chosenType = types.find((x) => x.code === type);
+  // Only the doctors who offer the type.
+  const doctors = (info.value?.doctors ?? []).filter((d) =>
+    !chosenType || chosenType.all_doctors || chosenType.doctor_ids.includes(d.id)
+  );
+  useEffect(() => {
+    let live = true;
+    // As staff: every active type, staff-only ones included.
+    clinics.types(props.code, session).then((list) =>
+      live && setTypes(list.filter((x) => x.active))
+    )
+      .catch((e) => live && say("error", `${t("desk.type")}: ${messageOf(e)}`));
+    return () => {
+      live = false;
+    };
+  }, [props.code]);
 
   const q = query.trim();
   useEffect(() => {
@@ -67,6 +89,7 @@ export function PhoneBooking(props: { code: string }) {
           doctor_id: slot.doctor_id,
           start: slot.start,
           patient_id: patient.id,
+          type: typeParam(type),
           source: "phone",
         });
         setDone({ appointment, name: patient.full_name });
@@ -110,10 +133,32 @@ export function PhoneBooking(props: { code: string }) {
                 />
                 <span>
                   {p.full_name} <span class="muted">{patientHint(p)}</span>
+                  {p.guardians?.length ? <span class="muted">· {guardianHint(p)}</span> : null}
                 </span>
               </label>
             ))}
           </fieldset>
+        )}
+        {types.length > 1 && (
+          <SelectField
+            id="desk-type"
+            label={t("desk.type")}
+            value={type}
+            onChange={(e) => {
+              const next = types.find((x) => x.code === e.currentTarget.value);
+              setType(e.currentTarget.value);
+              setSlot(null);
+              if (next && !next.all_doctors && !next.doctor_ids.includes(doctorId)) {
+                setDoctorId("");
+              }
+            }}
+          >
+            {types.map((x) => (
+              <option key={x.code} value={x.code}>
+                {typeLabel(x)}
+              </option>
+            ))}
+          </SelectField>
         )}
         <SelectField
           id="desk-doctor"
@@ -131,6 +176,7 @@ export function PhoneBooking(props: { code: string }) {
           id="desk-day"
           code={props.code}
           doctorId={doctorId}
+          type={type}
           value={day}
           reload={reload}
           onChange={(d) => {
@@ -143,6 +189,7 @@ export function PhoneBooking(props: { code: string }) {
           code={props.code}
           day={day}
           doctorId={doctorId}
+          type={type}
           value={slot}
           reload={reload}
           onChange={setSlot}
@@ -170,4 +217,12 @@ export function bookedText(a: Appointment, name: string): string {
     time: a.local_time,
     number: a.appointment_number ?? "",
   });
+}
+
+/** "Health screening · 45 min (staff only)". */
+function typeLabel(x: AppointmentType): string {
+  const name = x.duration_minutes
+    ? t("desk.typeMinutes", { name: x.name, n: x.duration_minutes })
+    : x.name;
+  return x.bookable_by === "staff" ? t("desk.staffOnly", { name }) : name;
 }

@@ -97,6 +97,7 @@ export function Reschedule(
           id="move-day"
           code={props.code}
           doctorId={doctorId}
+          type={a.appointment_type}
           value={day}
           onChange={(d) => {
             setDay(d);
@@ -108,6 +109,7 @@ export function Reschedule(
           code={props.code}
           day={day}
           doctorId={doctorId}
+          type={a.appointment_type}
           value={slot}
           onChange={setSlot}
         />

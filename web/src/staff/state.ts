@@ -179,6 +179,15 @@ export function patientHint(
     .filter(Boolean).join(" · ");
 }
 
+/**
+ * Who books for the patient, as the front desk reads it: the guardian named by what they are
+ * to the patient ("Parent: Lim Mei Ling" for a child).
+ */
+export function guardianHint(p: Pick<PatientSummary, "guardians">): string {
+  return (p.guardians ?? []).map((g) => t(`guardian.${g.relationship}`, { name: g.full_name }))
+    .join(" · ");
+}
+
 /** The registered patients a 409 `possible_duplicate` names. */
 export function duplicatesOf(details: unknown): PatientSummary[] {
   const list = (details as { candidates?: unknown } | null | undefined)?.candidates;

@@ -10,6 +10,7 @@ import {
   consoleKey,
   duplicatesOf,
   FINISHED_SHOWN,
+  guardianHint,
   isAdmin,
   isStaff,
   NEW_WALK_IN,
@@ -307,6 +308,27 @@ Deno.test("staff console state", async (t) => {
     );
     assert.deepEqual(duplicatesOf({ candidates: [LIM] }), [LIM]);
     assert.deepEqual(duplicatesOf({ candidates: "no" }), []);
+  });
+
+  await t.step("guardians: named by what they are to the patient", () => {
+    assert.equal(guardianHint(LIM), "");
+    const child = {
+      guardians: [
+        {
+          user_id: "u1",
+          full_name: "Lim Mei Ling",
+          relationship: "child" as const,
+          phone_masked: null,
+        },
+        {
+          user_id: "u2",
+          full_name: "Tan Ah Kow",
+          relationship: "other" as const,
+          phone_masked: null,
+        },
+      ],
+    };
+    assert.equal(guardianHint(child), "Parent: Lim Mei Ling · Guardian: Tan Ah Kow");
     assert.deepEqual(duplicatesOf(null), []);
   });
 });

@@ -16,6 +16,7 @@ import { t as tl } from "../lib/messages.ts";
 import { Notice, SelectField, TextField } from "../lib/ui.tsx";
 import {
   duplicatesOf,
+  guardianHint,
   NEW_WALK_IN,
   patientHint,
   type PersonForm,
@@ -152,6 +153,7 @@ export function WalkIn(props: { code: string }) {
                     />
                     <span>
                       {p.full_name} <span class="muted">{patientHint(p)}</span>
+                      {p.guardians?.length ? <span class="muted">· {guardianHint(p)}</span> : null}
                     </span>
                   </label>
                 ))}

@@ -2,15 +2,18 @@
  * Stripe events → `payments` rows and the appointment's payment status, order-tolerant
  * (`private.apply_payment_event`): an older or duplicate event never moves a payment back.
  *
+ * A run of events applies in one statement (`many`, used by the batched processing).
+ *
  * The payment is keyed by the PaymentIntent id (checkout sessions map to their intent), and
  * created from the metadata our checkout sets: `clinic_id`, `patient_id`, `appointment_id`.
  *
  * @module
  */
 
+import type postgres from "postgres";
 import { uuidOrNull } from "../parse.ts";
 import { PermanentEventError } from "../errors.ts";
-import type { EventHandler } from "./types.ts";
+import type { BatchEventHandler, InboxEvent } from "./types.ts";
 
 type PaymentStatus =
   | "pending"
@@ -113,7 +116,21 @@ export function paymentUpdate(type: string, object: Record<string, unknown>): Pa
   return null;
 }
 
-export const stripeHandler: EventHandler = async (tx, event) => {
+/** One `private.apply_payment_event` call of a Stripe event. */
+interface PaymentEventCall {
+  payment_id: string;
+  clinic_id: string | null;
+  patient_id: string | null;
+  appointment_id: string | null;
+  amount: string | null;
+  currency: string;
+  status: PaymentStatus;
+  event_at: string;
+  refunded: string | null;
+}
+
+/** What a Stripe event asks of the payments, or its outcome when it asks nothing. */
+function paymentEventCall(event: InboxEvent): PaymentEventCall | string {
   const body = event.json;
   const type = str(body.type) ?? "";
   const update = paymentUpdate(type, obj(obj(body.data).object));
@@ -121,22 +138,52 @@ export const stripeHandler: EventHandler = async (tx, event) => {
   if (!update.paymentId) throw new PermanentEventError(`${type} without a payment id`);
   const created = int(body.created);
   if (created === null) throw new PermanentEventError("event without 'created'");
-  const eventAt = new Date(created * 1000);
 
   // A per-clinic Stripe account speaks for its clinic only.
   const metaClinic = uuidOrNull(update.metadata.clinic_id);
   if (event.clinicId && metaClinic && metaClinic !== event.clinicId) return "unmatched: clinic";
-  const clinicId = event.clinicId ?? metaClinic;
 
   const currency = update.currency ?? "sgd";
-  const amount = update.amountMinor === null ? null : fromMinorUnits(update.amountMinor, currency);
-  const refunded = update.refundedMinor == null
-    ? null
-    : fromMinorUnits(update.refundedMinor, currency);
-  const [row] = await tx<{ outcome: string }[]>`
-    select private.apply_payment_event(
-      'stripe', ${update.paymentId}, ${clinicId}, ${uuidOrNull(update.metadata.patient_id)},
-      ${uuidOrNull(update.metadata.appointment_id)}, ${amount}::numeric, ${currency},
-      ${update.status}::public.payment_status, ${eventAt}, ${refunded}::numeric) as outcome`;
-  return row.outcome;
-};
+  return {
+    payment_id: update.paymentId,
+    clinic_id: event.clinicId ?? metaClinic,
+    patient_id: uuidOrNull(update.metadata.patient_id),
+    appointment_id: uuidOrNull(update.metadata.appointment_id),
+    amount: update.amountMinor === null ? null : fromMinorUnits(update.amountMinor, currency),
+    currency,
+    status: update.status,
+    event_at: new Date(created * 1000).toISOString(),
+    refunded: update.refundedMinor == null ? null : fromMinorUnits(update.refundedMinor, currency),
+  };
+}
+
+/**
+ * Applies Stripe events in order, those that change a payment in ONE statement: each is a
+ * `private.apply_payment_event` call, made in the events' order (a later event of the same
+ * payment sees the earlier one's effect), so a run of events costs one round trip.
+ */
+async function applyStripeEvents(
+  tx: postgres.TransactionSql,
+  events: readonly InboxEvent[],
+): Promise<string[]> {
+  const outcomes = events.map(paymentEventCall);
+  const calls = outcomes.filter((o): o is PaymentEventCall => typeof o !== "string");
+  if (!calls.length) return outcomes as string[];
+  const applied = await tx<{ outcome: string }[]>`
+    select private.apply_payment_event('stripe', e.payment_id, e.clinic_id, e.patient_id,
+      e.appointment_id, e.amount, e.currency, e.status, e.event_at, e.refunded) as outcome
+    from rows from (jsonb_to_recordset(${tx.json(calls as unknown as postgres.JSONValue)})
+      as (payment_id text, clinic_id uuid, patient_id uuid, appointment_id uuid, amount numeric,
+        currency text, status public.payment_status, event_at timestamptz, refunded numeric))
+      with ordinality as e(payment_id, clinic_id, patient_id, appointment_id, amount, currency,
+        status, event_at, refunded, n)
+    order by e.n`;
+  let next = 0;
+  return outcomes.map((o) => typeof o === "string" ? o : applied[next++].outcome);
+}
+
+export const stripeHandler: BatchEventHandler = Object.assign(
+  async (tx: postgres.TransactionSql, event: InboxEvent) =>
+    (await applyStripeEvents(tx, [event]))[0],
+  { many: applyStripeEvents },
+);

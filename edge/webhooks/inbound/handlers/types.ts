@@ -28,3 +28,12 @@ export interface InboxEvent {
  * order-tolerant: it may see the same event again after a crash, and events out of order.
  */
 export type EventHandler = (tx: postgres.TransactionSql, event: InboxEvent) => Promise<string>;
+
+/**
+ * A handler that can also apply a run of its events together, in one statement with no
+ * savepoint each (`many`: their outcomes in order). When any of them fails, `many` fails as a
+ * whole and the caller applies them one by one instead, so a poison event fails alone.
+ */
+export interface BatchEventHandler extends EventHandler {
+  many(tx: postgres.TransactionSql, events: readonly InboxEvent[]): Promise<string[]>;
+}
