@@ -71,6 +71,17 @@ export const Uuid = z.string().regex(
   "Must be a UUID",
 );
 
+/**
+ * How a booking came in, for staff booking for a patient (the database's
+ * appointments_source rule): `phone` (their default) or `front_desk`; a patient's own booking
+ * is `web`, and anyone but the clinic's staff sending another answers 403.
+ */
+export const BookingSource = z.enum(["web", "phone", "front_desk"]).openapi({
+  description: "Staff: how the booking came in — `phone` (default when staff book for a " +
+    "patient) or `front_desk`. Patients: omit (`web`).",
+  example: "phone",
+});
+
 /** An appointment type's stable code (`consultation`, `health_screening`). */
 export const TypeCode = z.string().regex(
   /^[a-z][a-z0-9_]{1,39}$/,

@@ -15,7 +15,15 @@ import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { AppointmentEnvelope } from "./_schemas.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { ClinicCode, FreeText, idempotencyKey, Instant, RequestedType, Uuid } from "./_shared.ts";
+import {
+  BookingSource,
+  ClinicCode,
+  FreeText,
+  idempotencyKey,
+  Instant,
+  RequestedType,
+  Uuid,
+} from "./_shared.ts";
 
 const BookingBody = z.object({
   clinic_code: ClinicCode,
@@ -28,6 +36,7 @@ const BookingBody = z.object({
     description: "Staff: the patient to book for (required). Patients: omit, their own id, or " +
       "a dependant's (GET /me/dependants).",
   }),
+  source: BookingSource.optional(),
 }).openapi("BookingRequest");
 
 const route = createRoute({

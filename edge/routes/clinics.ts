@@ -67,6 +67,11 @@ const Slots = z.object({
 const ClinicDays = z.object({
   clinic_code: z.string(),
   timezone: z.string().openapi({ example: "Asia/Singapore" }),
+  last_bookable_date: z.string().nullable().openapi({
+    example: "2026-12-31",
+    description: "The last day of the advance window (the longest of the doctors asked " +
+      "about); null when none takes appointments",
+  }),
   days: z.array(z.object({
     date: z.string().openapi({ example: "2026-12-01" }),
     open: z.boolean().openapi({ description: "Some doctor still has a slot ahead that day" }),
@@ -188,15 +193,21 @@ const daysRoute = createRoute({
   method: "get",
   path: "/clinics/{code}/days",
   tags: ["clinics"],
-  summary: "The coming days (clinic-local, from today): open or closed, and free times",
+  summary: "The coming days (clinic-local, from today or `from`): open or closed, free times",
   description: "For the booking calendar: `open` when some doctor (or `doctor_id`) still has " +
-    "a slot of the schedule ahead that day, `free_slots` as `/slots` would list them.",
+    "a slot of the schedule ahead that day, `free_slots` as `/slots` would list them. A date " +
+    "picker pages through the advance window with `from` up to `last_bookable_date`.",
   request: {
     params: CodeParam,
     query: z.object({
       doctor_id: Uuid.optional().openapi({ param: { name: "doctor_id", in: "query" } }),
-      days: z.coerce.number().int().min(1).max(60).optional().openapi({
+      days: z.coerce.number().int().min(1).max(62).optional().openapi({
         param: { name: "days", in: "query" },
+        description: "How many days (default 14)",
+      }),
+      from: IsoDate.optional().openapi({
+        param: { name: "from", in: "query" },
+        description: "The first day (default: today, clinic-local)",
       }),
       type: RequestedType.openapi({ param: { name: "type", in: "query" } }),
     }),
@@ -280,12 +291,12 @@ export const clinics = new OpenAPIHono<AppEnv>()
   })
   .openapi(daysRoute, async (c) => {
     const { code } = c.req.valid("param");
-    const { doctor_id, days, type } = c.req.valid("query");
+    const { doctor_id, days, type, from } = c.req.valid("query");
     const found = await c.get("db").run(async (tx) =>
       one(
         await tx`select api.clinic_days(${code}, ${doctor_id ?? null}::uuid, ${
           days ?? 14
-        }::integer, ${type ?? null}) as r`,
+        }::integer, ${type ?? null}, ${from ?? null}::date) as r`,
       )
     );
     return c.json(found as z.infer<typeof ClinicDays>, 200);

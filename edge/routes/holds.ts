@@ -8,7 +8,7 @@ import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors } from "../openapi.ts";
-import { ClinicCode, Instant, one, RequestedType, Uuid } from "./_shared.ts";
+import { BookingSource, ClinicCode, Instant, one, RequestedType, Uuid } from "./_shared.ts";
 
 const HoldBody = z.object({
   clinic_code: ClinicCode,
@@ -19,6 +19,7 @@ const HoldBody = z.object({
     description:
       "Staff: the patient to hold for; a guardian: a dependant's id (default: one's own)",
   }),
+  source: BookingSource.optional(),
 }).openapi("HoldRequest");
 
 const Hold = z.object({

@@ -26,6 +26,12 @@ import {
 } from "./store.ts";
 
 const CHECKIN_STATUSES = new Set(["scheduled", "confirmed"]);
+/**
+ * Can the patient check in online? Booked, or marked no-show by the sweep and still within the
+ * clinic's late window: the API gives `check_in_opens_at` for such a no-show only.
+ */
+const checkable = (a: Appointment) =>
+  CHECKIN_STATUSES.has(a.status) || (a.status === "no_show" && !!a.check_in_opens_at);
 const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 /** What an appointment of today that is past check-in means for the patient. */
 const AFTER = new Set(["checked_in", "in_progress", "completed", "no_show"]);
@@ -154,12 +160,12 @@ export function Visit() {
             <p class="muted">
               {longDate(a.start, tz)} · <StatusChip status={a.status} />
             </p>
-            {AFTER.has(a.status) && <p>{tr(`after.${a.status}` as AppKey)}</p>}
+            {AFTER.has(a.status) && !checkable(a) && <p>{tr(`after.${a.status}` as AppKey)}</p>}
             {a.status === "completed" && (
               <a class="btn secondary" href="/book">{tr("visit.followUp")}</a>
             )}
-            {CHECKIN_STATUSES.has(a.status) && checkInOpens(a) && <p>{checkInOpens(a)}</p>}
-            {CHECKIN_STATUSES.has(a.status) && !checkInOpens(a) && (
+            {checkable(a) && checkInOpens(a) && <p>{checkInOpens(a)}</p>}
+            {checkable(a) && !checkInOpens(a) && (
               <>
                 <p>{tr("visit.arrived")}</p>
                 <button

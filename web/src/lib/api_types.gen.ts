@@ -1163,14 +1163,17 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The coming days (clinic-local, from today): open or closed, and free times
-     * @description For the booking calendar: `open` when some doctor (or `doctor_id`) still has a slot of the schedule ahead that day, `free_slots` as `/slots` would list them.
+     * The coming days (clinic-local, from today or `from`): open or closed, free times
+     * @description For the booking calendar: `open` when some doctor (or `doctor_id`) still has a slot of the schedule ahead that day, `free_slots` as `/slots` would list them. A date picker pages through the advance window with `from` up to `last_bookable_date`.
      */
     get: {
       parameters: {
         query?: {
           doctor_id?: string;
+          /** @description How many days (default 14) */
           days?: number;
+          /** @description The first day (default: today, clinic-local) */
+          from?: string;
           /** @description The appointment type's code (GET /clinics/{code}/appointment-types); default `consultation` */
           type?: string;
         };
@@ -8051,6 +8054,11 @@ export interface components {
       clinic_code: string;
       /** @example Asia/Singapore */
       timezone: string;
+      /**
+       * @description The last day of the advance window (the longest of the doctors asked about); null when none takes appointments
+       * @example 2026-12-31
+       */
+      last_bookable_date: string | null;
       days: {
         /** @example 2026-12-01 */
         date: string;
@@ -8172,6 +8180,12 @@ export interface components {
       type?: string;
       /** @description Staff: the patient to hold for; a guardian: a dependant's id (default: one's own) */
       patient_id?: string;
+      /**
+       * @description Staff: how the booking came in — `phone` (default when staff book for a patient) or `front_desk`. Patients: omit (`web`).
+       * @example phone
+       * @enum {string}
+       */
+      source?: "web" | "phone" | "front_desk";
     };
     AppointmentEnvelope: {
       appointment: components["schemas"]["Appointment"];
@@ -8191,6 +8205,12 @@ export interface components {
       type?: string;
       /** @description Staff: the patient to book for (required). Patients: omit, their own id, or a dependant's (GET /me/dependants). */
       patient_id?: string;
+      /**
+       * @description Staff: how the booking came in — `phone` (default when staff book for a patient) or `front_desk`. Patients: omit (`web`).
+       * @example phone
+       * @enum {string}
+       */
+      source?: "web" | "phone" | "front_desk";
     };
     CancelRequest: {
       reason?: string;

@@ -72,17 +72,29 @@ export const GENDERS: readonly Gender[] = ["female", "male", "other", "prefer_no
 export const clinics = {
   list: () => call("get", "/api/clinics", {}).then((r) => r.clinics),
   get: (code: string) => call("get", "/api/clinics/{code}", { params: { code } }),
-  /** Public and the same for everyone: no token (a CDN may share it), revalidated by ETag. */
-  slots: (code: string, date: string, doctorId?: string, type?: string) =>
+  /**
+   * Public and the same for everyone: no token (a CDN may share it), revalidated by ETag —
+   * except the staff's `auth` for a staff-only type.
+   */
+  slots: (code: string, date: string, doctorId?: string, type?: string, auth?: Auth) =>
     call("get", "/api/clinics/{code}/slots", {
+      auth,
       cache: "no-cache",
       params: { code },
       query: { date, doctor_id: doctorId || undefined, type: typeParam(type) },
     }),
-  days: (code: string, doctorId?: string, type?: string) =>
+  /** The booking calendar: 14 days from today, or `page` (a month of the date picker). */
+  days: (
+    code: string,
+    doctorId?: string,
+    type?: string,
+    page?: { from: string; days: number },
+    auth?: Auth,
+  ) =>
     call("get", "/api/clinics/{code}/days", {
+      auth,
       params: { code },
-      query: { doctor_id: doctorId || undefined, type: typeParam(type) },
+      query: { doctor_id: doctorId || undefined, type: typeParam(type), ...page },
     }),
   /** The types patients may book (all of them, with `auth`, for the clinic's staff). */
   types: (code: string, auth?: Auth) =>

@@ -60,6 +60,21 @@ export function calendarLabel(day: string): string {
     .format(new Date(Date.UTC(y, m - 1, d)));
 }
 
+/** "December 2026" for the month of a YYYY-MM-DD day. */
+export function monthLabel(day: string): string {
+  const [y, m] = day.split("-").map(Number);
+  return fmt("UTC", { month: "long", year: "numeric" }).format(new Date(Date.UTC(y, m - 1, 1)));
+}
+
+/** The short names of the weekdays, Monday first ("Mon" … "Sun"). */
+export function weekdayNames(): string[] {
+  // 5 January 2026 is a Monday.
+  return Array.from(
+    { length: 7 },
+    (_, i) => fmt("UTC", { weekday: "short" }).format(new Date(Date.UTC(2026, 0, 5 + i))),
+  );
+}
+
 /** "about 15 min", "under a minute", "about 1 h 20 min". */
 export function minutesLabel(minutes: number): string {
   if (!Number.isFinite(minutes) || minutes < 1) return t("wait.underMinute");

@@ -9,6 +9,7 @@ import { Boards } from "./boards.tsx";
 import { CallNext } from "./call_next.tsx";
 import { Members } from "./members.tsx";
 import { Closures } from "./closures.tsx";
+import { PhoneBooking } from "./phone_booking.tsx";
 import { Schedules } from "./schedules.tsx";
 import { Collisions } from "./collisions.tsx";
 import { AppointmentTypes } from "./types.tsx";
@@ -58,6 +59,7 @@ export function Console() {
           </div>
           <div class="col-side">
             <WalkIn code={code} />
+            <PhoneBooking code={code} />
             <BoardLink code={code} />
             {isAdmin(user) && <Boards code={code} />}
             {isAdmin(user) && <Webhooks code={code} />}
@@ -67,7 +69,7 @@ export function Console() {
             {isAdmin(user) && <ClinicSettingsPanel code={code} />}
           </div>
         </div>
-        <Appointments />
+        <Appointments code={code} />
         {isAdmin(user) && <Schedules code={code} />}
         {isAdmin(user) && <Collisions code={code} />}
         {isAdmin(user) && <AuditLog code={code} />}

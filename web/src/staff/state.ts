@@ -216,6 +216,11 @@ export function canCheckIn(a: Pick<DayAppointment, "status" | "no_show_undoable"
   return a.status === "scheduled" || a.status === "confirmed" || a.no_show_undoable;
 }
 
+/** The desk may reschedule or cancel an appointment while it is booked (the API's rule). */
+export function canChange(a: Pick<DayAppointment, "status">): boolean {
+  return a.status === "scheduled" || a.status === "confirmed";
+}
+
 /** The console manages the clinic's TV boards for its admins (the API's rule). */
 export function isAdmin(user: Pick<User, "role"> | null | undefined): boolean {
   return user?.role === "admin";

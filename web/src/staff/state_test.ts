@@ -3,6 +3,7 @@ import type { PatientSummary, StaffTicket } from "../lib/endpoints.ts";
 import {
   boardState,
   boardUrl,
+  canChange,
   canCheckIn,
   confirmAction,
   consoleFeed,
@@ -159,6 +160,14 @@ Deno.test("staff console state", async (t) => {
     }
     // A late arrival after the no-show sweep.
     assert.equal(canCheckIn({ status: "no_show", no_show_undoable: true }), true);
+  });
+
+  await t.step("the desk reschedules or cancels only what is booked (the API's rule)", () => {
+    assert.equal(canChange({ status: "scheduled" }), true);
+    assert.equal(canChange({ status: "confirmed" }), true);
+    for (const status of ["checked_in", "completed", "cancelled", "no_show", "rescheduled"]) {
+      assert.equal(canChange({ status }), false, status);
+    }
   });
 
   await t.step("board tokens: admins manage them; live, revoked or expired", () => {

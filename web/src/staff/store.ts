@@ -34,23 +34,28 @@ export const info = signal<ClinicInfo | null>(null);
 export const tickets = signal<StaffTicket[] | null>(null);
 export const appointments = signal<DayAppointment[] | null>(null);
 export const feed = signal<Feed | null>(null);
+/** The day the appointment list shows (clinic-local YYYY-MM-DD); null: today. */
+export const listDay = signal<string | null>(null);
 export const flash = signal<{ kind: "success" | "error" | "info"; text: string } | null>(null);
 
 /** The clinic's time zone (every time on the console is clinic-local). */
 export const tz = () => info.value?.clinic.timezone ?? "UTC";
 
 /**
- * Loads the clinic's tickets and today's appointments. An answer that arrives after the console
+ * Loads the clinic's tickets and the appointments of the listed day (today unless the desk
+ * chose another). An answer that arrives after the console
  * changed hands (sign-out, another user or clinic) is dropped: it would show one clinic's
  * patients to another's staff.
  */
 export async function loadAll(code: string) {
   const key = consoleKey(session.user.value);
+  const day = listDay.value;
   const [t, a] = await Promise.all([
     staff.tickets(session, code),
-    staff.appointments(session, code, localDay(serverNow(), tz())),
+    staff.appointments(session, code, day ?? localDay(serverNow(), tz())),
   ]);
   if (key === null || consoleKey(session.user.value) !== key) return;
+  if (listDay.value !== day) return; // the desk moved to another day meanwhile
   batch(() => {
     tickets.value = t;
     appointments.value = a.appointments;
