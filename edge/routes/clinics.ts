@@ -126,7 +126,10 @@ const infoRoute = createRoute({
  * the booking page hears of changes through `availability_versions` and revalidates at once.
  */
 export const SLOTS_CACHE_CONTROL = "public, max-age=1, stale-while-revalidate=2";
-/** A staff-only type's slots: the answer depends on the caller, so no shared cache keeps it. */
+/**
+ * Asked with a token, or a staff-only type's slots: the answer may depend on the caller, and
+ * `public` would let a shared cache keep an authorized answer (RFC 9111 §3.5), so none keeps it.
+ */
 export const STAFF_SLOTS_CACHE_CONTROL = "private, no-cache";
 
 const slotsHeaders = {
@@ -177,7 +180,9 @@ const slotsRoute = createRoute({
   },
   responses: {
     200: {
-      description: "Free slots, with `ETag` and a short shared `Cache-Control`",
+      description:
+        "Free slots, with `ETag` and a short shared `Cache-Control` (`private, no-cache` when " +
+        "asked with a token or for a staff-only type)",
       headers: slotsHeaders,
       content: { "application/json": { schema: Slots } },
     },
@@ -261,6 +266,7 @@ export const clinics = new OpenAPIHono<AppEnv>()
     const { code } = c.req.valid("param");
     const { date, doctor_id, type = "consultation" } = c.req.valid("query");
     const doctor = doctor_id ?? null;
+    const shared = !c.req.header("authorization");
     // Revalidation first, in one statement; the grid only when it is needed. The key is read
     // before (or with) the grid, never after it: an ETag may be older than its body (a
     // needless refetch), never newer (a stale body kept as current).
@@ -274,7 +280,7 @@ export const clinics = new OpenAPIHono<AppEnv>()
       const etag = version && slotsEtag(code, date, doctor, type, version);
       if (etag && noneMatch(ifNoneMatch, etag)) {
         c.header("etag", etag);
-        c.header("cache-control", SLOTS_CACHE_CONTROL);
+        c.header("cache-control", shared ? SLOTS_CACHE_CONTROL : STAFF_SLOTS_CACHE_CONTROL);
         return c.body(null, 304);
       }
     }
@@ -285,7 +291,7 @@ export const clinics = new OpenAPIHono<AppEnv>()
     c.header("etag", slotsEtag(code, date, doctor, type, row.v));
     c.header(
       "cache-control",
-      row.r.bookable_by === "staff" ? STAFF_SLOTS_CACHE_CONTROL : SLOTS_CACHE_CONTROL,
+      shared && row.r.bookable_by !== "staff" ? SLOTS_CACHE_CONTROL : STAFF_SLOTS_CACHE_CONTROL,
     );
     return c.json(row.r as z.infer<typeof Slots>, 200);
   })

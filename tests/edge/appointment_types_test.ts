@@ -220,6 +220,10 @@ Deno.test("appointment types: admin CRUD, the list, and the type in every bookin
     assert.equal(listed.status, 200);
     assert.equal(listed.body.bookable_by, "staff");
     assert.equal(listed.headers.get("cache-control"), "private, no-cache", "no shared cache");
+    // Any answer to a request with a token is the caller's: never kept by a shared cache.
+    const mine = await slots("type=consultation", lim);
+    assert.equal(mine.headers.get("cache-control"), "private, no-cache");
+    assert.match((await slots("type=consultation")).headers.get("cache-control") ?? "", /^public/);
     assert.equal(listed.body.slots[0].duration_minutes, 10);
     const booked = await book(staff, sgt(day, "15:00"), {
       type: "vaccination",

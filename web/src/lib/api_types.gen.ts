@@ -1087,7 +1087,7 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description Free slots, with `ETag` and a short shared `Cache-Control` */
+        /** @description Free slots, with `ETag` and a short shared `Cache-Control` (`private, no-cache` when asked with a token or for a staff-only type) */
         200: {
           headers: {
             /** @description Changes whenever the answer can (bookings, holds, schedule, time) */
