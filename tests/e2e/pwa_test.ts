@@ -438,7 +438,9 @@ Deno.test({
         "front desk: walk-ins for a patient found by search and a new patient",
         async () => {
           await staff.getByLabel("Patient", { exact: true }).selectOption("find");
-          await staff.getByLabel("Name, patient number or phone").fill("9000 0003");
+          await staff.getByLabel("Name, patient number or phone", { exact: true }).fill(
+            "9000 0003",
+          );
           await staff.getByRole("radio", { name: /Lim Mei Ling/ }).check({ timeout: WAIT });
           await shots(staff, "staff-walkin-find");
           await staff.getByRole("button", { name: "Issue walk-in ticket" }).click();
