@@ -17,6 +17,7 @@ import {
   testApp,
   USERS,
 } from "./_support.ts";
+import { addAppointment } from "../support/clinic.ts";
 
 const key = () => ({ "idempotency-key": crypto.randomUUID() });
 const codes = (body: { clinics: { code: string }[] }) => body.clinics.map((c) => c.code).sort();
@@ -443,5 +444,66 @@ Deno.test("the front desk links a guardian to an existing patient, and unlinks t
     assert.equal((await app.call("DELETE", path, { token: staff })).status, 404);
     const mine = await app.call("GET", "/api/me/dependants", { token: lim });
     assert.deepEqual(mine.body.dependants, []);
+  });
+});
+
+Deno.test("a guardian checks a dependant in and sees the ticket; nobody else does", async (t) => {
+  await using app = await testApp();
+  const lim = await app.tokenFor(USERS.patientLim);
+  const [stranger] = await addPatients(app.sql, CLINIC_A, 1, "stranger");
+  const strangerToken = await app.tokenFor(stranger.userId);
+  const added = await app.call("POST", "/api/clinics/GFC-TP/dependants", {
+    token: lim,
+    body: {
+      full_name: "Lim Xiao Hua",
+      date_of_birth: "2020-02-02",
+      gender: "female",
+      relationship: "child",
+    },
+  });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  const kid = added.body.dependant.id;
+  const checkIn = (token: string, id: string) =>
+    app.call("POST", `/api/appointments/${id}/check-in`, { token });
+
+  await t.step("a stranger's or a non-guardian's check-in: 404, nothing made", async () => {
+    const visit = await addAppointment(app.sql, { patient: kid, startMin: 10 });
+    for (const token of [strangerToken, await app.tokenFor(USERS.patientChan)]) {
+      const res = await checkIn(token, visit);
+      assert.deepEqual([res.status, res.body.error.code], [404, "not_found"]);
+    }
+    const tickets = await app
+      .sql`select 1 from public.queue_tickets where appointment_id = ${visit}`;
+    assert.equal(tickets.length, 0);
+  });
+
+  await t.step(
+    "the guardian checks the dependant in, within the window, and sees the place",
+    async () => {
+      const early = await addAppointment(app.sql, { patient: kid, startMin: 24 * 60 + 120 });
+      const notYet = await checkIn(lim, early);
+      assert.equal(notYet.status, 409, JSON.stringify(notYet.body));
+      const visit = await addAppointment(app.sql, {
+        patient: kid,
+        doctor: DOCTORS.lee,
+        startMin: 10,
+      });
+      const res = await checkIn(lim, visit);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.ticket.patient_id, kid);
+      assert.equal(res.body.ticket.status, "waiting");
+      assert.equal(typeof res.body.ticket.position, "number", "the place is the guardian's to see");
+      const again = await checkIn(lim, visit);
+      assert.deepEqual([again.status, again.body.ticket.id], [200, res.body.ticket.id]);
+      const stranger = await checkIn(strangerToken, visit);
+      assert.equal(stranger.status, 404);
+    },
+  );
+
+  await t.step("once unlinked, the guardian checks in no more", async () => {
+    const visit = await addAppointment(app.sql, { patient: kid, startMin: 20 });
+    const removed = await app.call("DELETE", `/api/me/dependants/${kid}`, { token: lim });
+    assert.equal(removed.status, 204, JSON.stringify(removed.body));
+    assert.equal((await checkIn(lim, visit)).status, 404);
   });
 });

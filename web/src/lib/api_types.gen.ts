@@ -8542,6 +8542,7 @@ export interface components {
     };
     ClinicSettings: {
       timezone: string;
+      accepts_new_patients: boolean;
       queue: {
         check_in_window_minutes: number;
         check_in_late_minutes: number;
@@ -8574,6 +8575,8 @@ export interface components {
       timezone?: string;
       /** @description The whole week, replacing the current one; [] for none (nothing bound) */
       opening_hours?: components["schemas"]["OpeningInterval"][];
+      /** @description false: sign-up, registering from another clinic and new dependants are refused (409 `not_accepting_patients`); existing patients book as before */
+      accepts_new_patients?: boolean;
     };
     QueueSettings: {
       /** @description Online check-in opens this long before a visit (default 60) */

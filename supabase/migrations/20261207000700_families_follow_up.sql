@@ -1,0 +1,124 @@
+-- Families, continued: a guardian checks a dependant in and sees the ticket's place in the
+-- queue, and chooses the dependant's notification consents and language.
+
+-- ---------------------------------------------------------------------------------------
+-- Checking a dependant in
+-- ---------------------------------------------------------------------------------------
+
+-- Online check-in (private.queue_check_in, whichever migration defined it last) and a ticket's
+-- place in the queue (private.queue_ticket_info) are the patient's own: their one identity
+-- rule names private.my_patient_ids(). A guardian is let in by widening exactly that rule with
+-- the one guardianship rule, private.my_dependant_ids() — the window, the no-show grace and the
+-- ticket stay the function's own, wherever they are defined. No wrapper can do this: a child
+-- without an account has no identity to run the patient's path under. The migration stops if
+-- the rule is no longer written as expected, so a rewrite is noticed here, not in production.
+do $$
+declare
+  v_target record;
+  v_def text;
+begin
+  for v_target in select * from (values
+    ('private.queue_check_in(uuid)'::regprocedure,
+      'v_appt.patient_id not in (select private.my_patient_ids())',
+      'v_appt.patient_id not in (select private.my_patient_ids())
+      and v_appt.patient_id not in (select private.my_dependant_ids())'),
+    ('private.queue_ticket_info(uuid)'::regprocedure,
+      'v_t.patient_id in (select private.my_patient_ids())',
+      'v_t.patient_id in (select private.my_patient_ids())
+    or v_t.patient_id in (select private.my_dependant_ids())')
+  ) as t (fn, rule, widened) loop
+    v_def := pg_get_functiondef(v_target.fn);
+    if strpos(v_def, v_target.rule) = 0 then
+      raise exception '% no longer says "%"', v_target.fn, v_target.rule;
+    end if;
+    execute replace(v_def, v_target.rule, v_target.widened);
+  end loop;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- A clinic not taking new patients
+-- ---------------------------------------------------------------------------------------
+
+-- Signing up at a clinic is a new patient too: refused with 409 `not_accepting_patients`
+-- before anything is written, as api.register_at_clinic and api.add_dependant refuse theirs.
+-- The sign-up itself stays private.signup_patient_own, wherever it was last defined.
+alter function api.signup_patient(text, text, text, text, date, public.gender, text, text,
+  integer, jsonb, text) rename to signup_patient_own;
+alter function api.signup_patient_own(text, text, text, text, date, public.gender, text, text,
+  integer, jsonb, text) set schema private;
+
+create or replace function api.signup_patient(
+  p_clinic_code text,
+  p_email text,
+  p_password_hash text,
+  p_full_name text,
+  p_date_of_birth date,
+  p_gender public.gender,
+  p_phone text,
+  p_refresh_hash text,
+  p_refresh_ttl integer,
+  p_consents jsonb default null,
+  p_language text default null
+) returns jsonb
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  if exists (select 1 from public.clinics c where c.code = upper(p_clinic_code) and c.is_active
+             and c.deleted_at is null and not c.accepts_new_patients) then
+    perform private.raise_api(409, 'not_accepting_patients',
+      'This clinic is not taking new patients');
+  end if;
+  return private.signup_patient_own(p_clinic_code, p_email, p_password_hash, p_full_name,
+    p_date_of_birth, p_gender, p_phone, p_refresh_hash, p_refresh_ttl, p_consents, p_language);
+end
+$$;
+revoke all on function api.signup_patient(text, text, text, text, date, public.gender, text, text,
+  integer, jsonb, text) from public;
+grant execute on function api.signup_patient(text, text, text, text, date, public.gender, text,
+  text, integer, jsonb, text) to service_role;
+
+-- The clinic's settings answer whether it takes new patients, and its admins change that in
+-- the same PATCH (`accepts_new_patients`, a typed column: audited by the clinics trigger).
+-- The rest of the patch stays private.update_clinic_settings_own's, wherever last defined.
+create or replace function private.clinic_settings_json(p_clinic uuid) returns jsonb
+  language sql stable
+  set search_path = ''
+  as $$
+    select jsonb_build_object('timezone', c.timezone,
+        'accepts_new_patients', c.accepts_new_patients)
+      || private.clinic_settings_effective(c.settings)
+      || jsonb_build_object('opening_hours', coalesce((
+        select jsonb_agg(jsonb_build_object('weekday', o.weekday,
+            'opens', to_char(o.opens, 'HH24:MI'), 'closes', to_char(o.closes, 'HH24:MI'))
+          order by o.weekday, o.opens)
+        from public.clinic_opening_hours o where o.clinic_id = c.id), '[]'))
+    from public.clinics c where c.id = p_clinic
+  $$;
+
+alter function api.update_clinic_settings(text, jsonb) rename to update_clinic_settings_own;
+alter function api.update_clinic_settings_own(text, jsonb) set schema private;
+
+create or replace function api.update_clinic_settings(p_code text, p_patch jsonb)
+  returns jsonb
+  language plpgsql
+  set search_path = ''
+  as $$
+declare
+  v_clinic uuid := private.admin_clinic(p_code);
+  v_accepts jsonb := p_patch -> 'accepts_new_patients';
+begin
+  if v_accepts is not null then
+    if jsonb_typeof(v_accepts) <> 'boolean' then
+      perform private.raise_api(400, 'invalid_settings', 'accepts_new_patients is true or false',
+        '[{"path": "accepts_new_patients", "message": "must be true or false"}]');
+    end if;
+    update public.clinics c set accepts_new_patients = v_accepts::boolean
+    where c.id = v_clinic and c.accepts_new_patients is distinct from v_accepts::boolean;
+  end if;
+  return private.update_clinic_settings_own(p_code, p_patch - 'accepts_new_patients');
+end
+$$;
+revoke all on function api.update_clinic_settings(text, jsonb) from public;
+grant execute on function api.update_clinic_settings(text, jsonb) to authenticated;
