@@ -36,6 +36,30 @@ begin
 end
 $$;
 
+-- The caller's active ticket of today — their own first, else a dependant's (earliest check-in
+-- first) — with its clinic and whose it is, as api.my_appointments says it.
+create or replace function api.my_queue(p_clinic_code text) returns json
+  language sql stable
+  set search_path = ''
+  as $$
+    select json_build_object('ticket', (
+      select private.json_extend(
+        private.queue_ticket_json(t, private.queue_ticket_info(t.id)),
+        json_build_object('clinic_code', c.code, 'clinic_name', c.name,
+          'patient_name', p.full_name,
+          'for_dependant', p.user_id is distinct from (select auth.uid())))
+      from public.queue_tickets t
+      join public.clinics c on c.id = t.clinic_id
+      join public.patients p on p.id = t.patient_id
+      where (t.patient_id in (select private.my_patient_ids())
+          or t.patient_id in (select private.my_dependant_ids()))
+        and t.service_date = private.clinic_today(t.clinic_id)
+        and t.status in ('waiting', 'called', 'serving')
+        and (p_clinic_code is null or c.code = upper(p_clinic_code))
+      order by p.user_id is distinct from (select auth.uid()), t.checked_in_at, t.id
+      limit 1))
+  $$;
+
 -- ---------------------------------------------------------------------------------------
 -- A clinic not taking new patients
 -- ---------------------------------------------------------------------------------------

@@ -478,7 +478,7 @@ Deno.test("a guardian checks a dependant in and sees the ticket; nobody else doe
   });
 
   await t.step(
-    "the guardian checks the dependant in, within the window, and sees the place",
+    "the guardian checks the dependant in, within the window, and sees the ticket and place",
     async () => {
       const early = await addAppointment(app.sql, { patient: kid, startMin: 24 * 60 + 120 });
       const notYet = await checkIn(lim, early);

@@ -161,6 +161,7 @@ const en = {
   "visit.arrived": "Arrived at the clinic? Check in to get your queue number.",
   "visit.checkingIn": "Checking in…",
   "visit.checkIn": "Check in",
+  "visit.checkInFor": "Check in {name}",
   "ticket.number": "Your number",
   "ticket.goTo": "Go to {room}",
   "ticket.counter": "Please go to the counter",

@@ -5248,7 +5248,7 @@ export interface paths {
     };
     /**
      * My ticket today: position, people ahead, estimated wait
-     * @description The caller's active ticket (waiting, called or serving) of today, earliest check-in first, or null. `position` is the place in the clinic's line (as on the board); `people_ahead` counts the waiting tickets the same doctor sees first; `estimated_wait_minutes` = people ahead × the doctor's rolling mean consultation length (last 20 consultations) + what remains of the current one. Filter with `clinic_code`.
+     * @description The caller's active ticket (waiting, called or serving) of today, earliest check-in first — their own before a dependant's (`for_dependant`) — or null. `position` is the place in the clinic's line (as on the board); `people_ahead` counts the waiting tickets the same doctor sees first; `estimated_wait_minutes` = people ahead × the doctor's rolling mean consultation length (last 20 consultations) + what remains of the current one. Filter with `clinic_code`.
      */
     get: {
       parameters: {
@@ -8698,6 +8698,10 @@ export interface components {
     MyQueueTicket: components["schemas"]["QueueTicket"] & {
       clinic_code: string;
       clinic_name: string;
+      /** @description Whose ticket it is */
+      patient_name: string;
+      /** @description A ticket of someone I look after (a dependant), not mine */
+      for_dependant: boolean;
     };
     Profile: {
       user_id: string;

@@ -169,6 +169,7 @@ const messages: Record<AppKey, string> = {
   "visit.arrived": "Sudah tiba di klinik? Daftar masuk untuk mendapatkan nombor giliran anda.",
   "visit.checkingIn": "Mendaftar masuk…",
   "visit.checkIn": "Daftar masuk",
+  "visit.checkInFor": "Daftar masuk {name}",
   "ticket.number": "Nombor anda",
   "ticket.goTo": "Pergi ke {room}",
   "ticket.counter": "Sila ke kaunter",

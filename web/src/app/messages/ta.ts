@@ -166,6 +166,7 @@ const messages: Record<AppKey, string> = {
   "visit.arrived": "மருத்துவமனைக்கு வந்துவிட்டீர்களா? வரிசை எண்ணைப் பெற வருகையைப் பதிவுசெய்யவும்.",
   "visit.checkingIn": "வருகையைப் பதிவுசெய்கிறது…",
   "visit.checkIn": "வருகையைப் பதிவுசெய்",
+  "visit.checkInFor": "{name} வருகையைப் பதிவுசெய்",
   "ticket.number": "உங்கள் எண்",
   "ticket.goTo": "{room} க்குச் செல்லவும்",
   "ticket.counter": "முகப்பு மேசைக்குச் செல்லவும்",

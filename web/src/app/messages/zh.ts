@@ -154,6 +154,7 @@ const messages: Record<AppKey, string> = {
   "visit.arrived": "已到达诊所？报到以获取排队号码。",
   "visit.checkingIn": "正在报到…",
   "visit.checkIn": "报到",
+  "visit.checkInFor": "为 {name} 报到",
   "ticket.number": "您的号码",
   "ticket.goTo": "请到 {room}",
   "ticket.counter": "请到柜台",
