@@ -242,6 +242,22 @@ export const staff = {
       params: { code },
       query: { q, limit: 10 },
     }).then((r) => r.patients),
+  linkGuardian: (
+    auth: Auth,
+    code: string,
+    patientId: string,
+    body: RequestBody<"/api/clinics/{code}/patients/{patient_id}/guardians", "post">,
+  ) =>
+    call("post", "/api/clinics/{code}/patients/{patient_id}/guardians", {
+      auth,
+      params: { code, patient_id: patientId },
+      body,
+    }),
+  unlinkGuardian: (auth: Auth, code: string, patientId: string, userId: string) =>
+    call("delete", "/api/clinics/{code}/patients/{patient_id}/guardians/{user_id}", {
+      auth,
+      params: { code, patient_id: patientId, user_id: userId },
+    }),
   boardToken: (auth: Auth, code: string, label: string) =>
     call("post", "/api/clinics/{code}/board-tokens", { auth, params: { code }, body: { label } }),
   boardTokens: (auth: Auth, code: string) =>

@@ -382,6 +382,20 @@ const en = {
   "guardian.parent": "Child: {name}",
   "guardian.spouse": "Spouse: {name}",
   "guardian.other": "Guardian: {name}",
+  "guardians.title": "Who looks after {name}",
+  "guardians.none": "Nobody is linked yet.",
+  "guardians.email": "Guardian's e-mail",
+  "guardians.emailHint": "An account registered at this clinic; check who is who first",
+  "guardians.relationship": "{name} is their",
+  "guardians.rel.child": "Child",
+  "guardians.rel.parent": "Parent",
+  "guardians.rel.spouse": "Spouse",
+  "guardians.rel.other": "Other",
+  "guardians.link": "Link guardian",
+  "guardians.linked": "{name} now looks after {patient}.",
+  "guardians.unlink": "Unlink guardian",
+  "guardians.unlinkName": "Unlink {name}",
+  "guardians.unlinked": "{name} no longer looks after {patient}.",
 };
 export type StaffKey = keyof typeof en;
 

@@ -386,6 +386,20 @@ const messages: Record<StaffKey, string> = {
   "guardian.parent": "Anak: {name}",
   "guardian.spouse": "Pasangan: {name}",
   "guardian.other": "Penjaga: {name}",
+  "guardians.title": "Penjaga {name}",
+  "guardians.none": "Belum ada yang dipautkan.",
+  "guardians.email": "E-mel penjaga",
+  "guardians.emailHint": "Akaun yang berdaftar di klinik ini; sahkan identiti dahulu",
+  "guardians.relationship": "Hubungan {name} dengan penjaga",
+  "guardians.rel.child": "Anak",
+  "guardians.rel.parent": "Ibu bapa",
+  "guardians.rel.spouse": "Pasangan",
+  "guardians.rel.other": "Lain-lain",
+  "guardians.link": "Pautkan penjaga",
+  "guardians.linked": "{name} kini menjaga {patient}.",
+  "guardians.unlink": "Nyahpaut penjaga",
+  "guardians.unlinkName": "Nyahpaut {name}",
+  "guardians.unlinked": "{name} tidak lagi menjaga {patient}.",
 };
 
 export default messages;

@@ -384,6 +384,20 @@ const messages: Record<StaffKey, string> = {
   "guardian.parent": "பிள்ளை: {name}",
   "guardian.spouse": "வாழ்க்கைத் துணை: {name}",
   "guardian.other": "பாதுகாவலர்: {name}",
+  "guardians.title": "{name} அவர்களைப் பார்த்துக்கொள்பவர்கள்",
+  "guardians.none": "இன்னும் யாரும் இணைக்கப்படவில்லை.",
+  "guardians.email": "பாதுகாவலரின் மின்னஞ்சல்",
+  "guardians.emailHint": "இந்த மருத்துவமனையில் பதிவுசெய்த கணக்கு; முதலில் அடையாளத்தைச் சரிபார்க்கவும்",
+  "guardians.relationship": "பாதுகாவலருடன் {name} அவர்களின் உறவு",
+  "guardians.rel.child": "பிள்ளை",
+  "guardians.rel.parent": "பெற்றோர்",
+  "guardians.rel.spouse": "வாழ்க்கைத் துணை",
+  "guardians.rel.other": "மற்றவர்",
+  "guardians.link": "பாதுகாவலரை இணை",
+  "guardians.linked": "{name} இப்போது {patient} அவர்களைப் பார்த்துக்கொள்கிறார்.",
+  "guardians.unlink": "பாதுகாவலர் இணைப்பை நீக்கு",
+  "guardians.unlinkName": "{name} இணைப்பை நீக்கு",
+  "guardians.unlinked": "{name} இனி {patient} அவர்களைப் பார்த்துக்கொள்ளமாட்டார்.",
 };
 
 export default messages;
