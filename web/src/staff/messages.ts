@@ -250,6 +250,9 @@ const en = {
   "settings.title": "Clinic settings",
   "settings.loading": "Loading settings…",
   "settings.timezone": "Time zone",
+  "settings.accepts": "Taking new patients",
+  "settings.acceptsHint":
+    "Untick to stop new sign-ups, registrations from other clinics and new dependants; patients already registered book as before.",
   "settings.tzBooked":
     "{n} bookings from today on would move in local time: move or cancel them first.",
   "settings.hours": "Opening hours",

@@ -254,6 +254,9 @@ const messages: Record<StaffKey, string> = {
   "settings.title": "Tetapan klinik",
   "settings.loading": "Memuatkan tetapan…",
   "settings.timezone": "Zon waktu",
+  "settings.accepts": "Menerima pesakit baharu",
+  "settings.acceptsHint":
+    "Nyahtanda untuk menghentikan pendaftaran baharu, pendaftaran dari klinik lain dan tanggungan baharu; pesakit yang sudah berdaftar menempah seperti biasa.",
   "settings.tzBooked":
     "{n} tempahan dari hari ini akan beralih waktu tempatan: pindahkan atau batalkan dahulu.",
   "settings.hours": "Waktu operasi",

@@ -246,6 +246,9 @@ const messages: Record<StaffKey, string> = {
   "settings.title": "诊所设置",
   "settings.loading": "正在加载设置…",
   "settings.timezone": "时区",
+  "settings.accepts": "接收新患者",
+  "settings.acceptsHint":
+    "取消勾选后，不再接受新注册、来自其他诊所的登记和新增受抚养人；已登记的患者照常预约。",
   "settings.tzBooked": "从今天起有 {n} 个预约的当地时间会改变：请先改期或取消。",
   "settings.hours": "营业时间",
   "settings.hoursIntro":
