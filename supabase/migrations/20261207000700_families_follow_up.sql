@@ -146,3 +146,65 @@ end
 $$;
 revoke all on function api.update_clinic_settings(text, jsonb) from public;
 grant execute on function api.update_clinic_settings(text, jsonb) to authenticated;
+
+-- ---------------------------------------------------------------------------------------
+-- A dependant's messages: consents and language
+-- ---------------------------------------------------------------------------------------
+
+-- Messages about a dependant without an account of their own go to their guardian
+-- (private.notified_user): in the app and by push to the guardian, by SMS, WhatsApp or e-mail
+-- to the dependant's record's phone or address, under that record's consents and in its
+-- language (private.notify). So the guardian decides those, as a patient does their own: the
+-- list says them (`consents`, `language`, `own_account`), api.update_dependant changes them —
+-- each consent through private.set_consent, the one home (history with source `app` and the
+-- guardian as who changed it). A dependant with an account of their own is told themselves
+-- and decides their own: 403 `own_account`.
+create or replace function private.dependant_json(g public.guardianships) returns jsonb
+  language sql stable
+  set search_path = ''
+  as $$
+    select private.my_patient_json(p, c) || jsonb_build_object(
+      'relationship', g.relationship, 'linked_at', g.created_at,
+      'own_account', p.user_id is not null, 'language', p.preferred_language,
+      'consents', private.consent_state(p))
+    from public.patients p join public.clinics c on c.id = p.clinic_id
+    where p.id = g.patient_id
+  $$;
+
+-- `p_changes` {consents?: {"sms": true, …}, language?}: fields left out stay as they are.
+-- 404 `dependant_not_found` unless a live dependant of the caller.
+create or replace function api.update_dependant(p_patient uuid, p_changes jsonb)
+  returns jsonb
+  language plpgsql
+  security definer
+  set search_path = ''
+  as $$
+declare
+  v_link public.guardianships;
+  v_patient public.patients;
+  v_language text := p_changes ->> 'language';
+  v_change record;
+begin
+  select g.* into v_link from public.guardianships g
+  where g.guardian_id = (select auth.uid()) and g.patient_id = p_patient
+    and p_patient in (select private.my_dependant_ids());
+  if not found then
+    perform private.raise_api(404, 'dependant_not_found', 'No such dependant');
+  end if;
+  select * into v_patient from public.patients p where p.id = p_patient for update;
+  if v_patient.user_id is not null then
+    perform private.raise_api(403, 'own_account',
+      'They have an account of their own and choose their messages there');
+  end if;
+  perform private.check_language(v_language);
+  if v_language is distinct from v_patient.preferred_language and v_language is not null then
+    update public.patients p set preferred_language = v_language where p.id = p_patient;
+  end if;
+  for v_change in select * from private.consent_changes(p_changes -> 'consents') loop
+    perform private.set_consent(p_patient, v_change.channel, v_change.granted, 'app');
+  end loop;
+  return jsonb_build_object('dependant', private.dependant_json(v_link));
+end
+$$;
+revoke all on function api.update_dependant(uuid, jsonb) from public;
+grant execute on function api.update_dependant(uuid, jsonb) to authenticated;

@@ -2,7 +2,7 @@
  * Families in headless Chromium against `edge/start.ts` (issue #16, "Several clinics,
  * families"): a guardian adds a child on the Family screen and books for them ("Who is the
  * visit for?"), the appointments list says whose visit it is, My visit checks the child in on the
- * day, and the clinic picker registers the patient at another clinic of the platform.
+ * day, the guardian chooses the child's messages, and the clinic picker registers the patient at another clinic of the platform.
  */
 import assert from "node:assert/strict";
 import { audit } from "./a11y.ts";
@@ -107,6 +107,21 @@ Deno.test("a guardian adds a child, books for them and removes them; the picker 
         assert.equal(ticket.status, "checked_in");
         assert.equal(await page.locator("#ticket-code").innerText(), ticket.code);
         for (const line of await audit(page)) errors.push(`a11y /visit: ${line}`);
+      });
+
+      await t.step("the guardian chooses the child's messages: SMS, in Chinese", async () => {
+        await page.goto(`${base}/family`);
+        await page.getByText("Messages about Lim Xiao Ming").click();
+        const card = page.locator("details.dependant-messages");
+        await card.getByText("They come to you").waitFor({ timeout: WAIT });
+        await card.getByLabel("SMS").check();
+        await card.getByLabel("Language of texts and e-mails").selectOption("zh");
+        await card.getByRole("button", { name: "Save choices for Lim Xiao Ming" }).click();
+        await card.getByText("Choices for Lim Xiao Ming saved.").waitFor({ timeout: WAIT });
+        const [row] = await service.db.sql`select sms_consent, preferred_language
+          from public.patients where full_name = 'Lim Xiao Ming'`;
+        assert.deepEqual(row, { sms_consent: true, preferred_language: "zh" });
+        for (const line of await audit(page)) errors.push(`a11y /family messages: ${line}`);
       });
 
       await t.step("removing the child asks first, then ends the link", async () => {

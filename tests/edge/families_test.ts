@@ -507,3 +507,106 @@ Deno.test("a guardian checks a dependant in and sees the ticket; nobody else doe
     assert.equal((await checkIn(lim, visit)).status, 404);
   });
 });
+
+Deno.test("a guardian chooses a dependant's messages: consents and language", async (t) => {
+  await using app = await testApp();
+  const day = await nextWeekday(app.sql);
+  const lim = await app.tokenFor(USERS.patientLim);
+  const staff = await app.tokenFor(USERS.staffKoh);
+  const [stranger] = await addPatients(app.sql, CLINIC_A, 1, "stranger");
+  const strangerToken = await app.tokenFor(stranger.userId);
+  const added = await app.call("POST", "/api/clinics/GFC-TP/dependants", {
+    token: lim,
+    body: {
+      full_name: "Lim Xiao Long",
+      date_of_birth: "2018-03-03",
+      gender: "male",
+      relationship: "child",
+    },
+  });
+  const kid = added.body.dependant.id;
+  const change = (token: string, id: string, body: unknown) =>
+    app.call("PATCH", `/api/me/dependants/${id}`, { token, body });
+
+  await t.step("the list says whose choice it is, and the choice", async () => {
+    assert.deepEqual(
+      [added.body.dependant.own_account, added.body.dependant.consents],
+      [false, { email: false, sms: false, whatsapp: false, push: false }],
+    );
+    assert.equal(added.body.dependant.language, "en");
+  });
+
+  await t.step("the guardian turns SMS on and picks Chinese; kept in the history", async () => {
+    const res = await change(lim, kid, { consents: { sms: true }, language: "zh" });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual([res.body.dependant.consents.sms, res.body.dependant.language], [true, "zh"]);
+    const [row] = await app.sql`select sms_consent, preferred_language from public.patients
+      where id = ${kid}`;
+    assert.deepEqual(row, { sms_consent: true, preferred_language: "zh" });
+    const history = await app.sql`select channel, granted, source, changed_by::text
+      from public.consent_history where patient_id = ${kid}`;
+    assert.deepEqual(history.map((h) => [h.channel, h.granted, h.source, h.changed_by]), [
+      ["sms", true, "app", USERS.patientLim],
+    ]);
+    const list = await app.call("GET", "/api/me/dependants", { token: lim });
+    assert.equal(list.body.dependants[0].consents.sms, true);
+  });
+
+  await t.step(
+    "a booking for the child texts the child's phone, in the child's language",
+    async () => {
+      const res = await app.call("POST", "/api/bookings", {
+        token: lim,
+        headers: key(),
+        body: {
+          clinic_code: "GFC-TP",
+          doctor_id: DOCTORS.tan,
+          start: sgt(day, "10:00"),
+          patient_id: kid,
+        },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      const sent = await app.sql`select d.channel::text, d.recipient, d.language
+      from public.notification_deliveries d join public.notifications n on n.id = d.notification_id
+      where n.patient_id = ${kid}`;
+      assert.deepEqual(sent.map((d) => [d.channel, d.recipient, d.language]), [
+        ["sms", "+65 9000 0003", "zh"],
+      ]);
+    },
+  );
+
+  await t.step("bad input 400; nobody else's dependant 404; nothing written", async () => {
+    for (
+      const body of [
+        { language: "xx" },
+        { consents: { fax: true } },
+        { consents: { sms: "yes" } },
+        { nickname: "Ah Long" },
+      ]
+    ) {
+      assert.equal((await change(lim, kid, body)).status, 400, JSON.stringify(body));
+    }
+    for (const [token, id] of [[strangerToken, kid], [staff, kid], [lim, crypto.randomUUID()]]) {
+      const res = await change(token, id, { consents: { sms: false } });
+      assert.deepEqual([res.status, res.body.error.code], [404, "dependant_not_found"]);
+    }
+    assert.equal((await change(lim, "nope", {})).status, 400);
+    const [row] = await app.sql`select sms_consent from public.patients where id = ${kid}`;
+    assert.equal(row.sms_consent, true);
+  });
+
+  await t.step("someone with an account of their own chooses their own: 403", async () => {
+    const [parent] = await addPatients(app.sql, CLINIC_A, 1, "elderly");
+    const linked = await app.call(
+      "POST",
+      `/api/clinics/GFC-TP/patients/${parent.patientId}/guardians`,
+      {
+        token: staff,
+        body: { email: "patient.lim@demo.com", relationship: "parent" },
+      },
+    );
+    assert.equal(linked.status, 201, JSON.stringify(linked.body));
+    const res = await change(lim, parent.patientId, { consents: { sms: true } });
+    assert.deepEqual([res.status, res.body.error.code], [403, "own_account"]);
+  });
+});

@@ -279,6 +279,14 @@ const en = {
   "family.added": "{name} added.",
   "family.noClinic": "Register at a clinic first (Book → Change clinic).",
   "book.for": "Who is the visit for?",
+  "family.messagesTitle": "Messages about {name}",
+  "family.messagesIntro":
+    "They come to you: in the app and on your devices. By SMS, WhatsApp or e-mail they go to {name}'s phone or e-mail on file, only where ticked, in the language chosen here.",
+  "family.messagesLang": "Language of texts and e-mails",
+  "family.messagesSave": "Save choices for {name}",
+  "family.messagesSaved": "Choices for {name} saved.",
+  "family.ownAccount":
+    "{name} has an account of their own: messages go to them, and they choose them.",
   "book.forMe": "Me",
   "appts.for": "For {name}",
 };

@@ -7649,7 +7649,72 @@ export interface paths {
     };
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Choose a dependant's messages: consents per channel and language
+     * @description Messages about a dependant without an account of their own come to the guardian: in the app and by push on the guardian's devices, and — with the dependant's consent, chosen here — by SMS, WhatsApp or e-mail to the dependant's record's phone or address, in the dependant's language. Each consent that changes is kept in the history with source `app` and the guardian as who changed it.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          patient_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["DependantChanges"];
+        };
+      };
+      responses: {
+        /** @description Changed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DependantUpdated"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description They have an account of their own (`own_account`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not a dependant of the caller (`dependant_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
     trace?: never;
   };
   "/api/clinics/{code}/patients/{patient_id}/guardians": {
@@ -9011,6 +9076,11 @@ export interface components {
       /** @enum {string} */
       relationship: "child" | "parent" | "spouse" | "other";
       linked_at: string;
+      /** @description They have an account of their own: told themselves, and choose their own consents and language; otherwise the guardian is told and chooses them */
+      own_account: boolean;
+      /** @description The language of SMS, WhatsApp and e-mail */
+      language: string;
+      consents: components["schemas"]["Consents"];
     };
     DependantAnswer: {
       dependant: components["schemas"]["Dependant"];
@@ -9030,6 +9100,18 @@ export interface components {
        * @example +65 9123 4567
        */
       phone?: string;
+    };
+    DependantUpdated: {
+      dependant: components["schemas"]["Dependant"];
+    };
+    /** @description Fields left out stay as they are */
+    DependantChanges: {
+      consents?: components["schemas"]["ConsentChanges"];
+      /**
+       * @example en
+       * @enum {string}
+       */
+      language?: "en" | "zh" | "ms" | "ta";
     };
     GuardianLink: {
       guardian: {

@@ -147,6 +147,12 @@ export const families = {
   add: (auth: Auth, code: string, input: Schemas["DependantRequest"]) =>
     call("post", "/api/clinics/{code}/dependants", { auth, params: { code }, body: input })
       .then((r) => r.dependant),
+  update: (auth: Auth, patientId: string, changes: Schemas["DependantChanges"]) =>
+    call("patch", "/api/me/dependants/{patient_id}", {
+      auth,
+      params: { patient_id: patientId },
+      body: changes,
+    }).then((r) => r.dependant),
   remove: (auth: Auth, patientId: string) =>
     call("delete", "/api/me/dependants/{patient_id}", {
       auth,

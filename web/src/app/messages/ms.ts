@@ -291,6 +291,14 @@ const messages: Record<AppKey, string> = {
   "family.added": "{name} ditambah.",
   "family.noClinic": "Daftar di sebuah klinik dahulu (Tempah → Tukar klinik).",
   "book.for": "Untuk siapa lawatan ini?",
+  "family.messagesTitle": "Mesej tentang {name}",
+  "family.messagesIntro":
+    "Mesej dihantar kepada anda: dalam aplikasi dan pada peranti anda. Melalui SMS, WhatsApp atau e-mel, mesej dihantar ke telefon atau e-mel {name} dalam rekod, hanya jika ditanda, dalam bahasa yang dipilih di sini.",
+  "family.messagesLang": "Bahasa SMS dan e-mel",
+  "family.messagesSave": "Simpan pilihan untuk {name}",
+  "family.messagesSaved": "Pilihan untuk {name} disimpan.",
+  "family.ownAccount":
+    "{name} mempunyai akaun sendiri: mesej dihantar kepadanya, dan dia memilihnya sendiri.",
   "book.forMe": "Saya",
   "appts.for": "Untuk {name}",
 };
