@@ -529,11 +529,14 @@ Deno.test("a guardian chooses a dependant's messages: consents and language", as
     app.call("PATCH", `/api/me/dependants/${id}`, { token, body });
 
   await t.step("the list says whose choice it is, and the choice", async () => {
-    assert.deepEqual(
-      [added.body.dependant.own_account, added.body.dependant.consents],
-      [false, { email: false, sms: false, whatsapp: false, push: false }],
-    );
-    assert.equal(added.body.dependant.language, "en");
+    const list = await app.call("GET", "/api/me/dependants", { token: lim });
+    const d = list.body.dependants.find((x: { id: string }) => x.id === kid);
+    assert.deepEqual([d.own_account, d.language, d.consents], [false, "en", {
+      email: false,
+      sms: false,
+      whatsapp: false,
+      push: false,
+    }]);
   });
 
   await t.step("the guardian turns SMS on and picks Chinese; kept in the history", async () => {
