@@ -106,12 +106,17 @@ Deno.test("a guardian adds a child, books for them and removes them; the picker 
           where t.appointment_id = ${visit.id}`;
         assert.equal(ticket.status, "checked_in");
         assert.equal(await page.locator("#ticket-code").innerText(), ticket.code);
+        // The child's ticket is live on the guardian's phone: called, it says where to go.
+        await service.db.sql`update public.queue_tickets
+          set status = 'called', called_at = now(), room = 'Room 2'
+          where appointment_id = ${visit.id}`;
+        await page.getByRole("alert").getByText("Go to Room 2").waitFor({ timeout: WAIT });
         for (const line of await audit(page)) errors.push(`a11y /visit: ${line}`);
       });
 
       await t.step("the guardian chooses the child's messages: SMS, in Chinese", async () => {
         await page.goto(`${base}/family`);
-        await page.getByText("Messages about Lim Xiao Ming").click();
+        await page.locator("summary", { hasText: "Messages about Lim Xiao Ming" }).click();
         const card = page.locator("details.dependant-messages");
         await card.getByText("They come to you").waitFor({ timeout: WAIT });
         await card.getByLabel("SMS").check();

@@ -52,6 +52,7 @@ export function DependantMessages(props: { dependant: Dependant }) {
         <p class="muted">{t("family.messagesIntro", { name: d.full_name })}</p>
         <ConsentFields
           id={`consent-${d.id}`}
+          legend={t("family.messagesHow", { name: d.full_name })}
           value={consents}
           onChange={setConsents}
         />

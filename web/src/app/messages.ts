@@ -283,6 +283,7 @@ const en = {
   "family.messagesIntro":
     "They come to you: in the app and on your devices. By SMS, WhatsApp or e-mail they go to {name}'s phone or e-mail on file, only where ticked, in the language chosen here.",
   "family.messagesLang": "Language of texts and e-mails",
+  "family.messagesHow": "Besides the app, how may the clinic send messages about {name}?",
   "family.messagesSave": "Save choices for {name}",
   "family.messagesSaved": "Choices for {name} saved.",
   "family.ownAccount":

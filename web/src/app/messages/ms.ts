@@ -295,6 +295,7 @@ const messages: Record<AppKey, string> = {
   "family.messagesIntro":
     "Mesej dihantar kepada anda: dalam aplikasi dan pada peranti anda. Melalui SMS, WhatsApp atau e-mel, mesej dihantar ke telefon atau e-mel {name} dalam rekod, hanya jika ditanda, dalam bahasa yang dipilih di sini.",
   "family.messagesLang": "Bahasa SMS dan e-mel",
+  "family.messagesHow": "Selain aplikasi, bagaimana klinik boleh menghantar mesej tentang {name}?",
   "family.messagesSave": "Simpan pilihan untuk {name}",
   "family.messagesSaved": "Pilihan untuk {name} disimpan.",
   "family.ownAccount":

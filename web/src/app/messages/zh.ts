@@ -274,6 +274,7 @@ const messages: Record<AppKey, string> = {
   "family.messagesIntro":
     "通知会发给您：在应用内和您的设备上。短信、WhatsApp 或电子邮件只在勾选时发送到 {name} 登记的电话或邮箱，并使用此处选择的语言。",
   "family.messagesLang": "短信和电子邮件的语言",
+  "family.messagesHow": "除应用外，诊所可以如何发送关于 {name} 的通知？",
   "family.messagesSave": "保存 {name} 的选择",
   "family.messagesSaved": "已保存 {name} 的选择。",
   "family.ownAccount": "{name} 有自己的账户：通知发给本人，由本人选择。",
