@@ -1,5 +1,6 @@
 -- Families, continued: a guardian checks a dependant in and sees the ticket's place in the
--- queue, and chooses the dependant's notification consents and language.
+-- queue; sign-up and the clinic settings follow clinics.accepts_new_patients; a guardian
+-- chooses a dependant's notification consents and language.
 
 -- ---------------------------------------------------------------------------------------
 -- Checking a dependant in
