@@ -1,6 +1,7 @@
 /**
  * `/clinics/:code/settings`: the clinic's admins read and change its typed settings — time
- * zone, opening hours, queue policy, reminder leads and quiet hours. The database owns the
+ * zone, opening hours, queue policy, reminder leads, quiet hours and whether it takes new
+ * patients. The database owns the
  * rules (private.clinic_settings_valid is the check on clinics.settings; opening hours and the
  * doctors' hours bind each other by constraint triggers); `SettingsDocument` mirrors the
  * validator so a bad value is a 400 naming its field, and tests/edge/clinic_settings_test.ts
@@ -83,10 +84,15 @@ const SettingsPatch = z.strictObject({
   opening_hours: z.array(OpeningInterval).max(70).optional().openapi({
     description: "The whole week, replacing the current one; [] for none (nothing bound)",
   }),
+  accepts_new_patients: z.boolean().optional().openapi({
+    description: "false: sign-up, registering from another clinic and new dependants are " +
+      "refused (409 `not_accepting_patients`); existing patients book as before",
+  }),
 }).openapi("ClinicSettingsPatch");
 
 const Settings = z.object({
   timezone: z.string(),
+  accepts_new_patients: z.boolean(),
   queue: z.object({
     check_in_window_minutes: z.number().int(),
     check_in_late_minutes: z.number().int(),

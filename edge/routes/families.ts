@@ -2,14 +2,25 @@
  * Several clinics per account and families: register at another clinic of the platform
  * (api.register_at_clinic), the clinics a signed-in user can book at or join (api.my_clinics),
  * and the dependants a guardian books for (api.add_dependant, api.my_dependants,
- * api.remove_dependant). The database decides everything (20261207000500_families.sql).
+ * api.update_dependant, api.remove_dependant). The database decides everything
+ * (20261207000500_families.sql, 20261207000700_families_follow_up.sql).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type postgres from "postgres";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { bearerSecurity, errors, json } from "../openapi.ts";
-import { ClinicCode, IsoDate, Line, one, Phone, Uuid } from "./_shared.ts";
+import {
+  ClinicCode,
+  ConsentChanges,
+  Consents,
+  IsoDate,
+  Language,
+  Line,
+  one,
+  Phone,
+  Uuid,
+} from "./_shared.ts";
 import { Email } from "./auth.ts";
 
 const Gender = z.enum(["male", "female", "other", "prefer_not_to_say"]);
@@ -55,7 +66,18 @@ const MyClinics = z.object({
 const Dependant = MyPatient.extend({
   relationship: z.enum(RELATIONSHIPS),
   linked_at: z.string(),
+  own_account: z.boolean().openapi({
+    description: "They have an account of their own: told themselves, and choose their own " +
+      "consents and language; otherwise the guardian is told and chooses them",
+  }),
+  language: z.string().openapi({ description: "The language of SMS, WhatsApp and e-mail" }),
+  consents: Consents,
 }).openapi("Dependant");
+
+const DependantChanges = z.strictObject({
+  consents: ConsentChanges.optional(),
+  language: Language.optional(),
+}).openapi("DependantChanges", { description: "Fields left out stay as they are" });
 
 const DependantAnswer = z.object({
   dependant: Dependant,
@@ -238,6 +260,35 @@ const unlinkRoute = createRoute({
   },
 });
 
+const updateRoute = createRoute({
+  method: "patch",
+  path: "/me/dependants/{patient_id}",
+  tags: ["families"],
+  summary: "Choose a dependant's messages: consents per channel and language",
+  description: "Messages about a dependant without an account of their own come to the " +
+    "guardian: in the app and by push on the guardian's devices, and — with the dependant's " +
+    "consent, chosen here — by SMS, WhatsApp or e-mail to the dependant's record's phone or " +
+    "address, in the dependant's language. Each consent that changes is kept in the history " +
+    "with source `app` and the guardian as who changed it.",
+  security: bearerSecurity,
+  middleware: [requireUser] as const,
+  request: {
+    params: z.object({
+      patient_id: Uuid.openapi({ param: { name: "patient_id", in: "path" } }),
+    }),
+    body: { content: { "application/json": { schema: DependantChanges } }, required: true },
+  },
+  responses: {
+    200: json(z.object({ dependant: Dependant }).openapi("DependantUpdated"), "Changed"),
+    ...errors(
+      400,
+      401,
+      [403, "They have an account of their own (`own_account`)"],
+      [404, "Not a dependant of the caller (`dependant_not_found`)"],
+    ),
+  },
+});
+
 type Created = { created: boolean };
 const status = (answer: Created) => (answer.created ? 201 : 200);
 
@@ -275,6 +326,17 @@ export const families = new OpenAPIHono<AppEnv>()
       )
     );
     return c.json(answer, status(answer));
+  })
+  .openapi(updateRoute, async (c) => {
+    const { patient_id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const answer = await c.get("db").run(async (tx) =>
+      one<{ dependant: z.infer<typeof Dependant> }>(
+        await tx`select api.update_dependant(${patient_id}::uuid,
+          ${tx.json(body as postgres.JSONValue)}) as r`,
+      )
+    );
+    return c.json(answer, 200);
   })
   .openapi(removeRoute, async (c) => {
     const { patient_id } = c.req.valid("param");

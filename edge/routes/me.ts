@@ -1,4 +1,7 @@
-/** `GET /me/queue`: the caller's ticket of today with position, people ahead and wait. */
+/**
+ * `GET /me/queue`: the caller's (else a dependant's) ticket of today with position, people ahead
+ * and wait.
+ */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context.ts";
 import { requireUser } from "../middleware/auth.ts";
@@ -9,6 +12,10 @@ import { Ticket } from "./queue_shared.ts";
 const MyTicket = Ticket.extend({
   clinic_code: z.string(),
   clinic_name: z.string(),
+  patient_name: z.string().openapi({ description: "Whose ticket it is" }),
+  for_dependant: z.boolean().openapi({
+    description: "A ticket of someone I look after (a dependant), not mine",
+  }),
 }).openapi("MyQueueTicket");
 
 // Not `MyTicket.nullable()`: on a schema extending another named one, the OpenAPI generator
@@ -21,7 +28,7 @@ const myQueueRoute = createRoute({
   tags: ["queue"],
   summary: "My ticket today: position, people ahead, estimated wait",
   description: "The caller's active ticket (waiting, called or serving) of today, earliest " +
-    "check-in first, or null. `position` is the place in the clinic's line (as on the board); " +
+    "check-in first — their own before a dependant's (`for_dependant`) — or null. `position` is the place in the clinic's line (as on the board); " +
     "`people_ahead` counts the waiting tickets the same doctor sees first; " +
     "`estimated_wait_minutes` = people ahead × the doctor's rolling mean consultation length " +
     "(last 20 consultations) + what remains of the current one. Filter with `clinic_code`.",

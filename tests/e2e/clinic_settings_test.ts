@@ -62,6 +62,22 @@ Deno.test("clinic settings in Chromium: errors per field, doctors' hours named, 
       assert.equal(settings.queue.near_threshold, 4);
     });
 
+    await step("closing the clinic to new patients is saved and shown", async () => {
+      const accepts = panel.getByLabel("Taking new patients");
+      assert.equal(await accepts.isChecked(), true);
+      await accepts.uncheck();
+      // The flash of the previous save still shows: wait for this save's answer instead.
+      const saved = page.waitForResponse((r) =>
+        r.url().endsWith("/api/clinics/GFC-TP/settings") && r.request().method() === "PATCH"
+      );
+      await save.click();
+      assert.equal((await saved).status(), 200);
+      const [row] = await service.db.sql`
+        select accepts_new_patients from public.clinics where code = 'GFC-TP'`;
+      assert.equal(row.accepts_new_patients, false);
+      assert.equal(await accepts.isChecked(), false);
+    });
+
     await step("no uncaught errors, no serious accessibility findings", async () => {
       for (const line of await audit(page)) errors.push(`a11y: ${line}`);
       assert.deepEqual(errors, []);

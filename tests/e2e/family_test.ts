@@ -1,8 +1,8 @@
 /**
  * Families in headless Chromium against `edge/start.ts` (issue #16, "Several clinics,
  * families"): a guardian adds a child on the Family screen and books for them ("Who is the
- * visit for?"), the appointments list says whose visit it is, and the clinic picker registers
- * the patient at another clinic of the platform.
+ * visit for?"), the appointments list says whose visit it is, My visit checks the child in on the
+ * day, the guardian chooses the child's messages, and the clinic picker registers the patient at another clinic of the platform.
  */
 import assert from "node:assert/strict";
 import { audit } from "./a11y.ts";
@@ -81,6 +81,52 @@ Deno.test("a guardian adds a child, books for them and removes them; the picker 
         const [lim] = await service.db.sql`select id::text from public.users
           where email = 'patient.lim@demo.com'`;
         assert.deepEqual([row.code, row.user_id], ["GFC-BD", lim.id]);
+      });
+
+      await t.step("on the day, My visit checks the child in and shows their ticket", async () => {
+        const [visit] = await service.db.sql`
+          insert into public.appointments (clinic_id, patient_id, doctor_id, period, status)
+          select p.clinic_id, p.id, d.id, v.period, 'confirmed'
+          from public.patients p
+          join public.doctors d on d.clinic_id = p.clinic_id
+          cross join (select tstzrange(now() + interval '10 minutes',
+            now() + interval '11 minutes') as period) v
+          where p.full_name = 'Lim Xiao Ming' and not exists (
+            select 1 from public.appointments a where a.doctor_id = d.id
+              and a.period && v.period and a.status not in ('cancelled', 'rescheduled'))
+          limit 1
+          returning id::text`;
+        await page.goto(`${base}/visit`);
+        await page.getByText("For Lim Xiao Ming").waitFor({ timeout: WAIT });
+        await page.getByRole("button", { name: "Check in Lim Xiao Ming" }).click();
+        await page.locator("#ticket-code").waitFor({ timeout: WAIT });
+        await page.getByText("For Lim Xiao Ming").waitFor({ timeout: WAIT });
+        const [ticket] = await service.db.sql`select t.code, a.status::text
+          from public.queue_tickets t join public.appointments a on a.id = t.appointment_id
+          where t.appointment_id = ${visit.id}`;
+        assert.equal(ticket.status, "checked_in");
+        assert.equal(await page.locator("#ticket-code").innerText(), ticket.code);
+        // The child's ticket is live on the guardian's phone: called, it says where to go.
+        await service.db.sql`update public.queue_tickets
+          set status = 'called', called_at = now(), room = 'Room 2'
+          where appointment_id = ${visit.id}`;
+        await page.getByRole("alert").getByText("Go to Room 2").waitFor({ timeout: WAIT });
+        for (const line of await audit(page)) errors.push(`a11y /visit: ${line}`);
+      });
+
+      await t.step("the guardian chooses the child's messages: SMS, in Chinese", async () => {
+        await page.goto(`${base}/family`);
+        await page.locator("summary", { hasText: "Messages about Lim Xiao Ming" }).click();
+        const card = page.locator("details.dependant-messages");
+        await card.getByText("They come to you").waitFor({ timeout: WAIT });
+        await card.getByLabel("SMS").check();
+        await card.getByLabel("Language of texts and e-mails").selectOption("zh");
+        await card.getByRole("button", { name: "Save choices for Lim Xiao Ming" }).click();
+        await card.getByText("Choices for Lim Xiao Ming saved.").waitFor({ timeout: WAIT });
+        const [row] = await service.db.sql`select sms_consent, preferred_language
+          from public.patients where full_name = 'Lim Xiao Ming'`;
+        assert.deepEqual(row, { sms_consent: true, preferred_language: "zh" });
+        for (const line of await audit(page)) errors.push(`a11y /family messages: ${line}`);
       });
 
       await t.step("removing the child asks first, then ends the link", async () => {

@@ -2,7 +2,8 @@
  * The staff console as the front desk really uses it (issue #17), in headless Chromium against
  * `edge/start.ts` on a fresh seeded database: the walk-in form starts afresh after each ticket
  * and names priorities; a likely duplicate patient is shown (contact details masked) with "Use
- * this patient" / "Register anyway"; calling into a room whose patient is still called asks
+ * this patient" / "Register anyway"; the found patient's guardians are linked by e-mail and
+ * unlinked; calling into a room whose patient is still called asks
  * first; cancel and no-show ask first (the safe choice focused) and "Finished today" restores.
  * An admin undoes a no-show the sweep marked, and renames and revokes a TV board link.
  */
@@ -138,6 +139,29 @@ Deno.test({
           await walkIn.getByLabel("Patient", { exact: true }).selectOption("none");
         },
       );
+
+      await step("the found patient's guardians: link an account by e-mail, unlink", async () => {
+        await walkIn.getByLabel("Patient", { exact: true }).selectOption("find");
+        await walkIn.getByLabel("Name, patient number or phone").fill("E2E-0001");
+        await walkIn.getByRole("radio", { name: /E2E-0001/ }).check({ timeout: WAIT });
+        const panel = page.locator("form.guardians");
+        await panel.getByText("Nobody is linked yet.").waitFor({ timeout: WAIT });
+        await panel.getByLabel("Guardian's e-mail").fill("patient.lim@demo.com");
+        await panel.getByLabel("Tan Ah Kow is their").selectOption("parent");
+        await panel.getByRole("button", { name: "Link guardian" }).click();
+        await flash(page, "Lim Mei Ling now looks after Tan Ah Kow.");
+        await walkIn.getByText("Child: Lim Mei Ling").waitFor({ timeout: WAIT });
+        const links = () =>
+          sql`select g.relationship from public.guardianships g
+            join public.patients p on p.id = g.patient_id where p.patient_number = 'E2E-0001'`;
+        assert.deepEqual((await links()).map((r) => r.relationship), ["parent"]);
+        for (const line of await audit(page)) errors.push(`a11y (guardians): ${line}`);
+        await panel.getByRole("button", { name: "Unlink Lim Mei Ling" }).click();
+        await flash(page, "Lim Mei Ling no longer looks after Tan Ah Kow.");
+        await panel.getByText("Nobody is linked yet.").waitFor({ timeout: WAIT });
+        assert.equal((await links()).length, 0);
+        await walkIn.getByLabel("Patient", { exact: true }).selectOption("none");
+      });
 
       await step("call next into a room whose patient is still called asks first", async () => {
         await page.getByLabel("Room", { exact: true }).fill("Room 1");

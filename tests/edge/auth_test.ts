@@ -384,3 +384,26 @@ Deno.test("sign-up: optional consents per channel and language, recorded with so
     assert.equal(n.n, 0);
   });
 });
+
+Deno.test("sign-up at a clinic not taking new patients: 409, nothing created", async () => {
+  await using app = await testApp();
+  await app.sql`update public.clinics set accepts_new_patients = false where id = ${CLINIC_A}`;
+  const before = await app.sql`select
+    (select count(*) from public.users)::int as users,
+    (select count(*) from public.patients)::int as patients`;
+  const res = await app.call("POST", "/api/auth/signup", {
+    body: signup("closed.door@example.com"),
+    ip: "198.51.100.9",
+  });
+  assert.deepEqual([res.status, res.body.error?.code], [409, "not_accepting_patients"]);
+  const after = await app.sql`select
+    (select count(*) from public.users)::int as users,
+    (select count(*) from public.patients)::int as patients`;
+  assert.deepEqual(after, before);
+  await app.sql`update public.clinics set accepts_new_patients = true where id = ${CLINIC_A}`;
+  const open = await app.call("POST", "/api/auth/signup", {
+    body: signup("closed.door@example.com"),
+    ip: "198.51.100.9",
+  });
+  assert.equal(open.status, 201, JSON.stringify(open.body));
+});

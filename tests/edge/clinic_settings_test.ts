@@ -358,3 +358,58 @@ Deno.test("clinic settings: the API's schema accepts exactly what the database a
   // Both answers are well represented (about 60% accepted with this seed).
   assert.ok(accepted > 500 && accepted < 1500, `${accepted} of 2000 accepted`);
 });
+
+Deno.test("clinic settings: admins close and reopen the clinic to new patients, audited", async (t) => {
+  await using q = await queueApp();
+  const admin = await q.tokenFor(USERS.admin);
+  const accepts = async () =>
+    (await q.sql`select accepts_new_patients from public.clinics where id = ${CLINIC_A}`)[0]
+      .accepts_new_patients;
+
+  await t.step("GET says it; PATCH changes it alone, audited with the admin", async () => {
+    const read = await q.call("GET", BASE, { token: admin });
+    assert.equal(read.body.accepts_new_patients, true);
+    const res = await q.call("PATCH", BASE, {
+      token: admin,
+      body: { accepts_new_patients: false },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.accepts_new_patients, false);
+    assert.equal(res.body.queue.near_threshold, 3, "the rest as it was");
+    assert.equal(await accepts(), false);
+    const [log] = await q.sql`select changed_fields, actor_id from audit.logs
+      where table_name = 'clinics' and record_id = ${CLINIC_A} order by id desc limit 1`;
+    assert.deepEqual([log.changed_fields, log.actor_id], [["accepts_new_patients"], USERS.admin]);
+  });
+
+  await t.step(
+    "403 for anyone but its admins, 400 for a non-boolean; nothing written",
+    async () => {
+      for (const user of [USERS.staffKoh, USERS.patientLim, USERS.adminBedok]) {
+        const res = await q.call("PATCH", BASE, {
+          token: await q.tokenFor(user),
+          body: { accepts_new_patients: true },
+        });
+        assert.equal(res.status, 403, user);
+      }
+      for (const bad of ["yes", 1, null]) {
+        const res = await q.call("PATCH", BASE, {
+          token: admin,
+          body: { accepts_new_patients: bad },
+        });
+        assert.equal(res.status, 400, JSON.stringify(bad));
+      }
+      assert.equal(await accepts(), false);
+    },
+  );
+
+  await t.step("reopened with the rest of a patch in one go", async () => {
+    const res = await q.call("PATCH", BASE, {
+      token: admin,
+      body: { accepts_new_patients: true, queue: { near_threshold: 4 } },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual([res.body.accepts_new_patients, res.body.queue.near_threshold], [true, 4]);
+    assert.equal(await accepts(), true);
+  });
+});

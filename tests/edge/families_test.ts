@@ -17,6 +17,7 @@ import {
   testApp,
   USERS,
 } from "./_support.ts";
+import { addAppointment } from "../support/clinic.ts";
 
 const key = () => ({ "idempotency-key": crypto.randomUUID() });
 const codes = (body: { clinics: { code: string }[] }) => body.clinics.map((c) => c.code).sort();
@@ -443,5 +444,172 @@ Deno.test("the front desk links a guardian to an existing patient, and unlinks t
     assert.equal((await app.call("DELETE", path, { token: staff })).status, 404);
     const mine = await app.call("GET", "/api/me/dependants", { token: lim });
     assert.deepEqual(mine.body.dependants, []);
+  });
+});
+
+Deno.test("a guardian checks a dependant in and sees the ticket; nobody else does", async (t) => {
+  await using app = await testApp();
+  const lim = await app.tokenFor(USERS.patientLim);
+  const [stranger] = await addPatients(app.sql, CLINIC_A, 1, "stranger");
+  const strangerToken = await app.tokenFor(stranger.userId);
+  const added = await app.call("POST", "/api/clinics/GFC-TP/dependants", {
+    token: lim,
+    body: {
+      full_name: "Lim Xiao Hua",
+      date_of_birth: "2020-02-02",
+      gender: "female",
+      relationship: "child",
+    },
+  });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  const kid = added.body.dependant.id;
+  const checkIn = (token: string, id: string) =>
+    app.call("POST", `/api/appointments/${id}/check-in`, { token });
+
+  await t.step("a stranger's or a non-guardian's check-in: 404, nothing made", async () => {
+    const visit = await addAppointment(app.sql, { patient: kid, startMin: 10 });
+    for (const token of [strangerToken, await app.tokenFor(USERS.patientChan)]) {
+      const res = await checkIn(token, visit);
+      assert.deepEqual([res.status, res.body.error.code], [404, "not_found"]);
+    }
+    const tickets = await app
+      .sql`select 1 from public.queue_tickets where appointment_id = ${visit}`;
+    assert.equal(tickets.length, 0);
+  });
+
+  await t.step(
+    "the guardian checks the dependant in, within the window, and sees the ticket and place",
+    async () => {
+      const early = await addAppointment(app.sql, { patient: kid, startMin: 24 * 60 + 120 });
+      const notYet = await checkIn(lim, early);
+      assert.equal(notYet.status, 409, JSON.stringify(notYet.body));
+      const visit = await addAppointment(app.sql, {
+        patient: kid,
+        doctor: DOCTORS.lee,
+        startMin: 10,
+      });
+      const res = await checkIn(lim, visit);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.ticket.patient_id, kid);
+      assert.equal(res.body.ticket.status, "waiting");
+      assert.equal(typeof res.body.ticket.position, "number", "the place is the guardian's to see");
+      const again = await checkIn(lim, visit);
+      assert.deepEqual([again.status, again.body.ticket.id], [200, res.body.ticket.id]);
+      const stranger = await checkIn(strangerToken, visit);
+      assert.equal(stranger.status, 404);
+    },
+  );
+
+  await t.step("once unlinked, the guardian checks in no more", async () => {
+    const visit = await addAppointment(app.sql, { patient: kid, startMin: 20 });
+    const removed = await app.call("DELETE", `/api/me/dependants/${kid}`, { token: lim });
+    assert.equal(removed.status, 204, JSON.stringify(removed.body));
+    assert.equal((await checkIn(lim, visit)).status, 404);
+  });
+});
+
+Deno.test("a guardian chooses a dependant's messages: consents and language", async (t) => {
+  await using app = await testApp();
+  const day = await nextWeekday(app.sql);
+  const lim = await app.tokenFor(USERS.patientLim);
+  const staff = await app.tokenFor(USERS.staffKoh);
+  const [stranger] = await addPatients(app.sql, CLINIC_A, 1, "stranger");
+  const strangerToken = await app.tokenFor(stranger.userId);
+  const added = await app.call("POST", "/api/clinics/GFC-TP/dependants", {
+    token: lim,
+    body: {
+      full_name: "Lim Xiao Long",
+      date_of_birth: "2018-03-03",
+      gender: "male",
+      relationship: "child",
+    },
+  });
+  const kid = added.body.dependant.id;
+  const change = (token: string, id: string, body: unknown) =>
+    app.call("PATCH", `/api/me/dependants/${id}`, { token, body });
+
+  await t.step("the list says whose choice it is, and the choice", async () => {
+    const list = await app.call("GET", "/api/me/dependants", { token: lim });
+    const d = list.body.dependants.find((x: { id: string }) => x.id === kid);
+    assert.deepEqual([d.own_account, d.language, d.consents], [false, "en", {
+      email: false,
+      sms: false,
+      whatsapp: false,
+      push: false,
+    }]);
+  });
+
+  await t.step("the guardian turns SMS on and picks Chinese; kept in the history", async () => {
+    const res = await change(lim, kid, { consents: { sms: true }, language: "zh" });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual([res.body.dependant.consents.sms, res.body.dependant.language], [true, "zh"]);
+    const [row] = await app.sql`select sms_consent, preferred_language from public.patients
+      where id = ${kid}`;
+    assert.deepEqual(row, { sms_consent: true, preferred_language: "zh" });
+    const history = await app.sql`select channel, granted, source, changed_by::text
+      from public.consent_history where patient_id = ${kid}`;
+    assert.deepEqual(history.map((h) => [h.channel, h.granted, h.source, h.changed_by]), [
+      ["sms", true, "app", USERS.patientLim],
+    ]);
+    const list = await app.call("GET", "/api/me/dependants", { token: lim });
+    assert.equal(list.body.dependants[0].consents.sms, true);
+  });
+
+  await t.step(
+    "a booking for the child texts the child's phone, in the child's language",
+    async () => {
+      const res = await app.call("POST", "/api/bookings", {
+        token: lim,
+        headers: key(),
+        body: {
+          clinic_code: "GFC-TP",
+          doctor_id: DOCTORS.tan,
+          start: sgt(day, "10:00"),
+          patient_id: kid,
+        },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      const sent = await app.sql`select d.channel::text, d.recipient, d.language
+      from public.notification_deliveries d join public.notifications n on n.id = d.notification_id
+      where n.patient_id = ${kid}`;
+      assert.deepEqual(sent.map((d) => [d.channel, d.recipient, d.language]), [
+        ["sms", "+65 9000 0003", "zh"],
+      ]);
+    },
+  );
+
+  await t.step("bad input 400; nobody else's dependant 404; nothing written", async () => {
+    for (
+      const body of [
+        { language: "xx" },
+        { consents: { fax: true } },
+        { consents: { sms: "yes" } },
+        { nickname: "Ah Long" },
+      ]
+    ) {
+      assert.equal((await change(lim, kid, body)).status, 400, JSON.stringify(body));
+    }
+    for (const [token, id] of [[strangerToken, kid], [staff, kid], [lim, crypto.randomUUID()]]) {
+      const res = await change(token, id, { consents: { sms: false } });
+      assert.deepEqual([res.status, res.body.error.code], [404, "dependant_not_found"]);
+    }
+    assert.equal((await change(lim, "nope", {})).status, 400);
+    const [row] = await app.sql`select sms_consent from public.patients where id = ${kid}`;
+    assert.equal(row.sms_consent, true);
+  });
+
+  await t.step("someone with an account of their own chooses their own: 403", async () => {
+    const [parent] = await addPatients(app.sql, CLINIC_A, 1, "elderly");
+    const linked = await app.call(
+      "POST",
+      `/api/clinics/GFC-TP/patients/${parent.patientId}/guardians`,
+      {
+        token: staff,
+        body: { email: "patient.lim@demo.com", relationship: "parent" },
+      },
+    );
+    assert.equal(linked.status, 201, JSON.stringify(linked.body));
+    const res = await change(lim, parent.patientId, { consents: { sms: true } });
+    assert.deepEqual([res.status, res.body.error.code], [403, "own_account"]);
   });
 });

@@ -1,7 +1,8 @@
 /** @jsxImportSource preact */
 /**
  * Family: the people I book for (`/me/dependants`) — add one at a clinic where I am registered
- * (their own record there, no account), book for them, stop booking for them.
+ * (their own record there, no account), book for them, choose how they are told
+ * (DependantMessages), stop booking for them.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, messageOf } from "../lib/api.ts";
@@ -17,6 +18,7 @@ import {
 import { clinicLabel } from "../lib/format.ts";
 import { t as tl } from "../lib/messages.ts";
 import { Loading, Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
+import { DependantMessages } from "./family_messages.tsx";
 import { t } from "./messages.ts";
 import { session } from "./store.ts";
 
@@ -100,6 +102,7 @@ export function Family() {
                     date: d.date_of_birth,
                   })} · {clinicLabel(d.clinic_name, d.branch_name)}
                 </p>
+                <DependantMessages dependant={d} />
                 <div class="row">
                   <a
                     class="btn"

@@ -88,7 +88,7 @@ export function Home() {
               </p>
             )}
             {next.for_dependant && <p>{t("appts.for", { name: next.patient_name })}</p>}
-            {!today && !next.for_dependant && (checkInOpens(next)
+            {!today && (checkInOpens(next)
               ? <p>{checkInOpens(next)}</p>
               : <a class="btn secondary" href="/visit">{t("home.checkInArrive")}</a>)}
           </div>

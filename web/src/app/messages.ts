@@ -161,6 +161,7 @@ const en = {
   "visit.arrived": "Arrived at the clinic? Check in to get your queue number.",
   "visit.checkingIn": "Checking in…",
   "visit.checkIn": "Check in",
+  "visit.checkInFor": "Check in {name}",
   "ticket.number": "Your number",
   "ticket.goTo": "Go to {room}",
   "ticket.counter": "Please go to the counter",
@@ -278,6 +279,15 @@ const en = {
   "family.added": "{name} added.",
   "family.noClinic": "Register at a clinic first (Book → Change clinic).",
   "book.for": "Who is the visit for?",
+  "family.messagesTitle": "Messages about {name}",
+  "family.messagesIntro":
+    "They come to you: in the app and on your devices. By SMS, WhatsApp or e-mail they go to {name}'s phone or e-mail on file, only where ticked, in the language chosen here.",
+  "family.messagesLang": "Language of texts and e-mails",
+  "family.messagesHow": "Besides the app, how may the clinic send messages about {name}?",
+  "family.messagesSave": "Save choices for {name}",
+  "family.messagesSaved": "Choices for {name} saved.",
+  "family.ownAccount":
+    "{name} has an account of their own: messages go to them, and they choose them.",
   "book.forMe": "Me",
   "appts.for": "For {name}",
 };

@@ -12,6 +12,7 @@ import {
   booking,
   type ClinicInfo,
   clinics,
+  families,
   type MyQueue,
   type MyTicket,
   type Notification,
@@ -293,6 +294,14 @@ async function setup(
   const visitChanges = [];
   if (patientId) {
     visitChanges.push({ table: "queue_tickets", filter: `patient_id=eq.${patientId}` });
+  }
+  // The tickets of the people I look after, live too (a guardian checks them in); one added
+  // later follows from the next sign-in, meanwhile from the board and the periodic snapshot.
+  const dependants = await families.dependants(session).catch(() => []);
+  if (myScope !== scope) return;
+  if (dependants.length) {
+    const ids = dependants.slice(0, 100).map((d) => d.id).join(",");
+    visitChanges.push({ table: "queue_tickets", filter: `patient_id=in.(${ids})` });
   }
   if (clinicId) visitChanges.push({ table: "queue_board", filter: `clinic_id=eq.${clinicId}` });
   visitFeed.value = openFeed({

@@ -1,6 +1,7 @@
 /** @jsxImportSource preact */
 /**
- * My visit: check in for today's appointment, then a live ticket card — code, people ahead,
+ * My visit: check in for today's appointment — mine or that of someone I look after, saying
+ * whose — then a live ticket card — code, people ahead,
  * estimated wait, and "Go to Room 3" when called (with chime and vibration where allowed).
  * The card says when it is not live ("Reconnecting…", last update time): never stale silently.
  */
@@ -8,7 +9,13 @@ import { useEffect, useState } from "preact/hooks";
 import { type AppKey, t as tr } from "./messages.ts";
 import { messageOf } from "../lib/api.ts";
 import { clockOffset, serverNow } from "../lib/clock.ts";
-import { type Appointment, queue, type Ticket } from "../lib/endpoints.ts";
+import {
+  type Appointment,
+  type MyAppointment,
+  type MyTicket,
+  queue,
+  type Ticket,
+} from "../lib/endpoints.ts";
 import { localDay, longDate, minutesLabel, timeIn } from "../lib/format.ts";
 import { audioReady, unlockAudio } from "../lib/sound.ts";
 import { LinkBanner, Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
@@ -52,8 +59,8 @@ export function checkInOpens(a: Appointment, now = serverNow()): string | null {
 export function Visit() {
   const t = ticket.value;
   const loaded = myQueue.value !== null;
-  const [today, setToday] = useState<Appointment[] | null>(null);
-  const [next, setNext] = useState<Appointment | null>(null);
+  const [today, setToday] = useState<MyAppointment[] | null>(null);
+  const [next, setNext] = useState<MyAppointment | null>(null);
   const [asOf, setAsOf] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
@@ -64,15 +71,14 @@ export function Visit() {
     myAppointments().then(({ data: list, asOf }) => {
       if (!live) return;
       setAsOf(asOf);
-      // My own visits: a dependant's is checked in at the counter (queue check-in is the
-      // patient's own).
-      const upcoming = list.upcoming.filter((a) => !a.for_dependant);
+      // Mine and my dependants' (a guardian checks them in too), each card saying whose.
+      const upcoming = list.upcoming;
       const now = serverNow();
       const isToday = (a: Appointment) =>
         localDay(a.start, a.timezone ?? "UTC") === localDay(now, a.timezone ?? "UTC");
       setToday(
         [...upcoming, ...list.past].filter((a) =>
-          !a.for_dependant && isToday(a) && a.status !== "cancelled" && a.status !== "held" &&
+          isToday(a) && a.status !== "cancelled" && a.status !== "held" &&
           a.status !== "rescheduled"
         ).sort((a, b) => Date.parse(a.start) - Date.parse(b.start)),
       );
@@ -140,6 +146,7 @@ export function Visit() {
                 doctor: next.doctor_name ?? "",
               })}
             </p>
+            {next.for_dependant && <p>{tr("appts.for", { name: next.patient_name })}</p>}
             <p>{checkInOpens(next) ?? tr("visit.checkInHere")}</p>
             <a class="btn secondary" href="/appointments">{tr("visit.myAppointments")}</a>
           </div>
@@ -160,6 +167,7 @@ export function Visit() {
             <p class="muted">
               {longDate(a.start, tz)} · <StatusChip status={a.status} />
             </p>
+            {a.for_dependant && <p>{tr("appts.for", { name: a.patient_name })}</p>}
             {AFTER.has(a.status) && !checkable(a) && <p>{tr(`after.${a.status}` as AppKey)}</p>}
             {a.status === "completed" && (
               <a class="btn secondary" href="/book">{tr("visit.followUp")}</a>
@@ -174,7 +182,11 @@ export function Visit() {
                   disabled={busy !== null}
                   onClick={() => checkIn(a)}
                 >
-                  {busy === a.id ? tr("visit.checkingIn") : tr("visit.checkIn")}
+                  {busy === a.id
+                    ? tr("visit.checkingIn")
+                    : a.for_dependant
+                    ? tr("visit.checkInFor", { name: a.patient_name })
+                    : tr("visit.checkIn")}
                 </button>
               </>
             )}
@@ -185,7 +197,12 @@ export function Visit() {
   );
 }
 
-export function TicketCard(props: { ticket: Ticket; compact?: boolean }) {
+export function TicketCard(
+  props: {
+    ticket: Ticket & Partial<Pick<MyTicket, "patient_name" | "for_dependant">>;
+    compact?: boolean;
+  },
+) {
   const t = props.ticket;
   const feed = visitFeed.value;
   const synced = feed?.syncedAt.value ?? null;
@@ -198,6 +215,7 @@ export function TicketCard(props: { ticket: Ticket; compact?: boolean }) {
     Date.parse(t.scheduled_at) > serverNow();
   return (
     <article class={`card ticket ${t.status}`} aria-labelledby="ticket-code">
+      {t.for_dependant && <p>{tr("appts.for", { name: t.patient_name ?? "" })}</p>}
       <p class="ticket-label">{tr("ticket.number")}</p>
       <p class="ticket-code mono" id="ticket-code">{t.code}</p>
       {t.status === "called" && (

@@ -5251,7 +5251,7 @@ export interface paths {
     };
     /**
      * My ticket today: position, people ahead, estimated wait
-     * @description The caller's active ticket (waiting, called or serving) of today, earliest check-in first, or null. `position` is the place in the clinic's line (as on the board); `people_ahead` counts the waiting tickets the same doctor sees first; `estimated_wait_minutes` = people ahead × the doctor's rolling mean consultation length (last 20 consultations) + what remains of the current one. Filter with `clinic_code`.
+     * @description The caller's active ticket (waiting, called or serving) of today, earliest check-in first — their own before a dependant's (`for_dependant`) — or null. `position` is the place in the clinic's line (as on the board); `people_ahead` counts the waiting tickets the same doctor sees first; `estimated_wait_minutes` = people ahead × the doctor's rolling mean consultation length (last 20 consultations) + what remains of the current one. Filter with `clinic_code`.
      */
     get: {
       parameters: {
@@ -7652,7 +7652,72 @@ export interface paths {
     };
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Choose a dependant's messages: consents per channel and language
+     * @description Messages about a dependant without an account of their own come to the guardian: in the app and by push on the guardian's devices, and — with the dependant's consent, chosen here — by SMS, WhatsApp or e-mail to the dependant's record's phone or address, in the dependant's language. Each consent that changes is kept in the history with source `app` and the guardian as who changed it.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          patient_id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["DependantChanges"];
+        };
+      };
+      responses: {
+        /** @description Changed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["DependantUpdated"];
+          };
+        };
+        /** @description Invalid request (`invalid_request` with field paths in `details`, or a specific code) */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not signed in, or a bad token (`auth_required`, `token_expired`, …) */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description They have an account of their own (`own_account`) */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description Not a dependant of the caller (`dependant_not_found`) */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
     trace?: never;
   };
   "/api/clinics/{code}/patients/{patient_id}/guardians": {
@@ -8562,6 +8627,7 @@ export interface components {
     };
     ClinicSettings: {
       timezone: string;
+      accepts_new_patients: boolean;
       queue: {
         check_in_window_minutes: number;
         check_in_late_minutes: number;
@@ -8594,6 +8660,8 @@ export interface components {
       timezone?: string;
       /** @description The whole week, replacing the current one; [] for none (nothing bound) */
       opening_hours?: components["schemas"]["OpeningInterval"][];
+      /** @description false: sign-up, registering from another clinic and new dependants are refused (409 `not_accepting_patients`); existing patients book as before */
+      accepts_new_patients?: boolean;
     };
     QueueSettings: {
       /** @description Online check-in opens this long before a visit (default 60) */
@@ -8715,6 +8783,10 @@ export interface components {
     MyQueueTicket: components["schemas"]["QueueTicket"] & {
       clinic_code: string;
       clinic_name: string;
+      /** @description Whose ticket it is */
+      patient_name: string;
+      /** @description A ticket of someone I look after (a dependant), not mine */
+      for_dependant: boolean;
     };
     Profile: {
       user_id: string;
@@ -9024,6 +9096,11 @@ export interface components {
       /** @enum {string} */
       relationship: "child" | "parent" | "spouse" | "other";
       linked_at: string;
+      /** @description They have an account of their own: told themselves, and choose their own consents and language; otherwise the guardian is told and chooses them */
+      own_account: boolean;
+      /** @description The language of SMS, WhatsApp and e-mail */
+      language: string;
+      consents: components["schemas"]["Consents"];
     };
     DependantAnswer: {
       dependant: components["schemas"]["Dependant"];
@@ -9043,6 +9120,18 @@ export interface components {
        * @example +65 9123 4567
        */
       phone?: string;
+    };
+    DependantUpdated: {
+      dependant: components["schemas"]["Dependant"];
+    };
+    /** @description Fields left out stay as they are */
+    DependantChanges: {
+      consents?: components["schemas"]["ConsentChanges"];
+      /**
+       * @example en
+       * @enum {string}
+       */
+      language?: "en" | "zh" | "ms" | "ta";
     };
     GuardianLink: {
       guardian: {

@@ -159,6 +159,12 @@ export const families = {
   add: (auth: Auth, code: string, input: Schemas["DependantRequest"]) =>
     call("post", "/api/clinics/{code}/dependants", { auth, params: { code }, body: input })
       .then((r) => r.dependant),
+  update: (auth: Auth, patientId: string, changes: Schemas["DependantChanges"]) =>
+    call("patch", "/api/me/dependants/{patient_id}", {
+      auth,
+      params: { patient_id: patientId },
+      body: changes,
+    }).then((r) => r.dependant),
   remove: (auth: Auth, patientId: string) =>
     call("delete", "/api/me/dependants/{patient_id}", {
       auth,
@@ -254,6 +260,22 @@ export const staff = {
       params: { code },
       query: { q, limit: 10 },
     }).then((r) => r.patients),
+  linkGuardian: (
+    auth: Auth,
+    code: string,
+    patientId: string,
+    body: RequestBody<"/api/clinics/{code}/patients/{patient_id}/guardians", "post">,
+  ) =>
+    call("post", "/api/clinics/{code}/patients/{patient_id}/guardians", {
+      auth,
+      params: { code, patient_id: patientId },
+      body,
+    }),
+  unlinkGuardian: (auth: Auth, code: string, patientId: string, userId: string) =>
+    call("delete", "/api/clinics/{code}/patients/{patient_id}/guardians/{user_id}", {
+      auth,
+      params: { code, patient_id: patientId, user_id: userId },
+    }),
   boardToken: (auth: Auth, code: string, label: string) =>
     call("post", "/api/clinics/{code}/board-tokens", { auth, params: { code }, body: { label } }),
   boardTokens: (auth: Auth, code: string) =>

@@ -250,6 +250,9 @@ const en = {
   "settings.title": "Clinic settings",
   "settings.loading": "Loading settings…",
   "settings.timezone": "Time zone",
+  "settings.accepts": "Taking new patients",
+  "settings.acceptsHint":
+    "Untick to stop new sign-ups, registrations from other clinics and new dependants; patients already registered book as before.",
   "settings.tzBooked":
     "{n} bookings from today on would move in local time: move or cancel them first.",
   "settings.hours": "Opening hours",
@@ -431,6 +434,20 @@ const en = {
   "guardian.parent": "Child: {name}",
   "guardian.spouse": "Spouse: {name}",
   "guardian.other": "Guardian: {name}",
+  "guardians.title": "Who looks after {name}",
+  "guardians.none": "Nobody is linked yet.",
+  "guardians.email": "Guardian's e-mail",
+  "guardians.emailHint": "An account registered at this clinic; check who is who first",
+  "guardians.relationship": "{name} is their",
+  "guardians.rel.child": "Child",
+  "guardians.rel.parent": "Parent",
+  "guardians.rel.spouse": "Spouse",
+  "guardians.rel.other": "Other",
+  "guardians.link": "Link guardian",
+  "guardians.linked": "{name} now looks after {patient}.",
+  "guardians.unlink": "Unlink guardian",
+  "guardians.unlinkName": "Unlink {name}",
+  "guardians.unlinked": "{name} no longer looks after {patient}.",
 };
 export type StaffKey = keyof typeof en;
 

@@ -1,7 +1,7 @@
 /** @jsxImportSource preact */
 /**
- * The clinic's settings, for its admins: time zone, opening hours, queue policy, reminder leads
- * and quiet hours, saved together in one change. The API decides what is valid (the database's
+ * The clinic's settings, for its admins: time zone, whether it takes new patients, opening
+ * hours, queue policy, reminder leads and quiet hours, saved together in one change. The API decides what is valid (the database's
  * one validator); this panel shows its answer next to each field, and the doctors' hours or
  * bookings a change would collide with.
  */
@@ -31,6 +31,7 @@ const WEEKDAYS = [1, 2, 3, 4, 5, 6, 0];
 /** The form's values, as typed (the API checks them). */
 interface Draft {
   timezone: string;
+  accepts: boolean;
   queue: Record<QueueKey, string>;
   leads: string;
   quiet: boolean;
@@ -43,6 +44,7 @@ function draftOf(s: ClinicSettings): Draft {
   const quiet = s.notifications.quiet_hours;
   return {
     timezone: s.timezone,
+    accepts: s.accepts_new_patients,
     queue: Object.fromEntries(QUEUE_KEYS.map((k) => [k, String(s.queue[k])])) as Draft["queue"],
     leads: s.notifications.reminder_minutes_before.join(", "),
     quiet: quiet !== false,
@@ -58,6 +60,7 @@ const numberOf = (s: string) => (/^\s*-?\d+(\.\d+)?\s*$/.test(s) ? Number(s) : s
 function patchOf(d: Draft): ClinicSettingsPatch {
   return {
     timezone: d.timezone,
+    accepts_new_patients: d.accepts,
     queue: Object.fromEntries(QUEUE_KEYS.map((k) => [k, numberOf(d.queue[k])])),
     notifications: {
       reminder_minutes_before: d.leads.split(",").map((s) => s.trim()).filter(Boolean)
@@ -149,6 +152,16 @@ export function ClinicSettingsPanel(props: { code: string }) {
         >
           {zones(d.timezone).map((z) => <option key={z} value={z}>{z}</option>)}
         </SelectField>
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={d.accepts}
+            aria-describedby="settings-accepts-hint"
+            onChange={(e) => edit({ accepts: e.currentTarget.checked })}
+          />{" "}
+          {t("settings.accepts")}
+        </label>
+        <p class="muted" id="settings-accepts-hint">{t("settings.acceptsHint")}</p>
         {bookings.value.length > 0 && (
           <div data-testid="settings-bookings">
             <Notice kind="warning">{t("settings.tzBooked", { n: bookings.value.length })}</Notice>

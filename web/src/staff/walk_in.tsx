@@ -2,7 +2,9 @@
 /**
  * A walk-in: nameless, a patient found by name / number / phone, or a new patient. The form
  * starts afresh after every ticket (normal priority, any doctor); a new patient who looks
- * registered already (409 `possible_duplicate`) is shown with the likely matches first.
+ * registered already (409 `possible_duplicate`) is shown with the likely matches first. The
+ * patient picked in the search shows who looks after them, where the desk links and unlinks
+ * guardians.
  */
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, messageOf } from "../lib/api.ts";
@@ -26,6 +28,7 @@ import {
   walkInRequest,
   type WalkInWho,
 } from "./state.ts";
+import { Guardians } from "./guardians.tsx";
 import { t } from "./messages.ts";
 import { info, run, say, session } from "./store.ts";
 
@@ -50,6 +53,7 @@ export function WalkIn(props: { code: string }) {
     setDupes([]);
   }
   const doctors = info.value?.doctors ?? [];
+  const pickedPatient = who === "find" ? found?.find((p) => p.id === picked) : undefined;
   const q = query.trim();
   useEffect(() => {
     setFound(null);
@@ -262,6 +266,16 @@ export function WalkIn(props: { code: string }) {
           {busy ? t("walkIn.busy") : t("walkIn.submit")}
         </button>
       </form>
+      {pickedPatient && (
+        <Guardians
+          code={props.code}
+          patient={pickedPatient}
+          onChange={(guardians) =>
+            setFound((list) =>
+              list?.map((p) => (p.id === pickedPatient.id ? { ...p, guardians } : p)) ?? null
+            )}
+        />
+      )}
     </section>
   );
 }

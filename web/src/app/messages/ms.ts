@@ -169,6 +169,7 @@ const messages: Record<AppKey, string> = {
   "visit.arrived": "Sudah tiba di klinik? Daftar masuk untuk mendapatkan nombor giliran anda.",
   "visit.checkingIn": "Mendaftar masuk…",
   "visit.checkIn": "Daftar masuk",
+  "visit.checkInFor": "Daftar masuk {name}",
   "ticket.number": "Nombor anda",
   "ticket.goTo": "Pergi ke {room}",
   "ticket.counter": "Sila ke kaunter",
@@ -290,6 +291,15 @@ const messages: Record<AppKey, string> = {
   "family.added": "{name} ditambah.",
   "family.noClinic": "Daftar di sebuah klinik dahulu (Tempah → Tukar klinik).",
   "book.for": "Untuk siapa lawatan ini?",
+  "family.messagesTitle": "Mesej tentang {name}",
+  "family.messagesIntro":
+    "Mesej dihantar kepada anda: dalam aplikasi dan pada peranti anda. Melalui SMS, WhatsApp atau e-mel, mesej dihantar ke telefon atau e-mel {name} dalam rekod, hanya jika ditanda, dalam bahasa yang dipilih di sini.",
+  "family.messagesLang": "Bahasa SMS dan e-mel",
+  "family.messagesHow": "Selain aplikasi, bagaimana klinik boleh menghantar mesej tentang {name}?",
+  "family.messagesSave": "Simpan pilihan untuk {name}",
+  "family.messagesSaved": "Pilihan untuk {name} disimpan.",
+  "family.ownAccount":
+    "{name} mempunyai akaun sendiri: mesej dihantar kepadanya, dan dia memilihnya sendiri.",
   "book.forMe": "Saya",
   "appts.for": "Untuk {name}",
 };

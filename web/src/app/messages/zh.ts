@@ -154,6 +154,7 @@ const messages: Record<AppKey, string> = {
   "visit.arrived": "已到达诊所？报到以获取排队号码。",
   "visit.checkingIn": "正在报到…",
   "visit.checkIn": "报到",
+  "visit.checkInFor": "为 {name} 报到",
   "ticket.number": "您的号码",
   "ticket.goTo": "请到 {room}",
   "ticket.counter": "请到柜台",
@@ -269,6 +270,14 @@ const messages: Record<AppKey, string> = {
   "family.added": "已添加 {name}。",
   "family.noClinic": "请先在一家诊所注册（预约 → 更换诊所）。",
   "book.for": "为谁预约？",
+  "family.messagesTitle": "关于 {name} 的通知",
+  "family.messagesIntro":
+    "通知会发给您：在应用内和您的设备上。短信、WhatsApp 或电子邮件只在勾选时发送到 {name} 登记的电话或邮箱，并使用此处选择的语言。",
+  "family.messagesLang": "短信和电子邮件的语言",
+  "family.messagesHow": "除应用外，诊所可以如何发送关于 {name} 的通知？",
+  "family.messagesSave": "保存 {name} 的选择",
+  "family.messagesSaved": "已保存 {name} 的选择。",
+  "family.ownAccount": "{name} 有自己的账户：通知发给本人，由本人选择。",
   "book.forMe": "我自己",
   "appts.for": "为 {name}",
 };

@@ -254,6 +254,9 @@ const messages: Record<StaffKey, string> = {
   "settings.title": "Tetapan klinik",
   "settings.loading": "Memuatkan tetapan…",
   "settings.timezone": "Zon waktu",
+  "settings.accepts": "Menerima pesakit baharu",
+  "settings.acceptsHint":
+    "Nyahtanda untuk menghentikan pendaftaran baharu, pendaftaran dari klinik lain dan tanggungan baharu; pesakit yang sudah berdaftar menempah seperti biasa.",
   "settings.tzBooked":
     "{n} tempahan dari hari ini akan beralih waktu tempatan: pindahkan atau batalkan dahulu.",
   "settings.hours": "Waktu operasi",
@@ -435,6 +438,20 @@ const messages: Record<StaffKey, string> = {
   "guardian.parent": "Anak: {name}",
   "guardian.spouse": "Pasangan: {name}",
   "guardian.other": "Penjaga: {name}",
+  "guardians.title": "Penjaga {name}",
+  "guardians.none": "Belum ada yang dipautkan.",
+  "guardians.email": "E-mel penjaga",
+  "guardians.emailHint": "Akaun yang berdaftar di klinik ini; sahkan identiti dahulu",
+  "guardians.relationship": "Hubungan {name} dengan penjaga",
+  "guardians.rel.child": "Anak",
+  "guardians.rel.parent": "Ibu bapa",
+  "guardians.rel.spouse": "Pasangan",
+  "guardians.rel.other": "Lain-lain",
+  "guardians.link": "Pautkan penjaga",
+  "guardians.linked": "{name} kini menjaga {patient}.",
+  "guardians.unlink": "Nyahpaut penjaga",
+  "guardians.unlinkName": "Nyahpaut {name}",
+  "guardians.unlinked": "{name} tidak lagi menjaga {patient}.",
 };
 
 export default messages;

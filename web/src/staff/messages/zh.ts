@@ -246,6 +246,9 @@ const messages: Record<StaffKey, string> = {
   "settings.title": "诊所设置",
   "settings.loading": "正在加载设置…",
   "settings.timezone": "时区",
+  "settings.accepts": "接收新患者",
+  "settings.acceptsHint":
+    "取消勾选后，不再接受新注册、来自其他诊所的登记和新增受抚养人；已登记的患者照常预约。",
   "settings.tzBooked": "从今天起有 {n} 个预约的当地时间会改变：请先改期或取消。",
   "settings.hours": "营业时间",
   "settings.hoursIntro":
@@ -422,6 +425,20 @@ const messages: Record<StaffKey, string> = {
   "guardian.parent": "子女：{name}",
   "guardian.spouse": "配偶：{name}",
   "guardian.other": "监护人：{name}",
+  "guardians.title": "{name} 的监护人",
+  "guardians.none": "尚未关联任何人。",
+  "guardians.email": "监护人电子邮件",
+  "guardians.emailHint": "须为本诊所已注册的账户；请先核实身份",
+  "guardians.relationship": "{name} 是对方的",
+  "guardians.rel.child": "子女",
+  "guardians.rel.parent": "父母",
+  "guardians.rel.spouse": "配偶",
+  "guardians.rel.other": "其他",
+  "guardians.link": "关联监护人",
+  "guardians.linked": "{name} 现在照顾 {patient}。",
+  "guardians.unlink": "解除监护人",
+  "guardians.unlinkName": "解除 {name}",
+  "guardians.unlinked": "{name} 不再照顾 {patient}。",
 };
 
 export default messages;
