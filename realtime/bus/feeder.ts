@@ -17,7 +17,7 @@
  *   transaction published like any other, so nodes see the stream move when the tables are
  *   idle — and see it stall when any part of the path does.
  */
-import { jetstream, jetstreamManager, type PubAck } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import postgres from "postgres";
 import type { Transaction } from "../changes/types.ts";
@@ -27,6 +27,7 @@ import { CLIENT_PUBLICATION, DIRECTORY_PUBLICATION } from "../db/setup.ts";
 import type { FeedSink } from "../feed/feed.ts";
 import { createReplicationFeed, type ReplicationFeed, slotName } from "../feed/replication.ts";
 import { describeError } from "../guard.ts";
+import { type Acked, createPublisher, type Publisher } from "./publisher.ts";
 import {
   decodePart,
   encodeTransaction,
@@ -60,7 +61,7 @@ export interface FeederOptions {
 const MAX_IN_FLIGHT = 64;
 
 interface InFlight {
-  ack: Promise<PubAck>;
+  ack: Promise<Acked>;
   /** The last part of its transaction: acknowledged, the transaction is in the stream. */
   last: boolean;
 }
@@ -75,7 +76,6 @@ export interface Feeder {
 
 export function createFeeder(options: FeederOptions): Feeder {
   const sql = postgres(options.databaseUrl, { max: 4, onnotice: () => {}, idle_timeout: 30 });
-  const js = jetstream(options.nats);
   const subject = subjectOf(options.stream.name);
   const pollMs = options.pollMs ?? 250;
   const maxQueued = options.maxQueued ?? 20_000;
@@ -92,6 +92,7 @@ export function createFeeder(options: FeederOptions): Feeder {
   let pumping: Promise<void> | undefined;
   let term = 0;
   let pausing: Promise<void> | undefined;
+  let publisher: Publisher | undefined;
   const counters = {
     terms: 0,
     published: 0,
@@ -169,8 +170,7 @@ export function createFeeder(options: FeederOptions): Feeder {
         const bodies = encodeTransaction(txn, limit);
         for (let part = 0; part < bodies.length; part++) {
           const msgID = msgIdOf(txn.lsn, part);
-          const expect = previous === undefined ? undefined : { lastMsgID: previous };
-          const ack = js.publish(subject, bodies[part], { msgID, expect, timeout: 2_000 });
+          const ack = publisher!.publish(subject, bodies[part], msgID, previous);
           ack.catch(() => {}); // awaited in order below, where its failure counts
           inFlight.push({ ack, last: part === bodies.length - 1 });
           previous = msgID;
@@ -226,6 +226,7 @@ export function createFeeder(options: FeederOptions): Feeder {
       select pubname from pg_publication
       where pubname in (${publication}, ${DIRECTORY_PUBLICATION})`;
     inStream = await lastLsnInStream();
+    publisher ??= createPublisher(options.nats, 2_000);
     feed = createReplicationFeed({
       url: options.databaseUrl,
       sql,
@@ -303,6 +304,8 @@ export function createFeeder(options: FeederOptions): Feeder {
       wakeUp?.();
       await electing;
       await stepDown();
+      publisher?.close();
+      publisher = undefined;
       await sql.end({ timeout: 5 });
     },
     isLeader: () => feed !== undefined,
