@@ -59,11 +59,21 @@ export interface FeederOptions {
 
 /** Messages published ahead of their acks at most. */
 const MAX_IN_FLIGHT = 64;
+/**
+ * While messages flow, one in this period asks for JetStream's ack (and the last one once the
+ * queue has been quiet this long): an ack proves its whole chain, so acking each message would
+ * only cost a wake-up per message on both ends.
+ */
+const ACK_EVERY_MS = 50;
 
 interface InFlight {
-  ack: Promise<Acked>;
-  /** The last part of its transaction: acknowledged, the transaction is in the stream. */
+  /** JetStream's answer, for a message that asked for it. */
+  ack?: Promise<Acked>;
+  /** The last part of its transaction: in the stream, the transaction is. */
   last: boolean;
+  body: string;
+  msgID: string;
+  expect: string | undefined;
 }
 
 export interface Feeder {
@@ -93,6 +103,7 @@ export function createFeeder(options: FeederOptions): Feeder {
   let term = 0;
   let pausing: Promise<void> | undefined;
   let publisher: Publisher | undefined;
+  let nudge: (() => void) | undefined; // wakes a pump waiting for the next transaction
   const counters = {
     terms: 0,
     published: 0,
@@ -132,6 +143,7 @@ export function createFeeder(options: FeederOptions): Feeder {
       return; // the slot still holds it: read again after the pause
     }
     queue.push(txn);
+    nudge?.();
     pumping ??= pump(term).finally(() => pumping = undefined);
   }
 
@@ -149,13 +161,32 @@ export function createFeeder(options: FeederOptions): Feeder {
     await f.start(sink);
   }
 
+  /** Resolves when a transaction is queued, or after `ms`. */
+  function nextEnqueue(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        nudge = undefined;
+        resolve();
+      }, ms);
+      nudge = () => {
+        nudge = undefined;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /**
-   * Publishes the queue in order, up to MAX_IN_FLIGHT messages ahead of their acks. Each
-   * message but the first after a start or a failure expects its predecessor's id as the
+   * Publishes the queue in order, up to MAX_IN_FLIGHT messages ahead of their confirmation.
+   * Each message but the first after a start or a failure expects its predecessor's id as the
    * stream's last (`Nats-Expected-Last-Msg-Id`): were one lost, every later one is refused, so
-   * the stream holds a prefix of the queue, in order. The slot is confirmed in ack order. A
-   * failure waits for the rest, then publishes again from the oldest unacknowledged
-   * transaction (the stream drops re-publishes by msg id before it checks the expectation).
+   * the stream holds a prefix of the queue, in order, and an ack of one message proves every
+   * message before it. So only some messages ask for an ack (ACK_EVERY_MS); when the queue's
+   * tail went unasked and nothing follows it for that long, the tail is published again asking
+   * (the stream answers a duplicate for the copy it holds, or stores it now, in order, or
+   * refuses it when its chain broke). The slot is confirmed in ack order. A failure waits for
+   * the rest, then publishes again from the oldest unconfirmed transaction (the stream drops
+   * re-publishes by msg id before it checks the expectation).
    */
   async function pump(current: number): Promise<void> {
     // Messages leave room for the headers under the server's max_payload.
@@ -164,31 +195,50 @@ export function createFeeder(options: FeederOptions): Feeder {
     let inFlight: InFlight[] = [];
     let next = head; // the next transaction to publish
     let previous: string | undefined; // the id the next message expects; none: a new chain
+    let askedAt = 0;
+    const send = (f: InFlight, ask: boolean) => {
+      if (!ask) return publisher!.send(subject, f.body, f.msgID, f.expect);
+      f.ack = publisher!.ask(subject, f.body, f.msgID, f.expect);
+      f.ack.catch(() => {}); // awaited in order below, where its failure counts
+      askedAt = Date.now();
+    };
     while (head < queue.length && current === term && !stopping) {
       while (next < queue.length && inFlight.length < MAX_IN_FLIGHT) {
         const txn = queue[next++];
         const bodies = encodeTransaction(txn, limit);
         for (let part = 0; part < bodies.length; part++) {
           const msgID = msgIdOf(txn.lsn, part);
-          const ack = publisher!.publish(subject, bodies[part], msgID, previous);
-          ack.catch(() => {}); // awaited in order below, where its failure counts
-          inFlight.push({ ack, last: part === bodies.length - 1 });
+          const f = {
+            last: part === bodies.length - 1,
+            body: bodies[part],
+            msgID,
+            expect: previous,
+          };
+          send(f, Date.now() - askedAt >= ACK_EVERY_MS || inFlight.length >= MAX_IN_FLIGHT - 1);
+          inFlight.push(f);
           previous = msgID;
         }
       }
-      const oldest = inFlight.shift()!;
+      let asked = inFlight.findIndex((f) => f.ack);
+      if (asked < 0) {
+        await nextEnqueue(ACK_EVERY_MS - (Date.now() - askedAt));
+        if (next < queue.length || current !== term || stopping) continue;
+        send(inFlight[asked = inFlight.length - 1], true);
+      }
       try {
-        const ack = await oldest.ack;
+        const ack = await inFlight[asked].ack!;
+        const confirmed = inFlight.splice(0, asked + 1);
         if (ack.duplicate) counters.duplicates++;
-        else counters.published++;
-        if (oldest.last) {
+        counters.published += confirmed.length - (ack.duplicate ? 1 : 0);
+        for (const f of confirmed) {
+          if (!f.last) continue;
           inStream = queue[head].lsn;
           queue[head++] = undefined as unknown as Transaction;
-          if (head > 1024 && head * 2 > queue.length) {
-            queue = queue.slice(head);
-            next -= head;
-            head = 0;
-          }
+        }
+        if (head > 1024 && head * 2 > queue.length) {
+          queue = queue.slice(head);
+          next -= head;
+          head = 0;
         }
         backoff = 50;
       } catch {

@@ -3,7 +3,8 @@
  * one inbox, and one subscription settles the acks. nats.js's `js.publish` makes a request per
  * message — a muxed reply, a timer and an Error captured for its stack — which cost the feeder
  * more CPU than the publish itself; here a message costs its headers and one promise, and one
- * sweep times out what JetStream has not acknowledged.
+ * sweep times out what JetStream has not acknowledged. A message may also go without a reply
+ * subject (`send`): the feeder asks only now and then, an ack proving the chain before it.
  */
 import { createInbox, headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
 
@@ -15,10 +16,12 @@ export interface Acked {
 
 export interface Publisher {
   /**
-   * Publishes `body` with `Nats-Msg-Id: msgId` and, when given, `Nats-Expected-Last-Msg-Id`;
-   * resolves with JetStream's ack, rejects with its error, or after the timeout.
+   * Publishes `body` with `Nats-Msg-Id: msgId` and, when given, `Nats-Expected-Last-Msg-Id`,
+   * without a reply subject: nothing says whether it was stored (a later ack of its chain does).
    */
-  publish(subject: string, body: string, msgId: string, expectLastMsgId?: string): Promise<Acked>;
+  send(subject: string, body: string, msgId: string, expectLastMsgId?: string): void;
+  /** The same, asking for JetStream's ack: rejects with its error, or after the timeout. */
+  ask(subject: string, body: string, msgId: string, expectLastMsgId?: string): Promise<Acked>;
   /** Rejects what is pending and ends the subscription and the sweep. */
   close(): void;
 }
@@ -67,16 +70,30 @@ export function createPublisher(nc: NatsConnection, timeoutMs: number): Publishe
     }
   }, Math.max(10, Math.min(500, timeoutMs / 4)));
 
+  function headersOf(msgId: string, expectLastMsgId: string | undefined) {
+    const h = headers();
+    h.set("Nats-Msg-Id", msgId);
+    if (expectLastMsgId !== undefined) h.set("Nats-Expected-Last-Msg-Id", expectLastMsgId);
+    return h;
+  }
+
   return {
-    publish(subject, body, msgId, expectLastMsgId) {
-      const h = headers();
-      h.set("Nats-Msg-Id", msgId);
-      if (expectLastMsgId !== undefined) h.set("Nats-Expected-Last-Msg-Id", expectLastMsgId);
+    send(subject, body, msgId, expectLastMsgId) {
+      try {
+        nc.publish(subject, body, { headers: headersOf(msgId, expectLastMsgId) });
+      } catch {
+        // A closed connection: the next ask fails, and the pump publishes again from there.
+      }
+    },
+    ask(subject, body, msgId, expectLastMsgId) {
       const id = next++;
       return new Promise<Acked>((resolve, reject) => {
         pending.set(id, { resolve, reject, at: Date.now() });
         try {
-          nc.publish(subject, body, { headers: h, reply: `${inbox}.${id}` });
+          nc.publish(subject, body, {
+            headers: headersOf(msgId, expectLastMsgId),
+            reply: `${inbox}.${id}`,
+          });
         } catch (error) {
           pending.delete(id);
           reject(error as Error); // the connection is closed or draining
