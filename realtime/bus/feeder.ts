@@ -17,7 +17,7 @@
  *   transaction published like any other, so nodes see the stream move when the tables are
  *   idle — and see it stall when any part of the path does.
  */
-import { jetstream, jetstreamManager, type PubAck } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import postgres from "postgres";
 import type { Transaction } from "../changes/types.ts";
@@ -27,6 +27,7 @@ import { CLIENT_PUBLICATION, DIRECTORY_PUBLICATION } from "../db/setup.ts";
 import type { FeedSink } from "../feed/feed.ts";
 import { createReplicationFeed, type ReplicationFeed, slotName } from "../feed/replication.ts";
 import { describeError } from "../guard.ts";
+import { type Acked, createPublisher, type Publisher } from "./publisher.ts";
 import {
   decodePart,
   encodeTransaction,
@@ -58,11 +59,21 @@ export interface FeederOptions {
 
 /** Messages published ahead of their acks at most. */
 const MAX_IN_FLIGHT = 64;
+/**
+ * While messages flow, one in this period asks for JetStream's ack (and the last one once the
+ * queue has been quiet this long): an ack proves its whole chain, so acking each message would
+ * only cost a wake-up per message on both ends.
+ */
+const ACK_EVERY_MS = 50;
 
 interface InFlight {
-  ack: Promise<PubAck>;
-  /** The last part of its transaction: acknowledged, the transaction is in the stream. */
+  /** JetStream's answer, for a message that asked for it. */
+  ack?: Promise<Acked>;
+  /** The last part of its transaction: in the stream, the transaction is. */
   last: boolean;
+  body: string;
+  msgID: string;
+  expect: string | undefined;
 }
 
 export interface Feeder {
@@ -75,7 +86,6 @@ export interface Feeder {
 
 export function createFeeder(options: FeederOptions): Feeder {
   const sql = postgres(options.databaseUrl, { max: 4, onnotice: () => {}, idle_timeout: 30 });
-  const js = jetstream(options.nats);
   const subject = subjectOf(options.stream.name);
   const pollMs = options.pollMs ?? 250;
   const maxQueued = options.maxQueued ?? 20_000;
@@ -92,6 +102,8 @@ export function createFeeder(options: FeederOptions): Feeder {
   let pumping: Promise<void> | undefined;
   let term = 0;
   let pausing: Promise<void> | undefined;
+  let publisher: Publisher | undefined;
+  let nudge: (() => void) | undefined; // wakes a pump waiting for the next transaction
   const counters = {
     terms: 0,
     published: 0,
@@ -131,6 +143,7 @@ export function createFeeder(options: FeederOptions): Feeder {
       return; // the slot still holds it: read again after the pause
     }
     queue.push(txn);
+    nudge?.();
     pumping ??= pump(term).finally(() => pumping = undefined);
   }
 
@@ -148,13 +161,32 @@ export function createFeeder(options: FeederOptions): Feeder {
     await f.start(sink);
   }
 
+  /** Resolves when a transaction is queued, or after `ms`. */
+  function nextEnqueue(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        nudge = undefined;
+        resolve();
+      }, ms);
+      nudge = () => {
+        nudge = undefined;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /**
-   * Publishes the queue in order, up to MAX_IN_FLIGHT messages ahead of their acks. Each
-   * message but the first after a start or a failure expects its predecessor's id as the
+   * Publishes the queue in order, up to MAX_IN_FLIGHT messages ahead of their confirmation.
+   * Each message but the first after a start or a failure expects its predecessor's id as the
    * stream's last (`Nats-Expected-Last-Msg-Id`): were one lost, every later one is refused, so
-   * the stream holds a prefix of the queue, in order. The slot is confirmed in ack order. A
-   * failure waits for the rest, then publishes again from the oldest unacknowledged
-   * transaction (the stream drops re-publishes by msg id before it checks the expectation).
+   * the stream holds a prefix of the queue, in order, and an ack of one message proves every
+   * message before it. So only some messages ask for an ack (ACK_EVERY_MS); when the queue's
+   * tail went unasked and nothing follows it for that long, the tail is published again asking
+   * (the stream answers a duplicate for the copy it holds, or stores it now, in order, or
+   * refuses it when its chain broke). The slot is confirmed in ack order. A failure waits for
+   * the rest, then publishes again from the oldest unconfirmed transaction (the stream drops
+   * re-publishes by msg id before it checks the expectation).
    */
   async function pump(current: number): Promise<void> {
     // Messages leave room for the headers under the server's max_payload.
@@ -163,32 +195,50 @@ export function createFeeder(options: FeederOptions): Feeder {
     let inFlight: InFlight[] = [];
     let next = head; // the next transaction to publish
     let previous: string | undefined; // the id the next message expects; none: a new chain
+    let askedAt = 0;
+    const send = (f: InFlight, ask: boolean) => {
+      if (!ask) return publisher!.send(subject, f.body, f.msgID, f.expect);
+      f.ack = publisher!.ask(subject, f.body, f.msgID, f.expect);
+      f.ack.catch(() => {}); // awaited in order below, where its failure counts
+      askedAt = Date.now();
+    };
     while (head < queue.length && current === term && !stopping) {
       while (next < queue.length && inFlight.length < MAX_IN_FLIGHT) {
         const txn = queue[next++];
         const bodies = encodeTransaction(txn, limit);
         for (let part = 0; part < bodies.length; part++) {
           const msgID = msgIdOf(txn.lsn, part);
-          const expect = previous === undefined ? undefined : { lastMsgID: previous };
-          const ack = js.publish(subject, bodies[part], { msgID, expect, timeout: 2_000 });
-          ack.catch(() => {}); // awaited in order below, where its failure counts
-          inFlight.push({ ack, last: part === bodies.length - 1 });
+          const f = {
+            last: part === bodies.length - 1,
+            body: bodies[part],
+            msgID,
+            expect: previous,
+          };
+          send(f, Date.now() - askedAt >= ACK_EVERY_MS || inFlight.length >= MAX_IN_FLIGHT - 1);
+          inFlight.push(f);
           previous = msgID;
         }
       }
-      const oldest = inFlight.shift()!;
+      let asked = inFlight.findIndex((f) => f.ack);
+      if (asked < 0) {
+        await nextEnqueue(ACK_EVERY_MS - (Date.now() - askedAt));
+        if (next < queue.length || current !== term || stopping) continue;
+        send(inFlight[asked = inFlight.length - 1], true);
+      }
       try {
-        const ack = await oldest.ack;
+        const ack = await inFlight[asked].ack!;
+        const confirmed = inFlight.splice(0, asked + 1);
         if (ack.duplicate) counters.duplicates++;
-        else counters.published++;
-        if (oldest.last) {
+        counters.published += confirmed.length - (ack.duplicate ? 1 : 0);
+        for (const f of confirmed) {
+          if (!f.last) continue;
           inStream = queue[head].lsn;
           queue[head++] = undefined as unknown as Transaction;
-          if (head > 1024 && head * 2 > queue.length) {
-            queue = queue.slice(head);
-            next -= head;
-            head = 0;
-          }
+        }
+        if (head > 1024 && head * 2 > queue.length) {
+          queue = queue.slice(head);
+          next -= head;
+          head = 0;
         }
         backoff = 50;
       } catch {
@@ -226,6 +276,7 @@ export function createFeeder(options: FeederOptions): Feeder {
       select pubname from pg_publication
       where pubname in (${publication}, ${DIRECTORY_PUBLICATION})`;
     inStream = await lastLsnInStream();
+    publisher ??= createPublisher(options.nats, 2_000);
     feed = createReplicationFeed({
       url: options.databaseUrl,
       sql,
@@ -303,6 +354,8 @@ export function createFeeder(options: FeederOptions): Feeder {
       wakeUp?.();
       await electing;
       await stepDown();
+      publisher?.close();
+      publisher = undefined;
       await sql.end({ timeout: 5 });
     },
     isLeader: () => feed !== undefined,

@@ -5,7 +5,7 @@
  * size) is the catch-up window of every node.
  */
 import { type JetStreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import type { Transaction } from "../changes/types.ts";
+import type { Change, Row, Transaction } from "../changes/types.ts";
 
 export interface StreamOptions {
   /** Stream name (`REALTIME_STREAM`, default `realtime`); its subject is `<name>.txn`. */
@@ -52,16 +52,53 @@ export interface Part {
   parts: number;
 }
 
+/*
+ * The body: `{"lsn","ts","part","parts","relations":[[schema,table,[[name,type],…]],…],
+ * "changes":[[relation index,type,record|null,old_record|null],…]}`. A relation's columns travel
+ * once per message, not once per change, and are written once per relation by the feeder (the
+ * replication feed keeps one columns array per relation); a node gets back one columns array
+ * per relation shape, so the fan-out's per-relation caches hold across transactions as they do
+ * in the single process.
+ */
+type WireRelation = [schema: string, table: string, columns: [name: string, type: string][]];
+type WireChange = [relation: number, type: Change["type"], record: Row | null, old: Row | null];
+
 const encoder = new TextEncoder();
+const relationJson = new WeakMap<Change["columns"], Map<string, string>>();
+
+function relationOf(change: Change): string {
+  let byTable = relationJson.get(change.columns);
+  if (!byTable) relationJson.set(change.columns, byTable = new Map());
+  const key = `${change.schema}.${change.table}`;
+  let json = byTable.get(key);
+  if (json === undefined) {
+    const wire: WireRelation = [
+      change.schema,
+      change.table,
+      change.columns.map((c) => [c.name, c.type]),
+    ];
+    byTable.set(key, json = JSON.stringify(wire));
+  }
+  return json;
+}
 
 /** A transaction as message bodies of at most `maxBytes` each (one, unless it is large). */
 export function encodeTransaction(txn: Transaction, maxBytes: number): string[] {
+  const relations: string[] = [];
+  const index = new Map<string, number>();
+  const texts = txn.changes.map((change) => {
+    const relation = relationOf(change);
+    let i = index.get(relation);
+    if (i === undefined) index.set(relation, i = relations.push(relation) - 1);
+    return `[${i},"${change.type}",${JSON.stringify(change.record ?? null)},${
+      JSON.stringify(change.old_record ?? null)
+    }]`;
+  });
   const head = (part: number, parts: number) =>
     `{"lsn":"${txn.lsn}","ts":${
       JSON.stringify(txn.commitTimestamp)
-    },"part":${part},"parts":${parts},"changes":[`;
+    },"part":${part},"parts":${parts},"relations":[${relations.join(",")}],"changes":[`;
   const budget = maxBytes - encoder.encode(head(99_999, 99_999)).length - 2;
-  const texts = txn.changes.map((change) => JSON.stringify(change));
   // A UTF-16 code unit is at most 3 UTF-8 bytes: the usual transaction needs no byte count.
   if (texts.reduce((sum, t) => sum + t.length + 1, 0) * 3 <= budget) {
     return [`${head(0, 1)}${texts.join(",")}]}`];
@@ -80,20 +117,46 @@ export function encodeTransaction(txn: Transaction, maxBytes: number): string[] 
   return groups.map((g, i) => `${head(i, groups.length)}${g.join(",")}]}`);
 }
 
+/** One columns array per relation shape seen (schema.table → its latest shape). */
+const shapes = new Map<string, { key: string; columns: Change["columns"] }>();
+
+function columnsOf(schema: string, table: string, wire: [string, string][]): Change["columns"] {
+  const name = `${schema}.${table}`;
+  const key = wire.join();
+  const known = shapes.get(name);
+  if (known?.key === key) return known.columns;
+  const columns = wire.map(([name, type]) => ({ name, type }));
+  shapes.set(name, { key, columns });
+  return columns;
+}
+
 export function decodePart(data: string): Part {
   const body = JSON.parse(data) as {
     lsn: string;
     ts: string;
-    part?: number;
-    parts?: number;
-    changes: Transaction["changes"];
+    part: number;
+    parts: number;
+    relations: WireRelation[];
+    changes: WireChange[];
   };
+  const relations = body.relations.map(([schema, table, columns]) => ({
+    schema,
+    table,
+    columns: columnsOf(schema, table, columns),
+  }));
+  const changes = body.changes.map(([i, type, record, old]): Change => {
+    const { schema, table, columns } = relations[i];
+    const change: Change = { schema, table, type, columns };
+    if (record) change.record = record;
+    if (old) change.old_record = old;
+    return change;
+  });
   return {
     lsn: BigInt(body.lsn),
     commitTimestamp: body.ts,
-    changes: body.changes,
-    part: body.part ?? 0,
-    parts: body.parts ?? 1,
+    changes,
+    part: body.part,
+    parts: body.parts,
   };
 }
 

@@ -31,3 +31,20 @@ Deno.test("a transaction is one message, or parts under the size limit that rebu
   assert.deepEqual(parts.flatMap((p) => p.changes), large.changes);
   assert.equal(msgIdOf(large.lsn, 2), "4294967312.2");
 });
+
+Deno.test("a relation's columns decode to one array across messages (the fan-out caches by it)", () => {
+  const { record: _, ...deleted } = change(2);
+  const txn = (lsn: bigint): Transaction => ({
+    lsn,
+    commitTimestamp: "2030-01-01T00:00:00.000Z",
+    changes: [change(1), { ...deleted, type: "DELETE", old_record: { id: 2 } }],
+  });
+  const [a] = encodeTransaction(txn(1n), 1024 * 1024).map(decodePart);
+  const [b] = encodeTransaction(txn(2n), 1024 * 1024).map(decodePart);
+  assert.deepEqual(b.changes, txn(2n).changes);
+  assert.equal(a.changes[0].columns, b.changes[0].columns);
+  assert.equal(b.changes[0].columns, b.changes[1].columns);
+  const other = { ...change(3), columns: [{ name: "id", type: "int8" }] };
+  const [c] = encodeTransaction({ ...txn(3n), changes: [other] }, 1024 * 1024).map(decodePart);
+  assert.deepEqual(c.changes[0].columns, other.columns); // a new shape of the table
+});
