@@ -674,7 +674,8 @@ begin
 end
 $$;
 
--- An appointment as the API shows it, with its type (code, name, colour).
+-- An appointment as the API shows it, with its type (code, name, colour). PL/pgSQL: its plan is
+-- kept for the session, where a SQL function that cannot be inlined is planned on every call.
 create or replace function private.appointment_json_of(
   a public.appointments,
   p_timezone text,
@@ -682,9 +683,10 @@ create or replace function private.appointment_json_of(
   p_clinic_name text,
   p_doctor_name text
 ) returns jsonb
-  language sql stable
+  language plpgsql stable
   as $$
-    select pg_catalog.jsonb_build_object(
+begin
+  return pg_catalog.jsonb_build_object(
       'id', a.id,
       'appointment_number', a.appointment_number,
       'status', a.status,
@@ -712,8 +714,9 @@ create or replace function private.appointment_json_of(
       select pg_catalog.jsonb_build_object('appointment_type_name', t.name,
         'appointment_type_colour', t.colour)
       from public.appointment_types t
-      where t.clinic_id = a.clinic_id and t.code = a.appointment_type), '{}'::jsonb)
-  $$;
+      where t.clinic_id = a.clinic_id and t.code = a.appointment_type), '{}'::jsonb);
+end
+$$;
 
 -- ---------------------------------------------------------------------------------------
 -- API: the list (anyone) and its administration (the clinic's admins)

@@ -435,7 +435,12 @@ begin
   end if;
 
   begin
-    execute format('select %s($1)', p_fn) into v_body using p_request;
+    -- A static call per known write: EXECUTE would parse and plan on every booking.
+    case p_fn
+      when 'private.book_answer'::regproc then v_body := private.book_answer(p_request);
+      when 'private.resolve_collisions'::regproc then
+        v_body := private.resolve_collisions(p_request);
+    end case;
   exception when others then
     get stacked diagnostics v_state = returned_sqlstate, v_code = message_text,
       v_message = pg_exception_detail, v_hint = pg_exception_hint;

@@ -506,16 +506,20 @@ grant execute on function private.booking_target(jsonb) to authenticated, servic
 
 -- The account a patient's notifications go to: their own, or — a dependant without one — the
 -- guardian who linked them first.
+-- PL/pgSQL: its plan is kept for the session (a SQL function that cannot be inlined is planned
+-- on every call, and this one runs for every notification).
 create or replace function private.notified_user(p_patient uuid) returns uuid
-  language sql stable
+  language plpgsql stable
   security definer
   set search_path = ''
   as $$
-    select coalesce(p.user_id, (
+begin
+  return (select coalesce(p.user_id, (
       select g.guardian_id from public.guardianships g
       where g.patient_id = p.id order by g.created_at, g.id limit 1))
-    from public.patients p where p.id = p_patient
-  $$;
+    from public.patients p where p.id = p_patient);
+end
+$$;
 revoke all on function private.notified_user(uuid) from public;
 
 -- private.notify (20261206001400_notify_priority) with the account of private.notified_user:
