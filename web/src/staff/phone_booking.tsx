@@ -21,10 +21,10 @@ import {
 } from "../lib/endpoints.ts";
 import { longDate } from "../lib/format.ts";
 import { Notice, SelectField, TextField } from "../lib/ui.tsx";
-import { DatePicker, SlotPicker } from "./date_picker.tsx";
 import { guardianHint, patientHint, searchTerm } from "./state.ts";
 import { t } from "./messages.ts";
 import { info, run, say, session } from "./store.ts";
+import { WhenPicker } from "./when_picker.tsx";
 
 export function PhoneBooking(props: { code: string }) {
   const [query, setQuery] = useState("");
@@ -160,39 +160,18 @@ export function PhoneBooking(props: { code: string }) {
             ))}
           </SelectField>
         )}
-        <SelectField
-          id="desk-doctor"
-          label={t("desk.doctor")}
-          value={doctorId}
-          onChange={(e) => {
-            setDoctorId(e.currentTarget.value);
-            setSlot(null);
-          }}
-        >
-          <option value="">{t("desk.anyDoctor")}</option>
-          {doctors.map((d) => <option key={d.id} value={d.id}>{d.display_name}</option>)}
-        </SelectField>
-        <DatePicker
-          id="desk-day"
+        <WhenPicker
+          id="desk"
           code={props.code}
-          doctorId={doctorId}
           type={type}
-          value={day}
-          reload={reload}
-          onChange={(d) => {
-            setDay(d);
-            setSlot(null);
-          }}
-        />
-        <SlotPicker
-          id="desk-slot"
-          code={props.code}
+          doctors={doctors}
+          doctorId={doctorId}
+          onDoctor={setDoctorId}
           day={day}
-          doctorId={doctorId}
-          type={type}
-          value={slot}
+          onDay={setDay}
+          slot={slot}
+          onSlot={setSlot}
           reload={reload}
-          onChange={setSlot}
         />
         <button class="btn" type="submit" disabled={busy || !patient || !slot}>
           {busy ? t("desk.booking") : t("desk.book")}
