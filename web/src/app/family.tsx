@@ -10,15 +10,14 @@ import {
   type Dependant,
   families,
   type Gender,
-  GENDERS,
   type MyClinic,
   type Relationship,
   RELATIONSHIPS,
 } from "../lib/endpoints.ts";
 import { clinicLabel } from "../lib/format.ts";
-import { t as tl } from "../lib/messages.ts";
 import { Loading, Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { DependantMessages } from "./family_messages.tsx";
+import { BirthFields } from "./profile.tsx";
 import { t } from "./messages.ts";
 import { session } from "./store.ts";
 
@@ -151,26 +150,12 @@ export function Family() {
               error={fields.full_name}
               onInput={set("full_name")}
             />
-            <TextField
-              id="date_of_birth"
-              label={t("field.dob")}
-              type="date"
-              required
-              value={form.date_of_birth}
-              error={fields.date_of_birth}
-              onInput={set("date_of_birth")}
+            <BirthFields
+              dateOfBirth={form.date_of_birth}
+              gender={form.gender}
+              errors={fields}
+              onInput={(key, value) => setForm({ ...form, [key]: value })}
             />
-            <SelectField
-              id="gender"
-              label={t("field.gender")}
-              required
-              value={form.gender}
-              error={fields.gender}
-              onChange={set("gender")}
-            >
-              <option value="">{t("field.choose")}</option>
-              {GENDERS.map((g) => <option key={g} value={g}>{tl(`gender.${g}`)}</option>)}
-            </SelectField>
             <SelectField
               id="relationship"
               label={t("family.relationship")}
