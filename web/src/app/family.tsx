@@ -4,7 +4,7 @@
  * (their own record there, no account), book for them, choose how they are told
  * (DependantMessages), stop booking for them.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError, messageOf } from "../lib/api.ts";
 import {
   type Dependant,
@@ -18,6 +18,7 @@ import { clinicLabel } from "../lib/format.ts";
 import { Loading, Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { DependantMessages } from "./family_messages.tsx";
 import { BirthFields } from "./profile.tsx";
+import { ConfirmButton } from "./confirm.tsx";
 import { t } from "./messages.ts";
 import { session } from "./store.ts";
 
@@ -176,53 +177,20 @@ export function Family() {
   );
 }
 
-/** "Remove", asked again in a dialog whose safe choice has the focus. */
+/** "Remove", asked again. */
 function RemoveButton(props: { dependant: Dependant; onRemoved: () => void }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const d = props.dependant;
-  async function remove() {
-    setBusy(true);
-    setError(null);
-    try {
-      await families.remove(session, d.id);
-      dialog.current?.close();
-      props.onRemoved();
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  }
   return (
-    <>
-      <button
-        class="btn secondary"
-        type="button"
-        aria-label={t("family.removeWho", { name: d.full_name })}
-        onClick={() => dialog.current?.showModal()}
-      >
-        {t("family.remove")}
-      </button>
-      <dialog ref={dialog} aria-labelledby={`remove-${d.id}`}>
-        <h2 id={`remove-${d.id}`}>{t("family.removeTitle", { name: d.full_name })}</h2>
-        <p>{t("family.removeBody")}</p>
-        {error && <Notice kind="error">{error}</Notice>}
-        <div class="row">
-          <button class="btn danger" type="button" onClick={remove} disabled={busy}>
-            {t("family.yesRemove")}
-          </button>
-          <button
-            class="btn secondary"
-            type="button"
-            autofocus
-            onClick={() => dialog.current?.close()}
-          >
-            {t("appts.keep")}
-          </button>
-        </div>
-      </dialog>
-    </>
+    <ConfirmButton
+      id={`remove-${d.id}`}
+      ariaLabel={t("family.removeWho", { name: d.full_name })}
+      title={t("family.removeTitle", { name: d.full_name })}
+      body={t("family.removeBody")}
+      yes={t("family.yesRemove")}
+      action={() => families.remove(session, d.id)}
+      onDone={props.onRemoved}
+    >
+      {t("family.remove")}
+    </ConfirmButton>
   );
 }
