@@ -1,6 +1,6 @@
 /** @jsxImportSource preact */
 /** My appointments (upcoming / past, cancel, reschedule) and one appointment's page. */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { t } from "./messages.ts";
 import { messageOf } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
@@ -10,6 +10,7 @@ import { queryParam } from "../lib/router.ts";
 import { Loading, Notice, PageTitle, SavedCopy, StatusChip } from "../lib/ui.tsx";
 import { type MyAppointments, myAppointments, session } from "./store.ts";
 import { PushPrompt } from "./push_prompt.tsx";
+import { ConfirmButton } from "./confirm.tsx";
 
 const ACTIVE = new Set(["scheduled", "confirmed"]);
 const deviceZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -166,58 +167,27 @@ function AppointmentCard(
 }
 
 function CancelButton(props: { appointment: Appointment; onCancelled: () => void }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const a = props.appointment;
   const tz = tzOf(a);
-  async function cancel() {
-    setBusy(true);
-    setError(null);
-    try {
-      await booking.cancel(session, a.id);
-      dialog.current?.close();
-      props.onCancelled();
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  }
   return (
-    <>
-      <button class="btn secondary" type="button" onClick={() => dialog.current?.showModal()}>
-        {t("appts.cancel")}
-        <span class="visually-hidden">
-          {` ${t("appts.theAppt", { time: timeIn(a.start, tz) })}`}
-        </span>
-      </button>
-      <dialog ref={dialog} aria-labelledby={`cancel-${a.id}`}>
-        <h2 id={`cancel-${a.id}`}>{t("appts.cancelTitle")}</h2>
-        <p>
-          {t("appts.cancelBody", {
-            time: timeIn(a.start, tz),
-            date: longDate(a.start, tz),
-            doctor: a.doctor_name ?? t("appts.yourDoctor"),
-          })}
-        </p>
-        {error && <Notice kind="error">{error}</Notice>}
-        <div class="row">
-          <button class="btn danger" type="button" onClick={cancel} disabled={busy}>
-            {busy ? t("appts.cancelling") : t("appts.yesCancel")}
-          </button>
-          {/* The safe choice has the focus: Enter must not cancel. */}
-          <button
-            class="btn secondary"
-            type="button"
-            autofocus
-            onClick={() => dialog.current?.close()}
-          >
-            {t("appts.keep")}
-          </button>
-        </div>
-      </dialog>
-    </>
+    <ConfirmButton
+      id={`cancel-${a.id}`}
+      title={t("appts.cancelTitle")}
+      body={t("appts.cancelBody", {
+        time: timeIn(a.start, tz),
+        date: longDate(a.start, tz),
+        doctor: a.doctor_name ?? t("appts.yourDoctor"),
+      })}
+      yes={t("appts.yesCancel")}
+      yesBusy={t("appts.cancelling")}
+      action={() => booking.cancel(session, a.id)}
+      onDone={props.onCancelled}
+    >
+      {t("appts.cancel")}
+      <span class="visually-hidden">
+        {` ${t("appts.theAppt", { time: timeIn(a.start, tz) })}`}
+      </span>
+    </ConfirmButton>
   );
 }
 

@@ -3,16 +3,22 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, messageOf } from "../lib/api.ts";
 import { navigate, queryParam } from "../lib/router.ts";
-import { Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
-import { type Gender, GENDERS } from "../lib/endpoints.ts";
+import { Notice, PageTitle, TextField } from "../lib/ui.tsx";
+import type { Gender } from "../lib/endpoints.ts";
 import { notSignedIn } from "../lib/session.ts";
 import { ClinicPicker } from "./clinic_picker.tsx";
 import { LinkPage } from "./account.tsx";
-import { ConsentFields, LanguageField, NO_CONSENT, PhoneField, phoneProblem } from "./profile.tsx";
+import {
+  BirthFields,
+  ConsentFields,
+  LanguageField,
+  NO_CONSENT,
+  PhoneField,
+  phoneProblem,
+} from "./profile.tsx";
 import { chooseLang, lang } from "../lib/i18n.ts";
 import { chooseClinic, clinicCode, clinicInfo, session } from "./store.ts";
 import { t } from "./messages.ts";
-import { t as tl } from "../lib/messages.ts";
 
 function nextPath(): string {
   const next = queryParam("next");
@@ -242,27 +248,13 @@ export function Signup() {
           error={fields.password}
           onInput={set("password")}
         />
-        <TextField
-          id="date_of_birth"
-          label={t("field.dob")}
-          type="date"
-          autoComplete="bday"
-          required
-          value={form.date_of_birth}
-          error={fields.date_of_birth}
-          onInput={set("date_of_birth")}
+        <BirthFields
+          self
+          dateOfBirth={form.date_of_birth}
+          gender={form.gender}
+          errors={fields}
+          onInput={(key, value) => setForm({ ...form, [key]: value })}
         />
-        <SelectField
-          id="gender"
-          label={t("field.gender")}
-          required
-          value={form.gender}
-          error={fields.gender}
-          onChange={set("gender")}
-        >
-          <option value="">{t("field.choose")}</option>
-          {GENDERS.map((g) => <option key={g} value={g}>{tl(`gender.${g}`)}</option>)}
-        </SelectField>
         <PhoneField
           value={form.phone}
           error={fields.phone}

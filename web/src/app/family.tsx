@@ -4,21 +4,21 @@
  * (their own record there, no account), book for them, choose how they are told
  * (DependantMessages), stop booking for them.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError, messageOf } from "../lib/api.ts";
 import {
   type Dependant,
   families,
   type Gender,
-  GENDERS,
   type MyClinic,
   type Relationship,
   RELATIONSHIPS,
 } from "../lib/endpoints.ts";
 import { clinicLabel } from "../lib/format.ts";
-import { t as tl } from "../lib/messages.ts";
 import { Loading, Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { DependantMessages } from "./family_messages.tsx";
+import { BirthFields } from "./profile.tsx";
+import { ConfirmButton } from "./confirm.tsx";
 import { t } from "./messages.ts";
 import { session } from "./store.ts";
 
@@ -151,26 +151,12 @@ export function Family() {
               error={fields.full_name}
               onInput={set("full_name")}
             />
-            <TextField
-              id="date_of_birth"
-              label={t("field.dob")}
-              type="date"
-              required
-              value={form.date_of_birth}
-              error={fields.date_of_birth}
-              onInput={set("date_of_birth")}
+            <BirthFields
+              dateOfBirth={form.date_of_birth}
+              gender={form.gender}
+              errors={fields}
+              onInput={(key, value) => setForm({ ...form, [key]: value })}
             />
-            <SelectField
-              id="gender"
-              label={t("field.gender")}
-              required
-              value={form.gender}
-              error={fields.gender}
-              onChange={set("gender")}
-            >
-              <option value="">{t("field.choose")}</option>
-              {GENDERS.map((g) => <option key={g} value={g}>{tl(`gender.${g}`)}</option>)}
-            </SelectField>
             <SelectField
               id="relationship"
               label={t("family.relationship")}
@@ -191,53 +177,20 @@ export function Family() {
   );
 }
 
-/** "Remove", asked again in a dialog whose safe choice has the focus. */
+/** "Remove", asked again. */
 function RemoveButton(props: { dependant: Dependant; onRemoved: () => void }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const d = props.dependant;
-  async function remove() {
-    setBusy(true);
-    setError(null);
-    try {
-      await families.remove(session, d.id);
-      dialog.current?.close();
-      props.onRemoved();
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  }
   return (
-    <>
-      <button
-        class="btn secondary"
-        type="button"
-        aria-label={t("family.removeWho", { name: d.full_name })}
-        onClick={() => dialog.current?.showModal()}
-      >
-        {t("family.remove")}
-      </button>
-      <dialog ref={dialog} aria-labelledby={`remove-${d.id}`}>
-        <h2 id={`remove-${d.id}`}>{t("family.removeTitle", { name: d.full_name })}</h2>
-        <p>{t("family.removeBody")}</p>
-        {error && <Notice kind="error">{error}</Notice>}
-        <div class="row">
-          <button class="btn danger" type="button" onClick={remove} disabled={busy}>
-            {t("family.yesRemove")}
-          </button>
-          <button
-            class="btn secondary"
-            type="button"
-            autofocus
-            onClick={() => dialog.current?.close()}
-          >
-            {t("appts.keep")}
-          </button>
-        </div>
-      </dialog>
-    </>
+    <ConfirmButton
+      id={`remove-${d.id}`}
+      ariaLabel={t("family.removeWho", { name: d.full_name })}
+      title={t("family.removeTitle", { name: d.full_name })}
+      body={t("family.removeBody")}
+      yes={t("family.yesRemove")}
+      action={() => families.remove(session, d.id)}
+      onDone={props.onRemoved}
+    >
+      {t("family.remove")}
+    </ConfirmButton>
   );
 }

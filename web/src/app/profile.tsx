@@ -7,10 +7,16 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, messageOf } from "../lib/api.ts";
-import { type Consents, type Profile as ProfileData, profile as api } from "../lib/endpoints.ts";
+import {
+  type Consents,
+  GENDERS,
+  type Profile as ProfileData,
+  profile as api,
+} from "../lib/endpoints.ts";
 import { chooseLang, type Lang, lang, LANG_NAMES, LANGS } from "../lib/i18n.ts";
 import { Loading, Notice, PageTitle, SelectField, TextField } from "../lib/ui.tsx";
 import { t } from "./messages.ts";
+import { t as tl } from "../lib/messages.ts";
 import { session } from "./store.ts";
 import { AccountSettings } from "./account.tsx";
 
@@ -45,6 +51,44 @@ export function PhoneField(
       error={props.error}
       onInput={(e) => props.onInput(e.currentTarget.value)}
     />
+  );
+}
+
+/**
+ * Date of birth and gender, both required. `self` when they are the signed-in person's own: only
+ * then may the browser fill the date in (a dependant's birthday is not the user's).
+ */
+export function BirthFields(props: {
+  dateOfBirth: string;
+  gender: string;
+  errors: { date_of_birth?: string; gender?: string };
+  onInput: (key: "date_of_birth" | "gender", value: string) => void;
+  self?: boolean;
+}) {
+  return (
+    <>
+      <TextField
+        id="date_of_birth"
+        label={t("field.dob")}
+        type="date"
+        autoComplete={props.self ? "bday" : undefined}
+        required
+        value={props.dateOfBirth}
+        error={props.errors.date_of_birth}
+        onInput={(e) => props.onInput("date_of_birth", e.currentTarget.value)}
+      />
+      <SelectField
+        id="gender"
+        label={t("field.gender")}
+        required
+        value={props.gender}
+        error={props.errors.gender}
+        onChange={(e) => props.onInput("gender", e.currentTarget.value)}
+      >
+        <option value="">{t("field.choose")}</option>
+        {GENDERS.map((g) => <option key={g} value={g}>{tl(`gender.${g}`)}</option>)}
+      </SelectField>
+    </>
   );
 }
 

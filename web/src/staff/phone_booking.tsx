@@ -16,19 +16,18 @@ import {
   DEFAULT_TYPE,
   type PatientSummary,
   type Slot,
-  staff,
   typeParam,
 } from "../lib/endpoints.ts";
 import { longDate } from "../lib/format.ts";
 import { Notice, SelectField, TextField } from "../lib/ui.tsx";
-import { DatePicker, SlotPicker } from "./date_picker.tsx";
-import { guardianHint, patientHint, searchTerm } from "./state.ts";
+import { PatientChoices, usePatientSearch } from "./patient_search.tsx";
 import { t } from "./messages.ts";
 import { info, run, say, session } from "./store.ts";
+import { WhenPicker } from "./when_picker.tsx";
 
 export function PhoneBooking(props: { code: string }) {
   const [query, setQuery] = useState("");
-  const [found, setFound] = useState<PatientSummary[] | null>(null);
+  const [found] = usePatientSearch(props.code, query);
   const [patient, setPatient] = useState<PatientSummary | null>(null);
   const [types, setTypes] = useState<AppointmentType[]>([]);
   const [type, setType] = useState(DEFAULT_TYPE);
@@ -57,22 +56,6 @@ export function PhoneBooking(props: { code: string }) {
       live = false;
     };
   }, [props.code]);
-
-  const q = query.trim();
-  useEffect(() => {
-    setFound(null);
-    const term = searchTerm(q);
-    if (!term) return;
-    let live = true;
-    const timer = setTimeout(() => {
-      staff.patients(session, props.code, term).then((list) => live && setFound(list))
-        .catch((e) => live && say("error", t("walkIn.searchFailed", { message: messageOf(e) })));
-    }, 250);
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [q]);
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -120,24 +103,13 @@ export function PhoneBooking(props: { code: string }) {
           }}
         />
         {found && (
-          <fieldset class="walkin-found">
-            <legend>{found.length ? t("desk.choose") : t("desk.noMatch")}</legend>
-            {found.map((p) => (
-              <label key={p.id}>
-                <input
-                  type="radio"
-                  name="desk-patient"
-                  value={p.id}
-                  checked={patient?.id === p.id}
-                  onChange={() => setPatient(p)}
-                />
-                <span>
-                  {p.full_name} <span class="muted">{patientHint(p)}</span>
-                  {p.guardians?.length ? <span class="muted">· {guardianHint(p)}</span> : null}
-                </span>
-              </label>
-            ))}
-          </fieldset>
+          <PatientChoices
+            name="desk-patient"
+            found={found}
+            legend={found.length ? t("desk.choose") : t("desk.noMatch")}
+            picked={patient?.id}
+            onPick={setPatient}
+          />
         )}
         {types.length > 1 && (
           <SelectField
@@ -160,39 +132,18 @@ export function PhoneBooking(props: { code: string }) {
             ))}
           </SelectField>
         )}
-        <SelectField
-          id="desk-doctor"
-          label={t("desk.doctor")}
-          value={doctorId}
-          onChange={(e) => {
-            setDoctorId(e.currentTarget.value);
-            setSlot(null);
-          }}
-        >
-          <option value="">{t("desk.anyDoctor")}</option>
-          {doctors.map((d) => <option key={d.id} value={d.id}>{d.display_name}</option>)}
-        </SelectField>
-        <DatePicker
-          id="desk-day"
+        <WhenPicker
+          id="desk"
           code={props.code}
-          doctorId={doctorId}
           type={type}
-          value={day}
-          reload={reload}
-          onChange={(d) => {
-            setDay(d);
-            setSlot(null);
-          }}
-        />
-        <SlotPicker
-          id="desk-slot"
-          code={props.code}
+          doctors={doctors}
+          doctorId={doctorId}
+          onDoctor={setDoctorId}
           day={day}
-          doctorId={doctorId}
-          type={type}
-          value={slot}
+          onDay={setDay}
+          slot={slot}
+          onSlot={setSlot}
           reload={reload}
-          onChange={setSlot}
         />
         <button class="btn" type="submit" disabled={busy || !patient || !slot}>
           {busy ? t("desk.booking") : t("desk.book")}

@@ -9,10 +9,10 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { newIdempotencyKey } from "../lib/api.ts";
 import { booking, type DayAppointment, type Slot } from "../lib/endpoints.ts";
 import { longDate } from "../lib/format.ts";
-import { SelectField, TextField } from "../lib/ui.tsx";
-import { DatePicker, SlotPicker } from "./date_picker.tsx";
+import { TextField } from "../lib/ui.tsx";
 import { t } from "./messages.ts";
 import { info, run, say, session } from "./store.ts";
+import { WhenPicker } from "./when_picker.tsx";
 
 /** A modal dialog that closes on Escape (the caller decides what closing means). */
 function Modal(
@@ -81,37 +81,17 @@ export function Reschedule(
     >
       <p>{t("appts.current", when(a))}</p>
       <form onSubmit={move}>
-        <SelectField
-          id="move-doctor"
-          label={t("desk.doctor")}
-          value={doctorId}
-          onChange={(e) => {
-            setDoctorId(e.currentTarget.value);
-            setSlot(null);
-          }}
-        >
-          <option value="">{t("desk.anyDoctor")}</option>
-          {doctors.map((d) => <option key={d.id} value={d.id}>{d.display_name}</option>)}
-        </SelectField>
-        <DatePicker
-          id="move-day"
+        <WhenPicker
+          id="move"
           code={props.code}
-          doctorId={doctorId}
           type={a.appointment_type}
-          value={day}
-          onChange={(d) => {
-            setDay(d);
-            setSlot(null);
-          }}
-        />
-        <SlotPicker
-          id="move-slot"
-          code={props.code}
+          doctors={doctors}
+          doctorId={doctorId}
+          onDoctor={setDoctorId}
           day={day}
-          doctorId={doctorId}
-          type={a.appointment_type}
-          value={slot}
-          onChange={setSlot}
+          onDay={setDay}
+          slot={slot}
+          onSlot={setSlot}
         />
         <div class="row">
           <button class="btn secondary" type="button" onClick={props.onClose}>

@@ -7,7 +7,7 @@
  * guardians.
  */
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, messageOf } from "../lib/api.ts";
+import { ApiError } from "../lib/api.ts";
 import {
   GENDERS,
   type PatientSummary,
@@ -18,17 +18,16 @@ import { t as tl } from "../lib/messages.ts";
 import { Notice, SelectField, TextField } from "../lib/ui.tsx";
 import {
   duplicatesOf,
-  guardianHint,
   NEW_WALK_IN,
   patientHint,
   type PersonForm,
   PRIORITIES,
   priorityName,
-  searchTerm,
   walkInRequest,
   type WalkInWho,
 } from "./state.ts";
 import { Guardians } from "./guardians.tsx";
+import { PatientChoices, usePatientSearch } from "./patient_search.tsx";
 import { t } from "./messages.ts";
 import { info, run, say, session } from "./store.ts";
 
@@ -37,7 +36,7 @@ export function WalkIn(props: { code: string }) {
   const [priority, setPriority] = useState(NEW_WALK_IN.priority);
   const [who, setWho] = useState<WalkInWho>(NEW_WALK_IN.who);
   const [query, setQuery] = useState("");
-  const [found, setFound] = useState<PatientSummary[] | null>(null);
+  const [found, setFound] = usePatientSearch(props.code, who === "find" ? query : "");
   const [picked, setPicked] = useState("");
   const [person, setPerson] = useState(NEW_WALK_IN.person);
   const [smsConsent, setSmsConsent] = useState(NEW_WALK_IN.smsConsent);
@@ -54,22 +53,8 @@ export function WalkIn(props: { code: string }) {
   }
   const doctors = info.value?.doctors ?? [];
   const pickedPatient = who === "find" ? found?.find((p) => p.id === picked) : undefined;
-  const q = query.trim();
-  useEffect(() => {
-    setFound(null);
-    setPicked("");
-    const term = searchTerm(q);
-    if (who !== "find" || !term) return;
-    let live = true;
-    const timer = setTimeout(() => {
-      staff.patients(session, props.code, term).then((list) => live && setFound(list))
-        .catch((e) => live && say("error", t("walkIn.searchFailed", { message: messageOf(e) })));
-    }, 250);
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [who, q]);
+  // Another search, or none: what was picked from the last one no longer shows.
+  useEffect(() => setPicked(""), [who, query.trim()]);
   const field = (key: keyof PersonForm) => (e: Event) => {
     setDupes([]);
     setPerson({ ...person, [key]: (e.currentTarget as HTMLInputElement).value });
@@ -144,24 +129,13 @@ export function WalkIn(props: { code: string }) {
               onInput={(e) => setQuery(e.currentTarget.value)}
             />
             {found && (
-              <fieldset class="walkin-found">
-                <legend>{found.length ? t("walkIn.choose") : t("walkIn.noMatch")}</legend>
-                {found.map((p) => (
-                  <label key={p.id}>
-                    <input
-                      type="radio"
-                      name="walkin-patient"
-                      value={p.id}
-                      checked={picked === p.id}
-                      onChange={() => setPicked(p.id)}
-                    />
-                    <span>
-                      {p.full_name} <span class="muted">{patientHint(p)}</span>
-                      {p.guardians?.length ? <span class="muted">· {guardianHint(p)}</span> : null}
-                    </span>
-                  </label>
-                ))}
-              </fieldset>
+              <PatientChoices
+                name="walkin-patient"
+                found={found}
+                legend={found.length ? t("walkIn.choose") : t("walkIn.noMatch")}
+                picked={picked}
+                onPick={(p) => setPicked(p.id)}
+              />
             )}
           </>
         )}
