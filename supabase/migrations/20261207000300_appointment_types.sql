@@ -508,11 +508,12 @@ begin
 end
 $$;
 
--- The next `p_days` local days of a clinic from today: whether it is open (some doctor — or the
--- given one — still has a start of the grid ahead that day within the advance window, for a
--- visit of type `p_type`) and how many times are free (api.available_slots).
+-- `p_days` local days of a clinic from `p_from` (default today; at most 62): whether each is
+-- open for a visit of type `p_type` (some doctor — or the given one — still has a start of the
+-- grid ahead that day within the advance window) and how many times are free
+-- (api.available_slots); and the last day any of those doctors can be booked.
 create or replace function api.clinic_days(p_code text, p_doctor uuid default null,
-  p_days integer default 14, p_type text default null)
+  p_days integer default 14, p_type text default null, p_from date default null)
   returns jsonb
   language plpgsql stable
   security definer
@@ -525,10 +526,18 @@ declare
   v_type text := v_first ->> 'appointment_type';
   v_clinic public.clinics;
   v_today date;
+  v_from date;
 begin
   select * into v_clinic from public.clinics where code = v_first ->> 'clinic_code';
   v_today := (now() at time zone v_clinic.timezone)::date;
+  v_from := coalesce(p_from, v_today);
   return jsonb_build_object('clinic_code', v_clinic.code, 'timezone', v_clinic.timezone,
+    'last_bookable_date', (
+      select v_today + max(ds.advance_days)
+      from public.doctors doc
+      join public.doctor_schedules ds on ds.doctor_id = doc.id
+      where doc.clinic_id = v_clinic.id and doc.is_active and doc.deleted_at is null
+        and (p_doctor is null or doc.id = p_doctor)),
     'days', (
       select jsonb_agg(jsonb_build_object(
           'date', d.day,
@@ -541,16 +550,16 @@ begin
           'free_slots', jsonb_array_length(
             api.available_slots(v_clinic.code, d.day, p_doctor, v_type) -> 'slots'))
         order by d.day)
-      from generate_series(v_today, v_today + greatest(least(p_days, 60), 1) - 1,
+      from generate_series(v_from, v_from + greatest(least(p_days, 62), 1) - 1,
         interval '1 day') as g (g)
       cross join lateral (select g.g::date as day) d));
 end
 $$;
 
 revoke all on function api.available_slots(text, date, uuid, text),
-  api.clinic_days(text, uuid, integer, text) from public;
+  api.clinic_days(text, uuid, integer, text, date) from public;
 grant execute on function api.available_slots(text, date, uuid, text),
-  api.clinic_days(text, uuid, integer, text) to anon, authenticated, service_role;
+  api.clinic_days(text, uuid, integer, text, date) to anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Holds, bookings, reschedules of a type
