@@ -228,12 +228,18 @@ grant select, insert, update, delete on public.clinic_opening_hours to service_r
 -- API (the clinic's admins)
 -- ---------------------------------------------------------------------------------------
 
+-- Whether a clinic takes new patients by themselves (registering from another clinic, adding
+-- dependants); its admins may close it (clinics_admin_update; sign-up refuses too). A column, typed, beside the
+-- settings document.
+alter table public.clinics add column accepts_new_patients boolean not null default true;
+
 -- The clinic's time zone, effective settings and opening hours (by weekday, then opening).
 create or replace function private.clinic_settings_json(p_clinic uuid) returns jsonb
   language sql stable
   set search_path = ''
   as $$
-    select jsonb_build_object('timezone', c.timezone)
+    select jsonb_build_object('timezone', c.timezone,
+        'accepts_new_patients', c.accepts_new_patients)
       || private.clinic_settings_effective(c.settings)
       || jsonb_build_object('opening_hours', coalesce((
         select jsonb_agg(jsonb_build_object('weekday', o.weekday,
@@ -305,8 +311,8 @@ $$;
 revoke all on function private.replace_opening_hours(uuid, jsonb) from public;
 grant execute on function private.replace_opening_hours(uuid, jsonb) to authenticated;
 
--- Changes the clinic's settings (admins): `p_patch` is {timezone?, queue?, notifications?,
--- opening_hours?}; queue and notifications merge key by key into the stored document,
+-- Changes the clinic's settings (admins): `p_patch` is {timezone?, accepts_new_patients?, queue?,
+-- notifications?, opening_hours?}; queue and notifications merge key by key into the stored document,
 -- opening_hours replaces the week. Answers with the effective settings. A time zone change
 -- while bookings remain from the clinic's local today on: 409 `time_zone_in_use` listing them
 -- (their instants would stay, their local dates and times move).
@@ -319,9 +325,14 @@ declare
   v_clinic public.clinics;
   v_booked jsonb;
   v_settings jsonb;
+  v_accepts jsonb := p_patch -> 'accepts_new_patients';
 begin
   select * into v_clinic from public.clinics c where c.id = private.admin_clinic(p_code)
     for update;
+  if v_accepts is not null and jsonb_typeof(v_accepts) <> 'boolean' then
+    perform private.raise_api(400, 'invalid_settings', 'accepts_new_patients is true or false',
+      '[{"path": "accepts_new_patients", "message": "must be true or false"}]');
+  end if;
   if p_patch ? 'timezone' and p_patch ->> 'timezone' is distinct from v_clinic.timezone then
     if not coalesce(private.is_time_zone(p_patch ->> 'timezone'), false) then
       perform private.raise_api(422, 'invalid_time_zone', 'Unknown time zone',
@@ -344,10 +355,12 @@ begin
          coalesce(v_clinic.settings -> 'notifications', '{}') || (p_patch -> 'notifications'))
        else '{}' end;
   -- Only a real change is written (audited, moving the availability version).
-  if (coalesce(p_patch ->> 'timezone', v_clinic.timezone), v_settings)
-      is distinct from (v_clinic.timezone, v_clinic.settings) then
+  if (coalesce(p_patch ->> 'timezone', v_clinic.timezone), v_settings,
+      coalesce((v_accepts)::boolean, v_clinic.accepts_new_patients))
+      is distinct from (v_clinic.timezone, v_clinic.settings, v_clinic.accepts_new_patients) then
     update public.clinics c
-    set timezone = coalesce(p_patch ->> 'timezone', c.timezone), settings = v_settings
+    set timezone = coalesce(p_patch ->> 'timezone', c.timezone), settings = v_settings,
+      accepts_new_patients = coalesce((v_accepts)::boolean, c.accepts_new_patients)
     where c.id = v_clinic.id;
   end if;
   if p_patch ? 'opening_hours' then

@@ -95,11 +95,6 @@ create policy tickets_guardian_read on public.queue_tickets for select to authen
 -- Registering at another clinic
 -- ---------------------------------------------------------------------------------------
 
--- Whether a clinic takes new patients by themselves (registering from another clinic, adding
--- dependants); its admins may close it (clinics_admin_update). A column, typed, beside the
--- settings document.
-alter table public.clinics add column accepts_new_patients boolean not null default true;
-
 -- An active clinic by code, for a signed-in caller: 401 without one, 404 for no such clinic.
 create or replace function private.caller_clinic(p_code text) returns public.clinics
   language plpgsql stable

@@ -1,6 +1,6 @@
 -- Families, continued: a guardian checks a dependant in and sees the ticket's place in the
--- queue; sign-up and the clinic settings follow clinics.accepts_new_patients; a guardian
--- chooses a dependant's notification consents and language.
+-- queue; sign-up follows clinics.accepts_new_patients; a guardian chooses a dependant's
+-- notification consents and language.
 
 -- ---------------------------------------------------------------------------------------
 -- Checking a dependant in
@@ -103,50 +103,6 @@ revoke all on function api.signup_patient(text, text, text, text, date, public.g
   integer, jsonb, text) from public;
 grant execute on function api.signup_patient(text, text, text, text, date, public.gender, text,
   text, integer, jsonb, text) to service_role;
-
--- The clinic's settings answer whether it takes new patients, and its admins change that in
--- the same PATCH (`accepts_new_patients`, a typed column: audited by the clinics trigger).
--- The rest of the patch stays private.update_clinic_settings_own's, wherever last defined.
-create or replace function private.clinic_settings_json(p_clinic uuid) returns jsonb
-  language sql stable
-  set search_path = ''
-  as $$
-    select jsonb_build_object('timezone', c.timezone,
-        'accepts_new_patients', c.accepts_new_patients)
-      || private.clinic_settings_effective(c.settings)
-      || jsonb_build_object('opening_hours', coalesce((
-        select jsonb_agg(jsonb_build_object('weekday', o.weekday,
-            'opens', to_char(o.opens, 'HH24:MI'), 'closes', to_char(o.closes, 'HH24:MI'))
-          order by o.weekday, o.opens)
-        from public.clinic_opening_hours o where o.clinic_id = c.id), '[]'))
-    from public.clinics c where c.id = p_clinic
-  $$;
-
-alter function api.update_clinic_settings(text, jsonb) rename to update_clinic_settings_own;
-alter function api.update_clinic_settings_own(text, jsonb) set schema private;
-
-create or replace function api.update_clinic_settings(p_code text, p_patch jsonb)
-  returns jsonb
-  language plpgsql
-  set search_path = ''
-  as $$
-declare
-  v_clinic uuid := private.admin_clinic(p_code);
-  v_accepts jsonb := p_patch -> 'accepts_new_patients';
-begin
-  if v_accepts is not null then
-    if jsonb_typeof(v_accepts) <> 'boolean' then
-      perform private.raise_api(400, 'invalid_settings', 'accepts_new_patients is true or false',
-        '[{"path": "accepts_new_patients", "message": "must be true or false"}]');
-    end if;
-    update public.clinics c set accepts_new_patients = v_accepts::boolean
-    where c.id = v_clinic and c.accepts_new_patients is distinct from v_accepts::boolean;
-  end if;
-  return private.update_clinic_settings_own(p_code, p_patch - 'accepts_new_patients');
-end
-$$;
-revoke all on function api.update_clinic_settings(text, jsonb) from public;
-grant execute on function api.update_clinic_settings(text, jsonb) to authenticated;
 
 -- ---------------------------------------------------------------------------------------
 -- A dependant's messages: consents and language
